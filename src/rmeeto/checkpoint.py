@@ -1,0 +1,188 @@
+"""Checkpoint I/O: official Vim ``.pth`` files, ``.safetensors``, and rmeeto training checkpoints.
+
+Loading adapts, but never bends the model: ``module.`` prefixes are stripped, the position
+embedding is resized around its *middle* class token, and a head of another size is replaced.
+Anything else that does not match is refused with the names of the offending keys.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+log = logging.getLogger("rmeeto.checkpoint")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be read or does not fit the model."""
+
+
+def read_checkpoint(path: str | os.PathLike) -> Any:
+    """Read a ``.pth``/``.pt``/``.bin`` (torch) or ``.safetensors`` file into Python objects."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as first:  # official files pickle an argparse Namespace next to the weights
+            if "weights_only" not in str(first) and "Unsupported global" not in str(first):
+                raise
+            log.info("%s holds non-tensor objects; loading it with weights_only=False", path)
+            return torch.load(path, map_location="cpu", weights_only=False)
+    except (FileNotFoundError, CheckpointError):
+        raise
+    except Exception as e:
+        raise CheckpointError(f"could not read checkpoint {path}: {type(e).__name__}: {e}. The file is "
+                              f"corrupt, truncated, or not a PyTorch/safetensors checkpoint.") from e
+
+
+def extract_state_dict(obj: Any, key: str = "auto") -> dict[str, Tensor]:
+    """The state dict inside ``obj``: under ``key`` ('model', 'model_ema', ...), or the raw dict.
+
+    ``key='auto'`` takes 'model', then 'state_dict', then the object itself. ``module.`` prefixes
+    (DistributedDataParallel) are removed.
+    """
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"expected a dict in the checkpoint, found {type(obj).__name__}")
+    if key == "auto":
+        for k in ("model", "state_dict"):
+            if k in obj and isinstance(obj[k], dict):
+                obj = obj[k]
+                break
+    else:
+        if key not in obj or obj[key] is None:
+            raise CheckpointError(f"checkpoint has no {key!r} entry; it has {sorted(map(str, obj))}")
+        obj = obj[key]
+    sd = {k: v for k, v in obj.items() if isinstance(v, Tensor)}
+    if not sd:
+        raise CheckpointError("checkpoint holds no tensors")
+    if all(k.startswith("module.") for k in sd):
+        sd = {k[len("module."):]: v for k, v in sd.items()}
+    return sd
+
+
+def resize_pos_embed(pos_embed: Tensor, num_patches: int, grid: Optional[tuple[int, int]] = None) -> Tensor:
+    """Resize a (1, M+1, C) Vim position embedding whose class token sits at index M//2."""
+    old_m = pos_embed.shape[1] - 1
+    if old_m == num_patches:
+        return pos_embed
+    old_side = math.isqrt(old_m)
+    if old_side * old_side != old_m:
+        raise CheckpointError(f"cannot resize a position embedding of {old_m} patches: not a square grid")
+    new_h, new_w = grid or (math.isqrt(num_patches),) * 2
+    if new_h * new_w != num_patches:
+        raise CheckpointError(f"cannot resize the position embedding to {num_patches} patches without a grid")
+    c_old, c_new = old_m // 2, num_patches // 2
+    cls = pos_embed[:, c_old:c_old + 1]
+    patches = torch.cat([pos_embed[:, :c_old], pos_embed[:, c_old + 1:]], dim=1)
+    patches = patches.reshape(1, old_side, old_side, -1).permute(0, 3, 1, 2).float()
+    patches = F.interpolate(patches, size=(new_h, new_w), mode="bicubic", align_corners=False)
+    patches = patches.permute(0, 2, 3, 1).reshape(1, num_patches, -1).to(pos_embed.dtype)
+    return torch.cat([patches[:, :c_new], cls, patches[:, c_new:]], dim=1)
+
+
+def adapt_state_dict(sd: dict[str, Tensor], model: nn.Module) -> dict[str, Tensor]:
+    """Resize the position embedding and drop a head of another size (kept at its init)."""
+    sd = dict(sd)
+    own = model.state_dict()
+    if "pos_embed" in sd and "pos_embed" in own and sd["pos_embed"].shape != own["pos_embed"].shape \
+            and sd["pos_embed"].shape[-1] == own["pos_embed"].shape[-1]:
+        grid = getattr(getattr(model, "patch_embed", None), "grid_size", None)
+        sd["pos_embed"] = resize_pos_embed(sd["pos_embed"], own["pos_embed"].shape[1] - 1, grid)
+        log.info("resized pos_embed %s -> %s", tuple(sd["pos_embed"].shape), tuple(own["pos_embed"].shape))
+    for k in ("head.weight", "head.bias"):
+        if k in sd and k in own and sd[k].shape != own[k].shape and sd[k].shape[1:] == own[k].shape[1:]:
+            log.info("replacing %s: checkpoint has %d classes, the model %d", k, sd[k].shape[0], own[k].shape[0])
+            sd.pop(k)
+            sd[k] = own[k].clone()
+    return sd
+
+
+def check_state_dict(sd: dict[str, Tensor], model: nn.Module) -> None:
+    """Raise a :class:`CheckpointError` naming missing, unexpected and mis-shaped keys."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(sd))
+    unexpected = sorted(set(sd) - set(own))
+    shaped = sorted(f"{k}: checkpoint {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}"
+                    for k in set(sd) & set(own) if sd[k].shape != own[k].shape)
+    if missing or unexpected or shaped:
+        def show(xs):
+            return ", ".join(xs[:8]) + (f" ... (+{len(xs) - 8} more)" if len(xs) > 8 else "") if xs else "none"
+        name = getattr(model, "rmeeto_config", {}).get("name", type(model).__name__)
+        raise CheckpointError(
+            f"checkpoint does not match model {name}:\n  missing keys: {show(missing)}\n"
+            f"  unexpected keys: {show(unexpected)}\n  mis-shaped keys: {show(shaped)}\n"
+            "Build the model the checkpoint was trained with (e.g. the right size, stride or "
+            "--model-kwargs), or pass strict=False to load what fits.")
+
+
+def load_checkpoint(model: nn.Module, path: str | os.PathLike, key: str = "auto", strict: bool = True,
+                    apply_patch: bool = True) -> nn.Module:
+    """Load weights from ``path`` into ``model`` (see module doc); returns the model."""
+    obj = read_checkpoint(path)
+    sd = adapt_state_dict(extract_state_dict(obj, key), model)
+    if strict:
+        check_state_dict(sd, model)
+        model.load_state_dict(sd, strict=True)
+    else:
+        own = model.state_dict()
+        fitting = {k: v for k, v in sd.items() if k in own and own[k].shape == v.shape}
+        model.load_state_dict(fitting, strict=False)
+    meta = obj.get("rmeeto") if isinstance(obj, dict) else None
+    if apply_patch and isinstance(meta, dict) and meta.get("patch"):
+        from .patch import patch
+
+        patch(model, **meta["patch"])
+    return model
+
+
+def atomic_save(obj: Any, path: str | os.PathLike) -> None:
+    """``torch.save`` to a temporary file in the same folder, fsync, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if path.suffix == ".safetensors":
+                from safetensors.torch import save
+
+                f.write(save({k: v.contiguous() for k, v in obj.items()}))
+            else:
+                torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_checkpoint(model: nn.Module, path: str | os.PathLike, **extra: Any) -> None:
+    """Save ``model`` in the official layout (``{'model': state_dict, ...}``) or as safetensors.
+
+    The model's name, constructor kwargs and token-merging patch travel under ``'rmeeto'``, so
+    ``create_model(name, pretrained=path)`` restores the patched model.
+    """
+    sd = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if str(path).endswith(".safetensors"):
+        atomic_save(sd, path)
+        return
+    from .patch import patch_settings
+
+    meta = {"model": getattr(model, "rmeeto_config", {}).get("name"),
+            "model_kwargs": getattr(model, "rmeeto_config", {}).get("kwargs"),
+            "patch": patch_settings(model)}
+    atomic_save({"model": sd, "rmeeto": meta, **extra}, path)

@@ -1,0 +1,81 @@
+"""``create_model(name, pretrained=..., **overrides)``: one entry point for every registered Vim."""
+from __future__ import annotations
+
+import difflib
+import inspect
+from typing import Callable, Optional
+
+from .vim import VisionMamba
+
+_REGISTRY: dict[str, dict] = {}
+_ALIASES: dict[str, str] = {}
+_OFFICIAL_SUFFIX = "_bimambav2_final_pool_mean_abs_pos_embed_with_midclstok_div2"
+
+
+def register_model(name: str, aliases: tuple = (), **cfg) -> None:
+    """Register a configuration (constructor kwargs of :class:`VisionMamba`) under ``name``."""
+    _REGISTRY[name] = cfg
+    for a in aliases:
+        _ALIASES[a] = name
+
+
+def list_models(include_aliases: bool = False) -> list[str]:
+    names = sorted(_REGISTRY)
+    return names + sorted(_ALIASES) if include_aliases else names
+
+
+def _vim(name: str, embed_dim: int, stride: int = 16) -> None:
+    register_model(name, aliases=(name + _OFFICIAL_SUFFIX,), img_size=224, patch_size=16, stride=stride,
+                   depth=24, embed_dim=embed_dim, d_state=16, channels=3, num_classes=1000)
+
+
+_vim("vim_tiny_patch16_224", 192)
+_vim("vim_small_patch16_224", 384)
+_vim("vim_base_patch16_224", 768)
+_vim("vim_tiny_patch16_stride8_224", 192, stride=8)
+_vim("vim_small_patch16_stride8_224", 384, stride=8)
+
+_ARG_ALIASES = {"in_chans": "channels", "drop_path": "drop_path_rate"}
+_ALLOWED = set(inspect.signature(VisionMamba.__init__).parameters) - {"self"}
+
+
+def resolve_config(name: str, **overrides) -> tuple[str, dict]:
+    """Canonical name and the full constructor kwargs for ``name`` with ``overrides`` applied."""
+    canonical = _ALIASES.get(name, name)
+    if canonical not in _REGISTRY:
+        close = difflib.get_close_matches(name, list_models(), n=3)
+        hint = f" Did you mean {close}?" if close else ""
+        raise ValueError(f"unknown model {name!r}.{hint} Known models: {', '.join(list_models())}")
+    cfg = dict(_REGISTRY[canonical])
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        key = _ARG_ALIASES.get(key, key)
+        if key not in _ALLOWED:
+            raise TypeError(f"create_model got an unknown option {key!r}; allowed: {sorted(_ALLOWED)}")
+        cfg[key] = value
+    return canonical, cfg
+
+
+def create_model(name: str, pretrained: Optional[str] = None, num_classes: Optional[int] = None,
+                 img_size: Optional[int] = None, checkpoint_key: str = "auto", strict: bool = True,
+                 **overrides) -> VisionMamba:
+    """Build a registered model; optionally load ``pretrained`` (a checkpoint path).
+
+    ``num_classes``/``img_size`` differing from the checkpoint replace the head / resize the
+    position embedding. A checkpoint written by ``rmeeto train`` also restores its token-merging
+    patch.
+    """
+    canonical, cfg = resolve_config(name, num_classes=num_classes, img_size=img_size, **overrides)
+    model = VisionMamba(**cfg)
+    model.rmeeto_config = {"name": canonical, "kwargs": {k: v for k, v in cfg.items()}}
+    if pretrained:
+        from ..checkpoint import load_checkpoint
+
+        load_checkpoint(model, pretrained, key=checkpoint_key, strict=strict, apply_patch=True)
+    return model
+
+
+def model_factory(name: str) -> Callable[..., VisionMamba]:
+    """A timm-style callable for one registered name."""
+    return lambda **kw: create_model(name, **kw)

@@ -1,0 +1,81 @@
+"""The bidirectional ("bimamba v2") Mamba core between ``in_proj`` and ``out_proj``.
+
+Given ``xz = in_proj(h)`` of shape (batch, length, 2*E) it returns (batch, length, E):
+
+    x, z = split(xz)
+    fwd  = scan(silu(conv(x)), ...params...,  z)            # left to right
+    bwd  = flip(scan(silu(conv(flip(x))), ...params_b..., flip(z)))  # right to left
+    out  = (fwd + bwd) / 2
+
+The reference path below is written with plain PyTorch ops. Fast paths (Triton) compute the
+same thing without materialising flipped copies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .dispatch import resolve_backend, selective_scan
+
+
+@dataclass
+class DirectionParams:
+    """Weights of one scan direction, in the official shapes."""
+
+    conv_weight: Tensor  # (E, 1, K)
+    conv_bias: Optional[Tensor]  # (E,)
+    x_proj_weight: Tensor  # (R + 2N, E)
+    dt_proj_weight: Tensor  # (E, R)
+    dt_proj_bias: Tensor  # (E,)
+    A_log: Tensor  # (E, N)
+    D: Tensor  # (E,)
+
+
+@dataclass
+class SSMAux:
+    """Per-token SSM quantities of the forward direction, for merge metrics: (batch, length, ·)."""
+
+    delta: Tensor
+    B: Tensor
+    C: Tensor
+
+
+def causal_conv1d_silu(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
+    """Depthwise causal conv along dim 1 of a (batch, length, E) tensor, then SiLU."""
+    length = x.shape[1]
+    k = weight.shape[-1]
+    y = F.conv1d(x.transpose(1, 2), weight, bias, padding=k - 1, groups=weight.shape[0])
+    return F.silu(y[..., :length]).transpose(1, 2)
+
+
+def _direction_ref(x: Tensor, z: Tensor, p: DirectionParams, backend: str):
+    dt_rank = p.dt_proj_weight.shape[1]
+    n = p.A_log.shape[1]
+    u = causal_conv1d_silu(x, p.conv_weight, p.conv_bias)  # (b, l, E)
+    x_dbl = F.linear(u, p.x_proj_weight)  # (b, l, R + 2N)
+    dt, Bm, Cm = torch.split(x_dbl, [dt_rank, n, n], dim=-1)
+    delta = F.linear(dt, p.dt_proj_weight)  # (b, l, E), bias goes into the scan
+    A = -torch.exp(p.A_log.float())
+    y = selective_scan(u.transpose(1, 2), delta.transpose(1, 2), A, Bm.transpose(1, 2),
+                       Cm.transpose(1, 2), p.D.float(), z.transpose(1, 2),
+                       delta_bias=p.dt_proj_bias.float(), delta_softplus=True, backend=backend)
+    return y.transpose(1, 2), SSMAux(delta, Bm, Cm)
+
+
+def bimamba_v2_inner(xz: Tensor, fwd: DirectionParams, bwd: DirectionParams,
+                     backend: Optional[str] = None, want_aux: bool = False):
+    """Bidirectional core; returns ``(out, aux)`` where ``aux`` is None unless ``want_aux``."""
+    name = resolve_backend(xz.device.type, backend)
+    if name == "triton":
+        from .triton_bimamba import bimamba_v2_inner_triton
+
+        return bimamba_v2_inner_triton(xz, fwd, bwd, want_aux)
+    x, z = xz.chunk(2, dim=-1)
+    y_f, aux = _direction_ref(x, z, fwd, name)
+    y_b, _ = _direction_ref(x.flip(1), z.flip(1), bwd, name)
+    out = (y_f + y_b.flip(1)) / 2
+    return out, (aux if want_aux else None)

@@ -1,0 +1,108 @@
+"""Pure-PyTorch selective scans: a step-by-step oracle and a faster vectorised twin.
+
+Both follow the official ``selective_scan_fn`` contract (mamba_ssm):
+
+- ``u, delta, z``: (batch, dim, length)
+- ``A``: (dim, dstate), real
+- ``B, C``: (dim, dstate) [fixed], (batch, dstate, length) or (batch, groups, dstate, length)
+- ``D, delta_bias``: (dim,)
+
+``delta <- softplus(delta + delta_bias)``, ``h_t = exp(delta_t A) h_{t-1} + delta_t B_t u_t``,
+``y_t = C_t h_t + D u_t``, ``out = y * silu(z)``. The state is kept in fp32 and the output is
+cast back to the dtype of ``u``.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def _expand_bc(X: Tensor, dim: int) -> Tensor:
+    """Bring B or C to (batch, dim, dstate, length) or leave a fixed (dim, dstate) alone."""
+    if X.dim() == 3:  # (b, n, l): shared by all channels
+        return X.unsqueeze(1)
+    if X.dim() == 4:  # (b, g, n, l): one per group of channels
+        g = X.shape[1]
+        if dim % g:
+            raise ValueError(f"B/C has {g} groups, which does not divide dim={dim}")
+        return X.repeat_interleave(dim // g, dim=1)
+    return X
+
+
+def _prepare(u, delta, A, B, C, delta_bias, delta_softplus):
+    u = u.float()
+    delta = delta.float()
+    if delta_bias is not None:
+        delta = delta + delta_bias.float()[..., None]
+    if delta_softplus:
+        delta = F.softplus(delta)
+    if A.is_complex():
+        raise NotImplementedError("complex A is not supported")
+    dim = A.shape[0]
+    return u, delta, A.float(), _expand_bc(B.float(), dim), _expand_bc(C.float(), dim)
+
+
+def _finish(y: Tensor, u: Tensor, D, z, dtype) -> Tensor:
+    if D is not None:
+        y = y + u * D.float()[:, None]
+    if z is not None:
+        y = y * F.silu(z.float())
+    return y.to(dtype)
+
+
+def selective_scan_ref(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
+                       D: Optional[Tensor] = None, z: Optional[Tensor] = None,
+                       delta_bias: Optional[Tensor] = None, delta_softplus: bool = False) -> Tensor:
+    """The oracle: one time step at a time, written to be obviously right."""
+    dtype = u.dtype
+    u, delta, A, B, C = _prepare(u, delta, A, B, C, delta_bias, delta_softplus)
+    batch, dim, length = u.shape
+    h = u.new_zeros(batch, dim, A.shape[1])
+    ys = []
+    for t in range(length):
+        dA = torch.exp(delta[:, :, t, None] * A)
+        Bt = B[..., t] if B.dim() == 4 else B
+        Ct = C[..., t] if C.dim() == 4 else C
+        h = dA * h + delta[:, :, t, None] * Bt * u[:, :, t, None]
+        ys.append((h * Ct).sum(-1))
+    y = torch.stack(ys, dim=2) if ys else u.new_zeros(batch, dim, 0)
+    return _finish(y, u, D, z, dtype)
+
+
+def selective_scan_torch(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
+                         D: Optional[Tensor] = None, z: Optional[Tensor] = None,
+                         delta_bias: Optional[Tensor] = None, delta_softplus: bool = False,
+                         chunk: int = 32) -> Tensor:
+    """Vectorised reference: a log-depth (Hillis-Steele) scan inside chunks, a loop across them.
+
+    The combine ``(a1, b1) . (a2, b2) = (a1 a2, a2 b1 + b2)`` only ever multiplies decays
+    in (0, 1], so it is as stable as the step-by-step loop.
+    """
+    dtype = u.dtype
+    u, delta, A, B, C = _prepare(u, delta, A, B, C, delta_bias, delta_softplus)
+    batch, dim, length = u.shape
+    n = A.shape[1]
+    # (b, d, l, n) layouts
+    dA = torch.exp(delta.unsqueeze(-1) * A[:, None, :])
+    Bl = B.permute(0, 1, 3, 2) if B.dim() == 4 else B[None, :, None, :]
+    Cl = C.permute(0, 1, 3, 2) if C.dim() == 4 else C[None, :, None, :]
+    dBu = (delta * u).unsqueeze(-1) * Bl
+    h0 = u.new_zeros(batch, dim, 1, n)
+    ys = []
+    for s in range(0, length, chunk):
+        a = dA[:, :, s:s + chunk]
+        b = dBu[:, :, s:s + chunk]
+        k = 1
+        while k < a.shape[2]:
+            b = torch.cat([b[:, :, :k], a[:, :, k:] * b[:, :, :-k] + b[:, :, k:]], dim=2)
+            a = torch.cat([a[:, :, :k], a[:, :, k:] * a[:, :, :-k]], dim=2)
+            k *= 2
+        h = b + a * h0
+        c = Cl[:, :, s:s + chunk] if Cl.shape[2] > 1 else Cl
+        ys.append((h * c).sum(-1))
+        h0 = h[:, :, -1:]
+    y = torch.cat(ys, dim=2) if ys else u.new_zeros(batch, dim, 0)
+    return _finish(y, u, D, z, dtype)

@@ -1,0 +1,265 @@
+"""``rmeeto.patch(model, r=...)`` / ``rmeeto.unpatch(model)``: token reduction as a class swap.
+
+As in tomesd, patching swaps the classes of the model and its blocks for subclasses made on the
+fly (``_parent`` remembers the original), so no weight moves and the ``state_dict`` is unchanged.
+Patching again first unpatches; ``unpatch`` restores the original classes exactly.
+
+The per-layer schedule is computed from the settings and the token count at the start of each
+forward and handed to the blocks in the explicit per-forward :class:`TokenState`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Optional, Sequence, Union
+
+import torch
+from torch import nn
+
+from .merge import CLS_PLACEMENTS, DISTANCES, MODES, ORDERS, follow_groups, max_r, merge_tokens, plan_merge
+
+METRICS = ("hidden", "residual", "delta", "B", "C")
+SCHEDULES = (None, "official")
+OFFICIAL_KEEP = 197 - 11 * 11  # tokens left after the last merge in R-MeeTo's released code
+
+
+@dataclass
+class PatchConfig:
+    """Settings of a patch; ``asdict`` of it is what checkpoints store."""
+
+    r: Union[int, list, None] = None
+    ratio: Optional[float] = None
+    interval: int = 2
+    first: int = 2
+    mode: str = "merge"
+    order: str = "keep"
+    metric: str = "hidden"
+    distance: str = "cosine"
+    cls: str = "proportional"
+    schedule: Optional[str] = None
+    track_groups: bool = False
+    _resolved: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+def merge_layers(depth: int, first: int = 2, interval: int = 2) -> list[int]:
+    """Blocks that merge at their start: first, first+interval, ... < depth."""
+    return list(range(first, depth, interval)) if interval > 0 else []
+
+
+def resolve_schedule(cfg: PatchConfig, depth: int, num_tokens: int) -> list[int]:
+    """The r that each block applies at its start (0 for none), capped to what can merge."""
+    layers = merge_layers(depth, cfg.first, cfg.interval)
+    if isinstance(cfg.r, (list, tuple)):
+        if len(cfg.r) == depth:
+            wanted = list(cfg.r)
+        elif len(cfg.r) == len(layers):
+            wanted = [0] * depth
+            for i, r in zip(layers, cfg.r):
+                wanted[i] = r
+        else:
+            raise ValueError(f"a per-layer r list needs {len(layers)} entries (one per merge block "
+                             f"{layers}) or {depth} (one per block); got {len(cfg.r)}")
+    else:
+        wanted = [cfg.r if i in layers else 0 for i in range(depth)]
+    out, t = [], num_tokens
+    last = layers[-1] if layers else None
+    for i, r in enumerate(wanted):
+        if cfg.schedule == "official" and i == last and depth - i <= cfg.interval:
+            r = max(t - (num_tokens - (197 - OFFICIAL_KEEP)), 0)
+        r = max(0, min(int(r), max_r(t)))
+        out.append(r)
+        t -= r
+    return out
+
+
+def tokens_per_block(schedule: Sequence[int], num_tokens: int) -> list[int]:
+    """Tokens each block processes (after its own merge)."""
+    out, t = [], num_tokens
+    for r in schedule:
+        t -= r
+        out.append(t)
+    return out
+
+
+def ratio_of(schedule: Sequence[int], num_tokens: int) -> float:
+    """Paper's reduction ratio: 1 - mean tokens per block / initial tokens."""
+    counts = tokens_per_block(schedule, num_tokens)
+    return 1.0 - sum(counts) / (len(counts) * num_tokens)
+
+
+def r_for_ratio(ratio: float, cfg: PatchConfig, depth: int, num_tokens: int) -> int:
+    """The constant r whose reduction ratio is closest to ``ratio``."""
+    trial = PatchConfig(**{**_public(cfg), "ratio": None})
+    best, best_err, top = 0, float("inf"), 0.0
+    for r in range(0, max_r(num_tokens) + 1):
+        trial.r = r
+        got = ratio_of(resolve_schedule(trial, depth, num_tokens), num_tokens)
+        top = max(top, got)
+        if abs(got - ratio) < best_err - 1e-12:
+            best, best_err = r, abs(got - ratio)
+    if ratio > top + 0.005:
+        raise ValueError(f"ratio={ratio} cannot be reached: the most this schedule gives is {top:.3f} "
+                         f"(merging every {cfg.interval} blocks from block {cfg.first}). Lower the ratio "
+                         "or merge more often (interval=1).")
+    return best
+
+
+def _public(cfg: PatchConfig) -> dict:
+    return {k: v for k, v in asdict(cfg).items() if not k.startswith("_")}
+
+
+def _is_vim(model: nn.Module) -> bool:
+    return hasattr(model, "layers") and hasattr(model, "patch_embed") and hasattr(model, "new_state") \
+        and all(hasattr(b, "mixer") and hasattr(b, "layer_idx") for b in model.layers)
+
+
+def _validate(cfg: PatchConfig, model: nn.Module) -> None:
+    for name, value, allowed in (("mode", cfg.mode, MODES), ("order", cfg.order, ORDERS),
+                                 ("metric", cfg.metric, METRICS), ("distance", cfg.distance, DISTANCES),
+                                 ("cls", cfg.cls, CLS_PLACEMENTS), ("schedule", cfg.schedule, SCHEDULES)):
+        if value not in allowed:
+            raise ValueError(f"unknown {name}={value!r}; choose one of {allowed}")
+    if cfg.cls == "spatial" and cfg.order != "keep":
+        raise ValueError("cls='spatial' needs order='keep' (a shuffled order has no true place)")
+    if cfg.interval < 1 or cfg.first < 0:
+        raise ValueError(f"interval must be >= 1 and first >= 0 (got interval={cfg.interval}, first={cfg.first})")
+    if cfg.r is not None and cfg.ratio is not None:
+        raise ValueError("give either r or ratio, not both")
+    n0 = model.num_tokens
+    rs = cfg.r if isinstance(cfg.r, (list, tuple)) else [cfg.r or 0]
+    for r in rs:
+        if not isinstance(r, int) or isinstance(r, bool):
+            raise TypeError(f"r must be an int or a list of ints, got {r!r}")
+        if r < 0:
+            raise ValueError(f"r={r} is negative; use r=0 for no merging")
+        if r > max_r(n0):
+            raise ValueError(f"r={r} is too large: with {n0} tokens at most {max_r(n0)} can merge in one "
+                             "step (half of the non-class tokens). Use a smaller r or ratio.")
+    if cfg.ratio is not None and not 0.0 <= cfg.ratio < 1.0:
+        raise ValueError(f"ratio={cfg.ratio} must be in [0, 1)")
+
+
+class MergeBlockMixin:
+    """Modifications: reduce the tokens at the start of the block, before the add + norm + mixer."""
+
+    def forward(self, hidden, residual, state, backend=None):
+        r = state.schedule[self.layer_idx]
+        if r > 0:
+            cfg: PatchConfig = self._rmeeto_cfg
+            metric = {"hidden": hidden, "residual": residual}.get(cfg.metric)
+            if metric is None:
+                if cfg.metric in ("hidden", "residual"):
+                    metric = hidden
+                else:
+                    metric = getattr(state.aux, cfg.metric, None) if state.aux is not None else None
+                    if metric is None:
+                        raise RuntimeError(f"metric {cfg.metric!r} needs the previous block's SSM values; "
+                                           "merge from block 1 or later")
+            plan = plan_merge(metric, r, state.cls_index, cfg.mode, cfg.order, cfg.distance, cfg.cls)
+            if plan is not None:
+                size = state.size if state.size is not None else \
+                    torch.ones(hidden.shape[0], hidden.shape[1], 1, device=hidden.device)
+                state.size, hidden, residual = merge_tokens(plan, size, hidden, residual)
+                if state.groups is not None:
+                    state.groups = follow_groups(plan, state.groups.expand(hidden.shape[0], -1))
+                state.cls_index = plan.cls_index
+        return self._parent.forward(self, hidden, residual, state, backend)
+
+
+class MergeModelMixin:
+    """Modifications: compute the merge schedule per forward; expose ``r`` as a settable attribute."""
+
+    def new_state(self, cls_index):
+        state = self._parent.new_state(self, cls_index)
+        cfg: PatchConfig = self._rmeeto_cfg
+        key = (self.num_tokens, len(self.layers), repr(_public(cfg)))
+        if cfg._resolved.get("key") != key:
+            c = cfg
+            if cfg.ratio is not None:
+                c = PatchConfig(**{**_public(cfg), "ratio": None,
+                                   "r": r_for_ratio(cfg.ratio, cfg, len(self.layers), self.num_tokens)})
+            cfg._resolved = {"key": key, "schedule": resolve_schedule(c, len(self.layers), self.num_tokens)}
+        state.schedule = cfg._resolved["schedule"]
+        state.want_aux = cfg.metric in ("delta", "B", "C")
+        if cfg.track_groups:
+            state.groups = torch.arange(self.num_tokens, device=self.pos_embed.device).expand(1, -1)
+        return state
+
+    @property
+    def r(self):
+        return self._rmeeto_cfg.r
+
+    @r.setter
+    def r(self, value):
+        new = PatchConfig(**{**_public(self._rmeeto_cfg), "r": value, "ratio": None})
+        _validate(new, self)
+        self._rmeeto_cfg.r, self._rmeeto_cfg.ratio = value, None
+
+
+def _swap(module: nn.Module, mixin: type, cfg: PatchConfig) -> None:
+    parent = module.__class__
+    module.__class__ = type(f"RMeeTo{parent.__name__}", (mixin, parent), {"_parent": parent})
+    module._rmeeto_cfg = cfg
+
+
+def unpatch(model: nn.Module) -> nn.Module:
+    """Undo :func:`patch`; a no-op on an unpatched model."""
+    for m in model.modules():
+        if hasattr(m.__class__, "_parent") and hasattr(m, "_rmeeto_cfg"):
+            m.__class__ = m.__class__._parent
+            del m._rmeeto_cfg
+    return model
+
+
+def patch(model: nn.Module, r: Union[int, Sequence[int], None] = None, ratio: Optional[float] = None,
+          interval: int = 2, first: int = 2, mode: str = "merge", order: str = "keep",
+          metric: str = "hidden", distance: str = "cosine", cls: str = "proportional",
+          schedule: Optional[str] = None, track_groups: bool = False) -> nn.Module:
+    """Make ``model`` reduce tokens (R-MeeTo), in place; returns the same object.
+
+    - ``r``: tokens removed at each merge block (int), or a list per merge block / per block.
+    - ``ratio``: instead of r, the paper's reduction ratio to reach (picks the closest constant r).
+    - ``interval``/``first``: merge at the start of blocks first, first+interval, ... (2, 4, ..., 22).
+    - ``mode``: ``merge`` (size-weighted average), ``prune`` (drop the matched sources),
+      ``prune-random`` (drop r random sources), ``prune-norm`` (drop the r lowest-norm sources).
+    - ``order``: ``keep`` original token order, or ``shuffle`` (the paper's odd-even ablation).
+    - ``metric``: block input ``hidden``, ``residual`` stream, or the previous block's SSM ``delta``/``B``/``C``.
+    - ``distance``: ``cosine``, ``l1`` or ``l2`` on the L2-normalised metric.
+    - ``cls``: ``proportional`` re-insertion (published) or ``spatial`` (its true place).
+    - ``schedule="official"``: like R-MeeTo's released code, the last merge block cuts to 197-121=76 tokens.
+    - ``track_groups``: record which patch ended in which token (for :mod:`rmeeto.vis`).
+    """
+    if not _is_vim(model):
+        raise TypeError(f"rmeeto.patch expects a Vision Mamba model from rmeeto.create_model, got "
+                        f"{type(model).__name__}")
+    unpatch(model)
+    if isinstance(r, tuple):
+        r = list(r)
+    cfg = PatchConfig(r=r, ratio=ratio, interval=interval, first=first, mode=mode, order=order, metric=metric,
+                      distance=distance, cls=cls, schedule=schedule, track_groups=track_groups)
+    _validate(cfg, model)
+    _swap(model, MergeModelMixin, cfg)
+    for block in model.layers:
+        _swap(block, MergeBlockMixin, cfg)
+    return model
+
+
+def patch_settings(model: nn.Module) -> Optional[dict]:
+    """The keyword arguments that re-create ``model``'s patch, or None if unpatched."""
+    cfg = getattr(model, "_rmeeto_cfg", None)
+    if cfg is None or not isinstance(model, MergeModelMixin):
+        return None
+    out = _public(cfg)
+    out.pop("track_groups")
+    return out
+
+
+def schedule_of(model: nn.Module) -> list[int]:
+    """The per-block r the model applies now (all zeros when unpatched)."""
+    if not isinstance(model, MergeModelMixin):
+        return [0] * len(model.layers)
+    return model.new_state(model.num_tokens // 2).schedule
+
+
+def reduction_ratio(model: nn.Module) -> float:
+    """The paper's reduction ratio of ``model`` as patched: 1 - mean tokens per block / initial tokens."""
+    return ratio_of(schedule_of(model), model.num_tokens)
