@@ -79,7 +79,7 @@ def plan_merge(metric: Tensor, r: int, cls_index: ClsIndex, mode: str = "merge",
         return None
     dev = metric.device
     keep_idx = _without_cls(b, t, cls_index, dev)  # (b, n)
-    m = metric.float().gather(1, keep_idx[..., None].expand(-1, -1, metric.shape[-1]))
+    m = _up(metric).gather(1, keep_idx[..., None].expand(-1, -1, metric.shape[-1]))
     n = t - 1
     s = (n + 1) // 2  # sources: even positions
     if mode in ("merge", "prune"):
@@ -99,6 +99,8 @@ def plan_merge(metric: Tensor, r: int, cls_index: ClsIndex, mode: str = "merge",
     if cls == "proportional":
         base = t if order == "keep" else s
         new_cls = cls_index * (base - r) // base
+        if order == "shuffle":  # it cannot go past the unmerged sources it is inserted among
+            new_cls = min(new_cls, s - r) if isinstance(new_cls, int) else new_cls.clamp_max(s - r)
     if order == "keep":
         kept = torch.ones(b, n, dtype=torch.bool, device=dev)
         kept.scatter_(1, 2 * src, False)
@@ -128,6 +130,10 @@ def plan_merge(metric: Tensor, r: int, cls_index: ClsIndex, mode: str = "merge",
     return MergePlan(slot=slot, out_len=out_len, cls_index=new_cls)
 
 
+def _up(x: Tensor) -> Tensor:
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
 def _as_col(i: ClsIndex, batch: int, device) -> Tensor:
     if isinstance(i, int):
         return torch.full((batch, 1), i, dtype=torch.long, device=device)
@@ -153,7 +159,7 @@ def merge_tokens(plan: MergePlan, size: Tensor, *xs: Optional[Tensor]) -> tuple[
         if x is None:
             outs.append(None)
             continue
-        merged = scatter_sum(plan, x.float() * size) / new_size.clamp_min(1e-6)
+        merged = scatter_sum(plan, _up(x) * size) / new_size.clamp_min(1e-6)
         outs.append(merged.to(x.dtype))
     return (new_size, *outs)
 

@@ -193,7 +193,9 @@ class VisionMamba(nn.Module):
     def forward_features(self, x: Tensor) -> Tensor:
         """The class-token feature after the final norm, (batch, embed_dim)."""
         tokens, state = self.forward_tokens(x)
-        return tokens[:, state.cls_index]
+        if isinstance(state.cls_index, int):
+            return tokens[:, state.cls_index]
+        return tokens[torch.arange(tokens.shape[0], device=tokens.device), state.cls_index]
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.forward_features(x))

@@ -32,24 +32,29 @@ def _expand_bc(X: Tensor, dim: int) -> Tensor:
     return X
 
 
+def _up(x: Tensor) -> Tensor:
+    """At least fp32 (fp64 stays fp64, so that gradcheck can run)."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
 def _prepare(u, delta, A, B, C, delta_bias, delta_softplus):
-    u = u.float()
-    delta = delta.float()
+    u = _up(u)
+    delta = _up(delta)
     if delta_bias is not None:
-        delta = delta + delta_bias.float()[..., None]
+        delta = delta + _up(delta_bias)[..., None]
     if delta_softplus:
         delta = F.softplus(delta)
     if A.is_complex():
         raise NotImplementedError("complex A is not supported")
     dim = A.shape[0]
-    return u, delta, A.float(), _expand_bc(B.float(), dim), _expand_bc(C.float(), dim)
+    return u, delta, _up(A), _expand_bc(_up(B), dim), _expand_bc(_up(C), dim)
 
 
 def _finish(y: Tensor, u: Tensor, D, z, dtype) -> Tensor:
     if D is not None:
-        y = y + u * D.float()[:, None]
+        y = y + u * _up(D)[:, None]
     if z is not None:
-        y = y * F.silu(z.float())
+        y = y * F.silu(_up(z))
     return y.to(dtype)
 
 

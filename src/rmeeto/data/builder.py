@@ -1,0 +1,119 @@
+"""Datasets and DataLoaders from run settings (used by ``rmeeto train/eval/bench-data``)."""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from .errors import DataError
+from .folder import JPEG_EXTENSIONS, ImageFolder
+from .gpu import GpuJpegPipeline, collate_bytes
+from .idx import FashionMNIST
+from .sampler import SeededDataset, ShardedEvalSampler, TrainSampler, balanced_subset
+from .transforms import build_eval_transform, build_train_transform, default_mean_std
+
+DATASETS = ("folder", "fashion-mnist")
+
+
+def split_dir(data_dir: str, split: str) -> str:
+    if data_dir is None:
+        raise DataError("--data-dir is required for --dataset folder")
+    if not os.path.isdir(data_dir):
+        raise DataError(f"data directory {data_dir!r} does not exist")
+    d = os.path.join(data_dir, split)
+    if not os.path.isdir(d):
+        raise DataError(f"data directory {data_dir!r} has no {split}/ folder (expected the "
+                        f"ImageNet layout {data_dir}/train/<class>/*.JPEG and {data_dir}/val/<class>/*.JPEG)")
+    return d
+
+
+def build_dataset(dataset: str, data_dir: Optional[str], split: str, *, img_size: int,
+                  channels: int = 3, num_classes: Optional[int] = None, train_aug: bool = False,
+                  aa: Optional[str] = "rand-m9-mstd0.5-inc1", reprob: float = 0.25,
+                  remode: str = "pixel", recount: int = 1, color_jitter: float = 0.3,
+                  interpolation: str = "bicubic", crop_pct: Optional[float] = None,
+                  gpu_decode: bool = False, classes=None) -> Dataset:
+    """One split (``train``/``val``) of ``dataset``; ``train_aug`` picks the DeiT train transform,
+    otherwise the eval transform. With ``gpu_decode`` (folders only) items are raw JPEG bytes."""
+    mean, std = default_mean_std(channels, dataset)
+    if dataset == "fashion-mnist":
+        if gpu_decode:
+            raise DataError("--gpu-decode is for JPEG folders, not Fashion-MNIST")
+        tf = (build_train_transform(img_size, channels, aa, reprob, remode, recount, color_jitter,
+                                    interpolation, mean=mean, std=std) if train_aug else
+              build_eval_transform(img_size, channels, 1.0 if crop_pct is None else crop_pct,
+                                   interpolation, mean, std))
+        if channels != 1:
+            from torchvision import transforms as T
+            tf = T.Compose([T.Grayscale(num_output_channels=channels), tf])
+        return FashionMNIST(data_dir, "train" if split == "train" else "test", tf, num_classes)
+    if dataset != "folder":
+        raise DataError(f"unknown --dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+    root = split_dir(data_dir, split)
+    if gpu_decode:
+        ds = ImageFolder(root, None, load="bytes", classes=classes, num_classes=num_classes,
+                         extensions=JPEG_EXTENSIONS)
+        return ds
+    tf = (build_train_transform(img_size, channels, aa, reprob, remode, recount, color_jitter,
+                                interpolation, mean=mean, std=std) if train_aug else
+          build_eval_transform(img_size, channels, 224 / 256 if crop_pct is None else crop_pct,
+                               interpolation, mean, std))
+    return ImageFolder(root, tf, load="pil", classes=classes, num_classes=num_classes,
+                       channels=channels)
+
+
+def dataset_classes(ds: Dataset) -> list:
+    while isinstance(ds, (Subset, SeededDataset)):
+        ds = ds.dataset
+    return list(getattr(ds, "classes", []))
+
+
+def make_subset(ds: Dataset, fraction: Optional[float], seed: int) -> Dataset:
+    if fraction is None or fraction >= 1:
+        return ds
+    return Subset(ds, balanced_subset(ds.targets, fraction, seed))
+
+
+def _loader_kwargs(workers: int, pin_memory: bool):
+    kw = dict(num_workers=workers, pin_memory=pin_memory)
+    if workers > 0:
+        kw.update(persistent_workers=True, prefetch_factor=4)
+    return kw
+
+
+def build_train_loader(ds: Dataset, batch_size: int, *, world_size: int = 1, rank: int = 0,
+                       seed: int = 0, workers: int = 4, pin_memory: bool = False,
+                       accum_steps: int = 1, gpu_decode: bool = False):
+    """DataLoader over ``SeededDataset(ds)`` with a :class:`TrainSampler` (returned too)."""
+    sampler = TrainSampler(len(ds), batch_size, world_size, rank, seed,
+                           batches_multiple_of=accum_steps)
+    loader = DataLoader(SeededDataset(ds), batch_size=batch_size, sampler=sampler, drop_last=True,
+                        collate_fn=collate_bytes if gpu_decode else None,
+                        **_loader_kwargs(workers, pin_memory))
+    return loader, sampler
+
+
+def build_eval_loader(ds: Dataset, batch_size: int, *, world_size: int = 1, rank: int = 0,
+                      workers: int = 4, pin_memory: bool = False, gpu_decode: bool = False):
+    """Pad-free sharded eval loader (see :class:`ShardedEvalSampler`)."""
+    return DataLoader(ds, batch_size=batch_size, sampler=ShardedEvalSampler(len(ds), world_size, rank),
+                      drop_last=False, collate_fn=collate_bytes if gpu_decode else None,
+                      **_loader_kwargs(workers, pin_memory))
+
+
+def gpu_pipelines(img_size: int, device, reprob: float = 0.25, randaug: bool = True,
+                  crop_pct: Optional[float] = None):
+    """(train, eval) :class:`GpuJpegPipeline` pair for ``--gpu-decode``."""
+    cp = 224 / 256 if crop_pct is None else crop_pct
+    return (GpuJpegPipeline(img_size, True, device, randaug=randaug, reprob=reprob, crop_pct=cp),
+            GpuJpegPipeline(img_size, False, device, crop_pct=cp))
+
+
+def to_device_batch(batch, device, pipeline=None, non_blocking=True):
+    """(images, labels) on ``device``: through ``pipeline`` for byte batches, else ``.to``."""
+    x, y = batch
+    if pipeline is not None:
+        return pipeline(x, y)
+    return x.to(device, non_blocking=non_blocking), y.to(device, non_blocking=non_blocking)

@@ -1,0 +1,273 @@
+"""Triton fast path for the bidirectional ("bimamba v2") Mamba core.
+
+Pipeline (forward), all in the original token order, no flipped copies:
+
+1. ``_biconv_fwd_kernel``: one launch computes ``u[0] = silu(causal_conv(x))`` and
+   ``u[1] = silu(anticausal_conv(x))`` (the backward direction's conv, read right to left)
+   straight from the ``x`` half of ``xz``;
+2. ``x_dbl = u @ x_proj_w^T`` and ``delta = dt @ dt_proj_w^T`` as batched cuBLAS matmuls over the
+   two directions;
+3. the bidirectional selective scan of :mod:`rmeeto.ops.triton_scan` (direction 1 walks from the
+   end) with softplus(delta + bias), the D skip, the ``silu(z)`` gate and ``(y_f + y_b) / 2``
+   fused; ``z`` is read from ``xz`` in place.
+
+Backward recomputes the conv output and ``delta`` (like mamba's ``checkpoint_lvl=1``), runs the
+scan backward kernel, the matmul gradients in torch, and ``_biconv_bwd_kernel`` which writes
+``dx`` into the first half of ``dxz`` (the scan kernel writes ``dz`` into the second half).
+
+Everything is shape-static and sync-free, so the forward can be captured in a CUDA graph.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import triton
+import triton.language as tl
+from torch import Tensor
+
+from .triton_scan import scan_bwd, scan_fwd
+
+
+# ----------------------------------------------------------------------------------------------
+# fused bidirectional depthwise conv1d + SiLU
+# ----------------------------------------------------------------------------------------------
+@triton.jit
+def _biconv_fwd_kernel(
+    x_ptr, s_x_b, s_x_l, s_x_e,
+    w_ptr, b_ptr,  # (2, E, K) fp32, (2, E) fp32
+    u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
+    L, E,
+    K: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
+):
+    pid_l = tl.program_id(0)
+    pid_e = tl.program_id(1)
+    pid_b = tl.program_id(2).to(tl.int64)
+    t = pid_l * BLOCK_L + tl.arange(0, BLOCK_L)
+    e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
+    emask = e < E
+    tmask = t < L
+    xb = x_ptr + pid_b * s_x_b + e[None, :] * s_x_e
+    for d in tl.static_range(2):
+        acc = tl.zeros((BLOCK_L, BLOCK_E), dtype=tl.float32) \
+            + tl.load(b_ptr + d * E + e, mask=emask, other=0.0)[None, :]
+        for k in tl.static_range(K):
+            if d == 0:
+                off = k - (K - 1)
+            else:
+                off = (K - 1) - k
+            s = t + off
+            m = ((s >= 0) & (s < L))[:, None] & emask[None, :]
+            xv = tl.load(xb + s[:, None] * s_x_l, mask=m, other=0.0).to(tl.float32)
+            wk = tl.load(w_ptr + (d * E + e) * K + k, mask=emask, other=0.0)
+            acc += wk[None, :] * xv
+        y = acc * tl.sigmoid(acc)
+        tl.store(u_ptr + d * s_u_d + pid_b * s_u_b + t[:, None] * s_u_l + e[None, :] * s_u_e,
+                 y.to(u_ptr.dtype.element_ty), mask=tmask[:, None] & emask[None, :])
+
+
+@triton.jit
+def _biconv_bwd_kernel(
+    x_ptr, s_x_b, s_x_l, s_x_e,
+    w_ptr, b_ptr,
+    g1_ptr, s_g1_d, s_g1_b, s_g1_l, s_g1_e,  # gradient of u, part 1 (from the scan)
+    g2_ptr, s_g2_d, s_g2_b, s_g2_l, s_g2_e,  # gradient of u, part 2 (from the x_proj matmul)
+    dx_ptr, s_dx_b, s_dx_l, s_dx_e,
+    dw_ptr, db_ptr,  # (2, programs_bl, E, K), (2, programs_bl, E) fp32 partials
+    L, E, NPROG_BL,
+    K: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
+):
+    pid_l = tl.program_id(0)
+    pid_e = tl.program_id(1)
+    pid_b = tl.program_id(2).to(tl.int64)
+    t = pid_l * BLOCK_L + tl.arange(0, BLOCK_L)
+    e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
+    emask = e < E
+    tmask = t < L
+    xb = x_ptr + pid_b * s_x_b + e[None, :] * s_x_e
+    prog_bl = pid_b * tl.num_programs(0) + pid_l
+    dx = tl.zeros((BLOCK_L, BLOCK_E), dtype=tl.float32)
+    for d in tl.static_range(2):
+        bias = tl.load(b_ptr + d * E + e, mask=emask, other=0.0)
+        # u_d[s] = silu(bias + sum_k w[k] x[s + off(k)]),  off(k) = sgn * (k - (K-1))
+        # x[t] feeds u_d[s] for s = t - off(k2) with weight w[k2]
+        for k2 in tl.static_range(K):
+            if d == 0:
+                sh = (K - 1) - k2  # s = t - off(k2)
+            else:
+                sh = k2 - (K - 1)
+            s = t + sh
+            smask = (s >= 0) & (s < L)
+            pre = tl.zeros((BLOCK_L, BLOCK_E), dtype=tl.float32) + bias[None, :]
+            for k in tl.static_range(K):
+                if d == 0:
+                    off = k - (K - 1)
+                else:
+                    off = (K - 1) - k
+                q = s + off
+                m = ((q >= 0) & (q < L))[:, None] & emask[None, :]
+                xv = tl.load(xb + q[:, None] * s_x_l, mask=m, other=0.0).to(tl.float32)
+                wk = tl.load(w_ptr + (d * E + e) * K + k, mask=emask, other=0.0)
+                pre += wk[None, :] * xv
+            ms = smask[:, None] & emask[None, :]
+            gu = tl.load(g1_ptr + d * s_g1_d + pid_b * s_g1_b + s[:, None] * s_g1_l + e[None, :] * s_g1_e,
+                         mask=ms, other=0.0).to(tl.float32)
+            gu += tl.load(g2_ptr + d * s_g2_d + pid_b * s_g2_b + s[:, None] * s_g2_l + e[None, :] * s_g2_e,
+                          mask=ms, other=0.0).to(tl.float32)
+            sg = tl.sigmoid(pre)
+            dpre = gu * sg * (1.0 + pre * (1.0 - sg))
+            dpre = tl.where(ms, dpre, 0.0)
+            wk2 = tl.load(w_ptr + (d * E + e) * K + k2, mask=emask, other=0.0)
+            dx += wk2[None, :] * dpre
+            if sh == 0:
+                tl.store(db_ptr + (d * NPROG_BL + prog_bl) * E + e, tl.sum(dpre, axis=0), mask=emask)
+                for k in tl.static_range(K):
+                    if d == 0:
+                        off = k - (K - 1)
+                    else:
+                        off = (K - 1) - k
+                    q = t + off
+                    m = ((q >= 0) & (q < L))[:, None] & emask[None, :]
+                    xv = tl.load(xb + q[:, None] * s_x_l, mask=m, other=0.0).to(tl.float32)
+                    tl.store(dw_ptr + ((d * NPROG_BL + prog_bl) * E + e) * K + k,
+                             tl.sum(dpre * xv, axis=0), mask=emask)
+    tl.store(dx_ptr + pid_b * s_dx_b + t[:, None] * s_dx_l + e[None, :] * s_dx_e,
+             dx.to(dx_ptr.dtype.element_ty), mask=tmask[:, None] & emask[None, :])
+
+
+CONV_CFG = dict(BLOCK_L=32, BLOCK_E=64, num_warps=4)
+
+
+def biconv_fwd(x: Tensor, w: Tensor, bias: Tensor, out_dtype) -> Tensor:
+    """x: (b, L, E) any strides; w: (2, E, K) fp32; bias: (2, E) fp32 -> u (2, b, L, E)."""
+    batch, L, E = x.shape
+    K = w.shape[-1]
+    u = torch.empty(2, batch, L, E, device=x.device, dtype=out_dtype)
+    if u.numel() == 0:
+        return u
+    BL = min(CONV_CFG["BLOCK_L"], triton.next_power_of_2(L))
+    BE = min(CONV_CFG["BLOCK_E"], triton.next_power_of_2(E))
+    grid = (triton.cdiv(L, BL), triton.cdiv(E, BE), batch)
+    _biconv_fwd_kernel[grid](x, *x.stride(), w, bias, u, *u.stride(), L, E,
+                             K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=CONV_CFG["num_warps"])
+    return u
+
+
+def biconv_bwd(x: Tensor, w: Tensor, bias: Tensor, g1: Tensor, g2: Tensor, dx: Tensor):
+    """Writes dx (b, L, E view) and returns (dw (2, E, K), dbias (2, E)) in fp32."""
+    batch, L, E = x.shape
+    K = w.shape[-1]
+    BL = min(CONV_CFG["BLOCK_L"], triton.next_power_of_2(L))
+    BE = min(CONV_CFG["BLOCK_E"], triton.next_power_of_2(E))
+    grid = (triton.cdiv(L, BL), triton.cdiv(E, BE), batch)
+    nbl = grid[0] * grid[2]
+    dw = torch.empty(2, nbl, E, K, device=x.device, dtype=torch.float32)
+    db = torch.empty(2, nbl, E, device=x.device, dtype=torch.float32)
+    if batch * L * E == 0:
+        return dw.sum(1), db.sum(1)
+    _biconv_bwd_kernel[grid](x, *x.stride(), w, bias, g1, *g1.stride(), g2, *g2.stride(),
+                             dx, *dx.stride(), dw, db, L, E, nbl,
+                             K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=CONV_CFG["num_warps"])
+    return dw.sum(1), db.sum(1)
+
+
+# ----------------------------------------------------------------------------------------------
+# autograd
+# ----------------------------------------------------------------------------------------------
+def _compute_dtype(xz: Tensor):
+    dev = xz.device.type
+    if dev in ("cuda", "cpu") and torch.is_autocast_enabled(dev):
+        return torch.get_autocast_dtype(dev)
+    return xz.dtype
+
+
+class _BiMambaInnerFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, xz, conv_w, conv_b, xproj_w, dt_w, dt_b, A, D, aux_out):
+        # conv_w (2,E,K) conv_b (2,E) xproj_w (2,R+2N,E) dt_w (2,E,R) dt_b (2,E) A (2,E,N) D (2,E)
+        cdt = _compute_dtype(xz)
+        with torch.autocast(xz.device.type, enabled=False):
+            batch, L, E2 = xz.shape
+            E = E2 // 2
+            R = dt_w.shape[-1]
+            N = A.shape[-1]
+            x, z = xz[..., :E], xz[..., E:]
+            w32, b32 = conv_w.float().contiguous(), conv_b.float().contiguous()
+            A32, D32, db32 = A.float().contiguous(), D.float().contiguous(), dt_b.float().contiguous()
+            xw, dtw = xproj_w.to(cdt), dt_w.to(cdt)
+            u = biconv_fwd(x, w32, b32, cdt)  # (2, b, L, E)
+            x_dbl = torch.bmm(u.view(2, batch * L, E), xw.transpose(1, 2))  # (2, bL, R+2N)
+            delta = torch.bmm(x_dbl[..., :R], dtw.transpose(1, 2)).view(2, batch, L, E)
+            xd = x_dbl.view(2, batch, L, R + 2 * N)
+            out = torch.empty(batch, L, E, device=xz.device, dtype=cdt)
+            scan_fwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z, A32, D32, db32, out, True, 0.5)
+        if aux_out is not None:
+            aux_out.extend([delta[0], xd[0, ..., R:R + N], xd[0, ..., R + N:]])
+        ctx.save_for_backward(xz, x_dbl, w32, b32, xw, dtw, A32, D32, db32)
+        ctx.cdt = cdt
+        ctx.dtypes = (conv_w.dtype, conv_b.dtype, xproj_w.dtype, dt_w.dtype, dt_b.dtype, A.dtype, D.dtype)
+        return out
+
+    @staticmethod
+    def backward(ctx, gout):
+        xz, x_dbl, w32, b32, xw, dtw, A32, D32, db32 = ctx.saved_tensors
+        cdt = ctx.cdt
+        with torch.autocast(xz.device.type, enabled=False):
+            batch, L, E2 = xz.shape
+            E = E2 // 2
+            R = dtw.shape[-1]
+            N = A32.shape[-1]
+            x, z = xz[..., :E], xz[..., E:]
+            u = biconv_fwd(x, w32, b32, cdt)
+            dt = x_dbl[..., :R]
+            delta = torch.bmm(dt, dtw.transpose(1, 2)).view(2, batch, L, E)
+            xd = x_dbl.view(2, batch, L, R + 2 * N)
+            dxz = torch.empty(batch, L, E2, device=xz.device, dtype=xz.dtype)
+            du = torch.empty(2, batch, L, E, device=xz.device, dtype=torch.float32)
+            ddelta = torch.empty(2, batch, L, E, device=xz.device, dtype=cdt)
+            dBC = torch.zeros(2, batch, L, 2 * N, device=xz.device, dtype=torch.float32)
+            dA, dD, ddb = scan_bwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z, A32, D32, db32,
+                                   gout, du, ddelta, dBC[..., :N], dBC[..., N:], dxz[..., E:],
+                                   True, 0.5)
+            dd2 = ddelta.view(2, batch * L, E)
+            ddt = torch.bmm(dd2, dtw)  # (2, bL, R)
+            ddtw = torch.bmm(dd2.transpose(1, 2), dt)  # (2, E, R)
+            dx_dbl = torch.cat([ddt, dBC.view(2, batch * L, 2 * N).to(cdt)], dim=-1)
+            dxw = torch.bmm(dx_dbl.transpose(1, 2), u.view(2, batch * L, E))  # (2, R+2N, E)
+            du_mm = torch.bmm(dx_dbl, xw).view(2, batch, L, E)
+            dw, dcb = biconv_bwd(x, w32, b32, du, du_mm, dxz[..., :E])
+        t = ctx.dtypes
+        return (dxz, dw.to(t[0]), dcb.to(t[1]), dxw.to(t[2]), ddtw.to(t[3]), ddb.to(t[4]),
+                dA.to(t[5]), dD.to(t[6]), None)
+
+
+def _stack(fwd, bwd):
+    from .bimamba import DirectionParams  # noqa: F401  (documentation of the field names)
+
+    E, _, K = fwd.conv_weight.shape
+    conv_w = torch.stack([fwd.conv_weight.reshape(E, K), bwd.conv_weight.reshape(E, K)])
+    biases = []
+    for p in (fwd, bwd):
+        biases.append(p.conv_bias if p.conv_bias is not None
+                      else torch.zeros(E, device=p.conv_weight.device, dtype=p.conv_weight.dtype))
+    conv_b = torch.stack(biases)
+    xproj_w = torch.stack([fwd.x_proj_weight, bwd.x_proj_weight])
+    dt_w = torch.stack([fwd.dt_proj_weight, bwd.dt_proj_weight])
+    dt_b = torch.stack([fwd.dt_proj_bias, bwd.dt_proj_bias])
+    A = -torch.exp(torch.stack([fwd.A_log, bwd.A_log]).float())
+    D = torch.stack([fwd.D, bwd.D])
+    return conv_w, conv_b, xproj_w, dt_w, dt_b, A, D
+
+
+def bimamba_v2_inner_triton(xz: Tensor, fwd, bwd, want_aux: bool = False):
+    """Triton bidirectional core; same contract as :func:`rmeeto.ops.bimamba.bimamba_v2_inner`.
+
+    ``aux`` (forward-direction delta, B, C) is returned detached from the autograd graph.
+    """
+    from .bimamba import SSMAux
+
+    params = _stack(fwd, bwd)
+    aux_list: Optional[list] = [] if want_aux else None
+    out = _BiMambaInnerFn.apply(xz, *params, aux_list)
+    aux = SSMAux(*aux_list) if want_aux else None
+    return out, aux

@@ -1,0 +1,447 @@
+"""Triton selective scan (forward + backward), channels-last, one or two directions per launch.
+
+Layout seen by the kernels: every per-token tensor is addressed as ``(dir, batch, length, chan)``
+through explicit strides, so the official ``(batch, dim, length)`` layout (a transposed view),
+channels-last activations and the ``B``/``C`` slices of ``x_dbl`` (stride ``R + 2N`` along
+``chan``) all work without copies.
+
+Algorithm (per program = one batch element x ``BLOCK_E`` channels, all ``N`` states):
+
+- the sequence is cut into chunks of ``T`` steps; inside a chunk the recurrence
+  ``h_t = a_t h_{t-1} + b_t`` is a ``tl.associative_scan`` over a ``(BLOCK_E, N, T)`` register
+  tile, and the state is carried in registers from chunk to chunk (fp32 throughout);
+- direction 1 (the "backward" Mamba direction) walks the sequence from ``L-1`` down to 0 by
+  reading position ``L-1-i`` at scan step ``i``: no flipped copies;
+- with two directions the same program runs direction 0, writes ``scale * y_0``, then runs
+  direction 1 and adds ``scale * y_1`` in place (a barrier in between): deterministic, no atomics;
+- backward recomputes: phase 1 re-runs the forward chunk scans and keeps only the state at each
+  chunk start (a small per-program scratch); phase 2 walks the chunks in reverse, rebuilds
+  ``h_{t-1}`` inside the chunk from that checkpoint, runs the adjoint recurrence as a reversed
+  associative scan and forms every gradient. ``dB``/``dC`` are summed over channel blocks with
+  fp32 atomics; ``dA``/``dD``/``d delta_bias`` are written per batch element and summed by torch.
+
+``exp2`` with ``A`` pre-multiplied by ``log2(e)`` is used for the decays.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+import triton
+import triton.language as tl
+from torch import Tensor
+
+LOG2E = math.log2(math.e)
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------------
+@triton.jit
+def _lin_comb(a1, b1, a2, b2):
+    # compose two affine maps x -> a x + b: first (a1, b1), then (a2, b2)
+    return a1 * a2, a2 * b1 + b2
+
+
+@triton.jit
+def _softplus(x):
+    # torch.nn.functional.softplus (beta=1, threshold=20) with an accurate log1p
+    ax = tl.abs(x)
+    y = tl.exp(-ax)
+    w = 1.0 + y
+    l1p = tl.where(w == 1.0, y, tl.log(w) * y / (w - 1.0))
+    return tl.where(x > 20.0, x, tl.maximum(x, 0.0) + l1p)
+
+
+@triton.jit
+def _last_col(x, ar_t, T: tl.constexpr):
+    # x: (E, N, T) -> (E, N), element T-1 along the last axis
+    return tl.sum(tl.where(ar_t[None, None, :] == T - 1, x, 0.0), axis=2)
+
+
+@triton.jit
+def _first_col(x, ar_t):
+    return tl.sum(tl.where(ar_t[None, None, :] == 0, x, 0.0), axis=2)
+
+
+# ----------------------------------------------------------------------------------------------
+# forward kernel
+# ----------------------------------------------------------------------------------------------
+@triton.jit
+def _scan_fwd_kernel(
+    u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
+    dl_ptr, s_dl_d, s_dl_b, s_dl_l, s_dl_e,
+    B_ptr, s_B_d, s_B_b, s_B_l, s_B_n,
+    C_ptr, s_C_d, s_C_b, s_C_l, s_C_n,
+    z_ptr, s_z_b, s_z_l, s_z_e,
+    out_ptr, s_o_b, s_o_l, s_o_e,
+    A_ptr, D_ptr, bias_ptr,  # (NDIR, E, N), (NDIR, E), (NDIR, E) contiguous fp32
+    L, E, N, scale,
+    NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
+    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
+):
+    pid_e = tl.program_id(0)
+    pid_b = tl.program_id(1).to(tl.int64)
+    e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
+    n = tl.arange(0, BLOCK_N)
+    ar_t = tl.arange(0, T)
+    emask = e < E
+    nmask = n < N
+    nchunk = tl.cdiv(L, T)
+
+    for d in tl.static_range(NDIR):
+        if d == 1:
+            tl.debug_barrier()  # direction 0 wrote `out`; make it visible before adding
+        A2 = tl.load(A_ptr + d * E * N + e[:, None] * N + n[None, :],
+                     mask=emask[:, None] & nmask[None, :], other=0.0) * 1.4426950408889634
+        Dv = tl.load(D_ptr + d * E + e, mask=emask, other=0.0)
+        bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
+        h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+        for c in range(0, nchunk):
+            i = c * T + ar_t
+            tmask = i < L
+            if d == 0:
+                pos = i
+            else:
+                pos = L - 1 - i
+            m2 = emask[:, None] & tmask[None, :]
+            mbc = nmask[:, None] & tmask[None, :]
+            u = tl.load(u_ptr + d * s_u_d + pid_b * s_u_b + pos[None, :] * s_u_l + e[:, None] * s_u_e,
+                        mask=m2, other=0.0).to(tl.float32)
+            dl = tl.load(dl_ptr + d * s_dl_d + pid_b * s_dl_b + pos[None, :] * s_dl_l + e[:, None] * s_dl_e,
+                         mask=m2, other=0.0).to(tl.float32) + bias[:, None]
+            if SOFTPLUS:
+                dl = _softplus(dl)
+            dl = tl.where(m2, dl, 0.0)
+            Bt = tl.load(B_ptr + d * s_B_d + pid_b * s_B_b + pos[None, :] * s_B_l + n[:, None] * s_B_n,
+                         mask=mbc, other=0.0).to(tl.float32)
+            Ct = tl.load(C_ptr + d * s_C_d + pid_b * s_C_b + pos[None, :] * s_C_l + n[:, None] * s_C_n,
+                         mask=mbc, other=0.0).to(tl.float32)
+            a = tl.exp2(dl[:, None, :] * A2[:, :, None])
+            bu = (dl * u)[:, None, :] * Bt[None, :, :]
+            aa, bb = tl.associative_scan((a, bu), 2, _lin_comb)
+            hs = aa * h[:, :, None] + bb
+            y = tl.sum(hs * Ct[None, :, :], axis=1) + Dv[:, None] * u
+            if HAS_Z:
+                zv = tl.load(z_ptr + pid_b * s_z_b + pos[None, :] * s_z_l + e[:, None] * s_z_e,
+                             mask=m2, other=0.0).to(tl.float32)
+                y = y * zv * tl.sigmoid(zv)
+            y = y * scale
+            optr = out_ptr + pid_b * s_o_b + pos[None, :] * s_o_l + e[:, None] * s_o_e
+            if d == 1:
+                y = y + tl.load(optr, mask=m2, other=0.0).to(tl.float32)
+            tl.store(optr, y.to(out_ptr.dtype.element_ty), mask=m2)
+            h = _last_col(hs, ar_t, T)
+
+
+# ----------------------------------------------------------------------------------------------
+# backward kernel
+# ----------------------------------------------------------------------------------------------
+@triton.jit
+def _scan_bwd_kernel(
+    u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
+    dl_ptr, s_dl_d, s_dl_b, s_dl_l, s_dl_e,
+    B_ptr, s_B_d, s_B_b, s_B_l, s_B_n,
+    C_ptr, s_C_d, s_C_b, s_C_l, s_C_n,
+    z_ptr, s_z_b, s_z_l, s_z_e,
+    g_ptr, s_g_b, s_g_l, s_g_e,  # incoming gradient of the (summed) output
+    A_ptr, D_ptr, bias_ptr,
+    # outputs
+    du_ptr, s_du_d, s_du_b, s_du_l, s_du_e,
+    ddl_ptr, s_ddl_d, s_ddl_b, s_ddl_l, s_ddl_e,
+    dB_ptr, s_dB_d, s_dB_b, s_dB_l, s_dB_n,  # fp32, zero-initialised, atomics
+    dC_ptr, s_dC_d, s_dC_b, s_dC_l, s_dC_n,
+    dz_ptr, s_dz_b, s_dz_l, s_dz_e,
+    dA_ptr, dD_ptr, dbias_ptr,  # (NDIR, batch, E, N), (NDIR, batch, E), (NDIR, batch, E) fp32
+    scr_ptr,  # (programs, nchunk, BLOCK_E, BLOCK_N) fp32 scratch
+    L, E, N, BATCH, scale,
+    NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
+    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
+):
+    pid_e = tl.program_id(0)
+    pid_b = tl.program_id(1).to(tl.int64)
+    e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
+    n = tl.arange(0, BLOCK_N)
+    ar_t = tl.arange(0, T)
+    emask = e < E
+    nmask = n < N
+    en_mask = emask[:, None] & nmask[None, :]
+    nchunk = tl.cdiv(L, T)
+    prog = pid_b * tl.num_programs(0) + pid_e
+    scr = scr_ptr + prog * nchunk * (BLOCK_E * BLOCK_N) \
+        + tl.arange(0, BLOCK_E)[:, None] * BLOCK_N + n[None, :]
+
+    for d in tl.static_range(NDIR):
+        if d == 1:
+            tl.debug_barrier()  # scratch reuse and the dz read-modify-write below
+        A = tl.load(A_ptr + d * E * N + e[:, None] * N + n[None, :], mask=en_mask, other=0.0)
+        A2 = A * 1.4426950408889634
+        Dv = tl.load(D_ptr + d * E + e, mask=emask, other=0.0)
+        bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
+        u_base = u_ptr + d * s_u_d + pid_b * s_u_b + e[:, None] * s_u_e
+        dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + e[:, None] * s_dl_e
+        B_base = B_ptr + d * s_B_d + pid_b * s_B_b + n[:, None] * s_B_n
+        C_base = C_ptr + d * s_C_d + pid_b * s_C_b + n[:, None] * s_C_n
+
+        # ---- phase 1: chunk-start states ------------------------------------------------
+        h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+        for c in range(0, nchunk):
+            tl.store(scr + c * (BLOCK_E * BLOCK_N), h)
+            i = c * T + ar_t
+            tmask = i < L
+            if d == 0:
+                pos = i
+            else:
+                pos = L - 1 - i
+            m2 = emask[:, None] & tmask[None, :]
+            u = tl.load(u_base + pos[None, :] * s_u_l, mask=m2, other=0.0).to(tl.float32)
+            dl = tl.load(dl_base + pos[None, :] * s_dl_l, mask=m2, other=0.0).to(tl.float32) + bias[:, None]
+            if SOFTPLUS:
+                dl = _softplus(dl)
+            dl = tl.where(m2, dl, 0.0)
+            Bt = tl.load(B_base + pos[None, :] * s_B_l, mask=nmask[:, None] & tmask[None, :],
+                         other=0.0).to(tl.float32)
+            a = tl.exp2(dl[:, None, :] * A2[:, :, None])
+            bu = (dl * u)[:, None, :] * Bt[None, :, :]
+            aa, bb = tl.associative_scan((a, bu), 2, _lin_comb)
+            h = _last_col(aa, ar_t, T) * h + _last_col(bb, ar_t, T)
+        tl.debug_barrier()
+
+        # ---- phase 2: reverse walk -----------------------------------------------------
+        dh_carry = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+        dA_acc = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+        dD_acc = tl.zeros((BLOCK_E,), dtype=tl.float32)
+        db_acc = tl.zeros((BLOCK_E,), dtype=tl.float32)
+        for cc in range(0, nchunk):
+            c = nchunk - 1 - cc
+            i = c * T + ar_t
+            tmask = i < L
+            pmask = (ar_t >= 1) & tmask  # previous step inside this chunk
+            nxmask = (i + 1) < L  # next step exists
+            if d == 0:
+                pos = i
+                pos_p = i - 1
+                pos_n = i + 1
+            else:
+                pos = L - 1 - i
+                pos_p = L - i
+                pos_n = L - 2 - i
+            m2 = emask[:, None] & tmask[None, :]
+            m2p = emask[:, None] & pmask[None, :]
+            m2n = emask[:, None] & nxmask[None, :]
+            # current step
+            u = tl.load(u_base + pos[None, :] * s_u_l, mask=m2, other=0.0).to(tl.float32)
+            dlr = tl.load(dl_base + pos[None, :] * s_dl_l, mask=m2, other=0.0).to(tl.float32) + bias[:, None]
+            if SOFTPLUS:
+                dl = _softplus(dlr)
+            else:
+                dl = dlr
+            dl = tl.where(m2, dl, 0.0)
+            Bt = tl.load(B_base + pos[None, :] * s_B_l, mask=nmask[:, None] & tmask[None, :],
+                         other=0.0).to(tl.float32)
+            Ct = tl.load(C_base + pos[None, :] * s_C_l, mask=nmask[:, None] & tmask[None, :],
+                         other=0.0).to(tl.float32)
+            # previous step (inside the chunk) -> h_{t-1}
+            u_p = tl.load(u_base + pos_p[None, :] * s_u_l, mask=m2p, other=0.0).to(tl.float32)
+            dl_p = tl.load(dl_base + pos_p[None, :] * s_dl_l, mask=m2p, other=0.0).to(tl.float32) + bias[:, None]
+            if SOFTPLUS:
+                dl_p = _softplus(dl_p)
+            dl_p = tl.where(m2p, dl_p, 0.0)
+            B_p = tl.load(B_base + pos_p[None, :] * s_B_l, mask=nmask[:, None] & pmask[None, :],
+                          other=0.0).to(tl.float32)
+            a_p = tl.exp2(dl_p[:, None, :] * A2[:, :, None])
+            bu_p = (dl_p * u_p)[:, None, :] * B_p[None, :, :]
+            h0 = tl.load(scr + c * (BLOCK_E * BLOCK_N))
+            aa, bb = tl.associative_scan((a_p, bu_p), 2, _lin_comb)
+            hprev = aa * h0[:, :, None] + bb
+            a = tl.exp2(dl[:, None, :] * A2[:, :, None])
+            hs = a * hprev + (dl * u)[:, None, :] * Bt[None, :, :]
+            # output gradient
+            gy = tl.load(g_ptr + pid_b * s_g_b + pos[None, :] * s_g_l + e[:, None] * s_g_e,
+                         mask=m2, other=0.0).to(tl.float32) * scale
+            if HAS_Z:
+                zv = tl.load(z_ptr + pid_b * s_z_b + pos[None, :] * s_z_l + e[:, None] * s_z_e,
+                             mask=m2, other=0.0).to(tl.float32)
+                sz = tl.sigmoid(zv)
+                y = tl.sum(hs * Ct[None, :, :], axis=1) + Dv[:, None] * u
+                dz = gy * y * sz * (1.0 + zv * (1.0 - sz))
+                dzp = dz_ptr + pid_b * s_dz_b + pos[None, :] * s_dz_l + e[:, None] * s_dz_e
+                if d == 1:
+                    dz = dz + tl.load(dzp, mask=m2, other=0.0).to(tl.float32)
+                tl.store(dzp, dz.to(dz_ptr.dtype.element_ty), mask=m2)
+                dy = gy * zv * sz
+            else:
+                dy = gy
+            # adjoint: dh_t = C_t dy_t + a_{t+1} dh_{t+1}
+            dl_n = tl.load(dl_base + pos_n[None, :] * s_dl_l, mask=m2n, other=0.0).to(tl.float32) + bias[:, None]
+            if SOFTPLUS:
+                dl_n = _softplus(dl_n)
+            alpha = tl.where(m2n[:, None, :], tl.exp2(dl_n[:, None, :] * A2[:, :, None]), 0.0)
+            cy = Ct[None, :, :] * dy[:, None, :]
+            ra, rb = tl.associative_scan((alpha, cy), 2, _lin_comb, reverse=True)
+            dh = rb + ra * dh_carry[:, :, None]
+            dh_carry = _first_col(dh, ar_t)
+            # gradients
+            dhB = tl.sum(dh * Bt[None, :, :], axis=1)  # (E, T)
+            g_a = dh * hprev * a  # d/d(dl*A) of the decay path
+            ddl = tl.sum(g_a * A[:, :, None], axis=1) + dhB * u
+            dA_acc += tl.sum(g_a * dl[:, None, :], axis=2)
+            du = dl * dhB + Dv[:, None] * dy
+            dD_acc += tl.sum(dy * u, axis=1)
+            if SOFTPLUS:
+                ddl = ddl * tl.sigmoid(dlr)
+            ddl = tl.where(m2, ddl, 0.0)
+            db_acc += tl.sum(ddl, axis=1)
+            tl.store(du_ptr + d * s_du_d + pid_b * s_du_b + pos[None, :] * s_du_l + e[:, None] * s_du_e,
+                     du.to(du_ptr.dtype.element_ty), mask=m2)
+            tl.store(ddl_ptr + d * s_ddl_d + pid_b * s_ddl_b + pos[None, :] * s_ddl_l + e[:, None] * s_ddl_e,
+                     ddl.to(ddl_ptr.dtype.element_ty), mask=m2)
+            dBv = tl.sum(dh * (dl * u)[:, None, :], axis=0)  # (N, T)
+            dCv = tl.sum(hs * dy[:, None, :], axis=0)
+            mbc = nmask[:, None] & tmask[None, :]
+            tl.atomic_add(dB_ptr + d * s_dB_d + pid_b * s_dB_b + pos[None, :] * s_dB_l + n[:, None] * s_dB_n,
+                          dBv, mask=mbc)
+            tl.atomic_add(dC_ptr + d * s_dC_d + pid_b * s_dC_b + pos[None, :] * s_dC_l + n[:, None] * s_dC_n,
+                          dCv, mask=mbc)
+        tl.store(dA_ptr + (d * BATCH + pid_b) * E * N + e[:, None] * N + n[None, :], dA_acc, mask=en_mask)
+        tl.store(dD_ptr + (d * BATCH + pid_b) * E + e, dD_acc, mask=emask)
+        tl.store(dbias_ptr + (d * BATCH + pid_b) * E + e, db_acc, mask=emask)
+
+
+# ----------------------------------------------------------------------------------------------
+# launchers (tensors given as (dir, batch, length, chan) views, any strides)
+# ----------------------------------------------------------------------------------------------
+FWD_CFG = dict(BLOCK_E=16, T=16, num_warps=4)
+BWD_CFG = dict(BLOCK_E=16, T=16, num_warps=8)
+
+
+def _s4(x: Tensor):
+    assert x.dim() == 4
+    return (x, *x.stride())
+
+
+def _s3(x: Optional[Tensor]):
+    if x is None:
+        return (None, 0, 0, 0)
+    assert x.dim() == 3
+    return (x, *x.stride())
+
+
+def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor], A: Tensor,
+             D: Tensor, bias: Tensor, out: Tensor, softplus: bool, scale: float, cfg=None) -> Tensor:
+    """u, delta: (ndir, b, L, E); B, C: (ndir, b, L, N); z, out: (b, L, E); A: (ndir, E, N) fp32;
+    D, bias: (ndir, E) fp32. Writes ``out = scale * sum_dir y_dir``."""
+    cfg = dict(FWD_CFG, **(cfg or {}))
+    ndir, batch, L, E = u.shape
+    N = A.shape[-1]
+    if L == 0 or batch == 0 or E == 0:
+        return out
+    BE = min(cfg["BLOCK_E"], triton.next_power_of_2(E))
+    T = min(cfg["T"], max(2, triton.next_power_of_2(L)))
+    grid = (triton.cdiv(E, BE), batch)
+    _scan_fwd_kernel[grid](
+        *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out),
+        A, D, bias, L, E, N, float(scale),
+        NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus),
+        BLOCK_E=BE, BLOCK_N=max(2, triton.next_power_of_2(N)), T=T, num_warps=cfg["num_warps"])
+    return out
+
+
+def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dB, dC, dz, softplus: bool,
+             scale: float, cfg=None):
+    """Gradients of :func:`scan_fwd`. ``du, ddelta``: (ndir, b, L, E) outputs; ``dB, dC``: zeroed
+    fp32 (ndir, b, L, N); ``dz``: (b, L, E) or None. Returns (dA, dD, dbias) fp32 summed over batch."""
+    cfg = dict(BWD_CFG, **(cfg or {}))
+    ndir, batch, L, E = u.shape
+    N = A.shape[-1]
+    dev = u.device
+    dA = torch.zeros(ndir, batch, E, N, device=dev, dtype=torch.float32)
+    dD = torch.zeros(ndir, batch, E, device=dev, dtype=torch.float32)
+    db = torch.zeros(ndir, batch, E, device=dev, dtype=torch.float32)
+    if L > 0 and batch > 0 and E > 0:
+        BE = min(cfg["BLOCK_E"], triton.next_power_of_2(E))
+        BN = max(2, triton.next_power_of_2(N))
+        T = min(cfg["T"], max(2, triton.next_power_of_2(L)))
+        grid = (triton.cdiv(E, BE), batch)
+        nchunk = triton.cdiv(L, T)
+        scr = torch.empty(grid[0] * grid[1] * nchunk * BE * BN, device=dev, dtype=torch.float32)
+        _scan_bwd_kernel[grid](
+            *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(gout), A, D, bias,
+            *_s4(du), *_s4(ddelta), *_s4(dB), *_s4(dC), *_s3(dz),
+            dA, dD, db, scr, L, E, N, batch, float(scale),
+            NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus),
+            BLOCK_E=BE, BLOCK_N=BN, T=T, num_warps=cfg["num_warps"])
+    return dA.sum(1), dD.sum(1), db.sum(1)
+
+
+# ----------------------------------------------------------------------------------------------
+# official-layout single-direction entry point
+# ----------------------------------------------------------------------------------------------
+def _cl(x: Tensor) -> Tensor:
+    """(b, c, l) -> (1, b, l, c) view."""
+    return x.transpose(1, 2).unsqueeze(0)
+
+
+class _SelectiveScanFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus):
+        batch, dim, L = u.shape
+        dev = u.device
+        A32 = A.float().contiguous()
+        D32 = (D.float() if D is not None else torch.zeros(dim, device=dev)).contiguous()
+        b32 = (delta_bias.float() if delta_bias is not None else torch.zeros(dim, device=dev)).contiguous()
+        out = torch.empty(batch, dim, L, device=dev, dtype=u.dtype)
+        zc = z.transpose(1, 2) if z is not None else None
+        scan_fwd(_cl(u), _cl(delta), _cl(B), _cl(C), zc, A32[None], D32[None], b32[None],
+                 out.transpose(1, 2), delta_softplus, 1.0)
+        ctx.save_for_backward(u, delta, A32, B, C, D32, z, b32)
+        ctx.flags = (D is not None, delta_bias is not None, delta_softplus)
+        return out
+
+    @staticmethod
+    def backward(ctx, gout):
+        u, delta, A32, B, C, D32, z, b32 = ctx.saved_tensors
+        has_D, has_bias, softplus = ctx.flags
+        batch, dim, L = u.shape
+        N = A32.shape[1]
+        du = torch.empty_like(u, memory_format=torch.contiguous_format)
+        dd = torch.empty_like(delta, memory_format=torch.contiguous_format)
+        dB = torch.zeros(batch, N, L, device=u.device, dtype=torch.float32)
+        dC = torch.zeros(batch, N, L, device=u.device, dtype=torch.float32)
+        dz = torch.empty_like(z, memory_format=torch.contiguous_format) if z is not None else None
+        dA, dD, db = scan_bwd(_cl(u), _cl(delta), _cl(B), _cl(C),
+                              z.transpose(1, 2) if z is not None else None, A32[None], D32[None],
+                              b32[None], gout.transpose(1, 2), _cl(du), _cl(dd), _cl(dB), _cl(dC),
+                              dz.transpose(1, 2) if dz is not None else None, softplus, 1.0)
+        return (du, dd, dA[0], dB.to(B.dtype), dC.to(C.dtype), dD[0] if has_D else None, dz,
+                db[0] if has_bias else None, None)
+
+
+def selective_scan_triton(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
+                          D: Optional[Tensor] = None, z: Optional[Tensor] = None,
+                          delta_bias: Optional[Tensor] = None,
+                          delta_softplus: bool = False) -> Tensor:
+    """``selective_scan_fn`` contract (see :mod:`rmeeto.ops.scan_ref`), Triton forward + backward.
+
+    Variable ``B``/``C`` of shape (b, n, l) (or (b, 1, n, l)) run on Triton; fixed (d, n) or
+    multi-group B/C and complex A fall back to :func:`selective_scan_torch`.
+    """
+    from .scan_ref import selective_scan_torch
+
+    def _norm(X):
+        if X.dim() == 4 and X.shape[1] == 1:
+            return X[:, 0]
+        return X
+
+    Bn, Cn = _norm(B), _norm(C)
+    if (Bn.dim() != 3 or Cn.dim() != 3 or A.is_complex() or not u.is_cuda and not _interpreting()):
+        return selective_scan_torch(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+    out = _SelectiveScanFn.apply(u, delta, A, Bn, Cn, D, z, delta_bias, delta_softplus)
+    return out
+
+
+def _interpreting() -> bool:
+    import os
+
+    return os.environ.get("TRITON_INTERPRET", "0") == "1"

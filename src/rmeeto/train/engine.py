@@ -1,0 +1,606 @@
+"""The re-training loop behind ``rmeeto train`` (single process, torchrun, multi-node).
+
+Determinism (what makes ``--resume`` exact): the data order is a function of (seed, epoch)
+(:class:`rmeeto.data.TrainSampler`), each sample's augmentation RNG is seeded from
+(seed, epoch, index) (:class:`rmeeto.data.SeededDataset`), and before every micro-batch the
+global Python/NumPy/torch RNGs (mixup, drop-path, the GPU pipeline) are re-seeded from
+(seed, rank, micro-step). A checkpoint stores the position inside the epoch, so a resumed run
+replays exactly the same computation as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import sys
+import time
+from typing import Any, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data import (DataError, build_criterion, build_dataset, build_eval_loader, build_mixup,
+                    build_train_loader, dataset_classes, gpu_pipelines, make_subset, to_device_batch)
+from .dist import DistInfo, all_reduce_sum, broadcast_object, cleanup, init_distributed
+from .ema import WeightEma
+from .losses import DistillationLoss
+from .schedule import CosineWarmupLR
+from .state import atomic_torch_save, atomic_write_text, rng_state, seed_everything, set_rng_state, step_seed
+
+CHECKPOINT_NAME = "checkpoint.pth"
+
+
+class TrainError(RuntimeError):
+    """A bad setting or input, reported to the user without a traceback."""
+
+
+class NonFiniteLoss(TrainError):
+    pass
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def log(info: Optional[DistInfo], *msg) -> None:
+    if info is None or info.is_main:
+        print(*msg, flush=True)
+
+
+def amp_dtype(amp: Optional[str], device: torch.device) -> Optional[torch.dtype]:
+    if amp is None:
+        amp = "bf16" if device.type == "cuda" else "off"
+    return {"bf16": torch.bfloat16, "fp16": torch.float16, "off": None}[amp]
+
+
+def autocast(device: torch.device, dtype: Optional[torch.dtype]):
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def _checkpoint_hint(path: str) -> str:
+    try:
+        from ..checkpoint import read_checkpoint
+        obj = read_checkpoint(path)
+        meta = obj.get("rmeeto") if isinstance(obj, dict) else None
+        if isinstance(meta, dict) and meta.get("model"):
+            kw = " ".join(f"{k}={v}" for k, v in (meta.get("model_kwargs") or {}).items())
+            return f"\nIt was written for --model {meta['model']} --model-kwargs {kw}"
+    except Exception:
+        pass
+    return ""
+
+
+def build_model(args, teacher: bool = False) -> nn.Module:
+    """``rmeeto.create_model`` from the run's flags; a checkpoint that does not fit the model is
+    re-raised as a :class:`TrainError` that says which model it was written for."""
+    import rmeeto
+    from ..checkpoint import CheckpointError
+    kw = dict(args.model_kwargs or {})
+    kw["drop_path_rate"] = 0.0 if teacher else kw.get("drop_path_rate", getattr(args, "drop_path", 0.0))
+    try:
+        return rmeeto.create_model(args.model, pretrained=args.pretrained, num_classes=args.num_classes, **kw)
+    except CheckpointError as e:
+        raise TrainError(f"--pretrained {args.pretrained} does not fit --model {args.model}: {e}"
+                         f"{_checkpoint_hint(args.pretrained)}") from e
+    except (ValueError, TypeError) as e:
+        raise TrainError(f"cannot build --model {args.model} with --model-kwargs {kw}: {e}") from e
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, loader, info: DistInfo, dtype: Optional[torch.dtype] = None,
+             pipeline=None) -> dict:
+    """Top-1/top-5/loss over the (sharded) loader; all ranks get the global numbers, computed
+    from summed counts so uneven shards are weighted correctly."""
+    was_training = model.training
+    model.eval()
+    dev = info.device
+    acc = torch.zeros(4, dtype=torch.float64, device=dev)  # correct1, correct5, n, loss_sum
+    for batch in loader:
+        x, y = to_device_batch(batch, dev, pipeline)
+        with autocast(dev, dtype):
+            out = model(x)
+        out = out.float()
+        k = min(5, out.shape[-1])
+        hit = out.topk(k, dim=-1).indices == y[:, None]
+        acc[0] += hit[:, 0].sum()
+        acc[1] += hit.any(dim=1).sum()
+        acc[2] += y.numel()
+        acc[3] += F.cross_entropy(out, y, reduction="sum")
+    all_reduce_sum(acc, info)
+    model.train(was_training)
+    c1, c5, n, loss = acc.tolist()
+    n = max(n, 1)
+    return {"top1": 100.0 * c1 / n, "top5": 100.0 * c5 / n, "loss": loss / n, "n": int(acc[2].item())}
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    skip = set(getattr(model, "no_weight_decay", lambda: set())())
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        if p.ndim <= 1 or name.endswith(".bias") or name in skip or name.split(".")[-1] in skip:
+            no_decay.append(p)
+        else:
+            decay.append(p)
+    return [{"params": no_decay, "weight_decay": 0.0}, {"params": decay, "weight_decay": weight_decay}]
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return str(v)
+
+
+def args_dict(args) -> dict:
+    return {k: _jsonable(v) for k, v in vars(args).items() if k not in ("func", "command") and not callable(v)}
+
+
+class Recorder:
+    """Rank-0 records: metrics.jsonl, TensorBoard scalars."""
+
+    def __init__(self, out: str, enabled: bool, tensorboard: bool):
+        self.enabled = enabled
+        self.tb = None
+        self.path = os.path.join(out, "metrics.jsonl")
+        if enabled and tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+                self.tb = SummaryWriter(os.path.join(out, "tb"))
+            except Exception as e:  # tensorboard missing: keep going with JSONL only
+                print(f"warning: TensorBoard disabled ({e})", file=sys.stderr)
+
+    def write(self, record: dict, step: int) -> None:
+        if not self.enabled:
+            return
+        with open(self.path, "a") as f:
+            f.write(json.dumps(_jsonable(record)) + "\n")
+        if self.tb is not None:
+            kind = record.get("type", "x")
+            for k, v in record.items():
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("step", "epoch"):
+                    self.tb.add_scalar(f"{kind}/{k}", v, step)
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()
+
+
+# ----------------------------------------------------------------------------- training
+
+def run_train(args) -> int:
+    """Entry point of ``rmeeto train``; returns the exit code (0 ok, 2 bad input, 3 NaN loss)."""
+    info = init_distributed(getattr(args, "device", None))
+    try:
+        return _train(args, info)
+    except NonFiniteLoss as e:
+        print(f"error (rank {info.rank}): {e}", file=sys.stderr, flush=True)
+        return 3
+    except (TrainError, DataError) as e:
+        if info.is_main or not info.enabled:
+            print(f"error: {e}", file=sys.stderr, flush=True)
+        return 2
+    finally:
+        cleanup(info)
+
+
+def _batch_sizes(args, info: DistInfo) -> tuple[int, int]:
+    accum = int(args.accum_steps)
+    if accum < 1:
+        raise TrainError(f"--accum-steps must be >= 1, got {accum}")
+    if args.global_batch_size is not None:
+        denom = info.world_size * accum
+        if args.global_batch_size % denom != 0:
+            raise TrainError(
+                f"--global-batch-size {args.global_batch_size} does not divide evenly over "
+                f"{info.world_size} process(es) x {accum} accumulation step(s) (= {denom}); "
+                f"pick a multiple of {denom}, or set --batch-size per process instead")
+        bs = args.global_batch_size // denom
+    else:
+        bs = int(args.batch_size)
+    if bs < 1:
+        raise TrainError(f"batch size per process must be >= 1, got {bs}")
+    if (args.mixup > 0 or args.cutmix > 0) and bs % 2 != 0:
+        raise TrainError(f"mixup/cutmix needs an even batch size per process, got {bs}; "
+                         f"use an even --batch-size (or --mixup 0 --cutmix 0)")
+    return bs, bs * info.world_size * accum
+
+
+def _resume_path(args) -> Optional[str]:
+    if not args.resume:
+        return None
+    if args.resume == "auto":
+        p = os.path.join(args.output, CHECKPOINT_NAME)
+        return p if os.path.isfile(p) else None
+    if not os.path.isfile(args.resume):
+        raise TrainError(f"--resume {args.resume}: no such checkpoint")
+    return args.resume
+
+
+def _load_resume(path: str) -> dict:
+    try:
+        from ..checkpoint import read_checkpoint
+        ck = read_checkpoint(path)
+    except Exception as e:
+        raise TrainError(f"cannot read --resume checkpoint {path}: {e}") from e
+    if not isinstance(ck, dict) or "optimizer" not in ck or "sampler" not in ck:
+        raise TrainError(f"{path} is not an rmeeto training checkpoint (no optimizer/sampler state); "
+                         f"to start from its weights use --pretrained {path}")
+    return ck
+
+
+def _train(args, info: DistInfo) -> int:
+    import rmeeto
+    t_start = time.time()
+    dev = info.device
+    dtype = amp_dtype(args.amp, dev)
+    bs, global_batch = _batch_sizes(args, info)
+    accum = int(args.accum_steps)
+    lr = args.lr * global_batch / 512.0
+    out = args.output
+    resume_path = _resume_path(args)
+    ck = _load_resume(resume_path) if resume_path else None
+    if args.resume and ck is None:
+        log(info, f"--resume: no checkpoint in {out} yet, starting fresh")
+    seed_everything(args.seed)
+
+    # model and data
+    model = build_model(args)
+    img_size, channels = int(model.img_size), int(model.in_chans)
+    num_classes = int(model.num_classes)
+    data_kw = dict(img_size=img_size, channels=channels, num_classes=num_classes,
+                   interpolation=args.train_interpolation, crop_pct=args.crop_pct)
+    gpu_decode = bool(args.gpu_decode)
+    if gpu_decode and args.dataset != "folder":
+        raise TrainError("--gpu-decode works on JPEG folders (--dataset folder) only")
+    train_ds = build_dataset(args.dataset, args.data_dir, "train", train_aug=True, aa=args.aa,
+                             reprob=args.reprob, remode=args.remode, recount=args.recount,
+                             color_jitter=args.color_jitter, gpu_decode=gpu_decode, **data_kw)
+    val_ds = build_dataset(args.dataset, args.data_dir, "val", classes=dataset_classes(train_ds),
+                           gpu_decode=gpu_decode, **data_kw)
+    train_ds = make_subset(train_ds, args.data_subset, args.seed)
+    pin = bool(args.pin_memory) and dev.type == "cuda"
+    train_loader, sampler = build_train_loader(train_ds, bs, world_size=info.world_size, rank=info.rank,
+                                               seed=args.seed, workers=args.workers, pin_memory=pin,
+                                               accum_steps=accum, gpu_decode=gpu_decode)
+    ebs = args.eval_batch_size or 2 * bs
+    val_loader = build_eval_loader(val_ds, ebs, world_size=info.world_size, rank=info.rank,
+                                   workers=args.workers, pin_memory=pin, gpu_decode=gpu_decode)
+    train_pipe = val_pipe = None
+    if gpu_decode:
+        train_pipe, val_pipe = gpu_pipelines(img_size, dev, reprob=args.reprob, randaug=args.gpu_randaug,
+                                             crop_pct=args.crop_pct)
+    mixup = build_mixup(num_classes, args.mixup, args.cutmix, args.mixup_prob, args.mixup_switch_prob,
+                        args.mixup_mode, args.smoothing)
+    criterion = build_criterion(mixup is not None, args.smoothing)
+
+    # patch (and the two reference accuracies)
+    existing = rmeeto.patch_settings(model)
+    if args.r is not None or args.ratio is not None:
+        want = {"r": args.r, "ratio": args.ratio, "mode": args.mode, "order": args.order}
+        if args.ratio is not None:
+            want["r"] = None
+    else:
+        want = existing
+    if ck is not None:
+        want = (ck.get("rmeeto") or {}).get("patch")
+    rmeeto.unpatch(model)
+    model.to(dev)
+    summary: dict = {"model": args.model, "model_kwargs": _jsonable(args.model_kwargs),
+                     "world_size": info.world_size, "global_batch_size": global_batch, "lr": lr,
+                     "before_merge": None, "after_merge_no_train": None, "epochs": []}
+    eval_seconds = None
+    if ck is None and args.initial_eval:
+        t0 = time.time()
+        summary["before_merge"] = evaluate(model, val_loader, info, dtype, val_pipe)
+        eval_seconds = time.time() - t0
+        log(info, f"before merge: top-1 {summary['before_merge']['top1']:.2f} "
+                  f"top-5 {summary['before_merge']['top5']:.2f} ({eval_seconds:.1f}s)")
+    if want:
+        rmeeto.patch(model, **want)
+    if ck is None and args.initial_eval:
+        if want:
+            t0 = time.time()
+            summary["after_merge_no_train"] = evaluate(model, val_loader, info, dtype, val_pipe)
+            eval_seconds = time.time() - t0
+        else:
+            summary["after_merge_no_train"] = summary["before_merge"]
+        log(info, f"after merge, before training: top-1 {summary['after_merge_no_train']['top1']:.2f} "
+                  f"top-5 {summary['after_merge_no_train']['top5']:.2f}")
+    summary["patch"] = rmeeto.patch_settings(model)
+    try:
+        summary["reduction_ratio"] = float(rmeeto.reduction_ratio(model))
+    except Exception:
+        summary["reduction_ratio"] = None
+
+    teacher = None
+    if args.distill:
+        teacher = build_model(args, teacher=True)
+        rmeeto.unpatch(teacher)
+        teacher.to(dev).eval().requires_grad_(False)
+        criterion = DistillationLoss(criterion, teacher, args.distill_alpha, args.distill_tau)
+
+    # optimisation state
+    optimizer = torch.optim.AdamW(param_groups(model, args.weight_decay), lr=lr, betas=tuple(args.opt_betas),
+                                  eps=args.opt_eps)
+    scaler = torch.amp.GradScaler(dev.type) if dtype == torch.float16 else None
+    spe = sampler.num_batches // accum  # optimizer steps per epoch
+    warmup_steps = int(round(args.warmup_epochs * spe))
+    sched = CosineWarmupLR(optimizer, lr, args.epochs * spe, warmup_steps, args.min_lr, args.warmup_lr)
+    ema = WeightEma(model, args.ema_decay) if args.ema else None
+    step, epoch, start_micro = 0, 0, 0
+    prior_elapsed = 0.0
+    budget_state = {"fitted": False}
+    if ck is not None:
+        from ..checkpoint import CheckpointError, check_state_dict
+        try:
+            check_state_dict(ck["model"], model)
+            model.load_state_dict(ck["model"])
+        except CheckpointError as e:
+            meta = ck.get("rmeeto") or {}
+            raise TrainError(f"--resume {resume_path} is from another model ({meta.get('model')} "
+                             f"{meta.get('model_kwargs')}) than this run builds ({args.model} "
+                             f"{args.model_kwargs}): {e}\nResume with the original --model/--model-kwargs, "
+                             f"or use a new --output.") from e
+        optimizer.load_state_dict(ck["optimizer"])
+        if scaler is not None and ck.get("scaler"):
+            scaler.load_state_dict(ck["scaler"])
+        sched.load_state_dict(ck["scheduler"])
+        if ema is not None and ck.get("model_ema"):
+            ema.load_state_dict(ck["model_ema"])
+        step = int(ck["step"])
+        epoch = int(ck["sampler"]["epoch"])
+        start_micro = int(ck["sampler"]["start_batch"])
+        prior_elapsed = float(ck.get("elapsed_s", 0.0))
+        budget_state = dict(ck.get("time_budget") or budget_state)
+        summary = ck.get("summary") or summary
+        set_rng_state(ck["rng"])
+        log(info, f"resumed from {resume_path}: epoch {epoch + 1}, step {step}, "
+                  f"batch {start_micro} of the epoch")
+
+    raw_model = model
+    if info.enabled:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        model = DDP(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    fwd_model = torch.compile(model) if args.compile else model
+
+    recorder = Recorder(out, info.is_main, args.tensorboard)
+    if info.is_main:
+        os.makedirs(out, exist_ok=True)
+        import yaml
+        resolved = args_dict(args)
+        resolved.update(world_size=info.world_size, per_process_batch_size=bs,
+                        global_batch_size=global_batch, scaled_lr=lr)
+        atomic_write_text(os.path.join(out, "args.yaml"), yaml.safe_dump(resolved, sort_keys=True))
+        log(info, f"training {args.model} on {len(train_ds)} images ({len(val_ds)} val), "
+                  f"{info.world_size} process(es) x batch {bs} x accum {accum} = {global_batch}/step, "
+                  f"lr {lr:.3g}, {spe} steps/epoch, device {dev}, amp {dtype}")
+
+    ckpt_path = os.path.join(out, CHECKPOINT_NAME)
+    last_ckpt_time = time.time()
+
+    def elapsed() -> float:
+        return prior_elapsed + time.time() - t_start
+
+    def save(epoch_: int, micro_: int, finished: bool = False) -> None:
+        nonlocal last_ckpt_time
+        last_ckpt_time = time.time()
+        if not info.is_main:
+            return
+        cfg = getattr(raw_model, "rmeeto_config", None) or {"name": args.model, "kwargs": args.model_kwargs}
+        state = {
+            "model": {k: v.detach().cpu() for k, v in raw_model.state_dict().items()},
+            "model_ema": ema.state_dict() if ema is not None else None,
+            "optimizer": optimizer.state_dict(),
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "scheduler": sched.state_dict(),
+            "epoch": epoch_, "step": step, "finished": finished,
+            "sampler": {"epoch": epoch_, "start_batch": micro_, "seed": args.seed,
+                        "world_size": info.world_size, "batch_size": bs},
+            "rng": rng_state(),
+            "args": args_dict(args),
+            "elapsed_s": elapsed(),
+            "time_budget": budget_state,
+            "summary": summary,
+            "rmeeto": {"model": cfg.get("name"), "model_kwargs": _jsonable(cfg.get("kwargs")),
+                       "patch": rmeeto.patch_settings(raw_model)},
+        }
+        atomic_torch_save(state, ckpt_path)
+
+    def num_epochs() -> int:
+        return math.ceil(sched.total_steps / spe)
+
+    budget_s = args.time_budget * 60.0 if args.time_budget else None
+    probe = max(2, int(args.budget_probe_steps))
+    run_steps = 0
+    t_probe0 = None
+    debug_nan = getattr(args, "debug_nan_step", None)
+    model.train()
+    finished = step >= sched.total_steps
+    while not finished and epoch < num_epochs():
+        t_epoch = time.time()
+        sampler.set_epoch(epoch, start_micro)
+        micro = start_micro
+        loss_buf: list = []
+        buf_steps: list = []
+        pbar = None
+        if info.is_main and args.progress:
+            from tqdm import tqdm
+            pbar = tqdm(total=spe * global_batch, initial=(micro // accum) * global_batch, unit="img",
+                        unit_scale=False, desc=f"epoch {epoch + 1}/{num_epochs()}", dynamic_ncols=True,
+                        file=sys.stderr, mininterval=1.0)
+        last_loss = float("nan")
+        stopped_early = False
+        for batch in train_loader:
+            gmicro = epoch * spe * accum + micro
+            seed_everything(step_seed(args.seed, info.rank, gmicro))
+            x, y = to_device_batch(batch, dev, train_pipe)
+            if mixup is not None:
+                x, y = mixup(x, y)
+            last_micro = (micro % accum) == accum - 1
+            sync = model.no_sync() if (info.enabled and not last_micro) else contextlib.nullcontext()
+            with sync:
+                with autocast(dev, dtype):
+                    logits = fwd_model(x)
+                    loss = criterion(x, logits, y) if teacher is not None else criterion(logits, y)
+                if debug_nan is not None and step + 1 == debug_nan:
+                    loss = loss * float("nan")
+                loss_buf.append(loss.detach().float())
+                buf_steps.append(step + 1)
+                scaled = loss / accum
+                (scaler.scale(scaled) if scaler is not None else scaled).backward()
+            micro += 1
+            if not last_micro:
+                continue
+            if scaler is not None:
+                if args.clip_grad:
+                    scaler.unscale_(optimizer)
+                    torch.nn.utils.clip_grad_norm_(raw_model.parameters(), args.clip_grad)
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                if args.clip_grad:
+                    torch.nn.utils.clip_grad_norm_(raw_model.parameters(), args.clip_grad)
+                optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            run_steps += 1
+            cur_lr = optimizer.param_groups[0]["lr"]
+            sched.step()
+            if ema is not None:
+                ema.update(raw_model)
+            if pbar is not None:
+                pbar.update(global_batch)
+
+            # --time-budget: fit the schedule length once, from the measured step time
+            if budget_s is not None and not budget_state.get("fitted"):
+                if run_steps == 1:
+                    t_probe0 = time.time()
+                elif run_steps == probe + 1:
+                    step_time = (time.time() - t_probe0) / probe
+                    total = _fit_budget(budget_s, elapsed(), step_time, eval_seconds, len(val_loader),
+                                        step, spe, epoch, accum) if info.is_main else None
+                    total = broadcast_object(total, info)
+                    sched.set_total_steps(total)
+                    budget_state = {"fitted": True, "step_time_s": step_time, "total_steps": total,
+                                    "eval_s_estimate": eval_seconds}
+                    log(info, f"\n--time-budget {args.time_budget} min: {step_time * 1000:.1f} ms/step -> "
+                              f"{total} steps in all ({total / spe:.2f} epochs)")
+
+            end_of_epoch = micro >= spe * accum
+            done = step >= sched.total_steps
+            by_interval = (args.checkpoint_interval and args.checkpoint_interval > 0 and
+                           time.time() - last_ckpt_time >= args.checkpoint_interval * 60.0)
+            by_steps = bool(args.checkpoint_every_steps) and step % args.checkpoint_every_steps == 0
+            stop_here = args.stop_at_step is not None and step == args.stop_at_step
+            # flush points are the same on every rank (the interval decision is rank 0's, shared
+            # through the all-reduce below), so the collective never mismatches
+            if step % max(1, args.log_interval) == 0 or end_of_epoch or done or by_steps or stop_here:
+                vals = torch.stack(loss_buf)
+                flag = torch.tensor([vals.double().sum().item(), float(len(loss_buf)),
+                                     float((~torch.isfinite(vals)).any().item()),
+                                     1.0 if (info.is_main and by_interval) else 0.0],
+                                    dtype=torch.float64, device=dev)
+                all_reduce_sum(flag, info)
+                if flag[2].item() > 0:
+                    bad = [s for v, s in zip(vals.tolist(), buf_steps) if not math.isfinite(v)]
+                    where = (f"at step {bad[0]} (epoch {epoch + 1})" if bad else
+                             f"on another rank between steps {buf_steps[0]} and {buf_steps[-1]}")
+                    if pbar is not None:
+                        pbar.close()
+                    kept = (f"the last good checkpoint {ckpt_path} was kept" if os.path.isfile(ckpt_path)
+                            else "no checkpoint had been written yet")
+                    raise NonFiniteLoss(
+                        f"loss became non-finite {where}; stopping ({kept}, not overwritten). "
+                        f"Try a lower --lr, --clip-grad 1.0, or --amp bf16/off instead of fp16.")
+                last_loss = flag[0].item() / max(flag[1].item(), 1.0)
+                loss_buf, buf_steps = [], []
+                rec = {"type": "train", "epoch": epoch + 1, "step": step, "loss": last_loss, "lr": cur_lr,
+                       "images_per_s": (pbar.format_dict.get("rate") if pbar is not None else None),
+                       "elapsed_min": elapsed() / 60.0}
+                recorder.write(rec, step)
+                if pbar is not None:
+                    pbar.set_postfix(loss=f"{last_loss:.4f}", lr=f"{cur_lr:.2e}", refresh=False)
+                if (flag[3].item() > 0 or by_steps or stop_here) and not end_of_epoch and not done:
+                    save(epoch, micro)
+                if stop_here:
+                    if pbar is not None:
+                        pbar.close()
+                    log(info, f"stopped at step {step} as asked (--stop-at-step); resume with --resume")
+                    recorder.close()
+                    return 0
+            if done and not end_of_epoch:
+                stopped_early = True
+                break
+        if pbar is not None:
+            pbar.close()
+        # end of epoch (or of the time budget)
+        stats = evaluate(raw_model, val_loader, info, dtype, val_pipe)
+        ema_stats = None
+        if ema is not None:
+            with ema.swapped_into(raw_model):
+                ema_stats = evaluate(raw_model, val_loader, info, dtype, val_pipe)
+        ep_min = (time.time() - t_epoch) / 60.0
+        entry = {"epoch": epoch + 1, "step": step, "top1": stats["top1"], "top5": stats["top5"],
+                 "val_loss": stats["loss"], "val_samples": stats["n"], "train_loss": last_loss,
+                 "epoch_minutes": ep_min, "elapsed_minutes": elapsed() / 60.0}
+        if ema_stats is not None:
+            entry.update(ema_top1=ema_stats["top1"], ema_top5=ema_stats["top5"])
+        if stopped_early:
+            entry["partial_epoch"] = micro / (spe * accum)
+        summary["epochs"].append(entry)
+        recorder.write({"type": "val", **entry}, step)
+        log(info, f"epoch {epoch + 1}/{num_epochs()}: val top-1 {stats['top1']:.2f} top-5 {stats['top5']:.2f} "
+                  f"(n={stats['n']}, loss {stats['loss']:.4f})" +
+                  (f", EMA top-1 {ema_stats['top1']:.2f}" if ema_stats else "") +
+                  f" | {ep_min:.2f} min, total {elapsed() / 60:.2f} min")
+        finished = step >= sched.total_steps
+        if stopped_early:
+            save(epoch, micro, finished=True)
+        else:
+            epoch += 1
+            start_micro = 0
+            save(epoch, 0, finished=finished)
+
+    summary["minutes"] = elapsed() / 60.0
+    summary["steps"] = step
+    if info.is_main:
+        atomic_write_text(os.path.join(out, "summary.json"), json.dumps(_jsonable(summary), indent=2))
+        print_summary(summary)
+    recorder.close()
+    return 0
+
+
+def _fit_budget(budget_s: float, elapsed_s: float, step_time: float, eval_s: Optional[float],
+                val_batches: int, step: int, spe: int, epoch: int, accum: int) -> int:
+    """Total optimizer steps that fit in what is left of the budget, counting one evaluation
+    per (remaining) epoch end; the eval time is the measured pre-training eval, or an estimate
+    of half a training step per val batch when none was run."""
+    if eval_s is None:
+        eval_s = 0.5 * val_batches * step_time / max(1, accum)
+    remaining = budget_s - elapsed_s - 0.02 * budget_s  # keep 2% for the final checkpoint
+    more = max(0, int(remaining / step_time))
+    for _ in range(5):
+        total = step + more
+        evals = max(1, math.ceil(total / spe) - epoch)
+        more = max(0, int((remaining - evals * eval_s) / step_time))
+    return max(step, step + more)
+
+
+def print_summary(summary: dict) -> None:
+    def fmt(s):
+        return "n/a" if not s else f"top-1 {s['top1']:.2f}  top-5 {s['top5']:.2f}"
+    print("\n== summary ==")
+    print(f"model {summary.get('model')}  patch {summary.get('patch')}  "
+          f"reduction ratio {summary.get('reduction_ratio')}")
+    print(f"before merge (unpatched):      {fmt(summary.get('before_merge'))}")
+    print(f"after merge, no training:      {fmt(summary.get('after_merge_no_train'))}")
+    for e in summary.get("epochs", []):
+        print(f"after epoch {e['epoch']:<3d}               {fmt(e)}  ({e['elapsed_minutes']:.2f} min)")
+    print(f"minutes spent: {summary.get('minutes', 0):.2f}", flush=True)

@@ -1,0 +1,57 @@
+"""Per-step cosine learning-rate schedule with linear warm-up (timm/DeiT shape)."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+class CosineWarmupLR:
+    """lr(step) = warmup_lr -> base_lr linearly over ``warmup_steps``, then cosine from
+    base_lr down to min_lr at ``total_steps`` (and min_lr after). ``step`` counts optimizer
+    steps; :meth:`step` is called after each optimizer step and sets the lr of the next one."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, base_lr: float, total_steps: int,
+                 warmup_steps: int = 0, min_lr: float = 1e-6, warmup_lr: float = 1e-6):
+        self.optimizer = optimizer
+        self.base_lr = float(base_lr)
+        self.min_lr = float(min_lr)
+        self.warmup_lr = float(warmup_lr)
+        self.total_steps = max(1, int(total_steps))
+        self.warmup_steps = max(0, int(warmup_steps))
+        self.last_step = 0
+        self._apply()
+
+    def lr_at(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return self.warmup_lr + (self.base_lr - self.warmup_lr) * step / self.warmup_steps
+        span = max(1, self.total_steps - self.warmup_steps)
+        t = min(1.0, (step - self.warmup_steps) / span)
+        return self.min_lr + 0.5 * (self.base_lr - self.min_lr) * (1.0 + math.cos(math.pi * t))
+
+    def _apply(self) -> None:
+        lr = self.lr_at(self.last_step)
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr * g.get("lr_scale", 1.0)
+
+    def step(self) -> None:
+        self.last_step += 1
+        self._apply()
+
+    def set_total_steps(self, total_steps: int) -> None:
+        """Re-fit the schedule length (``--time-budget``); keeps the current step."""
+        self.total_steps = max(1, int(total_steps))
+        self.warmup_steps = min(self.warmup_steps, self.total_steps)
+        self._apply()
+
+    def get_last_lr(self) -> list[float]:
+        return [g["lr"] for g in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("base_lr", "min_lr", "warmup_lr", "total_steps",
+                                               "warmup_steps", "last_step")}
+
+    def load_state_dict(self, sd: dict) -> None:
+        for k, v in sd.items():
+            setattr(self, k, v)
+        self._apply()

@@ -1,0 +1,289 @@
+"""Tests of the Triton fast path (rmeeto.ops.triton_scan / triton_bimamba / triton_norm).
+
+- GPU tests (``@pytest.mark.gpu``) compare against the PyTorch reference on CUDA, forward and
+  every gradient; skipped without a CUDA device.
+- CPU tests run the same kernels under Triton's interpreter (``TRITON_INTERPRET=1``) on tiny
+  shapes, in a subprocess (the interpreter must be chosen before triton is imported), by running
+  this file as a script: ``TRITON_INTERPRET=1 python tests/test_triton_ops.py``.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+HAS_TRITON = importlib.util.find_spec("triton") is not None
+HAS_CUDA = torch.cuda.is_available()
+
+gpu = pytest.mark.gpu
+needs_cuda = pytest.mark.skipif(not (HAS_CUDA and HAS_TRITON), reason="needs CUDA and triton")
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers (shared by the GPU tests and the interpreter script)
+# ----------------------------------------------------------------------------------------------
+def _make_params(E, N, R, K, device, dtype=torch.float64, gen=None):
+    from rmeeto.ops.bimamba import DirectionParams
+
+    def r(*s, scale=1.0, shift=0.0):
+        return (torch.randn(*s, generator=gen, dtype=torch.float64) * scale + shift).to(device, dtype)
+
+    A_log = torch.log(torch.arange(1, N + 1, dtype=torch.float64)).repeat(E, 1) \
+        + 0.1 * torch.randn(E, N, generator=gen, dtype=torch.float64)
+    return DirectionParams(
+        conv_weight=r(E, 1, K, scale=0.5).requires_grad_(),
+        conv_bias=r(E, scale=0.1).requires_grad_(),
+        x_proj_weight=r(R + 2 * N, E, scale=E ** -0.5).requires_grad_(),
+        dt_proj_weight=r(E, R, scale=R ** -0.5).requires_grad_(),
+        dt_proj_bias=r(E, scale=0.5, shift=-2.0).requires_grad_(),
+        A_log=A_log.to(device, dtype).requires_grad_(),
+        D=r(E, scale=0.2, shift=1.0).requires_grad_(),
+    )
+
+
+_PNAMES = ("conv_weight", "conv_bias", "x_proj_weight", "dt_proj_weight", "dt_proj_bias", "A_log", "D")
+
+
+def _plist(p):
+    return [getattr(p, k) for k in _PNAMES]
+
+
+def _clone_params(p, dtype):
+    from rmeeto.ops.bimamba import DirectionParams
+
+    return DirectionParams(*[t.detach().to(dtype).requires_grad_() for t in _plist(p)])
+
+
+def _rel(a, b):
+    a, b = a.double(), b.double()
+    den = b.abs().max().clamp_min(1e-12)
+    return ((a - b).abs().max() / den).item()
+
+
+def _bimamba_errors(b, L, E, N, R, K, device, dtype=torch.float32, seed=0):
+    """Triton (params fp32, xz in ``dtype``; bf16/fp16 under autocast) vs the fp64 torch reference
+    on the same (rounded) inputs. Returns {name: relative max error}."""
+    from rmeeto.ops.bimamba import bimamba_v2_inner
+    from rmeeto.ops.triton_bimamba import bimamba_v2_inner_triton
+
+    gen = torch.Generator().manual_seed(seed)
+    pf, pb = _make_params(E, N, R, K, device, gen=gen), _make_params(E, N, R, K, device, gen=gen)
+    xz = torch.randn(b, L, 2 * E, generator=gen, dtype=torch.float64).to(device, dtype)
+    g = torch.randn(b, L, E, generator=gen, dtype=torch.float64).to(device)
+
+    xr = xz.double().requires_grad_()
+    out_r, aux_r = bimamba_v2_inner(xr, pf, pb, backend="torch", want_aux=True)
+    out_r.backward(g)
+
+    qf, qb = _clone_params(pf, torch.float32), _clone_params(pb, torch.float32)
+    xt = xz.clone().requires_grad_()
+    if dtype == torch.float32:
+        out_t, aux_t = bimamba_v2_inner_triton(xt, qf, qb, True)
+    else:
+        with torch.autocast(device_type=device.type if hasattr(device, "type") else device, dtype=dtype):
+            out_t, aux_t = bimamba_v2_inner_triton(xt, qf, qb, True)
+    assert out_t.dtype == dtype and out_t.shape == (b, L, E)
+    out_t.float().backward(g.to(out_t.dtype).float())
+    errs = {"out": _rel(out_t, out_r), "d_xz": _rel(xt.grad, xr.grad),
+            "aux_delta": _rel(aux_t.delta, aux_r.delta), "aux_B": _rel(aux_t.B, aux_r.B),
+            "aux_C": _rel(aux_t.C, aux_r.C)}
+    for tag, P, Q in (("f", pf, qf), ("b", pb, qb)):
+        for nm, a, r in zip(_PNAMES, _plist(Q), _plist(P)):
+            if r.grad.abs().max() == 0:  # e.g. A_log at L=1: exact zero
+                assert a.grad.abs().max() < 1e-6, (nm, tag)
+                continue
+            errs[f"d_{nm}_{tag}"] = _rel(a.grad, r.grad)
+    return errs
+
+
+def _scan_errors(b, d, n, L, device, has_z=True, has_D=True, has_bias=True, softplus=True, seed=0,
+                 dtype=torch.float32):
+    from rmeeto.ops.scan_ref import selective_scan_ref
+    from rmeeto.ops.triton_scan import selective_scan_triton
+
+    gen = torch.Generator().manual_seed(seed)
+
+    def r(*s, scale=1.0):
+        return torch.randn(*s, generator=gen, dtype=torch.float64) * scale
+
+    args = [r(b, d, L), r(b, d, L, scale=0.5), -torch.rand(d, n, generator=gen, dtype=torch.float64) * 3,
+            r(b, n, L), r(b, n, L), r(d) if has_D else None, r(b, d, L) if has_z else None,
+            r(d, scale=0.3) if has_bias else None]
+    ref = [a.detach().clone().to(device).requires_grad_() if a is not None else None for a in args]
+    tri = [a.detach().to(device, dtype if i not in (2, 5, 7) else torch.float32).requires_grad_()
+           if a is not None else None for i, a in enumerate(args)]
+    o = selective_scan_triton(*tri, delta_softplus=softplus)
+    rr = selective_scan_ref(*ref, delta_softplus=softplus)
+    assert o.dtype == dtype and o.shape == rr.shape
+    g = torch.randn(rr.shape, generator=gen, dtype=torch.float64).to(device)
+    o.float().backward(g.to(dtype).float())
+    rr.backward(g)
+    errs = {"out": _rel(o, rr)}
+    for nm, a, bb in zip(("u", "delta", "A", "B", "C", "D", "z", "delta_bias"), tri, ref):
+        if a is None or bb.grad.abs().max() == 0:
+            continue
+        errs["d_" + nm] = _rel(a.grad, bb.grad)
+    return errs
+
+
+def _norm_errors(rows, D, device, has_res=True, dtype=torch.float32, seed=0):
+    from rmeeto.ops.triton_norm import add_rmsnorm, add_rmsnorm_ref
+
+    gen = torch.Generator().manual_seed(seed)
+    h = torch.randn(rows, D, generator=gen).to(device, dtype)
+    res = torch.randn(rows, D, generator=gen).to(device) if has_res else None
+    w = (1 + 0.1 * torch.randn(D, generator=gen)).to(device)
+    gn = torch.randn(rows, D, generator=gen).to(device, dtype)
+    gr = torch.randn(rows, D, generator=gen).to(device)
+    ins_t = [h.clone().requires_grad_(), res.clone().requires_grad_() if has_res else None, w.clone().requires_grad_()]
+    ins_r = [h.double().requires_grad_(), res.double().requires_grad_() if has_res else None,
+             w.double().requires_grad_()]
+    n_t, r_t = add_rmsnorm(*ins_t, 1e-5)
+    n_r, r_r = add_rmsnorm_ref(ins_r[0], ins_r[1], ins_r[2], 1e-5)
+    assert n_t.dtype == dtype and r_t.dtype == torch.float32
+    (n_t.float() * gn.float()).sum().backward(retain_graph=True)
+    (r_t * gr).sum().backward()
+    (n_r.double() * gn.double()).sum().backward(retain_graph=True)
+    (r_r * gr.double()).sum().backward()
+    errs = {"normed": _rel(n_t, n_r.to(dtype)), "res": _rel(r_t, r_r)}
+    for nm, a, bb in zip(("hidden", "residual", "weight"), ins_t, ins_r):
+        if a is not None:
+            errs["d_" + nm] = _rel(a.grad, bb.grad)
+    return errs
+
+
+def _check(errs, tol, label=""):
+    bad = {k: v for k, v in errs.items() if not (v <= tol)}  # NaN fails too
+    assert not bad, f"{label}: errors over {tol}: {bad} (all: {errs})"
+
+
+# ----------------------------------------------------------------------------------------------
+# GPU tests
+# ----------------------------------------------------------------------------------------------
+BIMAMBA_SHAPES = [  # (batch, L, E, N, R, K)
+    (2, 197, 192, 16, 12, 4),
+    (1, 1, 128, 16, 8, 4),
+    (3, 186, 128, 8, 8, 4),
+    (4, 164, 200, 16, 13, 4),  # non-power-of-two E
+    (2, 76, 96, 8, 6, 4),
+    (1, 175, 130, 16, 9, 3),  # K=3, odd E
+    (2, 33, 64, 12, 4, 4),  # N not a power of two
+]
+
+
+@gpu
+@needs_cuda
+@pytest.mark.parametrize("shape", BIMAMBA_SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_bimamba_fp32(shape):
+    _check(_bimamba_errors(*shape, device=torch.device("cuda")), 1e-4, f"fp32 {shape}")
+
+
+@gpu
+@needs_cuda
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
+@pytest.mark.parametrize("shape", BIMAMBA_SHAPES[:4], ids=lambda s: "x".join(map(str, s)))
+def test_bimamba_half(shape, dtype):
+    _check(_bimamba_errors(*shape, device=torch.device("cuda"), dtype=dtype), 1e-2, f"{dtype} {shape}")
+
+
+@gpu
+@needs_cuda
+def test_bimamba_dispatch_and_graph():
+    """The dispatcher picks triton on CUDA; the forward replays under a CUDA graph; deterministic."""
+    from rmeeto.ops.bimamba import bimamba_v2_inner
+
+    dev = torch.device("cuda")
+    pf = _clone_params(_make_params(128, 16, 8, 4, dev), torch.float32)
+    pb = _clone_params(_make_params(128, 16, 8, 4, dev), torch.float32)
+    xz = torch.randn(2, 131, 256, device=dev)
+    with torch.no_grad():
+        ref, _ = bimamba_v2_inner(xz, pf, pb, backend="torch")
+        out1, _ = bimamba_v2_inner(xz, pf, pb, backend="triton")
+        out2, _ = bimamba_v2_inner(xz, pf, pb, backend="triton")
+        assert torch.equal(out1, out2)
+        assert _rel(out1, ref) < 1e-4
+        static_x = xz.clone()
+        s = torch.cuda.Stream()
+        s.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(s):
+            bimamba_v2_inner(static_x, pf, pb, backend="triton")
+        torch.cuda.current_stream().wait_stream(s)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            static_out, _ = bimamba_v2_inner(static_x, pf, pb, backend="triton")
+        new_x = torch.randn_like(xz)
+        static_x.copy_(new_x)
+        graph.replay()
+        torch.cuda.synchronize()
+        want, _ = bimamba_v2_inner(new_x, pf, pb, backend="triton")
+        assert torch.equal(static_out, want)
+
+
+@gpu
+@needs_cuda
+@pytest.mark.parametrize("cfg", [
+    dict(b=2, d=64, n=16, L=197), dict(b=1, d=48, n=8, L=1), dict(b=3, d=100, n=16, L=76),
+    dict(b=2, d=32, n=4, L=45, has_z=False, has_D=False, has_bias=False, softplus=False),
+], ids=str)
+def test_selective_scan_triton(cfg):
+    _check(_scan_errors(**cfg, device=torch.device("cuda")), 1e-4, str(cfg))
+
+
+@gpu
+@needs_cuda
+def test_selective_scan_triton_bf16():
+    _check(_scan_errors(2, 64, 16, 131, torch.device("cuda"), dtype=torch.bfloat16), 1e-2, "bf16")
+
+
+@gpu
+@needs_cuda
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("has_res", [True, False])
+def test_add_rmsnorm(dtype, has_res):
+    tol = 1e-4 if dtype == torch.float32 else 1e-2
+    _check(_norm_errors(300, 384, torch.device("cuda"), has_res, dtype), tol, f"norm {dtype} {has_res}")
+
+
+# ----------------------------------------------------------------------------------------------
+# CPU tests through the Triton interpreter (subprocess)
+# ----------------------------------------------------------------------------------------------
+def _interpreter_main() -> int:
+    """Tiny-shape correctness under TRITON_INTERPRET=1 (CPU tensors). Prints and returns 0/1."""
+    assert os.environ.get("TRITON_INTERPRET") == "1", "set TRITON_INTERPRET=1 before running"
+    torch.manual_seed(0)
+    cpu = torch.device("cpu")
+    cases = []
+    for shape in [(2, 7, 12, 4, 3, 4), (1, 1, 8, 4, 2, 4), (3, 19, 5, 3, 2, 3), (1, 37, 20, 8, 4, 4)]:
+        cases.append((f"bimamba {shape}", _bimamba_errors(*shape, device=cpu), 1e-4))
+    for cfg in [dict(b=2, d=5, n=4, L=7), dict(b=1, d=3, n=3, L=1),
+                dict(b=2, d=17, n=8, L=37, has_z=False, has_D=False, has_bias=False, softplus=False)]:
+        cases.append((f"scan {cfg}", _scan_errors(**cfg, device=cpu), 1e-4))
+    for has_res in (True, False):
+        cases.append((f"norm res={has_res}", _norm_errors(5, 48, cpu, has_res), 1e-4))
+    failed = 0
+    for label, errs, tol in cases:
+        worst = max(errs.values())
+        ok = all(v <= tol for v in errs.values())
+        failed += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {label}: max rel err {worst:.2e}" + ("" if ok else f" {errs}"))
+    return 1 if failed else 0
+
+
+@pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
+def test_interpreter_cpu():
+    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=str(ROOT / "src") + os.pathsep
+               + os.environ.get("PYTHONPATH", ""))
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve())], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+if __name__ == "__main__":
+    sys.exit(_interpreter_main())
