@@ -134,8 +134,11 @@ def _validate(cfg: PatchConfig, model: nn.Module) -> None:
         if r > max_r(n0):
             raise ValueError(f"r={r} is too large: with {n0} tokens at most {max_r(n0)} can merge in one "
                              "step (half of the non-class tokens). Use a smaller r or ratio.")
-    if cfg.ratio is not None and not 0.0 <= cfg.ratio < 1.0:
-        raise ValueError(f"ratio={cfg.ratio} must be in [0, 1)")
+    if cfg.ratio is not None:
+        if not 0.0 <= cfg.ratio < 1.0:
+            raise ValueError(f"ratio={cfg.ratio} must be in [0, 1)")
+        r_for_ratio(cfg.ratio, cfg, len(model.layers), n0)  # raises if out of reach
+    resolve_schedule(cfg, len(model.layers), n0)  # raises on a bad per-layer list
 
 
 class MergeBlockMixin:
