@@ -59,7 +59,7 @@ def resolve_schedule(cfg: PatchConfig, depth: int, num_tokens: int) -> list[int]
             raise ValueError(f"a per-layer r list needs {len(layers)} entries (one per merge block "
                              f"{layers}) or {depth} (one per block); got {len(cfg.r)}")
     else:
-        wanted = [cfg.r if i in layers else 0 for i in range(depth)]
+        wanted = [(cfg.r or 0) if i in layers else 0 for i in range(depth)]
     out, t = [], num_tokens
     last = layers[-1] if layers else None
     for i, r in enumerate(wanted):
@@ -138,7 +138,8 @@ def _validate(cfg: PatchConfig, model: nn.Module) -> None:
         if not 0.0 <= cfg.ratio < 1.0:
             raise ValueError(f"ratio={cfg.ratio} must be in [0, 1)")
         r_for_ratio(cfg.ratio, cfg, len(model.layers), n0)  # raises if out of reach
-    resolve_schedule(cfg, len(model.layers), n0)  # raises on a bad per-layer list
+    if isinstance(cfg.r, list):
+        resolve_schedule(cfg, len(model.layers), n0)  # raises on a bad per-layer list
 
 
 class MergeBlockMixin:

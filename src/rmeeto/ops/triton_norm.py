@@ -96,7 +96,8 @@ class _AddRMSNormFn(torch.autograd.Function):
                                              num_warps=nw)
         dw = dwp.sum(0).to(weight.dtype)
         dh = dx.to(hdt).view(shape)
-        dr = dx.to(rdt).view(shape) if rdt is not None else None
+        # a separate buffer: autograd may keep dh as hidden.grad and accumulate into it in place
+        dr = dx.to(rdt, copy=True).view(shape) if rdt is not None else None
         return dh, dr, dw, None
 
 

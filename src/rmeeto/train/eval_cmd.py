@@ -1,0 +1,160 @@
+"""``rmeeto eval``: top-1/top-5 and throughput, for one patch setting or a list of them."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Optional
+
+import torch
+
+from ..data import DataError, build_dataset, build_eval_loader, gpu_pipelines, make_subset
+from .config import parse_list
+from .dist import cleanup, init_distributed
+from .engine import TrainError, amp_dtype, autocast, build_model, evaluate
+
+
+@torch.inference_mode()
+def measure_throughput(model, batch_size: int, img_size: int, channels: int, device: torch.device,
+                       dtype: Optional[torch.dtype], iters: int = 20, warmup: int = 3) -> float:
+    """Images/s of ``model`` forward passes on random input (the model alone)."""
+    was = model.training
+    model.eval()
+    x = torch.randn(batch_size, channels, img_size, img_size, device=device)
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+    with autocast(device, dtype):
+        for _ in range(warmup):
+            model(x)
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            model(x)
+        sync()
+    model.train(was)
+    return batch_size * iters / (time.perf_counter() - t0)
+
+
+def settings_from_args(args) -> list[dict]:
+    """The patch settings to evaluate: one per --r-list / --ratio-list entry (0 = unpatched),
+    or the single --r/--ratio, or ``None`` (the model as loaded)."""
+    common = {"mode": args.mode, "order": args.order}
+    r_list = parse_list(args.r_list, int)
+    ratio_list = parse_list(args.ratio_list, float)
+    if r_list and ratio_list:
+        raise TrainError("give --r-list or --ratio-list, not both")
+    if r_list:
+        return [({"r": r, **common} if r > 0 else {}) for r in r_list]
+    if ratio_list:
+        return [({"ratio": q, **common} if q > 0 else {}) for q in ratio_list]
+    if args.r is not None or args.ratio is not None:
+        if args.ratio is not None:
+            return [{"ratio": args.ratio, **common}]
+        return [{"r": args.r, **common} if args.r > 0 else {}]
+    return [None]
+
+
+def run_eval(args) -> int:
+    info = init_distributed(getattr(args, "device", None))
+    try:
+        return _eval(args, info)
+    except (TrainError, DataError) as e:
+        if info.is_main:
+            print(f"error: {e}", file=sys.stderr, flush=True)
+        return 2
+    finally:
+        cleanup(info)
+
+
+def _eval(args, info) -> int:
+    import rmeeto
+    dev = info.device
+    dtype = amp_dtype(args.amp, dev)
+    args.drop_path = 0.0
+    model = build_model(args)
+    model.to(dev).eval()
+    img_size, channels = int(model.img_size), int(model.in_chans)
+    gpu = bool(args.gpu_decode)
+    ds = build_dataset(args.dataset, args.data_dir, args.split, img_size=img_size, channels=channels,
+                       num_classes=int(model.num_classes), crop_pct=args.crop_pct, gpu_decode=gpu)
+    ds = make_subset(ds, args.data_subset, args.seed)
+    loader = build_eval_loader(ds, args.batch_size, world_size=info.world_size, rank=info.rank,
+                               workers=args.workers, pin_memory=dev.type == "cuda", gpu_decode=gpu)
+    pipe = gpu_pipelines(img_size, dev, crop_pct=args.crop_pct)[1] if gpu else None
+    loaded = rmeeto.patch_settings(model)
+    results = []
+    for setting in settings_from_args(args):
+        rmeeto.unpatch(model)
+        use = loaded if setting is None else setting
+        if use:
+            try:
+                rmeeto.patch(model, **use)
+            except (ValueError, TypeError) as e:
+                raise TrainError(f"cannot patch with {use}: {e}") from e
+        t0 = time.time()
+        stats = evaluate(model, loader, info, dtype, pipe)
+        res = {"patch": rmeeto.patch_settings(model), "r": (use or {}).get("r", 0),
+               "ratio_arg": (use or {}).get("ratio"), **stats, "eval_seconds": time.time() - t0}
+        try:
+            res["reduction_ratio"] = float(rmeeto.reduction_ratio(model))
+        except Exception:
+            res["reduction_ratio"] = None
+        try:
+            res["gflops"] = float(rmeeto.gflops(model))
+        except Exception:
+            res["gflops"] = None
+        if args.throughput:
+            res["images_per_s"] = measure_throughput(model, args.throughput_batch_size or args.batch_size,
+                                                     img_size, channels, dev, dtype, args.throughput_iters)
+        results.append(res)
+        if info.is_main:
+            tp = f"  {res['images_per_s']:.1f} im/s" if args.throughput else ""
+            rr = f"{res['reduction_ratio']:.3f}" if res["reduction_ratio"] is not None else "n/a"
+            print(f"r={res['r']!s:>4} ratio={rr}  top-1 {stats['top1']:.2f}  top-5 {stats['top5']:.2f}  "
+                  f"(n={stats['n']}){tp}", flush=True)
+    if info.is_main and (args.output or len(results) > 1):
+        out = args.output or "runs/eval"
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, "eval.json"), "w") as f:
+            json.dump({"model": args.model, "pretrained": args.pretrained, "device": str(dev),
+                       "world_size": info.world_size, "results": results}, f, indent=2)
+        if len(results) > 1:
+            plot_curve(results, os.path.join(out, "eval.png"), title=args.model)
+        print(f"wrote {os.path.join(out, 'eval.json')}" + (" and eval.png" if len(results) > 1 else ""))
+    return 0
+
+
+def plot_curve(results: list[dict], path: str, title: str = "") -> None:
+    """Accuracy vs throughput (if measured) and vs reduction ratio, one point per setting."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    has_tp = all(r.get("images_per_s") for r in results)
+    fig, axes = plt.subplots(1, 2 if has_tp else 1, figsize=(11 if has_tp else 5.5, 4.2), squeeze=False)
+    axes = axes[0]
+    top1 = [r["top1"] for r in results]
+    labels = [f"r={r['r']}" if not r.get("ratio_arg") else f"ratio={r['ratio_arg']}" for r in results]
+    ax = axes[0]
+    ratios = [r.get("reduction_ratio") or 0.0 for r in results]
+    ax.plot(ratios, top1, "o-")
+    for x, y, s in zip(ratios, top1, labels):
+        ax.annotate(s, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_xlabel("reduction ratio")
+    ax.set_ylabel("top-1 (%)")
+    ax.grid(alpha=0.3)
+    if has_tp:
+        ax = axes[1]
+        tps = [r["images_per_s"] for r in results]
+        ax.plot(tps, top1, "o-")
+        for x, y, s in zip(tps, top1, labels):
+            ax.annotate(s, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.set_xlabel("throughput (images/s)")
+        ax.set_ylabel("top-1 (%)")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
