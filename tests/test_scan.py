@@ -19,7 +19,7 @@ def test_vectorised_matches_oracle(layout, l):
     u, delta, A, B, C, D, z, bias = inputs(l=l, layout=layout)
     for kwargs in ({}, dict(D=D, z=z, delta_bias=bias, delta_softplus=True), dict(D=D, delta_softplus=True)):
         ref = selective_scan_ref(u, delta, A, B, C, **kwargs)
-        got = selective_scan_torch(u, delta, A, B, C, chunk=8, **kwargs)
+        got = selective_scan_torch(u, delta, A, B, C, **kwargs)
         torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-5 * ref.abs().max().item())
 
 

@@ -79,35 +79,24 @@ def selective_scan_ref(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor
 
 def selective_scan_torch(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
                          D: Optional[Tensor] = None, z: Optional[Tensor] = None,
-                         delta_bias: Optional[Tensor] = None, delta_softplus: bool = False,
-                         chunk: int = 32) -> Tensor:
-    """Vectorised reference: a log-depth (Hillis-Steele) scan inside chunks, a loop across them.
+                         delta_bias: Optional[Tensor] = None, delta_softplus: bool = False) -> Tensor:
+    """Vectorised reference: all decays and inputs at once, then a tight time-major recurrence.
 
-    The combine ``(a1, b1) . (a2, b2) = (a1 a2, a2 b1 + b2)`` only ever multiplies decays
-    in (0, 1], so it is as stable as the step-by-step loop.
+    The tensors are laid out (length, batch, dim, dstate) so that each step reads contiguous
+    slices; the loop body is one fused multiply-add and one small matmul.
     """
     dtype = u.dtype
     u, delta, A, B, C = _prepare(u, delta, A, B, C, delta_bias, delta_softplus)
     batch, dim, length = u.shape
     n = A.shape[1]
-    # (b, d, l, n) layouts
-    dA = torch.exp(delta.unsqueeze(-1) * A[:, None, :])
-    Bl = B.permute(0, 1, 3, 2) if B.dim() == 4 else B[None, :, None, :]
-    Cl = C.permute(0, 1, 3, 2) if C.dim() == 4 else C[None, :, None, :]
-    dBu = (delta * u).unsqueeze(-1) * Bl
-    h0 = u.new_zeros(batch, dim, 1, n)
+    dA = torch.exp(delta.permute(2, 0, 1).unsqueeze(-1) * A)  # (l, b, d, n)
+    Bl = B.permute(3, 0, 1, 2) if B.dim() == 4 else B.expand(length, 1, dim, n)  # (l, b|1, d|1, n)
+    Cl = C.permute(3, 0, 1, 2) if C.dim() == 4 else C.expand(length, 1, dim, n)
+    dBu = (delta * u).permute(2, 0, 1).unsqueeze(-1) * Bl  # (l, b, d, n)
+    h = u.new_zeros(batch, dim, n)
     ys = []
-    for s in range(0, length, chunk):
-        a = dA[:, :, s:s + chunk]
-        b = dBu[:, :, s:s + chunk]
-        k = 1
-        while k < a.shape[2]:
-            b = torch.cat([b[:, :, :k], a[:, :, k:] * b[:, :, :-k] + b[:, :, k:]], dim=2)
-            a = torch.cat([a[:, :, :k], a[:, :, k:] * a[:, :, :-k]], dim=2)
-            k *= 2
-        h = b + a * h0
-        c = Cl[:, :, s:s + chunk] if Cl.shape[2] > 1 else Cl
-        ys.append((h * c).sum(-1))
-        h0 = h[:, :, -1:]
-    y = torch.cat(ys, dim=2) if ys else u.new_zeros(batch, dim, 0)
+    for t in range(length):
+        h = torch.addcmul(dBu[t], dA[t], h)
+        ys.append((h * Cl[t]).sum(-1))
+    y = torch.stack(ys, dim=-1) if ys else u.new_zeros(batch, dim, 0)
     return _finish(y, u, D, z, dtype)

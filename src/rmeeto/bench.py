@@ -1,0 +1,197 @@
+"""``rmeeto bench``: throughput in the ToMe/R-MeeTo protocol, for several r or ratios at once.
+
+Protocol: a batch of random images, weights cast to the compute dtype with autocast on (as the
+official scripts do with ``model.half()``), warm-up iterations, then the median over timed
+iterations, each synchronised. ``--train`` times forward + backward + AdamW steps instead.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from typing import Optional
+
+import torch
+
+DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _timeit(step, device, warmup: int, iters: int) -> list[float]:
+    for _ in range(warmup):
+        step()
+    _sync(device)
+    times = []
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        step()
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def _graphed(fn, device):
+    """Capture ``fn`` (no arguments, static shapes) in a CUDA graph; returns a replay callable."""
+    stream = torch.cuda.Stream(device)
+    stream.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            fn()
+    torch.cuda.current_stream(device).wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        fn()
+    return graph.replay
+
+
+def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp16", train: bool = False,
+            warmup: int = 20, iters: int = 30, cuda_graph: bool = False) -> dict:
+    """Images per second (median) and peak memory of ``model`` as patched now."""
+    import rmeeto
+
+    dev = torch.device(device)
+    dt = DTYPES[dtype]
+    model = model.to(dev)
+    x = torch.randn(batch_size, model.in_chans, model.img_size, model.img_size, device=dev)
+    autocast = torch.autocast(dev.type, dtype=dt, enabled=dt != torch.float32)
+    if dev.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(dev)
+    if train:
+        model.train()
+        y = torch.randint(0, max(model.num_classes, 1), (batch_size,), device=dev)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-6, fused=dev.type == "cuda")
+        loss_fn = torch.nn.CrossEntropyLoss()
+
+        def step():
+            with autocast:
+                loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+    else:
+        model.eval()
+        if dt != torch.float32:
+            model.to(dt)
+        xin = x.to(dt)
+
+        def fwd():
+            with torch.inference_mode(), autocast:
+                return model(xin)
+        step = fwd
+        if cuda_graph and dev.type == "cuda":
+            def fwd_nograd():
+                with torch.no_grad(), autocast:
+                    return model(xin)
+            step = _graphed(fwd_nograd, dev)
+    times = _timeit(step, dev, warmup, iters)
+    model.float()
+    med = statistics.median(times)
+    return {"im_per_s": batch_size / med, "ms_per_batch": med * 1e3,
+            "peak_mem_gb": torch.cuda.max_memory_allocated(dev) / 2 ** 30 if dev.type == "cuda" else None,
+            "ratio": rmeeto.reduction_ratio(model), "gflops": rmeeto.gflops(model)}
+
+
+def run_bench(args: argparse.Namespace) -> list[dict]:
+    import rmeeto
+    from rmeeto.cli import parse_kv
+
+    settings = [("r", int(v)) for v in args.r.split(",")] if args.r else \
+        [("ratio", float(v)) for v in args.ratio.split(",")] if args.ratio else [("r", 0)]
+    if ("r", 0) not in settings and ("ratio", 0.0) not in settings:
+        settings = [("r", 0)] + settings
+    rows = []
+    for backend in args.backend.split(","):
+        model = rmeeto.create_model(args.model, **parse_kv(args.model_kwargs))
+        model.backend = None if backend == "auto" else backend
+        base = None
+        for kind, value in settings:
+            if value:
+                rmeeto.patch(model, **{kind: value}, mode=args.mode)
+            else:
+                rmeeto.unpatch(model)
+            res = measure(model, args.batch_size, args.device, args.dtype, args.train, args.warmup, args.iters,
+                          args.cuda_graph)
+            base = base or res["im_per_s"]
+            ideal = 1.0 / (1.0 - res["ratio"])
+            res.update(model=args.model, backend=backend, setting=f"{kind}={value}", speedup=res["im_per_s"] / base,
+                       ideal=ideal, of_ideal=res["im_per_s"] / base / ideal, mode="train" if args.train else "infer",
+                       dtype=args.dtype, batch_size=args.batch_size, cuda_graph=args.cuda_graph)
+            rows.append(res)
+            print_row(res, header=len(rows) == 1)
+    return rows
+
+
+def print_row(r: dict, header: bool = False) -> None:
+    if header:
+        print(f"{'backend':8s} {'setting':10s} {'ratio':>6s} {'GFLOPs':>7s} {'im/s':>9s} {'speedup':>8s} "
+              f"{'ideal':>6s} {'of ideal':>8s} {'peak GB':>8s}")
+    mem = f"{r['peak_mem_gb']:8.2f}" if r["peak_mem_gb"] is not None else f"{'-':>8s}"
+    print(f"{r['backend']:8s} {r['setting']:10s} {r['ratio']:6.3f} {r['gflops']:7.3f} {r['im_per_s']:9.1f} "
+          f"{r['speedup']:7.2f}x {r['ideal']:5.2f}x {r['of_ideal']:7.0%} {mem}", flush=True)
+
+
+def plot(rows: list[dict], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for backend in dict.fromkeys(r["backend"] for r in rows):
+        rs = [r for r in rows if r["backend"] == backend]
+        ax.plot([r["ratio"] for r in rs], [r["im_per_s"] for r in rs], "o-", label=backend)
+        base = rs[0]["im_per_s"]
+        ax.plot([r["ratio"] for r in rs], [base * r["ideal"] for r in rs], ":", color="gray")
+    ax.set_xlabel("reduction ratio")
+    ax.set_ylabel("images / s")
+    ax.set_title(f"{rows[0]['model']} ({rows[0]['mode']}, {rows[0]['dtype']}, batch {rows[0]['batch_size']})",
+                 fontsize=8)
+    ax.legend(title="backend (dotted: ideal)", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda but no CUDA device is visible; use --device cpu")
+    rows = run_bench(args)
+    meta = {"torch": torch.__version__, "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
+            "date": time.strftime("%Y-%m-%d")}
+    try:
+        import triton
+
+        meta["triton"] = triton.__version__
+    except ImportError:
+        pass
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"meta": meta, "rows": rows}, f, indent=1)
+    if args.plot:
+        plot(rows, args.plot)
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bench", help="throughput / speedup / GFLOPs / memory for several r or ratios")
+    p.add_argument("--model", default="vim_small_patch16_224")
+    p.add_argument("--model-kwargs", nargs="*", default=[])
+    p.add_argument("--r", default=None, help="comma list, e.g. 0,5,11")
+    p.add_argument("--ratio", default=None, help="comma list, e.g. 0.14,0.31")
+    p.add_argument("--mode", default="merge")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--dtype", default="fp16", choices=sorted(DTYPES))
+    p.add_argument("--backend", default="auto", help="comma list of backends: auto,torch,triton,ref")
+    p.add_argument("--train", action="store_true", help="time forward+backward+AdamW instead")
+    p.add_argument("--cuda-graph", action="store_true", help="replay the forward as a CUDA graph")
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--iters", type=int, default=30)
+    p.add_argument("--json", default=None)
+    p.add_argument("--plot", default=None)
+    p.set_defaults(func=cmd_bench)
