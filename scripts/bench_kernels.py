@@ -107,9 +107,12 @@ def main(argv=None):
         scan_bytes = tok * es * (2 * E + 2 * E + E + E + 2 * 2 * N)
         configs = [None]
         if args.sweep:
-            configs += [dict(BLOCK_E=8, T=16, num_warps=4), dict(BLOCK_E=32, T=16, num_warps=4),
-                        dict(BLOCK_E=16, T=32, num_warps=4), dict(BLOCK_E=16, T=16, num_warps=8),
-                        dict(BLOCK_E=32, T=8, num_warps=4), dict(BLOCK_E=8, T=32, num_warps=4)]
+            configs += [dict(BLOCK_E=16, T=16, num_warps=4), dict(BLOCK_E=8, T=16, num_warps=2),
+                        dict(BLOCK_E=4, T=16, num_warps=2), dict(BLOCK_E=8, T=8, num_warps=2),
+                        dict(BLOCK_E=16, T=8, num_warps=2), dict(BLOCK_E=4, T=32, num_warps=2),
+                        dict(BLOCK_E=16, T=16, num_warps=2),
+                        dict(SEQ=True, BLOCK_E=32, num_warps=1), dict(SEQ=True, BLOCK_E=64, num_warps=2),
+                        dict(SEQ=True, BLOCK_E=16, num_warps=1), dict(SEQ=True, BLOCK_E=128, num_warps=4)]
         for cfg in configs:
             ms = _bench(lambda: triton_scan.scan_fwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z,
                                                      A, D, bias, out, True, 0.5, cfg=cfg))
@@ -117,15 +120,14 @@ def main(argv=None):
             res.setdefault("scan", []).append((tag, ms, scan_bytes / (ms * 1e-3) / 1e9))
         if args.sweep:
             du = torch.empty(2, b, L, E, device=dev, dtype=torch.float32)
-            ddl = torch.empty(2, b, L, E, device=dev, dtype=dt)
-            dBC = torch.zeros(2, b, L, 2 * N, device=dev, dtype=torch.float32)
+            ddl = torch.empty(2, b, L, E, device=dev, dtype=torch.float32)
             dz = torch.empty(b, L, E, device=dev, dtype=dt)
-            for cfg in [None, dict(BLOCK_E=8, T=16, num_warps=4), dict(BLOCK_E=16, T=16, num_warps=4),
-                        dict(BLOCK_E=32, T=16, num_warps=8), dict(BLOCK_E=16, T=8, num_warps=4),
-                        dict(BLOCK_E=8, T=32, num_warps=8)]:
+            for cfg in [None, dict(BLOCK_E=8, T=16, num_warps=4), dict(BLOCK_E=8, T=16, num_warps=2),
+                        dict(BLOCK_E=4, T=16, num_warps=2), dict(BLOCK_E=16, T=8, num_warps=2),
+                        dict(BLOCK_E=8, T=8, num_warps=2), dict(BLOCK_E=16, T=16, num_warps=2)]:
                 ms = _bench(lambda: triton_scan.scan_bwd(
                     u, delta, xd[..., R:R + N], xd[..., R + N:], z, A, D, bias, g, du, ddl,
-                    dBC[..., :N], dBC[..., N:], dz, True, 0.5, cfg=cfg), warmup=5, rep=30)
+                    dz, True, 0.5, cfg=cfg), warmup=5, rep=30)
                 res.setdefault("scan_bwd", []).append(("default" if cfg is None else str(cfg), ms))
         rows.append(res)
         del xz, g, u, delta, xd, z, out

@@ -66,9 +66,10 @@ def _rel(a, b):
     return ((a - b).abs().max() / den).item()
 
 
-def _bimamba_errors(b, L, E, N, R, K, device, dtype=torch.float32, seed=0):
+def _bimamba_errors(b, L, E, N, R, K, device, dtype=torch.float32, seed=0, backend="triton"):
     """Triton (params fp32, xz in ``dtype``; bf16/fp16 under autocast) vs the fp64 torch reference
-    on the same (rounded) inputs. Returns {name: relative max error}."""
+    on the same (rounded) inputs. Returns {name: relative max error}. ``backend="torch"`` measures
+    the PyTorch path the same way (the yardstick for half precision)."""
     from rmeeto.ops.bimamba import bimamba_v2_inner
     from rmeeto.ops.triton_bimamba import bimamba_v2_inner_triton
 
@@ -83,11 +84,16 @@ def _bimamba_errors(b, L, E, N, R, K, device, dtype=torch.float32, seed=0):
 
     qf, qb = _clone_params(pf, torch.float32), _clone_params(pb, torch.float32)
     xt = xz.clone().requires_grad_()
+    def run():
+        if backend == "triton":
+            return bimamba_v2_inner_triton(xt, qf, qb, True)
+        return bimamba_v2_inner(xt, qf, qb, backend=backend, want_aux=True)
+
     if dtype == torch.float32:
-        out_t, aux_t = bimamba_v2_inner_triton(xt, qf, qb, True)
+        out_t, aux_t = run()
     else:
-        with torch.autocast(device_type=device.type if hasattr(device, "type") else device, dtype=dtype):
-            out_t, aux_t = bimamba_v2_inner_triton(xt, qf, qb, True)
+        with torch.autocast(device_type=device.type, dtype=dtype):
+            out_t, aux_t = run()
     assert out_t.dtype == dtype and out_t.shape == (b, L, E)
     out_t.float().backward(g.to(out_t.dtype).float())
     errs = {"out": _rel(out_t, out_r), "d_xz": _rel(xt.grad, xr.grad),
@@ -189,7 +195,16 @@ def test_bimamba_fp32(shape):
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
 @pytest.mark.parametrize("shape", BIMAMBA_SHAPES[:4], ids=lambda s: "x".join(map(str, s)))
 def test_bimamba_half(shape, dtype):
-    _check(_bimamba_errors(*shape, device=torch.device("cuda"), dtype=dtype), 1e-2, f"{dtype} {shape}")
+    """Half precision vs the fp64 truth: each error <= 1e-2, or (where rounding of the half-precision
+    activations alone costs more, e.g. tiny weight-gradient sums) <= 1.5x the error of the PyTorch
+    path run under the same autocast."""
+    dev = torch.device("cuda")
+    tri = _bimamba_errors(*shape, device=dev, dtype=dtype)
+    ref = {}
+    if max(tri.values()) > 1e-2 or any(v != v for v in tri.values()):  # yardstick only if needed
+        ref = _bimamba_errors(*shape, device=dev, dtype=dtype, backend="torch")
+    bad = {k: (v, ref.get(k)) for k, v in tri.items() if not (v <= 1e-2 or v <= 1.5 * ref.get(k, 0.0))}
+    assert not bad, f"{dtype} {shape}: (triton, torch) errors: {bad}; all triton: {tri}; torch: {ref}"
 
 
 @gpu
@@ -237,6 +252,26 @@ def test_selective_scan_triton(cfg):
 
 @gpu
 @needs_cuda
+@pytest.mark.parametrize("L", [1, 37, 197])
+def test_scan_fwd_variants_agree(L):
+    """The step-by-step forward kernel (cfg SEQ=True) and the chunked one compute the same thing."""
+    from rmeeto.ops import triton_scan as TS
+
+    dev = torch.device("cuda")
+    b, E, N, R = 3, 100, 16, 6
+    u, dl = torch.randn(2, b, L, E, device=dev), torch.randn(2, b, L, E, device=dev)
+    xd, z = torch.randn(2, b, L, R + 2 * N, device=dev), torch.randn(b, L, E, device=dev)
+    A, D, bias = -torch.rand(2, E, N, device=dev) - 0.5, torch.randn(2, E, device=dev), torch.randn(2, E, device=dev)
+    outs = []
+    for cfg in (dict(SEQ=False, BLOCK_E=16, T=16, num_warps=4), dict(SEQ=True, BLOCK_E=32, num_warps=1)):
+        o = torch.full((b, L, E), float("nan"), device=dev)
+        TS.scan_fwd(u, dl, xd[..., R:R + N], xd[..., R + N:], z, A, D, bias, o, True, 0.5, cfg=cfg)
+        outs.append(o)
+    assert _rel(outs[1], outs[0]) < 1e-5
+
+
+@gpu
+@needs_cuda
 def test_selective_scan_triton_bf16():
     _check(_scan_errors(2, 64, 16, 131, torch.device("cuda"), dtype=torch.bfloat16), 1e-2, "bf16")
 
@@ -266,6 +301,18 @@ def _interpreter_main() -> int:
         cases.append((f"scan {cfg}", _scan_errors(**cfg, device=cpu), 1e-4))
     for has_res in (True, False):
         cases.append((f"norm res={has_res}", _norm_errors(5, 48, cpu, has_res), 1e-4))
+    # the chunked forward kernel (cfg SEQ=False) against the default step-by-step one
+    from rmeeto.ops import triton_scan as TS
+
+    for (b, L, E, N, R) in [(2, 13, 20, 4, 3), (1, 1, 8, 5, 2), (2, 40, 33, 16, 4)]:
+        u, dl = torch.randn(2, b, L, E), torch.randn(2, b, L, E)
+        xd, z = torch.randn(2, b, L, R + 2 * N), torch.randn(b, L, E)
+        A, D, bias = -torch.rand(2, E, N) - 0.5, torch.randn(2, E), torch.randn(2, E)
+        o1, o2 = torch.full((b, L, E), float("nan")), torch.full((b, L, E), float("nan"))
+        TS.scan_fwd(u, dl, xd[..., R:R + N], xd[..., R + N:], z, A, D, bias, o1, True, 0.5,
+                    cfg=dict(SEQ=False, BLOCK_E=8, T=8))
+        TS.scan_fwd(u, dl, xd[..., R:R + N], xd[..., R + N:], z, A, D, bias, o2, True, 0.5)
+        cases.append((f"chunked vs seq fwd {(b, L, E, N)}", {"out": _rel(o1, o2)}, 1e-5))
     failed = 0
     for label, errs, tol in cases:
         worst = max(errs.values())

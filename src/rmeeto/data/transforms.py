@@ -34,10 +34,33 @@ def build_train_transform(img_size: int, channels: int = 3, aa: Optional[str] = 
     from timm.data import create_transform
     if mean is None or std is None:
         mean, std = default_mean_std(channels)
-    return create_transform(input_size=img_size, is_training=True, color_jitter=color_jitter,
-                            auto_augment=_aa(aa), interpolation=interpolation, re_prob=reprob,
-                            re_mode=remode, re_count=recount, scale=tuple(scale),
-                            mean=tuple(mean), std=tuple(std))
+    tf = create_transform(input_size=img_size, is_training=True, color_jitter=color_jitter,
+                          auto_augment=_aa(aa), interpolation=interpolation, re_prob=reprob,
+                          re_mode=remode, re_count=recount, scale=tuple(scale),
+                          mean=tuple(mean), std=tuple(std))
+    _fix_posterize(tf)
+    return tf
+
+
+def _safe_posterize(img, bits_to_keep, **_):
+    """timm's posterize, also for 0 bits: magnitude noise (``mstd``) can push
+    ``PosterizeIncreasing`` to magnitude 10, i.e. 0 bits, which Pillow >= 12 rejects
+    (``ValueError: bits must be between ... 1 and 8``) while older Pillow returned a black
+    image. Keep the old behaviour."""
+    from PIL import Image, ImageOps
+    if bits_to_keep >= 8:
+        return img
+    if bits_to_keep <= 0:
+        return Image.new(img.mode, img.size, 0)
+    return ImageOps.posterize(img, bits_to_keep)
+
+
+def _fix_posterize(tf) -> None:
+    from timm.data import auto_augment
+    for t in getattr(tf, "transforms", []):
+        for op in getattr(t, "ops", []) or []:
+            if getattr(op, "aug_fn", None) is auto_augment.posterize:
+                op.aug_fn = _safe_posterize
 
 
 def build_eval_transform(img_size: int, channels: int = 3, crop_pct: float = 224 / 256,

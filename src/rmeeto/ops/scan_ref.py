@@ -94,9 +94,12 @@ def selective_scan_torch(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tens
     Cl = C.permute(3, 0, 1, 2) if C.dim() == 4 else C.expand(length, 1, dim, n)
     dBu = (delta * u).permute(2, 0, 1).unsqueeze(-1) * Bl  # (l, b, d, n)
     h = u.new_zeros(batch, dim, n)
-    ys = []
-    for t in range(length):
-        h = torch.addcmul(dBu[t], dA[t], h)
-        ys.append((h * Cl[t]).sum(-1))
-    y = torch.stack(ys, dim=-1) if ys else u.new_zeros(batch, dim, 0)
+    hs = []
+    # unbind once: indexing inside the loop would make autograd build a full-size zero tensor per step
+    for dA_t, dBu_t in zip(dA.unbind(0), dBu.unbind(0)):
+        h = torch.addcmul(dBu_t, dA_t, h)
+        hs.append(h)
+    if not hs:
+        return _finish(u.new_zeros(batch, dim, 0), u, D, z, dtype)
+    y = (torch.stack(hs, dim=0) * Cl).sum(-1).permute(1, 2, 0)  # (b, d, l)
     return _finish(y, u, D, z, dtype)

@@ -224,17 +224,18 @@ class _BiMambaInnerFn(torch.autograd.Function):
             xd = x_dbl.view(2, batch, L, R + 2 * N)
             dxz = torch.empty(batch, L, E2, device=xz.device, dtype=xz.dtype)
             du = torch.empty(2, batch, L, E, device=xz.device, dtype=torch.float32)
-            ddelta = torch.empty(2, batch, L, E, device=xz.device, dtype=cdt)
-            dBC = torch.zeros(2, batch, L, 2 * N, device=xz.device, dtype=torch.float32)
-            dA, dD, ddb = scan_bwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z, A32, D32, db32,
-                                   gout, du, ddelta, dBC[..., :N], dBC[..., N:], dxz[..., E:],
-                                   True, 0.5)
+            ddelta = torch.empty(2, batch, L, E, device=xz.device, dtype=torch.float32)
+            dBC, dA, dD, ddb = scan_bwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z, A32, D32,
+                                        db32, gout, du, ddelta, dxz[..., E:], True, 0.5)
+            # the (small) gradient matmuls run in fp32: more accurate than the bf16 autograd of the
+            # reference at a modest cost
+            f32 = torch.float32
             dd2 = ddelta.view(2, batch * L, E)
-            ddt = torch.bmm(dd2, dtw)  # (2, bL, R)
-            ddtw = torch.bmm(dd2.transpose(1, 2), dt)  # (2, E, R)
-            dx_dbl = torch.cat([ddt, dBC.view(2, batch * L, 2 * N).to(cdt)], dim=-1)
-            dxw = torch.bmm(dx_dbl.transpose(1, 2), u.view(2, batch * L, E))  # (2, R+2N, E)
-            du_mm = torch.bmm(dx_dbl, xw).view(2, batch, L, E)
+            ddt = torch.bmm(dd2, dtw.to(f32))  # (2, bL, R)
+            ddtw = torch.bmm(dd2.transpose(1, 2), dt.to(f32))  # (2, E, R)
+            dx_dbl = torch.cat([ddt, dBC.view(2, batch * L, 2 * N)], dim=-1)
+            dxw = torch.bmm(dx_dbl.transpose(1, 2), u.view(2, batch * L, E).to(f32))  # (2, R+2N, E)
+            du_mm = torch.bmm(dx_dbl, xw.to(f32)).view(2, batch, L, E)
             dw, dcb = biconv_bwd(x, w32, b32, du, du_mm, dxz[..., :E])
         t = ctx.dtypes
         return (dxz, dw.to(t[0]), dcb.to(t[1]), dxw.to(t[2]), ddtw.to(t[3]), ddb.to(t[4]),

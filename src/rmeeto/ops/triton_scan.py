@@ -5,7 +5,12 @@ through explicit strides, so the official ``(batch, dim, length)`` layout (a tra
 channels-last activations and the ``B``/``C`` slices of ``x_dbl`` (stride ``R + 2N`` along
 ``chan``) all work without copies.
 
-Algorithm (per program = one batch element x ``BLOCK_E`` channels, all ``N`` states):
+Forward (default, ``_scan_fwd_seq_kernel``): per program one batch element x ``BLOCK_E``
+channels x all ``N`` states in registers, walking the sequence one step at a time with the next
+step's inputs prefetched (fastest on H100). The chunked kernel below (``cfg SEQ=False``) is kept as
+an alternative and mirrors what the backward does.
+
+Chunked algorithm (per program = one batch element x ``BLOCK_E`` channels, all ``N`` states):
 
 - the sequence is cut into chunks of ``T`` steps; inside a chunk the recurrence
   ``h_t = a_t h_{t-1} + b_t`` is a ``tl.associative_scan`` over a ``(BLOCK_E, N, T)`` register
@@ -17,8 +22,9 @@ Algorithm (per program = one batch element x ``BLOCK_E`` channels, all ``N`` sta
 - backward recomputes: phase 1 re-runs the forward chunk scans and keeps only the state at each
   chunk start (a small per-program scratch); phase 2 walks the chunks in reverse, rebuilds
   ``h_{t-1}`` inside the chunk from that checkpoint, runs the adjoint recurrence as a reversed
-  associative scan and forms every gradient. ``dB``/``dC`` are summed over channel blocks with
-  fp32 atomics; ``dA``/``dD``/``d delta_bias`` are written per batch element and summed by torch.
+  associative scan and forms every gradient. ``dB``/``dC`` are summed over channel blocks from
+  per-block partials summed by torch; ``dA``/``dD``/``d delta_bias`` are written per batch
+  element and summed by torch (the backward is deterministic).
 
 ``exp2`` with ``A`` pre-multiplied by ``log2(e)`` is used for the decays.
 """
@@ -135,6 +141,86 @@ def _scan_fwd_kernel(
             h = _last_col(hs, ar_t, T)
 
 
+@triton.jit
+def _scan_fwd_seq_kernel(
+    u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
+    dl_ptr, s_dl_d, s_dl_b, s_dl_l, s_dl_e,
+    B_ptr, s_B_d, s_B_b, s_B_l, s_B_n,
+    C_ptr, s_C_d, s_C_b, s_C_l, s_C_n,
+    z_ptr, s_z_b, s_z_l, s_z_e,
+    out_ptr, s_o_b, s_o_l, s_o_e,
+    A_ptr, D_ptr, bias_ptr,
+    L, E, N, scale,
+    NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
+    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr,
+):
+    """Step-by-step variant of :func:`_scan_fwd_kernel` (no in-chunk scans; next step prefetched)."""
+    pid_e = tl.program_id(0)
+    pid_b = tl.program_id(1).to(tl.int64)
+    e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
+    n = tl.arange(0, BLOCK_N)
+    emask = e < E
+    nmask = n < N
+    for d in tl.static_range(NDIR):
+        if d == 1:
+            tl.debug_barrier()
+        A2 = tl.load(A_ptr + d * E * N + e[:, None] * N + n[None, :],
+                     mask=emask[:, None] & nmask[None, :], other=0.0) * 1.4426950408889634
+        Dv = tl.load(D_ptr + d * E + e, mask=emask, other=0.0)
+        bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
+        u_base = u_ptr + d * s_u_d + pid_b * s_u_b + e * s_u_e
+        dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + e * s_dl_e
+        B_base = B_ptr + d * s_B_d + pid_b * s_B_b + n * s_B_n
+        C_base = C_ptr + d * s_C_d + pid_b * s_C_b + n * s_C_n
+        if HAS_Z:
+            z_base = z_ptr + pid_b * s_z_b + e * s_z_e
+        o_base = out_ptr + pid_b * s_o_b + e * s_o_e
+        if d == 0:
+            p0 = 0
+        else:
+            p0 = L - 1
+        u_n = tl.load(u_base + p0 * s_u_l, mask=emask, other=0.0)
+        dl_n = tl.load(dl_base + p0 * s_dl_l, mask=emask, other=0.0)
+        B_n = tl.load(B_base + p0 * s_B_l, mask=nmask, other=0.0)
+        C_n = tl.load(C_base + p0 * s_C_l, mask=nmask, other=0.0)
+        if HAS_Z:
+            z_n = tl.load(z_base + p0 * s_z_l, mask=emask, other=0.0)
+        h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+        for i in range(0, L):
+            if d == 0:
+                pos = i
+                pnx = i + 1
+            else:
+                pos = L - 1 - i
+                pnx = L - 2 - i
+            u = u_n.to(tl.float32)
+            dl = dl_n.to(tl.float32) + bias
+            Bt = B_n.to(tl.float32)
+            Ct = C_n.to(tl.float32)
+            if HAS_Z:
+                zv = z_n.to(tl.float32)
+            # prefetch the next step
+            more = (i + 1) < L
+            u_n = tl.load(u_base + pnx * s_u_l, mask=emask & more, other=0.0)
+            dl_n = tl.load(dl_base + pnx * s_dl_l, mask=emask & more, other=0.0)
+            B_n = tl.load(B_base + pnx * s_B_l, mask=nmask & more, other=0.0)
+            C_n = tl.load(C_base + pnx * s_C_l, mask=nmask & more, other=0.0)
+            if HAS_Z:
+                z_n = tl.load(z_base + pnx * s_z_l, mask=emask & more, other=0.0)
+            if SOFTPLUS:
+                dl = _softplus(dl)
+            a = tl.exp2(dl[:, None] * A2)
+            h = a * h + (dl * u)[:, None] * Bt[None, :]
+            y = tl.sum(h * Ct[None, :], axis=1) + Dv * u
+            if HAS_Z:
+                y = y * zv * tl.sigmoid(zv)
+            y = y * scale
+            optr = o_base + pos * s_o_l
+            if d == 1:
+                y = y + tl.load(optr, mask=emask, other=0.0).to(tl.float32)
+            tl.store(optr, y.to(out_ptr.dtype.element_ty), mask=emask)
+
+
 # ----------------------------------------------------------------------------------------------
 # backward kernel
 # ----------------------------------------------------------------------------------------------
@@ -150,8 +236,8 @@ def _scan_bwd_kernel(
     # outputs
     du_ptr, s_du_d, s_du_b, s_du_l, s_du_e,
     ddl_ptr, s_ddl_d, s_ddl_b, s_ddl_l, s_ddl_e,
-    dB_ptr, s_dB_d, s_dB_b, s_dB_l, s_dB_n,  # fp32, zero-initialised, atomics
-    dC_ptr, s_dC_d, s_dC_b, s_dC_l, s_dC_n,
+    dB_ptr, s_dB_p, s_dB_d, s_dB_b, s_dB_l, s_dB_n,  # fp32 partials, one slab per channel block
+    dC_ptr, s_dC_p, s_dC_d, s_dC_b, s_dC_l, s_dC_n,
     dz_ptr, s_dz_b, s_dz_l, s_dz_e,
     dA_ptr, dD_ptr, dbias_ptr,  # (NDIR, batch, E, N), (NDIR, batch, E), (NDIR, batch, E) fp32
     scr_ptr,  # (programs, nchunk, BLOCK_E, BLOCK_N) fp32 scratch
@@ -300,10 +386,10 @@ def _scan_bwd_kernel(
             dBv = tl.sum(dh * (dl * u)[:, None, :], axis=0)  # (N, T)
             dCv = tl.sum(hs * dy[:, None, :], axis=0)
             mbc = nmask[:, None] & tmask[None, :]
-            tl.atomic_add(dB_ptr + d * s_dB_d + pid_b * s_dB_b + pos[None, :] * s_dB_l + n[:, None] * s_dB_n,
-                          dBv, mask=mbc)
-            tl.atomic_add(dC_ptr + d * s_dC_d + pid_b * s_dC_b + pos[None, :] * s_dC_l + n[:, None] * s_dC_n,
-                          dCv, mask=mbc)
+            tl.store(dB_ptr + pid_e * s_dB_p + d * s_dB_d + pid_b * s_dB_b + pos[None, :] * s_dB_l
+                     + n[:, None] * s_dB_n, dBv, mask=mbc)
+            tl.store(dC_ptr + pid_e * s_dC_p + d * s_dC_d + pid_b * s_dC_b + pos[None, :] * s_dC_l
+                     + n[:, None] * s_dC_n, dCv, mask=mbc)
         tl.store(dA_ptr + (d * BATCH + pid_b) * E * N + e[:, None] * N + n[None, :], dA_acc, mask=en_mask)
         tl.store(dD_ptr + (d * BATCH + pid_b) * E + e, dD_acc, mask=emask)
         tl.store(dbias_ptr + (d * BATCH + pid_b) * E + e, db_acc, mask=emask)
@@ -312,8 +398,11 @@ def _scan_bwd_kernel(
 # ----------------------------------------------------------------------------------------------
 # launchers (tensors given as (dir, batch, length, chan) views, any strides)
 # ----------------------------------------------------------------------------------------------
-FWD_CFG = dict(BLOCK_E=16, T=16, num_warps=4)
-BWD_CFG = dict(BLOCK_E=16, T=16, num_warps=8)
+# defaults from a sweep on H100 (scripts/bench_kernels.py --sweep), batch 128, E 768, N 16, bf16:
+# forward, both directions, L=197: step-by-step (SEQ) BLOCK_E=32/1 warp 0.58 ms vs best chunked
+# (BLOCK_E=4, T=16, 2 warps) 2.1 ms; backward (chunked only) BLOCK_E=8, T=8, 2 warps 12.9 ms.
+FWD_CFG = dict(SEQ=True, BLOCK_E=32, T=16, num_warps=1)
+BWD_CFG = dict(BLOCK_E=8, T=8, num_warps=2)
 
 
 def _s4(x: Tensor):
@@ -340,18 +429,22 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     BE = min(cfg["BLOCK_E"], triton.next_power_of_2(E))
     T = min(cfg["T"], max(2, triton.next_power_of_2(L)))
     grid = (triton.cdiv(E, BE), batch)
-    _scan_fwd_kernel[grid](
-        *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out),
-        A, D, bias, L, E, N, float(scale),
-        NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus),
-        BLOCK_E=BE, BLOCK_N=max(2, triton.next_power_of_2(N)), T=T, num_warps=cfg["num_warps"])
+    args = (*_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), A, D, bias, L, E, N, float(scale))
+    meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), BLOCK_E=BE,
+                BLOCK_N=max(2, triton.next_power_of_2(N)), num_warps=cfg["num_warps"])
+    if cfg.get("SEQ", False):
+        _scan_fwd_seq_kernel[grid](*args, **meta)
+    else:
+        _scan_fwd_kernel[grid](*args, T=T, **meta)
     return out
 
 
-def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dB, dC, dz, softplus: bool,
+def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool,
              scale: float, cfg=None):
-    """Gradients of :func:`scan_fwd`. ``du, ddelta``: (ndir, b, L, E) outputs; ``dB, dC``: zeroed
-    fp32 (ndir, b, L, N); ``dz``: (b, L, E) or None. Returns (dA, dD, dbias) fp32 summed over batch."""
+    """Gradients of :func:`scan_fwd`. ``du, ddelta``: (ndir, b, L, E) outputs; ``dz``: (b, L, E)
+    or None. Returns (dBC (ndir, b, L, 2N) fp32 = [dB | dC], dA, dD, dbias) fp32, summed over
+    batch for the parameters. dB/dC are summed over channel blocks from per-block partials
+    (deterministic, no atomics)."""
     cfg = dict(BWD_CFG, **(cfg or {}))
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
@@ -359,8 +452,11 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dB, dC, dz, softpl
     dA = torch.zeros(ndir, batch, E, N, device=dev, dtype=torch.float32)
     dD = torch.zeros(ndir, batch, E, device=dev, dtype=torch.float32)
     db = torch.zeros(ndir, batch, E, device=dev, dtype=torch.float32)
+    BE = min(cfg["BLOCK_E"], triton.next_power_of_2(E))
+    neb = triton.cdiv(E, BE) if E > 0 else 1
+    part = torch.zeros(neb, ndir, batch, L, 2 * N, device=dev, dtype=torch.float32) \
+        if L * batch * E == 0 else torch.empty(neb, ndir, batch, L, 2 * N, device=dev, dtype=torch.float32)
     if L > 0 and batch > 0 and E > 0:
-        BE = min(cfg["BLOCK_E"], triton.next_power_of_2(E))
         BN = max(2, triton.next_power_of_2(N))
         T = min(cfg["T"], max(2, triton.next_power_of_2(L)))
         grid = (triton.cdiv(E, BE), batch)
@@ -368,11 +464,12 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dB, dC, dz, softpl
         scr = torch.empty(grid[0] * grid[1] * nchunk * BE * BN, device=dev, dtype=torch.float32)
         _scan_bwd_kernel[grid](
             *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(gout), A, D, bias,
-            *_s4(du), *_s4(ddelta), *_s4(dB), *_s4(dC), *_s3(dz),
+            *_s4(du), *_s4(ddelta), part[..., :N], *part.stride(), part[..., N:], *part.stride(),
+            *_s3(dz),
             dA, dD, db, scr, L, E, N, batch, float(scale),
             NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus),
             BLOCK_E=BE, BLOCK_N=BN, T=T, num_warps=cfg["num_warps"])
-    return dA.sum(1), dD.sum(1), db.sum(1)
+    return part.sum(0), dA.sum(1), dD.sum(1), db.sum(1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -407,13 +504,13 @@ class _SelectiveScanFn(torch.autograd.Function):
         N = A32.shape[1]
         du = torch.empty_like(u, memory_format=torch.contiguous_format)
         dd = torch.empty_like(delta, memory_format=torch.contiguous_format)
-        dB = torch.zeros(batch, N, L, device=u.device, dtype=torch.float32)
-        dC = torch.zeros(batch, N, L, device=u.device, dtype=torch.float32)
         dz = torch.empty_like(z, memory_format=torch.contiguous_format) if z is not None else None
-        dA, dD, db = scan_bwd(_cl(u), _cl(delta), _cl(B), _cl(C),
-                              z.transpose(1, 2) if z is not None else None, A32[None], D32[None],
-                              b32[None], gout.transpose(1, 2), _cl(du), _cl(dd), _cl(dB), _cl(dC),
-                              dz.transpose(1, 2) if dz is not None else None, softplus, 1.0)
+        dBC, dA, dD, db = scan_bwd(_cl(u), _cl(delta), _cl(B), _cl(C),
+                                   z.transpose(1, 2) if z is not None else None, A32[None], D32[None],
+                                   b32[None], gout.transpose(1, 2), _cl(du), _cl(dd),
+                                   dz.transpose(1, 2) if dz is not None else None, softplus, 1.0)
+        dB = dBC[0, :, :, :N].transpose(1, 2)
+        dC = dBC[0, :, :, N:].transpose(1, 2)
         return (du, dd, dA[0], dB.to(B.dtype), dC.to(C.dtype), dD[0] if has_D else None, dz,
                 db[0] if has_bias else None, None)
 

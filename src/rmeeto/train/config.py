@@ -80,8 +80,11 @@ def add_model_options(o: Options, train: bool = True) -> None:
     o.add("--model-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
           help="overrides for create_model, e.g. depth=2 embed_dim=32 img_size=32")
     o.add("--num-classes", type=int, default=None, help="classes of the head (default: the model's)")
-    o.add("--r", type=int, default=None, help="tokens merged per merge block (rmeeto.patch)")
-    o.add("--ratio", type=float, default=None, help="target reduction ratio instead of --r")
+    o.add("--r", "--merge-r", dest="r", type=int, default=None,
+          help="tokens merged per merge block (rmeeto.patch); spell it --merge-r after torchrun, "
+               "whose argument parser rejects --r as an ambiguous abbreviation")
+    o.add("--ratio", "--merge-ratio", dest="ratio", type=float, default=None,
+          help="target reduction ratio instead of --r")
     o.add("--mode", default="merge", choices=["merge", "prune", "prune-random", "prune-norm"])
     o.add("--order", default="keep", choices=["keep", "shuffle"])
 

@@ -478,20 +478,23 @@ def _train(args, info: DistInfo) -> int:
             if pbar is not None:
                 pbar.update(global_batch)
 
-            # --time-budget: fit the schedule length once, from the measured step time
-            if budget_s is not None and not budget_state.get("fitted"):
+            # --time-budget: fit the schedule length to the wall clock, first after the probe
+            # steps, then again at every log point with the mean step time of this run so far
+            if budget_s is not None:
                 if run_steps == 1:
                     t_probe0 = time.time()
-                elif run_steps == probe + 1:
-                    step_time = (time.time() - t_probe0) / probe
+                elif run_steps >= probe + 1 and (run_steps == probe + 1 or step % max(1, args.log_interval) == 0):
+                    step_time = (time.time() - t_probe0) / (run_steps - 1)
                     total = _fit_budget(budget_s, elapsed(), step_time, eval_seconds, len(val_loader),
                                         step, spe, epoch, accum) if info.is_main else None
                     total = broadcast_object(total, info)
+                    first_fit = not budget_state.get("fitted")
                     sched.set_total_steps(total)
                     budget_state = {"fitted": True, "step_time_s": step_time, "total_steps": total,
                                     "eval_s_estimate": eval_seconds}
-                    log(info, f"\n--time-budget {args.time_budget} min: {step_time * 1000:.1f} ms/step -> "
-                              f"{total} steps in all ({total / spe:.2f} epochs)")
+                    if first_fit:
+                        log(info, f"\n--time-budget {args.time_budget} min: {step_time * 1000:.1f} ms/step -> "
+                                  f"{total} steps in all ({total / spe:.2f} epochs); re-fitted at each log point")
 
             end_of_epoch = micro >= spe * accum
             done = step >= sched.total_steps
@@ -541,7 +544,9 @@ def _train(args, info: DistInfo) -> int:
         if pbar is not None:
             pbar.close()
         # end of epoch (or of the time budget)
+        t_eval = time.time()
         stats = evaluate(raw_model, val_loader, info, dtype, val_pipe)
+        eval_seconds = time.time() - t_eval
         ema_stats = None
         if ema is not None:
             with ema.swapped_into(raw_model):
