@@ -44,6 +44,9 @@ def main(argv=None):
     ap.add_argument("--dtype", default="bf16", choices=["bf16", "fp16", "fp32"])
     ap.add_argument("--no-ref", action="store_true", help="skip the (slow, memory-hungry) torch path")
     ap.add_argument("--sweep", action="store_true", help="also time scan kernel block configs")
+    ap.add_argument("--old-scan", default=None,
+                    help="path of another triton_scan.py (e.g. the previous version) whose scan_bwd "
+                         "is timed beside the current one on the same inputs")
     args = ap.parse_args(argv)
     if not torch.cuda.is_available():
         print("no CUDA device; nothing to benchmark")
@@ -118,17 +121,27 @@ def main(argv=None):
                                                      A, D, bias, out, True, 0.5, cfg=cfg))
             tag = "default" if cfg is None else str(cfg)
             res.setdefault("scan", []).append((tag, ms, scan_bytes / (ms * 1e-3) / 1e9))
+        du = torch.empty(2, b, L, E, device=dev, dtype=torch.float32)
+        ddl = torch.empty(2, b, L, E, device=dev, dtype=torch.float32)
+        dz = torch.empty(b, L, E, device=dev, dtype=dt)
+        bwd_impls = [("", triton_scan, [None])]
         if args.sweep:
-            du = torch.empty(2, b, L, E, device=dev, dtype=torch.float32)
-            ddl = torch.empty(2, b, L, E, device=dev, dtype=torch.float32)
-            dz = torch.empty(b, L, E, device=dev, dtype=dt)
-            for cfg in [None, dict(BLOCK_E=8, T=16, num_warps=4), dict(BLOCK_E=8, T=16, num_warps=2),
-                        dict(BLOCK_E=4, T=16, num_warps=2), dict(BLOCK_E=16, T=8, num_warps=2),
-                        dict(BLOCK_E=8, T=8, num_warps=2), dict(BLOCK_E=16, T=16, num_warps=2)]:
-                ms = _bench(lambda: triton_scan.scan_bwd(
+            bwd_impls[0][2].extend([dict(BLOCK_E=16, T=16, num_warps=1), dict(BLOCK_E=32, T=8, num_warps=1),
+                                    dict(BLOCK_E=32, T=32, num_warps=1), dict(BLOCK_E=64, T=16, num_warps=2),
+                                    dict(BLOCK_E=16, T=8, num_warps=1)])
+        if args.old_scan:
+            import importlib.util
+
+            spec = importlib.util.spec_from_file_location("old_triton_scan", args.old_scan)
+            old_mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(old_mod)
+            bwd_impls.append(("old ", old_mod, [None]))
+        for label, mod, cfgs in bwd_impls:
+            for cfg in cfgs:
+                ms = _bench(lambda: mod.scan_bwd(
                     u, delta, xd[..., R:R + N], xd[..., R + N:], z, A, D, bias, g, du, ddl,
                     dz, True, 0.5, cfg=cfg), warmup=5, rep=30)
-                res.setdefault("scan_bwd", []).append(("default" if cfg is None else str(cfg), ms))
+                res.setdefault("scan_bwd", []).append((label + ("default" if cfg is None else str(cfg)), ms))
         rows.append(res)
         del xz, g, u, delta, xd, z, out
         torch.cuda.empty_cache()
@@ -148,11 +161,10 @@ def main(argv=None):
     for r in rows:
         for tag, ms, gbs in r["scan"]:
             print(f"  L={r['L']:>4} {tag:<45} {ms:8.3f} ms {gbs:7.0f} GB/s")
-    if args.sweep:
-        print("\nscan kernel alone (backward, both directions):")
-        for r in rows:
-            for tag, ms in r["scan_bwd"]:
-                print(f"  L={r['L']:>4} {tag:<45} {ms:8.3f} ms")
+    print("\nscan backward alone (both directions, incl. the torch sums of its partials):")
+    for r in rows:
+        for tag, ms in r["scan_bwd"]:
+            print(f"  L={r['L']:>4} {tag:<45} {ms:8.3f} ms")
     return 0
 
 

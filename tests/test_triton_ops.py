@@ -313,6 +313,16 @@ def _interpreter_main() -> int:
                     cfg=dict(SEQ=False, BLOCK_E=8, T=8))
         TS.scan_fwd(u, dl, xd[..., R:R + N], xd[..., R + N:], z, A, D, bias, o2, True, 0.5)
         cases.append((f"chunked vs seq fwd {(b, L, E, N)}", {"out": _rel(o1, o2)}, 1e-5))
+    # the backward kernel with small blocks/chunks: many channel blocks, chunks, a partial last chunk
+    saved = dict(TS.BWD_CFG)
+    TS.BWD_CFG.update(BLOCK_E=4, T=4)
+    try:
+        cases.append(("bimamba (2, 19, 10, 4, 3, 4) bwd BLOCK_E=4 T=4",
+                      _bimamba_errors(2, 19, 10, 4, 3, 4, device=cpu), 1e-4))
+        cases.append(("scan L=13 bwd BLOCK_E=4 T=4", _scan_errors(2, 9, 4, 13, device=cpu), 1e-4))
+    finally:
+        TS.BWD_CFG.clear()
+        TS.BWD_CFG.update(saved)
     failed = 0
     for label, errs, tol in cases:
         worst = max(errs.values())

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
@@ -34,7 +34,8 @@ def build_dataset(dataset: str, data_dir: Optional[str], split: str, *, img_size
                   aa: Optional[str] = "rand-m9-mstd0.5-inc1", reprob: float = 0.25,
                   remode: str = "pixel", recount: int = 1, color_jitter: float = 0.3,
                   interpolation: str = "bicubic", crop_pct: Optional[float] = None,
-                  gpu_decode: bool = False, classes=None) -> Dataset:
+                  gpu_decode: bool = False, classes=None,
+                  scale: Sequence[float] = (0.08, 1.0)) -> Dataset:
     """One split (``train``/``val``) of ``dataset``; ``train_aug`` picks the DeiT train transform,
     otherwise the eval transform. With ``gpu_decode`` (folders only) items are raw JPEG bytes."""
     mean, std = default_mean_std(channels, dataset)
@@ -42,7 +43,7 @@ def build_dataset(dataset: str, data_dir: Optional[str], split: str, *, img_size
         if gpu_decode:
             raise DataError("--gpu-decode is for JPEG folders, not Fashion-MNIST")
         tf = (build_train_transform(img_size, channels, aa, reprob, remode, recount, color_jitter,
-                                    interpolation, mean=mean, std=std) if train_aug else
+                                    interpolation, scale=scale, mean=mean, std=std) if train_aug else
               build_eval_transform(img_size, channels, 1.0 if crop_pct is None else crop_pct,
                                    interpolation, mean, std))
         if channels != 1:
@@ -57,7 +58,7 @@ def build_dataset(dataset: str, data_dir: Optional[str], split: str, *, img_size
                          extensions=JPEG_EXTENSIONS)
         return ds
     tf = (build_train_transform(img_size, channels, aa, reprob, remode, recount, color_jitter,
-                                interpolation, mean=mean, std=std) if train_aug else
+                                interpolation, scale=scale, mean=mean, std=std) if train_aug else
           build_eval_transform(img_size, channels, 224 / 256 if crop_pct is None else crop_pct,
                                interpolation, mean, std))
     return ImageFolder(root, tf, load="pil", classes=classes, num_classes=num_classes,

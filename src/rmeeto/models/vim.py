@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..ops.bimamba import SSMAux
+from ..ops.dispatch import resolve_backend
 from .mixer import BiMambaMixer
 
 
@@ -95,6 +96,16 @@ class PatchEmbed(nn.Module):
         return self.proj(x).flatten(2).transpose(1, 2)
 
 
+def add_norm(norm: RMSNorm, hidden: Tensor, residual: Optional[Tensor], backend: Optional[str] = None):
+    """``residual += hidden`` (fp32), then RMSNorm; one fused Triton kernel on CUDA."""
+    if hidden.is_cuda and resolve_backend("cuda", backend) == "triton":
+        from ..ops.triton_norm import add_rmsnorm
+
+        return add_rmsnorm(hidden, residual, norm.weight, norm.eps)
+    residual = hidden if residual is None else residual + hidden
+    return norm(residual.to(norm.weight.dtype)), residual.float()
+
+
 class Block(nn.Module):
     """add -> RMSNorm -> mixer, with the residual stream kept in fp32 (Vim's Block)."""
 
@@ -108,9 +119,7 @@ class Block(nn.Module):
 
     def forward(self, hidden: Tensor, residual: Optional[Tensor], state: TokenState,
                 backend: Optional[str] = None):
-        residual = hidden if residual is None else residual + self.drop_path(hidden)
-        hidden = self.norm(residual.to(self.norm.weight.dtype))
-        residual = residual.float()
+        hidden, residual = add_norm(self.norm, self.drop_path(hidden), residual, backend)
         hidden, aux = self.mixer(hidden, backend=backend, want_aux=state.want_aux)
         state.aux = aux
         return hidden, residual
@@ -187,8 +196,8 @@ class VisionMamba(nn.Module):
         for layer in self.layers:
             hidden, residual = layer(hidden, residual, state, backend=self.backend)
             state.token_counts.append(hidden.shape[1])
-        residual = hidden if residual is None else residual + self.drop_path(hidden)
-        return self.norm_f(residual.to(self.norm_f.weight.dtype)), state
+        tokens, _ = add_norm(self.norm_f, self.drop_path(hidden), residual, self.backend)
+        return tokens, state
 
     def forward_features(self, x: Tensor) -> Tensor:
         """The class-token feature after the final norm, (batch, embed_dim)."""

@@ -7,24 +7,24 @@ channels-last activations and the ``B``/``C`` slices of ``x_dbl`` (stride ``R + 
 
 Forward (default, ``_scan_fwd_seq_kernel``): per program one batch element x ``BLOCK_E``
 channels x all ``N`` states in registers, walking the sequence one step at a time with the next
-step's inputs prefetched (fastest on H100). The chunked kernel below (``cfg SEQ=False``) is kept as
-an alternative and mirrors what the backward does.
+step's inputs prefetched (fastest on H100). Direction 1 (the "backward" Mamba direction) walks the
+sequence from ``L-1`` down to 0 by reading position ``L-1-i`` at scan step ``i``: no flipped
+copies. With two directions the same program runs direction 0, writes ``scale * y_0``, then runs
+direction 1 and adds ``scale * y_1`` in place (a barrier in between): deterministic, no atomics.
+The chunked kernel (``cfg SEQ=False``: per chunk of ``T`` steps a ``tl.associative_scan`` over a
+``(BLOCK_E, N, T)`` register tile) is kept as an alternative.
 
-Chunked algorithm (per program = one batch element x ``BLOCK_E`` channels, all ``N`` states):
+Backward (``_scan_bwd_seq_kernel``), per program one channel block x batch element x direction,
+step by step with the fp32 state in registers and the next step's inputs prefetched:
 
-- the sequence is cut into chunks of ``T`` steps; inside a chunk the recurrence
-  ``h_t = a_t h_{t-1} + b_t`` is a ``tl.associative_scan`` over a ``(BLOCK_E, N, T)`` register
-  tile, and the state is carried in registers from chunk to chunk (fp32 throughout);
-- direction 1 (the "backward" Mamba direction) walks the sequence from ``L-1`` down to 0 by
-  reading position ``L-1-i`` at scan step ``i``: no flipped copies;
-- with two directions the same program runs direction 0, writes ``scale * y_0``, then runs
-  direction 1 and adds ``scale * y_1`` in place (a barrier in between): deterministic, no atomics;
-- backward recomputes: phase 1 re-runs the forward chunk scans and keeps only the state at each
-  chunk start (a small per-program scratch); phase 2 walks the chunks in reverse, rebuilds
-  ``h_{t-1}`` inside the chunk from that checkpoint, runs the adjoint recurrence as a reversed
-  associative scan and forms every gradient. ``dB``/``dC`` are summed over channel blocks from
-  per-block partials summed by torch; ``dA``/``dD``/``d delta_bias`` are written per batch
-  element and summed by torch (the backward is deterministic).
+- phase 1 walks the sequence forward and checkpoints the state every ``T`` steps (a small
+  per-program scratch, ``ceil(L/T)`` tiles of ``BLOCK_E x N``);
+- phase 2 takes the chunks last to first: re-walks the chunk from its checkpoint writing each
+  ``h_{t-1}`` to a ``T``-tile scratch (stays in L1/L2), then walks the chunk in reverse carrying
+  the adjoint ``dh_t = C_t dy_t + a_{t+1} dh_{t+1}`` in registers and forms every gradient;
+- ``dB``/``dC`` are written as per-channel-block partials summed by torch; ``dA``/``dD``/
+  ``d delta_bias`` per (direction, batch element), summed by torch; with two directions ``dz`` is
+  written per direction in fp32 and summed by torch (deterministic, no atomics).
 
 ``exp2`` with ``A`` pre-multiplied by ``log2(e)`` is used for the decays.
 """
@@ -64,11 +64,6 @@ def _softplus(x):
 def _last_col(x, ar_t, T: tl.constexpr):
     # x: (E, N, T) -> (E, N), element T-1 along the last axis
     return tl.sum(tl.where(ar_t[None, None, :] == T - 1, x, 0.0), axis=2)
-
-
-@triton.jit
-def _first_col(x, ar_t):
-    return tl.sum(tl.where(ar_t[None, None, :] == 0, x, 0.0), axis=2)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -225,7 +220,7 @@ def _scan_fwd_seq_kernel(
 # backward kernel
 # ----------------------------------------------------------------------------------------------
 @triton.jit
-def _scan_bwd_kernel(
+def _scan_bwd_seq_kernel(
     u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
     dl_ptr, s_dl_d, s_dl_b, s_dl_l, s_dl_e,
     B_ptr, s_B_d, s_B_b, s_B_l, s_B_n,
@@ -238,161 +233,180 @@ def _scan_bwd_kernel(
     ddl_ptr, s_ddl_d, s_ddl_b, s_ddl_l, s_ddl_e,
     dB_ptr, s_dB_p, s_dB_d, s_dB_b, s_dB_l, s_dB_n,  # fp32 partials, one slab per channel block
     dC_ptr, s_dC_p, s_dC_d, s_dC_b, s_dC_l, s_dC_n,
-    dz_ptr, s_dz_b, s_dz_l, s_dz_e,
+    dz_ptr, s_dz_d, s_dz_b, s_dz_l, s_dz_e,  # per-direction dz (s_dz_d = 0 with one direction)
     dA_ptr, dD_ptr, dbias_ptr,  # (NDIR, batch, E, N), (NDIR, batch, E), (NDIR, batch, E) fp32
-    scr_ptr,  # (programs, nchunk, BLOCK_E, BLOCK_N) fp32 scratch
+    ck_ptr,  # (programs, nchunk, BLOCK_E, BLOCK_N) fp32: state before each chunk
+    hb_ptr,  # (programs, T, BLOCK_E, BLOCK_N) fp32: the states h_{t-1} of the current chunk
     L, E, N, BATCH, scale,
-    NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
+    HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
     BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
 ):
+    """One program = (channel block, batch element, direction). Step-by-step, state in registers.
+
+    Phase 1 walks the sequence forward and checkpoints the state every ``T`` steps; phase 2 takes
+    the chunks last to first: re-walks the chunk from its checkpoint writing each ``h_{t-1}`` to a
+    small per-program scratch, then walks it in reverse carrying the adjoint ``dh`` in registers
+    (``dh_t = C_t dy_t + a_{t+1} dh_{t+1}``) and forms every gradient.
+    """
     pid_e = tl.program_id(0)
     pid_b = tl.program_id(1).to(tl.int64)
+    d = tl.program_id(2)
     e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
     n = tl.arange(0, BLOCK_N)
-    ar_t = tl.arange(0, T)
     emask = e < E
     nmask = n < N
     en_mask = emask[:, None] & nmask[None, :]
     nchunk = tl.cdiv(L, T)
-    prog = pid_b * tl.num_programs(0) + pid_e
-    scr = scr_ptr + prog * nchunk * (BLOCK_E * BLOCK_N) \
-        + tl.arange(0, BLOCK_E)[:, None] * BLOCK_N + n[None, :]
+    TILE: tl.constexpr = BLOCK_E * BLOCK_N
+    prog = (d * tl.num_programs(1) + pid_b) * tl.num_programs(0) + pid_e
+    tile = tl.arange(0, BLOCK_E)[:, None] * BLOCK_N + n[None, :]
+    ck = ck_ptr + prog * nchunk * TILE + tile
+    hb = hb_ptr + prog * T * TILE + tile
+    # scan step i reads position p0 + sgn * i (direction 1 walks from the end)
+    sgn = 1 - 2 * d
+    p0 = d * (L - 1)
 
-    for d in tl.static_range(NDIR):
-        if d == 1:
-            tl.debug_barrier()  # scratch reuse and the dz read-modify-write below
-        A = tl.load(A_ptr + d * E * N + e[:, None] * N + n[None, :], mask=en_mask, other=0.0)
-        A2 = A * 1.4426950408889634
-        Dv = tl.load(D_ptr + d * E + e, mask=emask, other=0.0)
-        bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
-        u_base = u_ptr + d * s_u_d + pid_b * s_u_b + e[:, None] * s_u_e
-        dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + e[:, None] * s_dl_e
-        B_base = B_ptr + d * s_B_d + pid_b * s_B_b + n[:, None] * s_B_n
-        C_base = C_ptr + d * s_C_d + pid_b * s_C_b + n[:, None] * s_C_n
+    A = tl.load(A_ptr + d * E * N + e[:, None] * N + n[None, :], mask=en_mask, other=0.0)
+    A2 = A * 1.4426950408889634
+    Dv = tl.load(D_ptr + d * E + e, mask=emask, other=0.0)
+    bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
+    u_base = u_ptr + d * s_u_d + pid_b * s_u_b + e * s_u_e
+    dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + e * s_dl_e
+    B_base = B_ptr + d * s_B_d + pid_b * s_B_b + n * s_B_n
+    C_base = C_ptr + d * s_C_d + pid_b * s_C_b + n * s_C_n
+    g_base = g_ptr + pid_b * s_g_b + e * s_g_e
+    if HAS_Z:
+        z_base = z_ptr + pid_b * s_z_b + e * s_z_e
+        dz_base = dz_ptr + d * s_dz_d + pid_b * s_dz_b + e * s_dz_e
+    du_base = du_ptr + d * s_du_d + pid_b * s_du_b + e * s_du_e
+    ddl_base = ddl_ptr + d * s_ddl_d + pid_b * s_ddl_b + e * s_ddl_e
+    dB_base = dB_ptr + pid_e * s_dB_p + d * s_dB_d + pid_b * s_dB_b + n * s_dB_n
+    dC_base = dC_ptr + pid_e * s_dC_p + d * s_dC_d + pid_b * s_dC_b + n * s_dC_n
 
-        # ---- phase 1: chunk-start states ------------------------------------------------
-        h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
-        for c in range(0, nchunk):
-            tl.store(scr + c * (BLOCK_E * BLOCK_N), h)
-            i = c * T + ar_t
-            tmask = i < L
-            if d == 0:
-                pos = i
-            else:
-                pos = L - 1 - i
-            m2 = emask[:, None] & tmask[None, :]
-            u = tl.load(u_base + pos[None, :] * s_u_l, mask=m2, other=0.0).to(tl.float32)
-            dl = tl.load(dl_base + pos[None, :] * s_dl_l, mask=m2, other=0.0).to(tl.float32) + bias[:, None]
+    # ---- phase 1: chunk-start states (the last chunk's steps are not needed) --------------
+    h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+    tl.store(ck, h)
+    u_n = tl.load(u_base + p0 * s_u_l, mask=emask, other=0.0)
+    dl_n = tl.load(dl_base + p0 * s_dl_l, mask=emask, other=0.0)
+    B_n = tl.load(B_base + p0 * s_B_l, mask=nmask, other=0.0)
+    for c in range(0, nchunk - 1):
+        for j in range(0, T):
+            i = c * T + j
+            u = u_n.to(tl.float32)
+            dl = dl_n.to(tl.float32) + bias
+            Bt = B_n.to(tl.float32)
+            pn = p0 + sgn * (i + 1)
+            more = (i + 1) < L
+            u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
+            dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
+            B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
             if SOFTPLUS:
                 dl = _softplus(dl)
-            dl = tl.where(m2, dl, 0.0)
-            Bt = tl.load(B_base + pos[None, :] * s_B_l, mask=nmask[:, None] & tmask[None, :],
-                         other=0.0).to(tl.float32)
-            a = tl.exp2(dl[:, None, :] * A2[:, :, None])
-            bu = (dl * u)[:, None, :] * Bt[None, :, :]
-            aa, bb = tl.associative_scan((a, bu), 2, _lin_comb)
-            h = _last_col(aa, ar_t, T) * h + _last_col(bb, ar_t, T)
-        tl.debug_barrier()
+            h = tl.exp2(dl[:, None] * A2) * h + (dl * u)[:, None] * Bt[None, :]
+        tl.store(ck + (c + 1) * TILE, h)
 
-        # ---- phase 2: reverse walk -----------------------------------------------------
-        dh_carry = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
-        dA_acc = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
-        dD_acc = tl.zeros((BLOCK_E,), dtype=tl.float32)
-        db_acc = tl.zeros((BLOCK_E,), dtype=tl.float32)
-        for cc in range(0, nchunk):
-            c = nchunk - 1 - cc
-            i = c * T + ar_t
-            tmask = i < L
-            pmask = (ar_t >= 1) & tmask  # previous step inside this chunk
-            nxmask = (i + 1) < L  # next step exists
-            if d == 0:
-                pos = i
-                pos_p = i - 1
-                pos_n = i + 1
-            else:
-                pos = L - 1 - i
-                pos_p = L - i
-                pos_n = L - 2 - i
-            m2 = emask[:, None] & tmask[None, :]
-            m2p = emask[:, None] & pmask[None, :]
-            m2n = emask[:, None] & nxmask[None, :]
-            # current step
-            u = tl.load(u_base + pos[None, :] * s_u_l, mask=m2, other=0.0).to(tl.float32)
-            dlr = tl.load(dl_base + pos[None, :] * s_dl_l, mask=m2, other=0.0).to(tl.float32) + bias[:, None]
+    # ---- phase 2: chunks last to first ---------------------------------------------------
+    dh = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+    a_nx = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)  # a_{t+1} (0 past the end)
+    dA_acc = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+    dD_acc = tl.zeros((BLOCK_E,), dtype=tl.float32)
+    db_acc = tl.zeros((BLOCK_E,), dtype=tl.float32)
+    for cc in range(0, nchunk):
+        c = nchunk - 1 - cc
+        t0 = c * T
+        jlen = tl.minimum(T, L - t0)
+        # re-walk the chunk: slot j <- h_{t0 + j - 1}
+        h = tl.load(ck + c * TILE)
+        tl.store(hb, h)
+        p = p0 + sgn * t0
+        u_n = tl.load(u_base + p * s_u_l, mask=emask, other=0.0)
+        dl_n = tl.load(dl_base + p * s_dl_l, mask=emask, other=0.0)
+        B_n = tl.load(B_base + p * s_B_l, mask=nmask, other=0.0)
+        for j in range(1, jlen):
+            u = u_n.to(tl.float32)
+            dl = dl_n.to(tl.float32) + bias
+            Bt = B_n.to(tl.float32)
+            pn = p0 + sgn * (t0 + j)
+            more = (j + 1) < jlen
+            u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
+            dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
+            B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
+            if SOFTPLUS:
+                dl = _softplus(dl)
+            h = tl.exp2(dl[:, None] * A2) * h + (dl * u)[:, None] * Bt[None, :]
+            tl.store(hb + j * TILE, h)
+        tl.debug_barrier()
+        # reverse walk of the chunk
+        p = p0 + sgn * (t0 + jlen - 1)
+        u_n = tl.load(u_base + p * s_u_l, mask=emask, other=0.0)
+        dl_n = tl.load(dl_base + p * s_dl_l, mask=emask, other=0.0)
+        B_n = tl.load(B_base + p * s_B_l, mask=nmask, other=0.0)
+        C_n = tl.load(C_base + p * s_C_l, mask=nmask, other=0.0)
+        g_n = tl.load(g_base + p * s_g_l, mask=emask, other=0.0)
+        if HAS_Z:
+            z_n = tl.load(z_base + p * s_z_l, mask=emask, other=0.0)
+        hp_n = tl.load(hb + (jlen - 1) * TILE)
+        for jr in range(0, jlen):
+            j = jlen - 1 - jr
+            pos = p0 + sgn * (t0 + j)
+            u = u_n.to(tl.float32)
+            dlr = dl_n.to(tl.float32) + bias
+            Bt = B_n.to(tl.float32)
+            Ct = C_n.to(tl.float32)
+            gy = g_n.to(tl.float32) * scale
+            if HAS_Z:
+                zv = z_n.to(tl.float32)
+            hprev = hp_n
+            # prefetch the previous step of the chunk
+            pn = pos - sgn
+            more = j >= 1
+            u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
+            dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
+            B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
+            C_n = tl.load(C_base + pn * s_C_l, mask=nmask & more, other=0.0)
+            g_n = tl.load(g_base + pn * s_g_l, mask=emask & more, other=0.0)
+            if HAS_Z:
+                z_n = tl.load(z_base + pn * s_z_l, mask=emask & more, other=0.0)
+            hp_n = tl.load(hb + (j - 1) * TILE, mask=en_mask & more, other=0.0)
+
             if SOFTPLUS:
                 dl = _softplus(dlr)
             else:
                 dl = dlr
-            dl = tl.where(m2, dl, 0.0)
-            Bt = tl.load(B_base + pos[None, :] * s_B_l, mask=nmask[:, None] & tmask[None, :],
-                         other=0.0).to(tl.float32)
-            Ct = tl.load(C_base + pos[None, :] * s_C_l, mask=nmask[:, None] & tmask[None, :],
-                         other=0.0).to(tl.float32)
-            # previous step (inside the chunk) -> h_{t-1}
-            u_p = tl.load(u_base + pos_p[None, :] * s_u_l, mask=m2p, other=0.0).to(tl.float32)
-            dl_p = tl.load(dl_base + pos_p[None, :] * s_dl_l, mask=m2p, other=0.0).to(tl.float32) + bias[:, None]
-            if SOFTPLUS:
-                dl_p = _softplus(dl_p)
-            dl_p = tl.where(m2p, dl_p, 0.0)
-            B_p = tl.load(B_base + pos_p[None, :] * s_B_l, mask=nmask[:, None] & pmask[None, :],
-                          other=0.0).to(tl.float32)
-            a_p = tl.exp2(dl_p[:, None, :] * A2[:, :, None])
-            bu_p = (dl_p * u_p)[:, None, :] * B_p[None, :, :]
-            h0 = tl.load(scr + c * (BLOCK_E * BLOCK_N))
-            aa, bb = tl.associative_scan((a_p, bu_p), 2, _lin_comb)
-            hprev = aa * h0[:, :, None] + bb
-            a = tl.exp2(dl[:, None, :] * A2[:, :, None])
-            hs = a * hprev + (dl * u)[:, None, :] * Bt[None, :, :]
-            # output gradient
-            gy = tl.load(g_ptr + pid_b * s_g_b + pos[None, :] * s_g_l + e[:, None] * s_g_e,
-                         mask=m2, other=0.0).to(tl.float32) * scale
+            a = tl.exp2(dl[:, None] * A2)
+            dlu = dl * u
+            hs = a * hprev + dlu[:, None] * Bt[None, :]
             if HAS_Z:
-                zv = tl.load(z_ptr + pid_b * s_z_b + pos[None, :] * s_z_l + e[:, None] * s_z_e,
-                             mask=m2, other=0.0).to(tl.float32)
                 sz = tl.sigmoid(zv)
-                y = tl.sum(hs * Ct[None, :, :], axis=1) + Dv[:, None] * u
+                y = tl.sum(hs * Ct[None, :], axis=1) + Dv * u
                 dz = gy * y * sz * (1.0 + zv * (1.0 - sz))
-                dzp = dz_ptr + pid_b * s_dz_b + pos[None, :] * s_dz_l + e[:, None] * s_dz_e
-                if d == 1:
-                    dz = dz + tl.load(dzp, mask=m2, other=0.0).to(tl.float32)
-                tl.store(dzp, dz.to(dz_ptr.dtype.element_ty), mask=m2)
+                tl.store(dz_base + pos * s_dz_l, dz.to(dz_ptr.dtype.element_ty), mask=emask)
                 dy = gy * zv * sz
             else:
                 dy = gy
             # adjoint: dh_t = C_t dy_t + a_{t+1} dh_{t+1}
-            dl_n = tl.load(dl_base + pos_n[None, :] * s_dl_l, mask=m2n, other=0.0).to(tl.float32) + bias[:, None]
-            if SOFTPLUS:
-                dl_n = _softplus(dl_n)
-            alpha = tl.where(m2n[:, None, :], tl.exp2(dl_n[:, None, :] * A2[:, :, None]), 0.0)
-            cy = Ct[None, :, :] * dy[:, None, :]
-            ra, rb = tl.associative_scan((alpha, cy), 2, _lin_comb, reverse=True)
-            dh = rb + ra * dh_carry[:, :, None]
-            dh_carry = _first_col(dh, ar_t)
-            # gradients
-            dhB = tl.sum(dh * Bt[None, :, :], axis=1)  # (E, T)
+            dh = Ct[None, :] * dy[:, None] + a_nx * dh
+            a_nx = a
+            dhB = tl.sum(dh * Bt[None, :], axis=1)
             g_a = dh * hprev * a  # d/d(dl*A) of the decay path
-            ddl = tl.sum(g_a * A[:, :, None], axis=1) + dhB * u
-            dA_acc += tl.sum(g_a * dl[:, None, :], axis=2)
-            du = dl * dhB + Dv[:, None] * dy
-            dD_acc += tl.sum(dy * u, axis=1)
+            ddl = tl.sum(g_a * A, axis=1) + dhB * u
+            dA_acc += g_a * dl[:, None]
+            du = dl * dhB + Dv * dy
+            dD_acc += dy * u
             if SOFTPLUS:
                 ddl = ddl * tl.sigmoid(dlr)
-            ddl = tl.where(m2, ddl, 0.0)
-            db_acc += tl.sum(ddl, axis=1)
-            tl.store(du_ptr + d * s_du_d + pid_b * s_du_b + pos[None, :] * s_du_l + e[:, None] * s_du_e,
-                     du.to(du_ptr.dtype.element_ty), mask=m2)
-            tl.store(ddl_ptr + d * s_ddl_d + pid_b * s_ddl_b + pos[None, :] * s_ddl_l + e[:, None] * s_ddl_e,
-                     ddl.to(ddl_ptr.dtype.element_ty), mask=m2)
-            dBv = tl.sum(dh * (dl * u)[:, None, :], axis=0)  # (N, T)
-            dCv = tl.sum(hs * dy[:, None, :], axis=0)
-            mbc = nmask[:, None] & tmask[None, :]
-            tl.store(dB_ptr + pid_e * s_dB_p + d * s_dB_d + pid_b * s_dB_b + pos[None, :] * s_dB_l
-                     + n[:, None] * s_dB_n, dBv, mask=mbc)
-            tl.store(dC_ptr + pid_e * s_dC_p + d * s_dC_d + pid_b * s_dC_b + pos[None, :] * s_dC_l
-                     + n[:, None] * s_dC_n, dCv, mask=mbc)
-        tl.store(dA_ptr + (d * BATCH + pid_b) * E * N + e[:, None] * N + n[None, :], dA_acc, mask=en_mask)
-        tl.store(dD_ptr + (d * BATCH + pid_b) * E + e, dD_acc, mask=emask)
-        tl.store(dbias_ptr + (d * BATCH + pid_b) * E + e, db_acc, mask=emask)
+            ddl = tl.where(emask, ddl, 0.0)
+            db_acc += ddl
+            tl.store(du_base + pos * s_du_l, du.to(du_ptr.dtype.element_ty), mask=emask)
+            tl.store(ddl_base + pos * s_ddl_l, ddl.to(ddl_ptr.dtype.element_ty), mask=emask)
+            dBv = tl.sum(dh * dlu[:, None], axis=0)
+            dCv = tl.sum(hs * dy[:, None], axis=0)
+            tl.store(dB_base + pos * s_dB_l, dBv, mask=nmask)
+            tl.store(dC_base + pos * s_dC_l, dCv, mask=nmask)
+        tl.debug_barrier()  # the next chunk overwrites the scratch
+    tl.store(dA_ptr + (d * BATCH + pid_b) * E * N + e[:, None] * N + n[None, :], dA_acc, mask=en_mask)
+    tl.store(dD_ptr + (d * BATCH + pid_b) * E + e, dD_acc, mask=emask)
+    tl.store(dbias_ptr + (d * BATCH + pid_b) * E + e, db_acc, mask=emask)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -400,9 +414,11 @@ def _scan_bwd_kernel(
 # ----------------------------------------------------------------------------------------------
 # defaults from a sweep on H100 (scripts/bench_kernels.py --sweep), batch 128, E 768, N 16, bf16:
 # forward, both directions, L=197: step-by-step (SEQ) BLOCK_E=32/1 warp 0.58 ms vs best chunked
-# (BLOCK_E=4, T=16, 2 warps) 2.1 ms; backward (chunked only) BLOCK_E=8, T=8, 2 warps 12.9 ms.
+# (BLOCK_E=4, T=16, 2 warps) 2.1 ms. Backward on H200, same shape, both directions (incl. the
+# torch sums of the partials): step-by-step BLOCK_E=32/T=8/1 warp 2.86 ms, T=16 3.04, T=32 3.20,
+# BLOCK_E=64/2 warps 3.37, BLOCK_E=16 4.45; the old chunked associative-scan backward 12.7 ms.
 FWD_CFG = dict(SEQ=True, BLOCK_E=32, T=16, num_warps=1)
-BWD_CFG = dict(BLOCK_E=8, T=8, num_warps=2)
+BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1)
 
 
 def _s4(x: Tensor):
@@ -443,8 +459,8 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
              scale: float, cfg=None):
     """Gradients of :func:`scan_fwd`. ``du, ddelta``: (ndir, b, L, E) outputs; ``dz``: (b, L, E)
     or None. Returns (dBC (ndir, b, L, 2N) fp32 = [dB | dC], dA, dD, dbias) fp32, summed over
-    batch for the parameters. dB/dC are summed over channel blocks from per-block partials
-    (deterministic, no atomics)."""
+    batch for the parameters. dB/dC are summed over channel blocks from per-block partials, and
+    with two directions ``dz`` from per-direction fp32 buffers (deterministic, no atomics)."""
     cfg = dict(BWD_CFG, **(cfg or {}))
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
@@ -459,16 +475,28 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
     if L > 0 and batch > 0 and E > 0:
         BN = max(2, triton.next_power_of_2(N))
         T = min(cfg["T"], max(2, triton.next_power_of_2(L)))
-        grid = (triton.cdiv(E, BE), batch)
+        grid = (triton.cdiv(E, BE), batch, ndir)
         nchunk = triton.cdiv(L, T)
-        scr = torch.empty(grid[0] * grid[1] * nchunk * BE * BN, device=dev, dtype=torch.float32)
-        _scan_bwd_kernel[grid](
+        nprog = grid[0] * grid[1] * grid[2]
+        ck = torch.empty(nprog * nchunk * BE * BN, device=dev, dtype=torch.float32)
+        hb = torch.empty(nprog * T * BE * BN, device=dev, dtype=torch.float32)
+        if z is None:
+            dz_args = (None, 0, 0, 0, 0)
+            dzp = None
+        elif ndir == 1:
+            dz_args = (dz, 0, *dz.stride())
+            dzp = None
+        else:
+            dzp = torch.empty(ndir, batch, L, E, device=dev, dtype=torch.float32)
+            dz_args = _s4(dzp)
+        _scan_bwd_seq_kernel[grid](
             *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(gout), A, D, bias,
             *_s4(du), *_s4(ddelta), part[..., :N], *part.stride(), part[..., N:], *part.stride(),
-            *_s3(dz),
-            dA, dD, db, scr, L, E, N, batch, float(scale),
-            NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus),
+            *dz_args, dA, dD, db, ck, hb, L, E, N, batch, float(scale),
+            HAS_Z=z is not None, SOFTPLUS=bool(softplus),
             BLOCK_E=BE, BLOCK_N=BN, T=T, num_warps=cfg["num_warps"])
+        if dzp is not None:
+            dz.copy_(dzp.sum(0))
     return part.sum(0), dA.sum(1), dD.sum(1), db.sum(1)
 
 

@@ -261,7 +261,8 @@ def _train(args, info: DistInfo) -> int:
         raise TrainError("--gpu-decode works on JPEG folders (--dataset folder) only")
     train_ds = build_dataset(args.dataset, args.data_dir, "train", train_aug=True, aa=args.aa,
                              reprob=args.reprob, remode=args.remode, recount=args.recount,
-                             color_jitter=args.color_jitter, gpu_decode=gpu_decode, **data_kw)
+                             color_jitter=args.color_jitter, gpu_decode=gpu_decode,
+                             scale=tuple(args.scale), **data_kw)
     val_ds = build_dataset(args.dataset, args.data_dir, "val", classes=dataset_classes(train_ds),
                            gpu_decode=gpu_decode, **data_kw)
     train_ds = make_subset(train_ds, args.data_subset, args.seed)
@@ -552,7 +553,9 @@ def _train(args, info: DistInfo) -> int:
             with ema.swapped_into(raw_model):
                 ema_stats = evaluate(raw_model, val_loader, info, dtype, val_pipe)
         ep_min = (time.time() - t_epoch) / 60.0
+        train_ips = (micro - start_micro) * bs * info.world_size / max(t_eval - t_epoch, 1e-9)
         entry = {"epoch": epoch + 1, "step": step, "top1": stats["top1"], "top5": stats["top5"],
+                 "train_im_per_s": train_ips, "eval_seconds": eval_seconds,
                  "val_loss": stats["loss"], "val_samples": stats["n"], "train_loss": last_loss,
                  "epoch_minutes": ep_min, "elapsed_minutes": elapsed() / 60.0}
         if ema_stats is not None:
@@ -564,7 +567,7 @@ def _train(args, info: DistInfo) -> int:
         log(info, f"epoch {epoch + 1}/{num_epochs()}: val top-1 {stats['top1']:.2f} top-5 {stats['top5']:.2f} "
                   f"(n={stats['n']}, loss {stats['loss']:.4f})" +
                   (f", EMA top-1 {ema_stats['top1']:.2f}" if ema_stats else "") +
-                  f" | {ep_min:.2f} min, total {elapsed() / 60:.2f} min")
+                  f" | train {train_ips:.0f} im/s, {ep_min:.2f} min, total {elapsed() / 60:.2f} min")
         finished = step >= sched.total_steps
         if stopped_early:
             save(epoch, micro, finished=True)

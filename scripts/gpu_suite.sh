@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Everything that needs a GPU, in one go, so that it fits few device calls.
+#   scripts/gpu_suite.sh test bench data      # kernels + model tests, rmeeto bench, loader/e2e
+#   scripts/gpu_suite.sh proxy                # train the Fashion-MNIST proxy + demo models
+# Outputs go to $OUT (or ./gpu_out): logs, JSON, PNG.
+set -uo pipefail
+OUT=${OUT:-gpu_out}; mkdir -p "$OUT"
+export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
+RM="python3 -m rmeeto.cli"
+FMNIST=${FMNIST:-$PWD/.device_data/fashion-mnist}
+info() { nvidia-smi --query-gpu=name,driver_version --format=csv,noheader; python3 -c "import torch,triton,timm;print('torch',torch.__version__,'triton',triton.__version__,'timm',timm.__version__)"; date -u; }
+for what in "$@"; do case $what in
+test)
+  info | tee "$OUT/env.txt"
+  python3 -m pytest -q -m gpu tests/test_triton_ops.py tests/test_gpu_model.py 2>&1 | tail -15 | tee "$OUT/gpu_tests.txt" ;;
+bench)
+  for spec in "vim_small_patch16_224 0,11" "vim_tiny_patch16_224 0,5" "vim_base_patch16_224 0,11"; do
+    set -- $spec
+    $RM bench --model $1 --r $2 --dtype fp16 --cuda-graph --json "$OUT/bench_$1.json" --plot "$OUT/bench_$1.png" 2>&1 | tee -a "$OUT/bench.txt"
+  done
+  $RM bench --model vim_small_patch16_224 --ratio 0.31,0.54 --dtype fp16 --cuda-graph --json "$OUT/bench_ratio.json" 2>&1 | tee -a "$OUT/bench.txt"
+  $RM bench --model vim_small_patch16_224 --r 0,11 --dtype fp16 2>&1 | sed 's/^/[eager] /' | tee -a "$OUT/bench.txt"
+  $RM bench --model vim_small_patch16_224 --r 0,11 --dtype bf16 --train --warmup 5 --iters 15 --json "$OUT/bench_train.json" 2>&1 | tee -a "$OUT/bench.txt"
+  $RM bench --model vim_small_patch16_224 --r 0 --backend torch --dtype fp16 --warmup 2 --iters 3 2>&1 | sed 's/^/[torch] /' | tee -a "$OUT/bench.txt" ;;
+data)
+  python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet/train', classes=10, per_class=300, size=(500,375)); f('/tmp/fakeinet/val', classes=10, per_class=20, size=(500,375))"
+  $RM bench-data --data-dir /tmp/fakeinet --model vim_small_patch16_224 --r 11 --workers 14 --batch-size 128 --path both --steps 40 2>&1 | tail -20 | tee "$OUT/bench_data.txt"
+  $RM train --data-dir /tmp/fakeinet --model vim_small_patch16_224 --num-classes 10 --r 11 --epochs 1 --batch-size 128 --workers 14 --no-initial-eval --no-progress --output /tmp/e2e_cpu 2>&1 | tail -6 | tee "$OUT/e2e_cpu_loader.txt"
+  $RM train --data-dir /tmp/fakeinet --model vim_small_patch16_224 --num-classes 10 --r 11 --epochs 1 --batch-size 128 --workers 14 --gpu-decode --no-initial-eval --no-progress --output /tmp/e2e_gpu 2>&1 | tail -6 | tee "$OUT/e2e_gpu_loader.txt" ;;
+proxy)
+  $RM train -c configs/fmnist_demo_vim.yaml --data-dir "$FMNIST" --no-progress --output "$OUT/demo_vim" 2>&1 | grep -v "^ " | tail -40 > "$OUT/demo_vim.log"
+  $RM train -c configs/fmnist_proxy_vim.yaml --data-dir "$FMNIST" --no-progress --time-budget ${PROXY_MINUTES:-6} --output /tmp/proxy 2>&1 | tail -60 > "$OUT/proxy_vim.log"
+  cp /tmp/proxy/checkpoint.pth "$OUT/proxy_vim.pth" 2>/dev/null; cp /tmp/proxy/metrics.jsonl "$OUT/proxy_metrics.jsonl" 2>/dev/null ;;
+esac; done
+ls -la "$OUT"

@@ -1,0 +1,60 @@
+"""On a GPU: the whole (patched) model on the Triton path against the pure-PyTorch reference."""
+import pytest
+import torch
+
+import rmeeto
+
+from test_model import reference_model, rel
+
+pytestmark = pytest.mark.gpu
+
+
+@pytest.mark.parametrize("settings", [None, dict(r=11), dict(r=11, order="shuffle"), dict(r=11, mode="prune"),
+                                      dict(r=30, distance="l2")])
+def test_triton_model_matches_reference(reference, settings):
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    cpu = reference_model(reference, "torch")
+    gpu = reference_model(reference, "triton").cuda()
+    if settings:
+        rmeeto.patch(cpu, **settings)
+        rmeeto.patch(gpu, **settings)
+    with torch.no_grad():
+        want = cpu(reference["input"])
+        got = gpu(reference["input"].cuda()).cpu()
+    assert rel(got, want) < 1e-4
+    if settings is None or settings == dict(r=11) or settings == dict(r=11, order="shuffle"):
+        key = {None: "base", "keep": "merge_r11_keep", "shuffle": "merge_r11_shuffle"}[
+            None if settings is None else settings.get("order", "keep")]
+        assert rel(got, reference["logits"][key]) < 1e-4
+
+
+def test_training_step_matches_reference():
+    torch.manual_seed(0)
+    kw = dict(depth=4, embed_dim=64, img_size=64, patch_size=8, stride=8, num_classes=5)
+    a = rmeeto.patch(rmeeto.create_model("vim_tiny_patch16_224", **kw), r=6).cuda()
+    b = rmeeto.patch(rmeeto.create_model("vim_tiny_patch16_224", **kw), r=6).cuda()
+    b.load_state_dict(a.state_dict())
+    a.backend, b.backend = "triton", "torch"
+    x = torch.randn(4, 3, 64, 64, device="cuda")
+    for m in (a, b):
+        m(x).square().mean().backward()
+    for (name, pa), pb in zip(a.named_parameters(), b.parameters()):
+        assert rel(pa.grad, pb.grad) < 1e-3, name
+
+
+def test_bf16_autocast_and_cuda_graph():
+    m = rmeeto.patch(rmeeto.create_model("vim_small_patch16_224", depth=4), r=11).cuda().eval()
+    x = torch.randn(8, 3, 224, 224, device="cuda")
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        eager = m(x)
+        g = torch.cuda.CUDAGraph()
+        s = torch.cuda.Stream()
+        s.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(s):
+            m(x)
+        torch.cuda.current_stream().wait_stream(s)
+        with torch.cuda.graph(g):
+            out = m(x)
+        g.replay()
+    assert rel(out.float(), eager.float()) < 1e-2
