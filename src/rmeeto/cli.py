@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="merge_map.png")
     p.set_defaults(func=cmd_vis)
 
-    for mod in ("rmeeto.bench", "rmeeto.demo", "rmeeto.train.commands"):
+    for mod in ("rmeeto.bench", "rmeeto.demo", "rmeeto.study", "rmeeto.train.commands"):
         try:
             module = __import__(mod, fromlist=["register"])
         except ImportError as e:  # training extras missing: say so when used

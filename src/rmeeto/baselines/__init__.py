@@ -1,0 +1,1 @@
+"""Baselines for comparison (not part of the Vision Mamba method)."""

@@ -1,0 +1,249 @@
+"""``rmeeto study``: the paper's experiments on the Fashion-MNIST proxy, with a Markdown report.
+
+Stages (run any subset; each writes ``<stage>.json`` in ``--out``; ``report`` renders them all):
+
+- ``free``: training-free reduction at ratios 0.14/0.31/0.54: merge, prune (similarity),
+  prune-random, prune-norm, and merge with shuffled order; accuracy and measured throughput.
+- ``retrain``: re-training after merge and after prune at ratio 0.31 for 1/3/5 epochs, with and
+  without distillation (each budget is its own run, so each has its own cosine schedule).
+- ``order``: merge with ``order="shuffle"`` re-trained for 3 epochs (``keep`` comes from retrain).
+- ``vit``: a DeiT-Ti-shaped ViT trained the same way, with ToMe-style training-free reduction.
+- ``report``: ``README.md`` with tables and PNG plots.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+RATIOS = (0.14, 0.31, 0.54)
+FREE_MODES = ("merge", "prune", "prune-random", "prune-norm")
+
+
+def _save(out: Path, name: str, obj) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(obj, indent=1))
+
+
+def _load(out: Path, name: str):
+    p = out / f"{name}.json"
+    return json.loads(p.read_text()) if p.is_file() else None
+
+
+def _test_loader(root: str, img_size: int, batch: int = 500, limit=None):
+    from .data import build_dataset
+
+    ds = build_dataset("fashion-mnist", root, "val", img_size=img_size, channels=1, crop_pct=1.0)
+    if limit:
+        ds = torch.utils.data.Subset(ds, range(min(limit, len(ds))))
+    return torch.utils.data.DataLoader(ds, batch_size=batch, num_workers=4)
+
+
+@torch.no_grad()
+def accuracy(model, loader, device) -> float:
+    correct = n = 0
+    model.eval()
+    for x, y in loader:
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
+            pred = model(x.to(device)).argmax(-1)
+        correct += (pred.cpu() == y).sum().item()
+        n += len(y)
+    return 100.0 * correct / n
+
+
+def stage_free(args, out: Path) -> None:
+    import rmeeto
+    from .bench import measure
+    from .demo import load_demo_model
+
+    model = load_demo_model(args.checkpoint, args.device)
+    loader = _test_loader(args.data_dir, model.img_size, limit=args.eval_images)
+    rows = []
+
+    def record(label, kind, ratio_target, **patch):
+        if patch:
+            rmeeto.patch(model, **patch)
+        else:
+            rmeeto.unpatch(model)
+        acc = accuracy(model, loader, args.device)
+        speed = measure(model, 128, args.device, "fp16", cuda_graph=args.device == "cuda",
+                        warmup=10, iters=20) if args.device == "cuda" else {"im_per_s": None}
+        row = {"label": label, "mode": kind, "target_ratio": ratio_target, "r": patch.get("r", 0),
+               "ratio": rmeeto.reduction_ratio(model), "gflops": rmeeto.gflops(model), "top1": acc,
+               "im_per_s": speed["im_per_s"]}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+
+    record("unmerged", "none", 0.0)
+    for ratio in RATIOS:
+        try:
+            r = _r_for(model, ratio)
+        except ValueError as e:  # a shallow model cannot reach the highest ratio
+            print(f"skipping ratio {ratio}: {e}")
+            continue
+        for mode in FREE_MODES:
+            record(f"{mode} {ratio}", mode, ratio, r=r, mode=mode)
+        record(f"merge-shuffle {ratio}", "merge-shuffle", ratio, r=r, mode="merge", order="shuffle")
+    _save(out, "free", {"checkpoint": str(args.checkpoint), "rows": rows, "env": _env(args.device)})
+
+
+def _r_for(model, ratio: float) -> int:
+    from .patch import PatchConfig, r_for_ratio
+
+    return r_for_ratio(ratio, PatchConfig(), len(model.layers), model.num_tokens)
+
+
+def _train_run(args, out: Path, name: str, extra: list[str]) -> dict:
+    from .demo import load_demo_model
+
+    model = load_demo_model(args.checkpoint, "cpu")
+    kw = {k: v for k, v in model.rmeeto_config["kwargs"].items() if k not in ("num_classes",)}
+    run_dir = out / "runs" / name
+    cmd = [sys.executable, "-m", "rmeeto.cli", "train", "--model", model.rmeeto_config["name"],
+           "--model-kwargs", *[f"{k}={v}" for k, v in kw.items()], "--num-classes", str(model.num_classes),
+           "--pretrained", str(args.checkpoint), "--dataset", "fashion-mnist", "--data-dir", args.data_dir,
+           "--aa", "none", "--mixup", "0", "--cutmix", "0", "--reprob", "0.25", "--scale", "0.6", "1.0",
+           "--crop-pct", "1.0", "--lr", str(args.lr), "--batch-size", "256", "--warmup-epochs", "0",
+           "--drop-path", "0.05", "--no-initial-eval", "--no-progress", "--workers", "8",
+           "--output", str(run_dir), *extra]
+    t0 = time.time()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    (run_dir).mkdir(parents=True, exist_ok=True)
+    (run_dir / "stdout.log").write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        print(proc.stdout[-2000:], proc.stderr[-2000:])
+        raise SystemExit(f"study run {name} failed")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["wall_minutes"] = (time.time() - t0) / 60
+    print(name, [round(e["top1"], 2) for e in summary["epochs"]], f"{summary['wall_minutes']:.2f} min", flush=True)
+    return summary
+
+
+def stage_retrain(args, out: Path) -> None:
+    from .demo import load_demo_model
+
+    r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
+    runs = _load(out, "retrain") or {}
+    for mode in ("merge", "prune"):
+        for distill in (False, True):
+            for epochs in args.epochs_list:
+                name = f"{mode}{'-distill' if distill else ''}-{epochs}ep"
+                if name in runs:
+                    continue
+                runs[name] = _train_run(args, out, name, ["--r", str(r), "--mode", mode, "--epochs", str(epochs)]
+                                        + (["--distill"] if distill else []))
+                _save(out, "retrain", runs)
+
+
+def stage_order(args, out: Path) -> None:
+    from .demo import load_demo_model
+
+    r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
+    runs = _load(out, "order") or {}
+    for order in ("shuffle", "keep"):
+        name = f"merge-{order}-3ep"
+        if name not in runs:
+            runs[name] = _train_run(args, out, name, ["--r", str(r), "--order", order, "--epochs", "3"])
+            _save(out, "order", runs)
+
+
+def stage_vit(args, out: Path) -> None:
+    from .baselines.vit_tome import create_deit_tiny, patch_vit, r_for_ratio, ratio_for
+    from .data import build_dataset
+
+    torch.manual_seed(0)
+    dev = args.device
+    model = create_deit_tiny().to(dev)
+    train = build_dataset("fashion-mnist", args.data_dir, "train", img_size=56, channels=1, train_aug=True,
+                          aa="none", reprob=0.25, scale=(0.6, 1.0))
+    loader = torch.utils.data.DataLoader(train, batch_size=256, shuffle=True, num_workers=8, drop_last=True,
+                                         persistent_workers=True)
+    test = _test_loader(args.data_dir, 56, limit=args.eval_images)
+    steps = args.vit_epochs * len(loader)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+    warm = len(loader)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / (steps - warm))))
+    t0 = time.time()
+    for epoch in range(args.vit_epochs):
+        model.train()
+        for x, y in loader:
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev == "cuda"):
+                loss = F.cross_entropy(model(x.to(dev, non_blocking=True)), y.to(dev), label_smoothing=0.1)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+        print(f"vit epoch {epoch + 1}: loss {loss.item():.3f}", flush=True)
+    minutes = (time.time() - t0) / 60
+    rows = []
+    for ratio in (0.0,) + RATIOS:
+        r = r_for_ratio(197, 12, ratio) if ratio else 0
+        for mode in (("merge", "prune") if r else ("none",)):
+            patch_vit(model, r, "merge" if mode == "none" else mode)
+            rows.append({"target_ratio": ratio, "r": r, "mode": mode, "ratio": ratio_for(197, 12, r),
+                         "top1": accuracy(model, test, dev)})
+            print(json.dumps(rows[-1]), flush=True)
+    _save(out, "vit", {"epochs": args.vit_epochs, "train_minutes": minutes, "rows": rows})
+
+
+def _env(device: str) -> dict:
+    env = {"torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
+    if device == "cuda":
+        env["gpu"] = torch.cuda.get_device_name()
+        try:
+            import triton
+
+            env["triton"] = triton.__version__
+        except ImportError:
+            pass
+    return env
+
+
+def stage_report(args, out: Path) -> None:
+    from .study_report import write_report
+
+    write_report(out)
+    print(f"wrote {out / 'README.md'}")
+
+
+STAGES = {"free": stage_free, "retrain": stage_retrain, "order": stage_order, "vit": stage_vit,
+          "report": stage_report}
+
+
+def run_study(args: argparse.Namespace) -> int:
+    from .demo import find_fashion_mnist
+
+    out = Path(args.out)
+    if any(s != "report" for s in args.stages):
+        args.data_dir = find_fashion_mnist(args.data_dir)
+        if not args.checkpoint or not os.path.isfile(args.checkpoint):
+            raise SystemExit("error: --checkpoint must point to the trained proxy Vim "
+                             "(rmeeto train -c configs/fmnist_proxy_vim.yaml)")
+    for stage in args.stages:
+        if stage not in STAGES:
+            raise SystemExit(f"error: unknown stage {stage!r}; choose from {list(STAGES)}")
+        STAGES[stage](args, out)
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("study", help="reproduce the paper's experiments on the Fashion-MNIST proxy")
+    p.add_argument("stages", nargs="+", help=f"any of {list(STAGES)}")
+    p.add_argument("--checkpoint", default=None, help="the proxy Vim trained with configs/fmnist_proxy_vim.yaml")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--lr", type=float, default=1e-4, help="re-training lr per 512 images")
+    p.add_argument("--epochs-list", type=int, nargs="+", default=[1, 3, 5])
+    p.add_argument("--vit-epochs", type=int, default=30)
+    p.add_argument("--eval-images", type=int, default=None, help="evaluate on the first N test images only")
+    p.add_argument("--out", default="docs/reproduction")
+    p.set_defaults(func=run_study)
