@@ -28,8 +28,14 @@ data)
   $RM train --data-dir /tmp/fakeinet --model vim_small_patch16_224 --num-classes 10 --r 11 --epochs 1 --batch-size 128 --workers 14 --no-initial-eval --no-progress --output /tmp/e2e_cpu 2>&1 | tail -6 | tee "$OUT/e2e_cpu_loader.txt"
   $RM train --data-dir /tmp/fakeinet --model vim_small_patch16_224 --num-classes 10 --r 11 --epochs 1 --batch-size 128 --workers 14 --gpu-decode --no-initial-eval --no-progress --output /tmp/e2e_gpu 2>&1 | tail -6 | tee "$OUT/e2e_gpu_loader.txt" ;;
 proxy)
-  $RM train -c configs/fmnist_demo_vim.yaml --data-dir "$FMNIST" --no-progress --output "$OUT/demo_vim" 2>&1 | grep -v "^ " | tail -40 > "$OUT/demo_vim.log"
-  $RM train -c configs/fmnist_proxy_vim.yaml --data-dir "$FMNIST" --no-progress --time-budget ${PROXY_MINUTES:-6} --output /tmp/proxy 2>&1 | tail -60 > "$OUT/proxy_vim.log"
-  cp /tmp/proxy/checkpoint.pth "$OUT/proxy_vim.pth" 2>/dev/null; cp /tmp/proxy/metrics.jsonl "$OUT/proxy_metrics.jsonl" 2>/dev/null ;;
+  # the small demo model shipped in the package, then the Vim-Ti-shaped proxy; both from scratch
+  timeout ${DEMO_TIMEOUT:-150} $RM train -c configs/fmnist_demo_vim.yaml --data-dir "$FMNIST" --no-progress --time-budget ${DEMO_MINUTES:-1.7} --output /tmp/demo_vim > "$OUT/demo_vim.log" 2>&1
+  timeout ${PROXY_TIMEOUT:-480} $RM train -c configs/fmnist_proxy_vim.yaml --data-dir "$FMNIST" --no-progress --time-budget ${PROXY_MINUTES:-7} --output /tmp/proxy > "$OUT/proxy_vim.log" 2>&1
+  python3 scripts/export_model.py /tmp/demo_vim/checkpoint.pth "$OUT/fmnist_demo_vim.pth" float32
+  python3 scripts/export_model.py /tmp/proxy/checkpoint.pth "$OUT/fmnist_proxy_vim_fp16.pth" float16
+  cp /tmp/proxy/metrics.jsonl "$OUT/proxy_metrics.jsonl"; cp /tmp/demo_vim/metrics.jsonl "$OUT/demo_metrics.jsonl" ;;
+study)
+  CK=${PROXY_CKPT:-/tmp/proxy/checkpoint.pth}; [ -f "$CK" ] || CK=$PWD/.device_data/fmnist_proxy_vim_fp16.pth
+  $RM study ${STUDY_STAGES:-free vit retrain order report} --checkpoint "$CK" --data-dir "$FMNIST" --out "$OUT/study" --vit-epochs ${VIT_EPOCHS:-15} 2>&1 | grep -v "^ " > "$OUT/study.log" ;;
 esac; done
 ls -la "$OUT"
