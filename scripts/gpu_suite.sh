@@ -12,7 +12,7 @@ info() { nvidia-smi --query-gpu=name,driver_version --format=csv,noheader; pytho
 for what in "$@"; do case $what in
 test)
   info | tee "$OUT/env.txt"
-  python3 -m pytest -q -m gpu tests/test_triton_ops.py tests/test_gpu_model.py 2>&1 | tail -15 | tee "$OUT/gpu_tests.txt" ;;
+  timeout ${TEST_TIMEOUT:-600} python3 -m pytest -q -m gpu tests/test_gpu_model.py tests/test_triton_ops.py 2>&1 | tail -15 | tee "$OUT/gpu_tests.txt" ;;
 bench)
   for spec in "vim_small_patch16_224 0,11" "vim_tiny_patch16_224 0,5" "vim_base_patch16_224 0,11"; do
     set -- $spec
@@ -36,6 +36,8 @@ proxy)
   cp /tmp/proxy/metrics.jsonl "$OUT/proxy_metrics.jsonl"; cp /tmp/demo_vim/metrics.jsonl "$OUT/demo_metrics.jsonl" ;;
 study)
   CK=${PROXY_CKPT:-/tmp/proxy/checkpoint.pth}; [ -f "$CK" ] || CK=$PWD/.device_data/fmnist_proxy_vim_fp16.pth
-  $RM study ${STUDY_STAGES:-free vit retrain order report} --checkpoint "$CK" --data-dir "$FMNIST" --out "$OUT/study" --vit-epochs ${VIT_EPOCHS:-15} 2>&1 | grep -v "^ " > "$OUT/study.log" ;;
+  for stage in ${STUDY_STAGES:-free retrain vit order}; do
+    timeout ${STAGE_TIMEOUT:-900} $RM study $stage --checkpoint "$CK" --data-dir "$FMNIST" --out "$OUT/study" --vit-epochs ${VIT_EPOCHS:-15} ${STUDY_ARGS:-} 2>&1 | grep -v "^ " >> "$OUT/study.log"
+  done ;;
 esac; done
 ls -la "$OUT"

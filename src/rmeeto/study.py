@@ -132,8 +132,8 @@ def stage_retrain(args, out: Path) -> None:
 
     r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
     runs = _load(out, "retrain") or {}
-    for mode in ("merge", "prune"):
-        for distill in (False, True):
+    for mode in args.retrain_modes:
+        for distill in (bool(d) for d in args.distill_options):
             for epochs in args.epochs_list:
                 name = f"{mode}{'-distill' if distill else ''}-{epochs}ep"
                 if name in runs:
@@ -243,6 +243,8 @@ def register(sub) -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--lr", type=float, default=1e-4, help="re-training lr per 512 images")
     p.add_argument("--epochs-list", type=int, nargs="+", default=[1, 3, 5])
+    p.add_argument("--retrain-modes", nargs="+", default=["merge", "prune"])
+    p.add_argument("--distill-options", type=int, nargs="+", default=[0, 1], help="0: plain, 1: distilled")
     p.add_argument("--vit-epochs", type=int, default=30)
     p.add_argument("--eval-images", type=int, default=None, help="evaluate on the first N test images only")
     p.add_argument("--out", default="docs/reproduction")
