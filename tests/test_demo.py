@@ -1,0 +1,57 @@
+"""`rmeeto demo` and the shipped checkpoint (issue: evidence on real data)."""
+import argparse
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from rmeeto.data.idx import DEBIAN_FASHION_MNIST, write_idx
+from rmeeto.demo import ASSET, evaluate, find_fashion_mnist, load_demo_model, run_demo
+
+REAL = os.path.isfile(os.path.join(DEBIAN_FASHION_MNIST, "t10k-labels-idx1-ubyte.gz"))
+
+
+def fake_fashion_mnist(root, n_train=48, n_test=24):
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        labels = np.arange(n) % 10
+        images = (rng.random((n, 28, 28)) * 60 + labels[:, None, None] * 19).astype(np.uint8)
+        write_idx(str(root / f"{prefix}-images-idx3-ubyte.gz"), images)
+        write_idx(str(root / f"{prefix}-labels-idx1-ubyte.gz"), labels.astype(np.uint8))
+    return str(root)
+
+
+def test_shipped_checkpoint_is_small_and_loads():
+    assert ASSET.is_file() and ASSET.stat().st_size < 5e6
+    model = load_demo_model()
+    assert model.num_tokens == 197 and model.in_chans == 1 and model.num_classes == 10
+
+
+@pytest.mark.skipif(not REAL, reason="Debian's dataset-fashion-mnist is not installed")
+def test_shipped_checkpoint_beats_chance_on_real_test_images():
+    from rmeeto.demo import datasets
+
+    torch.manual_seed(0)
+    model = load_demo_model()
+    test, _ = datasets(DEBIAN_FASHION_MNIST, model.img_size, 500, 10)
+    top1, ips = evaluate(model, test, "cpu")
+    assert top1 > 70.0, top1  # chance is 10 %
+    assert ips > 0
+
+
+def test_demo_code_path_on_a_tiny_subset(tmp_path, capsys):
+    root = DEBIAN_FASHION_MNIST if REAL else fake_fashion_mnist(tmp_path)
+    args = argparse.Namespace(device="cpu", data_dir=root, checkpoint=None, ratio=0.31, eval_images=20,
+                              train_images=20, epochs=1, lr=5e-4, seed=0, out=str(tmp_path / "out"))
+    assert run_demo(args) == 0
+    out = capsys.readouterr().out
+    for row in ("unmerged", "pruned, no training", "merged, no training", "merged + 1 ep re-train"):
+        assert row in out
+    assert (tmp_path / "out" / "demo_accuracy_speed.png").stat().st_size > 1000
+    assert (tmp_path / "out" / "demo_merge_maps.png").stat().st_size > 1000
+
+
+def test_missing_data_says_how_to_get_it(tmp_path):
+    with pytest.raises(SystemExit, match="no Fashion-MNIST IDX files"):
+        find_fashion_mnist(str(tmp_path))
