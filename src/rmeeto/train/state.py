@@ -9,31 +9,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..checkpoint import atomic_save
+
 
 def atomic_torch_save(obj: Any, path: str) -> None:
-    """``torch.save`` into a temporary file in the same folder, fsync, ``os.replace`` over
-    ``path``, fsync the folder: a crash leaves either the old file or the new one."""
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:
-        dfd = os.open(d, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+    """See :func:`rmeeto.checkpoint.atomic_save` (one implementation for the whole package)."""
+    atomic_save(obj, path)
 
 
 def atomic_write_text(path: str, text: str) -> None:
