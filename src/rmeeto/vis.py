@@ -69,7 +69,7 @@ def merge_map(model: nn.Module, image: Image.Image, x: Optional[torch.Tensor] = 
             continue
         mean = rgb[mask].mean(0)
         tint = np.array(colorsys.hsv_to_rgb(hues[gid], 0.8, 255.0))
-        out[mask] = 0.6 * mean + 0.4 * tint
+        out[mask] = 0.75 * mean + 0.25 * tint
     edge = np.zeros(pix.shape, dtype=bool)
     edge[1:] |= pix[1:] != pix[:-1]
     edge[:, 1:] |= pix[:, 1:] != pix[:, :-1]

@@ -1,0 +1,44 @@
+"""`rmeeto study` on a tiny subset, and the ViT (ToMe-style) baseline."""
+import argparse
+import json
+import os
+
+import pytest
+import torch
+
+from rmeeto.baselines.vit_tome import create_deit_tiny, patch_vit, r_for_ratio, ratio_for, tokens_per_block
+from rmeeto.demo import ASSET
+from rmeeto.study import run_study
+
+from test_demo import REAL, fake_fashion_mnist
+from rmeeto.data.idx import DEBIAN_FASHION_MNIST
+
+
+def test_vit_baseline_patch():
+    m = create_deit_tiny().eval()
+    x = torch.randn(2, 1, 56, 56)
+    with torch.no_grad():
+        base = m(x)
+        patch_vit(m, 0)
+        assert torch.equal(m(x), base)  # r=0 is the identity
+        patch_vit(m, 10)
+        reduced = m(x)
+        patch_vit(m, 10, "prune")
+        pruned = m(x)
+    assert reduced.shape == (2, 10) and not torch.allclose(reduced, base) and not torch.allclose(reduced, pruned)
+    assert tokens_per_block(197, 12, 10)[:3] == [197, 187, 177]
+    assert abs(ratio_for(197, 12, r_for_ratio(197, 12, 0.31)) - 0.31) < 0.02
+
+
+def test_study_free_stage_and_report(tmp_path, capsys):
+    root = DEBIAN_FASHION_MNIST if REAL else fake_fashion_mnist(tmp_path / "fm")
+    out = tmp_path / "study"
+    args = argparse.Namespace(stages=["free", "report"], checkpoint=str(ASSET), data_dir=root, device="cpu",
+                              lr=1e-4, epochs_list=[1], retrain_modes=["merge"], distill_options=[0],
+                              vit_epochs=1, eval_images=16, out=str(out))
+    assert run_study(args) == 0
+    free = json.loads((out / "free.json").read_text())
+    labels = [r["label"] for r in free["rows"]]
+    assert labels[0] == "unmerged" and "merge 0.31" in labels and "merge-shuffle 0.14" in labels
+    report = (out / "README.md").read_text()
+    assert "Training-free reduction" in report and (out / "training_free.png").is_file()
