@@ -35,11 +35,21 @@ ClsIndex = Union[int, Tensor]  # a python int shared by the batch, or a (batch,)
 
 @dataclass
 class MergePlan:
-    """Where every input token goes: ``slot[b, i]`` in ``[0, out_len]``; ``out_len`` means dropped."""
+    """Where every input token goes.
+
+    ``slot[b, i]`` is the output position of token ``i`` (``out_len`` for a dropped one). The
+    same plan in gather form, which is what applying it uses: ``owner[b, j]`` is the token that
+    output ``j`` starts from, and the ``r`` merged (or dropped) sources ``src[b, k]`` add into
+    output ``src_slot[b, k]``.
+    """
 
     slot: Tensor
     out_len: int
     cls_index: ClsIndex
+    owner: Tensor
+    src: Tensor
+    src_slot: Tensor
+    merged: bool
 
 
 def max_r(num_tokens: int) -> int:
@@ -127,7 +137,15 @@ def plan_merge(metric: Tensor, r: int, cls_index: ClsIndex, mode: str = "merge",
     slot.scatter_(1, cls_col, _as_col(new_cls, b, dev))
     if isinstance(new_cls, Tensor) and isinstance(cls_index, int) and cls == "proportional":
         new_cls = int(new_cls)
-    return MergePlan(slot=slot, out_len=out_len, cls_index=new_cls)
+    src_full = keep_idx.gather(1, 2 * src)
+    src_slot = slot.gather(1, src_full)
+    # owners: every token that is not a source writes its index into its slot (a bijection);
+    # sources are sent to the spare slot out_len, which is cut off
+    target = slot.scatter(1, src_full, out_len)
+    owner = torch.empty(b, out_len + 1, dtype=torch.long, device=dev)
+    owner.scatter_(1, target, torch.arange(t, device=dev).expand(b, t))
+    return MergePlan(slot=slot, out_len=out_len, cls_index=new_cls, owner=owner[:, :out_len], src=src_full,
+                     src_slot=src_slot, merged=mode == "merge")
 
 
 def _up(x: Tensor) -> Tensor:
@@ -140,27 +158,34 @@ def _as_col(i: ClsIndex, batch: int, device) -> Tensor:
     return i.reshape(batch, 1)
 
 
-def scatter_sum(plan: MergePlan, x: Tensor) -> Tensor:
-    """Sum the tokens of ``x`` (batch, T, C) into their slots: (batch, T - r, C)."""
-    b, _, c = x.shape
-    out = x.new_zeros(b, plan.out_len + 1, c)
-    out.scatter_add_(1, plan.slot[..., None].expand(-1, -1, c), x)
-    return out[:, :plan.out_len]
+def _rows(x: Tensor, idx: Tensor) -> Tensor:
+    """``x[b, idx[b, k]]`` for a (batch, T, C) tensor and (batch, K) indices."""
+    return x.gather(1, idx[..., None].expand(-1, -1, x.shape[-1]))
 
 
 def merge_tokens(plan: MergePlan, size: Tensor, *xs: Optional[Tensor]) -> tuple[Tensor, ...]:
     """Size-weighted average of each ``x`` under ``plan``; returns ``(new_size, *new_xs)``.
 
-    ``size`` is (batch, T, 1) in fp32; each output keeps its input's dtype.
+    ``size`` is (batch, T, 1) in fp32; each output keeps its input's dtype. One gather per
+    tensor does the work for every token that does not move; only the ``r`` merged rows are
+    touched again (``x_dst * s_dst / S + sum x_src * s_src / S``), so the cost is one pass over
+    the tokens rather than several.
     """
-    new_size = scatter_sum(plan, size)
+    own_size = _rows(size, plan.owner)
+    if not plan.merged:  # pruning: survivors keep their values and sizes
+        return (own_size, *(None if x is None else _rows(x, plan.owner) for x in xs))
+    src_size = _rows(size, plan.src)
+    new_size = own_size.scatter_add(1, plan.src_slot[..., None], src_size)
+    keep_w = own_size / new_size
+    src_w = src_size / _rows(new_size, plan.src_slot)
     outs = []
     for x in xs:
         if x is None:
             outs.append(None)
             continue
-        merged = scatter_sum(plan, _up(x) * size) / new_size.clamp_min(1e-6)
-        outs.append(merged.to(x.dtype))
+        out = _rows(x, plan.owner).mul_(keep_w)  # in place on a fresh gather: autograd-safe
+        add = (_up(_rows(x, plan.src)) * src_w).to(out.dtype)
+        outs.append(out.scatter_add_(1, plan.src_slot[..., None].expand(-1, -1, x.shape[-1]), add))
     return (new_size, *outs)
 
 
