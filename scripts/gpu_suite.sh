@@ -2,6 +2,8 @@
 # Everything that needs a GPU, in one go, so that it fits few device calls.
 #   scripts/gpu_suite.sh test bench data      # kernels + model tests, rmeeto bench, loader/e2e
 #   scripts/gpu_suite.sh proxy                # train the Fashion-MNIST proxy + demo models
+#   scripts/gpu_suite.sh study                # rmeeto study on the proxy (STUDY_STAGES to pick stages)
+#   scripts/gpu_suite.sh scale                # on a 2-GPU machine: 1 vs 2 processes, same per-GPU batch
 # Outputs go to $OUT (or ./gpu_out): logs, JSON, PNG.
 set -uo pipefail
 OUT=${OUT:-gpu_out}; mkdir -p "$OUT"
@@ -38,6 +40,13 @@ study)
   CK=${PROXY_CKPT:-/tmp/proxy/checkpoint.pth}; [ -f "$CK" ] || CK=$PWD/.device_data/fmnist_proxy_vim_fp16.pth
   for stage in ${STUDY_STAGES:-free retrain vit order}; do
     timeout ${STAGE_TIMEOUT:-900} $RM study $stage --checkpoint "$CK" --data-dir "$FMNIST" --out "$OUT/study" --vit-epochs ${VIT_EPOCHS:-15} ${STUDY_ARGS:-} 2>&1 | grep -v "^ " >> "$OUT/study.log"
+  done ;;
+scale)
+  python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet/train', classes=10, per_class=300, size=(500,375)); f('/tmp/fakeinet/val', classes=10, per_class=20, size=(500,375))"
+  for n in 1 2; do
+    torchrun --standalone --nproc_per_node=$n -m rmeeto.cli train --data-dir /tmp/fakeinet --model vim_small_patch16_224 \
+      --num-classes 10 --merge-r 11 --epochs 2 --batch-size 128 --workers 7 --gpu-decode --no-initial-eval \
+      --no-progress --output /tmp/scale_$n 2>&1 | grep "im/s" | sed "s/^/[$n GPU] /" | tee -a "$OUT/scale.txt"
   done ;;
 esac; done
 ls -la "$OUT"
