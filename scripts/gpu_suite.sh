@@ -37,7 +37,7 @@ proxy)
   python3 scripts/export_model.py /tmp/proxy/checkpoint.pth "$OUT/fmnist_proxy_vim_fp16.pth" float16
   cp /tmp/proxy/metrics.jsonl "$OUT/proxy_metrics.jsonl"; cp /tmp/demo_vim/metrics.jsonl "$OUT/demo_metrics.jsonl" ;;
 study)
-  CK=${PROXY_CKPT:-/tmp/proxy/checkpoint.pth}; [ -f "$CK" ] || CK=$PWD/.device_data/fmnist_proxy_vim_fp16.pth
+  CK=${PROXY_CKPT:-/tmp/proxy/checkpoint.pth}; [ -f "$CK" ] || CK=$PWD/docs/proxy/fmnist_proxy_vim_fp16.pth
   for stage in ${STUDY_STAGES:-free retrain vit order}; do
     timeout ${STAGE_TIMEOUT:-900} $RM study $stage --checkpoint "$CK" --data-dir "$FMNIST" --out "$OUT/study" --vit-epochs ${VIT_EPOCHS:-15} ${STUDY_ARGS:-} 2>&1 | grep -v "^ " >> "$OUT/study.log"
   done ;;

@@ -60,3 +60,15 @@ def test_dispatch_on_cpu(monkeypatch, caplog):
     u, delta, A, B, C, D, z, bias = inputs()
     torch.testing.assert_close(selective_scan(u, delta, A, B, C, D, z, bias, True, backend="torch"),
                                selective_scan_ref(u, delta, A, B, C, D, z, bias, True), rtol=1e-5, atol=1e-5)
+
+
+def test_auto_choice_on_cuda(monkeypatch):
+    from rmeeto.ops import dispatch
+
+    monkeypatch.delenv("RMEETO_BACKEND", raising=False)
+    monkeypatch.setattr(dispatch, "available_backends", lambda d: ["ref", "torch", "triton", "mamba_ssm"])
+    assert dispatch.resolve_backend("cuda") == "triton"
+    monkeypatch.setattr(dispatch, "available_backends", lambda d: ["ref", "torch", "mamba_ssm"])
+    assert dispatch.resolve_backend("cuda") == "mamba_ssm"
+    monkeypatch.setattr(dispatch, "available_backends", lambda d: ["ref", "torch"])
+    assert dispatch.resolve_backend("cuda") == "torch"

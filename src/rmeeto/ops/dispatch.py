@@ -5,7 +5,8 @@ Backends:
 - ``ref``: step-by-step pure PyTorch (the test oracle; slow).
 - ``torch``: vectorised pure PyTorch (CPU default; autograd).
 - ``triton``: fused Triton kernels (CUDA default when Triton imports).
-- ``mamba_ssm``: ``mamba_ssm.selective_scan_fn`` if that package is installed (never required).
+- ``mamba_ssm``: ``mamba_ssm.selective_scan_fn`` if that package is installed (never required;
+  chosen automatically on CUDA only when Triton is missing).
 
 Choose with ``RMEETO_BACKEND=<name>`` or the ``backend=`` argument; ``auto`` (the default)
 picks per device.
@@ -66,7 +67,7 @@ def resolve_backend(device_type: str, backend: Optional[str] = None) -> str:
         raise ValueError(f"unknown backend {choice!r}; choose one of {BACKENDS + ('auto',)}")
     usable = available_backends(device_type)
     if choice == "auto":
-        choice = "triton" if "triton" in usable else "torch"
+        choice = next(b for b in ("triton", "mamba_ssm", "torch") if b in usable)
         key = (device_type, choice)
         if key not in _announced:
             _announced.add(key)
