@@ -47,8 +47,15 @@ def test_output_dtype_follows_input():
 
 
 def test_dispatch_on_cpu(monkeypatch, caplog):
+    import logging
+
+    from rmeeto.ops import dispatch
+
     monkeypatch.delenv("RMEETO_BACKEND", raising=False)
-    assert resolve_backend("cpu") == "torch"
+    monkeypatch.setattr(dispatch, "_announced", set())
+    with caplog.at_level(logging.INFO, logger="rmeeto.ops"):
+        assert resolve_backend("cpu") == "torch"
+    assert "cpu tensors use the 'torch' backend" in caplog.text  # it says what it chose
     assert available_backends("cpu") == ["ref", "torch"]
     monkeypatch.setenv("RMEETO_BACKEND", "ref")
     assert resolve_backend("cpu") == "ref"
