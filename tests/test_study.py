@@ -1,9 +1,7 @@
 """`rmeeto study` on a tiny subset, and the ViT (ToMe-style) baseline."""
 import argparse
 import json
-import os
 
-import pytest
 import torch
 
 from rmeeto.baselines.vit_tome import create_deit_tiny, patch_vit, r_for_ratio, ratio_for, tokens_per_block

@@ -6,7 +6,7 @@ import os
 import pytest
 import torch
 
-from conftest_data import TINY, TINY_KW, make_data, run_cli, run_inproc  # also puts src/ on sys.path
+from conftest_data import TINY, TINY_KW, make_data, run_inproc  # also puts src/ on sys.path
 import rmeeto
 from rmeeto.train.engine import _fit_budget
 from rmeeto.train.losses import DistillationLoss, distill_kl

@@ -10,7 +10,6 @@ import argparse
 import json
 import statistics
 import time
-from typing import Optional
 
 import torch
 

@@ -201,9 +201,9 @@ def run_demo(args: argparse.Namespace) -> int:
 
     row("unmerged")
     rmeeto.patch(model, ratio=args.ratio, mode="prune")
-    row(f"pruned, no training")
+    row("pruned, no training")
     rmeeto.patch(model, ratio=args.ratio, mode="merge")
-    row(f"merged, no training")
+    row("merged, no training")
     minutes = retrain(model, train, device, epochs=args.epochs, lr=args.lr, seed=args.seed)
     row(f"merged + {args.epochs} ep re-train ({minutes:.1f} min)")
     plot_rows(rows, str(out / "demo_accuracy_speed.png"))

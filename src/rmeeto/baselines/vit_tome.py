@@ -7,9 +7,7 @@ a pre-hook: fine for a baseline, not thread-safe.
 """
 from __future__ import annotations
 
-from typing import Optional
 
-import torch
 from torch import nn
 
 from ..merge import max_r, merge_tokens, plan_merge

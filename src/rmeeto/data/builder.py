@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 from typing import Optional, Sequence
 
-import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from .errors import DataError

@@ -3,7 +3,7 @@ pad-free sharded evaluation."""
 from __future__ import annotations
 
 import random
-from typing import Iterator, Optional, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 _HELP_DEFAULT = " (default: %s)"
 
