@@ -149,6 +149,7 @@ def plot_rows(rows: list[dict], path: str) -> None:
     ax.set_xlabel("measured images / s")
     ax.set_ylabel("top-1 (%)")
     ax.set_title("rmeeto demo: Fashion-MNIST, 197 tokens", fontsize=9)
+    ax.margins(x=0.3, y=0.1)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 

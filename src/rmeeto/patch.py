@@ -142,6 +142,18 @@ def _validate(cfg: PatchConfig, model: nn.Module) -> None:
         resolve_schedule(cfg, len(model.layers), n0)  # raises on a bad per-layer list
 
 
+def _metric(name: str, hidden, residual, state):
+    """What tokens are compared on: the block's input, its residual, or the previous block's SSM values."""
+    if name == "hidden":
+        return hidden
+    if name == "residual":
+        return hidden if residual is None else residual
+    value = getattr(state.aux, name, None) if state.aux is not None else None
+    if value is None:
+        raise RuntimeError(f"metric {name!r} needs the previous block's SSM values; merge from block 1 or later")
+    return value
+
+
 class MergeBlockMixin:
     """Modifications: reduce the tokens at the start of the block, before the add + norm + mixer."""
 
@@ -149,15 +161,7 @@ class MergeBlockMixin:
         r = state.schedule[self.layer_idx]
         if r > 0:
             cfg: PatchConfig = self._rmeeto_cfg
-            metric = {"hidden": hidden, "residual": residual}.get(cfg.metric)
-            if metric is None:
-                if cfg.metric in ("hidden", "residual"):
-                    metric = hidden
-                else:
-                    metric = getattr(state.aux, cfg.metric, None) if state.aux is not None else None
-                    if metric is None:
-                        raise RuntimeError(f"metric {cfg.metric!r} needs the previous block's SSM values; "
-                                           "merge from block 1 or later")
+            metric = _metric(cfg.metric, hidden, residual, state)
             plan = plan_merge(metric, r, state.cls_index, cfg.mode, cfg.order, cfg.distance, cfg.cls)
             if plan is not None:
                 size = state.size if state.size is not None else \
