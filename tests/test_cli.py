@@ -35,3 +35,20 @@ def test_bench_runs_on_cpu(tmp_path, capsys):
     rows = json.loads(js.read_text())["rows"]
     assert [r["setting"] for r in rows] == ["r=0", "r=6"] and rows[1]["ratio"] > 0 and rows[0]["im_per_s"] > 0
     assert "speedup" in capsys.readouterr().out and (tmp_path / "b.png").is_file()
+
+
+def test_missing_extras_give_a_clear_error(monkeypatch):
+    import builtins
+
+    import pytest
+
+    real = builtins.__import__
+
+    def fake(name, *args, **kwargs):
+        if name == "rmeeto.train.commands":
+            raise ImportError("No module named 'timm'", name="timm")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+    with pytest.raises(SystemExit, match=r"needs timm: pip install 'rmeeto\[train\]'"):
+        main(["train"])

@@ -74,6 +74,13 @@ def add_patch_args(p: argparse.ArgumentParser, multi: bool = False) -> None:
     p.add_argument("--order", default="keep", choices=["keep", "shuffle"])
 
 
+def _missing(name: str, error: ImportError):
+    def fail(_args):
+        raise SystemExit(f"error: `rmeeto {name}` needs {error.name or 'an optional package'}: "
+                         f"pip install 'rmeeto[train]' ({error})")
+    return fail
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rmeeto", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -95,12 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="merge_map.png")
     p.set_defaults(func=cmd_vis)
 
-    for mod in ("rmeeto.bench", "rmeeto.demo", "rmeeto.study", "rmeeto.train.commands"):
+    commands = {"rmeeto.bench": ["bench"], "rmeeto.demo": ["demo"], "rmeeto.study": ["study"],
+                "rmeeto.train.commands": ["train", "eval", "bench-data"]}
+    for mod, names in commands.items():
         try:
             module = __import__(mod, fromlist=["register"])
-        except ImportError as e:  # training extras missing: say so when used
-            if mod.split(".")[-1] in sys.argv[1:2] or mod.endswith("commands"):
-                logging.getLogger("rmeeto").debug("could not import %s: %s", mod, e)
+        except ImportError as e:  # an optional dependency is missing: say which, when used
+            for name in names:
+                p = sub.add_parser(name, help=f"(unavailable: {e.name or e})")
+                p.set_defaults(func=_missing(name, e))
             continue
         module.register(sub)
     return parser
