@@ -5,37 +5,14 @@ import json
 import os
 import sys
 import time
-from typing import Optional
 
 import torch
 
 from ..data import DataError, build_dataset, build_eval_loader, gpu_pipelines, make_subset
 from .config import parse_list
 from .dist import cleanup, init_distributed
-from .engine import TrainError, amp_dtype, autocast, build_model, evaluate
-
-
-@torch.inference_mode()
-def measure_throughput(model, batch_size: int, img_size: int, channels: int, device: torch.device,
-                       dtype: Optional[torch.dtype], iters: int = 20, warmup: int = 3) -> float:
-    """Images/s of ``model`` forward passes on random input (the model alone)."""
-    was = model.training
-    model.eval()
-    x = torch.randn(batch_size, channels, img_size, img_size, device=device)
-
-    def sync():
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-    with autocast(device, dtype):
-        for _ in range(warmup):
-            model(x)
-        sync()
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            model(x)
-        sync()
-    model.train(was)
-    return batch_size * iters / (time.perf_counter() - t0)
+from ..bench import measure
+from .engine import TrainError, amp_dtype, build_model, evaluate
 
 
 def settings_from_args(args) -> list[dict]:
@@ -106,9 +83,10 @@ def _eval(args, info) -> int:
             res["gflops"] = float(rmeeto.gflops(model))
         except Exception:
             res["gflops"] = None
-        if args.throughput:
-            res["images_per_s"] = measure_throughput(model, args.throughput_batch_size or args.batch_size,
-                                                     img_size, channels, dev, dtype, args.throughput_iters)
+        if args.throughput:  # the same protocol as `rmeeto bench` (median of synchronised runs)
+            name = {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype, "fp32")
+            res["images_per_s"] = measure(model, args.throughput_batch_size or args.batch_size, str(dev), name,
+                                          warmup=3, iters=args.throughput_iters)["im_per_s"]
         results.append(res)
         if info.is_main:
             tp = f"  {res['images_per_s']:.1f} im/s" if args.throughput else ""
