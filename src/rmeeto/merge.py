@@ -135,16 +135,12 @@ def plan_merge(metric: Tensor, r: int, cls_index: ClsIndex, mode: str = "merge",
     slot.scatter_(1, keep_idx, nc_slot)
     cls_col = _as_col(cls_index, b, dev)
     slot.scatter_(1, cls_col, _as_col(new_cls, b, dev))
-    if isinstance(new_cls, Tensor) and isinstance(cls_index, int) and cls == "proportional":
-        new_cls = int(new_cls)
     src_full = keep_idx.gather(1, 2 * src)
     src_slot = slot.gather(1, src_full)
-    # owners: every token that is not a source writes its index into its slot (a bijection);
-    # sources are sent to the spare slot out_len, which is cut off
-    target = slot.scatter(1, src_full, out_len)
-    owner = torch.empty(b, out_len + 1, dtype=torch.long, device=dev)
-    owner.scatter_(1, target, torch.arange(t, device=dev).expand(b, t))
-    return MergePlan(slot=slot, out_len=out_len, cls_index=new_cls, owner=owner[:, :out_len], src=src_full,
+    # Owners: the non-source tokens fill the slots 0..out_len-1 exactly once; sending the sources to
+    # the spare slot out_len and sorting by slot lists the owners in output order (deterministic).
+    owner = slot.scatter(1, src_full, out_len).argsort(dim=1, stable=True)[:, :out_len]
+    return MergePlan(slot=slot, out_len=out_len, cls_index=new_cls, owner=owner, src=src_full,
                      src_slot=src_slot, merged=mode == "merge")
 
 
