@@ -90,9 +90,9 @@ def datasets(root: str, img_size: int, eval_images: int, train_images: int, seed
 
 
 @torch.no_grad()
-def evaluate(model, data, device: str, batch_size: int = 250) -> tuple[float, float]:
+def evaluate(model, data, device: str, batch_size: int = 250, workers: int = 0) -> tuple[float, float]:
     """(top-1 %, images/s) over ``data``; the time counts the model only."""
-    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)
+    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False, num_workers=workers)
     correct = n = 0
     seconds = 0.0
     model.eval()
@@ -117,9 +117,9 @@ def retrain(model, data, device: str, epochs: int = 1, batch_size: int = 64, lr:
     g = torch.Generator().manual_seed(seed)
     loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=True, generator=g, drop_last=True)
     steps = max(1, epochs * len(loader))
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1 and "pos_embed" not in n and "cls_token" not in n]
-    other = [p for n, p in model.named_parameters() if not (p.ndim > 1 and "pos_embed" not in n and "cls_token" not in n)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": other, "weight_decay": 0.0}], lr=lr)
+    from .train.engine import param_groups
+
+    opt = torch.optim.AdamW(param_groups(model, 0.05), lr=lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
     model.train()
     t0 = time.time()
@@ -157,12 +157,13 @@ def plot_rows(rows: list[dict], path: str) -> None:
 def merge_maps(model, data, path: str, count: int = 4) -> None:
     from PIL import Image
 
+    from .data.transforms import FASHION_MNIST_MEAN, FASHION_MNIST_STD
     from .vis import merge_map
 
     tiles = []
     for i in range(count):
         x, _ = data[i]
-        raw = Image.fromarray(((x[0] * 0.3530 + 0.2860).clamp(0, 1) * 255).byte().numpy())
+        raw = Image.fromarray(((x[0] * FASHION_MNIST_STD[0] + FASHION_MNIST_MEAN[0]).clamp(0, 1) * 255).byte().numpy())
         tiles.append(merge_map(model.cpu(), raw, x=x[None], scale=2))
     w, h = tiles[0].size
     sheet = Image.new("RGB", (w * len(tiles), h), "white")

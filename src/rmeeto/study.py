@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from .study_report import load_stage
+
 import torch
 import torch.nn.functional as F
 
@@ -33,30 +35,17 @@ def _save(out: Path, name: str, obj) -> None:
     (out / f"{name}.json").write_text(json.dumps(obj, indent=1))
 
 
-def _load(out: Path, name: str):
-    p = out / f"{name}.json"
-    return json.loads(p.read_text()) if p.is_file() else None
-
-
-def _test_loader(root: str, img_size: int, batch: int = 500, limit=None):
+def _test_set(root: str, img_size: int, limit=None):
     from .data import build_dataset
 
     ds = build_dataset("fashion-mnist", root, "val", img_size=img_size, channels=1, crop_pct=1.0)
-    if limit:
-        ds = torch.utils.data.Subset(ds, range(min(limit, len(ds))))
-    return torch.utils.data.DataLoader(ds, batch_size=batch, num_workers=4)
+    return torch.utils.data.Subset(ds, range(min(limit, len(ds)))) if limit else ds
 
 
-@torch.no_grad()
-def accuracy(model, loader, device) -> float:
-    correct = n = 0
-    model.eval()
-    for x, y in loader:
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
-            pred = model(x.to(device)).argmax(-1)
-        correct += (pred.cpu() == y).sum().item()
-        n += len(y)
-    return 100.0 * correct / n
+def accuracy(model, data, device) -> float:
+    from .demo import evaluate
+
+    return evaluate(model, data, device, batch_size=500, workers=4)[0]
 
 
 def stage_free(args, out: Path) -> None:
@@ -65,7 +54,7 @@ def stage_free(args, out: Path) -> None:
     from .demo import load_demo_model
 
     model = load_demo_model(args.checkpoint, args.device)
-    loader = _test_loader(args.data_dir, model.img_size, limit=args.eval_images)
+    loader = _test_set(args.data_dir, model.img_size, limit=args.eval_images)
     rows = []
 
     def record(label, kind, ratio_target, **patch):
@@ -131,7 +120,7 @@ def stage_retrain(args, out: Path) -> None:
     from .demo import load_demo_model
 
     r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
-    runs = _load(out, "retrain") or {}
+    runs = load_stage(out, "retrain") or {}
     for mode in args.retrain_modes:
         for distill in (bool(d) for d in args.distill_options):
             for epochs in args.epochs_list:
@@ -147,7 +136,7 @@ def stage_order(args, out: Path) -> None:
     from .demo import load_demo_model
 
     r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
-    runs = _load(out, "order") or {}
+    runs = load_stage(out, "order") or {}
     for order in ("shuffle", "keep"):
         name = f"merge-{order}-3ep"
         if name not in runs:
@@ -166,7 +155,7 @@ def stage_vit(args, out: Path) -> None:
                           aa="none", reprob=0.25, scale=(0.6, 1.0))
     loader = torch.utils.data.DataLoader(train, batch_size=256, shuffle=True, num_workers=8, drop_last=True,
                                          persistent_workers=True)
-    test = _test_loader(args.data_dir, 56, limit=args.eval_images)
+    test = _test_set(args.data_dir, 56, limit=args.eval_images)
     steps = args.vit_epochs * len(loader)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
     warm = len(loader)

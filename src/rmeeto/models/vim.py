@@ -97,7 +97,7 @@ class PatchEmbed(nn.Module):
 
 def add_norm(norm: RMSNorm, hidden: Tensor, residual: Optional[Tensor], backend: Optional[str] = None):
     """``residual += hidden`` (fp32), then RMSNorm; one fused Triton kernel on CUDA."""
-    if hidden.is_cuda and resolve_backend("cuda", backend) == "triton":
+    if hidden.is_cuda and (backend or resolve_backend("cuda")) == "triton":
         from ..ops.triton_norm import add_rmsnorm
 
         return add_rmsnorm(hidden, residual, norm.weight, norm.eps)
@@ -191,11 +191,12 @@ class VisionMamba(nn.Module):
         """Run every block; returns the final-normed tokens and the final token state."""
         hidden, cls_index = self.embed(x)
         state = self.new_state(cls_index)
+        backend = resolve_backend(x.device.type, self.backend)  # once per forward
         residual = None
         for layer in self.layers:
-            hidden, residual = layer(hidden, residual, state, backend=self.backend)
+            hidden, residual = layer(hidden, residual, state, backend=backend)
             state.token_counts.append(hidden.shape[1])
-        tokens, _ = add_norm(self.norm_f, self.drop_path(hidden), residual, self.backend)
+        tokens, _ = add_norm(self.norm_f, self.drop_path(hidden), residual, backend)
         return tokens, state
 
     def forward_features(self, x: Tensor) -> Tensor:

@@ -115,23 +115,17 @@ def plot_curve(results: list[dict], path: str, title: str = "") -> None:
     axes = axes[0]
     top1 = [r["top1"] for r in results]
     labels = [f"r={r['r']}" if not r.get("ratio_arg") else f"ratio={r['ratio_arg']}" for r in results]
-    ax = axes[0]
-    ratios = [r.get("reduction_ratio") or 0.0 for r in results]
-    ax.plot(ratios, top1, "o-")
-    for x, y, s in zip(ratios, top1, labels):
-        ax.annotate(s, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    ax.set_xlabel("reduction ratio")
-    ax.set_ylabel("top-1 (%)")
-    ax.grid(alpha=0.3)
-    if has_tp:
-        ax = axes[1]
-        tps = [r["images_per_s"] for r in results]
-        ax.plot(tps, top1, "o-")
-        for x, y, s in zip(tps, top1, labels):
+    def panel(ax, xs, xlabel):
+        ax.plot(xs, top1, "o-")
+        for x, y, s in zip(xs, top1, labels):
             ax.annotate(s, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
-        ax.set_xlabel("throughput (images/s)")
+        ax.set_xlabel(xlabel)
         ax.set_ylabel("top-1 (%)")
         ax.grid(alpha=0.3)
+
+    panel(axes[0], [r.get("reduction_ratio") or 0.0 for r in results], "reduction ratio")
+    if has_tp:
+        panel(axes[1], [r["images_per_s"] for r in results], "throughput (images/s)")
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
