@@ -14,16 +14,16 @@ info() { nvidia-smi --query-gpu=name,driver_version --format=csv,noheader; pytho
 for what in "$@"; do case $what in
 test)
   info | tee "$OUT/env.txt"
-  timeout ${TEST_TIMEOUT:-600} python3 -m pytest -q -m gpu tests/test_gpu_model.py tests/test_triton_ops.py 2>&1 | tail -15 | tee "$OUT/gpu_tests.txt" ;;
+  timeout ${TEST_TIMEOUT:-600} python3 -m pytest -q -m gpu tests/test_gpu_model.py tests/test_triton_ops.py tests/test_fused_merge.py 2>&1 | tail -25 | tee "$OUT/gpu_tests.txt" ;;
 bench)
-  for spec in "vim_small_patch16_224 0,11" "vim_tiny_patch16_224 0,5" "vim_base_patch16_224 0,11"; do
-    set -- $spec
-    $RM bench --model $1 --r $2 --dtype fp16 --cuda-graph --json "$OUT/bench_$1.json" --plot "$OUT/bench_$1.png" 2>&1 | tee -a "$OUT/bench.txt"
-  done
-  $RM bench --model vim_small_patch16_224 --ratio 0.31,0.54 --dtype fp16 --cuda-graph --json "$OUT/bench_ratio.json" 2>&1 | tee -a "$OUT/bench.txt"
-  $RM bench --model vim_small_patch16_224 --r 0,11 --dtype fp16 2>&1 | sed 's/^/[eager] /' | tee -a "$OUT/bench.txt"
-  $RM bench --model vim_small_patch16_224 --r 0,11 --dtype bf16 --train --warmup 5 --iters 15 --json "$OUT/bench_train.json" 2>&1 | tee -a "$OUT/bench.txt"
-  $RM bench --model vim_small_patch16_224 --r 0 --backend torch --dtype fp16 --warmup 2 --iters 3 2>&1 | sed 's/^/[torch] /' | tee -a "$OUT/bench.txt" ;;
+  # every target of the kernels issue in one process, then where the time goes, then the ratio curve
+  python3 scripts/bench_targets.py --json "$OUT/targets.json" 2>&1 | tee -a "$OUT/bench.txt"
+  python3 scripts/profile_forward.py --r 0,11 2>&1 | tee -a "$OUT/bench.txt"
+  $RM bench --model vim_small_patch16_224 --ratio 0.14,0.31,0.54 --merge auto,torch --dtype fp16 --cuda-graph \
+    --json "$OUT/bench_vim_small.json" --plot "$OUT/bench_vim_small.png" 2>&1 | tee -a "$OUT/bench.txt"
+  # the Fashion-MNIST proxy's training step (what bounds the reproduction runs)
+  $RM bench --model vim_tiny_patch16_224 --model-kwargs img_size=56 patch_size=4 stride=4 channels=1 num_classes=10 \
+    --r 0,11 --dtype bf16 --train --batch-size 256 --warmup 5 --iters 15 2>&1 | sed 's/^/[proxy train] /' | tee -a "$OUT/bench.txt" ;;
 data)
   python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet/train', classes=10, per_class=300, size=(500,375)); f('/tmp/fakeinet/val', classes=10, per_class=20, size=(500,375))"
   $RM bench-data --data-dir /tmp/fakeinet --model vim_small_patch16_224 --r 11 --workers 14 --batch-size 128 --path both --steps 40 2>&1 | tail -20 | tee "$OUT/bench_data.txt"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 
@@ -97,41 +98,57 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
 
 
 def run_bench(args: argparse.Namespace) -> list[dict]:
-    import rmeeto
-    from rmeeto.cli import parse_kv
-
     settings = [("r", int(v)) for v in args.r.split(",")] if args.r else \
         [("ratio", float(v)) for v in args.ratio.split(",")] if args.ratio else [("r", 0)]
     if ("r", 0) not in settings and ("ratio", 0.0) not in settings:
         settings = [("r", 0)] + settings
-    rows = []
-    for backend in args.backend.split(","):
-        model = rmeeto.create_model(args.model, **parse_kv(args.model_kwargs))
-        model.backend = None if backend == "auto" else backend
-        base = None
-        for kind, value in settings:
-            if value:
-                rmeeto.patch(model, **{kind: value}, mode=args.mode)
-            else:
-                rmeeto.unpatch(model)
-            res = measure(model, args.batch_size, args.device, args.dtype, args.train, args.warmup, args.iters,
-                          args.cuda_graph)
-            base = base or res["im_per_s"]
-            ideal = 1.0 / (1.0 - res["ratio"])
-            res.update(model=args.model, backend=backend, setting=f"{kind}={value}", speedup=res["im_per_s"] / base,
-                       ideal=ideal, of_ideal=res["im_per_s"] / base / ideal, mode="train" if args.train else "infer",
-                       dtype=args.dtype, batch_size=args.batch_size, cuda_graph=args.cuda_graph)
-            rows.append(res)
-            print_row(res, header=len(rows) == 1)
+    rows: list[dict] = []
+    runs = [(b, m) for b in args.backend.split(",") for m in args.merge.split(",")]
+    saved = os.environ.get("RMEETO_MERGE")
+    try:
+        for backend, merge in runs:
+            os.environ["RMEETO_MERGE"] = merge
+            label = backend if len(runs) == 1 or merge == "auto" else f"{backend}/{merge}"
+            _bench_settings(args, backend, label, settings, rows)
+    finally:
+        if saved is None:
+            os.environ.pop("RMEETO_MERGE", None)
+        else:
+            os.environ["RMEETO_MERGE"] = saved
     return rows
+
+
+def _bench_settings(args: argparse.Namespace, backend: str, label: str, settings, rows: list) -> None:
+    """One model, every setting in turn; speedups are over the first (unpatched) row."""
+    import rmeeto
+    from rmeeto.cli import parse_kv
+
+    model = rmeeto.create_model(args.model, **parse_kv(args.model_kwargs))
+    model.backend = None if backend == "auto" else backend
+    base = None
+    for kind, value in settings:
+        if value:
+            rmeeto.patch(model, **{kind: value}, mode=args.mode)
+        else:
+            rmeeto.unpatch(model)
+        res = measure(model, args.batch_size, args.device, args.dtype, args.train, args.warmup, args.iters,
+                      args.cuda_graph)
+        base = base or res["im_per_s"]
+        ideal = 1.0 / (1.0 - res["ratio"])
+        res.update(model=args.model, backend=label, merge=os.environ.get("RMEETO_MERGE", "auto"),
+                   setting=f"{kind}={value}", speedup=res["im_per_s"] / base, ideal=ideal,
+                   of_ideal=res["im_per_s"] / base / ideal, mode="train" if args.train else "infer",
+                   dtype=args.dtype, batch_size=args.batch_size, cuda_graph=args.cuda_graph)
+        rows.append(res)
+        print_row(res, header=len(rows) == 1)
 
 
 def print_row(r: dict, header: bool = False) -> None:
     if header:
-        print(f"{'backend':8s} {'setting':10s} {'ratio':>6s} {'GFLOPs':>7s} {'im/s':>9s} {'speedup':>8s} "
+        print(f"{'backend':14s} {'setting':10s} {'ratio':>6s} {'GFLOPs':>7s} {'im/s':>9s} {'speedup':>8s} "
               f"{'ideal':>6s} {'of ideal':>8s} {'peak GB':>8s}")
     mem = f"{r['peak_mem_gb']:8.2f}" if r["peak_mem_gb"] is not None else f"{'-':>8s}"
-    print(f"{r['backend']:8s} {r['setting']:10s} {r['ratio']:6.3f} {r['gflops']:7.3f} {r['im_per_s']:9.1f} "
+    print(f"{r['backend']:14s} {r['setting']:10s} {r['ratio']:6.3f} {r['gflops']:7.3f} {r['im_per_s']:9.1f} "
           f"{r['speedup']:7.2f}x {r['ideal']:5.2f}x {r['of_ideal']:7.0%} {mem}", flush=True)
 
 
@@ -187,6 +204,8 @@ def register(sub) -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--dtype", default="fp16", choices=sorted(DTYPES))
     p.add_argument("--backend", default="auto", help="comma list of backends: auto,torch,triton,ref")
+    p.add_argument("--merge", default="auto",
+                   help="comma list of merge implementations: auto (fused Triton on CUDA), torch, triton")
     p.add_argument("--train", action="store_true", help="time forward+backward+AdamW instead")
     p.add_argument("--cuda-graph", action="store_true", help="replay the forward as a CUDA graph")
     p.add_argument("--warmup", type=int, default=20)

@@ -188,5 +188,5 @@ def merge_tokens(plan: MergePlan, size: Tensor, *xs: Optional[Tensor]) -> tuple[
 def follow_groups(plan: MergePlan, groups: Tensor) -> Tensor:
     """Map each original token's current index through ``plan``; dropped tokens become -1."""
     valid = groups >= 0
-    moved = plan.slot.gather(1, groups.clamp_min(0))
+    moved = plan.slot.long().gather(1, groups.clamp_min(0))
     return torch.where(valid & (moved < plan.out_len), moved, torch.full_like(moved, -1))

@@ -12,10 +12,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Optional, Sequence, Union
 
+import os
+
 import torch
 from torch import nn
 
-from .merge import CLS_PLACEMENTS, DISTANCES, MODES, ORDERS, follow_groups, max_r, merge_tokens, plan_merge
+from .merge import CLS_PLACEMENTS, DISTANCES, MODES, ORDERS, MergePlan, follow_groups, max_r, merge_tokens, plan_merge
+
+try:  # Triton is optional (CPU-only installs without it use the reference merge)
+    from .ops import triton_merge as fused_merge
+except ImportError:  # pragma: no cover
+    fused_merge = None
 
 METRICS = ("hidden", "residual", "delta", "B", "C")
 SCHEDULES = (None, "official")
@@ -154,6 +161,26 @@ def _metric(name: str, hidden, residual, state):
     return value
 
 
+def merge_backend() -> str:
+    """``$RMEETO_MERGE``: ``auto`` (fused Triton merge where the blocks run Triton), ``torch`` or ``triton``."""
+    choice = os.environ.get("RMEETO_MERGE", "auto").lower()
+    if choice not in ("auto", "torch", "triton"):
+        raise ValueError(f"RMEETO_MERGE={choice!r}: choose auto, torch or triton")
+    return choice
+
+
+def _fused(metric, hidden, residual, state, cfg: PatchConfig, backend) -> bool:
+    """Use the two-launch Triton merge: on the Triton backend, for the settings it implements
+    (others use the reference in ``merge.py``)."""
+    choice = merge_backend()
+    if fused_merge is None or choice == "torch":
+        return False
+    if choice == "auto" and (backend != "triton" or not hidden.is_cuda):
+        return False
+    return fused_merge.supported(metric, state.cls_index, cfg.mode, cfg.order, cfg.distance, cfg.cls) and \
+        (residual is None or residual.shape == hidden.shape)
+
+
 class MergeBlockMixin:
     """Modifications: reduce the tokens at the start of the block, before the add + norm + mixer."""
 
@@ -162,11 +189,17 @@ class MergeBlockMixin:
         if r > 0:
             cfg: PatchConfig = self._rmeeto_cfg
             metric = _metric(cfg.metric, hidden, residual, state)
-            plan = plan_merge(metric, r, state.cls_index, cfg.mode, cfg.order, cfg.distance, cfg.cls)
-            if plan is not None:
+            if _fused(metric, hidden, residual, state, cfg, backend):
+                plan = fused_merge.plan(metric, r, state.cls_index, state.size, merged=cfg.mode == "merge")
+                hidden, residual = fused_merge.apply(plan, hidden, residual)
+                state.size = plan.new_size
+            else:
+                plan = plan_merge(metric, r, state.cls_index, cfg.mode, cfg.order, cfg.distance, cfg.cls)
+            if isinstance(plan, MergePlan):
                 size = state.size if state.size is not None else \
                     torch.ones(hidden.shape[0], hidden.shape[1], 1, device=hidden.device)
                 state.size, hidden, residual = merge_tokens(plan, size, hidden, residual)
+            if plan is not None:
                 if state.groups is not None:
                     state.groups = follow_groups(plan, state.groups.expand(hidden.shape[0], -1))
                 state.cls_index = plan.cls_index

@@ -1,0 +1,104 @@
+"""Measure every GPU-speed target of the kernels issue in one process and print measured vs target.
+
+ToMe/R-MeeTo protocol through :func:`rmeeto.bench.measure`: batch 128 random images, weights in
+fp16 with fp16 autocast (bf16 for training), warm-up, median of timed iterations. Inference rows
+replay the forward as a CUDA graph (``--no-graph`` for eager). Also times the reference PyTorch
+merge next to the fused Triton merge, so the merge's own cost shows. Writes ``--json``.
+
+    PYTHONPATH=src python scripts/bench_targets.py [--json out.json] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import torch
+
+
+def run(model_name: str, setting: dict, *, merge: str = "auto", backend=None, train: bool = False,
+        graph: bool = True, warmup: int = 20, iters: int = 30, batch: int = 128) -> dict:
+    import rmeeto
+    from rmeeto.bench import measure
+
+    os.environ["RMEETO_MERGE"] = merge
+    m = rmeeto.create_model(model_name)
+    m.backend = backend
+    if setting:
+        rmeeto.patch(m, **setting)
+    res = measure(m, batch, "cuda", "bf16" if train else "fp16", train, warmup, iters, graph and not train)
+    res.update(model=model_name, setting=setting, merge=merge, backend=backend or "auto", train=train,
+               graph=graph and not train)
+    tag = f"{model_name:22s} {str(setting):18s} merge={merge:5s} {'train' if train else 'infer'}" \
+          f"{' graph' if res['graph'] else ''}{' ' + backend if backend else ''}"
+    print(f"{tag:70s} {res['im_per_s']:9.1f} im/s  {res['ms_per_batch']:7.2f} ms  "
+          f"peak {res['peak_mem_gb']:.2f} GB", flush=True)
+    del m
+    torch.cuda.empty_cache()
+    return res
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--no-graph", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
+    args = ap.parse_args(argv)
+    it = dict(warmup=5, iters=5) if args.quick else {}
+    g = not args.no_graph
+    S, T, B = "vim_small_patch16_224", "vim_tiny_patch16_224", "vim_base_patch16_224"
+    rows = {}
+    rows["s0"] = run(S, {}, graph=g, **it)
+    rows["s11"] = run(S, dict(r=11), graph=g, **it)
+    rows["s11_torchmerge"] = run(S, dict(r=11), merge="torch", graph=g, **it)
+    rows["s054"] = run(S, dict(ratio=0.54), graph=g, **it)
+    rows["t0"] = run(T, {}, graph=g, **it)
+    rows["t5"] = run(T, dict(r=5), graph=g, **it)
+    rows["t5_torchmerge"] = run(T, dict(r=5), merge="torch", graph=g, **it)
+    rows["b0"] = run(B, {}, graph=g, **it)
+    rows["b11"] = run(B, dict(r=11), graph=g, **it)
+    rows["s0_eager"] = run(S, {}, graph=False, **it)
+    rows["s11_eager"] = run(S, dict(r=11), graph=False, **it)
+    tit = dict(warmup=3, iters=5) if args.quick else dict(warmup=5, iters=15)
+    rows["s0_train"] = run(S, {}, train=True, **tit)
+    rows["s11_train"] = run(S, dict(r=11), train=True, **tit)
+    rows["s0_torch"] = run(S, {}, backend="torch", graph=False, warmup=2, iters=3)
+
+    def sp(a, b):
+        return rows[a]["im_per_s"] / rows[b]["im_per_s"]
+
+    merge_ms = (rows["s11_torchmerge"]["ms_per_batch"] - rows["s11"]["ms_per_batch"]) / 11
+    table = [
+        ("Vim-S unmerged inference (im/s)", rows["s0"]["im_per_s"], ">= 4200", rows["s0"]["im_per_s"] >= 4200),
+        ("Vim-S r=11 speedup", sp("s11", "s0"), ">= 1.35x (ideal 1.45x)", sp("s11", "s0") >= 1.35),
+        ("Vim-S ratio 0.54 speedup", sp("s054", "s0"), ">= 1.9x (ideal 2.2x)", sp("s054", "s0") >= 1.9),
+        ("Vim-Ti r=5 speedup", sp("t5", "t0"), ">= 1.1x (ideal 1.16x)", sp("t5", "t0") >= 1.1),
+        ("Vim-B r=11 speedup", sp("b11", "b0"), ">= 1.35x (ideal 1.45x)", sp("b11", "b0") >= 1.35),
+        ("Vim-S r=11 train step (im/s)", rows["s11_train"]["im_per_s"], ">= 1200",
+         rows["s11_train"]["im_per_s"] >= 1200),
+        ("Vim-S r=11 train peak memory (GB)", rows["s11_train"]["peak_mem_gb"], "<= 5",
+         rows["s11_train"]["peak_mem_gb"] <= 5),
+        ("fastest vs pure-PyTorch path (Vim-S)", sp("s0", "s0_torch"), "report", None),
+        ("Vim-S r=11 speedup, PyTorch merge", sp("s11_torchmerge", "s0"), "report", None),
+        ("Vim-Ti r=5 speedup, PyTorch merge", sp("t5_torchmerge", "t0"), "report", None),
+        ("Vim-S r=11 eager speedup", sp("s11_eager", "s0_eager"), "report", None),
+        ("fused merge saves per merge block (ms)", merge_ms, "report", None),
+    ]
+    dev = torch.cuda.get_device_name()
+    import triton
+
+    meta = {"device": dev, "torch": torch.__version__, "triton": triton.__version__,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "graph": g}
+    print(f"\n# targets ({dev}, torch {torch.__version__}, triton {triton.__version__}, {meta['date']})")
+    for name, value, target, ok in table:
+        status = "report" if ok is None else ("MET" if ok else "missed")
+        print(f"{name:40s} {value:10.3f}  target {target:24s} {status}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"meta": meta, "rows": rows, "targets": [list(t) for t in table]}, f, indent=1, default=str)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,263 @@
+"""The R-MeeTo merge step in two Triton launches (plan, apply) instead of ~20 small PyTorch kernels.
+
+Same semantics as :func:`rmeeto.merge.plan_merge` + :func:`rmeeto.merge.merge_tokens` for the
+default settings (``mode`` merge or prune, ``order="keep"``, cosine distance, proportional class
+token at a python-int index), which is what every benchmark and re-training run uses; anything
+else goes through the PyTorch reference in ``merge.py``.
+
+- ``_plan_kernel``: one program per image. It computes the source x destination cosine matrix
+  with ``tl.dot`` (fp32 accumulation, norms from the same loads), each source's best destination,
+  the top-``r`` sources (rank by score, ties by position: a stable sort), every token's output
+  slot in kept order, and the size-weighted merge weights. Sequences up to 257 tokens (at most
+  128 sources) fit in one program's registers; longer ones use the reference.
+- ``_apply_kernel``: one program per (image, block of output rows, block of channels) writes
+  ``owner * w_owner + sum(src * w_src)`` for the hidden states and the residual stream in one
+  launch, accumulating in fp32.
+- The backward is a single gather: ``grad_x[t] = w[t] * grad_out[slot[t]]``.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import triton
+import triton.language as tl
+from torch import Tensor
+
+MAX_SOURCES = 128  # one program holds the (sources x destinations) score tile
+
+
+@triton.jit
+def _plan_kernel(x_ptr, size_ptr, slot_ptr, w_ptr, owner_ptr, own_w_ptr, nsize_ptr, src_ptr, src_slot_ptr,
+                 T, C, cls_idx, new_cls, r, out_len, sxb, sxt,
+                 HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, IEEE: tl.constexpr,
+                 BS: tl.constexpr, BK: tl.constexpr):
+    b = tl.program_id(0).to(tl.int64)
+    n = T - 1
+    S = (n + 1) // 2
+    D = n // 2
+    i = tl.arange(0, BS)  # source k sits at non-class position 2k, destination k at 2k + 1
+    ms, md = i < S, i < D
+    fs = 2 * i + (2 * i >= cls_idx).to(tl.int32)  # full-sequence index of source i
+    fd = 2 * i + 1 + (2 * i + 1 >= cls_idx).to(tl.int32)
+    acc = tl.zeros((BS, BS), dtype=tl.float32)
+    na = tl.zeros((BS,), dtype=tl.float32)
+    nb = tl.zeros((BS,), dtype=tl.float32)
+    xb = x_ptr + b * sxb
+    for k0 in range(0, C, BK):
+        kk = k0 + tl.arange(0, BK)
+        mk = kk < C
+        a = tl.load(xb + fs[:, None] * sxt + kk[None, :], mask=ms[:, None] & mk[None, :], other=0.0)
+        d = tl.load(xb + fd[:, None] * sxt + kk[None, :], mask=md[:, None] & mk[None, :], other=0.0)
+        if IEEE:
+            acc += tl.dot(a, tl.trans(d), input_precision="ieee")
+        else:
+            acc += tl.dot(a, tl.trans(d))
+        af, df = a.to(tl.float32), d.to(tl.float32)
+        na += tl.sum(af * af, axis=1)
+        nb += tl.sum(df * df, axis=1)
+    na, nb = tl.where(ms, na, 1.0), tl.where(md, nb, 1.0)  # padding rows: no 0/0
+    cos = acc / (tl.sqrt(na)[:, None] * tl.sqrt(nb)[None, :])
+    cos = tl.where(md[None, :], cos, float("-inf"))
+    best = tl.max(cos, axis=1)
+    dst = tl.argmax(cos, axis=1, tie_break_left=True).to(tl.int32)
+
+    # rank = how many sources come first in a stable descending sort of ``best``
+    row, col = i[:, None], i[None, :]
+    first = (best[None, :] > best[:, None]) | ((best[None, :] == best[:, None]) & (col < row))
+    rank = tl.sum((first & ms[None, :]).to(tl.int32), axis=1)
+    sel = (rank < r) & ms
+    seli = sel.to(tl.int32)[None, :]
+    # place in kept order: non-class position minus the removed sources before it, then skip the class slot
+    r_src = 2 * i - tl.sum(seli * (col < row).to(tl.int32), axis=1)
+    r_dst = 2 * i + 1 - tl.sum(seli * (col <= row).to(tl.int32), axis=1)
+    slot_src = r_src + (r_src >= new_cls).to(tl.int32)
+    slot_dst = r_dst + (r_dst >= new_cls).to(tl.int32)
+
+    sb = size_ptr + b * T
+    if HAS_SIZE:
+        size_src = tl.load(sb + fs, mask=ms, other=0.0)
+        size_dst = tl.load(sb + fd, mask=md, other=0.0)
+        size_cls = tl.load(sb + cls_idx)
+    else:
+        size_src = tl.where(ms, 1.0, 0.0)
+        size_dst = tl.where(md, 1.0, 0.0)
+        size_cls = 1.0
+    onehot = dst[:, None] == col  # (source, destination)
+    if MERGE:
+        gained = tl.sum(tl.where(onehot & sel[:, None], size_src[:, None], 0.0), axis=0)
+        nsize_dst = size_dst + gained
+        w_dst = size_dst / tl.where(md, nsize_dst, 1.0)  # padding: 0 / 1
+        moved_slot = tl.sum(tl.where(onehot, slot_dst[None, :], 0), axis=1)
+        into = tl.sum(tl.where(onehot, nsize_dst[None, :], 0.0), axis=1)
+        w_moved = size_src / tl.where(into > 0, into, 1.0)
+    else:
+        nsize_dst = size_dst
+        w_dst = tl.where(md, 1.0, 0.0)
+        moved_slot = tl.zeros((BS,), dtype=tl.int32) + out_len
+        w_moved = tl.zeros((BS,), dtype=tl.float32)
+    tok_slot = tl.where(sel, moved_slot, slot_src)
+    tok_w = tl.where(sel, w_moved, 1.0)
+
+    pb = b * T
+    tl.store(slot_ptr + pb + fs, tok_slot, mask=ms)
+    tl.store(w_ptr + pb + fs, tok_w, mask=ms)
+    tl.store(slot_ptr + pb + fd, slot_dst, mask=md)
+    tl.store(w_ptr + pb + fd, w_dst, mask=md)
+    tl.store(slot_ptr + pb + cls_idx, new_cls)
+    tl.store(w_ptr + pb + cls_idx, 1.0)
+    ob = b * out_len
+    keep = ms & (sel == 0)
+    tl.store(owner_ptr + ob + slot_src, fs, mask=keep)
+    tl.store(own_w_ptr + ob + slot_src, tl.zeros((BS,), dtype=tl.float32) + 1.0, mask=keep)
+    tl.store(nsize_ptr + ob + slot_src, size_src, mask=keep)
+    tl.store(owner_ptr + ob + slot_dst, fd, mask=md)
+    tl.store(own_w_ptr + ob + slot_dst, w_dst, mask=md)
+    tl.store(nsize_ptr + ob + slot_dst, nsize_dst, mask=md)
+    tl.store(owner_ptr + ob + new_cls, cls_idx)
+    tl.store(own_w_ptr + ob + new_cls, 1.0)
+    tl.store(nsize_ptr + ob + new_cls, size_cls)
+    # the r moved sources in score order, for the apply kernel
+    tl.store(src_ptr + b * r + rank, fs, mask=sel)
+    tl.store(src_slot_ptr + b * r + rank, moved_slot, mask=sel)
+
+
+@triton.jit
+def _apply_kernel(x_ptr, y_ptr, xo_ptr, yo_ptr, owner_ptr, own_w_ptr, src_ptr, src_slot_ptr, w_ptr,
+                  T, C, out_len, r, HAS_Y: tl.constexpr, MERGE: tl.constexpr,
+                  BJ: tl.constexpr, BC: tl.constexpr):
+    b = tl.program_id(0).to(tl.int64)
+    j0 = tl.program_id(1) * BJ
+    jj = j0 + tl.arange(0, BJ)
+    cc = tl.program_id(2) * BC + tl.arange(0, BC)
+    mj, mc = jj < out_len, cc < C
+    m2 = mj[:, None] & mc[None, :]
+    own = tl.load(owner_ptr + b * out_len + jj, mask=mj, other=0).to(tl.int64)
+    wo = tl.load(own_w_ptr + b * out_len + jj, mask=mj, other=0.0)
+    offs = b * T * C + own[:, None] * C + cc[None, :]
+    xt = tl.load(x_ptr + offs, mask=m2, other=0.0).to(tl.float32)
+    if HAS_Y:
+        yt = tl.load(y_ptr + offs, mask=m2, other=0.0).to(tl.float32)
+    if MERGE:
+        xt = xt * wo[:, None]
+        if HAS_Y:
+            yt = yt * wo[:, None]
+        for k in range(r):
+            sk = tl.load(src_slot_ptr + b * r + k)
+            if (sk >= j0) & (sk < j0 + BJ):
+                s = tl.load(src_ptr + b * r + k).to(tl.int64)
+                ws = tl.load(w_ptr + b * T + s)
+                hit = (jj == sk)[:, None]
+                row = tl.load(x_ptr + b * T * C + s * C + cc, mask=mc, other=0.0).to(tl.float32) * ws
+                xt += tl.where(hit, row[None, :], 0.0)
+                if HAS_Y:
+                    row = tl.load(y_ptr + b * T * C + s * C + cc, mask=mc, other=0.0).to(tl.float32) * ws
+                    yt += tl.where(hit, row[None, :], 0.0)
+    out = b * out_len * C + jj[:, None] * C + cc[None, :]
+    tl.store(xo_ptr + out, xt.to(xo_ptr.dtype.element_ty), mask=m2)
+    if HAS_Y:
+        tl.store(yo_ptr + out, yt.to(yo_ptr.dtype.element_ty), mask=m2)
+
+
+@triton.jit
+def _unmerge_grad_kernel(g_ptr, slot_ptr, w_ptr, gx_ptr, T, C, out_len,
+                         BT: tl.constexpr, BC: tl.constexpr):
+    b = tl.program_id(0).to(tl.int64)
+    tt = tl.program_id(1) * BT + tl.arange(0, BT)
+    cc = tl.program_id(2) * BC + tl.arange(0, BC)
+    mt, mc = tt < T, cc < C
+    sl = tl.load(slot_ptr + b * T + tt, mask=mt, other=0).to(tl.int64)
+    w = tl.load(w_ptr + b * T + tt, mask=mt, other=0.0)
+    live = mt & (sl < out_len)
+    g = tl.load(g_ptr + b * out_len * C + sl[:, None] * C + cc[None, :], mask=live[:, None] & mc[None, :],
+                other=0.0).to(tl.float32)
+    tl.store(gx_ptr + b * T * C + tt[:, None] * C + cc[None, :], (g * w[:, None]).to(gx_ptr.dtype.element_ty),
+             mask=mt[:, None] & mc[None, :])
+
+
+class FusedPlan:
+    """A merge plan from ``_plan_kernel`` (int32 indices). ``slot``/``out_len``/``cls_index`` mean
+    the same as in :class:`rmeeto.merge.MergePlan`; ``w[b, t]`` is token t's weight in its output."""
+
+    def __init__(self, slot, w, owner, own_w, new_size, src, src_slot, out_len, cls_index, merged):
+        self.slot, self.w, self.owner, self.own_w, self.new_size = slot, w, owner, own_w, new_size
+        self.src, self.src_slot = src, src_slot
+        self.out_len, self.cls_index, self.merged = out_len, cls_index, merged
+
+
+def supported(metric: Tensor, cls_index, mode: str, order: str, distance: str, cls: str) -> bool:
+    """Whether these settings and shapes have a fused path (otherwise use ``merge.py``)."""
+    return (mode in ("merge", "prune") and order == "keep" and distance == "cosine" and cls == "proportional"
+            and isinstance(cls_index, int) and metric.dim() == 3 and metric.shape[1] - 1 <= 2 * MAX_SOURCES
+            and metric.shape[1] >= 3)
+
+
+@torch.no_grad()
+def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], merged: bool = True) -> FusedPlan:
+    """The plan for one step on ``metric`` (batch, T, C); ``size`` is (batch, T, 1) fp32 or None (ones)."""
+    B, T, C = metric.shape
+    r = min(r, (T - 1) // 2)
+    out_len = T - r
+    new_cls = cls_index * (T - r) // T
+    metric = metric if metric.stride(-1) == 1 else metric.contiguous()
+    dev = metric.device
+    i32 = dict(device=dev, dtype=torch.int32)
+    f32 = dict(device=dev, dtype=torch.float32)
+    slot, w = torch.empty(B, T, **i32), torch.empty(B, T, **f32)
+    owner, own_w, new_size = torch.empty(B, out_len, **i32), torch.empty(B, out_len, **f32), \
+        torch.empty(B, out_len, 1, **f32)
+    src, src_slot = torch.empty(B, max(r, 1), **i32), torch.empty(B, max(r, 1), **i32)
+    sz = size.reshape(B, T).contiguous().float() if size is not None else w
+    if B:
+        _plan_kernel[(B,)](metric, sz, slot, w, owner, own_w, new_size, src, src_slot,
+                           T, C, cls_index, new_cls, r, out_len, metric.stride(0), metric.stride(1),
+                           HAS_SIZE=size is not None, MERGE=merged, IEEE=metric.dtype == torch.float32,
+                           BS=max(16, triton.next_power_of_2((T) // 2)), BK=32 if C <= 32 else 64,
+                           num_warps=8)
+    return FusedPlan(slot, w, owner, own_w, new_size, src, src_slot, out_len, new_cls, merged)
+
+
+def _apply_launch(p: FusedPlan, x: Tensor, y: Optional[Tensor]):
+    B, T, C = x.shape
+    xo = torch.empty(B, p.out_len, C, device=x.device, dtype=x.dtype)
+    yo = torch.empty(B, p.out_len, C, device=x.device, dtype=y.dtype) if y is not None else xo
+    BJ, BC = 16, min(128, triton.next_power_of_2(C))
+    if B:
+        grid = (B, triton.cdiv(p.out_len, BJ), triton.cdiv(C, BC))
+        _apply_kernel[grid](x, y if y is not None else x, xo, yo, p.owner, p.own_w, p.src, p.src_slot, p.w,
+                            T, C, p.out_len, T - p.out_len, HAS_Y=y is not None, MERGE=p.merged,
+                            BJ=BJ, BC=BC, num_warps=4)
+    return xo, (yo if y is not None else None)
+
+
+def _grad_launch(p: FusedPlan, g: Tensor, T: int, dtype) -> Tensor:
+    B, _, C = g.shape
+    g = g.contiguous()
+    gx = torch.empty(B, T, C, device=g.device, dtype=dtype)
+    BT, BC = 16, min(128, triton.next_power_of_2(C))
+    if B:
+        _unmerge_grad_kernel[(B, triton.cdiv(T, BT), triton.cdiv(C, BC))](g, p.slot, p.w, gx, T, C, p.out_len,
+                                                                        BT=BT, BC=BC, num_warps=4)
+    return gx
+
+
+class _ApplyFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, y, p):
+        ctx.p, ctx.T, ctx.dtypes = p, x.shape[1], (x.dtype, None if y is None else y.dtype)
+        xo, yo = _apply_launch(p, x.contiguous(), None if y is None else y.contiguous())
+        return xo, yo
+
+    @staticmethod
+    def backward(ctx, gx, gy):
+        p, T = ctx.p, ctx.T
+        dx = _grad_launch(p, gx, T, ctx.dtypes[0]) if gx is not None and ctx.needs_input_grad[0] else None
+        dy = _grad_launch(p, gy, T, ctx.dtypes[1]) if gy is not None and ctx.needs_input_grad[1] else None
+        return dx, dy, None
+
+
+def apply(p: FusedPlan, x: Tensor, y: Optional[Tensor] = None) -> tuple[Tensor, Optional[Tensor]]:
+    """Merge (or prune) ``x`` and optionally ``y`` (both (batch, T, C)) under ``p``; differentiable."""
+    if y is not None and y.shape != x.shape:
+        raise ValueError(f"apply: x {tuple(x.shape)} and y {tuple(y.shape)} must have the same shape")
+    return _ApplyFn.apply(x, y, p)

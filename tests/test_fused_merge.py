@@ -1,0 +1,127 @@
+"""The two-launch Triton merge (rmeeto.ops.triton_merge) against the reference in rmeeto.merge.
+
+- On the CPU the kernels run under Triton's interpreter in a subprocess (it must be chosen before
+  triton is imported): ``TRITON_INTERPRET=1 python tests/test_fused_merge.py``.
+- ``@pytest.mark.gpu`` tests run the compiled kernels on CUDA, fp32 and half precision.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+HAS_TRITON = importlib.util.find_spec("triton") is not None
+
+# (batch, tokens, channels, r, class index, merge (else prune), tracked sizes)
+CASES = [(2, 197, 48, 11, 98, True, False), (3, 30, 20, 5, 15, True, True), (2, 9, 8, 4, 4, True, True),
+         (2, 186, 33, 11, 92, False, True), (1, 4, 16, 1, 2, True, False), (2, 50, 24, 24, 0, True, True),
+         (2, 51, 24, 25, 50, True, True), (2, 257, 16, 40, 128, True, True), (4, 76, 64, 37, 38, True, True)]
+
+
+def compare(case, device, dtype=torch.float32) -> dict:
+    """Largest differences between fused and reference: plan slots, outputs, sizes and gradients."""
+    from rmeeto.merge import merge_tokens, plan_merge
+    from rmeeto.ops import triton_merge as F
+
+    B, T, C, r, cls, merged, sized = case
+    g = torch.Generator().manual_seed(T * 31 + C)
+    x = torch.randn(B, T, C, generator=g)
+    if T > 5:  # two sources that want the same destination
+        x[:, 2] = x[:, 1] + 1e-2 * torch.randn(B, C, generator=g)
+        x[:, 4] = x[:, 1] + 1e-2 * torch.randn(B, C, generator=g)
+    res = torch.randn(B, T, C, generator=g)
+    size = torch.rand(B, T, 1, generator=g) * 3 + 1 if sized else None
+    x, res = x.to(device, dtype), res.to(device)
+    size = size.to(device) if size is not None else None
+    ref = plan_merge(x, r, cls, "merge" if merged else "prune")
+    ones = torch.ones(B, T, 1, device=device)
+    xa, ra = x.clone().requires_grad_(), res.clone().requires_grad_()
+    want_size, want_h, want_r = merge_tokens(ref, size if sized else ones, xa, ra)
+    p = F.plan(x, r, cls, size, merged)
+    xb, rb = x.clone().requires_grad_(), res.clone().requires_grad_()
+    got_h, got_r = F.apply(p, xb, rb)
+    gh, gr = torch.randn_like(want_h), torch.randn_like(want_r)
+    ((want_h.float() * gh.float()).sum() + (want_r * gr).sum()).backward()
+    ((got_h.float() * gh.float()).sum() + (got_r * gr).sum()).backward()
+
+    def err(a, b):
+        return ((a.float() - b.float()).abs().max() / b.float().abs().max().clamp_min(1e-12)).item()
+
+    return {"slot": (p.slot.long() != ref.slot).float().mean().item(), "cls": float(p.cls_index != ref.cls_index),
+            "hidden": err(got_h, want_h), "residual": err(got_r, want_r), "size": err(p.new_size, want_size),
+            "grad_hidden": err(xb.grad, xa.grad), "grad_residual": err(rb.grad, ra.grad)}
+
+
+def _interpreter_main() -> int:
+    assert os.environ.get("TRITON_INTERPRET") == "1", "set TRITON_INTERPRET=1 before running"
+    failed = 0
+    for case in CASES:
+        errs = compare(case, "cpu")
+        ok = all(v <= 1e-5 for v in errs.values())
+        failed += not ok
+        print(("ok  " if ok else "FAIL"), case, {k: f"{v:.1e}" for k, v in errs.items()})
+    # the whole patched model with the fused merge against the official R-MeeTo outputs
+    os.environ["RMEETO_MERGE"] = "triton"
+    sys.path.insert(0, str(ROOT / "tests"))
+    import rmeeto
+    from conftest import FIXTURES
+    from test_model import reference_model, rel
+
+    reference = torch.load(FIXTURES / "public_vim_d64_l8.pt", weights_only=True)
+    for run, mode in (("merge_r11_keep", "merge"), ("prune_r11_keep", "prune")):
+        m = rmeeto.patch(reference_model(reference, "torch"), r=11, mode=mode)
+        with torch.no_grad():
+            e = rel(m(reference["input"]), reference["logits"][run])
+        failed += e > 1e-4
+        print(("ok  " if e <= 1e-4 else "FAIL"), run, f"{e:.1e}")
+    return 1 if failed else 0
+
+
+@pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
+def test_fused_merge_interpreter():
+    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=str(ROOT / "src") + os.pathsep
+               + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, __file__], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("case", CASES, ids=[f"T{c[1]}-r{c[3]}-{'merge' if c[5] else 'prune'}" for c in CASES])
+def test_fused_merge_cuda_fp32(case):
+    errs = compare(case, "cuda")
+    assert all(v <= 1e-5 for v in errs.values()), errs
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["fp16", "bf16"])
+def test_fused_merge_cuda_half(dtype):
+    # half-precision scores can order near-ties differently; slots must agree almost everywhere
+    errs = compare((8, 197, 384, 11, 98, True, True), "cuda", dtype)
+    assert errs["slot"] < 0.02 and errs["cls"] == 0, errs
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("settings", [dict(r=11), dict(r=11, mode="prune"), dict(ratio=0.54)])
+def test_patched_model_fused_vs_reference_merge(settings, monkeypatch):
+    import rmeeto
+    from test_model import rel
+
+    torch.manual_seed(0)
+    m = rmeeto.patch(rmeeto.create_model("vim_small_patch16_224", depth=8), **settings).cuda().eval()
+    x = torch.randn(4, 3, 224, 224, device="cuda")
+    with torch.no_grad():
+        monkeypatch.setenv("RMEETO_MERGE", "torch")
+        want = m(x)
+        monkeypatch.setenv("RMEETO_MERGE", "auto")
+        got = m(x)
+    assert rel(got, want) < 1e-4
+
+
+if __name__ == "__main__":
+    sys.exit(_interpreter_main())
