@@ -3,6 +3,7 @@
 #   scripts/gpu_suite.sh test bench data      # kernels + model tests, rmeeto bench, loader/e2e
 #   scripts/gpu_suite.sh proxy                # train the Fashion-MNIST proxy + demo models
 #   scripts/gpu_suite.sh study                # rmeeto study on the proxy (STUDY_STAGES to pick stages)
+#   scripts/gpu_suite.sh study2               # on a 2-GPU machine: retrain on GPU 0, order + vit on GPU 1
 #   scripts/gpu_suite.sh scale                # on a 2-GPU machine: 1 vs 2 processes, same per-GPU batch
 # Outputs go to $OUT (or ./gpu_out): logs, JSON, PNG.
 set -uo pipefail
@@ -25,7 +26,7 @@ bench)
   $RM bench --model vim_tiny_patch16_224 --model-kwargs img_size=56 patch_size=4 stride=4 channels=1 num_classes=10 \
     --r 0,11 --dtype bf16 --train --batch-size 256 --warmup 5 --iters 15 2>&1 | sed 's/^/[proxy train] /' | tee -a "$OUT/bench.txt" ;;
 data)
-  python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet/train', classes=10, per_class=300, size=(500,375)); f('/tmp/fakeinet/val', classes=10, per_class=20, size=(500,375))"
+  python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet', classes=10, per_class=300, val_per_class=20, size=(500,375))"
   $RM bench-data --data-dir /tmp/fakeinet --model vim_small_patch16_224 --r 11 --workers 14 --batch-size 128 --path both --steps 40 2>&1 | tail -20 | tee "$OUT/bench_data.txt"
   $RM train --data-dir /tmp/fakeinet --model vim_small_patch16_224 --num-classes 10 --r 11 --epochs 1 --batch-size 128 --workers 14 --no-initial-eval --no-progress --output /tmp/e2e_cpu 2>&1 | tail -6 | tee "$OUT/e2e_cpu_loader.txt"
   $RM train --data-dir /tmp/fakeinet --model vim_small_patch16_224 --num-classes 10 --r 11 --epochs 1 --batch-size 128 --workers 14 --gpu-decode --no-initial-eval --no-progress --output /tmp/e2e_gpu 2>&1 | tail -6 | tee "$OUT/e2e_gpu_loader.txt" ;;
@@ -41,8 +42,17 @@ study)
   for stage in ${STUDY_STAGES:-free retrain vit order}; do
     timeout ${STAGE_TIMEOUT:-900} $RM study $stage --checkpoint "$CK" --data-dir "$FMNIST" --out "$OUT/study" --vit-epochs ${VIT_EPOCHS:-15} ${STUDY_ARGS:-} 2>&1 | grep -v "^ " >> "$OUT/study.log"
   done ;;
+study2)
+  # on a 2-GPU machine: the study's runs split over both GPUs, in parallel; each GPU its own out dir
+  CK=${PROXY_CKPT:-$PWD/docs/proxy/fmnist_proxy_vim_fp16.pth}
+  CUDA_VISIBLE_DEVICES=0 timeout ${STAGE_TIMEOUT:-560} $RM study retrain --checkpoint "$CK" --data-dir "$FMNIST" \
+    --out /tmp/study0 ${STUDY0_ARGS:-} > "$OUT/study0.log" 2>&1 &
+  CUDA_VISIBLE_DEVICES=1 bash -c "timeout ${STAGE_TIMEOUT:-560} $RM study order vit --checkpoint $CK --data-dir $FMNIST \
+    --out /tmp/study1 ${STUDY1_ARGS:-}" > "$OUT/study1.log" 2>&1 &
+  wait
+  tar czf "$OUT/study_runs.tgz" --exclude="*.pth" --exclude="*tfevents*" -C /tmp study0 study1 ;;
 scale)
-  python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet/train', classes=10, per_class=300, size=(500,375)); f('/tmp/fakeinet/val', classes=10, per_class=20, size=(500,375))"
+  python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet', classes=10, per_class=300, val_per_class=20, size=(500,375))"
   for n in 1 2; do
     torchrun --standalone --nproc_per_node=$n -m rmeeto.cli train --data-dir /tmp/fakeinet --model vim_small_patch16_224 \
       --num-classes 10 --merge-r 11 --epochs 2 --batch-size 128 --workers 7 --gpu-decode --no-initial-eval \

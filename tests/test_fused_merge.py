@@ -107,7 +107,7 @@ def test_fused_merge_cuda_half(dtype):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("settings", [dict(r=11), dict(r=11, mode="prune"), dict(ratio=0.54)])
+@pytest.mark.parametrize("settings", [dict(r=11), dict(r=11, mode="prune"), dict(ratio=0.5)])
 def test_patched_model_fused_vs_reference_merge(settings, monkeypatch):
     import rmeeto
     from test_model import rel

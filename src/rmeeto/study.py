@@ -137,7 +137,10 @@ def stage_order(args, out: Path) -> None:
 
     r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
     runs = load_stage(out, "order") or {}
-    for order in ("shuffle", "keep"):
+    same = (load_stage(out, "retrain") or {}).get("merge-3ep")
+    if same is not None:  # the retrain stage's merge-3ep is this very run (order="keep")
+        runs.setdefault("merge-keep-3ep", same)
+    for order in args.orders:
         name = f"merge-{order}-3ep"
         if name not in runs:
             runs[name] = _train_run(args, out, name, ["--r", str(r), "--order", order, "--epochs", "3"])
@@ -233,6 +236,8 @@ def register(sub) -> None:
     p.add_argument("--lr", type=float, default=1e-4, help="re-training lr per 512 images")
     p.add_argument("--epochs-list", type=int, nargs="+", default=[1, 3, 5])
     p.add_argument("--retrain-modes", nargs="+", default=["merge", "prune"])
+    p.add_argument("--orders", nargs="+", default=["shuffle", "keep"], choices=["shuffle", "keep"],
+                   help="orders the order stage re-trains (keep reuses retrain's merge-3ep when present)")
     p.add_argument("--distill-options", type=int, nargs="+", default=[0, 1], help="0: plain, 1: distilled")
     p.add_argument("--vit-epochs", type=int, default=30)
     p.add_argument("--eval-images", type=int, default=None, help="evaluate on the first N test images only")
