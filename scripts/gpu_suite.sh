@@ -52,11 +52,13 @@ study2)
   wait
   tar czf "$OUT/study_runs.tgz" --exclude="*.pth" --exclude="*tfevents*" -C /tmp study0 study1 ;;
 scale)
-  python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet', classes=10, per_class=300, val_per_class=20, size=(500,375))"
+  # end-to-end re-training (JPEG folder, CPU decode + full DeiT augmentation, Vim-S r=11) on 1 and 2 GPUs
+  [ -d /tmp/fakeinet ] || python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet', classes=10, per_class=300, val_per_class=20, size=(500,375))"
   for n in 1 2; do
-    torchrun --standalone --nproc_per_node=$n -m rmeeto.cli train --data-dir /tmp/fakeinet --model vim_small_patch16_224 \
-      --num-classes 10 --merge-r 11 --epochs 2 --batch-size 128 --workers 7 --gpu-decode --no-initial-eval \
-      --no-progress --output /tmp/scale_$n 2>&1 | grep "im/s" | sed "s/^/[$n GPU] /" | tee -a "$OUT/scale.txt"
+    timeout ${SCALE_TIMEOUT:-150} torchrun --standalone --nproc_per_node=$n -m rmeeto.cli train --data-dir /tmp/fakeinet \
+      --model vim_small_patch16_224 --num-classes 10 --merge-r 11 --epochs ${SCALE_EPOCHS:-4} --batch-size 128 \
+      --workers $((28 / n)) --no-initial-eval --no-progress --output /tmp/scale_$n > "$OUT/scale_$n.log" 2>&1
+    grep -E "^training|^epoch|error" "$OUT/scale_$n.log" | sed "s/^/[$n GPU] /" | tee -a "$OUT/scale.txt"
   done ;;
 esac; done
 ls -la "$OUT"
