@@ -44,6 +44,12 @@ def collate_bytes(batch):
 
 def _decode(data: Sequence[torch.Tensor], device: torch.device) -> list[torch.Tensor]:
     from torchvision.io import ImageReadMode, decode_image, decode_jpeg
+    if device.type == "cuda":
+        # nvJPEG's hardware engine (H100/H200/A100) does not wait for work already queued on the
+        # stream it is given, so it can write into blocks the caching allocator has just handed back
+        # while queued kernels still read them: silent corruption, NaN losses. Reported upstream in
+        # pytorch/vision#9606 and meta-pytorch/torchcodec#1634; draining the stream first avoids it.
+        torch.cuda.current_stream(device).synchronize()
     try:
         out = decode_jpeg(list(data), mode=ImageReadMode.RGB, device=device)
         return list(out)
