@@ -28,6 +28,19 @@ MAX_SOURCES = 128  # one program holds the (sources x destinations) score tile
 
 
 @triton.jit
+def _store_token(slot_ptr, w_ptr, off, slot, w, mask):
+    tl.store(slot_ptr + off, slot, mask=mask)
+    tl.store(w_ptr + off, w, mask=mask)
+
+
+@triton.jit
+def _store_output(owner_ptr, own_w_ptr, nsize_ptr, off, owner, own_w, nsize, mask):
+    tl.store(owner_ptr + off, owner, mask=mask)
+    tl.store(own_w_ptr + off, own_w, mask=mask)
+    tl.store(nsize_ptr + off, nsize, mask=mask)
+
+
+@triton.jit
 def _plan_kernel(x_ptr, size_ptr, slot_ptr, w_ptr, owner_ptr, own_w_ptr, nsize_ptr, src_ptr, src_slot_ptr,
                  T, C, cls_idx, new_cls, r, out_len, sxb, sxt,
                  HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, IEEE: tl.constexpr,
@@ -100,20 +113,14 @@ def _plan_kernel(x_ptr, size_ptr, slot_ptr, w_ptr, owner_ptr, own_w_ptr, nsize_p
     tok_w = tl.where(sel, w_moved, 1.0)
 
     pb = b * T
-    tl.store(slot_ptr + pb + fs, tok_slot, mask=ms)
-    tl.store(w_ptr + pb + fs, tok_w, mask=ms)
-    tl.store(slot_ptr + pb + fd, slot_dst, mask=md)
-    tl.store(w_ptr + pb + fd, w_dst, mask=md)
+    _store_token(slot_ptr, w_ptr, pb + fs, tok_slot, tok_w, ms)
+    _store_token(slot_ptr, w_ptr, pb + fd, slot_dst, w_dst, md)
     tl.store(slot_ptr + pb + cls_idx, new_cls)
     tl.store(w_ptr + pb + cls_idx, 1.0)
-    ob = b * out_len
-    keep = ms & (sel == 0)
-    tl.store(owner_ptr + ob + slot_src, fs, mask=keep)
-    tl.store(own_w_ptr + ob + slot_src, tl.zeros((BS,), dtype=tl.float32) + 1.0, mask=keep)
-    tl.store(nsize_ptr + ob + slot_src, size_src, mask=keep)
-    tl.store(owner_ptr + ob + slot_dst, fd, mask=md)
-    tl.store(own_w_ptr + ob + slot_dst, w_dst, mask=md)
-    tl.store(nsize_ptr + ob + slot_dst, nsize_dst, mask=md)
+    ob = b * out_len  # every output row: the token it starts from, that token's weight, the new size
+    _store_output(owner_ptr, own_w_ptr, nsize_ptr, ob + slot_src, fs, tl.zeros((BS,), dtype=tl.float32) + 1.0,
+                  size_src, ms & (sel == 0))
+    _store_output(owner_ptr, own_w_ptr, nsize_ptr, ob + slot_dst, fd, w_dst, nsize_dst, md)
     tl.store(owner_ptr + ob + new_cls, cls_idx)
     tl.store(own_w_ptr + ob + new_cls, 1.0)
     tl.store(nsize_ptr + ob + new_cls, size_cls)
