@@ -259,3 +259,13 @@ def test_bench_data_cpu_and_device_decode(data, tmp_path, capsys):
     rows = json.loads(js.read_text())["rows"]
     assert [r["path"] for r in rows] == ["cpu-pil (cpu)", "device-decode (cpu)"]
     assert all(r["images_per_s"] > 0 and r["images"] == 12 for r in rows)
+
+
+def test_crowded_workers_warning():
+    from rmeeto.train.engine import _crowded_workers
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert _crowded_workers(0, 1) is None
+    msg = _crowded_workers(cores, 1)
+    assert msg is not None and f"--workers {max(1, cores - 1)}" in msg
+    assert _crowded_workers(cores, 2) is not None

@@ -42,6 +42,16 @@ class NonFiniteLoss(TrainError):
 
 # ----------------------------------------------------------------------------- helpers
 
+
+def _crowded_workers(workers: int, local_procs: int) -> Optional[str]:
+    """A warning when loader workers leave no CPU core for the training processes themselves."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if workers * local_procs + local_procs <= cores:
+        return None
+    fit = max(1, cores // local_procs - 1)
+    return (f"{local_procs} process(es) x --workers {workers} loader workers on {cores} CPU cores leave no core "
+            f"for the training loop itself, which launches the GPU work; try --workers {fit}")
+
 def log(info: Optional[DistInfo], *msg) -> None:
     if info is None or info.is_main:
         print(*msg, flush=True)
@@ -379,6 +389,9 @@ def _train(args, info: DistInfo) -> int:
         resolved.update(world_size=info.world_size, per_process_batch_size=bs,
                         global_batch_size=global_batch, scaled_lr=lr)
         atomic_write_text(os.path.join(out, "args.yaml"), yaml.safe_dump(resolved, sort_keys=True))
+        crowded = _crowded_workers(args.workers, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+        if crowded:
+            print(f"warning: {crowded}", file=sys.stderr)
         log(info, f"training {args.model} on {len(train_ds)} images ({len(val_ds)} val), "
                   f"{info.world_size} process(es) x batch {bs} x accum {accum} = {global_batch}/step, "
                   f"lr {lr:.3g}, {spe} steps/epoch, device {dev}, amp {dtype}")
