@@ -73,13 +73,30 @@ def _interpreter_main() -> int:
     from conftest import FIXTURES
     from test_model import reference_model, rel
 
+    from rmeeto.ops import triton_merge
+
+    calls = []
+    real_plan = triton_merge.plan
+    triton_merge.plan = lambda *a, **k: calls.append(1) or real_plan(*a, **k)  # proves the fused path ran
     reference = torch.load(FIXTURES / "public_vim_d64_l8.pt", weights_only=True)
     for run, mode in (("merge_r11_keep", "merge"), ("prune_r11_keep", "prune")):
         m = rmeeto.patch(reference_model(reference, "torch"), r=11, mode=mode)
         with torch.no_grad():
             e = rel(m(reference["input"]), reference["logits"][run])
-        failed += e > 1e-4
-        print(("ok  " if e <= 1e-4 else "FAIL"), run, f"{e:.1e}")
+        ran = len(calls)
+        calls.clear()
+        ok = e <= 1e-4 and ran > 0
+        failed += not ok
+        print(("ok  " if ok else "FAIL"), run, f"{e:.1e}", f"fused merge steps: {ran}")
+    # merge maps (track_groups) follow the fused plan exactly as the reference one
+    m = rmeeto.patch(reference_model(reference, "torch"), r=11, track_groups=True)
+    with torch.no_grad():
+        _, fused_state = m.forward_tokens(reference["input"])
+        os.environ["RMEETO_MERGE"] = "torch"
+        _, ref_state = m.forward_tokens(reference["input"])
+    same = torch.equal(fused_state.groups, ref_state.groups)
+    failed += not same
+    print(("ok  " if same else "FAIL"), "track_groups")
     return 1 if failed else 0
 
 

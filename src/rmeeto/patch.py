@@ -9,15 +9,14 @@ forward and handed to the blocks in the explicit per-forward :class:`TokenState`
 """
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Optional, Sequence, Union
-
-import os
 
 import torch
 from torch import nn
 
-from .merge import CLS_PLACEMENTS, DISTANCES, MODES, ORDERS, MergePlan, follow_groups, max_r, merge_tokens, plan_merge
+from .merge import CLS_PLACEMENTS, DISTANCES, MODES, ORDERS, follow_groups, max_r, merge_tokens, plan_merge
 
 try:  # Triton is optional (CPU-only installs without it use the reference merge)
     from .ops import triton_merge as fused_merge
@@ -195,10 +194,10 @@ class MergeBlockMixin:
                 state.size = plan.new_size
             else:
                 plan = plan_merge(metric, r, state.cls_index, cfg.mode, cfg.order, cfg.distance, cfg.cls)
-            if isinstance(plan, MergePlan):
-                size = state.size if state.size is not None else \
-                    torch.ones(hidden.shape[0], hidden.shape[1], 1, device=hidden.device)
-                state.size, hidden, residual = merge_tokens(plan, size, hidden, residual)
+                if plan is not None:
+                    size = state.size if state.size is not None else \
+                        torch.ones(hidden.shape[0], hidden.shape[1], 1, device=hidden.device)
+                    state.size, hidden, residual = merge_tokens(plan, size, hidden, residual)
             if plan is not None:
                 if state.groups is not None:
                     state.groups = follow_groups(plan, state.groups.expand(hidden.shape[0], -1))
