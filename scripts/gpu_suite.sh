@@ -5,6 +5,8 @@
 #   scripts/gpu_suite.sh study                # rmeeto study on the proxy (STUDY_STAGES to pick stages)
 #   scripts/gpu_suite.sh study2               # on a 2-GPU machine: retrain on GPU 0, order + vit on GPU 1
 #   scripts/gpu_suite.sh scale                # on a 2-GPU machine: 1 vs 2 processes, same per-GPU batch
+#   scripts/gpu_suite.sh workers              # end-to-end throughput against the loader worker count
+#   scripts/gpu_suite.sh proxy2               # the proxy on 2 GPUs, resumable over several calls
 # Outputs go to $OUT (or ./gpu_out): logs, JSON, PNG.
 set -uo pipefail
 OUT=${OUT:-gpu_out}; mkdir -p "$OUT"
@@ -57,8 +59,23 @@ scale)
   for n in 1 2; do
     timeout ${SCALE_TIMEOUT:-150} torchrun --standalone --nproc_per_node=$n -m rmeeto.cli train --data-dir /tmp/fakeinet \
       --model vim_small_patch16_224 --num-classes 10 --merge-r 11 --epochs ${SCALE_EPOCHS:-4} --batch-size 128 \
-      --workers $((28 / n)) --no-initial-eval --no-progress --output /tmp/scale_$n > "$OUT/scale_$n.log" 2>&1
+      --workers ${WORKERS:-$((28 / n))} --no-initial-eval --no-progress --output /tmp/scale_$n > "$OUT/scale_$n.log" 2>&1
     grep -E "^training|^epoch|error" "$OUT/scale_$n.log" | sed "s/^/[$n GPU] /" | tee -a "$OUT/scale.txt"
   done ;;
+workers)
+  # is end-to-end throughput starved by the loader workers? one GPU, 3 epochs per worker count
+  [ -d /tmp/fakeinet ] || python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet', classes=10, per_class=300, val_per_class=20, size=(500,375))"
+  for w in ${WORKER_LIST:-4 8 12 14}; do
+    timeout 120 $RM train --data-dir /tmp/fakeinet --model vim_small_patch16_224 --num-classes 10 --r 11 --epochs 3 \
+      --batch-size 128 --workers $w --no-initial-eval --no-progress --output /tmp/workers_$w 2>&1 \
+      | grep -E "^epoch|error" | sed "s/^/[workers $w] /" | tee -a "$OUT/workers.txt"
+  done ;;
+proxy2)
+  # the proxy on 2 GPUs, resumable across device calls: runs/ is ignored by git, so it stays on a warm
+  # machine between calls; call again (within the machine's idle time) to continue where it stopped
+  timeout ${PROXY_TIMEOUT:-540} torchrun --standalone --nproc_per_node=2 -m rmeeto.cli train -c configs/fmnist_proxy_vim.yaml \
+    --data-dir "$FMNIST" --no-progress --checkpoint-interval 1 --output runs/proxy2 --resume \
+    >> "$OUT/proxy2.log" 2>&1
+  grep -E "^epoch|^training|error|resum" "$OUT/proxy2.log" | tail -20 ;;
 esac; done
 ls -la "$OUT"

@@ -59,7 +59,7 @@ def bench_model(args, dev: torch.device) -> dict:
     if args.r is not None:
         rmeeto.patch(model, r=args.r)
     dtype = amp_dtype(args.amp, dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=dev.type == "cuda")
     x = torch.randn(args.batch_size, int(model.in_chans), args.img_size, args.img_size, device=dev)
     y = torch.randint(0, int(model.num_classes), (args.batch_size,), device=dev)
     for i in range(args.warmup + args.steps):
