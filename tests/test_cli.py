@@ -1,5 +1,6 @@
 """The command line: info, vis, bench (CPU)."""
 import json
+import os
 
 import numpy as np
 from PIL import Image
@@ -35,6 +36,18 @@ def test_bench_runs_on_cpu(tmp_path, capsys):
     rows = json.loads(js.read_text())["rows"]
     assert [r["setting"] for r in rows] == ["r=0", "r=6"] and rows[1]["ratio"] > 0 and rows[0]["im_per_s"] > 0
     assert "speedup" in capsys.readouterr().out and (tmp_path / "b.png").is_file()
+
+
+def test_bench_compares_merge_implementations(tmp_path, monkeypatch):
+    monkeypatch.delenv("RMEETO_MERGE", raising=False)
+    js = tmp_path / "b.json"
+    assert main(["bench", "--model", "vim_tiny_patch16_224", "--model-kwargs", *TINY, "--r", "6",
+                 "--merge", "auto,torch", "--batch-size", "2", "--device", "cpu", "--dtype", "fp32",
+                 "--warmup", "0", "--iters", "1", "--json", str(js)]) == 0
+    rows = json.loads(js.read_text())["rows"]
+    assert [(r["backend"], r["merge"], r["setting"]) for r in rows] == [
+        ("auto", "auto", "r=0"), ("auto", "auto", "r=6"), ("auto/torch", "torch", "r=0"), ("auto/torch", "torch", "r=6")]
+    assert "RMEETO_MERGE" not in os.environ  # restored after the run
 
 
 def test_missing_extras_give_a_clear_error(monkeypatch):

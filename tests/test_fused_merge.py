@@ -108,6 +108,20 @@ def test_fused_merge_interpreter():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_merge_override_is_checked(monkeypatch):
+    import rmeeto
+
+    m = rmeeto.patch(rmeeto.create_model("vim_tiny_patch16_224", depth=4, embed_dim=32, img_size=32,
+                                         patch_size=4, stride=4), r=4).eval()
+    x = torch.randn(2, 3, 32, 32)
+    monkeypatch.setenv("RMEETO_MERGE", "fast")
+    with pytest.raises(ValueError, match="RMEETO_MERGE='fast'"):
+        m(x)
+    monkeypatch.setenv("RMEETO_MERGE", "torch")
+    with torch.no_grad():
+        assert m(x).shape == (2, 1000)
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize("case", CASES, ids=[f"T{c[1]}-r{c[3]}-{'merge' if c[5] else 'prune'}" for c in CASES])
 def test_fused_merge_cuda_fp32(case):
