@@ -96,6 +96,7 @@ def test_train_records_and_checkpoint_reload(data, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["before_merge"]["n"] == 15 and summary["after_merge_no_train"]["n"] == 15
     assert len(summary["epochs"]) == 1 and summary["minutes"] > 0
+    assert summary["epochs"][0]["first_batch_wait_s"] >= 0  # the loader's wait at the epoch start
     assert summary["patch"]["r"] == 2
     lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert {x["type"] for x in lines} == {"train", "val"}

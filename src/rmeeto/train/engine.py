@@ -437,9 +437,15 @@ def _train(args, info: DistInfo) -> int:
     debug_nan = getattr(args, "debug_nan_step", None)
     model.train()
     finished = step >= sched.total_steps
+    prefetched = None  # the next epoch's batches, started before the evaluation (see below)
     while not finished and epoch < num_epochs():
         t_epoch = time.time()
-        sampler.set_epoch(epoch, start_micro)
+        if prefetched is None:
+            sampler.set_epoch(epoch, start_micro)
+            batches = iter(train_loader)
+        else:
+            batches, prefetched = prefetched, None
+        first_wait = None
         micro = start_micro
         loss_buf: list = []
         buf_steps: list = []
@@ -451,7 +457,9 @@ def _train(args, info: DistInfo) -> int:
                         file=sys.stderr, mininterval=1.0)
         last_loss = float("nan")
         stopped_early = False
-        for batch in train_loader:
+        for batch in batches:
+            if first_wait is None:
+                first_wait = time.time() - t_epoch
             gmicro = epoch * spe * accum + micro
             seed_everything(step_seed(args.seed, info.rank, gmicro))
             x, y = to_device_batch(batch, dev, train_pipe)
@@ -559,6 +567,12 @@ def _train(args, info: DistInfo) -> int:
             pbar.close()
         # end of epoch (or of the time budget)
         t_eval = time.time()
+        if not stopped_early and step < sched.total_steps and epoch + 1 < num_epochs():
+            # Start the next epoch's loader now: its workers fill their queues while we evaluate,
+            # instead of the first steps of the next epoch waiting for them. Sample order and
+            # augmentation depend only on (seed, epoch, index), so this changes no result.
+            sampler.set_epoch(epoch + 1, 0)
+            prefetched = iter(train_loader)
         stats = evaluate(raw_model, val_loader, info, dtype, val_pipe)
         eval_seconds = time.time() - t_eval
         ema_stats = None
@@ -569,6 +583,7 @@ def _train(args, info: DistInfo) -> int:
         train_ips = (micro - start_micro) * bs * info.world_size / max(t_eval - t_epoch, 1e-9)
         entry = {"epoch": epoch + 1, "step": step, "top1": stats["top1"], "top5": stats["top5"],
                  "train_im_per_s": train_ips, "eval_seconds": eval_seconds,
+                 "first_batch_wait_s": first_wait,
                  "val_loss": stats["loss"], "val_samples": stats["n"], "train_loss": last_loss,
                  "epoch_minutes": ep_min, "elapsed_minutes": elapsed() / 60.0}
         if ema_stats is not None:
@@ -580,7 +595,8 @@ def _train(args, info: DistInfo) -> int:
         log(info, f"epoch {epoch + 1}/{num_epochs()}: val top-1 {stats['top1']:.2f} top-5 {stats['top5']:.2f} "
                   f"(n={stats['n']}, loss {stats['loss']:.4f})" +
                   (f", EMA top-1 {ema_stats['top1']:.2f}" if ema_stats else "") +
-                  f" | train {train_ips:.0f} im/s, {ep_min:.2f} min, total {elapsed() / 60:.2f} min")
+                  f" | train {train_ips:.0f} im/s (first batch after {first_wait or 0:.2f} s), {ep_min:.2f} min, "
+                  f"total {elapsed() / 60:.2f} min")
         finished = step >= sched.total_steps
         if stopped_early:
             save(epoch, micro, finished=True)
