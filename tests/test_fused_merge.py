@@ -88,6 +88,24 @@ def _interpreter_main() -> int:
         ok = e <= 1e-4 and ran > 0
         failed += not ok
         print(("ok  " if ok else "FAIL"), run, f"{e:.1e}", f"fused merge steps: {ran}")
+    # a training step of a patched model: parameter gradients through the fused merge
+    torch.manual_seed(0)
+    tiny = rmeeto.patch(rmeeto.create_model("vim_tiny_patch16_224", depth=4, embed_dim=32, img_size=32,
+                                            patch_size=4, stride=4, num_classes=5), r=6)
+    x = torch.randn(3, 3, 32, 32)
+    grads = {}
+    for merge in ("triton", "torch"):
+        os.environ["RMEETO_MERGE"] = merge
+        tiny.zero_grad()
+        tiny(x).square().mean().backward()
+        grads[merge] = {n: p.grad.clone() for n, p in tiny.named_parameters() if p.grad is not None}
+    os.environ["RMEETO_MERGE"] = "triton"
+    worst = max(rel(grads["triton"][n], grads["torch"][n]) for n in grads["torch"])
+    ran = len(calls)
+    calls.clear()
+    ok = worst <= 1e-4 and grads["triton"].keys() == grads["torch"].keys() and ran == 1
+    failed += not ok
+    print(("ok  " if ok else "FAIL"), f"training step grads {worst:.1e}, fused merge steps: {ran}")
     # merge maps (track_groups) follow the fused plan exactly as the reference one
     m = rmeeto.patch(reference_model(reference, "torch"), r=11, track_groups=True)
     with torch.no_grad():
