@@ -42,7 +42,6 @@ class NonFiniteLoss(TrainError):
 
 # ----------------------------------------------------------------------------- helpers
 
-
 def _crowded_workers(workers: int, local_procs: int) -> Optional[str]:
     """A warning when loader workers leave no CPU core for the training processes themselves."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -51,6 +50,7 @@ def _crowded_workers(workers: int, local_procs: int) -> Optional[str]:
     fit = max(1, cores // local_procs - 1)
     return (f"{local_procs} process(es) x --workers {workers} loader workers on {cores} CPU cores leave no core "
             f"for the training loop itself, which launches the GPU work; try --workers {fit}")
+
 
 def log(info: Optional[DistInfo], *msg) -> None:
     if info is None or info.is_main:
