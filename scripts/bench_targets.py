@@ -18,20 +18,26 @@ import torch
 
 
 def run(model_name: str, setting: dict, *, merge: str = "auto", backend=None, train: bool = False,
-        graph: bool = True, warmup: int = 20, iters: int = 30, batch: int = 128) -> dict:
+        graph: bool = True, warmup: int = 20, iters: int = 30, batch: int = 128, split: bool = False) -> dict:
     import rmeeto
     from rmeeto.bench import measure
+    from rmeeto.ops import triton_scan
 
     os.environ["RMEETO_MERGE"] = merge
+    saved = triton_scan.FWD_CFG["SPLIT"]
+    triton_scan.FWD_CFG["SPLIT"] = split  # the experimental two-stream forward scan
     m = rmeeto.create_model(model_name)
     m.backend = backend
     if setting:
         rmeeto.patch(m, **setting)
-    res = measure(m, batch, "cuda", "bf16" if train else "fp16", train, warmup, iters, graph and not train)
+    try:
+        res = measure(m, batch, "cuda", "bf16" if train else "fp16", train, warmup, iters, graph and not train)
+    finally:
+        triton_scan.FWD_CFG["SPLIT"] = saved
     res.update(model=model_name, setting=setting, merge=merge, backend=backend or "auto", train=train,
-               graph=graph and not train)
+               graph=graph and not train, scan_split=split)
     tag = f"{model_name:22s} {str(setting):18s} merge={merge:5s} {'train' if train else 'infer'}" \
-          f"{' graph' if res['graph'] else ''}{' ' + backend if backend else ''}"
+          f"{' graph' if res['graph'] else ''}{' ' + backend if backend else ''}{' split-scan' if split else ''}"
     print(f"{tag:70s} {res['im_per_s']:9.1f} im/s  {res['ms_per_batch']:7.2f} ms  "
           f"peak {res['peak_mem_gb']:.2f} GB", flush=True)
     del m
@@ -64,6 +70,10 @@ def main(argv=None) -> int:
     rows["s0_train"] = run(S, {}, train=True, **tit)
     rows["s11_train"] = run(S, dict(r=11), train=True, **tit)
     rows["s0_torch"] = run(S, {}, backend="torch", graph=False, warmup=2, iters=3)
+    # experimental (RMEETO_SCAN_SPLIT=1): both scan directions at once on two streams
+    rows["s0_split"] = run(S, {}, graph=g, split=True, **it)
+    rows["s11_split"] = run(S, dict(r=11), graph=g, split=True, **it)
+    rows["s11_train_split"] = run(S, dict(r=11), train=True, split=True, **tit)
 
     def sp(a, b):
         return rows[a]["im_per_s"] / rows[b]["im_per_s"]
@@ -84,6 +94,9 @@ def main(argv=None) -> int:
         ("Vim-Ti r=5 speedup, PyTorch merge", sp("t5_torchmerge", "t0"), "report", None),
         ("Vim-S r=11 eager speedup", sp("s11_eager", "s0_eager"), "report", None),
         ("fused merge saves per merge block (ms)", merge_ms, "report", None),
+        ("split-scan Vim-S unmerged vs default", sp("s0_split", "s0"), "report (experimental)", None),
+        ("split-scan Vim-S r=11 vs default", sp("s11_split", "s11"), "report (experimental)", None),
+        ("split-scan Vim-S r=11 train vs default", sp("s11_train_split", "s11_train"), "report (experimental)", None),
     ]
     dev = torch.cuda.get_device_name()
     import triton

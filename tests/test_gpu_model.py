@@ -58,3 +58,26 @@ def test_bf16_autocast_and_cuda_graph():
             out = m(x)
         g.replay()
     assert rel(out.float(), eager.float()) < 1e-2
+
+
+def test_split_scan_in_a_cuda_graph_matches_default(monkeypatch):
+    """The experimental two-stream forward scan (RMEETO_SCAN_SPLIT=1), captured in a CUDA graph."""
+    from rmeeto.ops import triton_scan
+
+    m = rmeeto.patch(rmeeto.create_model("vim_small_patch16_224", depth=4), r=11).cuda().eval()
+    x = torch.randn(8, 3, 224, 224, device="cuda")
+    with torch.no_grad():
+        want = m(x)
+        monkeypatch.setitem(triton_scan.FWD_CFG, "SPLIT", True)
+        eager = m(x)
+        g = torch.cuda.CUDAGraph()
+        s = torch.cuda.Stream()
+        s.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(s):
+            m(x)
+        torch.cuda.current_stream().wait_stream(s)
+        with torch.cuda.graph(g):
+            out = m(x)
+        g.replay()
+        torch.cuda.synchronize()
+    assert rel(eager, want) < 1e-5 and rel(out, want) < 1e-5

@@ -268,6 +268,10 @@ def test_scan_fwd_variants_agree(L):
         TS.scan_fwd(u, dl, xd[..., R:R + N], xd[..., R + N:], z, A, D, bias, o, True, 0.5, cfg=cfg)
         outs.append(o)
     assert _rel(outs[1], outs[0]) < 1e-5
+    o = torch.full((b, L, E), float("nan"), device=dev)  # the experimental two-stream split
+    TS.scan_fwd(u, dl, xd[..., R:R + N], xd[..., R + N:], z, A, D, bias, o, True, 0.5, cfg=dict(SPLIT=True))
+    torch.cuda.synchronize()
+    assert _rel(o, outs[1]) < 1e-5
 
 
 @gpu
@@ -313,6 +317,15 @@ def _interpreter_main() -> int:
                     cfg=dict(SEQ=False, BLOCK_E=8, T=8))
         TS.scan_fwd(u, dl, xd[..., R:R + N], xd[..., R + N:], z, A, D, bias, o2, True, 0.5)
         cases.append((f"chunked vs seq fwd {(b, L, E, N)}", {"out": _rel(o1, o2)}, 1e-5))
+        o3 = torch.full((b, L, E), float("nan"))
+        real, used = TS._scan_fwd_split, []
+        TS._scan_fwd_split = lambda *a: used.append(1) or real(*a)
+        try:
+            TS.scan_fwd(u, dl, xd[..., R:R + N], xd[..., R + N:], z, A, D, bias, o3, True, 0.5, cfg=dict(SPLIT=True))
+        finally:
+            TS._scan_fwd_split = real
+        cases.append((f"split-direction vs seq fwd {(b, L, E, N)}",
+                       {"out": _rel(o3, o2), "split path not taken": float(not used)}, 1e-5))
     # the backward kernel with small blocks/chunks: many channel blocks, chunks, a partial last chunk
     saved = dict(TS.BWD_CFG)
     TS.BWD_CFG.update(BLOCK_E=4, T=4)

@@ -11,7 +11,9 @@ step's inputs prefetched (fastest on H100). Direction 1 (the "backward" Mamba di
 sequence from ``L-1`` down to 0 by reading position ``L-1-i`` at scan step ``i``: no flipped
 copies. With two directions the same program runs direction 0, writes ``scale * y_0``, then runs
 direction 1 and adds ``scale * y_1`` in place (a barrier in between): deterministic, no atomics.
-The chunked kernel (``cfg SEQ=False``: per chunk of ``T`` steps a ``tl.associative_scan`` over a
+Experimental, not yet timed on a GPU: ``RMEETO_SCAN_SPLIT=1`` (``cfg SPLIT=True``) launches the
+two directions separately on two CUDA streams (direction 1 through a negated sequence stride), so
+they run at the same time, and sums them. The chunked kernel (``cfg SEQ=False``: per chunk of ``T`` steps a ``tl.associative_scan`` over a
 ``(BLOCK_E, N, T)`` register tile) is kept as an alternative.
 
 Backward (``_scan_bwd_seq_kernel``), per program one channel block x batch element x direction,
@@ -31,6 +33,7 @@ step by step with the fp32 state in registers and the next step's inputs prefetc
 from __future__ import annotations
 
 import math
+import os
 from typing import Optional
 
 import torch
@@ -417,8 +420,9 @@ def _scan_bwd_seq_kernel(
 # (BLOCK_E=4, T=16, 2 warps) 2.1 ms. Backward on H200, same shape, both directions (incl. the
 # torch sums of the partials): step-by-step BLOCK_E=32/T=8/1 warp 2.86 ms, T=16 3.04, T=32 3.20,
 # BLOCK_E=64/2 warps 3.37, BLOCK_E=16 4.45; the old chunked associative-scan backward 12.7 ms.
-FWD_CFG = dict(SEQ=True, BLOCK_E=32, T=16, num_warps=1)
+FWD_CFG = dict(SEQ=True, BLOCK_E=32, T=16, num_warps=1, SPLIT=os.environ.get("RMEETO_SCAN_SPLIT") == "1")
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1)
+_SIDE_STREAMS: dict = {}
 
 
 def _s4(x: Tensor):
@@ -448,11 +452,55 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     args = (*_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), A, D, bias, L, E, N, float(scale))
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), BLOCK_E=BE,
                 BLOCK_N=max(2, triton.next_power_of_2(N)), num_warps=cfg["num_warps"])
-    if cfg.get("SEQ", False):
+    if cfg.get("SEQ", False) and cfg.get("SPLIT", False) and ndir == 2:
+        _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, meta)
+    elif cfg.get("SEQ", False):
         _scan_fwd_seq_kernel[grid](*args, **meta)
     else:
         _scan_fwd_kernel[grid](*args, T=T, **meta)
     return out
+
+
+def _one_dir(x: Optional[Tensor], d: Optional[int], reverse: bool) -> tuple:
+    """Kernel arguments for one direction of a (ndir, b, L, C) tensor (``d``) or of a shared
+    (b, L, C) one (``d=None``). ``reverse`` starts at position L-1 with a negated sequence stride, so
+    the kernel's forward walk visits L-1, ..., 0: the reverse direction without a flipped copy."""
+    if x is None:
+        return (None, 0, 0, 0)
+    v = x[d:d + 1] if d is not None else x
+    strides = list(v.stride())
+    if reverse:
+        v = v[..., v.shape[-2] - 1:, :]
+        strides[-2] = -strides[-2]
+    return (v, *strides)
+
+
+def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, grid, meta) -> None:
+    """Experimental (``RMEETO_SCAN_SPLIT=1``, not yet timed): the two directions as two launches of
+    the one-direction kernel on two CUDA streams, so both run at once with twice the resident
+    programs and half the serial chain each; then ``out = y_0 + y_1``. Capturable in a CUDA graph."""
+    L, E, N = u.shape[2], u.shape[3], A.shape[-1]
+    other = torch.empty(out.shape, device=out.device, dtype=out.dtype)
+    meta = dict(meta, NDIR=1)
+
+    def launch(d: int, dst: Tensor) -> None:
+        rev = d == 1
+        _scan_fwd_seq_kernel[grid](*_one_dir(u, d, rev), *_one_dir(delta, d, rev), *_one_dir(B, d, rev),
+                                   *_one_dir(C, d, rev), *_one_dir(z, None, rev), *_one_dir(dst, None, rev),
+                                   A[d:d + 1], D[d:d + 1], bias[d:d + 1], L, E, N, scale, **meta)
+
+    if u.is_cuda:
+        main = torch.cuda.current_stream(u.device)
+        side = _SIDE_STREAMS.setdefault(u.device, torch.cuda.Stream(u.device))
+        side.wait_stream(main)
+        launch(0, out)
+        with torch.cuda.stream(side):
+            launch(1, other)
+        main.wait_stream(side)
+    else:  # Triton's interpreter
+        launch(0, out)
+        launch(1, other)
+    out.add_(other)
 
 
 def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool,
