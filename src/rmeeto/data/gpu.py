@@ -1,25 +1,22 @@
 """The fast path for JPEG folders: workers only read file bytes; decoding and augmentation
-run on the accelerator.
+run on the accelerator, batched (:mod:`rmeeto.data.gpu_augment`), not image by image.
 
 What it does, exactly (train):
   1. ``torchvision.io.decode_jpeg(list_of_bytes, device=device, mode=RGB)`` — one batched
      nvJPEG call per batch (files that nvJPEG rejects, e.g. CMYK JPEGs, fall back to a CPU
      ``decode_image`` and are moved to the device).
   2. Random-resized-crop with DeiT/timm's parameters (scale 0.08–1, ratio 3/4–4/3, ten
-     tries then centre-crop fallback) drawn from the torch RNG; each crop is resized to
-     ``img_size`` with bilinear + antialias interpolation (the CPU path uses bicubic).
-  3. RandAugment: ``torchvision.transforms.v2.RandAugment(num_ops=2, magnitude=9)`` applied
-     per image on the device. This approximates timm's ``rand-m9-mstd0.5-inc1``: same number
-     of ops and magnitude, torchvision's op set (no magnitude noise ``mstd``, no
-     ``SolarizeAdd``/``Invert``), applied with probability 1 per op instead of 0.5.
-     ``randaug=False`` skips it.
+     tries then centre-crop fallback), all crops resized to ``img_size`` in one ``roi_align``
+     (area-averaged bilinear: anti-aliased downscaling; the CPU path uses bicubic).
+  3. RandAugment ``rand-m9-mstd0.5-inc1`` as timm defines it (op set, levels, probability 0.5
+     per op, magnitude noise, fill colour), batched: each op runs once on the images that drew
+     it. ``randaug=False`` skips it.
   4. Horizontal flip with probability 0.5 per image.
   5. Normalisation with the ImageNet mean/std, in float32.
-  6. Random erasing (timm ``RandomErasing``, pixel mode, p=``reprob``) on the device batch.
+  6. Random erasing (timm's pixel mode, p=``reprob``), batched.
   Mixup/cutmix then run on the device batch as on the CPU path.
 Eval: decode, crop the central ``crop_pct`` square of the short side (equivalent to resize
-short side to ``img_size/crop_pct`` then centre crop), resize to ``img_size`` (bilinear +
-antialias), normalise.
+short side to ``img_size/crop_pct`` then centre crop), resize to ``img_size``, normalise.
 
 Colour jitter is not applied (DeiT's recipe disables it when RandAugment is on). The same
 code runs with ``device="cpu"`` (decoding with libjpeg), which is how it is tested in CI.
@@ -30,8 +27,8 @@ import math
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 
+from . import gpu_augment as A
 from .transforms import IMAGENET_MEAN, IMAGENET_STD
 
 
@@ -101,42 +98,31 @@ class GpuJpegPipeline:
         self.scale, self.ratio, self.crop_pct, self.hflip = scale, ratio, crop_pct, hflip
         self.mean = torch.tensor(mean, device=self.device).view(1, -1, 1, 1) * 255
         self.std = torch.tensor(std, device=self.device).view(1, -1, 1, 1) * 255
-        self.randaug = None
-        if train and randaug:
-            from torchvision.transforms import v2
-            self.randaug = v2.RandAugment(num_ops=2, magnitude=9)
-        self.erase = None
-        if train and reprob > 0:
-            from timm.data.random_erasing import RandomErasing
-            self.erase = RandomErasing(probability=reprob, mode="pixel", device=str(self.device))
+        self.fill = tuple(min(255, round(255 * m)) for m in mean)  # timm's RandAugment fill
+        self.randaug = bool(train and randaug)
+        self.reprob = reprob if train else 0.0
 
-    def _crop_resize(self, img: torch.Tensor) -> torch.Tensor:
-        _, h, w = img.shape
+    def _box(self, h: int, w: int) -> tuple[int, int, int, int]:
         if self.train:
-            top, left, ch, cw = rrc_params(h, w, self.scale, self.ratio)
-        else:
-            side = int(round(min(h, w) * self.crop_pct))
-            top, left, ch, cw = (h - side) // 2, (w - side) // 2, side, side
-        crop = img[:, top:top + ch, left:left + cw].unsqueeze(0).float()
-        out = F.interpolate(crop, size=(self.img_size, self.img_size), mode="bilinear",
-                            align_corners=False, antialias=True)
-        return out[0]
+            return rrc_params(h, w, self.scale, self.ratio)
+        side = int(round(min(h, w) * self.crop_pct))
+        return (h - side) // 2, (w - side) // 2, side, side
 
     @torch.no_grad()
     def __call__(self, data: Sequence[torch.Tensor], labels: torch.Tensor | None = None):
         imgs = _decode(data, self.device)
-        batch = torch.stack([self._crop_resize(im) for im in imgs])  # float, 0..255
-        if self.randaug is not None:
-            u8 = batch.round_().clamp_(0, 255).to(torch.uint8)
-            batch = torch.stack([self.randaug(im) for im in u8]).float()
+        boxes = [self._box(im.shape[1], im.shape[2]) for im in imgs]
+        batch = A.crop_resize(imgs, boxes, self.img_size).round_().clamp_(0, 255)
+        if self.randaug:
+            batch = A.rand_augment(batch, fill=self.fill)
         if self.train and self.hflip > 0:
             flip = torch.rand(batch.shape[0]) < self.hflip
             if flip.any():
                 idx = flip.nonzero().flatten().to(self.device)
                 batch[idx] = batch[idx].flip(-1)
         batch = (batch - self.mean) / self.std
-        if self.erase is not None:
-            batch = self.erase(batch)
+        if self.reprob > 0:
+            batch = A.random_erase(batch, self.reprob)
         if labels is not None:
             labels = labels.to(self.device, non_blocking=True)
         return batch, labels
