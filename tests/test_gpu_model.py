@@ -43,20 +43,27 @@ def test_training_step_matches_reference():
         assert rel(pa.grad, pb.grad) < 1e-3, name
 
 
+def _graph_replay(m, x):
+    """``m(x)`` captured in a CUDA graph (after a warm-up on a side stream) and replayed once."""
+    g = torch.cuda.CUDAGraph()
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):
+        m(x)
+    torch.cuda.current_stream().wait_stream(s)
+    with torch.cuda.graph(g):
+        out = m(x)
+    g.replay()
+    torch.cuda.synchronize()
+    return out
+
+
 def test_bf16_autocast_and_cuda_graph():
     m = rmeeto.patch(rmeeto.create_model("vim_small_patch16_224", depth=4), r=11).cuda().eval()
     x = torch.randn(8, 3, 224, 224, device="cuda")
     with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
         eager = m(x)
-        g = torch.cuda.CUDAGraph()
-        s = torch.cuda.Stream()
-        s.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(s):
-            m(x)
-        torch.cuda.current_stream().wait_stream(s)
-        with torch.cuda.graph(g):
-            out = m(x)
-        g.replay()
+        out = _graph_replay(m, x)
     assert rel(out.float(), eager.float()) < 1e-2
 
 
@@ -70,14 +77,5 @@ def test_split_scan_in_a_cuda_graph_matches_default(monkeypatch):
         want = m(x)
         monkeypatch.setitem(triton_scan.FWD_CFG, "SPLIT", True)
         eager = m(x)
-        g = torch.cuda.CUDAGraph()
-        s = torch.cuda.Stream()
-        s.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(s):
-            m(x)
-        torch.cuda.current_stream().wait_stream(s)
-        with torch.cuda.graph(g):
-            out = m(x)
-        g.replay()
-        torch.cuda.synchronize()
+        out = _graph_replay(m, x)
     assert rel(eager, want) < 1e-5 and rel(out, want) < 1e-5

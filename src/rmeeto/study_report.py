@@ -34,12 +34,7 @@ def _plots(out: Path, free, vit, retrain) -> list[str]:
             for mode, style in (("merge", "s--"), ("prune", "^--")):
                 rs = [r for r in vit["rows"] if r["mode"] == mode]
                 ax.plot([0] + [r["ratio"] for r in rs], [v0] + [r["top1"] for r in rs], style, label=f"ViT {mode}")
-        ax.set_xlabel("reduction ratio")
-        ax.set_ylabel("top-1 (%), no re-training")
-        ax.legend(fontsize=6)
-        fig.tight_layout()
-        fig.savefig(out / "training_free.png", dpi=120)
-        made.append("training_free.png")
+        made.append(_finish(fig, ax, "reduction ratio", "top-1 (%), no re-training", out / "training_free.png", 6))
         pts = [r for r in rows if r["im_per_s"]]
         if pts:
             fig, ax = plt.subplots(figsize=(5.5, 3.6))
@@ -52,12 +47,7 @@ def _plots(out: Path, free, vit, retrain) -> list[str]:
                         sp = [r for r in pts if r["mode"] == "merge" and abs(r["target_ratio"] - 0.31) < 1e-6]
                         if sp:
                             ax.plot(sp[0]["im_per_s"], s["epochs"][-1]["top1"], "*", ms=12, label="merge 0.31 + 3 ep")
-            ax.set_xlabel("images / s (batch 128, fp16)")
-            ax.set_ylabel("top-1 (%)")
-            ax.legend(fontsize=7)
-            fig.tight_layout()
-            fig.savefig(out / "accuracy_vs_speed.png", dpi=120)
-            made.append("accuracy_vs_speed.png")
+            made.append(_finish(fig, ax, "images / s (batch 128, fp16)", "top-1 (%)", out / "accuracy_vs_speed.png"))
     if retrain:
         fig, ax = plt.subplots(figsize=(5.5, 3.6))
         longest: dict = {}  # each kind of run (mode, distillation) by its longest budget
@@ -70,13 +60,19 @@ def _plots(out: Path, free, vit, retrain) -> list[str]:
                     label=f"{kind} ({len(s['epochs'])} ep)")
         if free:
             ax.axhline(free["rows"][0]["top1"], color="gray", ls=":", label="unmerged")
-        ax.set_xlabel("re-training epoch (longest run of each kind)")
-        ax.set_ylabel("top-1 (%)")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(out / "retraining.png", dpi=120)
-        made.append("retraining.png")
+        made.append(_finish(fig, ax, "re-training epoch (longest run of each kind)", "top-1 (%)",
+                            out / "retraining.png"))
     return made
+
+
+def _finish(fig, ax, xlabel: str, ylabel: str, path: Path, legend_size: int = 7) -> str:
+    """Label, lay out and save a plot; returns its file name."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=legend_size)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path.name
 
 
 def write_report(out: Path) -> None:
