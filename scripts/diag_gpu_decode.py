@@ -22,6 +22,7 @@ def stats(tag: str, x) -> None:
 def main(argv=None) -> int:
     import rmeeto
     from rmeeto.data import build_dataset, collate_bytes
+    from rmeeto.data import gpu_augment as A
     from rmeeto.data.gpu import GpuJpegPipeline, _decode
 
     ap = argparse.ArgumentParser()
@@ -38,7 +39,7 @@ def main(argv=None) -> int:
     for i, (data, labels) in zip(range(args.batches), loader):
         imgs = _decode(data, dev)
         stats(f"[{i}] decoded", imgs)
-        crops = torch.stack([pipe._crop_resize(im) for im in imgs])
+        crops = A.crop_resize(imgs, [pipe._box(im.shape[1], im.shape[2]) for im in imgs], 224)
         stats(f"[{i}] crop+resize", crops)
         x, y = pipe(data, labels)
         stats(f"[{i}] pipeline output", x)

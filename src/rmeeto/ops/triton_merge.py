@@ -34,14 +34,13 @@ def _store_token(slot_ptr, w_ptr, off, slot, w, mask):
 
 
 @triton.jit
-def _store_output(owner_ptr, own_w_ptr, nsize_ptr, off, owner, own_w, nsize, mask):
+def _store_output(owner_ptr, nsize_ptr, off, owner, nsize, mask):
     tl.store(owner_ptr + off, owner, mask=mask)
-    tl.store(own_w_ptr + off, own_w, mask=mask)
     tl.store(nsize_ptr + off, nsize, mask=mask)
 
 
 @triton.jit
-def _plan_kernel(x_ptr, size_ptr, slot_ptr, w_ptr, owner_ptr, own_w_ptr, nsize_ptr, src_ptr, src_slot_ptr,
+def _plan_kernel(x_ptr, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr, src_slot_ptr,
                  T, C, cls_idx, new_cls, r, out_len, sxb, sxt,
                  HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, IEEE: tl.constexpr,
                  BS: tl.constexpr, BK: tl.constexpr):
@@ -117,12 +116,10 @@ def _plan_kernel(x_ptr, size_ptr, slot_ptr, w_ptr, owner_ptr, own_w_ptr, nsize_p
     _store_token(slot_ptr, w_ptr, pb + fd, slot_dst, w_dst, md)
     tl.store(slot_ptr + pb + cls_idx, new_cls)
     tl.store(w_ptr + pb + cls_idx, 1.0)
-    ob = b * out_len  # every output row: the token it starts from, that token's weight, the new size
-    _store_output(owner_ptr, own_w_ptr, nsize_ptr, ob + slot_src, fs, tl.zeros((BS,), dtype=tl.float32) + 1.0,
-                  size_src, ms & (sel == 0))
-    _store_output(owner_ptr, own_w_ptr, nsize_ptr, ob + slot_dst, fd, w_dst, nsize_dst, md)
+    ob = b * out_len  # every output row: the token it starts from and the new size
+    _store_output(owner_ptr, nsize_ptr, ob + slot_src, fs, size_src, ms & (sel == 0))
+    _store_output(owner_ptr, nsize_ptr, ob + slot_dst, fd, nsize_dst, md)
     tl.store(owner_ptr + ob + new_cls, cls_idx)
-    tl.store(own_w_ptr + ob + new_cls, 1.0)
     tl.store(nsize_ptr + ob + new_cls, size_cls)
     # the r moved sources in score order, for the apply kernel
     tl.store(src_ptr + b * r + rank, fs, mask=sel)
@@ -130,7 +127,7 @@ def _plan_kernel(x_ptr, size_ptr, slot_ptr, w_ptr, owner_ptr, own_w_ptr, nsize_p
 
 
 @triton.jit
-def _apply_kernel(x_ptr, y_ptr, xo_ptr, yo_ptr, owner_ptr, own_w_ptr, src_ptr, src_slot_ptr, w_ptr,
+def _apply_kernel(x_ptr, y_ptr, xo_ptr, yo_ptr, owner_ptr, src_ptr, src_slot_ptr, w_ptr,
                   T, C, out_len, r, HAS_Y: tl.constexpr, MERGE: tl.constexpr,
                   BJ: tl.constexpr, BC: tl.constexpr):
     b = tl.program_id(0).to(tl.int64)
@@ -140,7 +137,7 @@ def _apply_kernel(x_ptr, y_ptr, xo_ptr, yo_ptr, owner_ptr, own_w_ptr, src_ptr, s
     mj, mc = jj < out_len, cc < C
     m2 = mj[:, None] & mc[None, :]
     own = tl.load(owner_ptr + b * out_len + jj, mask=mj, other=0).to(tl.int64)
-    wo = tl.load(own_w_ptr + b * out_len + jj, mask=mj, other=0.0)
+    wo = tl.load(w_ptr + b * T + own, mask=mj, other=0.0)  # the owner's own weight in its output
     offs = b * T * C + own[:, None] * C + cc[None, :]
     xt = tl.load(x_ptr + offs, mask=m2, other=0.0).to(tl.float32)
     if HAS_Y:
@@ -186,8 +183,8 @@ class FusedPlan:
     """A merge plan from ``_plan_kernel`` (int32 indices). ``slot``/``out_len``/``cls_index`` mean
     the same as in :class:`rmeeto.merge.MergePlan`; ``w[b, t]`` is token t's weight in its output."""
 
-    def __init__(self, slot, w, owner, own_w, new_size, src, src_slot, out_len, cls_index, merged):
-        self.slot, self.w, self.owner, self.own_w, self.new_size = slot, w, owner, own_w, new_size
+    def __init__(self, slot, w, owner, new_size, src, src_slot, out_len, cls_index, merged):
+        self.slot, self.w, self.owner, self.new_size = slot, w, owner, new_size
         self.src, self.src_slot = src, src_slot
         self.out_len, self.cls_index, self.merged = out_len, cls_index, merged
 
@@ -211,17 +208,16 @@ def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], merged:
     i32 = dict(device=dev, dtype=torch.int32)
     f32 = dict(device=dev, dtype=torch.float32)
     slot, w = torch.empty(B, T, **i32), torch.empty(B, T, **f32)
-    owner, own_w, new_size = torch.empty(B, out_len, **i32), torch.empty(B, out_len, **f32), \
-        torch.empty(B, out_len, 1, **f32)
+    owner, new_size = torch.empty(B, out_len, **i32), torch.empty(B, out_len, 1, **f32)
     src, src_slot = torch.empty(B, max(r, 1), **i32), torch.empty(B, max(r, 1), **i32)
     sz = size.reshape(B, T).contiguous().float() if size is not None else w
     if B:
-        _plan_kernel[(B,)](metric, sz, slot, w, owner, own_w, new_size, src, src_slot,
+        _plan_kernel[(B,)](metric, sz, slot, w, owner, new_size, src, src_slot,
                            T, C, cls_index, new_cls, r, out_len, metric.stride(0), metric.stride(1),
                            HAS_SIZE=size is not None, MERGE=merged, IEEE=metric.dtype == torch.float32,
                            BS=max(16, triton.next_power_of_2((T) // 2)), BK=32 if C <= 32 else 64,
                            num_warps=8)
-    return FusedPlan(slot, w, owner, own_w, new_size, src, src_slot, out_len, new_cls, merged)
+    return FusedPlan(slot, w, owner, new_size, src, src_slot, out_len, new_cls, merged)
 
 
 def _apply_launch(p: FusedPlan, x: Tensor, y: Optional[Tensor]):
@@ -231,7 +227,7 @@ def _apply_launch(p: FusedPlan, x: Tensor, y: Optional[Tensor]):
     BJ, BC = 16, min(128, triton.next_power_of_2(C))
     if B:
         grid = (B, triton.cdiv(p.out_len, BJ), triton.cdiv(C, BC))
-        _apply_kernel[grid](x, y if y is not None else x, xo, yo, p.owner, p.own_w, p.src, p.src_slot, p.w,
+        _apply_kernel[grid](x, y if y is not None else x, xo, yo, p.owner, p.src, p.src_slot, p.w,
                             T, C, p.out_len, T - p.out_len, HAS_Y=y is not None, MERGE=p.merged,
                             BJ=BJ, BC=BC, num_warps=4)
     return xo, (yo if y is not None else None)

@@ -13,8 +13,8 @@ copies. With two directions the same program runs direction 0, writes ``scale * 
 direction 1 and adds ``scale * y_1`` in place (a barrier in between): deterministic, no atomics.
 Experimental, not yet timed on a GPU: ``RMEETO_SCAN_SPLIT=1`` (``cfg SPLIT=True``) launches the
 two directions separately on two CUDA streams (direction 1 through a negated sequence stride), so
-they run at the same time, and sums them. The chunked kernel (``cfg SEQ=False``: per chunk of ``T`` steps a ``tl.associative_scan`` over a
-``(BLOCK_E, N, T)`` register tile) is kept as an alternative.
+they run at the same time, and sums them. The chunked kernel (``cfg SEQ=False``: per chunk of ``T``
+steps a ``tl.associative_scan`` over a ``(BLOCK_E, N, T)`` register tile) is kept as an alternative.
 
 Backward (``_scan_bwd_seq_kernel``), per program one channel block x batch element x direction,
 step by step with the fp32 state in registers and the next step's inputs prefetched:
