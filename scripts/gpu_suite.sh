@@ -83,6 +83,51 @@ proxy4)
   python3 scripts/export_model.py runs/proxy4/checkpoint.pth "$OUT/fmnist_proxy_vim_fp16.pth" float16
   cp runs/proxy4/metrics.jsonl "$OUT/proxy_metrics.jsonl"
   grep -E "^epoch|^training|error|budget" "$OUT/proxy_vim.log" | tail -40 ;;
+study4)
+  # the re-training grid on a 4-GPU host, one (mode, distillation) pair per GPU, all in parallel
+  CK=${PROXY_CKPT:-$PWD/.device_data/proxy.pth}
+  g=0
+  for md in "merge 0" "merge 1" "prune 0" "prune 1"; do set -- $md
+    CUDA_VISIBLE_DEVICES=$g timeout ${STAGE_TIMEOUT:-540} $RM study retrain --retrain-modes $1 --distill-options $2 \
+      --checkpoint "$CK" --data-dir "$FMNIST" --out /tmp/study_g$g > "$OUT/study_gpu$g.log" 2>&1 &
+    g=$((g + 1))
+  done
+  wait
+  tar czf "$OUT/study_runs.tgz" --exclude="*.pth" --exclude="*tfevents*" -C /tmp study_g0 study_g1 study_g2 study_g3
+  tail -n 3 "$OUT"/study_gpu*.log ;;
+mixed4)
+  # a 4-GPU host, 16 cores pinned per GPU (like a one-GPU 16-core machine), four jobs in parallel:
+  # GPU 0 order ablation + training-free table + demo; GPU 1 ViT + kernel targets; GPU 2 GPU tests;
+  # GPU 3 loader and end-to-end JPEG runs; then GPUs 2+3 the 2-process end-to-end run
+  CK=${PROXY_CKPT:-$PWD/docs/proxy/fmnist_proxy_vim_fp16.pth}
+  (export CUDA_VISIBLE_DEVICES=0
+   taskset -c 0-15 timeout 200 $RM study order --orders shuffle --checkpoint "$CK" --data-dir "$FMNIST" --out /tmp/study_o
+   taskset -c 0-15 timeout 150 $RM study free --checkpoint "$CK" --data-dir "$FMNIST" --out /tmp/study_o
+   taskset -c 0-15 timeout 120 $RM demo --device cuda --checkpoint "$CK" --data-dir "$FMNIST" --out /tmp/demo_cuda
+  ) > "$OUT/gpu0.log" 2>&1 &
+  (export CUDA_VISIBLE_DEVICES=1
+   taskset -c 16-31 timeout 330 $RM study vit --vit-epochs ${VIT_EPOCHS:-30} --checkpoint "$CK" --data-dir "$FMNIST" --out /tmp/study_o
+   taskset -c 16-31 timeout 150 python3 scripts/bench_targets.py --json /tmp/study_o/targets.json
+  ) > "$OUT/gpu1.log" 2>&1 &
+  (export CUDA_VISIBLE_DEVICES=2
+   taskset -c 32-47 timeout 230 python3 -m pytest -q -m gpu tests/test_gpu_model.py tests/test_triton_ops.py tests/test_fused_merge.py tests/test_gpu_augment.py 2>&1 | tail -25
+  ) > "$OUT/gpu2.log" 2>&1 &
+  (export CUDA_VISIBLE_DEVICES=3
+   python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet', classes=10, per_class=500, val_per_class=20, size=(500,375))"
+   taskset -c 48-63 timeout 60 $RM bench-data --data-dir /tmp/fakeinet --model vim_small_patch16_224 --r 11 --workers 14 --batch-size 128 --path both --steps 30 2>&1 | tail -12
+   for dec in "" "--gpu-decode"; do
+     taskset -c 48-63 timeout 100 $RM train --data-dir /tmp/fakeinet --model vim_small_patch16_224 --num-classes 10 --r 11 --epochs 3 \
+       --batch-size 128 --workers 14 $dec --no-initial-eval --no-progress --output /tmp/e2e$dec 2>&1 | grep -E "^training|^epoch|rror|NaN|non-finite" | sed "s/^/[1 GPU $dec] /"
+   done
+  ) > "$OUT/gpu3.log" 2>&1 &
+  wait %3 %4
+  CUDA_VISIBLE_DEVICES=2,3 taskset -c 32-63 timeout 110 torchrun --standalone --nproc_per_node=2 -m rmeeto.cli train --data-dir /tmp/fakeinet \
+    --model vim_small_patch16_224 --num-classes 10 --merge-r 11 --epochs 3 --batch-size 128 --workers 14 --no-initial-eval --no-progress \
+    --output /tmp/e2e_2gpu 2>&1 | grep -E "^training|^epoch|rror" | sed "s/^/[2 GPU] /" >> "$OUT/gpu3.log"
+  wait
+  cp /tmp/study_o/*.json "$OUT/" 2>/dev/null
+  tar czf "$OUT/mixed_runs.tgz" --exclude="*.pth" --exclude="*tfevents*" -C /tmp study_o demo_cuda e2e e2e--gpu-decode e2e_2gpu 2>/dev/null
+  tail -n 30 "$OUT"/gpu*.log ;;
 tcache)
   tar czf "$OUT/triton_cache.tgz" -C "$TRITON_CACHE_DIR" . ;;
 proxy2)
