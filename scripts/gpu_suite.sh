@@ -128,6 +128,14 @@ mixed4)
   cp /tmp/study_o/*.json "$OUT/" 2>/dev/null
   tar czf "$OUT/mixed_runs.tgz" --exclude="*.pth" --exclude="*tfevents*" -C /tmp study_o demo_cuda e2e e2e--gpu-decode e2e_2gpu 2>/dev/null
   tail -n 30 "$OUT"/gpu*.log ;;
+h100)
+  # on one H100: the GPU demo, then one 3-epoch re-training at ratio 0.31 timed on that card
+  CK=${PROXY_CKPT:-$PWD/docs/proxy/fmnist_proxy_vim_fp16.pth}
+  info > "$OUT/env.txt"
+  timeout 110 $RM demo --device cuda --checkpoint "$CK" --data-dir "$FMNIST" --out "$OUT/demo_cuda" > "$OUT/demo_cuda.log" 2>&1
+  timeout 170 $RM study retrain --retrain-modes merge --distill-options 0 --epochs-list 3 --checkpoint "$CK" \
+    --data-dir "$FMNIST" --out /tmp/h100 > "$OUT/retrain_h100.log" 2>&1
+  cp /tmp/h100/retrain.json "$OUT/retrain_h100.json"; cat "$OUT/demo_cuda.log" "$OUT/retrain_h100.log" ;;
 tcache)
   tar czf "$OUT/triton_cache.tgz" -C "$TRITON_CACHE_DIR" . ;;
 proxy2)

@@ -112,10 +112,12 @@ def evaluate(model, data, device: str, batch_size: int = 250, workers: int = 0) 
 
 
 def retrain(model, data, device: str, epochs: int = 1, batch_size: int = 64, lr: float = 5e-4,
-            seed: int = 0) -> float:
+            seed: int = 0, workers: int = 0) -> float:
     """A short re-training (AdamW, cosine, label smoothing 0.1); returns minutes spent."""
     g = torch.Generator().manual_seed(seed)
-    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=True, generator=g, drop_last=True)
+    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=True, generator=g, drop_last=True,
+                                         num_workers=workers, pin_memory=device.startswith("cuda"),
+                                         persistent_workers=workers > 0)
     steps = max(1, epochs * len(loader))
     from .train.engine import param_groups
 
@@ -206,7 +208,11 @@ def run_demo(args: argparse.Namespace) -> int:
     row("pruned, no training")
     rmeeto.patch(model, ratio=args.ratio, mode="merge")
     row("merged, no training")
-    minutes = retrain(model, train, device, epochs=args.epochs, lr=args.lr, seed=args.seed)
+    # the CPU demo re-trains a small model on a subset; the GPU version the proxy on all 60k images,
+    # with the study's re-training lr (1e-4 per 512 images) and loader workers
+    lr = args.lr if args.lr is not None else (5e-5 if full else 5e-4)
+    minutes = retrain(model, train, device, epochs=args.epochs, batch_size=256 if full else 64, lr=lr,
+                      seed=args.seed, workers=min(8, os.cpu_count() or 1) if full else 0)
     row(f"merged + {args.epochs} ep re-train ({minutes:.1f} min)")
     plot_rows(rows, str(out / "demo_accuracy_speed.png"))
     merge_maps(model, test, str(out / "demo_merge_maps.png"))
@@ -223,7 +229,7 @@ def register(sub) -> None:
     p.add_argument("--eval-images", type=int, default=None, help="default 1000 (CPU) / 10000 (CUDA)")
     p.add_argument("--train-images", type=int, default=None, help="default 2048 (CPU) / 60000 (CUDA)")
     p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--lr", type=float, default=None, help="default 5e-4 (CPU, batch 64) / 5e-5 (CUDA, batch 256)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="demo_out")
     p.set_defaults(func=run_demo)
