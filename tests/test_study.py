@@ -40,3 +40,17 @@ def test_study_free_stage_and_report(tmp_path, capsys):
     assert labels[0] == "unmerged" and "merge 0.31" in labels and "merge-shuffle 0.14" in labels
     report = (out / "README.md").read_text()
     assert "Training-free reduction" in report and (out / "training_free.png").is_file()
+
+
+def test_report_retrain_tables_show_the_gap_to_unmerged(tmp_path):
+    from rmeeto.study_report import write_report
+
+    run = {"epochs": [{"epoch": 1, "top1": 90.0}, {"epoch": 2, "top1": 91.25}], "wall_minutes": 1.5}
+    free = {"env": {}, "rows": [{"label": "unmerged", "mode": "none", "target_ratio": 0.0, "r": 0, "ratio": 0.0,
+                                 "gflops": 1.0, "top1": 93.5, "im_per_s": None}]}
+    for name, obj in (("free", free), ("retrain", {"merge-2ep": run}), ("retrain_h100", {"merge-3ep": run})):
+        (tmp_path / f"{name}.json").write_text(json.dumps(obj))
+    write_report(tmp_path)
+    report = (tmp_path / "README.md").read_text()
+    assert "| merge-2ep | 90.00, 91.25 | -2.25 | 1.50 |" in report
+    assert "timed on one H100" in report and "| merge-3ep | 90.00, 91.25 | -2.25 | 1.50 |" in report
