@@ -54,3 +54,24 @@ def test_report_retrain_tables_show_the_gap_to_unmerged(tmp_path):
     report = (tmp_path / "README.md").read_text()
     assert "| merge-2ep | 90.00, 91.25 | -2.25 | 1.50 |" in report
     assert "timed on one H100" in report and "| merge-3ep | 90.00, 91.25 | -2.25 | 1.50 |" in report
+
+
+def test_study_retrain_runs_in_parallel_and_resumes(tmp_path, capsys):
+    """Two re-training runs at once (``--gpus a b``: on the CPU the ids only set the concurrency); a second
+    call finds both in retrain.json and runs nothing."""
+    (tmp_path / "fm").mkdir()
+    root = fake_fashion_mnist(tmp_path / "fm")
+    out = tmp_path / "study"
+    args = argparse.Namespace(stages=["retrain"], checkpoint=str(ASSET), data_dir=root, device="cpu",
+                              lr=1e-4, epochs_list=[1], retrain_modes=["merge", "prune"], distill_options=[0],
+                              orders=["keep"], vit_epochs=1, eval_images=16, out=str(out), batch_size=16,
+                              gpus=["a", "b"])
+    assert run_study(args) == 0
+    runs = json.loads((out / "retrain.json").read_text())
+    assert sorted(runs) == ["merge-1ep", "prune-1ep"]
+    for name, s in runs.items():
+        assert s["patch"]["mode"] == name.split("-")[0] and len(s["epochs"]) == 1 and s["epochs"][0]["top1"] >= 0
+    printed = capsys.readouterr().out
+    assert "on device a" in printed and "on device b" in printed
+    assert run_study(args) == 0
+    assert "on device" not in capsys.readouterr().out

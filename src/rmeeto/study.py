@@ -9,6 +9,9 @@ Stages (run any subset; each writes ``<stage>.json`` in ``--out``; ``report`` re
 - ``order``: merge with ``order="shuffle"`` re-trained for 3 epochs (``keep`` comes from retrain).
 - ``vit``: a DeiT-Ti-shaped ViT trained the same way, with ToMe-style training-free reduction.
 - ``report``: ``README.md`` with tables and PNG plots.
+
+Every re-training is its own ``rmeeto train`` process; ``--gpus 0 1 2 3`` runs them four at a time, one
+per GPU. Finished runs are kept in ``<stage>.json``, so a stage that stopped resumes where it was.
 """
 from __future__ import annotations
 
@@ -16,10 +19,14 @@ import argparse
 import json
 import math
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Optional
 
 from .study_report import load_stage
 
@@ -90,7 +97,8 @@ def _r_for(model, ratio: float) -> int:
     return r_for_ratio(ratio, PatchConfig(), len(model.layers), model.num_tokens)
 
 
-def _train_run(args, out: Path, name: str, extra: list[str]) -> dict:
+def _train_run(args, out: Path, name: str, extra: list[str], gpu: Optional[str] = None) -> dict:
+    """One re-training as its own ``rmeeto train`` process (on ``gpu`` when given); returns its summary."""
     from .demo import load_demo_model
 
     model = load_demo_model(args.checkpoint, "cpu")
@@ -100,36 +108,80 @@ def _train_run(args, out: Path, name: str, extra: list[str]) -> dict:
            "--model-kwargs", *[f"{k}={v}" for k, v in kw.items()], "--num-classes", str(model.num_classes),
            "--pretrained", str(args.checkpoint), "--dataset", "fashion-mnist", "--data-dir", args.data_dir,
            "--aa", "none", "--mixup", "0", "--cutmix", "0", "--reprob", "0.25", "--scale", "0.6", "1.0",
-           "--crop-pct", "1.0", "--lr", str(args.lr), "--batch-size", "256", "--warmup-epochs", "0",
+           "--crop-pct", "1.0", "--lr", str(args.lr), "--batch-size", str(getattr(args, "batch_size", 256)), "--warmup-epochs", "0",
            "--drop-path", "0.05", "--no-initial-eval", "--no-progress", "--workers", "8",
            "--output", str(run_dir), *extra]
+    env = dict(os.environ)
+    if gpu is not None:
+        env["CUDA_VISIBLE_DEVICES"] = gpu
     t0 = time.time()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     (run_dir).mkdir(parents=True, exist_ok=True)
     (run_dir / "stdout.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         print(proc.stdout[-2000:], proc.stderr[-2000:])
-        raise SystemExit(f"study run {name} failed")
+        raise RuntimeError(f"study run {name} failed (log: {run_dir / 'stdout.log'})")
     summary = json.loads((run_dir / "summary.json").read_text())
     summary["wall_minutes"] = (time.time() - t0) / 60
-    print(name, [round(e["top1"], 2) for e in summary["epochs"]], f"{summary['wall_minutes']:.2f} min", flush=True)
+    where = f" on device {gpu}" if gpu is not None else ""
+    print(name, [round(e["top1"], 2) for e in summary["epochs"]], f"{summary['wall_minutes']:.2f} min{where}",
+          flush=True)
     return summary
+
+
+def _run_all(args, out: Path, stage: str, runs: dict, jobs: list[tuple[str, list[str]]]) -> None:
+    """Run the jobs (name, extra flags) missing from ``runs``, ``len(args.gpus)`` at a time, one per device
+    (sequentially on the current device without ``--gpus``); ``<stage>.json`` is saved after each run."""
+    jobs = [(n, e) for n, e in jobs if n not in runs]
+    devices = list(getattr(args, "gpus", None) or [None])
+    if not jobs:
+        _save(out, stage, runs)
+        return
+    if len(devices) == 1:
+        for name, extra in jobs:
+            try:
+                runs[name] = _train_run(args, out, name, extra, devices[0])
+            except RuntimeError as e:
+                raise SystemExit(f"error: {e}") from None
+            _save(out, stage, runs)
+        return
+    free: queue.Queue = queue.Queue()
+    for d in devices:
+        free.put(d)
+    lock = threading.Lock()
+
+    def one(job):
+        device = free.get()
+        try:
+            summary = _train_run(args, out, job[0], job[1], device)
+        finally:
+            free.put(device)
+        with lock:
+            runs[job[0]] = summary
+            _save(out, stage, runs)
+
+    failed = []
+    with ThreadPoolExecutor(max_workers=len(devices)) as pool:
+        for job, fut in [(j, pool.submit(one, j)) for j in jobs]:
+            try:
+                fut.result()
+            except RuntimeError as e:  # keep the other runs going; report all failures at the end
+                failed.append(str(e))
+    if failed:
+        raise SystemExit("error: " + "; ".join(failed))
 
 
 def stage_retrain(args, out: Path) -> None:
     from .demo import load_demo_model
 
     r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
-    runs = load_stage(out, "retrain") or {}
-    for mode in args.retrain_modes:
-        for distill in (bool(d) for d in args.distill_options):
-            for epochs in args.epochs_list:
-                name = f"{mode}{'-distill' if distill else ''}-{epochs}ep"
-                if name in runs:
-                    continue
-                runs[name] = _train_run(args, out, name, ["--r", str(r), "--mode", mode, "--epochs", str(epochs)]
-                                        + (["--distill"] if distill else []))
-                _save(out, "retrain", runs)
+    jobs = [(f"{mode}{'-distill' if distill else ''}-{epochs}ep",
+             ["--r", str(r), "--mode", mode, "--epochs", str(epochs)] + (["--distill"] if distill else []))
+            for mode in args.retrain_modes for distill in (bool(d) for d in args.distill_options)
+            for epochs in args.epochs_list]
+    # longest first, so that a parallel run ends as early as it can
+    jobs.sort(key=lambda j: -(int(j[1][j[1].index("--epochs") + 1]) * (1.3 if "--distill" in j[1] else 1.0)))
+    _run_all(args, out, "retrain", load_stage(out, "retrain") or {}, jobs)
 
 
 def stage_order(args, out: Path) -> None:
@@ -140,11 +192,8 @@ def stage_order(args, out: Path) -> None:
     same = (load_stage(out, "retrain") or {}).get("merge-3ep")
     if same is not None:  # the retrain stage's merge-3ep is this very run (order="keep")
         runs.setdefault("merge-keep-3ep", same)
-    for order in args.orders:
-        name = f"merge-{order}-3ep"
-        if name not in runs:
-            runs[name] = _train_run(args, out, name, ["--r", str(r), "--order", order, "--epochs", "3"])
-            _save(out, "order", runs)
+    _run_all(args, out, "order", runs,
+             [(f"merge-{order}-3ep", ["--r", str(r), "--order", order, "--epochs", "3"]) for order in args.orders])
 
 
 def stage_vit(args, out: Path) -> None:
@@ -241,5 +290,8 @@ def register(sub) -> None:
     p.add_argument("--distill-options", type=int, nargs="+", default=[0, 1], help="0: plain, 1: distilled")
     p.add_argument("--vit-epochs", type=int, default=30)
     p.add_argument("--eval-images", type=int, default=None, help="evaluate on the first N test images only")
+    p.add_argument("--batch-size", type=int, default=256, help="re-training batch size per run")
+    p.add_argument("--gpus", nargs="+", default=None, metavar="ID",
+                   help="run the re-training runs in parallel, one per listed GPU (e.g. --gpus 0 1 2 3)")
     p.add_argument("--out", default="docs/reproduction")
     p.set_defaults(func=run_study)
