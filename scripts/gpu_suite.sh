@@ -85,7 +85,7 @@ proxy4)
   grep -E "^epoch|^training|error|budget" "$OUT/proxy_vim.log" | tail -40 ;;
 study4)
   # the re-training grid on a 4-GPU host, one (mode, distillation) pair per GPU, all in parallel
-  CK=${PROXY_CKPT:-$PWD/.device_data/proxy.pth}
+  CK=${PROXY_CKPT:-$PWD/docs/proxy/fmnist_proxy_vim_fp16.pth}
   g=0
   for md in "merge 0" "merge 1" "prune 0" "prune 1"; do set -- $md
     CUDA_VISIBLE_DEVICES=$g timeout ${STAGE_TIMEOUT:-540} $RM study retrain --retrain-modes $1 --distill-options $2 \

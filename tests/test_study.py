@@ -33,7 +33,7 @@ def test_study_free_stage_and_report(tmp_path, capsys):
     out = tmp_path / "study"
     args = argparse.Namespace(stages=["free", "report"], checkpoint=str(ASSET), data_dir=root, device="cpu",
                               lr=1e-4, epochs_list=[1], retrain_modes=["merge"], distill_options=[0],
-                              vit_epochs=1, eval_images=16, out=str(out))
+                              vit_epochs=1, eval_images=16, out=str(out), batch_size=16, gpus=None)
     assert run_study(args) == 0
     free = json.loads((out / "free.json").read_text())
     labels = [r["label"] for r in free["rows"]]
@@ -75,3 +75,22 @@ def test_study_retrain_runs_in_parallel_and_resumes(tmp_path, capsys):
     assert "on device a" in printed and "on device b" in printed
     assert run_study(args) == 0
     assert "on device" not in capsys.readouterr().out
+
+
+def test_a_failed_study_run_does_not_stop_the_others(tmp_path, monkeypatch):
+    import pytest
+
+    import rmeeto.study as study
+
+    def fake_run(args, out, name, extra, gpu=None):
+        if "prune" in name:
+            raise RuntimeError(f"study run {name} failed")
+        return {"epochs": [{"epoch": 1, "top1": 50.0}], "wall_minutes": 0.1, "device": gpu}
+
+    monkeypatch.setattr(study, "_train_run", fake_run)
+    args = argparse.Namespace(gpus=["0", "1"])
+    jobs = [("prune-1ep", []), ("merge-1ep", []), ("merge-3ep", [])]
+    with pytest.raises(SystemExit, match="study run prune-1ep failed"):
+        study._run_all(args, tmp_path, "retrain", {}, jobs)
+    saved = json.loads((tmp_path / "retrain.json").read_text())
+    assert sorted(saved) == ["merge-1ep", "merge-3ep"] and {s["device"] for s in saved.values()} <= {"0", "1"}

@@ -108,7 +108,8 @@ def _train_run(args, out: Path, name: str, extra: list[str], gpu: Optional[str] 
            "--model-kwargs", *[f"{k}={v}" for k, v in kw.items()], "--num-classes", str(model.num_classes),
            "--pretrained", str(args.checkpoint), "--dataset", "fashion-mnist", "--data-dir", args.data_dir,
            "--aa", "none", "--mixup", "0", "--cutmix", "0", "--reprob", "0.25", "--scale", "0.6", "1.0",
-           "--crop-pct", "1.0", "--lr", str(args.lr), "--batch-size", str(getattr(args, "batch_size", 256)), "--warmup-epochs", "0",
+           "--crop-pct", "1.0", "--lr", str(args.lr), "--batch-size", str(args.batch_size),
+           "--warmup-epochs", "0",
            "--drop-path", "0.05", "--no-initial-eval", "--no-progress", "--workers", "8",
            "--output", str(run_dir), *extra]
     env = dict(os.environ)
@@ -130,43 +131,33 @@ def _train_run(args, out: Path, name: str, extra: list[str], gpu: Optional[str] 
 
 
 def _run_all(args, out: Path, stage: str, runs: dict, jobs: list[tuple[str, list[str]]]) -> None:
-    """Run the jobs (name, extra flags) missing from ``runs``, ``len(args.gpus)`` at a time, one per device
-    (sequentially on the current device without ``--gpus``); ``<stage>.json`` is saved after each run."""
+    """Run the jobs (name, extra flags) missing from ``runs``, one per device of ``--gpus`` at a time
+    (one after another on the current device without it); ``<stage>.json`` is saved after each run."""
     jobs = [(n, e) for n, e in jobs if n not in runs]
-    devices = list(getattr(args, "gpus", None) or [None])
-    if not jobs:
-        _save(out, stage, runs)
-        return
-    if len(devices) == 1:
-        for name, extra in jobs:
-            try:
-                runs[name] = _train_run(args, out, name, extra, devices[0])
-            except RuntimeError as e:
-                raise SystemExit(f"error: {e}") from None
-            _save(out, stage, runs)
-        return
+    devices = args.gpus or [None]
     free: queue.Queue = queue.Queue()
     for d in devices:
         free.put(d)
     lock = threading.Lock()
 
-    def one(job):
+    def one(name: str, extra: list[str]) -> None:
         device = free.get()
         try:
-            summary = _train_run(args, out, job[0], job[1], device)
+            summary = _train_run(args, out, name, extra, device)
         finally:
             free.put(device)
         with lock:
-            runs[job[0]] = summary
+            runs[name] = summary
             _save(out, stage, runs)
 
     failed = []
     with ThreadPoolExecutor(max_workers=len(devices)) as pool:
-        for job, fut in [(j, pool.submit(one, j)) for j in jobs]:
+        for fut in [pool.submit(one, *job) for job in jobs]:
             try:
                 fut.result()
-            except RuntimeError as e:  # keep the other runs going; report all failures at the end
+            except RuntimeError as e:  # the other runs go on; every failure is reported at the end
                 failed.append(str(e))
+    _save(out, stage, runs)
     if failed:
         raise SystemExit("error: " + "; ".join(failed))
 
@@ -175,12 +166,13 @@ def stage_retrain(args, out: Path) -> None:
     from .demo import load_demo_model
 
     r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
+    grid = [(mode, bool(d), epochs) for mode in args.retrain_modes for d in args.distill_options
+            for epochs in args.epochs_list]
+    # longest first (the teacher's forward makes a distilled epoch ~1.3x longer), so parallel runs end together
+    grid.sort(key=lambda g: -g[2] * (1.3 if g[1] else 1.0))
     jobs = [(f"{mode}{'-distill' if distill else ''}-{epochs}ep",
              ["--r", str(r), "--mode", mode, "--epochs", str(epochs)] + (["--distill"] if distill else []))
-            for mode in args.retrain_modes for distill in (bool(d) for d in args.distill_options)
-            for epochs in args.epochs_list]
-    # longest first, so that a parallel run ends as early as it can
-    jobs.sort(key=lambda j: -(int(j[1][j[1].index("--epochs") + 1]) * (1.3 if "--distill" in j[1] else 1.0)))
+            for mode, distill, epochs in grid]
     _run_all(args, out, "retrain", load_stage(out, "retrain") or {}, jobs)
 
 

@@ -11,9 +11,9 @@ step's inputs prefetched (fastest on H100). Direction 1 (the "backward" Mamba di
 sequence from ``L-1`` down to 0 by reading position ``L-1-i`` at scan step ``i``: no flipped
 copies. With two directions the same program runs direction 0, writes ``scale * y_0``, then runs
 direction 1 and adds ``scale * y_1`` in place (a barrier in between): deterministic, no atomics.
-Opt-in (timed once, H200: inference 1.13x, training step 0.98x): ``RMEETO_SCAN_SPLIT=1`` (``cfg SPLIT=True``) launches the
-two directions separately on two CUDA streams (direction 1 through a negated sequence stride), so
-they run at the same time, and sums them. The chunked kernel (``cfg SEQ=False``: per chunk of ``T``
+Opt-in (timed once, H200: inference 1.13x, training step 0.98x): ``RMEETO_SCAN_SPLIT=1``
+(``cfg SPLIT=True``) launches the two directions separately on two CUDA streams (direction 1
+through a negated sequence stride), so they run at the same time, and sums them. The chunked kernel (``cfg SEQ=False``: per chunk of ``T``
 steps a ``tl.associative_scan`` over a ``(BLOCK_E, N, T)`` register tile) is kept as an alternative.
 
 Backward (``_scan_bwd_seq_kernel``), per program one channel block x batch element x direction,
@@ -476,8 +476,8 @@ def _one_dir(x: Optional[Tensor], d: Optional[int], reverse: bool) -> tuple:
 
 
 def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, grid, meta) -> None:
-    """Opt-in (``RMEETO_SCAN_SPLIT=1``; inference 1.13x faster on an H200): the two directions as two launches of
-    the one-direction kernel on two CUDA streams, so both run at once with twice the resident
+    """Opt-in (``RMEETO_SCAN_SPLIT=1``; inference 1.13x faster on an H200): the two directions as two
+    launches of the one-direction kernel on two CUDA streams, so both run at once with twice the resident
     programs and half the serial chain each; then ``out = y_0 + y_1``. Capturable in a CUDA graph."""
     L, E, N = u.shape[2], u.shape[3], A.shape[-1]
     other = torch.empty(out.shape, device=out.device, dtype=out.dtype)
