@@ -110,13 +110,9 @@ def main(argv=None):
         scan_bytes = tok * es * (2 * E + 2 * E + E + E + 2 * 2 * N)
         configs = [None]
         if args.sweep:
-            configs += [dict(BLOCK_E=16, T=16, num_warps=4), dict(BLOCK_E=8, T=16, num_warps=2),
-                        dict(BLOCK_E=4, T=16, num_warps=2), dict(BLOCK_E=8, T=8, num_warps=2),
-                        dict(BLOCK_E=16, T=8, num_warps=2), dict(BLOCK_E=4, T=32, num_warps=2),
-                        dict(BLOCK_E=16, T=16, num_warps=2),
-                        dict(SEQ=True, BLOCK_E=32, num_warps=1), dict(SEQ=True, BLOCK_E=64, num_warps=2),
-                        dict(SEQ=True, BLOCK_E=16, num_warps=1), dict(SEQ=True, BLOCK_E=128, num_warps=4),
-                        dict(SEQ=True, SPLIT=True), dict(SEQ=True, SPLIT=True, BLOCK_E=16)]
+            configs += [dict(BLOCK_E=32, num_warps=1), dict(BLOCK_E=64, num_warps=2),
+                        dict(BLOCK_E=16, num_warps=1), dict(BLOCK_E=128, num_warps=4),
+                        dict(SPLIT=True), dict(SPLIT=True, BLOCK_E=16)]
         for cfg in configs:
             ms = _bench(lambda: triton_scan.scan_fwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z,
                                                      A, D, bias, out, True, 0.5, cfg=cfg))

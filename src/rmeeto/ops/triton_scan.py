@@ -13,8 +13,9 @@ copies. With two directions the same program runs direction 0, writes ``scale * 
 direction 1 and adds ``scale * y_1`` in place (a barrier in between): deterministic, no atomics.
 Opt-in (timed once, H200: inference 1.13x, training step 0.98x): ``RMEETO_SCAN_SPLIT=1``
 (``cfg SPLIT=True``) launches the two directions separately on two CUDA streams (direction 1
-through a negated sequence stride), so they run at the same time, and sums them. The chunked kernel (``cfg SEQ=False``: per chunk of ``T``
-steps a ``tl.associative_scan`` over a ``(BLOCK_E, N, T)`` register tile) is kept as an alternative.
+through a negated sequence stride), so they run at the same time, and sums them. (A chunked
+forward with ``tl.associative_scan`` over ``(BLOCK_E, N, T)`` tiles was 3.6x slower on H100 and
+was removed in session 3.)
 
 Backward (``_scan_bwd_seq_kernel``), per program one channel block x batch element x direction,
 step by step with the fp32 state in registers and the next step's inputs prefetched:
@@ -48,12 +49,6 @@ LOG2E = math.log2(math.e)
 # helpers
 # ----------------------------------------------------------------------------------------------
 @triton.jit
-def _lin_comb(a1, b1, a2, b2):
-    # compose two affine maps x -> a x + b: first (a1, b1), then (a2, b2)
-    return a1 * a2, a2 * b1 + b2
-
-
-@triton.jit
 def _softplus(x):
     # torch.nn.functional.softplus (beta=1, threshold=20) with an accurate log1p
     ax = tl.abs(x)
@@ -63,82 +58,9 @@ def _softplus(x):
     return tl.where(x > 20.0, x, tl.maximum(x, 0.0) + l1p)
 
 
-@triton.jit
-def _last_col(x, ar_t, T: tl.constexpr):
-    # x: (E, N, T) -> (E, N), element T-1 along the last axis
-    return tl.sum(tl.where(ar_t[None, None, :] == T - 1, x, 0.0), axis=2)
-
-
 # ----------------------------------------------------------------------------------------------
 # forward kernel
 # ----------------------------------------------------------------------------------------------
-@triton.jit
-def _scan_fwd_kernel(
-    u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
-    dl_ptr, s_dl_d, s_dl_b, s_dl_l, s_dl_e,
-    B_ptr, s_B_d, s_B_b, s_B_l, s_B_n,
-    C_ptr, s_C_d, s_C_b, s_C_l, s_C_n,
-    z_ptr, s_z_b, s_z_l, s_z_e,
-    out_ptr, s_o_b, s_o_l, s_o_e,
-    A_ptr, D_ptr, bias_ptr,  # (NDIR, E, N), (NDIR, E), (NDIR, E) contiguous fp32
-    L, E, N, scale,
-    NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
-    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
-):
-    pid_e = tl.program_id(0)
-    pid_b = tl.program_id(1).to(tl.int64)
-    e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
-    n = tl.arange(0, BLOCK_N)
-    ar_t = tl.arange(0, T)
-    emask = e < E
-    nmask = n < N
-    nchunk = tl.cdiv(L, T)
-
-    for d in tl.static_range(NDIR):
-        if d == 1:
-            tl.debug_barrier()  # direction 0 wrote `out`; make it visible before adding
-        A2 = tl.load(A_ptr + d * E * N + e[:, None] * N + n[None, :],
-                     mask=emask[:, None] & nmask[None, :], other=0.0) * 1.4426950408889634
-        Dv = tl.load(D_ptr + d * E + e, mask=emask, other=0.0)
-        bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
-        h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
-        for c in range(0, nchunk):
-            i = c * T + ar_t
-            tmask = i < L
-            if d == 0:
-                pos = i
-            else:
-                pos = L - 1 - i
-            m2 = emask[:, None] & tmask[None, :]
-            mbc = nmask[:, None] & tmask[None, :]
-            u = tl.load(u_ptr + d * s_u_d + pid_b * s_u_b + pos[None, :] * s_u_l + e[:, None] * s_u_e,
-                        mask=m2, other=0.0).to(tl.float32)
-            dl = tl.load(dl_ptr + d * s_dl_d + pid_b * s_dl_b + pos[None, :] * s_dl_l + e[:, None] * s_dl_e,
-                         mask=m2, other=0.0).to(tl.float32) + bias[:, None]
-            if SOFTPLUS:
-                dl = _softplus(dl)
-            dl = tl.where(m2, dl, 0.0)
-            Bt = tl.load(B_ptr + d * s_B_d + pid_b * s_B_b + pos[None, :] * s_B_l + n[:, None] * s_B_n,
-                         mask=mbc, other=0.0).to(tl.float32)
-            Ct = tl.load(C_ptr + d * s_C_d + pid_b * s_C_b + pos[None, :] * s_C_l + n[:, None] * s_C_n,
-                         mask=mbc, other=0.0).to(tl.float32)
-            a = tl.exp2(dl[:, None, :] * A2[:, :, None])
-            bu = (dl * u)[:, None, :] * Bt[None, :, :]
-            aa, bb = tl.associative_scan((a, bu), 2, _lin_comb)
-            hs = aa * h[:, :, None] + bb
-            y = tl.sum(hs * Ct[None, :, :], axis=1) + Dv[:, None] * u
-            if HAS_Z:
-                zv = tl.load(z_ptr + pid_b * s_z_b + pos[None, :] * s_z_l + e[:, None] * s_z_e,
-                             mask=m2, other=0.0).to(tl.float32)
-                y = y * zv * tl.sigmoid(zv)
-            y = y * scale
-            optr = out_ptr + pid_b * s_o_b + pos[None, :] * s_o_l + e[:, None] * s_o_e
-            if d == 1:
-                y = y + tl.load(optr, mask=m2, other=0.0).to(tl.float32)
-            tl.store(optr, y.to(out_ptr.dtype.element_ty), mask=m2)
-            h = _last_col(hs, ar_t, T)
-
-
 @triton.jit
 def _scan_fwd_seq_kernel(
     u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
@@ -152,7 +74,7 @@ def _scan_fwd_seq_kernel(
     NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
     BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr,
 ):
-    """Step-by-step variant of :func:`_scan_fwd_kernel` (no in-chunk scans; next step prefetched)."""
+    """The forward scan, one step at a time with the next step's inputs prefetched (see the module doc)."""
     pid_e = tl.program_id(0)
     pid_b = tl.program_id(1).to(tl.int64)
     e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
@@ -416,11 +338,11 @@ def _scan_bwd_seq_kernel(
 # launchers (tensors given as (dir, batch, length, chan) views, any strides)
 # ----------------------------------------------------------------------------------------------
 # defaults from a sweep on H100 (scripts/bench_kernels.py --sweep), batch 128, E 768, N 16, bf16:
-# forward, both directions, L=197: step-by-step (SEQ) BLOCK_E=32/1 warp 0.58 ms vs best chunked
+# forward, both directions, L=197: step-by-step BLOCK_E=32/1 warp 0.58 ms vs the best (removed) chunked
 # (BLOCK_E=4, T=16, 2 warps) 2.1 ms. Backward on H200, same shape, both directions (incl. the
 # torch sums of the partials): step-by-step BLOCK_E=32/T=8/1 warp 2.86 ms, T=16 3.04, T=32 3.20,
 # BLOCK_E=64/2 warps 3.37, BLOCK_E=16 4.45; the old chunked associative-scan backward 12.7 ms.
-FWD_CFG = dict(SEQ=True, BLOCK_E=32, T=16, num_warps=1, SPLIT=os.environ.get("RMEETO_SCAN_SPLIT") == "1")
+FWD_CFG = dict(BLOCK_E=32, num_warps=1, SPLIT=os.environ.get("RMEETO_SCAN_SPLIT") == "1")
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1)
 _SIDE_STREAMS: dict = {}
 
@@ -447,17 +369,14 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     if L == 0 or batch == 0 or E == 0:
         return out
     BE = min(cfg["BLOCK_E"], triton.next_power_of_2(E))
-    T = min(cfg["T"], max(2, triton.next_power_of_2(L)))
     grid = (triton.cdiv(E, BE), batch)
     args = (*_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), A, D, bias, L, E, N, float(scale))
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), BLOCK_E=BE,
                 BLOCK_N=max(2, triton.next_power_of_2(N)), num_warps=cfg["num_warps"])
-    if cfg.get("SEQ", False) and cfg.get("SPLIT", False) and ndir == 2:
+    if cfg["SPLIT"] and ndir == 2:
         _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, meta)
-    elif cfg.get("SEQ", False):
-        _scan_fwd_seq_kernel[grid](*args, **meta)
     else:
-        _scan_fwd_kernel[grid](*args, T=T, **meta)
+        _scan_fwd_seq_kernel[grid](*args, **meta)
     return out
 
 
