@@ -187,17 +187,20 @@ class Recorder:
 def run_train(args) -> int:
     """Entry point of ``rmeeto train``; returns the exit code (0 ok, 2 bad input, 3 NaN loss)."""
     info = init_distributed(getattr(args, "device", None))
+    rc = 1
     try:
-        return _train(args, info)
+        rc = _train(args, info)
     except NonFiniteLoss as e:
         print(f"error (rank {info.rank}): {e}", file=sys.stderr, flush=True)
-        return 3
+        rc = 3
     except (TrainError, DataError) as e:
         if info.is_main or not info.enabled:
             print(f"error: {e}", file=sys.stderr, flush=True)
-        return 2
+        rc = 2
     finally:
-        cleanup(info)
+        # a barrier only after a clean run: after an error a peer may never reach it
+        cleanup(info, synchronize=rc == 0)
+    return rc
 
 
 def _batch_sizes(args, info: DistInfo) -> tuple[int, int]:

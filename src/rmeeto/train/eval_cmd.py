@@ -36,14 +36,16 @@ def settings_from_args(args) -> list[dict]:
 
 def run_eval(args) -> int:
     info = init_distributed(getattr(args, "device", None))
+    rc = 1
     try:
-        return _eval(args, info)
+        rc = _eval(args, info)
     except (TrainError, DataError) as e:
         if info.is_main:
             print(f"error: {e}", file=sys.stderr, flush=True)
-        return 2
+        rc = 2
     finally:
-        cleanup(info)
+        cleanup(info, synchronize=rc == 0)
+    return rc
 
 
 def _eval(args, info) -> int:
