@@ -100,3 +100,26 @@ def test_saved_patch_settings_travel(tmp_path):
     x = torch.randn(2, 3, 128, 128)
     with torch.no_grad():
         assert torch.equal(back(x), m(x))
+
+
+def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
+    from rmeeto.checkpoint import atomic_save, atomic_write
+    from rmeeto.train.state import atomic_write_text
+
+    path = tmp_path / "sub" / "file.pth"
+    atomic_save({"w": torch.ones(2)}, path)
+
+    def broken(f):
+        f.write(b"partial")
+        raise RuntimeError("disk full")
+    with pytest.raises(RuntimeError, match="disk full"):
+        atomic_write(path, broken)
+    assert torch.equal(torch.load(path, weights_only=True)["w"], torch.ones(2))  # old content intact
+    assert sorted(p.name for p in path.parent.iterdir()) == ["file.pth"]  # no temporary file left
+
+    st = tmp_path / "w.safetensors"
+    atomic_save({"w": torch.arange(3.0)}, st)
+    from safetensors.torch import load_file
+    assert torch.equal(load_file(st)["w"], torch.arange(3.0))
+    atomic_write_text(str(tmp_path / "a.txt"), "héllo\n")
+    assert (tmp_path / "a.txt").read_text(encoding="utf-8") == "héllo\n"

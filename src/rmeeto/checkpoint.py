@@ -11,7 +11,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, BinaryIO, Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -148,20 +148,15 @@ def load_checkpoint(model: nn.Module, path: str | os.PathLike, key: str = "auto"
     return model
 
 
-def atomic_save(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save`` (or safetensors) to a temporary file in the same folder, fsync, rename over
-    ``path``, fsync the folder: a crash leaves either the old file or the new one."""
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
+    """Call ``write`` on a temporary file in the same folder, fsync, rename over ``path``, fsync
+    the folder: a crash leaves either the old file or the new one, never a torn one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            if path.suffix == ".safetensors":
-                from safetensors.torch import save
-
-                f.write(save({k: v.contiguous() for k, v in obj.items()}))
-            else:
-                torch.save(obj, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -177,6 +172,17 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> None:
             os.close(dfd)
     except OSError:
         pass
+
+
+def atomic_save(obj: Any, path: str | os.PathLike) -> None:
+    """:func:`atomic_write` of ``torch.save(obj)``, or of safetensors for a ``.safetensors`` path."""
+    if Path(path).suffix == ".safetensors":
+        from safetensors.torch import save
+
+        data = save({k: v.contiguous() for k, v in obj.items()})
+        atomic_write(path, lambda f: f.write(data))
+    else:
+        atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def save_checkpoint(model: nn.Module, path: str | os.PathLike, **extra: Any) -> None:

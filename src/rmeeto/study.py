@@ -28,18 +28,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
 
-from .study_report import load_stage
-
 import torch
 import torch.nn.functional as F
+
+from .study_report import load_stage
+from .train.state import atomic_write_text
 
 RATIOS = (0.14, 0.31, 0.54)
 FREE_MODES = ("merge", "prune", "prune-random", "prune-norm")
 
 
 def _save(out: Path, name: str, obj) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps(obj, indent=1))
+    """Atomically: a stage resumes from this file, so an interrupted write must not corrupt it."""
+    atomic_write_text(str(out / f"{name}.json"), json.dumps(obj, indent=1))
 
 
 def _test_set(root: str, img_size: int, limit=None):

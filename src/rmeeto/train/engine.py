@@ -21,13 +21,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..checkpoint import atomic_save
 from ..data import (DataError, build_criterion, build_dataset, build_eval_loader, build_mixup,
                     build_train_loader, dataset_classes, gpu_pipelines, make_subset, to_device_batch)
 from .dist import DistInfo, all_reduce_sum, broadcast_object, cleanup, init_distributed
 from .ema import WeightEma
 from .losses import DistillationLoss
 from .schedule import CosineWarmupLR
-from .state import atomic_torch_save, atomic_write_text, rng_state, seed_everything, set_rng_state, step_seed
+from .state import atomic_write_text, rng_state, seed_everything, set_rng_state, step_seed
 
 CHECKPOINT_NAME = "checkpoint.pth"
 
@@ -428,7 +429,7 @@ def _train(args, info: DistInfo) -> int:
             "rmeeto": {"model": cfg.get("name"), "model_kwargs": _jsonable(cfg.get("kwargs")),
                        "patch": rmeeto.patch_settings(raw_model)},
         }
-        atomic_torch_save(state, ckpt_path)
+        atomic_save(state, ckpt_path)
 
     def num_epochs() -> int:
         return math.ceil(sched.total_steps / spe)

@@ -1,31 +1,16 @@
 """Atomic checkpoint files and RNG state capture for exact resume."""
 from __future__ import annotations
 
-import os
 import random
-import tempfile
-from typing import Any
 
 import numpy as np
 import torch
 
-from ..checkpoint import atomic_save
-
-
-def atomic_torch_save(obj: Any, path: str) -> None:
-    """See :func:`rmeeto.checkpoint.atomic_save` (one implementation for the whole package)."""
-    atomic_save(obj, path)
+from ..checkpoint import atomic_write
 
 
 def atomic_write_text(path: str, text: str) -> None:
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def rng_state() -> dict:
