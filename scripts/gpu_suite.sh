@@ -8,6 +8,7 @@
 #   scripts/gpu_suite.sh workers              # end-to-end throughput against the loader worker count
 #   scripts/gpu_suite.sh proxy4 tcache        # the proxy on 4 GPUs; return the Triton cache
 #   scripts/gpu_suite.sh proxy2               # the proxy on 2 GPUs, resumable over several calls
+#   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
 # Outputs go to $OUT (or ./gpu_out): logs, JSON, PNG.
 set -uo pipefail
 OUT=${OUT:-gpu_out}; mkdir -p "$OUT"
@@ -136,6 +137,14 @@ h100)
   timeout 170 $RM study retrain --retrain-modes merge --distill-options 0 --epochs-list 3 --checkpoint "$CK" \
     --data-dir "$FMNIST" --out /tmp/h100 > "$OUT/retrain_h100.log" 2>&1
   cp /tmp/h100/retrain.json "$OUT/retrain_h100.json"; cat "$OUT/demo_cuda.log" "$OUT/retrain_h100.log" ;;
+trainprof)
+  # where the training step's time goes (Vim-S r=11 b128, and the proxy), with variants timed side by side
+  info | tee "$OUT/env.txt"
+  timeout 290 python3 scripts/profile_train.py --variants ${PROF_VARIANTS:-base+prof,pf2,lowp,pf2+lowp,tf32,base} > "$OUT/prof_vim_s.txt" 2>&1
+  timeout 100 python3 scripts/profile_train.py --model vim_tiny_patch16_224 --model-kwargs img_size=56 patch_size=4 \
+    stride=4 channels=1 num_classes=10 --batch 256 --variants ${PROXY_VARIANTS:-base+prof,pf2+lowp,base} > "$OUT/prof_proxy.txt" 2>&1
+  timeout 150 python3 scripts/bench_kernels.py --no-ref --sweep --lens 197,136 > "$OUT/kernels.txt" 2>&1
+  tail -n 60 "$OUT/prof_vim_s.txt"; tail -n 12 "$OUT/prof_proxy.txt"; tail -n 30 "$OUT/kernels.txt" ;;
 tcache)
   tar czf "$OUT/triton_cache.tgz" -C "$TRITON_CACHE_DIR" . ;;
 proxy2)

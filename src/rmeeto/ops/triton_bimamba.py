@@ -19,6 +19,7 @@ Everything is shape-static and sync-free, so the forward can be captured in a CU
 """
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 import torch
@@ -136,6 +137,7 @@ def _biconv_bwd_kernel(
 
 
 CONV_CFG = dict(BLOCK_L=32, BLOCK_E=64, num_warps=4)
+GRAD_FP32 = os.environ.get("RMEETO_GRAD_FP32", "1") == "1"
 
 
 def biconv_fwd(x: Tensor, w: Tensor, bias: Tensor, out_dtype) -> Tensor:
@@ -223,19 +225,20 @@ class _BiMambaInnerFn(torch.autograd.Function):
             delta = torch.bmm(dt, dtw.transpose(1, 2)).view(2, batch, L, E)
             xd = x_dbl.view(2, batch, L, R + 2 * N)
             dxz = torch.empty(batch, L, E2, device=xz.device, dtype=xz.dtype)
-            du = torch.empty(2, batch, L, E, device=xz.device, dtype=torch.float32)
-            ddelta = torch.empty(2, batch, L, E, device=xz.device, dtype=torch.float32)
+            # gradients of u and delta in fp32 (GRAD_FP32) or, like mamba_ssm's kernels, in the
+            # compute dtype, which halves their traffic and runs the matmuls on tensor cores
+            gdt = torch.float32 if GRAD_FP32 else cdt
+            du = torch.empty(2, batch, L, E, device=xz.device, dtype=gdt)
+            ddelta = torch.empty(2, batch, L, E, device=xz.device, dtype=gdt)
             dBC, dA, dD, ddb = scan_bwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z, A32, D32,
                                         db32, gout, du, ddelta, dxz[..., E:], True, 0.5)
-            # the (small) gradient matmuls run in fp32: more accurate than the bf16 autograd of the
-            # reference at a modest cost
-            f32 = torch.float32
             dd2 = ddelta.view(2, batch * L, E)
-            ddt = torch.bmm(dd2, dtw.to(f32))  # (2, bL, R)
-            ddtw = torch.bmm(dd2.transpose(1, 2), dt.to(f32))  # (2, E, R)
-            dx_dbl = torch.cat([ddt, dBC.view(2, batch * L, 2 * N)], dim=-1)
-            dxw = torch.bmm(dx_dbl.transpose(1, 2), u.view(2, batch * L, E).to(f32))  # (2, R+2N, E)
-            du_mm = torch.bmm(dx_dbl, xw.to(f32)).view(2, batch, L, E)
+            dtw_g = dtw.to(gdt)
+            ddt = torch.bmm(dd2, dtw_g)  # (2, bL, R)
+            ddtw = torch.bmm(dd2.transpose(1, 2), dt.to(gdt))  # (2, E, R)
+            dx_dbl = torch.cat([ddt, dBC.view(2, batch * L, 2 * N).to(gdt)], dim=-1)
+            dxw = torch.bmm(dx_dbl.transpose(1, 2), u.view(2, batch * L, E).to(gdt))  # (2, R+2N, E)
+            du_mm = torch.bmm(dx_dbl, xw.to(gdt)).view(2, batch, L, E)
             dw, dcb = biconv_bwd(x, w32, b32, du, du_mm, dxz[..., :E])
         t = ctx.dtypes
         return (dxz, dw.to(t[0]), dcb.to(t[1]), dxw.to(t[2]), ddtw.to(t[3]), ddb.to(t[4]),
