@@ -110,9 +110,9 @@ def main(argv=None):
         scan_bytes = tok * es * (2 * E + 2 * E + E + E + 2 * 2 * N)
         configs = [None]
         if args.sweep:
-            configs += [dict(BLOCK_E=32, num_warps=1, PF2=False), dict(BLOCK_E=32, num_warps=1, PF2=True),
-                        dict(BLOCK_E=16, num_warps=1, PF2=True), dict(BLOCK_E=64, num_warps=2, PF2=True),
-                        dict(SPLIT=True, PF2=False), dict(SPLIT=True, PF2=True)]
+            configs += [dict(BLOCK_E=32, num_warps=1), dict(BLOCK_E=64, num_warps=2),
+                        dict(BLOCK_E=16, num_warps=1), dict(BLOCK_E=128, num_warps=4),
+                        dict(SPLIT=True), dict(SPLIT=True, BLOCK_E=16)]
         for cfg in configs:
             ms = _bench(lambda: triton_scan.scan_fwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z,
                                                      A, D, bias, out, True, 0.5, cfg=cfg))
@@ -123,11 +123,9 @@ def main(argv=None):
         dz = torch.empty(b, L, E, device=dev, dtype=dt)
         bwd_impls = [("", triton_scan, [None])]
         if args.sweep:
-            bwd_impls[0][2].extend([dict(BLOCK_E=32, T=8, num_warps=1, PF2=False),
-                                    dict(BLOCK_E=32, T=8, num_warps=1, PF2=True),
-                                    dict(BLOCK_E=32, T=16, num_warps=1, PF2=True),
-                                    dict(BLOCK_E=16, T=8, num_warps=1, PF2=True),
-                                    dict(BLOCK_E=64, T=8, num_warps=2, PF2=True)])
+            bwd_impls[0][2].extend([dict(BLOCK_E=16, T=16, num_warps=1), dict(BLOCK_E=32, T=8, num_warps=1),
+                                    dict(BLOCK_E=32, T=32, num_warps=1), dict(BLOCK_E=64, T=16, num_warps=2),
+                                    dict(BLOCK_E=16, T=8, num_warps=1)])
         if args.old_scan:
             import importlib.util
 

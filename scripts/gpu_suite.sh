@@ -8,6 +8,7 @@
 #   scripts/gpu_suite.sh workers              # end-to-end throughput against the loader worker count
 #   scripts/gpu_suite.sh proxy4 tcache        # the proxy on 4 GPUs; return the Triton cache
 #   scripts/gpu_suite.sh proxy2               # the proxy on 2 GPUs, resumable over several calls
+#   scripts/gpu_suite.sh e2e                  # one GPU: loader alone + 3 epochs end to end on a JPEG folder
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
 # Outputs go to $OUT (or ./gpu_out): logs, JSON, PNG.
 set -uo pipefail
@@ -19,10 +20,23 @@ export TRITON_CACHE_DIR=${TRITON_CACHE_DIR:-/tmp/tcache}
 RM="python3 -m rmeeto.cli"
 FMNIST=${FMNIST:-$PWD/.device_data/fashion-mnist}
 info() { nvidia-smi --query-gpu=name,driver_version --format=csv,noheader; python3 -c "import torch,triton,timm;print('torch',torch.__version__,'triton',triton.__version__,'timm',timm.__version__)"; date -u; }
+# the generated ImageNet-like JPEG folder (10 classes, ~500 train / 24 val JPEGs each, 500x375, q90), made
+# by 8 processes in parallel (one seed each) and merged
+fakeinet() {
+  [ -d /tmp/fakeinet ] && return
+  for i in 0 1 2 3 4 5 6 7; do
+    python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fk$i', classes=10, per_class=${PER_CLASS:-63}, val_per_class=3, seed=$i)" &
+  done; wait
+  for i in 0 1 2 3 4 5 6 7; do for d in /tmp/fk$i/*/class_*; do
+    dst=/tmp/fakeinet/${d#/tmp/fk$i/}; mkdir -p "$dst"
+    for f in "$d"/*; do mv "$f" "$dst/s${i}_$(basename "$f")"; done
+  done; done
+}
 for what in "$@"; do case $what in
 test)
   info | tee "$OUT/env.txt"
-  timeout ${TEST_TIMEOUT:-600} python3 -m pytest -q -m gpu tests/test_gpu_model.py tests/test_triton_ops.py tests/test_fused_merge.py 2>&1 | tail -25 | tee "$OUT/gpu_tests.txt" ;;
+  timeout ${TEST_TIMEOUT:-600} python3 -m pytest -q -m gpu tests/test_gpu_model.py tests/test_triton_ops.py tests/test_fused_merge.py \
+    tests/test_gpu_augment.py 2>&1 | tail -25 | tee "$OUT/gpu_tests.txt" ;;
 bench)
   # every target of the kernels issue in one process, then where the time goes, then the ratio curve
   python3 scripts/bench_targets.py --json "$OUT/targets.json" 2>&1 | tee -a "$OUT/bench.txt"
@@ -60,7 +74,7 @@ study2)
   tar czf "$OUT/study_runs.tgz" --exclude="*.pth" --exclude="*tfevents*" -C /tmp study0 study1 ;;
 scale)
   # end-to-end re-training (JPEG folder, CPU decode + full DeiT augmentation, Vim-S r=11) on 1 and 2 GPUs
-  [ -d /tmp/fakeinet ] || python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet', classes=10, per_class=300, val_per_class=20, size=(500,375))"
+  fakeinet
   for n in 1 2; do
     timeout ${SCALE_TIMEOUT:-150} torchrun --standalone --nproc_per_node=$n -m rmeeto.cli train --data-dir /tmp/fakeinet \
       --model vim_small_patch16_224 --num-classes 10 --merge-r 11 --epochs ${SCALE_EPOCHS:-4} --batch-size 128 \
@@ -69,7 +83,7 @@ scale)
   done ;;
 workers)
   # is end-to-end throughput starved by the loader workers? one GPU, 3 epochs per worker count
-  [ -d /tmp/fakeinet ] || python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet', classes=10, per_class=300, val_per_class=20, size=(500,375))"
+  fakeinet
   for w in ${WORKER_LIST:-4 8 12 14}; do
     timeout 120 $RM train --data-dir /tmp/fakeinet --model vim_small_patch16_224 --num-classes 10 --r 11 --epochs 3 \
       --batch-size 128 --workers $w --no-initial-eval --no-progress --output /tmp/workers_$w 2>&1 \
@@ -137,6 +151,17 @@ h100)
   timeout 170 $RM study retrain --retrain-modes merge --distill-options 0 --epochs-list 3 --checkpoint "$CK" \
     --data-dir "$FMNIST" --out /tmp/h100 > "$OUT/retrain_h100.log" 2>&1
   cp /tmp/h100/retrain.json "$OUT/retrain_h100.json"; cat "$OUT/demo_cuda.log" "$OUT/retrain_h100.log" ;;
+e2e)
+  # one GPU, 16 cores: the loader alone, then 3 epochs of end-to-end re-training (CPU decode, full DeiT
+  # augmentation, Vim-S r=11, b128, bf16); epoch 1 includes Triton compilation
+  info > "$OUT/env.txt"; fakeinet
+  find /tmp/fakeinet -name "*.JPEG" | wc -l | sed 's/^/JPEG files: /' | tee "$OUT/e2e.txt"
+  timeout 90 $RM bench-data --data-dir /tmp/fakeinet --model vim_small_patch16_224 --r 11 --workers 14 --batch-size 128 \
+    --path cpu --steps 30 2>&1 | tail -8 | tee -a "$OUT/e2e.txt"
+  timeout ${E2E_TIMEOUT:-200} $RM train --data-dir /tmp/fakeinet --model vim_small_patch16_224 --num-classes 10 --r 11 \
+    --epochs ${E2E_EPOCHS:-3} --batch-size 128 --workers 14 --no-initial-eval --no-progress --output /tmp/e2e 2>&1 \
+    | grep -E "^training|^epoch|rror|NaN|non-finite" | sed "s/^/[1 GPU] /" | tee -a "$OUT/e2e.txt"
+  cp /tmp/e2e/metrics.jsonl "$OUT/e2e_1gpu_metrics.jsonl" ;;
 trainprof)
   # where the training step's time goes (Vim-S r=11 b128, and the proxy), with variants timed side by side
   info | tee "$OUT/env.txt"

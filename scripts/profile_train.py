@@ -19,7 +19,7 @@ import time
 import torch
 
 FAMILIES = [("scan fwd", r"_scan_fwd"), ("scan bwd", r"_scan_bwd"), ("conv fwd", r"_biconv_fwd"),
-            ("conv bwd", r"_biconv_bwd"), ("merge", r"_plan_kernel|_apply_kernel|_unmerge|_gather"),
+            ("conv bwd", r"_biconv_bwd|_biconv_dpre|_biconv_dx"), ("merge", r"_plan_kernel|_apply_kernel|_unmerge|_gather"),
             ("norm", r"rmsnorm|_norm"), ("optimizer", r"adam|multi_tensor"),
             ("gemm fp32", r"sgemm|f32f32|tf32|s1688|s16816gemm_fp32|gemm.*f32_f32"),
             ("gemm", r"gemm|nvjet|xmma|cutlass|cublas|sm90|sm80"),
@@ -99,7 +99,7 @@ def main(argv=None) -> int:
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--variants", default="base+prof",
                     help="comma list of '+'-joined options: base, prof (also profile it), tf32 (TF32 for "
-                         "fp32 matmuls), pf2/pf1 (scan prefetch depth), lowp/fp32grad (scan-gradient dtype)")
+                         "fp32 matmuls), lowp/fp32grad (scan-gradient dtype), convL64E32w4 (conv kernel blocks)")
     args = ap.parse_args(argv)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
     kw = parse_model_kwargs(args.model_kwargs)
@@ -107,17 +107,18 @@ def main(argv=None) -> int:
           f"torch {torch.__version__}")
     from rmeeto.ops import triton_bimamba as TB, triton_scan as TS
 
-    defaults = (dict(TS.FWD_CFG), dict(TS.BWD_CFG), TB.GRAD_FP32)
+    defaults = (dict(TS.FWD_CFG), dict(TS.BWD_CFG), TB.GRAD_FP32, dict(TB.CONV_CFG))
     for variant in args.variants.split(","):
         opts = set(variant.split("+"))
         torch.backends.cuda.matmul.allow_tf32 = "tf32" in opts
         TS.FWD_CFG.update(defaults[0])
         TS.BWD_CFG.update(defaults[1])
         TB.GRAD_FP32 = defaults[2]
-        if "pf2" in opts:
-            TS.FWD_CFG["PF2"] = TS.BWD_CFG["PF2"] = True
-        if "pf1" in opts:
-            TS.FWD_CFG["PF2"] = TS.BWD_CFG["PF2"] = False
+        TB.CONV_CFG.update(defaults[3])
+        for o in opts:  # convL<BLOCK_L>E<BLOCK_E>w<num_warps>, e.g. convL64E32w4
+            m = re.fullmatch(r"convL(\d+)E(\d+)w(\d+)", o)
+            if m:
+                TB.CONV_CFG.update(BLOCK_L=int(m[1]), BLOCK_E=int(m[2]), num_warps=int(m[3]))
         if "lowp" in opts:
             TB.GRAD_FP32 = False
         if "fp32grad" in opts:

@@ -330,6 +330,18 @@ def _interpreter_main() -> int:
     finally:
         TS.BWD_CFG.clear()
         TS.BWD_CFG.update(saved)
+    # scan gradients and their matmuls in the compute dtype (the default) and in fp32, under bf16
+    # autocast: both close to the fp64 truth
+    from rmeeto.ops import triton_bimamba as TB
+
+    saved_g = TB.GRAD_FP32
+    try:
+        for g32 in (False, True):
+            TB.GRAD_FP32 = g32
+            cases.append((f"bimamba bf16 GRAD_FP32={g32}",
+                          _bimamba_errors(2, 19, 24, 4, 3, 4, device=cpu, dtype=torch.bfloat16), 5e-2))
+    finally:
+        TB.GRAD_FP32 = saved_g
     failed = 0
     for label, errs, tol in cases:
         worst = max(errs.values())

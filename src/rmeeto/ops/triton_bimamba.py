@@ -12,8 +12,10 @@ Pipeline (forward), all in the original token order, no flipped copies:
    fused; ``z`` is read from ``xz`` in place.
 
 Backward recomputes the conv output and ``delta`` (like mamba's ``checkpoint_lvl=1``), runs the
-scan backward kernel, the matmul gradients in torch, and ``_biconv_bwd_kernel`` which writes
-``dx`` into the first half of ``dxz`` (the scan kernel writes ``dz`` into the second half).
+scan backward kernel, the matmul gradients in torch (in the compute dtype unless
+``RMEETO_GRAD_FP32=1``), then the conv backward in two passes: ``_biconv_dpre_kernel`` (the
+pre-activation gradient of both directions, and the weight/bias partials) and ``_biconv_dx_kernel``,
+which writes ``dx`` into the first half of ``dxz`` (the scan kernel writes ``dz`` into the second half).
 
 Everything is shape-static and sync-free, so the forward can be captured in a CUDA graph.
 """
@@ -34,6 +36,25 @@ from .triton_scan import scan_bwd, scan_fwd
 # fused bidirectional depthwise conv1d + SiLU
 # ----------------------------------------------------------------------------------------------
 @triton.jit
+def _conv_pre(xb, s_x_l, w_ptr, b_ptr, d, s, smask, e, emask, L, E,
+              K: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr):
+    """Pre-activation of direction ``d`` at positions ``s``: bias + sum_k w[k] x[s + off(k)], where
+    off(k) = k - (K-1) (causal, d = 0) or (K-1) - k (anti-causal, d = 1); zero where ``smask`` is false."""
+    acc = tl.zeros((BLOCK_L, BLOCK_E), dtype=tl.float32) \
+        + tl.load(b_ptr + d * E + e, mask=emask, other=0.0)[None, :]
+    for k in tl.static_range(K):
+        if d == 0:
+            off = k - (K - 1)
+        else:
+            off = (K - 1) - k
+        q = s + off
+        m = (smask & (q >= 0) & (q < L))[:, None] & emask[None, :]
+        xv = tl.load(xb + q[:, None] * s_x_l, mask=m, other=0.0).to(tl.float32)
+        acc += tl.load(w_ptr + (d * E + e) * K + k, mask=emask, other=0.0)[None, :] * xv
+    return acc
+
+
+@triton.jit
 def _biconv_fwd_kernel(
     x_ptr, s_x_b, s_x_l, s_x_e,
     w_ptr, b_ptr,  # (2, E, K) fp32, (2, E) fp32
@@ -50,34 +71,24 @@ def _biconv_fwd_kernel(
     tmask = t < L
     xb = x_ptr + pid_b * s_x_b + e[None, :] * s_x_e
     for d in tl.static_range(2):
-        acc = tl.zeros((BLOCK_L, BLOCK_E), dtype=tl.float32) \
-            + tl.load(b_ptr + d * E + e, mask=emask, other=0.0)[None, :]
-        for k in tl.static_range(K):
-            if d == 0:
-                off = k - (K - 1)
-            else:
-                off = (K - 1) - k
-            s = t + off
-            m = ((s >= 0) & (s < L))[:, None] & emask[None, :]
-            xv = tl.load(xb + s[:, None] * s_x_l, mask=m, other=0.0).to(tl.float32)
-            wk = tl.load(w_ptr + (d * E + e) * K + k, mask=emask, other=0.0)
-            acc += wk[None, :] * xv
+        acc = _conv_pre(xb, s_x_l, w_ptr, b_ptr, d, t, tmask, e, emask, L, E, K, BLOCK_L, BLOCK_E)
         y = acc * tl.sigmoid(acc)
         tl.store(u_ptr + d * s_u_d + pid_b * s_u_b + t[:, None] * s_u_l + e[None, :] * s_u_e,
                  y.to(u_ptr.dtype.element_ty), mask=tmask[:, None] & emask[None, :])
 
 
 @triton.jit
-def _biconv_bwd_kernel(
+def _biconv_dpre_kernel(
     x_ptr, s_x_b, s_x_l, s_x_e,
     w_ptr, b_ptr,
     g1_ptr, s_g1_d, s_g1_b, s_g1_l, s_g1_e,  # gradient of u, part 1 (from the scan)
     g2_ptr, s_g2_d, s_g2_b, s_g2_l, s_g2_e,  # gradient of u, part 2 (from the x_proj matmul)
-    dx_ptr, s_dx_b, s_dx_l, s_dx_e,
+    dp_ptr,  # (2, b, L, E) fp32: gradient of the pre-activation
     dw_ptr, db_ptr,  # (2, programs_bl, E, K), (2, programs_bl, E) fp32 partials
     L, E, NPROG_BL,
     K: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
 ):
+    """Backward pass 1: dpre = du * silu'(pre) at each position, plus this tile's dw/dbias partials."""
     pid_l = tl.program_id(0)
     pid_e = tl.program_id(1)
     pid_b = tl.program_id(2).to(tl.int64)
@@ -85,59 +96,65 @@ def _biconv_bwd_kernel(
     e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
     emask = e < E
     tmask = t < L
+    m2 = tmask[:, None] & emask[None, :]
     xb = x_ptr + pid_b * s_x_b + e[None, :] * s_x_e
     prog_bl = pid_b * tl.num_programs(0) + pid_l
+    for d in tl.static_range(2):
+        pre = _conv_pre(xb, s_x_l, w_ptr, b_ptr, d, t, tmask, e, emask, L, E, K, BLOCK_L, BLOCK_E)
+        gu = tl.load(g1_ptr + d * s_g1_d + pid_b * s_g1_b + t[:, None] * s_g1_l + e[None, :] * s_g1_e,
+                     mask=m2, other=0.0).to(tl.float32)
+        gu += tl.load(g2_ptr + d * s_g2_d + pid_b * s_g2_b + t[:, None] * s_g2_l + e[None, :] * s_g2_e,
+                      mask=m2, other=0.0).to(tl.float32)
+        sg = tl.sigmoid(pre)
+        dpre = tl.where(m2, gu * sg * (1.0 + pre * (1.0 - sg)), 0.0)
+        tl.store(dp_ptr + ((d * tl.num_programs(2) + pid_b) * L + t[:, None]) * E + e[None, :], dpre, mask=m2)
+        tl.store(db_ptr + (d * NPROG_BL + prog_bl) * E + e, tl.sum(dpre, axis=0), mask=emask)
+        for k in tl.static_range(K):
+            if d == 0:
+                off = k - (K - 1)
+            else:
+                off = (K - 1) - k
+            q = t + off
+            m = ((q >= 0) & (q < L))[:, None] & emask[None, :]
+            xv = tl.load(xb + q[:, None] * s_x_l, mask=m, other=0.0).to(tl.float32)
+            tl.store(dw_ptr + ((d * NPROG_BL + prog_bl) * E + e) * K + k, tl.sum(dpre * xv, axis=0), mask=emask)
+
+
+@triton.jit
+def _biconv_dx_kernel(
+    dp_ptr, w_ptr,
+    dx_ptr, s_dx_b, s_dx_l, s_dx_e,
+    L, E,
+    K: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
+):
+    """Backward pass 2: x[t] fed u_d[t - off_d(k)] through w_d[k], so dx[t] = sum_d,k w_d[k] dpre_d[t - off_d(k)]."""
+    pid_l = tl.program_id(0)
+    pid_e = tl.program_id(1)
+    pid_b = tl.program_id(2).to(tl.int64)
+    t = pid_l * BLOCK_L + tl.arange(0, BLOCK_L)
+    e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
+    emask = e < E
+    tmask = t < L
     dx = tl.zeros((BLOCK_L, BLOCK_E), dtype=tl.float32)
     for d in tl.static_range(2):
-        bias = tl.load(b_ptr + d * E + e, mask=emask, other=0.0)
-        # u_d[s] = silu(bias + sum_k w[k] x[s + off(k)]),  off(k) = sgn * (k - (K-1))
-        # x[t] feeds u_d[s] for s = t - off(k2) with weight w[k2]
-        for k2 in tl.static_range(K):
+        base = dp_ptr + (d * tl.num_programs(2) + pid_b) * L * E + e[None, :]
+        for k in tl.static_range(K):
             if d == 0:
-                sh = (K - 1) - k2  # s = t - off(k2)
+                s = t + (K - 1) - k
             else:
-                sh = k2 - (K - 1)
-            s = t + sh
-            smask = (s >= 0) & (s < L)
-            pre = tl.zeros((BLOCK_L, BLOCK_E), dtype=tl.float32) + bias[None, :]
-            for k in tl.static_range(K):
-                if d == 0:
-                    off = k - (K - 1)
-                else:
-                    off = (K - 1) - k
-                q = s + off
-                m = ((q >= 0) & (q < L))[:, None] & emask[None, :]
-                xv = tl.load(xb + q[:, None] * s_x_l, mask=m, other=0.0).to(tl.float32)
-                wk = tl.load(w_ptr + (d * E + e) * K + k, mask=emask, other=0.0)
-                pre += wk[None, :] * xv
-            ms = smask[:, None] & emask[None, :]
-            gu = tl.load(g1_ptr + d * s_g1_d + pid_b * s_g1_b + s[:, None] * s_g1_l + e[None, :] * s_g1_e,
-                         mask=ms, other=0.0).to(tl.float32)
-            gu += tl.load(g2_ptr + d * s_g2_d + pid_b * s_g2_b + s[:, None] * s_g2_l + e[None, :] * s_g2_e,
-                          mask=ms, other=0.0).to(tl.float32)
-            sg = tl.sigmoid(pre)
-            dpre = gu * sg * (1.0 + pre * (1.0 - sg))
-            dpre = tl.where(ms, dpre, 0.0)
-            wk2 = tl.load(w_ptr + (d * E + e) * K + k2, mask=emask, other=0.0)
-            dx += wk2[None, :] * dpre
-            if sh == 0:
-                tl.store(db_ptr + (d * NPROG_BL + prog_bl) * E + e, tl.sum(dpre, axis=0), mask=emask)
-                for k in tl.static_range(K):
-                    if d == 0:
-                        off = k - (K - 1)
-                    else:
-                        off = (K - 1) - k
-                    q = t + off
-                    m = ((q >= 0) & (q < L))[:, None] & emask[None, :]
-                    xv = tl.load(xb + q[:, None] * s_x_l, mask=m, other=0.0).to(tl.float32)
-                    tl.store(dw_ptr + ((d * NPROG_BL + prog_bl) * E + e) * K + k,
-                             tl.sum(dpre * xv, axis=0), mask=emask)
+                s = t + k - (K - 1)
+            m = ((s >= 0) & (s < L))[:, None] & emask[None, :]
+            dp = tl.load(base + s[:, None] * E, mask=m, other=0.0)
+            dx += tl.load(w_ptr + (d * E + e) * K + k, mask=emask, other=0.0)[None, :] * dp
     tl.store(dx_ptr + pid_b * s_dx_b + t[:, None] * s_dx_l + e[None, :] * s_dx_e,
              dx.to(dx_ptr.dtype.element_ty), mask=tmask[:, None] & emask[None, :])
 
 
 CONV_CFG = dict(BLOCK_L=32, BLOCK_E=64, num_warps=4)
-GRAD_FP32 = os.environ.get("RMEETO_GRAD_FP32", "1") == "1"
+# RMEETO_GRAD_FP32=1 keeps the scan's du/ddelta and the gradient matmuls in fp32. They were the default
+# until session 5, when a profile showed those fp32 matmuls (no tensor cores) at 26 % of a Vim-S
+# training step on an H100; in the compute dtype the step ran 1.28x faster.
+GRAD_FP32 = os.environ.get("RMEETO_GRAD_FP32", "0") == "1"
 
 
 def biconv_fwd(x: Tensor, w: Tensor, bias: Tensor, out_dtype) -> Tensor:
@@ -156,7 +173,8 @@ def biconv_fwd(x: Tensor, w: Tensor, bias: Tensor, out_dtype) -> Tensor:
 
 
 def biconv_bwd(x: Tensor, w: Tensor, bias: Tensor, g1: Tensor, g2: Tensor, dx: Tensor):
-    """Writes dx (b, L, E view) and returns (dw (2, E, K), dbias (2, E)) in fp32."""
+    """Writes dx (b, L, E view) and returns (dw (2, E, K), dbias (2, E)) in fp32. Two passes: the
+    pre-activation gradient of both directions (fp32 scratch), then dx from it."""
     batch, L, E = x.shape
     K = w.shape[-1]
     BL = min(CONV_CFG["BLOCK_L"], triton.next_power_of_2(L))
@@ -167,9 +185,11 @@ def biconv_bwd(x: Tensor, w: Tensor, bias: Tensor, g1: Tensor, g2: Tensor, dx: T
     db = torch.empty(2, nbl, E, device=x.device, dtype=torch.float32)
     if batch * L * E == 0:
         return dw.sum(1), db.sum(1)
-    _biconv_bwd_kernel[grid](x, *x.stride(), w, bias, g1, *g1.stride(), g2, *g2.stride(),
-                             dx, *dx.stride(), dw, db, L, E, nbl,
-                             K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=CONV_CFG["num_warps"])
+    dpre = torch.empty(2, batch, L, E, device=x.device, dtype=torch.float32)
+    meta = dict(K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=CONV_CFG["num_warps"])
+    _biconv_dpre_kernel[grid](x, *x.stride(), w, bias, g1, *g1.stride(), g2, *g2.stride(),
+                              dpre, dw, db, L, E, nbl, **meta)
+    _biconv_dx_kernel[grid](dpre, w, dx, *dx.stride(), L, E, **meta)
     return dw.sum(1), db.sum(1)
 
 

@@ -18,7 +18,8 @@ forward with ``tl.associative_scan`` over ``(BLOCK_E, N, T)`` tiles was 3.6x slo
 was removed in session 3.)
 
 Backward (``_scan_bwd_seq_kernel``), per program one channel block x batch element x direction,
-step by step with the fp32 state in registers and the next step's inputs prefetched:
+step by step with the fp32 state in registers and the next step's inputs prefetched (prefetching two
+steps ahead was timed in session 5 and was 4-10 % slower on an H100, forward and backward):
 
 - phase 1 walks the sequence forward and checkpoints the state every ``T`` steps (a small
   per-program scratch, ``ceil(L/T)`` tiles of ``BLOCK_E x N``);
@@ -62,25 +63,6 @@ def _softplus(x):
 # forward kernel
 # ----------------------------------------------------------------------------------------------
 @triton.jit
-def _load_step(u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, C_base, s_C_l, z_base, s_z_l,
-               pos, emask, nmask, ok, HAS_C: tl.constexpr, HAS_Z: tl.constexpr):
-    """One scan step's inputs at sequence position ``pos`` (zeros where ``ok`` is false).
-    ``C``/``z`` are not loaded when not wanted; ``u`` stands in for them so the tuple keeps its shape."""
-    u = tl.load(u_base + pos * s_u_l, mask=emask & ok, other=0.0)
-    dl = tl.load(dl_base + pos * s_dl_l, mask=emask & ok, other=0.0)
-    Bv = tl.load(B_base + pos * s_B_l, mask=nmask & ok, other=0.0)
-    if HAS_C:
-        Cv = tl.load(C_base + pos * s_C_l, mask=nmask & ok, other=0.0)
-    else:
-        Cv = Bv
-    if HAS_Z:
-        z = tl.load(z_base + pos * s_z_l, mask=emask & ok, other=0.0)
-    else:
-        z = u
-    return u, dl, Bv, Cv, z
-
-
-@triton.jit
 def _scan_fwd_seq_kernel(
     u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
     dl_ptr, s_dl_d, s_dl_b, s_dl_l, s_dl_e,
@@ -91,10 +73,9 @@ def _scan_fwd_seq_kernel(
     A_ptr, D_ptr, bias_ptr,
     L, E, N, scale,
     NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
-    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, PF2: tl.constexpr,
+    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr,
 ):
-    """The forward scan, one step at a time with the inputs prefetched one step ahead (two with
-    ``PF2``, so more loads are in flight while the serial chain runs; see the module doc)."""
+    """The forward scan, one step at a time with the next step's inputs prefetched (see the module doc)."""
     pid_e = tl.program_id(0)
     pid_b = tl.program_id(1).to(tl.int64)
     e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
@@ -114,35 +95,39 @@ def _scan_fwd_seq_kernel(
         C_base = C_ptr + d * s_C_d + pid_b * s_C_b + n * s_C_n
         if HAS_Z:
             z_base = z_ptr + pid_b * s_z_b + e * s_z_e
-        else:
-            z_base = u_base
         o_base = out_ptr + pid_b * s_o_b + e * s_o_e
-        # scan step i reads position p0 + sgn * i (direction 1 walks from the end)
-        sgn = 1 - 2 * d
-        p0 = d * (L - 1)
-        u_n, dl_n, B_n, C_n, z_n = _load_step(u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, C_base, s_C_l,
-                                              z_base, s_z_l, p0, emask, nmask, L > 0, True, HAS_Z)
-        if PF2:
-            u_m, dl_m, B_m, C_m, z_m = _load_step(u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, C_base,
-                                                  s_C_l, z_base, s_z_l, p0 + sgn, emask, nmask, L > 1,
-                                                  True, HAS_Z)
+        if d == 0:
+            p0 = 0
+        else:
+            p0 = L - 1
+        u_n = tl.load(u_base + p0 * s_u_l, mask=emask, other=0.0)
+        dl_n = tl.load(dl_base + p0 * s_dl_l, mask=emask, other=0.0)
+        B_n = tl.load(B_base + p0 * s_B_l, mask=nmask, other=0.0)
+        C_n = tl.load(C_base + p0 * s_C_l, mask=nmask, other=0.0)
+        if HAS_Z:
+            z_n = tl.load(z_base + p0 * s_z_l, mask=emask, other=0.0)
         h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
         for i in range(0, L):
-            pos = p0 + sgn * i
+            if d == 0:
+                pos = i
+                pnx = i + 1
+            else:
+                pos = L - 1 - i
+                pnx = L - 2 - i
             u = u_n.to(tl.float32)
             dl = dl_n.to(tl.float32) + bias
             Bt = B_n.to(tl.float32)
             Ct = C_n.to(tl.float32)
-            zv = z_n.to(tl.float32)
-            if PF2:
-                u_n, dl_n, B_n, C_n, z_n = u_m, dl_m, B_m, C_m, z_m
-                u_m, dl_m, B_m, C_m, z_m = _load_step(u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, C_base,
-                                                      s_C_l, z_base, s_z_l, pos + 2 * sgn, emask, nmask,
-                                                      (i + 2) < L, True, HAS_Z)
-            else:
-                u_n, dl_n, B_n, C_n, z_n = _load_step(u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, C_base,
-                                                      s_C_l, z_base, s_z_l, pos + sgn, emask, nmask,
-                                                      (i + 1) < L, True, HAS_Z)
+            if HAS_Z:
+                zv = z_n.to(tl.float32)
+            # prefetch the next step
+            more = (i + 1) < L
+            u_n = tl.load(u_base + pnx * s_u_l, mask=emask & more, other=0.0)
+            dl_n = tl.load(dl_base + pnx * s_dl_l, mask=emask & more, other=0.0)
+            B_n = tl.load(B_base + pnx * s_B_l, mask=nmask & more, other=0.0)
+            C_n = tl.load(C_base + pnx * s_C_l, mask=nmask & more, other=0.0)
+            if HAS_Z:
+                z_n = tl.load(z_base + pnx * s_z_l, mask=emask & more, other=0.0)
             if SOFTPLUS:
                 dl = _softplus(dl)
             a = tl.exp2(dl[:, None] * A2)
@@ -180,7 +165,7 @@ def _scan_bwd_seq_kernel(
     hb_ptr,  # (programs, T, BLOCK_E, BLOCK_N) fp32: the states h_{t-1} of the current chunk
     L, E, N, BATCH, scale,
     HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
-    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr, PF2: tl.constexpr,
+    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
 ):
     """One program = (channel block, batch element, direction). Step-by-step, state in registers.
 
@@ -219,8 +204,6 @@ def _scan_bwd_seq_kernel(
     if HAS_Z:
         z_base = z_ptr + pid_b * s_z_b + e * s_z_e
         dz_base = dz_ptr + d * s_dz_d + pid_b * s_dz_b + e * s_dz_e
-    else:
-        z_base = u_base
     du_base = du_ptr + d * s_du_d + pid_b * s_du_b + e * s_du_e
     ddl_base = ddl_ptr + d * s_ddl_d + pid_b * s_ddl_b + e * s_ddl_e
     dB_base = dB_ptr + pid_e * s_dB_p + d * s_dB_d + pid_b * s_dB_b + n * s_dB_n
@@ -229,26 +212,20 @@ def _scan_bwd_seq_kernel(
     # ---- phase 1: chunk-start states (the last chunk's steps are not needed) --------------
     h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
     tl.store(ck, h)
-    u_n, dl_n, B_n, _c, _z = _load_step(u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, B_base, s_B_l,
-                                        u_base, s_u_l, p0, emask, nmask, L > 0, False, False)
-    if PF2:
-        u_m, dl_m, B_m, _c, _z = _load_step(u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, B_base, s_B_l,
-                                            u_base, s_u_l, p0 + sgn, emask, nmask, L > 1, False, False)
+    u_n = tl.load(u_base + p0 * s_u_l, mask=emask, other=0.0)
+    dl_n = tl.load(dl_base + p0 * s_dl_l, mask=emask, other=0.0)
+    B_n = tl.load(B_base + p0 * s_B_l, mask=nmask, other=0.0)
     for c in range(0, nchunk - 1):
         for j in range(0, T):
             i = c * T + j
             u = u_n.to(tl.float32)
             dl = dl_n.to(tl.float32) + bias
             Bt = B_n.to(tl.float32)
-            if PF2:
-                u_n, dl_n, B_n = u_m, dl_m, B_m
-                u_m, dl_m, B_m, _c, _z = _load_step(u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, B_base,
-                                                    s_B_l, u_base, s_u_l, p0 + sgn * (i + 2), emask, nmask,
-                                                    (i + 2) < L, False, False)
-            else:
-                u_n, dl_n, B_n, _c, _z = _load_step(u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, B_base,
-                                                    s_B_l, u_base, s_u_l, p0 + sgn * (i + 1), emask, nmask,
-                                                    (i + 1) < L, False, False)
+            pn = p0 + sgn * (i + 1)
+            more = (i + 1) < L
+            u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
+            dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
+            B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
             if SOFTPLUS:
                 dl = _softplus(dl)
             h = tl.exp2(dl[:, None] * A2) * h + (dl * u)[:, None] * Bt[None, :]
@@ -268,24 +245,18 @@ def _scan_bwd_seq_kernel(
         h = tl.load(ck + c * TILE)
         tl.store(hb, h)
         p = p0 + sgn * t0
-        u_n, dl_n, B_n, _c, _z = _load_step(u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, B_base, s_B_l,
-                                            u_base, s_u_l, p, emask, nmask, L > 0, False, False)
-        if PF2:
-            u_m, dl_m, B_m, _c, _z = _load_step(u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, B_base, s_B_l,
-                                                u_base, s_u_l, p + sgn, emask, nmask, jlen > 2, False, False)
+        u_n = tl.load(u_base + p * s_u_l, mask=emask, other=0.0)
+        dl_n = tl.load(dl_base + p * s_dl_l, mask=emask, other=0.0)
+        B_n = tl.load(B_base + p * s_B_l, mask=nmask, other=0.0)
         for j in range(1, jlen):
             u = u_n.to(tl.float32)
             dl = dl_n.to(tl.float32) + bias
             Bt = B_n.to(tl.float32)
-            if PF2:
-                u_n, dl_n, B_n = u_m, dl_m, B_m
-                u_m, dl_m, B_m, _c, _z = _load_step(u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, B_base,
-                                                    s_B_l, u_base, s_u_l, p0 + sgn * (t0 + j + 1), emask,
-                                                    nmask, (j + 2) < jlen, False, False)
-            else:
-                u_n, dl_n, B_n, _c, _z = _load_step(u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, B_base,
-                                                    s_B_l, u_base, s_u_l, p0 + sgn * (t0 + j), emask, nmask,
-                                                    (j + 1) < jlen, False, False)
+            pn = p0 + sgn * (t0 + j)
+            more = (j + 1) < jlen
+            u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
+            dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
+            B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
             if SOFTPLUS:
                 dl = _softplus(dl)
             h = tl.exp2(dl[:, None] * A2) * h + (dl * u)[:, None] * Bt[None, :]
@@ -293,14 +264,13 @@ def _scan_bwd_seq_kernel(
         tl.debug_barrier()
         # reverse walk of the chunk
         p = p0 + sgn * (t0 + jlen - 1)
-        u_n, dl_n, B_n, C_n, z_n = _load_step(u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, C_base, s_C_l,
-                                              z_base, s_z_l, p, emask, nmask, L > 0, True, HAS_Z)
+        u_n = tl.load(u_base + p * s_u_l, mask=emask, other=0.0)
+        dl_n = tl.load(dl_base + p * s_dl_l, mask=emask, other=0.0)
+        B_n = tl.load(B_base + p * s_B_l, mask=nmask, other=0.0)
+        C_n = tl.load(C_base + p * s_C_l, mask=nmask, other=0.0)
         g_n = tl.load(g_base + p * s_g_l, mask=emask, other=0.0)
-        if PF2:
-            u_m, dl_m, B_m, C_m, z_m = _load_step(u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, C_base,
-                                                  s_C_l, z_base, s_z_l, p - sgn, emask, nmask, jlen > 1,
-                                                  True, HAS_Z)
-            g_m = tl.load(g_base + (p - sgn) * s_g_l, mask=emask & (jlen > 1), other=0.0)
+        if HAS_Z:
+            z_n = tl.load(z_base + p * s_z_l, mask=emask, other=0.0)
         hp_n = tl.load(hb + (jlen - 1) * TILE)
         for jr in range(0, jlen):
             j = jlen - 1 - jr
@@ -310,21 +280,20 @@ def _scan_bwd_seq_kernel(
             Bt = B_n.to(tl.float32)
             Ct = C_n.to(tl.float32)
             gy = g_n.to(tl.float32) * scale
-            zv = z_n.to(tl.float32)
+            if HAS_Z:
+                zv = z_n.to(tl.float32)
             hprev = hp_n
-            # prefetch the previous step(s) of the chunk
-            if PF2:
-                u_n, dl_n, B_n, C_n, z_n, g_n = u_m, dl_m, B_m, C_m, z_m, g_m
-                u_m, dl_m, B_m, C_m, z_m = _load_step(u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, C_base,
-                                                      s_C_l, z_base, s_z_l, pos - 2 * sgn, emask, nmask,
-                                                      j >= 2, True, HAS_Z)
-                g_m = tl.load(g_base + (pos - 2 * sgn) * s_g_l, mask=emask & (j >= 2), other=0.0)
-            else:
-                u_n, dl_n, B_n, C_n, z_n = _load_step(u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, C_base,
-                                                      s_C_l, z_base, s_z_l, pos - sgn, emask, nmask,
-                                                      j >= 1, True, HAS_Z)
-                g_n = tl.load(g_base + (pos - sgn) * s_g_l, mask=emask & (j >= 1), other=0.0)
-            hp_n = tl.load(hb + (j - 1) * TILE, mask=en_mask & (j >= 1), other=0.0)
+            # prefetch the previous step of the chunk
+            pn = pos - sgn
+            more = j >= 1
+            u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
+            dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
+            B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
+            C_n = tl.load(C_base + pn * s_C_l, mask=nmask & more, other=0.0)
+            g_n = tl.load(g_base + pn * s_g_l, mask=emask & more, other=0.0)
+            if HAS_Z:
+                z_n = tl.load(z_base + pn * s_z_l, mask=emask & more, other=0.0)
+            hp_n = tl.load(hb + (j - 1) * TILE, mask=en_mask & more, other=0.0)
 
             if SOFTPLUS:
                 dl = _softplus(dlr)
@@ -374,9 +343,8 @@ def _scan_bwd_seq_kernel(
 # (BLOCK_E=4, T=16, 2 warps) 2.1 ms. Backward on H200, same shape, both directions (incl. the
 # torch sums of the partials): step-by-step BLOCK_E=32/T=8/1 warp 2.86 ms, T=16 3.04, T=32 3.20,
 # BLOCK_E=64/2 warps 3.37, BLOCK_E=16 4.45; the old chunked associative-scan backward 12.7 ms.
-FWD_CFG = dict(BLOCK_E=32, num_warps=1, SPLIT=os.environ.get("RMEETO_SCAN_SPLIT") == "1",
-               PF2=os.environ.get("RMEETO_SCAN_PF2", "0") == "1")
-BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, PF2=os.environ.get("RMEETO_SCAN_PF2", "0") == "1")
+FWD_CFG = dict(BLOCK_E=32, num_warps=1, SPLIT=os.environ.get("RMEETO_SCAN_SPLIT") == "1")
+BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1)
 _SIDE_STREAMS: dict = {}
 
 
@@ -404,7 +372,7 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     BE = min(cfg["BLOCK_E"], triton.next_power_of_2(E))
     grid = (triton.cdiv(E, BE), batch)
     args = (*_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), A, D, bias, L, E, N, float(scale))
-    meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), BLOCK_E=BE, PF2=bool(cfg["PF2"]),
+    meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), BLOCK_E=BE,
                 BLOCK_N=max(2, triton.next_power_of_2(N)), num_warps=cfg["num_warps"])
     if cfg["SPLIT"] and ndir == 2:
         _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, meta)
@@ -493,7 +461,7 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
             *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(gout), A, D, bias,
             *_s4(du), *_s4(ddelta), part[..., :N], *part.stride(), part[..., N:], *part.stride(),
             *dz_args, dA, dD, db, ck, hb, L, E, N, batch, float(scale),
-            HAS_Z=z is not None, SOFTPLUS=bool(softplus), PF2=bool(cfg["PF2"]),
+            HAS_Z=z is not None, SOFTPLUS=bool(softplus),
             BLOCK_E=BE, BLOCK_N=BN, T=T, num_warps=cfg["num_warps"])
         if dzp is not None:
             dz.copy_(dzp.sum(0))
