@@ -67,15 +67,22 @@ def test_bf16_autocast_and_cuda_graph():
     assert rel(out.float(), eager.float()) < 1e-2
 
 
-def test_split_scan_in_a_cuda_graph_matches_default(monkeypatch):
-    """The experimental two-stream forward scan (RMEETO_SCAN_SPLIT=1), captured in a CUDA graph."""
+def test_split_scan_in_a_cuda_graph_matches_one_launch(monkeypatch):
+    """The two-stream forward scan (the inference default, SPLIT="auto" under no_grad), eager and captured
+    in a CUDA graph, against the one-launch scan."""
     from rmeeto.ops import triton_scan
 
     m = rmeeto.patch(rmeeto.create_model("vim_small_patch16_224", depth=4), r=11).cuda().eval()
     x = torch.randn(8, 3, 224, 224, device="cuda")
+    taken = []
+    real = triton_scan._scan_fwd_split
+    monkeypatch.setattr(triton_scan, "_scan_fwd_split", lambda *a: taken.append(1) or real(*a))
     with torch.no_grad():
+        monkeypatch.setitem(triton_scan.FWD_CFG, "SPLIT", False)
         want = m(x)
-        monkeypatch.setitem(triton_scan.FWD_CFG, "SPLIT", True)
+        assert not taken
+        monkeypatch.setitem(triton_scan.FWD_CFG, "SPLIT", "auto")
         eager = m(x)
+        assert taken
         out = _graph_replay(m, x)
     assert rel(eager, want) < 1e-5 and rel(out, want) < 1e-5

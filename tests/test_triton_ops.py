@@ -320,6 +320,27 @@ def _interpreter_main() -> int:
             TS._scan_fwd_split = real
         cases.append((f"split-direction vs seq fwd {(b, L, E, N)}",
                        {"out": _rel(o3, o2), "split path not taken": float(not used)}, 1e-5))
+    # SPLIT="auto": two launches for a forward that will not be differentiated, one launch otherwise
+    from rmeeto.ops.triton_bimamba import bimamba_v2_inner_triton
+
+    xz = torch.randn(2, 9, 16)
+    pf, pb = (_make_params(8, 4, 2, 4, cpu, dtype=torch.float32) for _ in range(2))
+    real, used = TS._scan_fwd_split, []
+    TS._scan_fwd_split = lambda *a: used.append(1) or real(*a)
+    saved_split = TS.FWD_CFG["SPLIT"]
+    try:
+        TS.FWD_CFG["SPLIT"] = "auto"
+        with torch.no_grad():
+            y_inf = bimamba_v2_inner_triton(xz, pf, pb)[0]
+        n_inf = len(used)
+        y_train = bimamba_v2_inner_triton(xz.requires_grad_(), pf, pb)[0]
+        n_train = len(used) - n_inf
+    finally:
+        TS._scan_fwd_split = real
+        TS.FWD_CFG["SPLIT"] = saved_split
+    cases.append(("SPLIT=auto: split only without grad",
+                  {"out": _rel(y_inf, y_train.detach()), "inference did not split": float(n_inf != 1),
+                   "training split": float(n_train != 0)}, 1e-5))
     # the backward kernel with small blocks/chunks: many channel blocks, chunks, a partial last chunk
     saved = dict(TS.BWD_CFG)
     TS.BWD_CFG.update(BLOCK_E=4, T=4)

@@ -205,7 +205,7 @@ def _compute_dtype(xz: Tensor):
 
 class _BiMambaInnerFn(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, xz, conv_w, conv_b, xproj_w, dt_w, dt_b, A, D, aux_out):
+    def forward(ctx, xz, conv_w, conv_b, xproj_w, dt_w, dt_b, A, D, aux_out, for_backward):
         # conv_w (2,E,K) conv_b (2,E) xproj_w (2,R+2N,E) dt_w (2,E,R) dt_b (2,E) A (2,E,N) D (2,E)
         cdt = _compute_dtype(xz)
         with torch.autocast(xz.device.type, enabled=False):
@@ -222,7 +222,8 @@ class _BiMambaInnerFn(torch.autograd.Function):
             delta = torch.bmm(x_dbl[..., :R], dtw.transpose(1, 2)).view(2, batch, L, E)
             xd = x_dbl.view(2, batch, L, R + 2 * N)
             out = torch.empty(batch, L, E, device=xz.device, dtype=cdt)
-            scan_fwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z, A32, D32, db32, out, True, 0.5)
+            scan_fwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z, A32, D32, db32, out, True, 0.5,
+                     for_backward=for_backward)
         if aux_out is not None:
             aux_out.extend([delta[0], xd[0, ..., R:R + N], xd[0, ..., R + N:]])
         ctx.save_for_backward(xz, x_dbl, w32, b32, xw, dtw, A32, D32, db32)
@@ -262,7 +263,7 @@ class _BiMambaInnerFn(torch.autograd.Function):
             dw, dcb = biconv_bwd(x, w32, b32, du, du_mm, dxz[..., :E])
         t = ctx.dtypes
         return (dxz, dw.to(t[0]), dcb.to(t[1]), dxw.to(t[2]), ddtw.to(t[3]), ddb.to(t[4]),
-                dA.to(t[5]), dD.to(t[6]), None)
+                dA.to(t[5]), dD.to(t[6]), None, None)
 
 
 def _stack(fwd, bwd):
@@ -292,6 +293,8 @@ def bimamba_v2_inner_triton(xz: Tensor, fwd, bwd, want_aux: bool = False):
 
     params = _stack(fwd, bwd)
     aux_list: Optional[list] = [] if want_aux else None
-    out = _BiMambaInnerFn.apply(xz, *params, aux_list)
+    # (autograd runs forward() with grad off, so whether a backward can follow is decided here)
+    for_backward = torch.is_grad_enabled() and (xz.requires_grad or any(p.requires_grad for p in params))
+    out = _BiMambaInnerFn.apply(xz, *params, aux_list, for_backward)
     aux = SSMAux(*aux_list) if want_aux else None
     return out, aux

@@ -11,9 +11,10 @@ step's inputs prefetched (fastest on H100). Direction 1 (the "backward" Mamba di
 sequence from ``L-1`` down to 0 by reading position ``L-1-i`` at scan step ``i``: no flipped
 copies. With two directions the same program runs direction 0, writes ``scale * y_0``, then runs
 direction 1 and adds ``scale * y_1`` in place (a barrier in between): deterministic, no atomics.
-Opt-in (timed once, H200: inference 1.13x, training step 0.98x): ``RMEETO_SCAN_SPLIT=1``
-(``cfg SPLIT=True``) launches the two directions separately on two CUDA streams (direction 1
-through a negated sequence stride), so they run at the same time, and sums them. (A chunked
+For forwards that will not be differentiated (``SPLIT="auto"``, the default; H200: inference 1.13x,
+training step 0.98x) the two directions run as two launches on two CUDA streams (direction 1
+through a negated sequence stride), at the same time, and are summed; ``RMEETO_SCAN_SPLIT=1|0``
+forces that on or off. (A chunked
 forward with ``tl.associative_scan`` over ``(BLOCK_E, N, T)`` tiles was 3.6x slower on H100 and
 was removed in session 3.)
 
@@ -343,7 +344,12 @@ def _scan_bwd_seq_kernel(
 # (BLOCK_E=4, T=16, 2 warps) 2.1 ms. Backward on H200, same shape, both directions (incl. the
 # torch sums of the partials): step-by-step BLOCK_E=32/T=8/1 warp 2.86 ms, T=16 3.04, T=32 3.20,
 # BLOCK_E=64/2 warps 3.37, BLOCK_E=16 4.45; the old chunked associative-scan backward 12.7 ms.
-FWD_CFG = dict(BLOCK_E=32, num_warps=1, SPLIT=os.environ.get("RMEETO_SCAN_SPLIT") == "1")
+# SPLIT: "auto" (default) runs the two directions as two launches on two streams for forwards that
+# will not be differentiated (inference: 1.13x on an H200 in session 3 with a CUDA graph; the scan
+# kernel alone 1.19x on an H100 in session 5) and as one launch for training (0.98x there);
+# RMEETO_SCAN_SPLIT=1 or 0 forces it on or off.
+FWD_CFG = dict(BLOCK_E=32, num_warps=1,
+               SPLIT={"1": True, "0": False}.get(os.environ.get("RMEETO_SCAN_SPLIT", "auto"), "auto"))
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1)
 _SIDE_STREAMS: dict = {}
 
@@ -361,9 +367,11 @@ def _s3(x: Optional[Tensor]):
 
 
 def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor], A: Tensor,
-             D: Tensor, bias: Tensor, out: Tensor, softplus: bool, scale: float, cfg=None) -> Tensor:
+             D: Tensor, bias: Tensor, out: Tensor, softplus: bool, scale: float, cfg=None,
+             for_backward: bool = True) -> Tensor:
     """u, delta: (ndir, b, L, E); B, C: (ndir, b, L, N); z, out: (b, L, E); A: (ndir, E, N) fp32;
-    D, bias: (ndir, E) fp32. Writes ``out = scale * sum_dir y_dir``."""
+    D, bias: (ndir, E) fp32. Writes ``out = scale * sum_dir y_dir``. ``for_backward=False`` (a forward
+    that will not be differentiated) lets ``SPLIT="auto"`` pick the two-stream launch."""
     cfg = dict(FWD_CFG, **(cfg or {}))
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
@@ -374,7 +382,8 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     args = (*_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), A, D, bias, L, E, N, float(scale))
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), BLOCK_E=BE,
                 BLOCK_N=max(2, triton.next_power_of_2(N)), num_warps=cfg["num_warps"])
-    if cfg["SPLIT"] and ndir == 2:
+    split = (not for_backward) if cfg["SPLIT"] == "auto" else bool(cfg["SPLIT"])
+    if split and ndir == 2:
         _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, meta)
     else:
         _scan_fwd_seq_kernel[grid](*args, **meta)
@@ -396,7 +405,7 @@ def _one_dir(x: Optional[Tensor], d: Optional[int], reverse: bool) -> tuple:
 
 
 def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, grid, meta) -> None:
-    """Opt-in (``RMEETO_SCAN_SPLIT=1``; inference 1.13x faster on an H200): the two directions as two
+    """Inference default (``SPLIT="auto"``; 1.13x faster on an H200): the two directions as two
     launches of the one-direction kernel on two CUDA streams, so both run at once with twice the resident
     programs and half the serial chain each; then ``out = y_0 + y_1``. Capturable in a CUDA graph."""
     L, E, N = u.shape[2], u.shape[3], A.shape[-1]
@@ -411,7 +420,9 @@ def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, grid, meta
 
     if u.is_cuda:
         main = torch.cuda.current_stream(u.device)
-        side = _SIDE_STREAMS.setdefault(u.device, torch.cuda.Stream(u.device))
+        side = _SIDE_STREAMS.get(u.device)
+        if side is None:
+            side = _SIDE_STREAMS[u.device] = torch.cuda.Stream(u.device)
         side.wait_stream(main)
         launch(0, out)
         with torch.cuda.stream(side):
