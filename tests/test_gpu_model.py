@@ -68,8 +68,8 @@ def test_bf16_autocast_and_cuda_graph():
 
 
 def test_split_scan_in_a_cuda_graph_matches_one_launch(monkeypatch):
-    """The two-stream forward scan (the inference default, SPLIT="auto" under no_grad), eager and captured
-    in a CUDA graph, against the one-launch scan."""
+    """SPLIT="auto": one launch eagerly, the two-stream forward scan inside a CUDA graph capture; both
+    against the one-launch scan, and the two-stream scan forced on eagerly."""
     from rmeeto.ops import triton_scan
 
     m = rmeeto.patch(rmeeto.create_model("vim_small_patch16_224", depth=4), r=11).cuda().eval()
@@ -82,7 +82,10 @@ def test_split_scan_in_a_cuda_graph_matches_one_launch(monkeypatch):
         want = m(x)
         assert not taken
         monkeypatch.setitem(triton_scan.FWD_CFG, "SPLIT", "auto")
-        eager = m(x)
-        assert taken
+        auto_eager = m(x)
+        assert not taken
         out = _graph_replay(m, x)
-    assert rel(eager, want) < 1e-5 and rel(out, want) < 1e-5
+        assert taken
+        monkeypatch.setitem(triton_scan.FWD_CFG, "SPLIT", True)
+        eager = m(x)
+    assert rel(auto_eager, want) == 0 and rel(eager, want) < 1e-5 and rel(out, want) < 1e-5

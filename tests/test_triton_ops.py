@@ -320,27 +320,22 @@ def _interpreter_main() -> int:
             TS._scan_fwd_split = real
         cases.append((f"split-direction vs seq fwd {(b, L, E, N)}",
                        {"out": _rel(o3, o2), "split path not taken": float(not used)}, 1e-5))
-    # SPLIT="auto": two launches for a forward that will not be differentiated, one launch otherwise
-    from rmeeto.ops.triton_bimamba import bimamba_v2_inner_triton
+    # the Mamba core tells the scan whether a backward can follow (no_grad: no; grad: yes), which is
+    # what lets SPLIT="auto" use the two-stream scan for captured inference only
+    from rmeeto.ops import triton_bimamba as TB
 
     xz = torch.randn(2, 9, 16)
     pf, pb = (_make_params(8, 4, 2, 4, cpu, dtype=torch.float32) for _ in range(2))
-    real, used = TS._scan_fwd_split, []
-    TS._scan_fwd_split = lambda *a: used.append(1) or real(*a)
-    saved_split = TS.FWD_CFG["SPLIT"]
+    real_fwd, seen = TB.scan_fwd, []
+    TB.scan_fwd = lambda *a, **k: seen.append(k.get("for_backward")) or real_fwd(*a, **k)
     try:
-        TS.FWD_CFG["SPLIT"] = "auto"
         with torch.no_grad():
-            y_inf = bimamba_v2_inner_triton(xz, pf, pb)[0]
-        n_inf = len(used)
-        y_train = bimamba_v2_inner_triton(xz.requires_grad_(), pf, pb)[0]
-        n_train = len(used) - n_inf
+            TB.bimamba_v2_inner_triton(xz, pf, pb)
+        TB.bimamba_v2_inner_triton(xz, pf, pb)
     finally:
-        TS._scan_fwd_split = real
-        TS.FWD_CFG["SPLIT"] = saved_split
-    cases.append(("SPLIT=auto: split only without grad",
-                  {"out": _rel(y_inf, y_train.detach()), "inference did not split": float(n_inf != 1),
-                   "training split": float(n_train != 0)}, 1e-5))
+        TB.scan_fwd = real_fwd
+    cases.append(("for_backward is False under no_grad, True with grad",
+                  {"flags seen were not [False, True]": float(seen != [False, True])}, 0.0))
     # the backward kernel with small blocks/chunks: many channel blocks, chunks, a partial last chunk
     saved = dict(TS.BWD_CFG)
     TS.BWD_CFG.update(BLOCK_E=4, T=4)
@@ -370,6 +365,15 @@ def _interpreter_main() -> int:
         failed += not ok
         print(f"{'ok  ' if ok else 'FAIL'} {label}: max rel err {worst:.2e}" + ("" if ok else f" {errs}"))
     return 1 if failed else 0
+
+
+@pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
+def test_use_split_only_for_captured_inference_by_default():
+    from rmeeto.ops.triton_scan import use_split
+
+    table = {(fb, cap): use_split("auto", fb, cap) for fb in (False, True) for cap in (False, True)}
+    assert table == {(False, False): False, (False, True): True, (True, False): False, (True, True): False}
+    assert use_split(True, True, False) and not use_split(False, False, True)
 
 
 @pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")

@@ -11,10 +11,9 @@ step's inputs prefetched (fastest on H100). Direction 1 (the "backward" Mamba di
 sequence from ``L-1`` down to 0 by reading position ``L-1-i`` at scan step ``i``: no flipped
 copies. With two directions the same program runs direction 0, writes ``scale * y_0``, then runs
 direction 1 and adds ``scale * y_1`` in place (a barrier in between): deterministic, no atomics.
-For forwards that will not be differentiated (``SPLIT="auto"``, the default; H200: inference 1.13x,
-training step 0.98x) the two directions run as two launches on two CUDA streams (direction 1
-through a negated sequence stride), at the same time, and are summed; ``RMEETO_SCAN_SPLIT=1|0``
-forces that on or off. (A chunked
+For inference forwards captured in a CUDA graph (``SPLIT="auto"``, the default; 1.13x on an H100)
+the two directions run as two launches on two CUDA streams (direction 1 through a negated sequence
+stride), at the same time, and are summed; ``RMEETO_SCAN_SPLIT=1|0`` forces that on or off. (A chunked
 forward with ``tl.associative_scan`` over ``(BLOCK_E, N, T)`` tiles was 3.6x slower on H100 and
 was removed in session 3.)
 
@@ -345,9 +344,9 @@ def _scan_bwd_seq_kernel(
 # torch sums of the partials): step-by-step BLOCK_E=32/T=8/1 warp 2.86 ms, T=16 3.04, T=32 3.20,
 # BLOCK_E=64/2 warps 3.37, BLOCK_E=16 4.45; the old chunked associative-scan backward 12.7 ms.
 # SPLIT: "auto" (default) runs the two directions as two launches on two streams for forwards that
-# will not be differentiated (inference: 1.13x on an H200 in session 3 with a CUDA graph; the scan
-# kernel alone 1.19x on an H100 in session 5) and as one launch for training (0.98x there);
-# RMEETO_SCAN_SPLIT=1 or 0 forces it on or off.
+# are captured in a CUDA graph and will not be differentiated (inference with a graph: 1.13x on an
+# H100 in session 5, Vim-S unmerged and r=11), and as one launch otherwise (training: 0.98x split;
+# eager merged inference: 0.89x split, CPU-bound); RMEETO_SCAN_SPLIT=1 or 0 forces it on or off.
 FWD_CFG = dict(BLOCK_E=32, num_warps=1,
                SPLIT={"1": True, "0": False}.get(os.environ.get("RMEETO_SCAN_SPLIT", "auto"), "auto"))
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1)
@@ -371,7 +370,8 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
              for_backward: bool = True) -> Tensor:
     """u, delta: (ndir, b, L, E); B, C: (ndir, b, L, N); z, out: (b, L, E); A: (ndir, E, N) fp32;
     D, bias: (ndir, E) fp32. Writes ``out = scale * sum_dir y_dir``. ``for_backward=False`` (a forward
-    that will not be differentiated) lets ``SPLIT="auto"`` pick the two-stream launch."""
+    that will not be differentiated) lets ``SPLIT="auto"`` pick the two-stream launch during a CUDA
+    graph capture."""
     cfg = dict(FWD_CFG, **(cfg or {}))
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
@@ -382,12 +382,21 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     args = (*_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), A, D, bias, L, E, N, float(scale))
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), BLOCK_E=BE,
                 BLOCK_N=max(2, triton.next_power_of_2(N)), num_warps=cfg["num_warps"])
-    split = (not for_backward) if cfg["SPLIT"] == "auto" else bool(cfg["SPLIT"])
-    if split and ndir == 2:
+    capturing = u.is_cuda and torch.cuda.is_current_stream_capturing()
+    if use_split(cfg["SPLIT"], for_backward, capturing) and ndir == 2:
         _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, meta)
     else:
         _scan_fwd_seq_kernel[grid](*args, **meta)
     return out
+
+
+def use_split(setting, for_backward: bool, capturing: bool) -> bool:
+    """Whether the forward scan runs its two directions on two streams. ``"auto"``: only for a forward
+    that will not be differentiated and is being captured in a CUDA graph. Eagerly, the second stream's
+    launch and synchronisation cost CPU time, which made a merged Vim-S 11 % slower (H100, session 5)."""
+    if setting == "auto":
+        return not for_backward and capturing
+    return bool(setting)
 
 
 def _one_dir(x: Optional[Tensor], d: Optional[int], reverse: bool) -> tuple:
@@ -405,7 +414,7 @@ def _one_dir(x: Optional[Tensor], d: Optional[int], reverse: bool) -> tuple:
 
 
 def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, grid, meta) -> None:
-    """Inference default (``SPLIT="auto"``; 1.13x faster on an H200): the two directions as two
+    """Default for captured inference (``SPLIT="auto"``; 1.13x faster on an H100): the two directions as two
     launches of the one-direction kernel on two CUDA streams, so both run at once with twice the resident
     programs and half the serial chain each; then ``out = y_0 + y_1``. Capturable in a CUDA graph."""
     L, E, N = u.shape[2], u.shape[3], A.shape[-1]
