@@ -74,6 +74,17 @@ def test_bf16_autocast_and_cuda_graph(monkeypatch):
     assert rel(out.float(), eager.float()) < 1e-2
 
 
+def test_bf16_graph_with_auto_split_matches_eager_unmerged():
+    """Unmerged (no merge decision to flip), bf16: the captured two-stream scan against the eager one-launch
+    scan, at the bf16 tolerance."""
+    m = rmeeto.create_model("vim_small_patch16_224", depth=4).cuda().eval()
+    x = torch.randn(8, 3, 224, 224, device="cuda")
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        eager = m(x)
+        out = _graph_replay(m, x)
+    assert rel(out.float(), eager.float()) < 1e-2
+
+
 def test_split_scan_in_a_cuda_graph_matches_one_launch(monkeypatch):
     """SPLIT="auto": one launch eagerly, the two-stream forward scan inside a CUDA graph capture; both
     against the one-launch scan, and the two-stream scan forced on eagerly."""

@@ -273,6 +273,17 @@ def test_scan_fwd_split_agrees_with_default(L):
 
 @gpu
 @needs_cuda
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
+def test_split_scan_half_against_truth(monkeypatch, dtype):
+    """The two-stream forward scan (forced on) in half precision, forward and backward, vs the fp64 truth."""
+    from rmeeto.ops import triton_scan as TS
+
+    monkeypatch.setitem(TS.FWD_CFG, "SPLIT", True)
+    _check(_bimamba_errors(2, 197, 192, 16, 12, 4, device=torch.device("cuda"), dtype=dtype), 1e-2, "split")
+
+
+@gpu
+@needs_cuda
 def test_selective_scan_triton_bf16():
     _check(_scan_errors(2, 64, 16, 131, torch.device("cuda"), dtype=torch.bfloat16), 1e-2, "bf16")
 
