@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 
 import torch
@@ -23,11 +22,11 @@ def run(model_name: str, setting: dict, *, merge: str = "auto", backend=None, tr
     from rmeeto.bench import measure
     from rmeeto.ops import triton_scan
 
-    os.environ["RMEETO_MERGE"] = merge
     saved = triton_scan.FWD_CFG["SPLIT"]
     triton_scan.FWD_CFG["SPLIT"] = split  # "auto" (the default), or False: the one-launch forward scan
     m = rmeeto.create_model(model_name)
     m.backend = backend
+    m.merge_impl = merge
     if setting:
         rmeeto.patch(m, **setting)
     try:

@@ -133,11 +133,14 @@ def test_merge_override_is_checked(monkeypatch):
                                          patch_size=4, stride=4), r=4).eval()
     x = torch.randn(2, 3, 32, 32)
     monkeypatch.setenv("RMEETO_MERGE", "fast")
-    with pytest.raises(ValueError, match="RMEETO_MERGE='fast'"):
+    with pytest.raises(ValueError, match="merge implementation 'fast'.*choose auto, torch or triton"):
         m(x)
-    monkeypatch.setenv("RMEETO_MERGE", "torch")
+    m.merge_impl = "torch"  # the model's setting wins over the environment
     with torch.no_grad():
         assert m(x).shape == (2, 1000)
+    m.merge_impl = "quick"
+    with pytest.raises(ValueError, match="merge implementation 'quick'"):
+        m(x)
 
 
 @pytest.mark.gpu

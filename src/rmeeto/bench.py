@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
 
@@ -104,27 +103,21 @@ def run_bench(args: argparse.Namespace) -> list[dict]:
         settings = [("r", 0)] + settings
     rows: list[dict] = []
     runs = [(b, m) for b in args.backend.split(",") for m in args.merge.split(",")]
-    saved = os.environ.get("RMEETO_MERGE")
-    try:
-        for backend, merge in runs:
-            os.environ["RMEETO_MERGE"] = merge
-            label = backend if len(runs) == 1 or merge == "auto" else f"{backend}/{merge}"
-            _bench_settings(args, backend, label, settings, rows)
-    finally:
-        if saved is None:
-            os.environ.pop("RMEETO_MERGE", None)
-        else:
-            os.environ["RMEETO_MERGE"] = saved
+    for backend, merge in runs:
+        label = backend if len(runs) == 1 or merge == "auto" else f"{backend}/{merge}"
+        _bench_settings(args, backend, merge, label, settings, rows)
     return rows
 
 
-def _bench_settings(args: argparse.Namespace, backend: str, label: str, settings, rows: list) -> None:
+def _bench_settings(args: argparse.Namespace, backend: str, merge: str, label: str, settings,
+                    rows: list) -> None:
     """One model, every setting in turn; speedups are over the first (unpatched) row."""
     import rmeeto
     from rmeeto.cli import parse_kv
 
     model = rmeeto.create_model(args.model, **parse_kv(args.model_kwargs))
     model.backend = None if backend == "auto" else backend
+    model.merge_impl = merge
     base = None
     for kind, value in settings:
         if value:
@@ -135,7 +128,7 @@ def _bench_settings(args: argparse.Namespace, backend: str, label: str, settings
                       args.cuda_graph)
         base = base or res["im_per_s"]
         ideal = 1.0 / (1.0 - res["ratio"])
-        res.update(model=args.model, backend=label, merge=os.environ.get("RMEETO_MERGE", "auto"),
+        res.update(model=args.model, backend=label, merge=merge,
                    setting=f"{kind}={value}", speedup=res["im_per_s"] / base, ideal=ideal,
                    of_ideal=res["im_per_s"] / base / ideal, mode="train" if args.train else "infer",
                    dtype=args.dtype, batch_size=args.batch_size, cuda_graph=args.cuda_graph)

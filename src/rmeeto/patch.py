@@ -160,18 +160,22 @@ def _metric(name: str, hidden, residual, state):
     return value
 
 
-def merge_backend() -> str:
-    """``$RMEETO_MERGE``: ``auto`` (fused Triton merge where the blocks run Triton), ``torch`` or ``triton``."""
-    choice = os.environ.get("RMEETO_MERGE", "auto").lower()
+def merge_backend(choice: Optional[str] = None) -> str:
+    """The merge implementation: ``choice`` (a model's ``merge_impl``) or else ``$RMEETO_MERGE``; ``auto``
+    (the fused Triton merge where the blocks run Triton), ``torch`` or ``triton``."""
+    if choice is None:
+        choice = os.environ.get("RMEETO_MERGE", "auto")
+    choice = choice.lower()
     if choice not in ("auto", "torch", "triton"):
-        raise ValueError(f"RMEETO_MERGE={choice!r}: choose auto, torch or triton")
+        raise ValueError(f"merge implementation {choice!r} (model.merge_impl or RMEETO_MERGE): "
+                         "choose auto, torch or triton")
     return choice
 
 
 def _fused(metric, hidden, residual, state, cfg: PatchConfig, backend) -> bool:
     """Use the two-launch Triton merge: on the Triton backend, for the settings it implements
     (others use the reference in ``merge.py``)."""
-    choice = merge_backend()
+    choice = state.merge_impl
     if fused_merge is None or choice == "torch":
         return False
     if choice == "auto" and (backend != "triton" or not hidden.is_cuda):
@@ -219,6 +223,7 @@ class MergeModelMixin:
                                    "r": r_for_ratio(cfg.ratio, cfg, len(self.layers), self.num_tokens)})
             cfg._resolved = {"key": key, "schedule": resolve_schedule(c, len(self.layers), self.num_tokens)}
         state.schedule = cfg._resolved["schedule"]
+        state.merge_impl = merge_backend(getattr(self, "merge_impl", None))  # once per forward
         state.want_aux = cfg.metric in ("delta", "B", "C")
         if cfg.track_groups:
             state.groups = torch.arange(self.num_tokens, device=self.pos_embed.device).expand(1, -1)

@@ -35,6 +35,7 @@ class TokenState:
     groups: Optional[Tensor] = None  # (B, num_patches + 1): token index of each original token
     token_counts: list = field(default_factory=list)
     schedule: list = field(default_factory=list)  # r per block, set by a patch
+    merge_impl: str = "auto"  # auto, torch or triton; set by a patch from model.merge_impl / $RMEETO_MERGE
 
 
 class RMSNorm(nn.Module):

@@ -185,23 +185,29 @@ class Recorder:
 
 # ----------------------------------------------------------------------------- training
 
-def run_train(args) -> int:
-    """Entry point of ``rmeeto train``; returns the exit code (0 ok, 2 bad input, 3 NaN loss)."""
+def run_command(body, args) -> int:
+    """Run ``body(args, info)`` between torch.distributed set-up and clean-up; returns the exit code
+    (0 ok, 2 bad input, 3 NaN loss). Shared by ``rmeeto train`` and ``rmeeto eval``."""
     info = init_distributed(getattr(args, "device", None))
     rc = 1
     try:
-        rc = _train(args, info)
+        rc = body(args, info)
     except NonFiniteLoss as e:
         print(f"error (rank {info.rank}): {e}", file=sys.stderr, flush=True)
         rc = 3
     except (TrainError, DataError) as e:
-        if info.is_main or not info.enabled:
+        if info.is_main:
             print(f"error: {e}", file=sys.stderr, flush=True)
         rc = 2
     finally:
         # a barrier only after a clean run: after an error a peer may never reach it
         cleanup(info, synchronize=rc == 0)
     return rc
+
+
+def run_train(args) -> int:
+    """Entry point of ``rmeeto train``; returns the exit code (0 ok, 2 bad input, 3 NaN loss)."""
+    return run_command(_train, args)
 
 
 def _batch_sizes(args, info: DistInfo) -> tuple[int, int]:

@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 
 import torch
 
-from ..data import DataError, build_dataset, build_eval_loader, gpu_pipelines, make_subset
+from ..data import build_dataset, build_eval_loader, gpu_pipelines, make_subset
 from .config import parse_list
-from .dist import cleanup, init_distributed
 from ..bench import measure
-from .engine import TrainError, amp_dtype, build_model, evaluate
+from .engine import TrainError, amp_dtype, build_model, evaluate, run_command
 
 
 def settings_from_args(args) -> list[dict]:
@@ -35,17 +33,8 @@ def settings_from_args(args) -> list[dict]:
 
 
 def run_eval(args) -> int:
-    info = init_distributed(getattr(args, "device", None))
-    rc = 1
-    try:
-        rc = _eval(args, info)
-    except (TrainError, DataError) as e:
-        if info.is_main:
-            print(f"error: {e}", file=sys.stderr, flush=True)
-        rc = 2
-    finally:
-        cleanup(info, synchronize=rc == 0)
-    return rc
+    """Entry point of ``rmeeto eval``; returns the exit code (0 ok, 2 bad input)."""
+    return run_command(_eval, args)
 
 
 def _eval(args, info) -> int:
