@@ -43,11 +43,7 @@ def _conv_pre(xb, s_x_l, w_ptr, b_ptr, d, s, smask, e, emask, L, E,
     acc = tl.zeros((BLOCK_L, BLOCK_E), dtype=tl.float32) \
         + tl.load(b_ptr + d * E + e, mask=emask, other=0.0)[None, :]
     for k in tl.static_range(K):
-        if d == 0:
-            off = k - (K - 1)
-        else:
-            off = (K - 1) - k
-        q = s + off
+        q = s + (k - (K - 1)) * (1 - 2 * d)  # tap k reads offset k-(K-1), mirrored for d = 1
         m = (smask & (q >= 0) & (q < L))[:, None] & emask[None, :]
         xv = tl.load(xb + q[:, None] * s_x_l, mask=m, other=0.0).to(tl.float32)
         acc += tl.load(w_ptr + (d * E + e) * K + k, mask=emask, other=0.0)[None, :] * xv
@@ -110,11 +106,7 @@ def _biconv_dpre_kernel(
         tl.store(dp_ptr + ((d * tl.num_programs(2) + pid_b) * L + t[:, None]) * E + e[None, :], dpre, mask=m2)
         tl.store(db_ptr + (d * NPROG_BL + prog_bl) * E + e, tl.sum(dpre, axis=0), mask=emask)
         for k in tl.static_range(K):
-            if d == 0:
-                off = k - (K - 1)
-            else:
-                off = (K - 1) - k
-            q = t + off
+            q = t + (k - (K - 1)) * (1 - 2 * d)
             m = ((q >= 0) & (q < L))[:, None] & emask[None, :]
             xv = tl.load(xb + q[:, None] * s_x_l, mask=m, other=0.0).to(tl.float32)
             tl.store(dw_ptr + ((d * NPROG_BL + prog_bl) * E + e) * K + k, tl.sum(dpre * xv, axis=0), mask=emask)
@@ -139,10 +131,7 @@ def _biconv_dx_kernel(
     for d in tl.static_range(2):
         base = dp_ptr + (d * tl.num_programs(2) + pid_b) * L * E + e[None, :]
         for k in tl.static_range(K):
-            if d == 0:
-                s = t + (K - 1) - k
-            else:
-                s = t + k - (K - 1)
+            s = t - (k - (K - 1)) * (1 - 2 * d)
             m = ((s >= 0) & (s < L))[:, None] & emask[None, :]
             dp = tl.load(base + s[:, None] * E, mask=m, other=0.0)
             dx += tl.load(w_ptr + (d * E + e) * K + k, mask=emask, other=0.0)[None, :] * dp
