@@ -1,7 +1,9 @@
 """`rmeeto study` on a tiny subset, and the ViT (ToMe-style) baseline."""
 import argparse
 import json
+from pathlib import Path
 
+import pytest
 import torch
 
 from rmeeto.baselines.vit_tome import create_deit_tiny, patch_vit, r_for_ratio, ratio_for, tokens_per_block
@@ -10,6 +12,8 @@ from rmeeto.study import run_study
 
 from test_demo import REAL, fake_fashion_mnist
 from rmeeto.data.idx import DEBIAN_FASHION_MNIST
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_vit_baseline_patch():
@@ -40,6 +44,43 @@ def test_study_free_stage_and_report(tmp_path, capsys):
     assert labels[0] == "unmerged" and "merge 0.31" in labels and "merge-shuffle 0.14" in labels
     report = (out / "README.md").read_text()
     assert "Training-free reduction" in report and (out / "training_free.png").is_file()
+
+
+def test_study_vit_stage_trains_with_rmeeto_train(tmp_path):
+    """The ViT baseline is trained by ``rmeeto train`` with the committed recipe, then reduced ToMe-style."""
+    (tmp_path / "fm").mkdir()
+    root = fake_fashion_mnist(tmp_path / "fm")
+    out = tmp_path / "study"
+    args = argparse.Namespace(stages=["vit"], checkpoint=str(ASSET), data_dir=root, device="cpu", vit_epochs=1,
+                              vit_config=str(ROOT / "configs" / "fmnist_vit_tiny.yaml"), eval_images=16, out=str(out),
+                              batch_size=16, gpus=None)
+    assert run_study(args) == 0
+    vit = json.loads((out / "vit.json").read_text())
+    assert vit["recipe"] == "fmnist_vit_tiny.yaml" and len(vit["epoch_top1"]) == 1
+    assert [r["mode"] for r in vit["rows"]][:3] == ["none", "merge", "prune"] and vit["rows"][1]["r"] > 0
+    summary = json.loads((out / "runs" / "vit" / "summary.json").read_text())
+    assert summary["model"] == "deit_tiny_patch16_224" and summary["lr"] > 0
+    args.vit_config = str(tmp_path / "missing.yaml")
+    with pytest.raises(SystemExit, match="--vit-config"):
+        run_study(args)
+
+
+def test_vit_baseline_builds_for_rmeeto_train_and_refuses_what_does_not_apply():
+    from rmeeto.train.engine import TrainError, build_model, require_vim
+
+    args = argparse.Namespace(model="deit_tiny_patch16_224", pretrained=None, num_classes=5, drop_path=0.0,
+                              model_kwargs={"img_size": 32, "patch_size": 8, "channels": 1})
+    m = build_model(args)
+    assert (m.img_size, m.in_chans, m.num_classes) == (32, 1, 5)
+    assert m(torch.randn(2, 1, 32, 32)).shape == (2, 5)
+    with pytest.raises(TrainError, match="Transformer baseline"):
+        require_vim(m, args.model)
+    args.pretrained = "vim.pth"
+    with pytest.raises(TrainError, match="--pretrained applies to the Vim models"):
+        build_model(args)
+    args.pretrained, args.model_kwargs = None, {"stride": 4}
+    with pytest.raises(TrainError, match="cannot build --model deit_tiny_patch16_224"):
+        build_model(args)
 
 
 def test_report_retrain_tables_show_the_gap_to_unmerged(tmp_path):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import queue
 import subprocess
@@ -29,7 +28,6 @@ from pathlib import Path
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 
 from .study_report import load_stage
 from .train.state import atomic_write_text
@@ -113,6 +111,12 @@ def _train_run(args, out: Path, name: str, extra: list[str], gpu: Optional[str] 
            "--warmup-epochs", "0",
            "--drop-path", "0.05", "--no-initial-eval", "--no-progress", "--workers", "8",
            "--output", str(run_dir), *extra]
+    return _run_train_cmd(cmd, run_dir, name, gpu)
+
+
+def _run_train_cmd(cmd: list[str], run_dir: Path, name: str, gpu: Optional[str] = None) -> dict:
+    """Run an ``rmeeto train`` command line (on ``gpu`` when given), keep its log in ``run_dir``, and return
+    its summary with the wall-clock minutes added."""
     env = dict(os.environ)
     if gpu is not None:
         env["CUDA_VISIBLE_DEVICES"] = gpu
@@ -190,34 +194,24 @@ def stage_order(args, out: Path) -> None:
 
 
 def stage_vit(args, out: Path) -> None:
-    from .baselines.vit_tome import create_deit_tiny, patch_vit, r_for_ratio, ratio_for
-    from .data import build_dataset
+    """Train the DeiT-Ti-shaped ViT with ``rmeeto train`` and the proxy's recipe (``--vit-config``), then
+    reduce it ToMe-style without re-training at the study's ratios."""
+    from .baselines.vit_tome import create_baseline, patch_vit, r_for_ratio, ratio_for
+    from .checkpoint import read_checkpoint
 
-    torch.manual_seed(0)
+    config = Path(args.vit_config)
+    if not config.is_file():
+        raise SystemExit(f"error: --vit-config {config} not found; it is configs/fmnist_vit_tiny.yaml of a "
+                         "source checkout (the proxy's recipe with the ViT as the model)")
+    run_dir = out / "runs" / "vit"
+    cmd = [sys.executable, "-m", "rmeeto.cli", "train", "-c", str(config), "--data-dir", args.data_dir,
+           "--epochs", str(args.vit_epochs), "--batch-size", str(args.batch_size), "--device", args.device,
+           "--no-progress", "--output", str(run_dir)]
+    summary = _run_train_cmd(cmd, run_dir, "vit")
     dev = args.device
-    model = create_deit_tiny().to(dev)
-    train = build_dataset("fashion-mnist", args.data_dir, "train", img_size=56, channels=1, train_aug=True,
-                          aa="none", reprob=0.25, scale=(0.6, 1.0))
-    loader = torch.utils.data.DataLoader(train, batch_size=256, shuffle=True, num_workers=8, drop_last=True,
-                                         persistent_workers=True)
-    test = _test_set(args.data_dir, 56, limit=args.eval_images)
-    steps = args.vit_epochs * len(loader)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
-    warm = len(loader)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / (steps - warm))))
-    t0 = time.time()
-    for epoch in range(args.vit_epochs):
-        model.train()
-        for x, y in loader:
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev == "cuda"):
-                loss = F.cross_entropy(model(x.to(dev, non_blocking=True)), y.to(dev), label_smoothing=0.1)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-        print(f"vit epoch {epoch + 1}: loss {loss.item():.3f}", flush=True)
-    minutes = (time.time() - t0) / 60
+    model = create_baseline(summary["model"], num_classes=10, **summary["model_kwargs"]).to(dev)
+    model.load_state_dict(read_checkpoint(run_dir / "checkpoint.pth")["model"])
+    test = _test_set(args.data_dir, model.img_size, limit=args.eval_images)
     rows = []
     for ratio in (0.0,) + RATIOS:
         r = r_for_ratio(197, 12, ratio) if ratio else 0
@@ -226,7 +220,9 @@ def stage_vit(args, out: Path) -> None:
             rows.append({"target_ratio": ratio, "r": r, "mode": mode, "ratio": ratio_for(197, 12, r),
                          "top1": accuracy(model, test, dev)})
             print(json.dumps(rows[-1]), flush=True)
-    _save(out, "vit", {"epochs": args.vit_epochs, "train_minutes": minutes, "rows": rows})
+    _save(out, "vit", {"epochs": args.vit_epochs, "train_minutes": summary["minutes"],
+                       "wall_minutes": summary["wall_minutes"], "recipe": config.name,
+                       "epoch_top1": [e["top1"] for e in summary["epochs"]], "rows": rows})
 
 
 def _env(device: str) -> dict:
@@ -282,6 +278,8 @@ def register(sub) -> None:
                    help="orders the order stage re-trains (keep reuses retrain's merge-3ep when present)")
     p.add_argument("--distill-options", type=int, nargs="+", default=[0, 1], help="0: plain, 1: distilled")
     p.add_argument("--vit-epochs", type=int, default=30)
+    p.add_argument("--vit-config", default=str(Path(__file__).resolve().parents[2] / "configs" / "fmnist_vit_tiny.yaml"),
+                   help="the ViT's training recipe for rmeeto train (default: the checkout's configs/fmnist_vit_tiny.yaml)")
     p.add_argument("--eval-images", type=int, default=None, help="evaluate on the first N test images only")
     p.add_argument("--batch-size", type=int, default=256, help="re-training batch size per run")
     p.add_argument("--gpus", nargs="+", default=None, metavar="ID",

@@ -63,8 +63,27 @@ def patch_vit(model: nn.Module, r: int, mode: str = "merge") -> nn.Module:
 
 def create_deit_tiny(img_size: int = 56, patch_size: int = 4, in_chans: int = 1, num_classes: int = 10,
                      drop_path_rate: float = 0.05) -> nn.Module:
-    """A DeiT-Ti-shaped ViT (depth 12, width 192, 3 heads) from timm, untrained."""
+    """A DeiT-Ti-shaped ViT (depth 12, width 192, 3 heads) from timm, untrained. It carries ``img_size`` and
+    ``in_chans`` like rmeeto's Vim, so ``rmeeto train`` can feed it."""
     import timm
 
-    return timm.create_model("vit_tiny_patch16_224", pretrained=False, img_size=img_size, patch_size=patch_size,
-                             in_chans=in_chans, num_classes=num_classes, drop_path_rate=drop_path_rate)
+    model = timm.create_model("vit_tiny_patch16_224", pretrained=False, img_size=img_size, patch_size=patch_size,
+                              in_chans=in_chans, num_classes=num_classes, drop_path_rate=drop_path_rate)
+    model.img_size, model.in_chans = img_size, in_chans
+    return model
+
+
+# Transformer baselines ``rmeeto train --model`` accepts besides the registered Vims (trained from scratch;
+# ``--r``/``--ratio`` do not apply: ``patch_vit`` reduces them, in ``rmeeto study vit``)
+BASELINES = {"deit_tiny_patch16_224": dict(img_size=224, patch_size=16, in_chans=3, num_classes=1000)}
+
+
+def create_baseline(name: str, num_classes=None, channels=None, **kwargs) -> nn.Module:
+    """A :data:`BASELINES` model; ``channels`` is accepted as the Vim models' name for ``in_chans``."""
+    cfg = dict(BASELINES[name])
+    if num_classes is not None:
+        cfg["num_classes"] = num_classes
+    if channels is not None:
+        cfg["in_chans"] = channels
+    cfg.update(kwargs)
+    return create_deit_tiny(**cfg)

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..checkpoint import atomic_save
+from ..models.vim import VisionMamba
 from ..data import (DataError, build_criterion, build_dataset, build_eval_loader, build_mixup,
                     build_train_loader, dataset_classes, gpu_pipelines, make_subset, to_device_batch)
 from .dist import DistInfo, all_reduce_sum, broadcast_object, cleanup, init_distributed
@@ -87,9 +88,18 @@ def build_model(args, teacher: bool = False) -> nn.Module:
     """``rmeeto.create_model`` from the run's flags; a checkpoint that does not fit the model is
     re-raised as a :class:`TrainError` that says which model it was written for."""
     import rmeeto
+    from ..baselines.vit_tome import BASELINES, create_baseline
     from ..checkpoint import CheckpointError
     kw = dict(args.model_kwargs or {})
     kw["drop_path_rate"] = 0.0 if teacher else kw.get("drop_path_rate", getattr(args, "drop_path", 0.0))
+    if args.model in BASELINES:
+        if args.pretrained:
+            raise TrainError(f"--pretrained applies to the Vim models; --model {args.model} is a Transformer "
+                             "baseline that trains from scratch")
+        try:
+            return create_baseline(args.model, num_classes=args.num_classes, **kw)
+        except TypeError as e:
+            raise TrainError(f"cannot build --model {args.model} with --model-kwargs {kw}: {e}") from e
     try:
         return rmeeto.create_model(args.model, pretrained=args.pretrained, num_classes=args.num_classes, **kw)
     except CheckpointError as e:
@@ -97,6 +107,13 @@ def build_model(args, teacher: bool = False) -> nn.Module:
                          f"{_checkpoint_hint(args.pretrained)}") from e
     except (ValueError, TypeError) as e:
         raise TrainError(f"cannot build --model {args.model} with --model-kwargs {kw}: {e}") from e
+
+
+def require_vim(model: nn.Module, name: str) -> None:
+    """Token merging (``--r``/``--ratio``) patches Vim models only."""
+    if not isinstance(model, VisionMamba):
+        raise TrainError(f"--r/--ratio merge tokens of Vim models; --model {name} is a Transformer baseline "
+                         "(rmeeto study vit reduces it ToMe-style)")
 
 
 @torch.inference_mode()
@@ -324,6 +341,7 @@ def _train(args, info: DistInfo) -> int:
         log(info, f"before merge: top-1 {summary['before_merge']['top1']:.2f} "
                   f"top-5 {summary['before_merge']['top5']:.2f} ({eval_seconds:.1f}s)")
     if want:
+        require_vim(model, args.model)
         rmeeto.patch(model, **want)
     if ck is None and args.initial_eval:
         if want:

@@ -10,7 +10,7 @@ import torch
 from ..data import build_dataset, build_eval_loader, gpu_pipelines, make_subset
 from .config import parse_list
 from ..bench import measure
-from .engine import TrainError, amp_dtype, build_model, evaluate, run_command
+from .engine import TrainError, amp_dtype, build_model, evaluate, require_vim, run_command
 
 
 def settings_from_args(args) -> list[dict]:
@@ -58,6 +58,7 @@ def _eval(args, info) -> int:
         rmeeto.unpatch(model)
         use = loaded if setting is None else setting
         if use:
+            require_vim(model, args.model)
             try:
                 rmeeto.patch(model, **use)
             except (ValueError, TypeError) as e:
