@@ -19,7 +19,8 @@ import time
 import torch
 
 FAMILIES = [("scan fwd", r"_scan_fwd"), ("scan bwd", r"_scan_bwd"), ("conv fwd", r"_biconv_fwd"),
-            ("conv bwd", r"_biconv_bwd|_biconv_dpre|_biconv_dx"), ("merge", r"_plan_kernel|_apply_kernel|_unmerge|_gather"),
+            ("conv bwd", r"_biconv_bwd|_biconv_dpre|_biconv_dx"),
+            ("merge", r"_plan_kernel|_apply_kernel|_unmerge|_gather"),
             ("norm", r"rmsnorm|_norm"), ("optimizer", r"adam|multi_tensor"),
             ("gemm fp32", r"sgemm|f32f32|tf32|s1688|s16816gemm_fp32|gemm.*f32_f32"),
             ("gemm", r"gemm|nvjet|xmma|cutlass|cublas|sm90|sm80"),

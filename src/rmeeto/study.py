@@ -278,10 +278,12 @@ def register(sub) -> None:
                    help="orders the order stage re-trains (keep reuses retrain's merge-3ep when present)")
     p.add_argument("--distill-options", type=int, nargs="+", default=[0, 1], help="0: plain, 1: distilled")
     p.add_argument("--vit-epochs", type=int, default=30)
-    p.add_argument("--vit-config", default=str(Path(__file__).resolve().parents[2] / "configs" / "fmnist_vit_tiny.yaml"),
-                   help="the ViT's training recipe for rmeeto train (default: the checkout's configs/fmnist_vit_tiny.yaml)")
+    p.add_argument("--vit-config",
+                   default=str(Path(__file__).resolve().parents[2] / "configs" / "fmnist_vit_tiny.yaml"),
+                   help="the ViT's recipe for rmeeto train (default: the checkout's configs/fmnist_vit_tiny.yaml)")
     p.add_argument("--eval-images", type=int, default=None, help="evaluate on the first N test images only")
-    p.add_argument("--batch-size", type=int, default=256, help="re-training batch size per run")
+    p.add_argument("--batch-size", type=int, default=256,
+                   help="batch size of each training run (re-training and the ViT)")
     p.add_argument("--gpus", nargs="+", default=None, metavar="ID",
                    help="run the re-training runs in parallel, one per listed GPU (e.g. --gpus 0 1 2 3)")
     p.add_argument("--out", default="docs/reproduction")

@@ -346,7 +346,7 @@ def _scan_bwd_seq_kernel(
 # SPLIT: "auto" (default) runs the two directions as two launches on two streams for forwards that
 # are captured in a CUDA graph and will not be differentiated (inference with a graph: 1.13x on an
 # H100 in session 5, Vim-S unmerged and r=11), and as one launch otherwise (training: 0.98x split;
-# eager merged inference: 0.89x split, CPU-bound); RMEETO_SCAN_SPLIT=1 or 0 forces it on or off.
+# eager merged Vim-S inference: 0.86x split, CPU-bound); RMEETO_SCAN_SPLIT=1 or 0 forces it on or off.
 FWD_CFG = dict(BLOCK_E=32, num_warps=1,
                SPLIT={"1": True, "0": False}.get(os.environ.get("RMEETO_SCAN_SPLIT", "auto"), "auto"))
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1)
@@ -393,7 +393,8 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
 def use_split(setting, for_backward: bool, capturing: bool) -> bool:
     """Whether the forward scan runs its two directions on two streams. ``"auto"``: only for a forward
     that will not be differentiated and is being captured in a CUDA graph. Eagerly, the second stream's
-    launch and synchronisation cost CPU time, which made a merged Vim-S 11 % slower (H100, session 5)."""
+    launch and synchronisation cost CPU time, which made a merged Vim-S 14 % slower (6306 vs 7317 im/s,
+    H100, session 5)."""
     if setting == "auto":
         return not for_backward and capturing
     return bool(setting)
