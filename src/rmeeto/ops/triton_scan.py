@@ -19,7 +19,7 @@ was removed in session 3.)
 
 Backward (``_scan_bwd_seq_kernel``), per program one channel block x batch element x direction,
 step by step with the fp32 state in registers and the next step's inputs prefetched (prefetching two
-steps ahead was timed in session 5 and was 4-10 % slower on an H100, forward and backward):
+steps ahead was timed in session 5: 4 % (backward) and 11 % (forward) slower on an H100):
 
 - phase 1 walks the sequence forward and checkpoints the state every ``T`` steps (a small
   per-program scratch, ``ceil(L/T)`` tiles of ``BLOCK_E x N``);
