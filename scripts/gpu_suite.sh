@@ -10,6 +10,8 @@
 #   scripts/gpu_suite.sh proxy2               # the proxy on 2 GPUs, resumable over several calls
 #   scripts/gpu_suite.sh e2e                  # one GPU: loader alone + 3 epochs end to end on a JPEG folder
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
+#   scripts/gpu_suite.sh recipe4              # 4 GPUs: the study's recipe stage (held-out recipe choice)
+#   RECIPE=auto scripts/gpu_suite.sh retrain4 # 4 GPUs: retrain + order stages with that recipe
 # Outputs go to $OUT (or ./gpu_out): logs, JSON, PNG.
 set -uo pipefail
 OUT=${OUT:-gpu_out}; mkdir -p "$OUT"
@@ -143,14 +145,32 @@ mixed4)
   cp /tmp/study_o/*.json "$OUT/" 2>/dev/null
   tar czf "$OUT/mixed_runs.tgz" --exclude="*.pth" --exclude="*tfevents*" -C /tmp study_o demo_cuda e2e e2e--gpu-decode e2e_2gpu 2>/dev/null
   tail -n 30 "$OUT"/gpu*.log ;;
+recipe4)
+  # the study's recipe stage on a 4-GPU host: every candidate re-training recipe, scored on 10k held-out
+  # train images, one run per GPU at a time; then the report of what it chose
+  CK=${PROXY_CKPT:-$PWD/docs/proxy/fmnist_proxy_vim_fp16.pth}; info > "$OUT/env.txt"
+  timeout ${STAGE_TIMEOUT:-560} $RM study recipe --gpus 0 1 2 3 --checkpoint "$CK" --data-dir "$FMNIST" \
+    --out /tmp/recipe > "$OUT/recipe.log" 2>&1
+  cp /tmp/recipe/recipe.json "$OUT/"
+  tar czf "$OUT/recipe_runs.tgz" --exclude="*.pth" --exclude="*tfevents*" -C /tmp/recipe runs
+  tail -n 20 "$OUT/recipe.log" ;;
+retrain4)
+  # the retrain and order stages with the recipe the recipe stage chose ($RECIPE), on a 4-GPU host
+  CK=${PROXY_CKPT:-$PWD/docs/proxy/fmnist_proxy_vim_fp16.pth}; info > "$OUT/env.txt"
+  timeout ${STAGE_TIMEOUT:-560} $RM study retrain order --recipe ${RECIPE:-auto} --gpus 0 1 2 3 --orders shuffle \
+    --checkpoint "$CK" --data-dir "$FMNIST" --out docs/reproduction > "$OUT/retrain4.log" 2>&1
+  cp docs/reproduction/retrain_*.json docs/reproduction/order_*.json "$OUT/"
+  tar czf "$OUT/retrain4_runs.tgz" --exclude="*.pth" --exclude="*tfevents*" -C docs/reproduction runs
+  tail -n 20 "$OUT/retrain4.log" ;;
 h100)
   # on one H100: the GPU demo, then one 3-epoch re-training at ratio 0.31 timed on that card
   CK=${PROXY_CKPT:-$PWD/docs/proxy/fmnist_proxy_vim_fp16.pth}
   info > "$OUT/env.txt"
   timeout 110 $RM demo --device cuda --checkpoint "$CK" --data-dir "$FMNIST" --out "$OUT/demo_cuda" > "$OUT/demo_cuda.log" 2>&1
   timeout 170 $RM study retrain --retrain-modes merge --distill-options 0 --epochs-list 3 --checkpoint "$CK" \
-    --data-dir "$FMNIST" --out /tmp/h100 > "$OUT/retrain_h100.log" 2>&1
-  cp /tmp/h100/retrain.json "$OUT/retrain_h100.json"; cat "$OUT/demo_cuda.log" "$OUT/retrain_h100.log" ;;
+    --recipe ${RECIPE:-base} --data-dir "$FMNIST" --out /tmp/h100 > "$OUT/retrain_h100.log" 2>&1
+  for f in /tmp/h100/retrain*.json; do b=$(basename "$f" .json); cp "$f" "$OUT/retrain_h100${b#retrain}.json"; done
+  cat "$OUT/demo_cuda.log" "$OUT/retrain_h100.log" ;;
 e2e)
   # one GPU, 16 cores: the loader alone, then 3 epochs of end-to-end re-training (CPU decode, full DeiT
   # augmentation, Vim-S r=11, b128, bf16); epoch 1 includes Triton compilation

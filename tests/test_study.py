@@ -106,7 +106,7 @@ def test_study_retrain_runs_in_parallel_and_resumes(tmp_path, capsys):
     args = argparse.Namespace(stages=["retrain"], checkpoint=str(ASSET), data_dir=root, device="cpu",
                               lr=1e-4, epochs_list=[1], retrain_modes=["merge", "prune"], distill_options=[0],
                               orders=["keep"], vit_epochs=1, eval_images=16, out=str(out), batch_size=16,
-                              gpus=["a", "b"])
+                              gpus=["a", "b"], recipe="base")
     assert run_study(args) == 0
     runs = json.loads((out / "retrain.json").read_text())
     assert sorted(runs) == ["merge-1ep", "prune-1ep"]
@@ -135,3 +135,77 @@ def test_a_failed_study_run_does_not_stop_the_others(tmp_path, monkeypatch):
         study._run_all(args, tmp_path, "retrain", {}, jobs)
     saved = json.loads((tmp_path / "retrain.json").read_text())
     assert sorted(saved) == ["merge-1ep", "merge-3ep"] and {s["device"] for s in saved.values()} <= {"0", "1"}
+
+
+def test_holdout_split_is_proportional_disjoint_and_fixed():
+    from rmeeto.data import holdout_indices
+
+    targets = [0] * 600 + [1] * 300 + [2] * 100
+    keep, held = holdout_indices(targets, 100)
+    assert len(held) == 100 and not set(keep) & set(held) and sorted(keep + held) == list(range(1000))
+    assert [sum(targets[i] == c for i in held) for c in range(3)] == [60, 30, 10]
+    assert holdout_indices(targets, 100) == (keep, held) and holdout_indices(targets, 100, seed=1)[1] != held
+    with pytest.raises(ValueError, match="--holdout must be between 1 and 999"):
+        holdout_indices(targets, 1000)
+
+
+def test_train_holdout_scores_on_held_out_train_images(tmp_path, capsys):
+    """``rmeeto train --holdout N`` trains on the rest of the train split and evaluates on the N."""
+    from rmeeto.cli import main
+
+    (tmp_path / "fm").mkdir()
+    root = fake_fashion_mnist(tmp_path / "fm", n_train=60, n_test=24)
+    out = tmp_path / "run"
+    rc = main(["train", "--pretrained", str(ASSET), "--dataset", "fashion-mnist", "--data-dir", root,
+               "--model", "vim_tiny_patch16_224", "--model-kwargs", "img_size=56", "patch_size=4", "stride=4",
+               "channels=1", "depth=8", "embed_dim=64", "d_state=8", "--num-classes", "10", "--r", "11",
+               "--holdout", "20", "--epochs", "1", "--batch-size", "8", "--workers", "0", "--aa", "none",
+               "--mixup", "0", "--cutmix", "0", "--no-progress", "--no-tensorboard", "--device", "cpu",
+               "--output", str(out)])
+    assert rc == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["eval_set"] == "holdout:20:0"
+    metrics = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+    trained = [m for m in metrics if m.get("type") == "train"]
+    assert trained and max(m["step"] for m in trained) == 40 // 8  # 60 - 20 images, batch 8
+    assert "on 40 images (20 held out)" in capsys.readouterr().out
+
+
+def test_recipe_stage_picks_the_best_held_out_recipe_and_retrain_uses_it(tmp_path, monkeypatch, capsys):
+    import rmeeto.study as study
+
+    calls = []
+    score = {"lr3e-4": 95.0, "distill": 95.0, "base": 94.0}
+
+    def fake_run(args, out, name, extra, gpu=None):
+        calls.append((name, extra))
+        top1 = score.get(name, 93.0) if "holdout" in " ".join(extra) else 90.0
+        return {"epochs": [{"epoch": 1, "top1": top1}], "wall_minutes": 0.1, "flags": extra,
+                "before_merge": {"top1": 96.0}, "after_merge_no_train": {"top1": 92.0}}
+
+    monkeypatch.setattr(study, "_train_run", fake_run)
+    free = {"env": {}, "rows": [{"label": "unmerged", "mode": "none", "target_ratio": 0.0, "r": 0, "ratio": 0.0,
+                                 "gflops": 1.0, "top1": 93.5, "im_per_s": None}]}
+    (tmp_path / "free.json").write_text(json.dumps(free))
+    args = argparse.Namespace(stages=["recipe"], checkpoint=str(ASSET), data_dir=None, device="cpu", lr=1e-4,
+                              epochs_list=[3], retrain_modes=["merge"], distill_options=[0], orders=["keep"],
+                              out=str(tmp_path), batch_size=16, gpus=["0", "1"], recipe="auto", holdout=500)
+    monkeypatch.setattr("rmeeto.demo.find_fashion_mnist", lambda d: "unused")
+    with pytest.raises(SystemExit, match="run the recipe stage first"):
+        study.choose_recipe(tmp_path)
+    assert run_study(args) == 0
+    assert {n for n, _ in calls} == set(study.RECIPES) | set(study.RECIPE_CONTROLS) and len(calls) == 14
+    flags = dict(calls)
+    assert "--r" not in flags["control-unmerged-base"] and flags["control-merge-lr3e-4-10ep"][-1] == "10"
+    assert all(f[f.index("--holdout") + 1] == "500" for f in flags.values())
+    assert calls[0][0] == "control-merge-lr3e-4-10ep"  # longest first
+    assert study.choose_recipe(tmp_path) == "lr3e-4"  # a tie goes to the first listed
+    calls.clear()
+    args.stages = ["retrain", "order", "report"]
+    assert run_study(args) == 0
+    assert (tmp_path / "retrain_lr3e-4.json").is_file() and (tmp_path / "order_lr3e-4.json").is_file()
+    assert not (tmp_path / "retrain.json").exists()
+    assert all(e[:2] == ["--lr", "3e-4"] and "--holdout" not in e for _, e in calls)
+    report = (tmp_path / "README.md").read_text()
+    assert "| lr3e-4 **(chosen)** | `--epochs 3 --lr 3e-4` | 96.00 | 92.00 | 95.00 | 95.00 | 0.10 |" in report
+    assert "recipe `lr3e-4` (`['--lr', '3e-4']`)" in report and "| merge-3ep | 90.00 | -3.50 | 0.10 |" in report

@@ -6,9 +6,15 @@ Stages (run any subset; each writes ``<stage>.json`` in ``--out``; ``report`` re
   prune-random, prune-norm, and merge with shuffled order; accuracy and measured throughput.
 - ``retrain``: re-training after merge and after prune at ratio 0.31 for 1/3/5 epochs, with and
   without distillation (each budget is its own run, so each has its own cosine schedule).
+- ``recipe``: candidate re-training recipes (``RECIPES``), each merged at 0.31 for 3 epochs and scored on
+  images held out of the train split (``rmeeto train --holdout``), so that choosing one never looks at the
+  test set; ``--recipe auto`` in ``retrain``/``order`` then takes the best of them.
 - ``order``: merge with ``order="shuffle"`` re-trained for 3 epochs (``keep`` comes from retrain).
 - ``vit``: a DeiT-Ti-shaped ViT trained the same way, with ToMe-style training-free reduction.
 - ``report``: ``README.md`` with tables and PNG plots.
+
+``retrain`` and ``order`` write ``retrain.json``/``order.json`` with the base recipe and
+``retrain_<recipe>.json``/``order_<recipe>.json`` with another, so results of several recipes sit side by side.
 
 Every re-training is its own ``rmeeto train`` process; ``--gpus 0 1 2 3`` runs them four at a time, one
 per GPU. Finished runs are kept in ``<stage>.json``, so a stage that stopped resumes where it was.
@@ -34,6 +40,30 @@ from .train.state import atomic_write_text
 
 RATIOS = (0.14, 0.31, 0.54)
 FREE_MODES = ("merge", "prune", "prune-random", "prune-norm")
+HOLDOUT = 10000  # train images the recipe stage scores on (the rest, 50k, are trained on)
+
+# Re-training recipes the ``recipe`` stage compares: flags added after the base recipe of ``_train_run``
+# (lr ``--lr`` per 512 images, batch ``--batch-size``, no warm-up, light augmentation, smoothing 0.1).
+RECIPES: dict[str, list[str]] = {
+    "base": [],
+    "lr3e-5": ["--lr", "3e-5"],
+    "lr3e-4": ["--lr", "3e-4"],
+    "lr1e-3": ["--lr", "1e-3"],
+    "lr3e-4-warmup": ["--lr", "3e-4", "--warmup-epochs", "0.5"],
+    "lr3e-4-noreg": ["--lr", "3e-4", "--reprob", "0", "--drop-path", "0"],
+    "distill": ["--distill"],
+    "lr3e-4-distill": ["--lr", "3e-4", "--distill"],
+    "lr1e-3-distill": ["--lr", "1e-3", "--distill"],
+    "lr3e-4-distill-a2": ["--lr", "3e-4", "--distill", "--distill-alpha", "2.0"],
+    "bs128": ["--batch-size", "128"],
+    "bs128-lr3e-4": ["--batch-size", "128", "--lr", "3e-4"],
+}
+# Runs of the recipe stage that are not candidates: the unmerged model re-trained with the base recipe
+# (does re-training alone move the reference?) and a 10-epoch merged run (how far can more training go?).
+RECIPE_CONTROLS: dict[str, list[str]] = {
+    "control-unmerged-base": ["--epochs", "3"],
+    "control-merge-lr3e-4-10ep": ["--lr", "3e-4", "--epochs", "10"],
+}
 
 
 def _save(out: Path, name: str, obj) -> None:
@@ -97,7 +127,8 @@ def _r_for(model, ratio: float) -> int:
 
 
 def _train_run(args, out: Path, name: str, extra: list[str], gpu: Optional[str] = None) -> dict:
-    """One re-training as its own ``rmeeto train`` process (on ``gpu`` when given); returns its summary."""
+    """One re-training as its own ``rmeeto train`` process (on ``gpu`` when given); returns its summary.
+    ``extra`` comes after the base recipe, so a recipe's flags override it."""
     from .demo import load_demo_model
 
     model = load_demo_model(args.checkpoint, "cpu")
@@ -111,7 +142,9 @@ def _train_run(args, out: Path, name: str, extra: list[str], gpu: Optional[str] 
            "--warmup-epochs", "0",
            "--drop-path", "0.05", "--no-initial-eval", "--no-progress", "--workers", "8",
            "--output", str(run_dir), *extra]
-    return _run_train_cmd(cmd, run_dir, name, gpu)
+    summary = _run_train_cmd(cmd, run_dir, name, gpu)
+    summary["flags"] = extra
+    return summary
 
 
 def _run_train_cmd(cmd: list[str], run_dir: Path, name: str, gpu: Optional[str] = None) -> dict:
@@ -167,30 +200,76 @@ def _run_all(args, out: Path, stage: str, runs: dict, jobs: list[tuple[str, list
         raise SystemExit("error: " + "; ".join(failed))
 
 
+def choose_recipe(out: Path) -> str:
+    """The candidate of ``recipe.json`` with the best held-out top-1 after its last epoch (the first
+    listed in ``RECIPES`` on a tie)."""
+    runs = load_stage(out, "recipe")
+    scored = [(runs[n]["epochs"][-1]["top1"], -i, n) for i, n in enumerate(RECIPES) if runs and n in runs]
+    if not scored:
+        raise SystemExit(f"error: --recipe auto needs {out / 'recipe.json'} with finished runs; "
+                         "run the recipe stage first (rmeeto study recipe ...)")
+    return max(scored)[2]
+
+
+def _recipe(args, out: Path) -> tuple[str, list[str]]:
+    """(name, flags) of ``--recipe``, resolving ``auto``."""
+    name = choose_recipe(out) if args.recipe == "auto" else args.recipe
+    print(f"re-training recipe: {name} {RECIPES[name]}", flush=True)
+    return name, RECIPES[name]
+
+
+def _stage_file(stage: str, recipe: str) -> str:
+    return stage if recipe == "base" else f"{stage}_{recipe}"
+
+
+def stage_recipe(args, out: Path) -> None:
+    from .demo import load_demo_model
+
+    r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
+    held = ["--holdout", str(args.holdout), "--initial-eval"]
+    jobs = [(name, ["--r", str(r), "--epochs", "3", *held, *flags]) for name, flags in RECIPES.items()]
+    jobs += [(name, [*(["--r", str(r)] if "unmerged" not in name else []), *held, *flags])
+             for name, flags in RECIPE_CONTROLS.items()]
+    jobs.sort(key=lambda j: -_cost(j[1]))  # longest first, so parallel runs end together
+    _run_all(args, out, "recipe", load_stage(out, "recipe") or {}, jobs)
+    print("best held-out recipe:", choose_recipe(out))
+
+
+def _cost(flags: list[str]) -> float:
+    """Rough relative length of a run: epochs, x1.3 for the teacher's forward, x1.3 for half batches."""
+    epochs = float(flags[flags.index("--epochs") + 1]) if "--epochs" in flags else 3.0
+    return epochs * (1.3 if "--distill" in flags else 1.0) * (1.3 if "--batch-size" in flags else 1.0)
+
+
 def stage_retrain(args, out: Path) -> None:
     from .demo import load_demo_model
 
+    recipe, flags = _recipe(args, out)
     r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
     grid = [(mode, bool(d), epochs) for mode in args.retrain_modes for d in args.distill_options
             for epochs in args.epochs_list]
     # longest first (the teacher's forward makes a distilled epoch ~1.3x longer), so parallel runs end together
     grid.sort(key=lambda g: -g[2] * (1.3 if g[1] else 1.0))
     jobs = [(f"{mode}{'-distill' if distill else ''}-{epochs}ep",
-             ["--r", str(r), "--mode", mode, "--epochs", str(epochs)] + (["--distill"] if distill else []))
+             [*flags, "--r", str(r), "--mode", mode, "--epochs", str(epochs)] + (["--distill"] if distill else []))
             for mode, distill, epochs in grid]
-    _run_all(args, out, "retrain", load_stage(out, "retrain") or {}, jobs)
+    name = _stage_file("retrain", recipe)
+    _run_all(args, out, name, load_stage(out, name) or {}, jobs)
 
 
 def stage_order(args, out: Path) -> None:
     from .demo import load_demo_model
 
+    recipe, flags = _recipe(args, out)
     r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
-    runs = load_stage(out, "order") or {}
-    same = (load_stage(out, "retrain") or {}).get("merge-3ep")
+    name = _stage_file("order", recipe)
+    runs = load_stage(out, name) or {}
+    same = (load_stage(out, _stage_file("retrain", recipe)) or {}).get("merge-3ep")
     if same is not None:  # the retrain stage's merge-3ep is this very run (order="keep")
         runs.setdefault("merge-keep-3ep", same)
-    _run_all(args, out, "order", runs,
-             [(f"merge-{order}-3ep", ["--r", str(r), "--order", order, "--epochs", "3"]) for order in args.orders])
+    _run_all(args, out, name, runs,
+             [(f"merge-{order}-3ep", [*flags, "--r", str(r), "--order", order, "--epochs", "3"])
+              for order in args.orders])
 
 
 def stage_vit(args, out: Path) -> None:
@@ -245,8 +324,8 @@ def stage_report(args, out: Path) -> None:
     print(f"wrote {out / 'README.md'}")
 
 
-STAGES = {"free": stage_free, "retrain": stage_retrain, "order": stage_order, "vit": stage_vit,
-          "report": stage_report}
+STAGES = {"free": stage_free, "recipe": stage_recipe, "retrain": stage_retrain, "order": stage_order,
+          "vit": stage_vit, "report": stage_report}
 
 
 def run_study(args: argparse.Namespace) -> int:
@@ -271,7 +350,11 @@ def register(sub) -> None:
     p.add_argument("--checkpoint", default=None, help="the proxy Vim trained with configs/fmnist_proxy_vim.yaml")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--lr", type=float, default=1e-4, help="re-training lr per 512 images")
+    p.add_argument("--lr", type=float, default=1e-4, help="re-training lr per 512 images (the base recipe)")
+    p.add_argument("--recipe", default="base", choices=[*RECIPES, "auto"],
+                   help="re-training recipe of the retrain and order stages (auto: the recipe stage's best)")
+    p.add_argument("--holdout", type=int, default=HOLDOUT,
+                   help="train images the recipe stage holds out and scores on")
     p.add_argument("--epochs-list", type=int, nargs="+", default=[1, 3, 5])
     p.add_argument("--retrain-modes", nargs="+", default=["merge", "prune"])
     p.add_argument("--orders", nargs="+", default=["shuffle", "keep"], choices=["shuffle", "keep"],

@@ -10,7 +10,7 @@ from .errors import DataError
 from .folder import JPEG_EXTENSIONS, ImageFolder
 from .gpu import GpuJpegPipeline, collate_bytes
 from .idx import FashionMNIST
-from .sampler import SeededDataset, ShardedEvalSampler, TrainSampler, balanced_subset
+from .sampler import SeededDataset, ShardedEvalSampler, TrainSampler, balanced_subset, holdout_indices
 from .transforms import build_eval_transform, build_train_transform, default_mean_std
 
 DATASETS = ("folder", "fashion-mnist")
@@ -70,10 +70,27 @@ def dataset_classes(ds: Dataset) -> list:
     return list(getattr(ds, "classes", []))
 
 
+def dataset_targets(ds: Dataset) -> list:
+    """Labels of ``ds`` (through :class:`Subset` layers) without loading any image."""
+    if isinstance(ds, Subset):
+        inner = dataset_targets(ds.dataset)
+        return [inner[i] for i in ds.indices]
+    return list(ds.targets)
+
+
 def make_subset(ds: Dataset, fraction: Optional[float], seed: int) -> Dataset:
     if fraction is None or fraction >= 1:
         return ds
-    return Subset(ds, balanced_subset(ds.targets, fraction, seed))
+    return Subset(ds, balanced_subset(dataset_targets(ds), fraction, seed))
+
+
+def split_holdout(train_ds: Dataset, eval_ds: Dataset, n: int, seed: int = 0) -> tuple[Dataset, Dataset]:
+    """``--holdout N``: train on all but ``n`` images of the train split and evaluate on those ``n``.
+    ``eval_ds`` must be the same train split built with the eval transform."""
+    if len(train_ds) != len(eval_ds):
+        raise ValueError("split_holdout needs the train split twice (train and eval transform)")
+    keep, held = holdout_indices(dataset_targets(train_ds), n, seed)
+    return Subset(train_ds, keep), Subset(eval_ds, held)
 
 
 def _loader_kwargs(workers: int, pin_memory: bool):

@@ -136,3 +136,20 @@ def balanced_subset(targets: Sequence[int], fraction: float, seed: int = 0) -> l
         k = max(1, int(round(fraction * len(idx))))
         out.extend(rng.choice(idx, size=k, replace=False).tolist())
     return sorted(out)
+
+
+def holdout_indices(targets: Sequence[int], n: int, seed: int = 0) -> tuple[list[int], list[int]]:
+    """Split ``range(len(targets))`` into (kept, held out): ``n`` images held out, spread over the
+    classes in proportion to their size (deterministic in ``seed``, independent of the run's seed so
+    that runs with different seeds are scored on the same images). Both lists are sorted."""
+    targets = np.asarray(targets)
+    if not 0 < n < len(targets):
+        raise ValueError(f"--holdout must be between 1 and {len(targets) - 1} (the train split has "
+                         f"{len(targets)} images), got {n}")
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x401D]))
+    order = rng.permutation(len(targets))
+    # a stable sort by class of a random permutation, then every k-th: proportional per class
+    order = order[np.argsort(targets[order], kind="stable")]
+    held = np.sort(order[np.linspace(0, len(order) - 1, n).round().astype(int)])
+    keep = np.setdiff1d(np.arange(len(targets)), held)
+    return keep.tolist(), held.tolist()

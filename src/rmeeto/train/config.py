@@ -113,6 +113,10 @@ def build_train_parser(parser: argparse.ArgumentParser) -> Options:
     add_data_options(o)
     o.add("--data-subset", type=float, default=1.0, metavar="FRACTION",
           help="re-train on a class-balanced fraction of the train set")
+    o.add("--holdout", type=int, default=None, metavar="N",
+          help="hold N train images out of training and evaluate on them instead of the val split "
+               "(to choose a recipe without touching the test set)")
+    o.add("--holdout-seed", type=int, default=0, help="which images --holdout takes")
     o.add("--epochs", type=int, default=3)
     o.add("--batch-size", type=int, default=128, help="per process (micro-batch)")
     o.add("--global-batch-size", type=int, default=None,

@@ -24,7 +24,8 @@ from torch import nn
 from ..checkpoint import atomic_save
 from ..models.vim import VisionMamba
 from ..data import (DataError, build_criterion, build_dataset, build_eval_loader, build_mixup,
-                    build_train_loader, dataset_classes, gpu_pipelines, make_subset, to_device_batch)
+                    build_train_loader, dataset_classes, gpu_pipelines, make_subset, split_holdout,
+                    to_device_batch)
 from .dist import DistInfo, all_reduce_sum, broadcast_object, cleanup, init_distributed
 from .ema import WeightEma
 from .losses import DistillationLoss
@@ -300,8 +301,11 @@ def _train(args, info: DistInfo) -> int:
                              reprob=args.reprob, remode=args.remode, recount=args.recount,
                              color_jitter=args.color_jitter, gpu_decode=gpu_decode,
                              scale=tuple(args.scale), **data_kw)
-    val_ds = build_dataset(args.dataset, args.data_dir, "val", classes=dataset_classes(train_ds),
+    val_split = "train" if args.holdout else "val"
+    val_ds = build_dataset(args.dataset, args.data_dir, val_split, classes=dataset_classes(train_ds),
                            gpu_decode=gpu_decode, **data_kw)
+    if args.holdout:
+        train_ds, val_ds = split_holdout(train_ds, val_ds, int(args.holdout), args.holdout_seed)
     train_ds = make_subset(train_ds, args.data_subset, args.seed)
     pin = bool(args.pin_memory) and dev.type == "cuda"
     train_loader, sampler = build_train_loader(train_ds, bs, world_size=info.world_size, rank=info.rank,
@@ -332,6 +336,7 @@ def _train(args, info: DistInfo) -> int:
     model.to(dev)
     summary: dict = {"model": args.model, "model_kwargs": _jsonable(args.model_kwargs),
                      "world_size": info.world_size, "global_batch_size": global_batch, "lr": lr,
+                     "eval_set": f"holdout:{args.holdout}:{args.holdout_seed}" if args.holdout else "val",
                      "before_merge": None, "after_merge_no_train": None, "epochs": []}
     eval_seconds = None
     if ck is None and args.initial_eval:
@@ -420,7 +425,8 @@ def _train(args, info: DistInfo) -> int:
         crowded = _crowded_workers(args.workers, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
         if crowded:
             print(f"warning: {crowded}", file=sys.stderr)
-        log(info, f"training {args.model} on {len(train_ds)} images ({len(val_ds)} val), "
+        scored_on = "held out" if args.holdout else "val"
+        log(info, f"training {args.model} on {len(train_ds)} images ({len(val_ds)} {scored_on}), "
                   f"{info.world_size} process(es) x batch {bs} x accum {accum} = {global_batch}/step, "
                   f"lr {lr:.3g}, {spe} steps/epoch, device {dev}, amp {dtype}")
 
