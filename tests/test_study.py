@@ -174,11 +174,12 @@ def test_train_holdout_scores_on_held_out_train_images(tmp_path, capsys):
 def test_recipe_stage_picks_the_best_held_out_recipe_and_retrain_uses_it(tmp_path, monkeypatch, capsys):
     import rmeeto.study as study
 
-    calls = []
+    calls, dirs = [], []
     score = {"lr3e-4": 95.0, "distill": 95.0, "base": 94.0}
 
-    def fake_run(args, out, name, extra, gpu=None):
+    def fake_run(args, run_dir, name, extra, gpu=None):
         calls.append((name, extra))
+        dirs.append(run_dir.relative_to(tmp_path).as_posix())
         top1 = score.get(name, 93.0) if "holdout" in " ".join(extra) else 90.0
         return {"epochs": [{"epoch": 1, "top1": top1}], "wall_minutes": 0.1, "flags": extra,
                 "before_merge": {"top1": 96.0}, "after_merge_no_train": {"top1": 92.0}}
@@ -199,13 +200,15 @@ def test_recipe_stage_picks_the_best_held_out_recipe_and_retrain_uses_it(tmp_pat
     assert "--r" not in flags["control-unmerged-base"] and flags["control-merge-lr3e-4-10ep"][-1] == "10"
     assert all(f[f.index("--holdout") + 1] == "500" for f in flags.values())
     assert calls[0][0] == "control-merge-lr3e-4-10ep"  # longest first
+    assert dirs[0] == "runs/recipe/control-merge-lr3e-4-10ep"
     assert study.choose_recipe(tmp_path) == "lr3e-4"  # a tie goes to the first listed
-    calls.clear()
+    calls.clear(), dirs.clear()
     args.stages = ["retrain", "order", "report"]
     assert run_study(args) == 0
     assert (tmp_path / "retrain_lr3e-4.json").is_file() and (tmp_path / "order_lr3e-4.json").is_file()
     assert not (tmp_path / "retrain.json").exists()
     assert all(e[:2] == ["--lr", "3e-4"] and "--holdout" not in e for _, e in calls)
+    assert "runs/lr3e-4/merge-3ep" in dirs
     report = (tmp_path / "README.md").read_text()
     assert "| lr3e-4 **(chosen)** | `--epochs 3 --lr 3e-4` | 96.00 | 92.00 | 95.00 | 95.00 | 0.10 |" in report
     assert "recipe `lr3e-4` (`['--lr', '3e-4']`)" in report and "| merge-3ep | 90.00 | -3.50 | 0.10 |" in report

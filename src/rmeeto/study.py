@@ -126,14 +126,13 @@ def _r_for(model, ratio: float) -> int:
     return r_for_ratio(ratio, PatchConfig(), len(model.layers), model.num_tokens)
 
 
-def _train_run(args, out: Path, name: str, extra: list[str], gpu: Optional[str] = None) -> dict:
-    """One re-training as its own ``rmeeto train`` process (on ``gpu`` when given); returns its summary.
-    ``extra`` comes after the base recipe, so a recipe's flags override it."""
+def _train_run(args, run_dir: Path, name: str, extra: list[str], gpu: Optional[str] = None) -> dict:
+    """One re-training as its own ``rmeeto train`` process writing into ``run_dir`` (on ``gpu`` when
+    given); returns its summary. ``extra`` comes after the base recipe, so a recipe's flags override it."""
     from .demo import load_demo_model
 
     model = load_demo_model(args.checkpoint, "cpu")
     kw = {k: v for k, v in model.rmeeto_config["kwargs"].items() if k not in ("num_classes",)}
-    run_dir = out / "runs" / name
     cmd = [sys.executable, "-m", "rmeeto.cli", "train", "--model", model.rmeeto_config["name"],
            "--model-kwargs", *[f"{k}={v}" for k, v in kw.items()], "--num-classes", str(model.num_classes),
            "--pretrained", str(args.checkpoint), "--dataset", "fashion-mnist", "--data-dir", args.data_dir,
@@ -168,9 +167,12 @@ def _run_train_cmd(cmd: list[str], run_dir: Path, name: str, gpu: Optional[str] 
     return summary
 
 
-def _run_all(args, out: Path, stage: str, runs: dict, jobs: list[tuple[str, list[str]]]) -> None:
+def _run_all(args, out: Path, stage: str, runs: dict, jobs: list[tuple[str, list[str]]],
+             runs_dir: Optional[Path] = None) -> None:
     """Run the jobs (name, extra flags) missing from ``runs``, one per device of ``--gpus`` at a time
-    (one after another on the current device without it); ``<stage>.json`` is saved after each run."""
+    (one after another on the current device without it), each in ``runs_dir/<name>`` (default
+    ``out/runs``); ``<stage>.json`` is saved after each run."""
+    runs_dir = runs_dir or out / "runs"
     jobs = [(n, e) for n, e in jobs if n not in runs]
     devices = args.gpus or [None]
     free: queue.Queue = queue.Queue()
@@ -181,7 +183,7 @@ def _run_all(args, out: Path, stage: str, runs: dict, jobs: list[tuple[str, list
     def one(name: str, extra: list[str]) -> None:
         device = free.get()
         try:
-            summary = _train_run(args, out, name, extra, device)
+            summary = _train_run(args, runs_dir / name, name, extra, device)
         finally:
             free.put(device)
         with lock:
@@ -222,6 +224,11 @@ def _stage_file(stage: str, recipe: str) -> str:
     return stage if recipe == "base" else f"{stage}_{recipe}"
 
 
+def _runs_dir(out: Path, recipe: str) -> Path:
+    """Where a recipe's runs keep their logs: ``runs/<name>`` for the base recipe, else ``runs/<recipe>/<name>``."""
+    return out / "runs" if recipe == "base" else out / "runs" / recipe
+
+
 def stage_recipe(args, out: Path) -> None:
     from .demo import load_demo_model
 
@@ -231,7 +238,7 @@ def stage_recipe(args, out: Path) -> None:
     jobs += [(name, [*(["--r", str(r)] if "unmerged" not in name else []), *held, *flags])
              for name, flags in RECIPE_CONTROLS.items()]
     jobs.sort(key=lambda j: -_cost(j[1]))  # longest first, so parallel runs end together
-    _run_all(args, out, "recipe", load_stage(out, "recipe") or {}, jobs)
+    _run_all(args, out, "recipe", load_stage(out, "recipe") or {}, jobs, out / "runs" / "recipe")
     print("best held-out recipe:", choose_recipe(out))
 
 
@@ -254,7 +261,7 @@ def stage_retrain(args, out: Path) -> None:
              [*flags, "--r", str(r), "--mode", mode, "--epochs", str(epochs)] + (["--distill"] if distill else []))
             for mode, distill, epochs in grid]
     name = _stage_file("retrain", recipe)
-    _run_all(args, out, name, load_stage(out, name) or {}, jobs)
+    _run_all(args, out, name, load_stage(out, name) or {}, jobs, _runs_dir(out, recipe))
 
 
 def stage_order(args, out: Path) -> None:
@@ -269,7 +276,7 @@ def stage_order(args, out: Path) -> None:
         runs.setdefault("merge-keep-3ep", same)
     _run_all(args, out, name, runs,
              [(f"merge-{order}-3ep", [*flags, "--r", str(r), "--order", order, "--epochs", "3"])
-              for order in args.orders])
+              for order in args.orders], _runs_dir(out, recipe))
 
 
 def stage_vit(args, out: Path) -> None:

@@ -36,6 +36,16 @@ from .triton_scan import scan_bwd, scan_fwd
 # fused bidirectional depthwise conv1d + SiLU
 # ----------------------------------------------------------------------------------------------
 @triton.jit
+def _conv_tile(L, E, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr):
+    """This program's tile of a (L, E) plane: grid (L tiles, E tiles, batch)."""
+    pid_l = tl.program_id(0)
+    pid_b = tl.program_id(2).to(tl.int64)
+    t = pid_l * BLOCK_L + tl.arange(0, BLOCK_L)
+    e = tl.program_id(1) * BLOCK_E + tl.arange(0, BLOCK_E)
+    return pid_l, pid_b, t, t < L, e, e < E
+
+
+@triton.jit
 def _conv_pre(xb, s_x_l, w_ptr, b_ptr, d, s, smask, e, emask, L, E,
               K: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr):
     """Pre-activation of direction ``d`` at positions ``s``: bias + sum_k w[k] x[s + off(k)], where
@@ -58,13 +68,7 @@ def _biconv_fwd_kernel(
     L, E,
     K: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
 ):
-    pid_l = tl.program_id(0)
-    pid_e = tl.program_id(1)
-    pid_b = tl.program_id(2).to(tl.int64)
-    t = pid_l * BLOCK_L + tl.arange(0, BLOCK_L)
-    e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
-    emask = e < E
-    tmask = t < L
+    pid_l, pid_b, t, tmask, e, emask = _conv_tile(L, E, BLOCK_L, BLOCK_E)
     xb = x_ptr + pid_b * s_x_b + e[None, :] * s_x_e
     for d in tl.static_range(2):
         acc = _conv_pre(xb, s_x_l, w_ptr, b_ptr, d, t, tmask, e, emask, L, E, K, BLOCK_L, BLOCK_E)
@@ -85,13 +89,7 @@ def _biconv_dpre_kernel(
     K: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
 ):
     """Backward pass 1: dpre = du * silu'(pre) at each position, plus this tile's dw/dbias partials."""
-    pid_l = tl.program_id(0)
-    pid_e = tl.program_id(1)
-    pid_b = tl.program_id(2).to(tl.int64)
-    t = pid_l * BLOCK_L + tl.arange(0, BLOCK_L)
-    e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
-    emask = e < E
-    tmask = t < L
+    pid_l, pid_b, t, tmask, e, emask = _conv_tile(L, E, BLOCK_L, BLOCK_E)
     m2 = tmask[:, None] & emask[None, :]
     xb = x_ptr + pid_b * s_x_b + e[None, :] * s_x_e
     prog_bl = pid_b * tl.num_programs(0) + pid_l
@@ -120,13 +118,7 @@ def _biconv_dx_kernel(
     K: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
 ):
     """Backward pass 2: x[t] fed u_d[t - off_d(k)] through w_d[k], so dx[t] = sum_d,k w_d[k] dpre_d[t - off_d(k)]."""
-    pid_l = tl.program_id(0)
-    pid_e = tl.program_id(1)
-    pid_b = tl.program_id(2).to(tl.int64)
-    t = pid_l * BLOCK_L + tl.arange(0, BLOCK_L)
-    e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
-    emask = e < E
-    tmask = t < L
+    pid_l, pid_b, t, tmask, e, emask = _conv_tile(L, E, BLOCK_L, BLOCK_E)
     dx = tl.zeros((BLOCK_L, BLOCK_E), dtype=tl.float32)
     for d in tl.static_range(2):
         base = dp_ptr + (d * tl.num_programs(2) + pid_b) * L * E + e[None, :]
