@@ -104,7 +104,10 @@ def _recipe_table(runs: dict, chosen: str) -> list[str]:
     """The recipe stage's runs: held-out top-1 before and after merging, then after each epoch."""
     lines = ["| run | flags | before merge | merged, no training | after each epoch | final | wall min |",
              "|---|---|---|---|---|---|---|"]
-    for name, s in runs.items():
+    from .study import RECIPE_CONTROLS, RECIPES
+
+    listed = [*RECIPES, *RECIPE_CONTROLS]
+    for name, s in sorted(runs.items(), key=lambda kv: listed.index(kv[0]) if kv[0] in listed else len(listed)):
         accs = ", ".join(f"{e['top1']:.2f}" for e in s["epochs"])
         before, after = (s.get(k) or {} for k in ("before_merge", "after_merge_no_train"))
         flags = " ".join(_recipe_flags(s.get("flags", [])))
