@@ -15,7 +15,7 @@ def _fmt(v, spec=".2f"):
     return "–" if v is None else format(v, spec)
 
 
-def _plots(out: Path, free, vit, retrain) -> list[str]:
+def _plots(out: Path, free, vit, retrain, recipe: str = "base") -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -60,6 +60,8 @@ def _plots(out: Path, free, vit, retrain) -> list[str]:
                     label=f"{kind} ({len(s['epochs'])} ep)")
         if free:
             ax.axhline(free["rows"][0]["top1"], color="gray", ls=":", label="unmerged")
+            ax.axhline(free["rows"][0]["top1"] - 0.3, color="red", ls=":", lw=0.8, label="unmerged - 0.3 (target)")
+        ax.set_title(f"re-training at ratio 0.31, recipe {recipe}", fontsize=9)
         made.append(_finish(fig, ax, "re-training epoch (longest run of each kind)", "top-1 (%)",
                             out / "retraining.png"))
     return made
@@ -178,7 +180,7 @@ def write_report(out: Path) -> None:
             accs = ", ".join(f"{e['top1']:.2f}" for e in s["epochs"])
             lines.append(f"| {name} | {accs} |")
         lines.append("")
-    for png in _plots(out, free, vit, retrain):
+    for png in _plots(out, free, vit, retrain, retrains[-1][0] if retrains else "base"):
         lines += [f"![{png}]({png})", ""]
     analysis = out / "analysis.md"
     if analysis.is_file():
