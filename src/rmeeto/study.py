@@ -60,9 +60,9 @@ RECIPES: dict[str, list[str]] = {
 }
 # Runs of the recipe stage that are not candidates: the unmerged model re-trained with the base recipe
 # (does re-training alone move the reference?) and a 10-epoch merged run (how far can more training go?).
-RECIPE_CONTROLS: dict[str, list[str]] = {
-    "control-unmerged-base": ["--epochs", "3"],
-    "control-merge-lr3e-4-10ep": ["--lr", "3e-4", "--epochs", "10"],
+RECIPE_CONTROLS: dict[str, tuple[bool, list[str]]] = {  # name: (merged?, flags)
+    "control-unmerged-base": (False, ["--epochs", "3"]),
+    "control-merge-lr3e-4-10ep": (True, ["--lr", "3e-4", "--epochs", "10"]),
 }
 
 
@@ -235,16 +235,20 @@ def stage_recipe(args, out: Path) -> None:
     r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
     held = ["--holdout", str(args.holdout), "--initial-eval"]
     jobs = [(name, ["--r", str(r), "--epochs", "3", *held, *flags]) for name, flags in RECIPES.items()]
-    jobs += [(name, [*(["--r", str(r)] if "unmerged" not in name else []), *held, *flags])
-             for name, flags in RECIPE_CONTROLS.items()]
+    jobs += [(name, [*(["--r", str(r)] if merged else []), *held, *flags])
+             for name, (merged, flags) in RECIPE_CONTROLS.items()]
     jobs.sort(key=lambda j: -_cost(j[1]))  # longest first, so parallel runs end together
     _run_all(args, out, "recipe", load_stage(out, "recipe") or {}, jobs, out / "runs" / "recipe")
     print("best held-out recipe:", choose_recipe(out))
 
 
 def _cost(flags: list[str]) -> float:
-    """Rough relative length of a run: epochs, x1.3 for the teacher's forward, x1.3 for half batches."""
-    epochs = float(flags[flags.index("--epochs") + 1]) if "--epochs" in flags else 3.0
+    """Rough relative length of a run: epochs (the last --epochs wins, as in argparse), x1.3 for the
+    teacher's forward, x1.3 for a smaller batch."""
+    epochs = 3.0
+    for flag, value in zip(flags, flags[1:]):
+        if flag == "--epochs":
+            epochs = float(value)
     return epochs * (1.3 if "--distill" in flags else 1.0) * (1.3 if "--batch-size" in flags else 1.0)
 
 
@@ -253,13 +257,10 @@ def stage_retrain(args, out: Path) -> None:
 
     recipe, flags = _recipe(args, out)
     r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
-    grid = [(mode, bool(d), epochs) for mode in args.retrain_modes for d in args.distill_options
-            for epochs in args.epochs_list]
-    # longest first (the teacher's forward makes a distilled epoch ~1.3x longer), so parallel runs end together
-    grid.sort(key=lambda g: -g[2] * (1.3 if g[1] else 1.0))
-    jobs = [(f"{mode}{'-distill' if distill else ''}-{epochs}ep",
-             [*flags, "--r", str(r), "--mode", mode, "--epochs", str(epochs)] + (["--distill"] if distill else []))
-            for mode, distill, epochs in grid]
+    jobs = [(f"{mode}{'-distill' if d else ''}-{epochs}ep",
+             [*flags, "--r", str(r), "--mode", mode, "--epochs", str(epochs)] + (["--distill"] if d else []))
+            for mode in args.retrain_modes for d in args.distill_options for epochs in args.epochs_list]
+    jobs.sort(key=lambda j: -_cost(j[1]))  # longest first, so parallel runs end together
     name = _stage_file("retrain", recipe)
     _run_all(args, out, name, load_stage(out, name) or {}, jobs, _runs_dir(out, recipe))
 

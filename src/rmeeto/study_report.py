@@ -104,10 +104,10 @@ def _recipe_flags(flags: list[str]) -> list[str]:
 
 def _recipe_table(runs: dict, chosen: str) -> list[str]:
     """The recipe stage's runs: held-out top-1 before and after merging, then after each epoch."""
-    lines = ["| run | flags | before merge | merged, no training | after each epoch | final | wall min |",
-             "|---|---|---|---|---|---|---|"]
     from .study import RECIPE_CONTROLS, RECIPES
 
+    lines = ["| run | flags | before merge | merged, no training | after each epoch | final | wall min |",
+             "|---|---|---|---|---|---|---|"]
     listed = [*RECIPES, *RECIPE_CONTROLS]
     for name, s in sorted(runs.items(), key=lambda kv: listed.index(kv[0]) if kv[0] in listed else len(listed)):
         accs = ", ".join(f"{e['top1']:.2f}" for e in s["epochs"])
