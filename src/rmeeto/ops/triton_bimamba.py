@@ -184,17 +184,20 @@ def _compute_dtype(xz: Tensor):
     return xz.dtype
 
 
+def _unpack(xz: Tensor, dt_w: Tensor, A: Tensor):
+    """(batch, L, E, dt rank R, state size N, x, z) of the in_proj output ``xz`` = [x | z]."""
+    batch, L, E2 = xz.shape
+    E = E2 // 2
+    return batch, L, E, dt_w.shape[-1], A.shape[-1], xz[..., :E], xz[..., E:]
+
+
 class _BiMambaInnerFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, xz, conv_w, conv_b, xproj_w, dt_w, dt_b, A, D, aux_out, for_backward):
         # conv_w (2,E,K) conv_b (2,E) xproj_w (2,R+2N,E) dt_w (2,E,R) dt_b (2,E) A (2,E,N) D (2,E)
         cdt = _compute_dtype(xz)
         with torch.autocast(xz.device.type, enabled=False):
-            batch, L, E2 = xz.shape
-            E = E2 // 2
-            R = dt_w.shape[-1]
-            N = A.shape[-1]
-            x, z = xz[..., :E], xz[..., E:]
+            batch, L, E, R, N, x, z = _unpack(xz, dt_w, A)
             w32, b32 = conv_w.float().contiguous(), conv_b.float().contiguous()
             A32, D32, db32 = A.float().contiguous(), D.float().contiguous(), dt_b.float().contiguous()
             xw, dtw = xproj_w.to(cdt), dt_w.to(cdt)
@@ -217,16 +220,12 @@ class _BiMambaInnerFn(torch.autograd.Function):
         xz, x_dbl, w32, b32, xw, dtw, A32, D32, db32 = ctx.saved_tensors
         cdt = ctx.cdt
         with torch.autocast(xz.device.type, enabled=False):
-            batch, L, E2 = xz.shape
-            E = E2 // 2
-            R = dtw.shape[-1]
-            N = A32.shape[-1]
-            x, z = xz[..., :E], xz[..., E:]
+            batch, L, E, R, N, x, z = _unpack(xz, dtw, A32)
             u = biconv_fwd(x, w32, b32, cdt)
             dt = x_dbl[..., :R]
             delta = torch.bmm(dt, dtw.transpose(1, 2)).view(2, batch, L, E)
             xd = x_dbl.view(2, batch, L, R + 2 * N)
-            dxz = torch.empty(batch, L, E2, device=xz.device, dtype=xz.dtype)
+            dxz = torch.empty(batch, L, 2 * E, device=xz.device, dtype=xz.dtype)
             # gradients of u and delta in fp32 (GRAD_FP32) or, like mamba_ssm's kernels, in the
             # compute dtype, which halves their traffic and runs the matmuls on tensor cores
             gdt = torch.float32 if GRAD_FP32 else cdt
