@@ -156,13 +156,17 @@ def test_train_holdout_scores_on_held_out_train_images(tmp_path, capsys):
     (tmp_path / "fm").mkdir()
     root = fake_fashion_mnist(tmp_path / "fm", n_train=60, n_test=24)
     out = tmp_path / "run"
-    rc = main(["train", "--pretrained", str(ASSET), "--dataset", "fashion-mnist", "--data-dir", root,
-               "--model", "vim_tiny_patch16_224", "--model-kwargs", "img_size=56", "patch_size=4", "stride=4",
-               "channels=1", "depth=8", "embed_dim=64", "d_state=8", "--num-classes", "10", "--r", "11",
-               "--holdout", "20", "--epochs", "1", "--batch-size", "8", "--workers", "0", "--aa", "none",
-               "--mixup", "0", "--cutmix", "0", "--no-progress", "--no-tensorboard", "--device", "cpu",
-               "--output", str(out)])
-    assert rc == 0
+    def train(holdout: str) -> int:
+        return main(["train", "--pretrained", str(ASSET), "--dataset", "fashion-mnist", "--data-dir", root,
+                     "--model", "vim_tiny_patch16_224", "--model-kwargs", "img_size=56", "patch_size=4",
+                     "stride=4", "channels=1", "depth=8", "embed_dim=64", "d_state=8", "--num-classes", "10",
+                     "--r", "11", "--holdout", holdout, "--epochs", "1", "--batch-size", "8", "--workers", "0",
+                     "--aa", "none", "--mixup", "0", "--cutmix", "0", "--no-progress", "--no-tensorboard",
+                     "--device", "cpu", "--output", str(out)])
+
+    assert train("60") == 2  # the whole train split: a clear error, no traceback
+    assert "--holdout must be between 1 and 59" in capsys.readouterr().err
+    assert train("20") == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["eval_set"] == "holdout:20:0"
     metrics = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]

@@ -125,7 +125,7 @@ def balanced_subset(targets: Sequence[int], fraction: float, seed: int = 0) -> l
     """Indices of a class-balanced subset: ``max(1, round(fraction * n_c))`` random samples
     of each class ``c`` (deterministic in ``seed``), returned sorted."""
     if not 0 < fraction <= 1:
-        raise ValueError(f"--data-subset must be in (0, 1], got {fraction}")
+        raise DataError(f"--data-subset must be in (0, 1], got {fraction}")
     targets = np.asarray(targets)
     if fraction == 1:
         return list(range(len(targets)))
@@ -144,7 +144,7 @@ def holdout_indices(targets: Sequence[int], n: int, seed: int = 0) -> tuple[list
     that runs with different seeds are scored on the same images). Both lists are sorted."""
     targets = np.asarray(targets)
     if not 0 < n < len(targets):
-        raise ValueError(f"--holdout must be between 1 and {len(targets) - 1} (the train split has "
+        raise DataError(f"--holdout must be between 1 and {len(targets) - 1} (the train split has "
                          f"{len(targets)} images), got {n}")
     rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x401D]))
     order = rng.permutation(len(targets))
