@@ -12,6 +12,7 @@
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
 #   scripts/gpu_suite.sh recipe4              # 4 GPUs: the study's recipe stage (held-out recipe choice)
 #   RECIPE=auto scripts/gpu_suite.sh retrain4 # 4 GPUs: retrain + order stages with that recipe
+#   scripts/gpu_suite.sh h100grid             # one H100: the whole retrain grid timed alone (resumable)
 # Outputs go to $OUT (or ./gpu_out): logs, JSON, PNG.
 set -uo pipefail
 OUT=${OUT:-gpu_out}; mkdir -p "$OUT"
@@ -171,6 +172,26 @@ h100)
     --recipe ${RECIPE:-base} --data-dir "$FMNIST" --out /tmp/h100 > "$OUT/retrain_h100.log" 2>&1
   for f in /tmp/h100/retrain*.json; do b=$(basename "$f" .json); cp "$f" "$OUT/retrain_h100${b#retrain}.json"; done
   cat "$OUT"/demo_cuda.log "$OUT/retrain_h100.log" 2>/dev/null ;;
+h100grid)
+  # on one H100, one run at a time: the whole retrain grid of $RECIPE, plus seed repeats of the 3-epoch
+  # runs, resumable over several calls. Results collect in runs/h100grid/retrain_$RECIPE.json (carry it
+  # back in); a run that would not finish inside GRID_SECONDS (est. 29 s/epoch, 42 with distillation,
+  # +20 s start-up) is left for the next call, so no call is killed mid-run.
+  CK=${PROXY_CKPT:-$PWD/docs/proxy/fmnist_proxy_vim_fp16.pth}; REC=${RECIPE:-lr3e-4-noreg}; G=runs/h100grid
+  info > "$OUT/env.txt"; mkdir -p $G; t0=$SECONDS
+  [ -f $G/retrain_$REC.json ] || cp docs/reproduction/retrain_h100_$REC.json $G/retrain_$REC.json; chmod u+w $G/*.json
+  for job in ${GRID_JOBS:-"merge 1 5 0" "prune 1 5 0" "merge 0 5 0" "prune 0 5 0" "merge 1 3 0" "prune 1 3 0" \
+      "prune 0 3 0" "merge 0 3 1" "merge 0 3 2" "merge 1 1 0" "prune 1 1 0" "merge 0 1 0" "prune 0 1 0" \
+      "prune 0 3 1" "prune 0 3 2"}; do set -- $job
+    name=$1$([ $2 = 1 ] && echo -distill)-$3ep$([ $4 != 0 ] && echo -seed$4)
+    grep -q "\"$name\"" $G/retrain_$REC.json && continue
+    est=$(( $3 * ($2 == 1 ? 42 : 29) + 20 ))
+    if [ $((SECONDS - t0 + est)) -gt ${GRID_SECONDS:-560} ]; then echo "left for the next call: $name (est. ${est}s)"; continue; fi
+    $RM study retrain --retrain-modes $1 --distill-options $2 --epochs-list $3 --seeds $4 --recipe $REC \
+      --checkpoint "$CK" --data-dir "$FMNIST" --out $G 2>&1 | grep -v "^re-training recipe" | tee -a "$OUT/h100grid.log"
+  done
+  cp $G/retrain_$REC.json "$OUT/"
+  tar czf "$OUT/h100grid_runs.tgz" --exclude="*.pth" --exclude="*tfevents*" -C $G runs ;;
 e2e)
   # one GPU, 16 cores: the loader alone, then 3 epochs of end-to-end re-training (CPU decode, full DeiT
   # augmentation, Vim-S r=11, b128, bf16); epoch 1 includes Triton compilation

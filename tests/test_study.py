@@ -94,7 +94,7 @@ def test_report_retrain_tables_show_the_gap_to_unmerged(tmp_path):
     write_report(tmp_path)
     report = (tmp_path / "README.md").read_text()
     assert "| merge-2ep | 90.00, 91.25 | -2.25 | 1.50 |" in report
-    assert "timed on one H100" in report and "| merge-3ep | 90.00, 91.25 | -2.25 | 1.50 |" in report
+    assert "timed on one H100, one run at a time" in report and "| merge-3ep | 90.00, 91.25 | -2.25 | 1.50 |" in report
 
 
 def test_study_retrain_runs_in_parallel_and_resumes(tmp_path, capsys):
@@ -216,3 +216,29 @@ def test_recipe_stage_picks_the_best_held_out_recipe_and_retrain_uses_it(tmp_pat
     report = (tmp_path / "README.md").read_text()
     assert "| lr3e-4 **(chosen)** | `--epochs 3 --lr 3e-4` | 96.00 | 92.00 | 95.00 | 95.00 | 0.10 |" in report
     assert "recipe `lr3e-4` (`['--lr', '3e-4']`)" in report and "| merge-3ep | 90.00 | -3.50 | 0.10 |" in report
+
+
+def test_retrain_seeds_name_the_runs_and_the_report_gives_their_spread(tmp_path, monkeypatch):
+    import rmeeto.study as study
+
+    calls = []
+    finals = {"merge-3ep": 91.0, "merge-3ep-seed1": 92.0, "merge-3ep-seed2": 93.0}
+
+    def fake_run(args, run_dir, name, extra, gpu=None):
+        calls.append((name, extra))
+        return {"epochs": [{"epoch": 3, "top1": finals[name]}], "wall_minutes": 1.0, "flags": extra}
+
+    monkeypatch.setattr(study, "_train_run", fake_run)
+    monkeypatch.setattr("rmeeto.demo.find_fashion_mnist", lambda d: "unused")
+    free = {"env": {}, "rows": [{"label": "unmerged", "mode": "none", "target_ratio": 0.0, "r": 0, "ratio": 0.0,
+                                 "gflops": 1.0, "top1": 93.5, "im_per_s": None}]}
+    (tmp_path / "free.json").write_text(json.dumps(free))
+    args = argparse.Namespace(stages=["retrain", "report"], checkpoint=str(ASSET), data_dir=None, device="cpu",
+                              lr=1e-4, epochs_list=[3], retrain_modes=["merge"], distill_options=[0],
+                              seeds=[0, 1, 2], out=str(tmp_path), batch_size=16, gpus=None, recipe="base")
+    assert run_study(args) == 0
+    flags = dict(calls)
+    assert sorted(flags) == sorted(finals)
+    assert "--seed" not in flags["merge-3ep"] and flags["merge-3ep-seed2"][-2:] == ["--seed", "2"]
+    report = (tmp_path / "README.md").read_text()
+    assert "| merge-3ep | 3 | 91.00, 92.00, 93.00 | 92.00 | 1.00 | -1.50 |" in report

@@ -257,9 +257,11 @@ def stage_retrain(args, out: Path) -> None:
 
     recipe, flags = _recipe(args, out)
     r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
-    jobs = [(f"{mode}{'-distill' if d else ''}-{epochs}ep",
-             [*flags, "--r", str(r), "--mode", mode, "--epochs", str(epochs)] + (["--distill"] if d else []))
-            for mode in args.retrain_modes for d in args.distill_options for epochs in args.epochs_list]
+    jobs = [(f"{mode}{'-distill' if d else ''}-{epochs}ep{f'-seed{seed}' if seed else ''}",
+             [*flags, "--r", str(r), "--mode", mode, "--epochs", str(epochs)] + (["--distill"] if d else [])
+             + (["--seed", str(seed)] if seed else []))
+            for mode in args.retrain_modes for d in args.distill_options for epochs in args.epochs_list
+            for seed in getattr(args, "seeds", [0])]
     jobs.sort(key=lambda j: -_cost(j[1]))  # longest first, so parallel runs end together
     name = _stage_file("retrain", recipe)
     _run_all(args, out, name, load_stage(out, name) or {}, jobs, _runs_dir(out, recipe))
@@ -368,6 +370,8 @@ def register(sub) -> None:
     p.add_argument("--orders", nargs="+", default=["shuffle", "keep"], choices=["shuffle", "keep"],
                    help="orders the order stage re-trains (keep reuses retrain's merge-3ep when present)")
     p.add_argument("--distill-options", type=int, nargs="+", default=[0, 1], help="0: plain, 1: distilled")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0],
+                   help="training seeds of each re-training run (seed 0 keeps the plain run name, seed s adds -seed<s>)")
     p.add_argument("--vit-epochs", type=int, default=30)
     p.add_argument("--vit-config",
                    default=str(Path(__file__).resolve().parents[2] / "configs" / "fmnist_vit_tiny.yaml"),

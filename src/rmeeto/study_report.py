@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import re
+import statistics
 from pathlib import Path
 
 
@@ -129,6 +131,24 @@ def _runs_table(runs: dict, base) -> list[str]:
     return lines
 
 
+def _seed_spread(runs: dict, base) -> list[str]:
+    """Mean and sample standard deviation of the final top-1 of runs that differ only in their seed
+    (``name``, ``name-seed1``, ...); empty when no run was repeated."""
+    groups: dict[str, list[float]] = {}
+    for name, s in runs.items():
+        groups.setdefault(re.sub(r"-seed\d+$", "", name), []).append(s["epochs"][-1]["top1"])
+    rows = [(n, v) for n, v in sorted(groups.items()) if len(v) > 1]
+    if not rows:
+        return []
+    lines = ["Runs repeated with other seeds (`--seeds`): final top-1 over the seeds.", "",
+             "| run | seeds | final top-1 each | mean | sd | mean vs unmerged |", "|---|---|---|---|---|---|"]
+    for name, v in rows:
+        gap = "–" if base is None else f"{statistics.mean(v) - base:+.2f}"
+        lines.append(f"| {name} | {len(v)} | {', '.join(f'{x:.2f}' for x in v)} | {statistics.mean(v):.2f} | "
+                     f"{statistics.stdev(v):.2f} | {gap} |")
+    return lines + [""]
+
+
 def write_report(out: Path) -> None:
     from .study import RECIPES, choose_recipe
 
@@ -169,10 +189,11 @@ def write_report(out: Path) -> None:
         lines += _recipe_table(recipe, chosen) + [""]
     for rec, runs in retrains:
         lines += [f"## Re-training at ratio 0.31, recipe `{rec}` (`{RECIPES.get(rec, '?')}`)", ""]
-        lines += _runs_table(runs, base) + [""]
+        lines += _runs_table(runs, base) + [""] + _seed_spread(runs, base)
     for rec, runs in h100s:
-        lines += [f"## The 3-epoch re-training timed on one H100, recipe `{rec}`", ""]
-        lines += _runs_table(runs, base) + [""]
+        what = "The re-training runs" if len(runs) > 1 else "The 3-epoch re-training"
+        lines += [f"## {what} timed on one H100, one run at a time, recipe `{rec}`", ""]
+        lines += _runs_table(runs, base) + [""] + _seed_spread(runs, base)
     for rec, runs in orders:
         lines += [f"## Token order ablation (merge, ratio 0.31, 3 epochs, recipe `{rec}`)", "",
                   "| order | top-1 after each epoch |", "|---|---|"]
