@@ -173,7 +173,7 @@ h100)
   for f in /tmp/h100/retrain*.json; do b=$(basename "$f" .json); cp "$f" "$OUT/retrain_h100${b#retrain}.json"; done
   cat "$OUT"/demo_cuda.log "$OUT/retrain_h100.log" 2>/dev/null ;;
 h100grid)
-  # on one H100, one run at a time: the whole retrain grid of $RECIPE, plus seed repeats of the 3-epoch
+  # on one H100, one run at a time: the whole retrain grid of $RECIPE, the unmerged control, seed repeats of the 3-epoch
   # runs, resumable over several calls. Results collect in runs/h100grid/retrain_$RECIPE.json (carry it
   # back in); a run that would not finish inside GRID_SECONDS (est. 29 s/epoch, 42 with distillation,
   # +20 s start-up) is left for the next call, so no call is killed mid-run.
@@ -181,7 +181,7 @@ h100grid)
   info > "$OUT/env.txt"; mkdir -p $G; t0=$SECONDS
   [ -f $G/retrain_$REC.json ] || cp docs/reproduction/retrain_h100_$REC.json $G/retrain_$REC.json; chmod u+w $G/*.json
   for job in ${GRID_JOBS:-"merge 1 5 0" "prune 1 5 0" "merge 0 5 0" "prune 0 5 0" "merge 1 3 0" "prune 1 3 0" \
-      "prune 0 3 0" "merge 0 3 1" "merge 0 3 2" "merge 1 1 0" "prune 1 1 0" "merge 0 1 0" "prune 0 1 0" \
+      "prune 0 3 0" "merge 0 3 1" "merge 0 3 2" "merge 1 1 0" "prune 1 1 0" "merge 0 1 0" "prune 0 1 0" "unmerged 0 3 0" \
       "prune 0 3 1" "prune 0 3 2"}; do set -- $job
     name=$1$([ $2 = 1 ] && echo -distill)-$3ep$([ $4 != 0 ] && echo -seed$4)
     grep -q "\"$name\"" $G/retrain_$REC.json && continue

@@ -222,11 +222,12 @@ def test_retrain_seeds_name_the_runs_and_the_report_gives_their_spread(tmp_path,
     import rmeeto.study as study
 
     calls = []
-    finals = {"merge-3ep": 91.0, "merge-3ep-seed1": 92.0, "merge-3ep-seed2": 93.0}
+    finals = {"merge-3ep": 91.0, "merge-3ep-seed1": 92.0, "merge-3ep-seed2": 93.0, "unmerged-3ep": 93.4,
+              "unmerged-3ep-seed1": 93.6, "unmerged-3ep-seed2": 93.5}
 
     def fake_run(args, run_dir, name, extra, gpu=None):
         calls.append((name, extra))
-        return {"epochs": [{"epoch": 3, "top1": finals[name]}], "wall_minutes": 1.0, "flags": extra}
+        return {"epochs": [{"epoch": 3, "top1": finals.get(name, 90.0)}], "wall_minutes": 1.0, "flags": extra}
 
     monkeypatch.setattr(study, "_train_run", fake_run)
     monkeypatch.setattr("rmeeto.demo.find_fashion_mnist", lambda d: "unused")
@@ -234,11 +235,14 @@ def test_retrain_seeds_name_the_runs_and_the_report_gives_their_spread(tmp_path,
                                  "gflops": 1.0, "top1": 93.5, "im_per_s": None}]}
     (tmp_path / "free.json").write_text(json.dumps(free))
     args = argparse.Namespace(stages=["retrain", "report"], checkpoint=str(ASSET), data_dir=None, device="cpu",
-                              lr=1e-4, epochs_list=[3], retrain_modes=["merge"], distill_options=[0],
+                              lr=1e-4, epochs_list=[3], retrain_modes=["merge", "unmerged"], distill_options=[0, 1],
                               seeds=[0, 1, 2], out=str(tmp_path), batch_size=16, gpus=None, recipe="base")
     assert run_study(args) == 0
     flags = dict(calls)
-    assert sorted(flags) == sorted(finals)
+    distilled = {f"merge-distill-3ep{s}" for s in ("", "-seed1", "-seed2")}
+    assert set(flags) == set(finals) | distilled  # the unmerged control is never distilled
     assert "--seed" not in flags["merge-3ep"] and flags["merge-3ep-seed2"][-2:] == ["--seed", "2"]
+    assert "--r" not in flags["unmerged-3ep"] and "--mode" not in flags["unmerged-3ep"]
+    assert flags["merge-3ep"][flags["merge-3ep"].index("--mode") + 1] == "merge"
     report = (tmp_path / "README.md").read_text()
     assert "| merge-3ep | 3 | 91.00, 92.00, 93.00 | 92.00 | 1.00 | -1.50 |" in report

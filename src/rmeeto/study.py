@@ -257,11 +257,12 @@ def stage_retrain(args, out: Path) -> None:
 
     recipe, flags = _recipe(args, out)
     r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
+    # "unmerged" is the control: the same re-training without merging (and so without distillation)
     jobs = [(f"{mode}{'-distill' if d else ''}-{epochs}ep{f'-seed{seed}' if seed else ''}",
-             [*flags, "--r", str(r), "--mode", mode, "--epochs", str(epochs)] + (["--distill"] if d else [])
-             + (["--seed", str(seed)] if seed else []))
+             [*flags, *([] if mode == "unmerged" else ["--r", str(r), "--mode", mode]), "--epochs", str(epochs)]
+             + (["--distill"] if d else []) + (["--seed", str(seed)] if seed else []))
             for mode in args.retrain_modes for d in args.distill_options for epochs in args.epochs_list
-            for seed in getattr(args, "seeds", [0])]
+            for seed in getattr(args, "seeds", [0]) if not (mode == "unmerged" and d)]
     jobs.sort(key=lambda j: -_cost(j[1]))  # longest first, so parallel runs end together
     name = _stage_file("retrain", recipe)
     _run_all(args, out, name, load_stage(out, name) or {}, jobs, _runs_dir(out, recipe))
@@ -366,7 +367,8 @@ def register(sub) -> None:
     p.add_argument("--holdout", type=int, default=HOLDOUT,
                    help="train images the recipe stage holds out and scores on")
     p.add_argument("--epochs-list", type=int, nargs="+", default=[1, 3, 5])
-    p.add_argument("--retrain-modes", nargs="+", default=["merge", "prune"])
+    p.add_argument("--retrain-modes", nargs="+", default=["merge", "prune"], choices=["merge", "prune", "unmerged"],
+                   help="unmerged: the control, re-trained the same way without merging")
     p.add_argument("--orders", nargs="+", default=["shuffle", "keep"], choices=["shuffle", "keep"],
                    help="orders the order stage re-trains (keep reuses retrain's merge-3ep when present)")
     p.add_argument("--distill-options", type=int, nargs="+", default=[0, 1], help="0: plain, 1: distilled")
