@@ -24,8 +24,14 @@ CASES = [(2, 197, 48, 11, 98, True, False), (3, 30, 20, 5, 15, True, True), (2, 
          (2, 51, 24, 25, 50, True, True), (2, 257, 16, 40, 128, True, True), (4, 76, 64, 37, 38, True, True)]
 
 
-def compare(case, device, dtype=torch.float32) -> dict:
-    """Largest differences between fused and reference: plan slots, outputs, sizes and gradients."""
+# the prune ablations on two of those shapes: (case, mode)
+ABLATIONS = [(CASES[0], "prune-norm"), (CASES[0], "prune-random"), (CASES[4], "prune-norm"),
+             (CASES[7], "prune-random"), (CASES[8], "prune-norm")]
+
+
+def compare(case, device, dtype=torch.float32, mode=None) -> dict:
+    """Largest differences between fused and reference: plan slots, outputs, sizes and gradients
+    (``mode`` defaults to the case's merge or prune)."""
     from rmeeto.merge import merge_tokens, plan_merge
     from rmeeto.ops import triton_merge as F
 
@@ -39,11 +45,14 @@ def compare(case, device, dtype=torch.float32) -> dict:
     size = torch.rand(B, T, 1, generator=g) * 3 + 1 if sized else None
     x, res = x.to(device, dtype), res.to(device)
     size = size.to(device) if size is not None else None
-    ref = plan_merge(x, r, cls, "merge" if merged else "prune")
+    mode = mode or ("merge" if merged else "prune")
+    torch.manual_seed(7)  # prune-random: both draw their scores from the same RNG state
+    ref = plan_merge(x, r, cls, mode)
     ones = torch.ones(B, T, 1, device=device)
     xa, ra = x.clone().requires_grad_(), res.clone().requires_grad_()
     want_size, want_h, want_r = merge_tokens(ref, size if sized else ones, xa, ra)
-    p = F.plan(x, r, cls, size, merged)
+    torch.manual_seed(7)
+    p = F.plan(x, r, cls, size, mode)
     xb, rb = x.clone().requires_grad_(), res.clone().requires_grad_()
     got_h, got_r = F.apply(p, xb, rb)
     gh, gr = torch.randn_like(want_h), torch.randn_like(want_r)
@@ -61,11 +70,11 @@ def compare(case, device, dtype=torch.float32) -> dict:
 def _interpreter_main() -> int:
     assert os.environ.get("TRITON_INTERPRET") == "1", "set TRITON_INTERPRET=1 before running"
     failed = 0
-    for case in CASES:
-        errs = compare(case, "cpu")
+    for case, mode in [(c, None) for c in CASES] + ABLATIONS:
+        errs = compare(case, "cpu", mode=mode)
         ok = all(v <= 1e-5 for v in errs.values())
         failed += not ok
-        print(("ok  " if ok else "FAIL"), case, {k: f"{v:.1e}" for k, v in errs.items()})
+        print(("ok  " if ok else "FAIL"), case, mode or "", {k: f"{v:.1e}" for k, v in errs.items()})
     # the whole patched model with the fused merge against the official R-MeeTo outputs
     os.environ["RMEETO_MERGE"] = "triton"
     sys.path.insert(0, str(ROOT / "tests"))
@@ -151,6 +160,13 @@ def test_fused_merge_cuda_fp32(case):
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("case,mode", ABLATIONS, ids=[f"T{c[1]}-r{c[3]}-{m}" for c, m in ABLATIONS])
+def test_fused_prune_ablations_cuda_fp32(case, mode):
+    errs = compare(case, "cuda", mode=mode)
+    assert all(v <= 1e-5 for v in errs.values()), errs
+
+
+@pytest.mark.gpu
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["fp16", "bf16"])
 def test_fused_merge_cuda_half(dtype):
     # half-precision scores can order near-ties differently; slots must agree almost everywhere
@@ -159,7 +175,8 @@ def test_fused_merge_cuda_half(dtype):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("settings", [dict(r=11), dict(r=11, mode="prune"), dict(ratio=0.5)])
+@pytest.mark.parametrize("settings", [dict(r=11), dict(r=11, mode="prune"), dict(ratio=0.5),
+                                      dict(r=11, mode="prune-norm")])
 def test_patched_model_fused_vs_reference_merge(settings, monkeypatch):
     import rmeeto
     from test_model import rel

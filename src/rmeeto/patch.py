@@ -193,7 +193,7 @@ class MergeBlockMixin:
             cfg: PatchConfig = self._rmeeto_cfg
             metric = _metric(cfg.metric, hidden, residual, state)
             if _fused(metric, hidden, residual, state, cfg, backend):
-                plan = fused_merge.plan(metric, r, state.cls_index, state.size, merged=cfg.mode == "merge")
+                plan = fused_merge.plan(metric, r, state.cls_index, state.size, cfg.mode)
                 hidden, residual = fused_merge.apply(plan, hidden, residual)
                 state.size = plan.new_size
             else:

@@ -1,15 +1,18 @@
 """The R-MeeTo merge step in two Triton launches (plan, apply) instead of ~20 small PyTorch kernels.
 
 Same semantics as :func:`rmeeto.merge.plan_merge` + :func:`rmeeto.merge.merge_tokens` for the
-default settings (``mode`` merge or prune, ``order="keep"``, cosine distance, proportional class
-token at a python-int index), which is what every benchmark and re-training run uses; anything
-else goes through the PyTorch reference in ``merge.py``.
+default settings (``order="keep"``, cosine distance, proportional class token at a python-int
+index) in every ``mode`` (merge, prune, prune-norm, prune-random), which is what every benchmark and
+re-training run uses; anything else (``order="shuffle"``, other distances or class-token rules)
+goes through the PyTorch reference in ``merge.py``.
 
 - ``_plan_kernel``: one program per image. It computes the source x destination cosine matrix
   with ``tl.dot`` (fp32 accumulation, norms from the same loads), each source's best destination,
   the top-``r`` sources (rank by score, ties by position: a stable sort), every token's output
-  slot in kept order, and the size-weighted merge weights. Sequences up to 257 tokens (at most
-  128 sources) fit in one program's registers; longer ones use the reference.
+  slot in kept order, and the size-weighted merge weights. ``prune-norm`` ranks the sources by
+  their norm instead (no matrix), ``prune-random`` by scores drawn with ``torch.rand``. Sequences
+  up to 257 tokens (at most 128 sources) fit in one program's registers; longer ones use the
+  reference.
 - ``_apply_kernel``: one program per (image, block of output rows, block of channels) writes
   ``owner * w_owner + sum(src * w_src)`` for the hidden states and the residual stream in one
   launch, accumulating in fp32.
@@ -40,9 +43,9 @@ def _store_output(owner_ptr, nsize_ptr, off, owner, nsize, mask):
 
 
 @triton.jit
-def _plan_kernel(x_ptr, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr, src_slot_ptr,
+def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr, src_slot_ptr,
                  T, C, cls_idx, new_cls, r, out_len, sxb, sxt,
-                 HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, IEEE: tl.constexpr,
+                 HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, IEEE: tl.constexpr, SCORE: tl.constexpr,
                  BS: tl.constexpr, BK: tl.constexpr):
     b = tl.program_id(0).to(tl.int64)
     n = T - 1
@@ -56,23 +59,33 @@ def _plan_kernel(x_ptr, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr
     na = tl.zeros((BS,), dtype=tl.float32)
     nb = tl.zeros((BS,), dtype=tl.float32)
     xb = x_ptr + b * sxb
-    for k0 in range(0, C, BK):
-        kk = k0 + tl.arange(0, BK)
-        mk = kk < C
-        a = tl.load(xb + fs[:, None] * sxt + kk[None, :], mask=ms[:, None] & mk[None, :], other=0.0)
-        d = tl.load(xb + fd[:, None] * sxt + kk[None, :], mask=md[:, None] & mk[None, :], other=0.0)
-        if IEEE:
-            acc += tl.dot(a, tl.trans(d), input_precision="ieee")
+    if SCORE == 2:  # given scores (prune-random); no destination is needed to prune
+        best = tl.load(score_ptr + b * S + i, mask=ms, other=float("-inf"))
+        dst = tl.zeros((BS,), dtype=tl.int32)
+    else:
+        for k0 in range(0, C, BK):
+            kk = k0 + tl.arange(0, BK)
+            mk = kk < C
+            a = tl.load(xb + fs[:, None] * sxt + kk[None, :], mask=ms[:, None] & mk[None, :], other=0.0)
+            af = a.to(tl.float32)
+            na += tl.sum(af * af, axis=1)
+            if SCORE == 0:
+                d = tl.load(xb + fd[:, None] * sxt + kk[None, :], mask=md[:, None] & mk[None, :], other=0.0)
+                if IEEE:
+                    acc += tl.dot(a, tl.trans(d), input_precision="ieee")
+                else:
+                    acc += tl.dot(a, tl.trans(d))
+                df = d.to(tl.float32)
+                nb += tl.sum(df * df, axis=1)
+        if SCORE == 1:  # prune-norm: the lowest-norm sources go first
+            best = tl.where(ms, -tl.sqrt(na), float("-inf"))
+            dst = tl.zeros((BS,), dtype=tl.int32)
         else:
-            acc += tl.dot(a, tl.trans(d))
-        af, df = a.to(tl.float32), d.to(tl.float32)
-        na += tl.sum(af * af, axis=1)
-        nb += tl.sum(df * df, axis=1)
-    na, nb = tl.where(ms, na, 1.0), tl.where(md, nb, 1.0)  # padding rows: no 0/0
-    cos = acc / (tl.sqrt(na)[:, None] * tl.sqrt(nb)[None, :])
-    cos = tl.where(md[None, :], cos, float("-inf"))
-    best = tl.max(cos, axis=1)
-    dst = tl.argmax(cos, axis=1, tie_break_left=True).to(tl.int32)
+            na, nb = tl.where(ms, na, 1.0), tl.where(md, nb, 1.0)  # padding rows: no 0/0
+            cos = acc / (tl.sqrt(na)[:, None] * tl.sqrt(nb)[None, :])
+            cos = tl.where(md[None, :], cos, float("-inf"))
+            best = tl.max(cos, axis=1)
+            dst = tl.argmax(cos, axis=1, tie_break_left=True).to(tl.int32)
 
     # rank = how many sources come first in a stable descending sort of ``best``
     row, col = i[:, None], i[None, :]
@@ -189,17 +202,24 @@ class FusedPlan:
         self.out_len, self.cls_index, self.merged = out_len, cls_index, merged
 
 
+SCORES = {"merge": 0, "prune": 0, "prune-norm": 1, "prune-random": 2}  # how the kernel ranks the sources
+
+
 def supported(metric: Tensor, cls_index, mode: str, order: str, distance: str, cls: str) -> bool:
     """Whether these settings and shapes have a fused path (otherwise use ``merge.py``)."""
-    return (mode in ("merge", "prune") and order == "keep" and distance == "cosine" and cls == "proportional"
+    return (mode in SCORES and order == "keep" and distance == "cosine" and cls == "proportional"
             and isinstance(cls_index, int) and metric.dim() == 3 and metric.shape[1] - 1 <= 2 * MAX_SOURCES
             and metric.shape[1] >= 3)
 
 
 @torch.no_grad()
-def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], merged: bool = True) -> FusedPlan:
-    """The plan for one step on ``metric`` (batch, T, C); ``size`` is (batch, T, 1) fp32 or None (ones)."""
+def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], mode: str = "merge",
+         generator: Optional[torch.Generator] = None) -> FusedPlan:
+    """The plan for one step on ``metric`` (batch, T, C); ``size`` is (batch, T, 1) fp32 or None (ones).
+    ``prune-random`` draws its scores with ``torch.rand`` as the reference does, so the same RNG state
+    gives the same plan."""
     B, T, C = metric.shape
+    merged = mode == "merge"
     r = min(r, (T - 1) // 2)
     out_len = T - r
     new_cls = cls_index * (T - r) // T
@@ -211,12 +231,13 @@ def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], merged:
     owner, new_size = torch.empty(B, out_len, **i32), torch.empty(B, out_len, 1, **f32)
     src, src_slot = torch.empty(B, max(r, 1), **i32), torch.empty(B, max(r, 1), **i32)
     sz = size.reshape(B, T).contiguous().float() if size is not None else w
+    score = torch.rand(B, T // 2, device=dev, generator=generator) if mode == "prune-random" else w
     if B:
-        _plan_kernel[(B,)](metric, sz, slot, w, owner, new_size, src, src_slot,
+        _plan_kernel[(B,)](metric, sz, score, slot, w, owner, new_size, src, src_slot,
                            T, C, cls_index, new_cls, r, out_len, metric.stride(0), metric.stride(1),
                            HAS_SIZE=size is not None, MERGE=merged, IEEE=metric.dtype == torch.float32,
-                           BS=max(16, triton.next_power_of_2((T) // 2)), BK=32 if C <= 32 else 64,
-                           num_warps=8)
+                           SCORE=SCORES[mode], BS=max(16, triton.next_power_of_2((T) // 2)),
+                           BK=32 if C <= 32 else 64, num_warps=8)
     return FusedPlan(slot, w, owner, new_size, src, src_slot, out_len, new_cls, merged)
 
 
