@@ -98,6 +98,7 @@ def stage_free(args, out: Path) -> None:
             rmeeto.patch(model, **patch)
         else:
             rmeeto.unpatch(model)
+        torch.manual_seed(0)  # prune-random draws from the global RNG: the same draws on every run
         acc = accuracy(model, loader, args.device)
         speed = measure(model, 128, args.device, "fp16", cuda_graph=args.device == "cuda",
                         warmup=10, iters=20) if args.device == "cuda" else {"im_per_s": None}
