@@ -246,3 +246,12 @@ def test_retrain_seeds_name_the_runs_and_the_report_gives_their_spread(tmp_path,
     assert flags["merge-3ep"][flags["merge-3ep"].index("--mode") + 1] == "merge"
     report = (tmp_path / "README.md").read_text()
     assert "| merge-3ep | 3 | 91.00, 92.00, 93.00 | 92.00 | 1.00 | -1.50 |" in report
+
+
+def test_recipe_files_take_only_known_recipe_suffixes(tmp_path):
+    from rmeeto.study_report import recipe_files
+
+    for stem in ("retrain", "retrain_lr3e-4", "retrain_h100", "retrain_h100_lr3e-4", "retrain_notarecipe"):
+        (tmp_path / f"{stem}.json").write_text("{}")
+    assert recipe_files(tmp_path, "retrain") == [("base", "retrain"), ("lr3e-4", "retrain_lr3e-4")]
+    assert recipe_files(tmp_path, "retrain_h100") == [("base", "retrain_h100"), ("lr3e-4", "retrain_h100_lr3e-4")]

@@ -83,13 +83,15 @@ def _finish(fig, ax, xlabel: str, ylabel: str, path: Path, legend_size: int = 7)
 
 def recipe_files(out: Path, stage: str) -> list[tuple[str, str]]:
     """(recipe, stage file stem) of every ``<stage>.json`` (the base recipe) and ``<stage>_<recipe>.json``
-    in ``out``, base first."""
+    in ``out`` whose suffix names a recipe of ``RECIPES``, base first (so ``retrain_h100_x.json`` is not
+    read as a ``retrain`` recipe called ``h100_x``)."""
+    from .study import RECIPES
+
     found = [("base", stage)] if (out / f"{stage}.json").is_file() else []
     for p in sorted(out.glob(f"{stage}_*.json")):
         recipe = p.stem[len(stage) + 1:]
-        if stage == "retrain" and recipe.startswith("h100"):
-            continue
-        found.append((recipe, p.stem))
+        if recipe in RECIPES:
+            found.append((recipe, p.stem))
     return found
 
 
