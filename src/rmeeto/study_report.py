@@ -54,7 +54,7 @@ def _plots(out: Path, free, vit, retrain, recipe: str = "base") -> list[str]:
         fig, ax = plt.subplots(figsize=(5.5, 3.6))
         longest: dict = {}  # each kind of run (mode, distillation) by its longest budget
         for name, s in retrain.items():
-            if re.search(r"-seed\d+$", name):  # seed repeats are in the tables, not the plot
+            if _seedless(name) != name:  # seed repeats are in the tables, not the plot
                 continue
             kind = name.rsplit("-", 1)[0]
             if kind not in longest or len(s["epochs"]) > len(longest[kind]["epochs"]):
@@ -135,12 +135,17 @@ def _runs_table(runs: dict, base) -> list[str]:
     return lines
 
 
+def _seedless(name: str) -> str:
+    """A run's name without the ``-seed<s>`` that ``study retrain --seeds`` adds to repeats."""
+    return re.sub(r"-seed\d+$", "", name)
+
+
 def _seed_spread(runs: dict, base) -> list[str]:
     """Mean and sample standard deviation of the final top-1 of runs that differ only in their seed
     (``name``, ``name-seed1``, ...); empty when no run was repeated."""
     groups: dict[str, list[float]] = {}
     for name, s in runs.items():
-        groups.setdefault(re.sub(r"-seed\d+$", "", name), []).append(s["epochs"][-1]["top1"])
+        groups.setdefault(_seedless(name), []).append(s["epochs"][-1]["top1"])
     rows = [(n, v) for n, v in sorted(groups.items()) if len(v) > 1]
     if not rows:
         return []
