@@ -236,11 +236,19 @@ def test_retrain_seeds_name_the_runs_and_the_report_gives_their_spread(tmp_path,
     (tmp_path / "free.json").write_text(json.dumps(free))
     args = argparse.Namespace(stages=["retrain", "report"], checkpoint=str(ASSET), data_dir=None, device="cpu",
                               lr=1e-4, epochs_list=[3], retrain_modes=["merge", "unmerged"], distill_options=[0, 1],
-                              seeds=[0, 1, 2], out=str(tmp_path), batch_size=16, gpus=None, recipe="base")
+                              seeds=[0, 1, 2], ratios=[0.31, 0.14], out=str(tmp_path), batch_size=16, gpus=None,
+                              recipe="base")
     assert run_study(args) == 0
     flags = dict(calls)
     distilled = {f"merge-distill-3ep{s}" for s in ("", "-seed1", "-seed2")}
-    assert set(flags) == set(finals) | distilled  # the unmerged control is never distilled
+    other_ratio = {f"merge{d}-3ep-ratio0.14{s}" for d in ("", "-distill") for s in ("", "-seed1", "-seed2")}
+    # the unmerged control is never distilled and has no ratio
+    assert set(flags) == set(finals) | distilled | other_ratio
+    r_of = {n: int(f[f.index("--r") + 1]) for n, f in flags.items() if "--r" in f}
+    from rmeeto.demo import load_demo_model
+
+    demo = load_demo_model(str(ASSET), "cpu")
+    assert r_of["merge-3ep"] == study._r_for(demo, 0.31) > r_of["merge-3ep-ratio0.14-seed1"] == study._r_for(demo, 0.14)
     assert "--seed" not in flags["merge-3ep"] and flags["merge-3ep-seed2"][-2:] == ["--seed", "2"]
     assert "--r" not in flags["unmerged-3ep"] and "--mode" not in flags["unmerged-3ep"]
     assert flags["merge-3ep"][flags["merge-3ep"].index("--mode") + 1] == "merge"

@@ -4,7 +4,7 @@ Stages (run any subset; each writes ``<stage>.json`` in ``--out``; ``report`` re
 
 - ``free``: training-free reduction at ratios 0.14/0.31/0.54: merge, prune (similarity),
   prune-random, prune-norm, and merge with shuffled order; accuracy and measured throughput.
-- ``retrain``: re-training after merge and after prune at ratio 0.31 for 1/3/5 epochs, with and
+- ``retrain``: re-training after merge and after prune at ratio 0.31 (``--ratios``) for 1/3/5 epochs, with and
   without distillation (each budget is its own run, so each has its own cosine schedule).
 - ``recipe``: candidate re-training recipes (``RECIPES``), each merged at 0.31 for 3 epochs and scored on
   images held out of the train split (``rmeeto train --holdout``), so that choosing one never looks at the
@@ -257,13 +257,18 @@ def stage_retrain(args, out: Path) -> None:
     from .demo import load_demo_model
 
     recipe, flags = _recipe(args, out)
-    r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
-    # "unmerged" is the control: the same re-training without merging (and so without distillation)
-    jobs = [(f"{mode}{'-distill' if d else ''}-{epochs}ep{f'-seed{seed}' if seed else ''}",
-             [*flags, *([] if mode == "unmerged" else ["--r", str(r), "--mode", mode]), "--epochs", str(epochs)]
-             + (["--distill"] if d else []) + (["--seed", str(seed)] if seed else []))
+    model = load_demo_model(args.checkpoint, "cpu")
+    ratios = getattr(args, "ratios", [0.31])
+    r_of = {ratio: _r_for(model, ratio) for ratio in ratios}
+    # "unmerged" is the control: the same re-training without merging (so without distillation or a ratio);
+    # names carry -ratio<x> for ratios other than 0.31 and -seed<s> for seeds other than 0
+    jobs = [(f"{mode}{'-distill' if d else ''}-{epochs}ep{f'-ratio{ratio:g}' if ratio != 0.31 else ''}"
+             f"{f'-seed{seed}' if seed else ''}",
+             [*flags, *([] if mode == "unmerged" else ["--r", str(r_of[ratio]), "--mode", mode]),
+              "--epochs", str(epochs)] + (["--distill"] if d else []) + (["--seed", str(seed)] if seed else []))
             for mode in args.retrain_modes for d in args.distill_options for epochs in args.epochs_list
-            for seed in getattr(args, "seeds", [0]) if not (mode == "unmerged" and d)]
+            for ratio in (ratios if mode != "unmerged" else [0.31]) for seed in getattr(args, "seeds", [0])
+            if not (mode == "unmerged" and d)]
     jobs.sort(key=lambda j: -_cost(j[1]))  # longest first, so parallel runs end together
     name = _stage_file("retrain", recipe)
     _run_all(args, out, name, load_stage(out, name) or {}, jobs, _runs_dir(out, recipe))
@@ -373,6 +378,8 @@ def register(sub) -> None:
     p.add_argument("--orders", nargs="+", default=["shuffle", "keep"], choices=["shuffle", "keep"],
                    help="orders the order stage re-trains (keep reuses retrain's merge-3ep when present)")
     p.add_argument("--distill-options", type=int, nargs="+", default=[0, 1], help="0: plain, 1: distilled")
+    p.add_argument("--ratios", type=float, nargs="+", default=[0.31],
+                   help="reduction ratios of the retrain stage (runs at ratios other than 0.31 add -ratio<x>)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0],
                    help="training seeds of each re-training run (seed 0 keeps the plain run name, seed s adds -seed<s>)")
     p.add_argument("--vit-epochs", type=int, default=30)

@@ -54,7 +54,7 @@ def _plots(out: Path, free, vit, retrain, recipe: str = "base") -> list[str]:
         fig, ax = plt.subplots(figsize=(5.5, 3.6))
         longest: dict = {}  # each kind of run (mode, distillation) by its longest budget
         for name, s in retrain.items():
-            if _seedless(name) != name:  # seed repeats are in the tables, not the plot
+            if _seedless(name) != name or "-ratio" in name:  # seed repeats and other ratios: tables only
                 continue
             kind = name.rsplit("-", 1)[0]
             if kind not in longest or len(s["epochs"]) > len(longest[kind]["epochs"]):
