@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from itertools import product
 from pathlib import Path
 from typing import Optional
 
@@ -253,22 +254,31 @@ def _cost(flags: list[str]) -> float:
     return epochs * (1.3 if "--distill" in flags else 1.0) * (1.3 if "--batch-size" in flags else 1.0)
 
 
+def _retrain_jobs(args, flags: list[str], r_of: dict) -> list[tuple[str, list[str]]]:
+    """(name, flags) of every retrain-stage run: modes x distillation x epochs x ratios x seeds. Names carry
+    ``-ratio<x>`` for ratios other than 0.31 and ``-seed<s>`` for seeds other than 0. ``unmerged`` is the
+    control: the same re-training without merging, so without distillation or a ratio."""
+    jobs, first_ratio = [], next(iter(r_of))
+    for mode, d, epochs, ratio, seed in product(args.retrain_modes, args.distill_options, args.epochs_list, r_of,
+                                                getattr(args, "seeds", [0])):
+        merged = mode != "unmerged"
+        if not merged and (d or ratio != first_ratio):  # one control per epochs and seed
+            continue
+        name = f"{mode}{'-distill' if d else ''}-{epochs}ep"
+        name += (f"-ratio{ratio:g}" if merged and ratio != 0.31 else "") + (f"-seed{seed}" if seed else "")
+        jobs.append((name, [*flags, *(["--r", str(r_of[ratio]), "--mode", mode] if merged else []),
+                            "--epochs", str(epochs), *(["--distill"] if d else []),
+                            *(["--seed", str(seed)] if seed else [])]))
+    return jobs
+
+
 def stage_retrain(args, out: Path) -> None:
     from .demo import load_demo_model
 
     recipe, flags = _recipe(args, out)
     model = load_demo_model(args.checkpoint, "cpu")
-    ratios = getattr(args, "ratios", [0.31])
-    r_of = {ratio: _r_for(model, ratio) for ratio in ratios}
-    # "unmerged" is the control: the same re-training without merging (so without distillation or a ratio);
-    # names carry -ratio<x> for ratios other than 0.31 and -seed<s> for seeds other than 0
-    jobs = [(f"{mode}{'-distill' if d else ''}-{epochs}ep{f'-ratio{ratio:g}' if ratio != 0.31 else ''}"
-             f"{f'-seed{seed}' if seed else ''}",
-             [*flags, *([] if mode == "unmerged" else ["--r", str(r_of[ratio]), "--mode", mode]),
-              "--epochs", str(epochs)] + (["--distill"] if d else []) + (["--seed", str(seed)] if seed else []))
-            for mode in args.retrain_modes for d in args.distill_options for epochs in args.epochs_list
-            for ratio in (ratios if mode != "unmerged" else [0.31]) for seed in getattr(args, "seeds", [0])
-            if not (mode == "unmerged" and d)]
+    r_of = {ratio: _r_for(model, ratio) for ratio in getattr(args, "ratios", [0.31])}
+    jobs = _retrain_jobs(args, flags, r_of)
     jobs.sort(key=lambda j: -_cost(j[1]))  # longest first, so parallel runs end together
     name = _stage_file("retrain", recipe)
     _run_all(args, out, name, load_stage(out, name) or {}, jobs, _runs_dir(out, recipe))
