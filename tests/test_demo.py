@@ -55,3 +55,23 @@ def test_demo_code_path_on_a_tiny_subset(tmp_path, capsys):
 def test_missing_data_says_how_to_get_it(tmp_path):
     with pytest.raises(SystemExit, match="no Fashion-MNIST IDX files"):
         find_fashion_mnist(str(tmp_path))
+
+
+def test_demo_retrain_is_reproducible_whatever_the_python_rng_state(tmp_path):
+    """The training transforms draw from Python's RNG, so a re-train must seed it, not only torch's."""
+    import copy
+    import random
+
+    import rmeeto
+    from rmeeto.demo import datasets, retrain
+
+    root = fake_fashion_mnist(tmp_path)
+    first = rmeeto.patch(load_demo_model(str(ASSET), "cpu"), ratio=0.31)
+    second = copy.deepcopy(first)
+    _, train = datasets(root, first.img_size, 8, 48, seed=0)
+    for model, state in ((first, 1), (second, 2)):
+        random.seed(state)
+        np.random.seed(state)
+        retrain(model, train, "cpu", batch_size=16, seed=0)
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
+        assert torch.equal(a, b), name
