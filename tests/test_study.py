@@ -106,7 +106,7 @@ def test_study_retrain_runs_in_parallel_and_resumes(tmp_path, capsys):
     args = argparse.Namespace(stages=["retrain"], checkpoint=str(ASSET), data_dir=root, device="cpu",
                               lr=1e-4, epochs_list=[1], retrain_modes=["merge", "prune"], distill_options=[0],
                               orders=["keep"], vit_epochs=1, eval_images=16, out=str(out), batch_size=16,
-                              gpus=["a", "b"], recipe="base")
+                              gpus=["a", "b"], recipe="base", seeds=[0], ratios=[0.31])
     assert run_study(args) == 0
     runs = json.loads((out / "retrain.json").read_text())
     assert sorted(runs) == ["merge-1ep", "prune-1ep"]
@@ -194,7 +194,8 @@ def test_recipe_stage_picks_the_best_held_out_recipe_and_retrain_uses_it(tmp_pat
     (tmp_path / "free.json").write_text(json.dumps(free))
     args = argparse.Namespace(stages=["recipe"], checkpoint=str(ASSET), data_dir=None, device="cpu", lr=1e-4,
                               epochs_list=[3], retrain_modes=["merge"], distill_options=[0], orders=["keep"],
-                              out=str(tmp_path), batch_size=16, gpus=["0", "1"], recipe="auto", holdout=500)
+                              out=str(tmp_path), batch_size=16, gpus=["0", "1"], recipe="auto", holdout=500,
+                              seeds=[0], ratios=[0.31])
     monkeypatch.setattr("rmeeto.demo.find_fashion_mnist", lambda d: "unused")
     with pytest.raises(SystemExit, match="run the recipe stage first"):
         study.choose_recipe(tmp_path)

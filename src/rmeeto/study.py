@@ -41,6 +41,7 @@ from .train.state import atomic_write_text
 
 RATIOS = (0.14, 0.31, 0.54)
 FREE_MODES = ("merge", "prune", "prune-random", "prune-norm")
+RETRAIN_RATIO = 0.31  # the ratio of the recipe, retrain and order stages (the paper's main setting)
 HOLDOUT = 10000  # train images the recipe stage scores on (the rest, 50k, are trained on)
 
 # Re-training recipes the ``recipe`` stage compares: flags added after the base recipe of ``_train_run``
@@ -234,7 +235,7 @@ def _runs_dir(out: Path, recipe: str) -> Path:
 def stage_recipe(args, out: Path) -> None:
     from .demo import load_demo_model
 
-    r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
+    r = _r_for(load_demo_model(args.checkpoint, "cpu"), RETRAIN_RATIO)
     held = ["--holdout", str(args.holdout), "--initial-eval"]
     jobs = [(name, ["--r", str(r), "--epochs", "3", *held, *flags]) for name, flags in RECIPES.items()]
     jobs += [(name, [*(["--r", str(r)] if merged else []), *held, *flags])
@@ -256,16 +257,16 @@ def _cost(flags: list[str]) -> float:
 
 def _retrain_jobs(args, flags: list[str], r_of: dict) -> list[tuple[str, list[str]]]:
     """(name, flags) of every retrain-stage run: modes x distillation x epochs x ratios x seeds. Names carry
-    ``-ratio<x>`` for ratios other than 0.31 and ``-seed<s>`` for seeds other than 0. ``unmerged`` is the
+    ``-ratio<x>`` for ratios other than ``RETRAIN_RATIO`` and ``-seed<s>`` for seeds other than 0. ``unmerged`` is the
     control: the same re-training without merging, so without distillation or a ratio."""
     jobs, first_ratio = [], next(iter(r_of))
     for mode, d, epochs, ratio, seed in product(args.retrain_modes, args.distill_options, args.epochs_list, r_of,
-                                                getattr(args, "seeds", [0])):
+                                                args.seeds):
         merged = mode != "unmerged"
         if not merged and (d or ratio != first_ratio):  # one control per epochs and seed
             continue
         name = f"{mode}{'-distill' if d else ''}-{epochs}ep"
-        name += (f"-ratio{ratio:g}" if merged and ratio != 0.31 else "") + (f"-seed{seed}" if seed else "")
+        name += (f"-ratio{ratio:g}" if merged and ratio != RETRAIN_RATIO else "") + (f"-seed{seed}" if seed else "")
         jobs.append((name, [*flags, *(["--r", str(r_of[ratio]), "--mode", mode] if merged else []),
                             "--epochs", str(epochs), *(["--distill"] if d else []),
                             *(["--seed", str(seed)] if seed else [])]))
@@ -277,7 +278,7 @@ def stage_retrain(args, out: Path) -> None:
 
     recipe, flags = _recipe(args, out)
     model = load_demo_model(args.checkpoint, "cpu")
-    r_of = {ratio: _r_for(model, ratio) for ratio in getattr(args, "ratios", [0.31])}
+    r_of = {ratio: _r_for(model, ratio) for ratio in args.ratios}
     jobs = _retrain_jobs(args, flags, r_of)
     jobs.sort(key=lambda j: -_cost(j[1]))  # longest first, so parallel runs end together
     name = _stage_file("retrain", recipe)
@@ -288,7 +289,7 @@ def stage_order(args, out: Path) -> None:
     from .demo import load_demo_model
 
     recipe, flags = _recipe(args, out)
-    r = _r_for(load_demo_model(args.checkpoint, "cpu"), 0.31)
+    r = _r_for(load_demo_model(args.checkpoint, "cpu"), RETRAIN_RATIO)
     name = _stage_file("order", recipe)
     runs = load_stage(out, name) or {}
     same = (load_stage(out, _stage_file("retrain", recipe)) or {}).get("merge-3ep")
@@ -388,8 +389,9 @@ def register(sub) -> None:
     p.add_argument("--orders", nargs="+", default=["shuffle", "keep"], choices=["shuffle", "keep"],
                    help="orders the order stage re-trains (keep reuses retrain's merge-3ep when present)")
     p.add_argument("--distill-options", type=int, nargs="+", default=[0, 1], help="0: plain, 1: distilled")
-    p.add_argument("--ratios", type=float, nargs="+", default=[0.31],
-                   help="reduction ratios of the retrain stage (runs at ratios other than 0.31 add -ratio<x>)")
+    p.add_argument("--ratios", type=float, nargs="+", default=[RETRAIN_RATIO],
+                   help=f"reduction ratios of the retrain stage (runs at ratios other than {RETRAIN_RATIO} add "
+                        "-ratio<x>)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0],
                    help="training seeds of each re-training run (seed 0 keeps the plain run name, seed s adds -seed<s>)")
     p.add_argument("--vit-epochs", type=int, default=30)

@@ -213,8 +213,7 @@ def supported(metric: Tensor, cls_index, mode: str, order: str, distance: str, c
 
 
 @torch.no_grad()
-def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], mode: str = "merge",
-         generator: Optional[torch.Generator] = None) -> FusedPlan:
+def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], mode: str = "merge") -> FusedPlan:
     """The plan for one step on ``metric`` (batch, T, C); ``size`` is (batch, T, 1) fp32 or None (ones).
     ``prune-random`` draws its scores with ``torch.rand`` as the reference does, so the same RNG state
     gives the same plan."""
@@ -231,7 +230,7 @@ def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], mode: s
     owner, new_size = torch.empty(B, out_len, **i32), torch.empty(B, out_len, 1, **f32)
     src, src_slot = torch.empty(B, max(r, 1), **i32), torch.empty(B, max(r, 1), **i32)
     sz = size.reshape(B, T).contiguous().float() if size is not None else w
-    score = torch.rand(B, T // 2, device=dev, generator=generator) if mode == "prune-random" else w
+    score = torch.rand(B, T // 2, device=dev) if mode == "prune-random" else w
     if B:
         _plan_kernel[(B,)](metric, sz, score, slot, w, owner, new_size, src, src_slot,
                            T, C, cls_index, new_cls, r, out_len, metric.stride(0), metric.stride(1),
