@@ -1,6 +1,7 @@
 """`rmeeto demo` and the shipped checkpoint (issue: evidence on real data)."""
 import argparse
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ REAL = os.path.isfile(os.path.join(DEBIAN_FASHION_MNIST, "t10k-labels-idx1-ubyte
 
 def fake_fashion_mnist(root, n_train=48, n_test=24):
     rng = np.random.default_rng(0)
+    Path(root).mkdir(parents=True, exist_ok=True)
     for prefix, n in (("train", n_train), ("t10k", n_test)):
         labels = np.arange(n) % 10
         images = (rng.random((n, 28, 28)) * 60 + labels[:, None, None] * 19).astype(np.uint8)

@@ -17,7 +17,7 @@ def _s4d_real_A_log(d_inner: int, d_state: int) -> Tensor:
 
 
 class BiMambaMixer(nn.Module):
-    """in_proj -> two selective-scan branches (forward and reversed) -> mean -> out_proj.
+    """in_proj -> two selective-scan branches (forward and reversed) -> mean (or sum) -> out_proj.
 
     Keys: ``A_log, D, A_b_log, D_b, in_proj, conv1d, x_proj, dt_proj, conv1d_b, x_proj_b,
     dt_proj_b, out_proj`` exactly as in hustvl/Vim.
@@ -25,9 +25,10 @@ class BiMambaMixer(nn.Module):
 
     def __init__(self, d_model: int, d_state: int = 16, d_conv: int = 4, expand: int = 2,
                  dt_rank: Optional[int] = None, dt_min: float = 0.001, dt_max: float = 0.1,
-                 dt_init_floor: float = 1e-4, dt_scale: float = 1.0):
+                 dt_init_floor: float = 1e-4, dt_scale: float = 1.0, divide_out: bool = True):
         super().__init__()
         self.d_model, self.d_state, self.d_conv = d_model, d_state, d_conv
+        self.out_scale = 0.5 if divide_out else 1.0  # Vim averages the directions, VideoMamba sums
         self.d_inner = expand * d_model
         self.dt_rank = dt_rank or math.ceil(d_model / 16)
         e, n, r = self.d_inner, d_state, self.dt_rank
@@ -73,5 +74,5 @@ class BiMambaMixer(nn.Module):
         """(batch, length, d_model) -> (batch, length, d_model); also the SSM aux if ``want_aux``."""
         xz = F.linear(hidden, self.in_proj.weight)
         y, aux = bimamba_v2_inner(xz, self.direction_params(False), self.direction_params(True),
-                                  backend=backend, want_aux=want_aux)
+                                  backend=backend, want_aux=want_aux, out_scale=self.out_scale)
         return F.linear(y, self.out_proj.weight), aux

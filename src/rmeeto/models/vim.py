@@ -110,10 +110,10 @@ class Block(nn.Module):
     """add -> RMSNorm -> mixer, with the residual stream kept in fp32 (Vim's Block)."""
 
     def __init__(self, dim: int, d_state: int = 16, drop_path: float = 0.0, layer_idx: int = 0,
-                 norm_eps: float = 1e-5):
+                 norm_eps: float = 1e-5, divide_out: bool = True):
         super().__init__()
         self.layer_idx = layer_idx
-        self.mixer = BiMambaMixer(dim, d_state=d_state)
+        self.mixer = BiMambaMixer(dim, d_state=d_state, divide_out=divide_out)
         self.norm = RMSNorm(dim, eps=norm_eps)
         self.drop_path = DropPath(drop_path)
 

@@ -5,7 +5,7 @@ Given ``xz = in_proj(h)`` of shape (batch, length, 2*E) it returns (batch, lengt
     x, z = split(xz)
     fwd  = scan(silu(conv(x)), ...params...,  z)            # left to right
     bwd  = flip(scan(silu(conv(flip(x))), ...params_b..., flip(z)))  # right to left
-    out  = (fwd + bwd) / 2
+    out  = (fwd + bwd) * out_scale     # 1/2 in Vim, 1 in VideoMamba
 
 The reference path below is written with plain PyTorch ops. Fast paths (Triton) compute the
 same thing without materialising flipped copies.
@@ -67,15 +67,18 @@ def _direction_ref(x: Tensor, z: Tensor, p: DirectionParams, backend: str):
 
 
 def bimamba_v2_inner(xz: Tensor, fwd: DirectionParams, bwd: DirectionParams,
-                     backend: Optional[str] = None, want_aux: bool = False):
-    """Bidirectional core; returns ``(out, aux)`` where ``aux`` is None unless ``want_aux``."""
+                     backend: Optional[str] = None, want_aux: bool = False, out_scale: float = 0.5):
+    """Bidirectional core; returns ``(out, aux)`` where ``aux`` is None unless ``want_aux``.
+
+    ``out_scale`` multiplies the sum of the two directions: 0.5 (Vim's mean) or 1.0 (VideoMamba).
+    """
     name = resolve_backend(xz.device.type, backend)
     if name == "triton":
         from .triton_bimamba import bimamba_v2_inner_triton
 
-        return bimamba_v2_inner_triton(xz, fwd, bwd, want_aux)
+        return bimamba_v2_inner_triton(xz, fwd, bwd, want_aux, out_scale)
     x, z = xz.chunk(2, dim=-1)
     y_f, aux = _direction_ref(x, z, fwd, name)
     y_b, _ = _direction_ref(x.flip(1), z.flip(1), bwd, name)
-    out = (y_f + y_b.flip(1)) / 2
+    out = (y_f + y_b.flip(1)) * out_scale
     return out, (aux if want_aux else None)

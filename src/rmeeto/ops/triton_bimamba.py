@@ -193,7 +193,7 @@ def _unpack(xz: Tensor, dt_w: Tensor, A: Tensor):
 
 class _BiMambaInnerFn(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, xz, conv_w, conv_b, xproj_w, dt_w, dt_b, A, D, aux_out, for_backward):
+    def forward(ctx, xz, conv_w, conv_b, xproj_w, dt_w, dt_b, A, D, aux_out, for_backward, out_scale):
         # conv_w (2,E,K) conv_b (2,E) xproj_w (2,R+2N,E) dt_w (2,E,R) dt_b (2,E) A (2,E,N) D (2,E)
         cdt = _compute_dtype(xz)
         with torch.autocast(xz.device.type, enabled=False):
@@ -206,12 +206,12 @@ class _BiMambaInnerFn(torch.autograd.Function):
             delta = torch.bmm(x_dbl[..., :R], dtw.transpose(1, 2)).view(2, batch, L, E)
             xd = x_dbl.view(2, batch, L, R + 2 * N)
             out = torch.empty(batch, L, E, device=xz.device, dtype=cdt)
-            scan_fwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z, A32, D32, db32, out, True, 0.5,
+            scan_fwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z, A32, D32, db32, out, True, out_scale,
                      for_backward=for_backward)
         if aux_out is not None:
             aux_out.extend([delta[0], xd[0, ..., R:R + N], xd[0, ..., R + N:]])
         ctx.save_for_backward(xz, x_dbl, w32, b32, xw, dtw, A32, D32, db32)
-        ctx.cdt = cdt
+        ctx.cdt, ctx.out_scale = cdt, out_scale
         ctx.dtypes = (conv_w.dtype, conv_b.dtype, xproj_w.dtype, dt_w.dtype, dt_b.dtype, A.dtype, D.dtype)
         return out
 
@@ -232,7 +232,7 @@ class _BiMambaInnerFn(torch.autograd.Function):
             du = torch.empty(2, batch, L, E, device=xz.device, dtype=gdt)
             ddelta = torch.empty(2, batch, L, E, device=xz.device, dtype=gdt)
             dBC, dA, dD, ddb = scan_bwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z, A32, D32,
-                                        db32, gout, du, ddelta, dxz[..., E:], True, 0.5)
+                                        db32, gout, du, ddelta, dxz[..., E:], True, ctx.out_scale)
             dd2 = ddelta.view(2, batch * L, E)
             dtw_g = dtw.to(gdt)
             ddt = torch.bmm(dd2, dtw_g)  # (2, bL, R)
@@ -243,7 +243,7 @@ class _BiMambaInnerFn(torch.autograd.Function):
             dw, dcb = biconv_bwd(x, w32, b32, du, du_mm, dxz[..., :E])
         t = ctx.dtypes
         return (dxz, dw.to(t[0]), dcb.to(t[1]), dxw.to(t[2]), ddtw.to(t[3]), ddb.to(t[4]),
-                dA.to(t[5]), dD.to(t[6]), None, None)
+                dA.to(t[5]), dD.to(t[6]), None, None, None)
 
 
 def _stack(fwd, bwd):
@@ -264,7 +264,7 @@ def _stack(fwd, bwd):
     return conv_w, conv_b, xproj_w, dt_w, dt_b, A, D
 
 
-def bimamba_v2_inner_triton(xz: Tensor, fwd, bwd, want_aux: bool = False):
+def bimamba_v2_inner_triton(xz: Tensor, fwd, bwd, want_aux: bool = False, out_scale: float = 0.5):
     """Triton bidirectional core; same contract as :func:`rmeeto.ops.bimamba.bimamba_v2_inner`.
 
     ``aux`` (forward-direction delta, B, C) is returned detached from the autograd graph.
@@ -275,6 +275,6 @@ def bimamba_v2_inner_triton(xz: Tensor, fwd, bwd, want_aux: bool = False):
     aux_list: Optional[list] = [] if want_aux else None
     # (autograd runs forward() with grad off, so whether a backward can follow is decided here)
     for_backward = torch.is_grad_enabled() and (xz.requires_grad or any(p.requires_grad for p in params))
-    out = _BiMambaInnerFn.apply(xz, *params, aux_list, for_backward)
+    out = _BiMambaInnerFn.apply(xz, *params, aux_list, for_backward, out_scale)
     aux = SSMAux(*aux_list) if want_aux else None
     return out, aux
