@@ -29,7 +29,7 @@ ABLATIONS = [(CASES[0], "prune-norm"), (CASES[0], "prune-random"), (CASES[4], "p
              (CASES[7], "prune-random"), (CASES[8], "prune-norm")]
 
 
-def compare(case, device, dtype=torch.float32, mode=None) -> dict:
+def compare(case, device, dtype=torch.float32, mode=None, tiled=None) -> dict:
     """Largest differences between fused and reference: plan slots, outputs, sizes and gradients
     (``mode`` defaults to the case's merge or prune)."""
     from rmeeto.merge import merge_tokens, plan_merge
@@ -52,7 +52,7 @@ def compare(case, device, dtype=torch.float32, mode=None) -> dict:
     xa, ra = x.clone().requires_grad_(), res.clone().requires_grad_()
     want_size, want_h, want_r = merge_tokens(ref, size if sized else ones, xa, ra)
     torch.manual_seed(7)
-    p = F.plan(x, r, cls, size, mode)
+    p = F.plan(x, r, cls, size, mode, tiled=tiled)
     xb, rb = x.clone().requires_grad_(), res.clone().requires_grad_()
     got_h, got_r = F.apply(p, xb, rb)
     gh, gr = torch.randn_like(want_h), torch.randn_like(want_r)
