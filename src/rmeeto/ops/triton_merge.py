@@ -1,21 +1,23 @@
-"""The R-MeeTo merge step in two Triton launches (plan, apply) instead of ~20 small PyTorch kernels.
+"""The R-MeeTo merge step in a few Triton launches (plan, apply) instead of ~20 small PyTorch kernels.
 
 Same semantics as :func:`rmeeto.merge.plan_merge` + :func:`rmeeto.merge.merge_tokens` for the
 default settings (``order="keep"``, cosine distance, proportional class token at a python-int
-index) in every ``mode`` (merge, prune, prune-norm, prune-random), which is what every benchmark and
-re-training run uses; anything else (``order="shuffle"``, other distances or class-token rules)
-goes through the PyTorch reference in ``merge.py``.
+index) in every ``mode`` (merge, prune, prune-norm, prune-random), at any sequence length, which is
+what every benchmark and re-training run uses; anything else (``order="shuffle"``, other distances
+or class-token rules) goes through the PyTorch reference in ``merge.py``.
 
-- ``_plan_kernel``: one program per image. It computes the source x destination cosine matrix
-  with ``tl.dot`` (fp32 accumulation, norms from the same loads), each source's best destination,
-  the top-``r`` sources (rank by score, ties by position: a stable sort), every token's output
-  slot in kept order, and the size-weighted merge weights. ``prune-norm`` ranks the sources by
-  their norm instead (no matrix), ``prune-random`` by scores drawn with ``torch.rand``. Sequences
-  up to 257 tokens (at most 128 sources) fit in one program's registers; longer ones use the
-  reference.
+- ``_plan_kernel``: one program per image, for up to 257 tokens (at most 128 sources, which fit
+  in one program's registers). It computes the source x destination cosine matrix with ``tl.dot``
+  (fp32 accumulation, norms from the same loads), each source's best destination, the top-``r``
+  sources (rank by score, ties by position: a stable sort), every token's output slot in kept
+  order, and the size-weighted merge weights. ``prune-norm`` ranks the sources by their norm
+  instead (no matrix), ``prune-random`` by scores drawn with ``torch.rand``.
+- Longer sequences (VideoMamba's 1569 and 3137 tokens) get the same plan from four tiled launches
+  in :mod:`rmeeto.ops.triton_merge_tiled`.
 - ``_apply_kernel``: one program per (image, block of output rows, block of channels) writes
   ``owner * w_owner + sum(src * w_src)`` for the hidden states and the residual stream in one
-  launch, accumulating in fp32.
+  launch, accumulating in fp32. The plan lists each row's merged sources (in the order the
+  reference adds them), so a row reads only its own.
 - The backward is a single gather: ``grad_x[t] = w[t] * grad_out[slot[t]]``.
 """
 from __future__ import annotations
