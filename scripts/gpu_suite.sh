@@ -14,6 +14,7 @@
 #   RECIPE=auto scripts/gpu_suite.sh retrain4 # 4 GPUs: retrain + order stages with that recipe
 #   scripts/gpu_suite.sh h100grid             # one H100: the whole retrain grid timed alone (resumable)
 #   scripts/gpu_suite.sh video                # VideoMamba GPU tests + the clips/s table (Ti/S/M, r=0/88)
+#   scripts/gpu_suite.sh mergebench           # one merge step, reference vs fused, at 197/1569/3137 tokens
 # Outputs go to $OUT (or ./gpu_out): logs, JSON, PNG.
 set -uo pipefail
 OUT=${OUT:-gpu_out}; mkdir -p "$OUT"
@@ -61,6 +62,8 @@ bench)
   # the Fashion-MNIST proxy's training step (what bounds the reproduction runs)
   $RM bench --model vim_tiny_patch16_224 --model-kwargs img_size=56 patch_size=4 stride=4 channels=1 num_classes=10 \
     --r 0,11 --dtype bf16 --train --batch-size 256 --warmup 5 --iters 15 2>&1 | sed 's/^/[proxy train] /' | tee -a "$OUT/bench.txt" ;;
+mergebench)
+  python3 scripts/bench_merge.py 2>&1 | tee "$OUT/bench_merge.txt" ;;
 data)
   python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet', classes=10, per_class=300, val_per_class=20, size=(500,375))"
   $RM bench-data --data-dir /tmp/fakeinet --model vim_small_patch16_224 --r 11 --workers 14 --batch-size 128 --path both --steps 40 2>&1 | tail -20 | tee "$OUT/bench_data.txt"
