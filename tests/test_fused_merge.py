@@ -73,7 +73,8 @@ def compare(case, device, dtype=torch.float32, mode=None, tiled=None) -> dict:
 STEPS = [(2, 3, 8, (1,), 1, "merge", True, False), (2, 258, 24, (100, 60), 0, "merge", None, False),
          (2, 301, 40, (40, 88), 150, "merge", None, False), (2, 700, 24, (300, 150), 699, "merge", None, False),
          (2, 197, 40, (11, 11), 98, "merge", True, False), (2, 301, 40, (40, 100), 300, "prune", None, False),
-         (2, 258, 24, (100, 60), 129, "prune-norm", None, False), (2, 301, 24, (20, 100), 0, "prune-random", None, False),
+         (2, 258, 24, (100, 60), 129, "prune-norm", None, False),
+         (2, 301, 24, (20, 100), 0, "prune-random", None, False),
          (2, 301, 16, (120,), 150, "merge", None, True), (2, 301, 16, (30, 100), 0, "prune-norm", None, True),
          (2, 61, 16, (25,), 30, "merge", False, True), (2, 61, 16, (25,), 60, "merge", True, True)]
 
@@ -290,11 +291,14 @@ def test_patched_model_fused_vs_reference_merge(settings, monkeypatch):
 # VideoMamba's lengths: 8 frames (1569 tokens) and 16 frames (3137), class token first (and middle).
 # With these inputs and r, each source's best and runner-up scores, and the r-th and (r+1)-th best
 # scores, are at least 1e-6 apart (in fp64), so fp32 rounding cannot change a plan.
-VIDEO_STEPS = [(4, 1569, 384, (120, 88), 0, "merge", None, False), (4, 1569, 384, (600, 300), 0, "merge", None, False),
-               (4, 3137, 384, (88, 88), 0, "merge", None, False), (4, 3137, 384, (1000, 500), 1568, "merge", None, False),
-               (4, 1569, 384, (120, 88), 0, "prune", None, False), (4, 3137, 384, (300, 88), 0, "prune-norm", None, False),
-               (4, 3137, 384, (300, 88), 0, "prune-random", None, False), (4, 1569, 64, (600,), 0, "merge", None, True),
-               (4, 1569, 64, (300, 300), 0, "prune-norm", None, True)]
+VIDEO_STEPS = [(4, 1569, 384, (120, 88), 0, "merge", None, False),
+               (4, 1569, 384, (600, 300), 0, "merge", None, False),
+               (4, 3137, 384, (88, 88), 0, "merge", None, False),
+               (4, 3137, 384, (1000, 500), 1568, "merge", None, False),
+               (4, 1569, 384, (120, 88), 0, "prune", None, False),
+               (4, 3137, 384, (300, 88), 0, "prune-norm", None, False),
+               (4, 3137, 384, (300, 88), 0, "prune-random", None, False),
+               (4, 1569, 64, (600,), 0, "merge", None, True), (4, 1569, 64, (300, 300), 0, "prune-norm", None, True)]
 
 
 @pytest.mark.gpu
