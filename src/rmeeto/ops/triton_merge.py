@@ -223,7 +223,7 @@ def supported(metric: Tensor, cls_index, mode: str, order: str, distance: str, c
     """Whether these settings and shapes have a fused path (otherwise use ``merge.py``)."""
     return (mode in SCORES and order == "keep" and distance == "cosine" and cls == "proportional"
             and isinstance(cls_index, int) and metric.dim() == 3 and metric.shape[1] >= 3
-            and 0 <= cls_index < metric.shape[1])
+            and 0 <= cls_index < metric.shape[1] and metric.dtype in (torch.float32, torch.float16, torch.bfloat16))
 
 
 @torch.no_grad()
