@@ -127,19 +127,6 @@ def compare_steps(case, device, dtype=torch.float32) -> dict:
             "grad_residual": _err(inputs[3].grad, inputs[1].grad)}
 
 
-def token_model(num_tokens: int, cls_index: int, **arch):
-    """A Vim whose input is already embedded tokens (batch, num_tokens, dim) with the class token at
-    ``cls_index``: VideoMamba's sequence layout (class token first, 1569 tokens for 8 frames)."""
-    from rmeeto.models.vim import VisionMamba
-
-    class TokenInput(VisionMamba):
-        def embed(self, x):
-            return x, cls_index
-
-    TokenInput.num_tokens = num_tokens  # replaces the patch-count property
-    return TokenInput(img_size=16, patch_size=16, stride=16, **arch)
-
-
 def _err(a, b) -> float:
     return ((a.float() - b.float()).abs().max() / b.float().abs().max().clamp_min(1e-12)).item()
 
@@ -179,20 +166,21 @@ def _interpreter_main() -> int:
         ok = e <= 1e-4 and ran > 0
         failed += not ok
         print(("ok  " if ok else "FAIL"), run, f"{e:.1e}", f"fused merge steps: {ran}")
-    # a patched model at more than 257 tokens plans with the tiled kernels
+    # a patched VideoMamba of 301 tokens (12 frames of 5 x 5 patches, class token first): the tiled plan
     torch.manual_seed(0)
-    long_model = rmeeto.patch(token_model(301, 0, depth=4, embed_dim=16, num_classes=3), r=40).eval()
-    tokens = torch.randn(2, 301, 16)
+    video = rmeeto.patch(rmeeto.create_model("videomamba_tiny_patch16_224", depth=3, embed_dim=16, num_frames=12,
+                                             img_size=80, num_classes=3), r=40).eval()
+    clip = torch.randn(2, 3, 12, 80, 80)
     with torch.no_grad():
-        got = long_model(tokens)
+        got = video(clip)
         os.environ["RMEETO_MERGE"] = "torch"
-        want = long_model(tokens)
+        want = video(clip)
     os.environ["RMEETO_MERGE"] = "triton"
     e, ran = rel(got, want), len(calls)
     calls.clear()
-    ok = e <= 1e-4 and ran == 1
+    ok = e <= 1e-4 and ran == 1 and video.num_tokens == 301
     failed += not ok
-    print(("ok  " if ok else "FAIL"), f"301 tokens, class token first: {e:.1e}, fused merge steps: {ran}")
+    print(("ok  " if ok else "FAIL"), f"VideoMamba, 301 tokens: {e:.1e}, fused merge steps: {ran}")
     # a training step of a patched model: parameter gradients through the fused merge
     torch.manual_seed(0)
     tiny = rmeeto.patch(rmeeto.create_model("vim_tiny_patch16_224", depth=4, embed_dim=32, img_size=32,
@@ -301,10 +289,19 @@ VIDEO_STEPS = [(4, 1569, 384, (120, 88), 0, "merge", None, False),
                (4, 1569, 64, (600,), 0, "merge", None, True), (4, 1569, 64, (300, 300), 0, "prune-norm", None, True)]
 
 
+@pytest.fixture
+def no_tf32():
+    """The reference's fp32 cosine matmul in full precision, as the fused plan's."""
+    old = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    yield
+    torch.backends.cuda.matmul.allow_tf32 = old
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize("case", VIDEO_STEPS, ids=[f"T{c[1]}-r{'+'.join(map(str, c[3]))}-cls{c[4]}-{c[5]}"
                                                    + ("-ties" if c[7] else "") for c in VIDEO_STEPS])
-def test_fused_merge_video_lengths_cuda_fp32(case):
+def test_fused_merge_video_lengths_cuda_fp32(case, no_tf32):
     errs = compare_steps(case, "cuda")
     assert all(v <= 1e-5 for v in errs.values()), errs
 
@@ -318,14 +315,15 @@ def test_fused_merge_video_lengths_cuda_half(T):
 
 
 @pytest.mark.gpu
-def test_patched_model_with_1569_tokens_uses_fused_merge(monkeypatch):
+def test_patched_videomamba_with_1569_tokens_uses_fused_merge(monkeypatch, no_tf32):
     import rmeeto
     from rmeeto.ops import triton_merge
     from test_model import rel
 
     torch.manual_seed(0)
-    m = rmeeto.patch(token_model(1569, 0, depth=8, embed_dim=384, num_classes=10), r=88).cuda().eval()
-    x = torch.randn(2, 1569, 384, device="cuda")
+    m = rmeeto.create_model("videomamba_small_patch16_224", depth=8, num_frames=8, num_classes=10)
+    m = rmeeto.patch(m, r=88).cuda().eval()
+    x = torch.randn(2, 3, 8, 224, 224, device="cuda")
     lengths, real_plan = [], triton_merge.plan
     monkeypatch.setattr(triton_merge, "plan", lambda *a, **k: lengths.append(a[0].shape[1]) or real_plan(*a, **k))
     with torch.no_grad():
@@ -333,7 +331,7 @@ def test_patched_model_with_1569_tokens_uses_fused_merge(monkeypatch):
         want = m(x)
         monkeypatch.setenv("RMEETO_MERGE", "auto")
         got = m(x)
-    assert lengths == [1569, 1481, 1393]
+    assert m.num_tokens == 1569 and lengths == [1569, 1481, 1393]
     assert rel(got, want) < 1e-4
 
 
