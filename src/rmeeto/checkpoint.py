@@ -73,7 +73,7 @@ def _refusal(path: Path, error: Exception) -> Optional[str]:
         return None
     found = re.search(r"GLOBAL ([\w.]+)", text) or re.search(r"but got <class '([^']+)'>", text)
     if found:
-        return f"it holds a {found.group(1)} object, and rebuilding it could run code"
+        return f"it needs {found.group(1)}, which is not on the safe-load list (unpickling it could run code)"
     with open(path, "rb") as f:
         is_pickle = f.read(1) == b"\x80"  # a pickle stream (a plain pickle or a legacy torch.save)
     operand = re.search(r"Unsupported operand \d+", text)
