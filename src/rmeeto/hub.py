@@ -82,7 +82,7 @@ def resolve_pretrained(pretrained: Union[bool, str, os.PathLike, None], model_na
         pretrained = default_source(model_name)
     spec = os.fspath(pretrained)
     if spec.startswith(HUB_PREFIX):
-        return hub_file_path(parse_hub_spec(spec))
+        return hub_file_path(parse_hub_spec(spec), model_name)
     path = Path(spec).expanduser()
     if not path.is_file():
         raise WeightsNotFoundError(f"checkpoint not found: {path} (for weights on the Hugging Face Hub write "
@@ -123,13 +123,14 @@ def _hf():
     return huggingface_hub
 
 
-def hub_file_path(ref: HubFile) -> Path:
-    """Download ``ref`` into the Hub cache (or find it there) and return the local file."""
+def hub_file_path(ref: HubFile, model_name: Optional[str] = None) -> Path:
+    """Download ``ref`` into the Hub cache (or find it there) and return the local file; without a
+    file name, ``model_name``'s default file when it lives in that repository, else the only one."""
     hf = _hf()
     from huggingface_hub import errors
 
     if ref.filename is None:
-        ref = HubFile(ref.repo_id, _pick_file(ref), ref.revision)
+        ref = HubFile(ref.repo_id, _pick_file(ref, model_name), ref.revision)
     try:
         return Path(hf.hf_hub_download(ref.repo_id, ref.filename, revision=ref.revision,
                                        cache_dir=hub_cache_dir(), local_files_only=hub_offline(),
@@ -162,11 +163,10 @@ def _not_cached_message(ref: HubFile) -> str:
             f"{manual}, or pass its local path as pretrained (CLI: --pretrained PATH)")
 
 
-def _pick_file(ref: HubFile) -> str:
-    """The checkpoint of a repository named without ``:FILE``: the default file when the repository
-    is a default source, else its only checkpoint file."""
-    for spec in DEFAULT_SOURCES.values():
-        known = parse_hub_spec(spec)
+def _pick_file(ref: HubFile, model_name: Optional[str]) -> str:
+    """The checkpoint of a repository named without ``:FILE``."""
+    if model_name in DEFAULT_SOURCES:
+        known = parse_hub_spec(DEFAULT_SOURCES[model_name])
         if known.repo_id == ref.repo_id and known.filename:
             return known.filename
     files = _list_files(ref)
