@@ -92,10 +92,13 @@ def resolve_pretrained(pretrained: Union[bool, str, os.PathLike, None], model_na
 
 def hub_cache_dir() -> Path:
     """The Hub cache ``huggingface_hub`` uses, with the environment as it is now."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.path.expandvars(os.path.expanduser(os.environ["HF_HUB_CACHE"])))
-    if os.environ.get("HF_HOME"):
-        return Path(os.path.expandvars(os.path.expanduser(os.environ["HF_HOME"]))) / "hub"
+    env = os.environ
+    home = env.get("HF_HOME") or (os.path.join(env["XDG_CACHE_HOME"], "huggingface")
+                                  if env.get("XDG_CACHE_HOME") else None)
+    chosen = env.get("HF_HUB_CACHE") or env.get("HUGGINGFACE_HUB_CACHE") or (
+        os.path.join(home, "hub") if home else None)
+    if chosen:
+        return Path(os.path.expandvars(os.path.expanduser(chosen)))
     from huggingface_hub import constants
 
     return Path(constants.HF_HUB_CACHE)
