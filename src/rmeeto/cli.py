@@ -57,7 +57,8 @@ def cmd_vis(args: argparse.Namespace) -> int:
     import rmeeto
     from rmeeto.vis import merge_map
 
-    model = rmeeto.create_model(args.model, pretrained=args.pretrained, **parse_kv(args.model_kwargs))
+    model = rmeeto.create_model(args.model, pretrained=args.pretrained, trust_checkpoint=args.trust_checkpoint,
+                                **parse_kv(args.model_kwargs))
     if args.r is not None or args.ratio is not None or rmeeto.patch_settings(model) is None:
         rmeeto.patch(model, r=args.r if args.ratio is None else None, ratio=args.ratio, mode=args.mode,
                      order=args.order)
@@ -72,6 +73,12 @@ def add_patch_args(p: argparse.ArgumentParser, multi: bool = False) -> None:
     p.add_argument("--ratio", type=float, default=None, help="target reduction ratio instead of r")
     p.add_argument("--mode", default="merge", choices=["merge", "prune", "prune-random", "prune-norm"])
     p.add_argument("--order", default="keep", choices=["keep", "shuffle"])
+
+
+def add_trust_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--trust-checkpoint", action="store_true",
+                   help="fully unpickle a checkpoint that holds more than tensors; this runs any code in "
+                        "the file, so only for files from a source you trust")
 
 
 def _missing(name: str, error: ImportError):
@@ -95,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("vis", help="draw which patches merged into which token")
     p.add_argument("image")
     p.add_argument("--model", default="vim_tiny_patch16_224")
-    p.add_argument("--pretrained", default=None)
+    p.add_argument("--pretrained", default=None, metavar="PATH",
+                   help="weights: a local checkpoint or hf-hub:ORG/REPO[:FILE] on the Hugging Face Hub")
+    add_trust_arg(p)
     p.add_argument("--model-kwargs", nargs="*", default=[])
     add_patch_args(p)
     p.add_argument("--scale", type=int, default=2)
@@ -121,7 +130,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    return int(args.func(args) or 0)
+    from .checkpoint import CheckpointError
+    from .hub import WeightsNotFoundError
+
+    try:
+        return int(args.func(args) or 0)
+    except (CheckpointError, WeightsNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def find_fashion_mnist(root: Optional[str] = None, allow_install: bool = True) -
                      "https://github.com/zalandoresearch/fashion-mnist into a folder and pass --data-dir.")
 
 
-def load_demo_model(path: Optional[str] = None, device: str = "cpu"):
+def load_demo_model(path: Optional[str] = None, device: str = "cpu", trust_checkpoint: bool = False):
     import rmeeto
     from .checkpoint import read_checkpoint
 
@@ -67,9 +67,9 @@ def load_demo_model(path: Optional[str] = None, device: str = "cpu"):
     if not path.is_file():
         raise SystemExit(f"error: demo checkpoint {path} is missing; train one with "
                          "`rmeeto train -c configs/fmnist_demo_vim.yaml` and pass --checkpoint")
-    meta = read_checkpoint(path).get("rmeeto", {})
+    meta = read_checkpoint(path, trust_checkpoint=trust_checkpoint).get("rmeeto", {})
     model = rmeeto.create_model(meta.get("model") or DEMO_MODEL, **(meta.get("model_kwargs") or {}))
-    rmeeto.load_checkpoint(model, path)
+    rmeeto.load_checkpoint(model, path, trust_checkpoint=trust_checkpoint)
     rmeeto.unpatch(model)  # the demo decides the patch
     return model.to(device).eval()
 
@@ -194,7 +194,7 @@ def run_demo(args: argparse.Namespace) -> int:
     eval_images = args.eval_images or (10000 if full else 1000)
     train_images = args.train_images or (60000 if full else 2048)
     root = find_fashion_mnist(args.data_dir)
-    model = load_demo_model(args.checkpoint, device)
+    model = load_demo_model(args.checkpoint, device, args.trust_checkpoint)
     test, train = datasets(root, model.img_size, eval_images, train_images, args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -230,10 +230,13 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
+    from .cli import add_trust_arg
+
     p = sub.add_parser("demo", help="end-to-end demo on Fashion-MNIST (CPU: a few minutes)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--data-dir", default=None, help="folder with the Fashion-MNIST IDX files")
     p.add_argument("--checkpoint", default=None, help="default: the small Vim shipped with rmeeto")
+    add_trust_arg(p)
     p.add_argument("--ratio", type=float, default=0.31)
     p.add_argument("--eval-images", type=int, default=None, help="default 1000 (CPU) / 10000 (CUDA)")
     p.add_argument("--train-images", type=int, default=None, help="default 2048 (CPU) / 60000 (CUDA)")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from typing import Optional
+import os
+from typing import Optional, Union
 
 from .videomamba import VideoMamba
 from .vim import VisionMamba
@@ -86,21 +87,31 @@ def model_class(name: str) -> type:
     return _CLASSES[resolve_config(name)[0]]
 
 
-def create_model(name: str, pretrained: Optional[str] = None, num_classes: Optional[int] = None,
-                 img_size: Optional[int] = None, checkpoint_key: str = "auto", strict: bool = True,
+def create_model(name: str, pretrained: Union[bool, str, os.PathLike, None] = None,
+                 num_classes: Optional[int] = None, img_size: Optional[int] = None,
+                 checkpoint_key: str = "auto", strict: bool = True, trust_checkpoint: bool = False,
                  inflate: str = "center", **overrides) -> VisionMamba:
-    """Build a registered model; optionally load ``pretrained`` (a checkpoint path).
+    """Build a registered model; optionally load ``pretrained`` weights.
 
+    ``pretrained``: ``True`` (the model's default weights on the Hugging Face Hub, see
+    :mod:`rmeeto.hub`), ``"hf-hub:ORG/REPO[:FILE]"``, or a local checkpoint path.
     ``num_classes``/``img_size``/``num_frames`` differing from the checkpoint replace the head /
     resize the position embedding / interpolate the temporal embedding. A 2-D (image) checkpoint
     loads into a video model by inflating its patch embedding (``inflate="center"`` or
     ``"average"``). A checkpoint written by ``rmeeto train`` also restores its token-merging patch.
+    ``trust_checkpoint=True`` allows full unpickling of a file you trust (it can run code).
     """
     canonical, cfg = resolve_config(name, num_classes=num_classes, img_size=img_size, **overrides)
+    path = None
+    if pretrained:
+        from ..hub import resolve_pretrained
+
+        path = resolve_pretrained(pretrained, canonical)  # fails before the model is built
     model = _CLASSES[canonical](**cfg)
     model.rmeeto_config = {"name": canonical, "kwargs": {k: v for k, v in cfg.items()}}
-    if pretrained:
+    if path is not None:
         from ..checkpoint import load_checkpoint
 
-        load_checkpoint(model, pretrained, key=checkpoint_key, strict=strict, apply_patch=True, inflate=inflate)
+        load_checkpoint(model, path, key=checkpoint_key, strict=strict, apply_patch=True,
+                        trust_checkpoint=trust_checkpoint, inflate=inflate)
     return model

@@ -76,7 +76,11 @@ class Options:
 
 def add_model_options(o: Options, train: bool = True) -> None:
     o.add("--model", default="vim_tiny_patch16_224", help="registered model name")
-    o.add("--pretrained", default=None, metavar="PATH", help="checkpoint to start from")
+    o.add("--pretrained", default=None, metavar="PATH",
+          help="checkpoint to start from: a local file or hf-hub:ORG/REPO[:FILE] on the Hugging Face Hub")
+    o.add("--trust-checkpoint", action=argparse.BooleanOptionalAction, default=False,
+          help="fully unpickle --pretrained/--resume files that hold more than tensors; this runs any "
+               "code in the file, so only for files from a source you trust")
     o.add("--model-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
           help="overrides for create_model, e.g. depth=2 embed_dim=32 img_size=32")
     o.add("--num-classes", type=int, default=None, help="classes of the head (default: the model's)")

@@ -90,7 +90,8 @@ def build_model(args, teacher: bool = False) -> nn.Module:
     re-raised as a :class:`TrainError` that says which model it was written for."""
     import rmeeto
     from ..baselines.vit_tome import BASELINES, create_baseline
-    from ..checkpoint import CheckpointError
+    from ..checkpoint import CheckpointError, UnsafeCheckpointError
+    from ..hub import WeightsNotFoundError
     kw = dict(args.model_kwargs or {})
     kw["drop_path_rate"] = 0.0 if teacher else kw.get("drop_path_rate", getattr(args, "drop_path", 0.0))
     if args.model in BASELINES:
@@ -102,7 +103,10 @@ def build_model(args, teacher: bool = False) -> nn.Module:
         except TypeError as e:
             raise TrainError(f"cannot build --model {args.model} with --model-kwargs {kw}: {e}") from e
     try:
-        return rmeeto.create_model(args.model, pretrained=args.pretrained, num_classes=args.num_classes, **kw)
+        return rmeeto.create_model(args.model, pretrained=args.pretrained, num_classes=args.num_classes,
+                                   trust_checkpoint=args.trust_checkpoint, **kw)
+    except (UnsafeCheckpointError, WeightsNotFoundError) as e:
+        raise TrainError(f"--pretrained: {e}") from e
     except CheckpointError as e:
         raise TrainError(f"--pretrained {args.pretrained} does not fit --model {args.model}: {e}"
                          f"{_checkpoint_hint(args.pretrained)}") from e
@@ -261,10 +265,13 @@ def _resume_path(args) -> Optional[str]:
     return args.resume
 
 
-def _load_resume(path: str) -> dict:
+def _load_resume(path: str, trust_checkpoint: bool) -> dict:
+    from ..checkpoint import UnsafeCheckpointError
     try:
         from ..checkpoint import read_checkpoint
-        ck = read_checkpoint(path)
+        ck = read_checkpoint(path, trust_checkpoint=trust_checkpoint)
+    except UnsafeCheckpointError as e:
+        raise TrainError(f"--resume: {e}") from e
     except Exception as e:
         raise TrainError(f"cannot read --resume checkpoint {path}: {e}") from e
     if not isinstance(ck, dict) or "optimizer" not in ck or "sampler" not in ck:
@@ -283,7 +290,7 @@ def _train(args, info: DistInfo) -> int:
     lr = args.lr * global_batch / 512.0
     out = args.output
     resume_path = _resume_path(args)
-    ck = _load_resume(resume_path) if resume_path else None
+    ck = _load_resume(resume_path, args.trust_checkpoint) if resume_path else None
     if args.resume and ck is None:
         log(info, f"--resume: no checkpoint in {out} yet, starting fresh")
     seed_everything(args.seed)
