@@ -101,8 +101,8 @@ def read_checkpoint(path: str | os.PathLike, trust_checkpoint: bool = False) -> 
 
             return load_file(str(path))
         if trust_checkpoint:
-            warnings.warn(f"fully unpickling {path} because it is trusted: a crafted file runs code here",
-                          TrustedCheckpointWarning, stacklevel=2)
+            warnings.warn(f"fully unpickling {path} as trusted (--trust-checkpoint / trust_checkpoint=True): "
+                          "any code in the file runs now", TrustedCheckpointWarning, stacklevel=2)
             return torch.load(path, map_location="cpu", weights_only=False)
         with torch.serialization.safe_globals(safe_globals()):
             return torch.load(path, map_location="cpu", weights_only=True)
