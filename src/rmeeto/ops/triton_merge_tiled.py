@@ -6,9 +6,9 @@ score tile in registers, which limits it to 257 tokens. Here every launch works 
 and VideoMamba's 1569 / 3137 tokens (and longer) run with the same result:
 
 1. ``_best_kernel`` (batch, source block): loops over destination blocks; each tile is a
-   ``tl.dot`` over the channels in fp32, divided by the two norms; keeps the running best score
-   and its destination (a later block wins only when strictly greater, so ties go to the lowest
-   destination, as ``torch.max`` does). ``prune-norm`` computes only the norms.
+   ``tl.dot`` over the channels (fp32 accumulation) divided by the two norms; keeps the running
+   best score and its destination (a later block wins only when strictly greater, so ties go to
+   the lowest destination, as ``torch.max`` does). ``prune-norm`` computes only the norms.
 2. ``_rank_kernel`` (batch, source block): each source's rank in a stable descending sort of the
    scores (how many come first), and its place among the sources that go to the same destination
    (the order in which they are added, as the reference's ``scatter_add``).
