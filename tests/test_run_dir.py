@@ -175,3 +175,14 @@ def test_checkpoint_write_killed_half_way_leaves_the_old_one(tmp_path):
     assert len(stale) == 1 and os.path.getsize(tmp_path / stale[0]) == 2_000_000  # the torn file
     assert len(run_dir.remove_stale_temps(str(tmp_path))) == 1
     assert os.listdir(tmp_path) == ["checkpoint.pth"]
+
+
+def test_resume_with_another_batch_layout_is_refused(data, tmp_path, capsys):
+    out = tmp_path / "cut"
+    assert _train(data, out, "--stop-at-step", "2") == 0
+    ckpt = _digest(out / "checkpoint.pth")
+    capsys.readouterr()
+    assert _train(data, out, "--resume", "--batch-size", "2") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "1 process(es) x batch 4; this run has 1 x 2" in err[0]
+    assert _digest(out / "checkpoint.pth") == ckpt

@@ -301,6 +301,17 @@ def _read_everywhere(path: str, info: DistInfo) -> dict:
     return ck
 
 
+def _check_layout(ck: dict, path: str, info: DistInfo, bs: int) -> None:
+    """A checkpoint's position in the epoch and its schedule are counted in its own batch layout;
+    continuing with another one would skip or repeat images, so it is refused."""
+    pos = ck["sampler"] if isinstance(ck["sampler"], dict) else {}
+    then = (pos.get("world_size", info.world_size), pos.get("batch_size", bs))
+    if then != (info.world_size, bs):
+        raise TrainError(f"{path} was written by {then[0]} process(es) x batch {then[1]}; this run has "
+                         f"{info.world_size} x {bs}. Resume with the same number of processes and batch "
+                         "size (with torchrun: a fixed --nnodes, not MIN:MAX)")
+
+
 def _finished_note(ck: dict, path: str) -> str:
     return (f"the run of {path} is finished (step {ck.get('step')}); nothing to do. To train it again "
             "use --overwrite, or choose another --output")
@@ -335,6 +346,8 @@ def _train(args, info: DistInfo) -> int:
     if ck is not None and ck.get("finished"):
         log(info, _finished_note(ck, resume_path))
         return 0
+    if ck is not None:
+        _check_layout(ck, resume_path, info, bs)
     try:
         kill_at = faults.kill_step(info.rank, resumed=ck is not None)
     except ValueError as e:
