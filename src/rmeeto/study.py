@@ -143,7 +143,8 @@ def _train_run(args, run_dir: Path, name: str, extra: list[str], gpu: Optional[s
            "--crop-pct", "1.0", "--lr", str(args.lr), "--batch-size", str(args.batch_size),
            "--warmup-epochs", "0",
            "--drop-path", "0.05", "--no-initial-eval", "--no-progress", "--workers", "8",
-           "--output", str(run_dir), *(["--trust-checkpoint"] if args.trust_checkpoint else []), *extra]
+           "--output", str(run_dir), "--overwrite",  # a run not in <stage>.json was cut short
+           *(["--trust-checkpoint"] if args.trust_checkpoint else []), *extra]
     summary = _run_train_cmd(cmd, run_dir, name, gpu)
     summary["flags"] = extra
     return summary
@@ -313,7 +314,7 @@ def stage_vit(args, out: Path) -> None:
     run_dir = out / "runs" / "vit"
     cmd = [sys.executable, "-m", "rmeeto.cli", "train", "-c", str(config), "--data-dir", args.data_dir,
            "--epochs", str(args.vit_epochs), "--batch-size", str(args.batch_size), "--device", args.device,
-           "--no-progress", "--output", str(run_dir)]
+           "--no-progress", "--output", str(run_dir), "--overwrite"]
     summary = _run_train_cmd(cmd, run_dir, "vit")
     dev = args.device
     model = create_baseline(summary["model"], num_classes=10, **summary["model_kwargs"]).to(dev)

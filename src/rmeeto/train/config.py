@@ -160,14 +160,19 @@ def build_train_parser(parser: argparse.ArgumentParser) -> Options:
     o.add("--output", default="runs/train", metavar="DIR")
     o.add("--resume", nargs="?", const="auto", default=None, metavar="PATH",
           help="continue from PATH, or from DIR/checkpoint.pth when given alone (a fresh start "
-               "if it does not exist yet)")
+               "if it does not exist yet; a finished run is reported and left as it is)")
+    o.add("--overwrite", action=argparse.BooleanOptionalAction, default=False,
+          help="replace the run already in --output (checkpoint, metrics, summary, TensorBoard "
+               "events); without it or --resume, an --output that holds a run is refused")
     o.add("--time-budget", type=float, default=None, metavar="MINUTES",
           help="fit the cosine schedule to this wall-clock budget (see docs/training.md)")
     o.add("--budget-probe-steps", type=int, default=10)
     o.add("--seed", type=int, default=0)
     o.add("--checkpoint-interval", type=float, default=30.0, metavar="MINUTES",
           help="also checkpoint mid-epoch this often (0: only at epoch ends)")
-    o.add("--checkpoint-every-steps", type=int, default=None, help="also checkpoint every N steps")
+    o.add("--checkpoint-every-steps", type=int, default=None, metavar="N",
+          help="also checkpoint every N optimizer steps (bounds the work a failure loses; "
+               "see docs/training.md)")
     o.add("--stop-at-step", type=int, default=None, help=argparse.SUPPRESS)  # tests: simulate a kill
     o.add("--debug-nan-step", type=int, default=None, help=argparse.SUPPRESS)  # tests: inject a NaN loss
     o.add("--log-interval", type=int, default=20, help="optimizer steps between loss syncs/logs")

@@ -26,13 +26,13 @@ from ..models.vim import VisionMamba
 from ..data import (DataError, build_criterion, build_dataset, build_eval_loader, build_mixup,
                     build_train_loader, dataset_classes, gpu_pipelines, make_subset, split_holdout,
                     to_device_batch)
-from .dist import DistInfo, all_reduce_sum, broadcast_object, cleanup, init_distributed
+from . import elastic, faults, run_dir
+from .dist import DistInfo, all_reduce_sum, barrier, broadcast_object, cleanup, init_distributed
 from .ema import WeightEma
 from .losses import DistillationLoss
+from .run_dir import CHECKPOINT_NAME, StartPlan
 from .schedule import CosineWarmupLR
 from .state import atomic_write_text, rng_state, seed_everything, set_rng_state, step_seed
-
-CHECKPOINT_NAME = "checkpoint.pth"
 
 
 class TrainError(RuntimeError):
@@ -254,18 +254,7 @@ def _batch_sizes(args, info: DistInfo) -> tuple[int, int]:
     return bs, bs * info.world_size * accum
 
 
-def _resume_path(args) -> Optional[str]:
-    if not args.resume:
-        return None
-    if args.resume == "auto":
-        p = os.path.join(args.output, CHECKPOINT_NAME)
-        return p if os.path.isfile(p) else None
-    if not os.path.isfile(args.resume):
-        raise TrainError(f"--resume {args.resume}: no such checkpoint")
-    return args.resume
-
-
-def _load_resume(path: str, trust_checkpoint: bool) -> dict:
+def _load_resume(path: str, trust_checkpoint: bool = False) -> dict:
     from ..checkpoint import UnsafeCheckpointError
     try:
         from ..checkpoint import read_checkpoint
@@ -280,6 +269,75 @@ def _load_resume(path: str, trust_checkpoint: bool) -> dict:
     return ck
 
 
+def _plan_start(args, info: DistInfo) -> tuple[StartPlan, list[str]]:
+    """Rank 0 decides how the run starts in --output (:func:`run_dir.plan_start`) and every rank
+    gets the same decision; also returns the torchrun agents of the group (empty outside torchrun)."""
+    agents = elastic.group_agents(info) if elastic.under_torchrun() else []
+    plan = None
+    if info.is_main:
+        own = bool(agents) and elastic.is_own_run(args.output, agents)
+        plan = run_dir.plan_start(args.output, args.resume, bool(getattr(args, "overwrite", False)), own)
+    plan = broadcast_object(plan, info)
+    if plan.error:
+        raise TrainError(plan.error)
+    if plan.message:
+        log(info, plan.message)
+    return plan, agents
+
+
+def _read_everywhere(path: str, info: DistInfo, trust_checkpoint: bool = False) -> dict:
+    """Every rank reads the checkpoint itself; then they check that they all read the same one
+    (same step and position), which fails when --output is not one folder that every node sees.
+    A barrier at the end keeps rank 0 from writing a new checkpoint while a peer still reads."""
+    ck, mark, err = None, None, None
+    try:
+        ck = _load_resume(path, trust_checkpoint)
+        pos = ck["sampler"] if isinstance(ck["sampler"], dict) else {}
+        mark = (ck.get("step"), pos.get("epoch"), pos.get("start_batch"))
+    except TrainError as e:
+        err = str(e)
+    ref = broadcast_object(mark, info)
+    bad = torch.tensor([float(err is not None or mark != ref)], dtype=torch.float64, device=info.device)
+    all_reduce_sum(bad, info)
+    if err is not None:
+        raise TrainError(err if info.is_main else f"rank {info.rank}: {err}")
+    if bad.item() > 0:
+        raise TrainError(f"the processes read different checkpoints at {path} (rank 0: step {ref[0]}); "
+                         "--output must be a folder that every node sees (a shared filesystem)")
+    barrier(info)
+    return ck
+
+
+def _check_layout(ck: dict, path: str, info: DistInfo, bs: int) -> None:
+    """A checkpoint's position in the epoch and its schedule are counted in its own batch layout;
+    continuing with another one would skip or repeat images, so it is refused."""
+    pos = ck["sampler"] if isinstance(ck["sampler"], dict) else {}
+    then = (pos.get("world_size", info.world_size), pos.get("batch_size", bs))
+    if then != (info.world_size, bs):
+        raise TrainError(f"{path} was written by {then[0]} process(es) x batch {then[1]}; this run has "
+                         f"{info.world_size} x {bs}. Resume with the same number of processes and batch "
+                         "size (with torchrun: a fixed --nnodes, not MIN:MAX)")
+
+
+def _finished_note(ck: dict, path: str) -> str:
+    return (f"the run of {path} is finished (step {ck.get('step')}); nothing to do. To train it again "
+            "use --overwrite, or choose another --output")
+
+
+def _prepare_output(out: str, plan: StartPlan, ck: Optional[dict], agents: list[str]) -> None:
+    """Rank 0, just before its first write: clear an earlier run (--overwrite), remove temporary files
+    of writes a killed process left, record torchrun's agents, drop metrics of steps lost after ``ck``."""
+    if plan.clear:
+        run_dir.clear_run(out)
+    stale = run_dir.remove_stale_temps(out)
+    if stale:
+        log(None, f"removed {len(stale)} unfinished temporary file(s) a killed process left in {out}")
+    if agents:
+        elastic.record_agents(out, agents)
+    if ck is not None:
+        run_dir.trim_metrics(out, int(ck["step"]))
+
+
 def _train(args, info: DistInfo) -> int:
     import rmeeto
     t_start = time.time()
@@ -289,10 +347,18 @@ def _train(args, info: DistInfo) -> int:
     accum = int(args.accum_steps)
     lr = args.lr * global_batch / 512.0
     out = args.output
-    resume_path = _resume_path(args)
-    ck = _load_resume(resume_path, args.trust_checkpoint) if resume_path else None
-    if args.resume and ck is None:
-        log(info, f"--resume: no checkpoint in {out} yet, starting fresh")
+    plan, agents = _plan_start(args, info)
+    resume_path = plan.resume_path
+    ck = _read_everywhere(resume_path, info, args.trust_checkpoint) if resume_path else None
+    if ck is not None and ck.get("finished"):
+        log(info, _finished_note(ck, resume_path))
+        return 0
+    if ck is not None:
+        _check_layout(ck, resume_path, info, bs)
+    try:
+        kill_at = faults.kill_step(info.rank, resumed=ck is not None)
+    except ValueError as e:
+        raise TrainError(str(e)) from e
     seed_everything(args.seed)
 
     # model and data
@@ -421,9 +487,11 @@ def _train(args, info: DistInfo) -> int:
         model = DDP(model, device_ids=[dev.index] if dev.type == "cuda" else None)
     fwd_model = torch.compile(model) if args.compile else model
 
-    recorder = Recorder(out, info.is_main, args.tensorboard)
     if info.is_main:
         os.makedirs(out, exist_ok=True)
+        _prepare_output(out, plan, ck, agents)
+    recorder = Recorder(out, info.is_main, args.tensorboard)
+    if info.is_main:
         import yaml
         resolved = args_dict(args)
         resolved.update(world_size=info.world_size, per_process_batch_size=bs,
@@ -601,6 +669,8 @@ def _train(args, info: DistInfo) -> int:
                     log(info, f"stopped at step {step} as asked (--stop-at-step); resume with --resume")
                     recorder.close()
                     return 0
+            if step == kill_at:
+                faults.kill_self()
             if done and not end_of_epoch:
                 stopped_early = True
                 break
