@@ -45,6 +45,13 @@ class SkipCounter:
         tot = self.counts.sum(0).tolist()
         return dict(zip(self.KINDS, tot))
 
+    def since_last(self) -> dict:
+        """Skips since the previous call (read-only on the shared counts, so no race with workers)."""
+        now = self.totals()
+        last = getattr(self, "_last", dict.fromkeys(self.KINDS, 0))
+        self._last = now
+        return {k: now[k] - last[k] for k in self.KINDS}
+
 
 class VideoDataset(Dataset):
     """``(path, label)`` samples of videos.
@@ -53,13 +60,14 @@ class VideoDataset(Dataset):
     ``(num_sample, C, T, S, S)`` with repeated augmentation (one decode, ``num_sample`` different
     augmentations, as the official ``num_sample``; :func:`collate_repeated` flattens them).
     Evaluation items are ``(views, label)`` with ``views`` of shape ``(V, C, T, S, S)`` for
-    ``V = segments x crops > 1`` (``(C, T, S, S)`` for one view), or ``None`` when skipped."""
+    ``V = segments x crops > 1`` (``(C, T, S, S)`` for one view), or ``None`` when skipped.
+    ``min_frames`` (default ``num_frames``): videos with fewer frames count as too short."""
 
     def __init__(self, samples: Sequence[tuple[str, int]], num_frames: int, img_size: int, train: bool,
                  *, classes: Optional[list] = None, test_views: tuple[int, int] = (1, 1),
                  num_sample: int = 1, short_side: Optional[int] = None, aa: Optional[str] = OFFICIAL_K400_AA,
                  scale=(0.08, 1.0), reprob: float = 0.0, remode: str = "pixel", recount: int = 1,
-                 interpolation: str = "bicubic", min_frames: int = 1, max_substitutes: int = 50):
+                 interpolation: str = "bicubic", min_frames: Optional[int] = None, max_substitutes: int = 50):
         if not samples:
             raise DataError("the video list is empty")
         if num_frames < 1 or num_sample < 1 or min(test_views) < 1:
@@ -69,7 +77,9 @@ class VideoDataset(Dataset):
         self.classes = list(classes) if classes is not None else [str(i) for i in range(max(self.targets) + 1)]
         self.num_frames, self.train, self.num_sample = int(num_frames), bool(train), int(num_sample)
         self.segments, self.crops = int(test_views[0]), int(test_views[1])
-        self.min_frames, self.max_substitutes = int(min_frames), int(max_substitutes)
+        # a video with fewer frames than the clip would repeat frames: skipped unless min_frames says otherwise
+        self.min_frames = int(num_frames if min_frames is None else min_frames)
+        self.max_substitutes = int(max_substitutes)
         self.skips = SkipCounter()
         if self.train:
             self.transform = TrainClipTransform(img_size, aa, scale, reprob=reprob, remode=remode,
@@ -77,8 +87,15 @@ class VideoDataset(Dataset):
         else:
             self.transform = EvalClipTransform(img_size, self.crops, short_side)
 
+    SKIP_KINDS = SkipCounter.KINDS
+
     def __len__(self) -> int:
         return len(self.samples)
+
+    @property
+    def collate(self):
+        """The DataLoader collate these items need (picked up by :func:`rmeeto.data.builder.dataset_collate`)."""
+        return collate_repeated if self.train else collate_views
 
     def _frames(self, path: str, groups_for) -> list:
         """Decode the frame groups ``groups_for(total)`` (one list of indices per view) at once."""
