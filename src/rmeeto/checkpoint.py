@@ -1,8 +1,10 @@
 """Checkpoint I/O: official Vim ``.pth`` files, ``.safetensors``, and rmeeto training checkpoints.
 
 Loading adapts, but never bends the model: ``module.`` prefixes are stripped, the position
-embedding is resized around its *middle* class token, and a head of another size is replaced.
-Anything else that does not match is refused with the names of the offending keys.
+embedding is resized around its class token (Vim's in the middle, VideoMamba's first), a head of
+another size is replaced, and a model family's own ``adapt_checkpoint`` (VideoMamba: 2-D to 3-D
+inflation, temporal interpolation) runs last. Anything else that does not match is refused with the
+names of the offending keys.
 """
 from __future__ import annotations
 
@@ -73,8 +75,14 @@ def extract_state_dict(obj: Any, key: str = "auto") -> dict[str, Tensor]:
     return sd
 
 
-def resize_pos_embed(pos_embed: Tensor, num_patches: int, grid: Optional[tuple[int, int]] = None) -> Tensor:
-    """Resize a (1, M+1, C) Vim position embedding whose class token sits at index M//2."""
+def _middle(num_patches: int) -> int:
+    return num_patches // 2
+
+
+def resize_pos_embed(pos_embed: Tensor, num_patches: int, grid: Optional[tuple[int, int]] = None,
+                     cls_position: Callable[[int], int] = _middle) -> Tensor:
+    """Resize a (1, M+1, C) position embedding (bicubic); the class-token row, at index
+    ``cls_position(M)`` (Vim: the middle, VideoMamba: 0), is kept as it is."""
     old_m = pos_embed.shape[1] - 1
     if old_m == num_patches:
         return pos_embed
@@ -84,7 +92,7 @@ def resize_pos_embed(pos_embed: Tensor, num_patches: int, grid: Optional[tuple[i
     new_h, new_w = grid or (math.isqrt(num_patches),) * 2
     if new_h * new_w != num_patches:
         raise CheckpointError(f"cannot resize the position embedding to {num_patches} patches without a grid")
-    c_old, c_new = old_m // 2, num_patches // 2
+    c_old, c_new = cls_position(old_m), cls_position(num_patches)
     cls = pos_embed[:, c_old:c_old + 1]
     patches = torch.cat([pos_embed[:, :c_old], pos_embed[:, c_old + 1:]], dim=1)
     patches = patches.reshape(1, old_side, old_side, -1).permute(0, 3, 1, 2).float()
@@ -93,21 +101,24 @@ def resize_pos_embed(pos_embed: Tensor, num_patches: int, grid: Optional[tuple[i
     return torch.cat([patches[:, :c_new], cls, patches[:, c_new:]], dim=1)
 
 
-def adapt_state_dict(sd: dict[str, Tensor], model: nn.Module) -> dict[str, Tensor]:
-    """Resize the position embedding and drop a head of another size (kept at its init)."""
+def adapt_state_dict(sd: dict[str, Tensor], model: nn.Module, inflate: str = "center") -> dict[str, Tensor]:
+    """Resize the position embedding, drop a head of another size (kept at its init), then apply the
+    model's own ``adapt_checkpoint(sd, inflate)`` if it has one."""
     sd = dict(sd)
     own = model.state_dict()
     if "pos_embed" in sd and "pos_embed" in own and sd["pos_embed"].shape != own["pos_embed"].shape \
             and sd["pos_embed"].shape[-1] == own["pos_embed"].shape[-1]:
         grid = getattr(getattr(model, "patch_embed", None), "grid_size", None)
-        sd["pos_embed"] = resize_pos_embed(sd["pos_embed"], own["pos_embed"].shape[1] - 1, grid)
+        sd["pos_embed"] = resize_pos_embed(sd["pos_embed"], own["pos_embed"].shape[1] - 1, grid,
+                                           getattr(model, "cls_position", _middle))
         log.info("resized pos_embed %s -> %s", tuple(sd["pos_embed"].shape), tuple(own["pos_embed"].shape))
     for k in ("head.weight", "head.bias"):
         if k in sd and k in own and sd[k].shape != own[k].shape and sd[k].shape[1:] == own[k].shape[1:]:
             log.info("replacing %s: checkpoint has %d classes, the model %d", k, sd[k].shape[0], own[k].shape[0])
             sd.pop(k)
             sd[k] = own[k].clone()
-    return sd
+    adapt = getattr(model, "adapt_checkpoint", None)
+    return adapt(sd, inflate) if adapt is not None else sd
 
 
 def check_state_dict(sd: dict[str, Tensor], model: nn.Module) -> None:
@@ -129,10 +140,10 @@ def check_state_dict(sd: dict[str, Tensor], model: nn.Module) -> None:
 
 
 def load_checkpoint(model: nn.Module, path: str | os.PathLike, key: str = "auto", strict: bool = True,
-                    apply_patch: bool = True) -> nn.Module:
+                    apply_patch: bool = True, inflate: str = "center") -> nn.Module:
     """Load weights from ``path`` into ``model`` (see module doc); returns the model."""
     obj = read_checkpoint(path)
-    sd = adapt_state_dict(extract_state_dict(obj, key), model)
+    sd = adapt_state_dict(extract_state_dict(obj, key), model, inflate)
     if strict:
         check_state_dict(sd, model)
         model.load_state_dict(sd, strict=True)
