@@ -78,8 +78,8 @@ def video_options(args, model: nn.Module) -> Optional[dict]:
     """The ``video=`` options of :func:`rmeeto.data.build_dataset` for ``--dataset video``, else None."""
     if args.dataset != "video":
         return None
-    num_frames = getattr(model, "num_frames", None)
-    if num_frames is None:
+    num_frames = getattr(model, "num_frames", 0)
+    if not num_frames:
         raise DataError(f"--dataset video needs a video model (e.g. videomamba_tiny_patch16_224); "
                          f"--model {args.model} takes images")
     return {"num_frames": int(num_frames), "test_views": parse_views(args.test_views),
