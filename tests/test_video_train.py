@@ -87,3 +87,46 @@ def test_video_errors_exit_2(video_set, tmp_path, capsys):
     assert rc == 2 and "train.csv, line 2" in err and "Traceback" not in err
     rc = run_inproc(["eval", *MODEL, *COMMON, "--data-dir", video_set, "--test-views", "4by3", "--no-throughput"])
     assert rc == 2 and "--test-views" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_multi_view_val(video_set, tmp_path):
+    """torchrun --nproc_per_node=2 on CPU (gloo): the sharded 2x1-view validation of the saved
+    weights equals a single-process evaluation, and the skipped video is counted over both ranks."""
+    import subprocess
+    import sys
+
+    from conftest_data import ROOT, subprocess_env
+    from rmeeto.data import build_eval_loader
+    from rmeeto.train.dist import DistInfo
+    from rmeeto.train.engine import evaluate
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "rmeeto.train.commands", "train", *MODEL, *COMMON, "--no-progress", "--data-dir", video_set,
+           "--output", str(out), "--merge-r", "4", "--epochs", "1", "--batch-size", "2", "--num-sample", "2",
+           "--test-views", "2x1", "--no-initial-eval", "--no-tensorboard", "--device", "cpu"]
+    r = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    val = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()
+           if json.loads(x)["type"] == "val"][0]
+    assert val["val_samples"] == 8 and val["skipped_unreadable"] >= 1
+    model = rmeeto.create_model("videomamba_tiny_patch16_224", pretrained=str(out / "checkpoint.pth"), **KW)
+    ds = build_video_dataset(video_set, "val", num_frames=4, img_size=32, train=False, test_views=(2, 1))
+    single = evaluate(model, build_eval_loader(ds, 3, workers=0), DistInfo())
+    assert single["top1"] == pytest.approx(val["top1"]) and single["loss"] == pytest.approx(val["val_loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize("size, epochs, r", [("tiny", 30, 40), ("small", 15, 88), ("middle", 15, 88)])
+def test_k400_configs_resolve_to_the_official_recipe(size, epochs, r):
+    import argparse
+
+    from conftest_data import ROOT
+    from rmeeto.train.config import build_train_parser, resolve
+    p = argparse.ArgumentParser()
+    opts = build_train_parser(p)
+    a = resolve(p.parse_args(["-c", os.path.join(ROOT, "configs", f"retrain_k400_videomamba_{size}.yaml")]), opts)
+    assert (a.model, a.dataset, a.num_frames, a.epochs, a.r) == (f"videomamba_{size}_patch16_224", "video", 8, epochs, r)
+    assert a.global_batch_size // a.accum_steps == 4 * 32 and a.num_sample == 2
+    assert a.lr * a.global_batch_size * a.num_sample / a.lr_base_batch == pytest.approx(4e-5)
+    assert (a.layer_decay, a.weight_decay, a.warmup_epochs, a.drop_path, a.amp) == (0.75, 0.1, 5, 0.1, "bf16")
+    assert a.aa == "rand-m5-n2-mstd0.25-inc1" and (a.mixup, a.cutmix, a.smoothing) == (0.8, 1.0, 0.1)

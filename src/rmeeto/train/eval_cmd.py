@@ -92,8 +92,9 @@ def _eval(args, info) -> int:
         out = args.output or "runs/eval"
         os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, "eval.json"), "w") as f:
+            views = {"test_views": args.test_views, "view_average": args.view_average} if args.dataset == "video" else {}
             json.dump({"model": args.model, "pretrained": args.pretrained, "device": str(dev),
-                       "world_size": info.world_size, "results": results}, f, indent=2)
+                       "world_size": info.world_size, **views, "results": results}, f, indent=2)
         if len(results) > 1:
             plot_curve(results, os.path.join(out, "eval.png"), title=args.model)
         print(f"wrote {os.path.join(out, 'eval.json')}" + (" and eval.png" if len(results) > 1 else ""))
