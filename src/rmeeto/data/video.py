@@ -106,7 +106,8 @@ class VideoDataset(Dataset):
             sizes[:] = [len(g) for g in groups]
             return [i for g in groups for i in g]
 
-        frames = read_sampled(path, pick, self.min_frames)
+        in_worker = torch.utils.data.get_worker_info() is not None
+        frames = read_sampled(path, pick, self.min_frames, threads=1 if in_worker else 0)
         out, k = [], 0
         for n in sizes:
             out.append(frames[k:k + n])

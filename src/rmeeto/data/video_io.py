@@ -43,6 +43,13 @@ def _decode(container, stream) -> Iterable:
         raise VideoReadError(f"cannot decode {container.name}: {e}") from e
 
 
+def _video_stream(container, threads: int = 0):
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    stream.codec_context.thread_count = max(0, int(threads))
+    return stream
+
+
 def count_frames(path: str, exact: bool = False) -> int:
     """Frames in the first video stream: the container's count, or (``exact``, or when the
     container has none) the number actually decoded."""
@@ -81,16 +88,19 @@ def read_frames(path: str, indices: Sequence[int]) -> np.ndarray:
     return read_sampled(path, lambda total: indices)
 
 
-def read_sampled(path: str, pick: Callable[[int], Sequence[int]], min_frames: int = 1) -> np.ndarray:
+def read_sampled(path: str, pick: Callable[[int], Sequence[int]], min_frames: int = 1,
+                 threads: int = 0) -> np.ndarray:
     """Open ``path`` once, choose the frames with ``pick(total_frames)`` and decode them.
+
+    ``threads``: decoder threads (0: FFmpeg's choice; 1 in DataLoader workers, which already
+    use every core between them).
 
     ``total_frames`` is the container's count. When the container has none (some MKV/WebM) or
     holds fewer frames than it claims, every frame is decoded once to count them, and ``pick`` is
     asked again with the true count. Fewer than ``min_frames`` frames raises :class:`VideoTooShort`."""
     container = _open(path)
     try:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        stream = _video_stream(container, threads)
         total = int(stream.frames)
         if total > 0:
             _check_length(path, total, min_frames)
@@ -101,7 +111,7 @@ def read_sampled(path: str, pick: Callable[[int], Sequence[int]], min_frames: in
                 return np.stack([got[i] for i in indices])
             container.close()
             container = _open(path)
-            stream = container.streams.video[0]
+            stream = _video_stream(container, threads)
         every = [f.to_ndarray(format="rgb24") for f in _decode(container, stream)]
     finally:
         container.close()
