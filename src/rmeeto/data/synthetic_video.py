@@ -23,8 +23,10 @@ SPLITS = ("train", "val", "test")
 
 
 def _motion_path(motion: str, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(start, end) of (centre x, centre y, scale, angle in degrees, clockwise positive)."""
-    s = rng.uniform(0.8, 1.2)
+    """(start, end) of (centre x, centre y, scale, angle in degrees, clockwise positive); the item's
+    size follows the frame's (28 px items at 0.8-1.2x in a 64 px frame)."""
+    k = size / 64
+    s = rng.uniform(0.8, 1.2) * k
     half = 14 * s  # half the item's box, kept inside the frame
     cx, cy = rng.uniform(half, size - half, 2)
     ang = rng.uniform(-15, 15)
@@ -42,7 +44,7 @@ def _motion_path(motion: str, rng: np.random.Generator, size: int) -> tuple[np.n
         start[3] = rng.uniform(0, 360)
         end[3] = start[3] + (turn if motion == "rotate_cw" else -turn)
     else:
-        small, large = rng.uniform(0.45, 0.7), rng.uniform(1.4, 1.8)
+        small, large = rng.uniform(0.45, 0.7) * k, rng.uniform(1.4, 1.8) * k
         start[2], end[2] = (small, large) if motion == "zoom_in" else (large, small)
         start[:2] = end[:2] = size / 2 + rng.uniform(-0.08, 0.08, 2) * size
     if not motion.startswith("move"):
