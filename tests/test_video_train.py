@@ -30,7 +30,7 @@ def one_thread():
 def video_set(tmp_path_factory):
     from rmeeto.data.synthetic_video import make_motion_video_set
     root = tmp_path_factory.mktemp("motion")
-    make_motion_video_set(str(root / "set"), per_class=2, val_per_class=1, test_per_class=1, frames=12, size=40,
+    make_motion_video_set(str(root / "set"), per_class=2, val_per_class=1, test_per_class=1, frames=12, size=32,
                           fashion_dir=_fake_fashion(str(root / "fm")))
     (root / "set" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(3000))
     with open(root / "set" / "train.csv", "a") as f:
