@@ -41,11 +41,11 @@ video)
   info | tee "$OUT/env.txt"
   timeout ${TEST_TIMEOUT:-400} python3 -m pytest -q -m gpu tests/test_gpu_videomamba.py 2>&1 | tail -15 | tee "$OUT/video_gpu_tests.txt"
   for m in ${VIDEO_MODELS:-tiny small middle}; do
-    timeout 200 $RM bench --model videomamba_$m --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 --iters 20 $VIDEO_BENCH_FLAGS \
+    timeout 200 $RM bench --model videomamba_$m --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 --iters 20 ${VIDEO_BENCH_FLAGS:-} \
       --json "$OUT/video_infer_$m.json" 2>&1 | sed "s/^/[$m infer] /" | tee -a "$OUT/video_bench.txt"
-    timeout 200 $RM bench --model videomamba_$m --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 --iters 20 --cuda-graph $VIDEO_BENCH_FLAGS \
+    timeout 200 $RM bench --model videomamba_$m --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 --iters 20 --cuda-graph ${VIDEO_BENCH_FLAGS:-} \
       --json "$OUT/video_graph_$m.json" 2>&1 | sed "s/^/[$m graph] /" | tee -a "$OUT/video_bench.txt"
-    timeout 200 $RM bench --model videomamba_$m --r 0,88 --batch-size 16 --dtype bf16 --train --warmup 3 --iters 10 $VIDEO_BENCH_FLAGS \
+    timeout 200 $RM bench --model videomamba_$m --r 0,88 --batch-size 16 --dtype bf16 --train --warmup 3 --iters 10 ${VIDEO_BENCH_FLAGS:-} \
       --json "$OUT/video_train_$m.json" 2>&1 | sed "s/^/[$m train] /" | tee -a "$OUT/video_bench.txt"
   done ;;
 test)

@@ -61,4 +61,7 @@ def test_training_step_at_1569_tokens_matches_reference():
     for m in (a, b):
         m(x).square().mean().backward()
     for (name, pa), pb in zip(a.named_parameters(), b.parameters()):
+        if not pb.grad.any():  # the last block's forward-direction A: the class token is step 0 of its scan
+            assert not pa.grad.any(), name
+            continue
         assert rel(pa.grad, pb.grad) < 1e-3, name
