@@ -63,6 +63,8 @@ class VideoDataset(Dataset):
     ``V = segments x crops > 1`` (``(C, T, S, S)`` for one view), or ``None`` when skipped.
     ``min_frames`` (default ``num_frames``): videos with fewer frames count as too short."""
 
+    SKIP_KINDS = SkipCounter.KINDS
+
     def __init__(self, samples: Sequence[tuple[str, int]], num_frames: int, img_size: int, train: bool,
                  *, classes: Optional[list] = None, test_views: tuple[int, int] = (1, 1),
                  num_sample: int = 1, short_side: Optional[int] = None, aa: Optional[str] = OFFICIAL_K400_AA,
@@ -86,8 +88,6 @@ class VideoDataset(Dataset):
                                                 recount=recount, interpolation=interpolation)
         else:
             self.transform = EvalClipTransform(img_size, self.crops, short_side)
-
-    SKIP_KINDS = SkipCounter.KINDS
 
     def __len__(self) -> int:
         return len(self.samples)
