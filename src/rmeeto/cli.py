@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_vis)
 
     commands = {"rmeeto.bench": ["bench"], "rmeeto.demo": ["demo"], "rmeeto.study": ["study"],
-                "rmeeto.train.commands": ["train", "eval", "bench-data"]}
+                "rmeeto.train.commands": ["train", "eval", "bench-data"],
+                "rmeeto.data.synthetic_video": ["make-video-set"]}
     for mod, names in commands.items():
         try:
             module = __import__(mod, fromlist=["register"])

@@ -91,12 +91,25 @@ def add_model_options(o: Options, train: bool = True) -> None:
           help="target reduction ratio instead of --r")
     o.add("--mode", default="merge", choices=["merge", "prune", "prune-random", "prune-norm"])
     o.add("--order", default="keep", choices=["keep", "shuffle"])
+    o.add("--num-frames", type=int, default=None, help="video models: frames per clip (default: the model's)")
+    o.add("--kernel-size", type=int, default=None, help="video models: temporal patch size (tubelet)")
 
 
 def add_data_options(o: Options) -> None:
-    o.add("--dataset", default="folder", choices=["folder", "fashion-mnist"])
+    o.add("--dataset", default="folder", choices=["folder", "fashion-mnist", "video"])
     o.add("--data-dir", default=None, help="ImageNet layout root (train/, val/) or the IDX folder "
-          "(fashion-mnist; default /usr/share/datasets/fashion-mnist)")
+          "(fashion-mnist; default /usr/share/datasets/fashion-mnist); video: the folder of "
+          "train.csv/val.csv/test.csv list files or of train/, val/ class folders of videos")
+    o.add("--video-prefix", default=None, metavar="DIR", help="video: joined in front of every list-file "
+          "path (default: the list file's folder)")
+    o.add("--list-sep", default=None, help="video: list-file separator (default: ',' if the line has one, "
+          "else whitespace)")
+    o.add("--test-views", default="1x1", metavar="SEGMENTSxCROPS", help="video: views averaged per "
+          "evaluated video, e.g. 4x3 (the official K400 test)")
+    o.add("--short-side", type=int, default=None, help="video eval: resize the short side to this "
+          "before cropping (default: the input size)")
+    o.add("--min-frames", type=int, default=None, help="video: skip videos with fewer frames "
+          "(default: --num-frames)")
     o.add("--workers", type=int, default=8, help="DataLoader worker processes per rank")
     o.add("--pin-memory", action=argparse.BooleanOptionalAction, default=True)
     o.add("--gpu-decode", action=argparse.BooleanOptionalAction, default=False,
@@ -126,9 +139,17 @@ def build_train_parser(parser: argparse.ArgumentParser) -> Options:
     o.add("--global-batch-size", type=int, default=None,
           help="instead of --batch-size: images per optimizer step over all processes; must divide "
                "by world size x --accum-steps")
-    o.add("--accum-steps", type=int, default=1, help="gradient accumulation micro-batches per step")
+    o.add("--accum-steps", type=int, default=1, help="gradient accumulation micro-batches per step "
+          "(the official update_freq)")
+    o.add("--num-sample", type=int, default=1, help="video: repeated augmentation, clips drawn per decoded "
+          "video (the official num_sample); a micro-batch holds batch-size x num-sample clips")
     o.add("--eval-batch-size", type=int, default=None, help="default: 2 x --batch-size")
-    o.add("--lr", type=float, default=2e-5, help="base lr per 512 images; scaled by global batch/512")
+    o.add("--lr", type=float, default=2e-5, help="base lr per --lr-base-batch samples; scaled by "
+          "global batch x num-sample / lr-base-batch")
+    o.add("--lr-base-batch", type=int, default=512, help="batch size the base lr is given for "
+          "(512 for the Vim/DeiT recipe, 256 for the official VideoMamba one)")
+    o.add("--layer-decay", type=float, default=1.0, help="layer-wise lr decay (the official VideoMamba "
+          "fine-tuning uses 0.75; 1.0: off)")
     o.add("--min-lr", type=float, default=1e-6)
     o.add("--warmup-lr", type=float, default=1e-6)
     o.add("--warmup-epochs", type=float, default=0.0)

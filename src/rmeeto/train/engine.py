@@ -33,6 +33,7 @@ from .losses import DistillationLoss
 from .run_dir import CHECKPOINT_NAME, StartPlan
 from .schedule import CosineWarmupLR
 from .state import atomic_write_text, rng_state, seed_everything, set_rng_state, step_seed
+from .video import apply_layer_decay, forward_views, skipped_videos, video_options
 
 
 class TrainError(RuntimeError):
@@ -93,6 +94,7 @@ def build_model(args, teacher: bool = False) -> nn.Module:
     from ..checkpoint import CheckpointError, UnsafeCheckpointError
     from ..hub import WeightsNotFoundError
     kw = dict(args.model_kwargs or {})
+    kw.update({k: getattr(args, k) for k in ("num_frames", "kernel_size") if getattr(args, k, None) is not None})
     kw["drop_path_rate"] = 0.0 if teacher else kw.get("drop_path_rate", getattr(args, "drop_path", 0.0))
     if args.model in BASELINES:
         if args.pretrained:
@@ -123,9 +125,10 @@ def require_vim(model: nn.Module, name: str) -> None:
 
 @torch.inference_mode()
 def evaluate(model: nn.Module, loader, info: DistInfo, dtype: Optional[torch.dtype] = None,
-             pipeline=None) -> dict:
+             pipeline=None, view_average: str = "logits") -> dict:
     """Top-1/top-5/loss over the (sharded) loader; all ranks get the global numbers, computed
-    from summed counts so uneven shards are weighted correctly."""
+    from summed counts so uneven shards are weighted correctly. Multi-view video batches are
+    scored on their views' average (:func:`forward_views`)."""
     was_training = model.training
     model.eval()
     dev = info.device
@@ -133,7 +136,7 @@ def evaluate(model: nn.Module, loader, info: DistInfo, dtype: Optional[torch.dty
     for batch in loader:
         x, y = to_device_batch(batch, dev, pipeline)
         with autocast(dev, dtype):
-            out = model(x)
+            out = forward_views(model, x, view_average)
         out = out.float()
         k = min(5, out.shape[-1])
         hit = out.topk(k, dim=-1).indices == y[:, None]
@@ -345,7 +348,7 @@ def _train(args, info: DistInfo) -> int:
     dtype = amp_dtype(args.amp, dev)
     bs, global_batch = _batch_sizes(args, info)
     accum = int(args.accum_steps)
-    lr = args.lr * global_batch / 512.0
+    lr = args.lr * global_batch * int(args.num_sample) / float(args.lr_base_batch)
     out = args.output
     plan, agents = _plan_start(args, info)
     resume_path = plan.resume_path
@@ -366,7 +369,8 @@ def _train(args, info: DistInfo) -> int:
     img_size, channels = int(model.img_size), int(model.in_chans)
     num_classes = int(model.num_classes)
     data_kw = dict(img_size=img_size, channels=channels, num_classes=num_classes,
-                   interpolation=args.train_interpolation, crop_pct=args.crop_pct)
+                   interpolation=args.train_interpolation, crop_pct=args.crop_pct,
+                   video=video_options(args, model))
     gpu_decode = bool(args.gpu_decode)
     if gpu_decode and args.dataset != "folder":
         raise TrainError("--gpu-decode works on JPEG folders (--dataset folder) only")
@@ -444,7 +448,8 @@ def _train(args, info: DistInfo) -> int:
         criterion = DistillationLoss(criterion, teacher, args.distill_alpha, args.distill_tau)
 
     # optimisation state
-    optimizer = torch.optim.AdamW(param_groups(model, args.weight_decay), lr=lr, betas=tuple(args.opt_betas),
+    groups = apply_layer_decay(param_groups(model, args.weight_decay), model, args.layer_decay)
+    optimizer = torch.optim.AdamW(groups, lr=lr, betas=tuple(args.opt_betas),
                                   eps=args.opt_eps, fused=dev.type == "cuda")  # as `rmeeto bench --train` times it
     scaler = torch.amp.GradScaler(dev.type) if dtype == torch.float16 else None
     spe = sampler.num_batches // accum  # optimizer steps per epoch
@@ -701,6 +706,7 @@ def _train(args, info: DistInfo) -> int:
             entry.update(ema_top1=ema_stats["top1"], ema_top5=ema_stats["top5"])
         if stopped_early:
             entry["partial_epoch"] = micro / (spe * accum)
+        entry.update(skipped_videos(info, train_ds, val_ds))
         summary["epochs"].append(entry)
         recorder.write({"type": "val", **entry}, step)
         log(info, f"epoch {epoch + 1}/{num_epochs()}: val top-1 {stats['top1']:.2f} top-5 {stats['top5']:.2f} "
