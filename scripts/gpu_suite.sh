@@ -13,6 +13,8 @@
 #   scripts/gpu_suite.sh recipe4              # 4 GPUs: the study's recipe stage (held-out recipe choice)
 #   RECIPE=auto scripts/gpu_suite.sh retrain4 # 4 GPUs: retrain + order stages with that recipe
 #   scripts/gpu_suite.sh h100grid             # one H100: the whole retrain grid timed alone (resumable)
+#   OLD_SCAN=path scripts/gpu_suite.sh scan   # chunked-scan GPU tests, then the scan timed against OLD_SCAN
+#                                             # (another triton_scan.py); SCAN_TC/SCAN_BE/SCAN_SHAPES pick variants
 # Outputs go to $OUT (or ./gpu_out): logs, JSON, PNG.
 set -uo pipefail
 OUT=${OUT:-gpu_out}; mkdir -p "$OUT"
@@ -36,6 +38,15 @@ fakeinet() {
   done; done
 }
 for what in "$@"; do case $what in
+scan)
+  info | tee "$OUT/scan_env.txt"
+  timeout ${TEST_TIMEOUT:-200} python3 -m pytest -q -m gpu ${SCAN_TESTS:-tests/test_scan_chunk.py tests/test_triton_ops.py} 2>&1 \
+    | tail -25 | tee "$OUT/scan_gpu_tests.txt"
+  OLD=${OLD_SCAN:+--old $OLD_SCAN}
+  [ "${SCAN_CHECK:-1}" = 1 ] && timeout ${CHECK_TIMEOUT:-120} python3 scripts/bench_scan.py $OLD --dirs 2 --tc auto,64 --rep 10 \
+    --check 2>&1 | tee "$OUT/scan_check.txt"
+  timeout ${BENCH_TIMEOUT:-240} python3 scripts/bench_scan.py $OLD --tc ${SCAN_TC:-auto,0,32,64,128,256} --be ${SCAN_BE:-32} \
+    ${SCAN_SHAPES:+--shapes $SCAN_SHAPES} --json "$OUT/scan_bench.json" 2>&1 | tee "$OUT/scan_bench.txt" ;;
 test)
   info | tee "$OUT/env.txt"
   timeout ${TEST_TIMEOUT:-600} python3 -m pytest -q -m gpu tests/test_gpu_model.py tests/test_triton_ops.py tests/test_fused_merge.py \
