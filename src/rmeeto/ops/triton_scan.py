@@ -165,13 +165,16 @@ def _scan_bwd_seq_kernel(
     ck_ptr,  # (programs, nchunk, BLOCK_E, BLOCK_N) fp32: state before each chunk
     hb_ptr,  # (programs, T, BLOCK_E, BLOCK_N) fp32: the states h_{t-1} of the current chunk
     h0_ptr, g0_ptr,  # (ndir, batch, NC, E, N) fp32: state and adjoint entering each segment (HAS_H0)
+    cs_ptr,  # (programs, nchunk, BLOCK_E) fp32: sum of delta before each checkpoint (HAS_H0)
     L, E, N, BATCH, TC, NC, scale,
     HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
     BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
 ):
     """One program = (channel block, batch element, direction x segment). Step-by-step, state in registers.
     A segment is the positions ``[s*TC, (s+1)*TC)``; with several (``HAS_H0``) each starts from the state
-    and ends with the adjoint that :func:`rmeeto.ops.triton_scan_chunk.chunk_states` carried to it.
+    and ends with the adjoint that :func:`rmeeto.ops.triton_scan_chunk.chunk_states` carried to it, and
+    phase 1 is not walked: that function's first pass left the checkpoints of the walk from zero and the
+    sums of delta up to them, so a checkpoint is ``h_local + exp2(A2 * sum) * h_entering``.
 
     Phase 1 walks the sequence forward and checkpoints the state every ``T`` steps; phase 2 takes
     the chunks last to first: re-walks the chunk from its checkpoint writing each ``h_{t-1}`` to a
@@ -195,6 +198,8 @@ def _scan_bwd_seq_kernel(
     prog = (pid2 * tl.num_programs(1) + pid_b) * tl.num_programs(0) + pid_e
     tile = tl.arange(0, BLOCK_E)[:, None] * BLOCK_N + n[None, :]
     ck = ck_ptr + prog * tl.cdiv(TC, T) * TILE + tile  # fixed stride: the last segment may be shorter
+    if HAS_H0:
+        cs = cs_ptr + prog * tl.cdiv(TC, T) * BLOCK_E + tl.arange(0, BLOCK_E)
     hb = hb_ptr + prog * T * TILE + tile
     # scan step i reads position p0 + sgn * i (direction 1 walks from the end)
     sgn = 1 - 2 * d
@@ -220,29 +225,29 @@ def _scan_bwd_seq_kernel(
     dC_base = dC_ptr + pid_e * s_dC_p + d * s_dC_d + pid_b * s_dC_b + n * s_dC_n
 
     # ---- phase 1: chunk-start states (the last chunk's steps are not needed) --------------
-    if HAS_H0:
-        h = tl.load(h0_ptr + h0_tile, mask=en_mask, other=0.0)
+    if HAS_H0:  # the checkpoints from zero are in ck already (see the docstring)
+        H0 = tl.load(h0_ptr + h0_tile, mask=en_mask, other=0.0)
     else:
         h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
-    tl.store(ck, h)
-    u_n = tl.load(u_base + p0 * s_u_l, mask=emask, other=0.0)
-    dl_n = tl.load(dl_base + p0 * s_dl_l, mask=emask, other=0.0)
-    B_n = tl.load(B_base + p0 * s_B_l, mask=nmask, other=0.0)
-    for c in range(0, nchunk - 1):
-        for j in range(0, T):
-            i = c * T + j
-            u = u_n.to(tl.float32)
-            dl = dl_n.to(tl.float32) + bias
-            Bt = B_n.to(tl.float32)
-            pn = p0 + sgn * (i + 1)
-            more = (i + 1) < L
-            u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
-            dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
-            B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
-            if SOFTPLUS:
-                dl = _softplus(dl)
-            h = tl.exp2(dl[:, None] * A2) * h + (dl * u)[:, None] * Bt[None, :]
-        tl.store(ck + (c + 1) * TILE, h)
+        tl.store(ck, h)
+        u_n = tl.load(u_base + p0 * s_u_l, mask=emask, other=0.0)
+        dl_n = tl.load(dl_base + p0 * s_dl_l, mask=emask, other=0.0)
+        B_n = tl.load(B_base + p0 * s_B_l, mask=nmask, other=0.0)
+        for c in range(0, nchunk - 1):
+            for j in range(0, T):
+                i = c * T + j
+                u = u_n.to(tl.float32)
+                dl = dl_n.to(tl.float32) + bias
+                Bt = B_n.to(tl.float32)
+                pn = p0 + sgn * (i + 1)
+                more = (i + 1) < L
+                u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
+                dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
+                B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
+                if SOFTPLUS:
+                    dl = _softplus(dl)
+                h = tl.exp2(dl[:, None] * A2) * h + (dl * u)[:, None] * Bt[None, :]
+            tl.store(ck + (c + 1) * TILE, h)
 
     # ---- phase 2: chunks last to first ---------------------------------------------------
     # the adjoint carried in from past the segment's end enters as a_{t+1} dh_{t+1} with a_{t+1} := 1
@@ -260,6 +265,8 @@ def _scan_bwd_seq_kernel(
         jlen = tl.minimum(T, L - t0)
         # re-walk the chunk: slot j <- h_{t0 + j - 1}
         h = tl.load(ck + c * TILE)
+        if HAS_H0:
+            h = h + tl.exp2(A2 * tl.load(cs + c * BLOCK_E)[:, None]) * H0
         tl.store(hb, h)
         p = p0 + sgn * t0
         u_n = tl.load(u_base + p * s_u_l, mask=emask, other=0.0)
@@ -289,6 +296,11 @@ def _scan_bwd_seq_kernel(
         if HAS_Z:
             z_n = tl.load(z_base + p * s_z_l, mask=emask, other=0.0)
         hp_n = tl.load(hb + (jlen - 1) * TILE)
+        # parameter gradients summed per chunk, then into the totals: over thousands of steps one
+        # running fp32 sum lost 1.4e-5 (relative) of dA at L=3137
+        dA_c = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+        dD_c = tl.zeros((BLOCK_E,), dtype=tl.float32)
+        db_c = tl.zeros((BLOCK_E,), dtype=tl.float32)
         for jr in range(0, jlen):
             j = jlen - 1 - jr
             pos = p0 + sgn * (t0 + j)
@@ -333,19 +345,22 @@ def _scan_bwd_seq_kernel(
             dhB = tl.sum(dh * Bt[None, :], axis=1)
             g_a = dh * hprev * a  # d/d(dl*A) of the decay path
             ddl = tl.sum(g_a * A, axis=1) + dhB * u
-            dA_acc += g_a * dl[:, None]
+            dA_c += g_a * dl[:, None]
             du = dl * dhB + Dv * dy
-            dD_acc += dy * u
+            dD_c += dy * u
             if SOFTPLUS:
                 ddl = ddl * tl.sigmoid(dlr)
             ddl = tl.where(emask, ddl, 0.0)
-            db_acc += ddl
+            db_c += ddl
             tl.store(du_base + pos * s_du_l, du.to(du_ptr.dtype.element_ty), mask=emask)
             tl.store(ddl_base + pos * s_ddl_l, ddl.to(ddl_ptr.dtype.element_ty), mask=emask)
             dBv = tl.sum(dh * dlu[:, None], axis=0)
             dCv = tl.sum(hs * dy[:, None], axis=0)
             tl.store(dB_base + pos * s_dB_l, dBv, mask=nmask)
             tl.store(dC_base + pos * s_dC_l, dCv, mask=nmask)
+        dA_acc += dA_c
+        dD_acc += dD_c
+        db_acc += db_c
         tl.debug_barrier()  # the next chunk overwrites the scratch
     tl.store(dA_ptr + (pid2 * BATCH + pid_b) * E * N + e[:, None] * N + n[None, :], dA_acc, mask=en_mask)
     tl.store(dD_ptr + (pid2 * BATCH + pid_b) * E + e, dD_acc, mask=emask)
@@ -516,9 +531,11 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
         nprog = grid[0] * grid[1] * grid[2]
         ck = torch.empty(nprog * triton.cdiv(TC, T) * BE * BN, **f32)
         hb = torch.empty(nprog * T * BE * BN, **f32)
-        h0 = g0 = None
+        h0 = g0 = cs = None
         if NC > 1:
-            h0, g0 = chunk_states(u, delta, B, C, z, gout, A, bias, softplus, scale, TC, BE, cfg["num_warps"], True)
+            cs = torch.empty(nprog * triton.cdiv(TC, T) * BE, **f32)
+            h0, g0 = chunk_states(u, delta, B, C, z, gout, A, bias, softplus, scale, TC, BE, cfg["num_warps"],
+                                  True, (ck, cs, T))
         if z is None:
             dz_args = (None, 0, 0, 0, 0)
             dzp = None
@@ -531,7 +548,7 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
         _scan_bwd_seq_kernel[grid](
             *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(gout), A, D, bias,
             *_s4(du), *_s4(ddelta), part[..., :N], *part.stride(), part[..., N:], *part.stride(),
-            *dz_args, dA, dD, db, ck, hb, h0, g0, L, E, N, batch, TC, NC, float(scale),
+            *dz_args, dA, dD, db, ck, hb, h0, g0, cs, L, E, N, batch, TC, NC, float(scale),
             HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=NC > 1,
             BLOCK_E=BE, BLOCK_N=BN, T=T, num_warps=cfg["num_warps"])
         if dzp is not None:

@@ -40,9 +40,10 @@ def _chunk_local_kernel(
     g_ptr, s_g_b, s_g_l, s_g_e,
     A_ptr, bias_ptr,
     hs_ptr, gs_ptr, S_ptr,  # (ndir, batch, NC, E, N), same, (ndir, batch, NC, E) fp32
+    ck_ptr, cs_ptr,  # (ADJ) per program: the state from zero and the sum of delta before every T-th step
     L, E, N, TC, NC, scale,
     ADJ: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
-    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr,
+    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
 ):
     """Phase 1: one chunk of one direction from zero (state) and from a zero adjoint (adjoint carry)."""
     pid_e = tl.program_id(0)
@@ -70,7 +71,11 @@ def _chunk_local_kernel(
     u_n = tl.load(u_base + pf * s_u_l, mask=emask, other=0.0)
     dl_n = tl.load(dl_base + pf * s_dl_l, mask=emask, other=0.0)
     B_n = tl.load(B_base + pf * s_B_l, mask=nmask, other=0.0)
-    if ADJ:
+    if ADJ:  # the backward's scratch, laid out as the step-serial backward kernel reads it
+        prog = (pid2 * tl.num_programs(1) + pid_b) * tl.num_programs(0) + pid_e
+        ck = ck_ptr + prog * tl.cdiv(TC, T) * BLOCK_E * BLOCK_N \
+            + tl.arange(0, BLOCK_E)[:, None] * BLOCK_N + n[None, :]
+        cs = cs_ptr + prog * tl.cdiv(TC, T) * BLOCK_E + tl.arange(0, BLOCK_E)
         C_base = C_ptr + d * s_C_d + pid_b * s_C_b + n * s_C_n
         g_base = g_ptr + pid_b * s_g_b + e * s_g_e
         if HAS_Z:
@@ -83,6 +88,10 @@ def _chunk_local_kernel(
         g_r = tl.load(g_base + pr * s_g_l, mask=emask, other=0.0)
     for i in range(0, clen):
         more = (i + 1) < clen
+        if ADJ:
+            if i % T == 0:
+                tl.store(ck + (i // T) * BLOCK_E * BLOCK_N, h)
+                tl.store(cs + (i // T) * BLOCK_E, S)
         u = u_n.to(tl.float32)
         dl = dl_n.to(tl.float32) + bias
         Bt = B_n.to(tl.float32)
@@ -153,9 +162,11 @@ def _chunk_carry_kernel(
 
 def chunk_states(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor], gout: Optional[Tensor],
                  A: Tensor, bias: Tensor, softplus: bool, scale: float, TC: int, block_e: int,
-                 num_warps: int, adjoint: bool) -> tuple[Tensor, Optional[Tensor]]:
+                 num_warps: int, adjoint: bool, scratch: Optional[tuple] = None) -> tuple[Tensor, Optional[Tensor]]:
     """States entering every chunk, ``(ndir, batch, NC, E, N)`` fp32, and with ``adjoint`` (``gout`` given)
-    the adjoints entering every chunk from its end. Tensors as in :func:`rmeeto.ops.triton_scan.scan_fwd`."""
+    the adjoints entering every chunk from its end. Tensors as in :func:`rmeeto.ops.triton_scan.scan_fwd`.
+    With ``adjoint``, ``scratch = (ck, cs, T)``: the backward kernel's checkpoint buffers, filled with the
+    chunk-local states and delta sums before every ``T``-th step."""
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
     NC = triton.cdiv(L, TC)
@@ -167,9 +178,10 @@ def chunk_states(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Ten
     meta = dict(BLOCK_E=block_e, BLOCK_N=max(2, triton.next_power_of_2(N)), num_warps=num_warps)
     zargs = (z, *z.stride()) if z is not None else (None, 0, 0, 0)
     gargs = (gout, *gout.stride()) if adjoint else (None, 0, 0, 0)
+    ck, cs, T = scratch if adjoint else (None, None, 1)
     _chunk_local_kernel[(neb, batch, ndir * NC)](
         u, *u.stride(), delta, *delta.stride(), B, *B.stride(), C, *C.stride(), *zargs, *gargs, A, bias,
-        hs, gs, S, L, E, N, TC, NC, float(scale),
-        ADJ=adjoint, HAS_Z=z is not None, SOFTPLUS=bool(softplus), **meta)
+        hs, gs, S, ck, cs, L, E, N, TC, NC, float(scale),
+        ADJ=adjoint, HAS_Z=z is not None, SOFTPLUS=bool(softplus), T=T, **meta)
     _chunk_carry_kernel[(neb, batch, ndir)](hs, gs, S, A, E, N, NC, ADJ=adjoint, **meta)
     return hs, gs
