@@ -43,9 +43,12 @@ def _reference(ins: dict, scale: float) -> tuple[torch.Tensor, dict]:
 
 
 def chunk_errors(batch: int, E: int, N: int, L: int, tc, device, ndir: int = 2, scale: float = 0.5,
-                 has_z: bool = True, seed: int = 0, dtype=torch.float32, block_e: int = 32) -> dict:
+                 has_z: bool = True, seed: int = 0, dtype=torch.float32, block_e: int = 32, bwd_t: int = 8,
+                 slab: int = 0) -> dict:
     """Relative max errors of the Triton scan (chunk length ``tc``: int, 0 = step-serial, or "auto") against
-    the fp64 reference, plus ``path`` = 1 when the chunked path ran as ``chunk_len`` says it should."""
+    the fp64 reference, plus an entry that is 1 unless the chunked path ran exactly as ``chunk_len`` says.
+    ``bwd_t``: the backward's checkpoint interval; ``slab`` (if not 0): its parameter-gradient slab, in
+    checkpoint intervals."""
     from rmeeto.ops import triton_scan as TS
 
     gen = torch.Generator().manual_seed(seed)
@@ -60,10 +63,11 @@ def chunk_errors(batch: int, E: int, N: int, L: int, tc, device, ndir: int = 2, 
     out_r, grads_r = _reference(ins, scale)
     t = {k: (v.to(device, dtype if k not in ("A", "D", "bias") else torch.float32) if v is not None else None)
          for k, v in ins.items()}
-    cfg = dict(TC=tc, BLOCK_E=block_e)
+    cfg = dict(TC=tc, BLOCK_E=block_e, T=bwd_t)
     calls = []
-    real = TS.chunk_states
+    real, real_slab = TS.chunk_states, TS.BWD_SLAB
     TS.chunk_states = lambda *a: calls.append(1) or real(*a)
+    TS.BWD_SLAB = slab or real_slab
     try:
         out = torch.empty(batch, L, E, device=device, dtype=dtype)
         args = (t["u"], t["delta"], t["B"], t["C"], t["z"], t["A"], t["D"], t["bias"])
@@ -72,7 +76,7 @@ def chunk_errors(batch: int, E: int, N: int, L: int, tc, device, ndir: int = 2, 
         dz = torch.empty_like(t["z"]) if has_z else None
         dBC, dA, dD, dbias = TS.scan_bwd(*args, t["gout"], du, ddelta, dz, True, scale, cfg=cfg)
     finally:
-        TS.chunk_states = real
+        TS.chunk_states, TS.BWD_SLAB = real, real_slab
     be = min(block_e, 1 << (E - 1).bit_length())
     chunked = [TS.chunk_len(p, L, batch, E, ndir, be, None if tc == "auto" else tc) < L for p in ("fwd", "bwd")]
     got = dict(out=out, u=du, delta=ddelta, B=dBC[..., :N], C=dBC[..., N:], z=dz, A=dA, D=dD, bias=dbias)
@@ -158,6 +162,8 @@ INTERPRETER_CASES = [  # (batch, E, N, L, TC, extra kwargs)
     (1, 6, 5, 17, 17, dict(scale=1.0, has_z=False)),  # one chunk: the step-serial path
     (1, 4, 4, 64, 32, dict(ndir=1, scale=1.0)),  # divides
     (1, 3, 4, 64, 24, {}),  # does not divide
+    (1, 3, 4, 40, 0, dict(bwd_t=4, slab=2)),  # step-serial, parameter gradients in 5 slabs
+    (1, 3, 4, 40, 24, dict(bwd_t=4, slab=2)),  # 3 and 2 slabs per chunk
 ]
 
 
