@@ -161,23 +161,20 @@ def _scan_bwd_seq_kernel(
     dB_ptr, s_dB_p, s_dB_d, s_dB_b, s_dB_l, s_dB_n,  # fp32 partials, one slab per channel block
     dC_ptr, s_dC_p, s_dC_d, s_dC_b, s_dC_l, s_dC_n,
     dz_ptr, s_dz_d, s_dz_b, s_dz_l, s_dz_e,  # per-direction dz (s_dz_d = 0 with one direction)
-    dA_ptr, dD_ptr, dbias_ptr,  # (NDIR * NC, NSLAB, batch, E, N), (..., E), (..., E) fp32 partials
+    dA_ptr, dD_ptr, dbias_ptr,  # (NDIR, batch, E, N), (NDIR, batch, E), (NDIR, batch, E) fp32
     ck_ptr,  # (programs, nchunk, BLOCK_E, BLOCK_N) fp32: state before each chunk
     hb_ptr,  # (programs, T, BLOCK_E, BLOCK_N) fp32: the states h_{t-1} of the current chunk
     h0_ptr, g0_ptr,  # (ndir, batch, NC, E, N) fp32: state and adjoint entering each segment (HAS_H0)
     cs_ptr,  # (programs, nchunk, BLOCK_E) fp32: sum of delta before each checkpoint (HAS_H0)
-    L, E, N, BATCH, TC, NC, NSLAB, scale,
+    L, E, N, BATCH, TC, NC, scale,
     HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
-    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr, SLAB: tl.constexpr,
+    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
 ):
     """One program = (channel block, batch element, direction x segment). Step-by-step, state in registers.
     A segment is the positions ``[s*TC, (s+1)*TC)``; with several (``HAS_H0``) each starts from the state
     and ends with the adjoint that :func:`rmeeto.ops.triton_scan_chunk.chunk_states` carried to it, and
     phase 1 is not walked: that function's first pass left the checkpoints of the walk from zero and the
     sums of delta up to them, so a checkpoint is ``h_local + exp2(A2 * sum) * h_entering``.
-    ``dA``/``dD``/``d delta_bias`` are written per ``SLAB`` chunks of ``T`` steps (``NSLAB`` slabs per
-    segment) and summed by torch: one running fp32 sum over all 3137 steps of a video sequence lost
-    1.4e-5 (relative) of ``dA`` against the fp64 reference.
 
     Phase 1 walks the sequence forward and checkpoints the state every ``T`` steps; phase 2 takes
     the chunks last to first: re-walks the chunk from its checkpoint writing each ``h_{t-1}`` to a
@@ -357,14 +354,9 @@ def _scan_bwd_seq_kernel(
             tl.store(dB_base + pos * s_dB_l, dBv, mask=nmask)
             tl.store(dC_base + pos * s_dC_l, dCv, mask=nmask)
         tl.debug_barrier()  # the next chunk overwrites the scratch
-        if c % SLAB == 0:  # flush the parameter gradients of the last SLAB chunks (see the docstring)
-            row = (pid2 * NSLAB + c // SLAB) * BATCH + pid_b
-            tl.store(dA_ptr + row * E * N + e[:, None] * N + n[None, :], dA_acc, mask=en_mask)
-            tl.store(dD_ptr + row * E + e, dD_acc, mask=emask)
-            tl.store(dbias_ptr + row * E + e, db_acc, mask=emask)
-            dA_acc = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
-            dD_acc = tl.zeros((BLOCK_E,), dtype=tl.float32)
-            db_acc = tl.zeros((BLOCK_E,), dtype=tl.float32)
+    tl.store(dA_ptr + (pid2 * BATCH + pid_b) * E * N + e[:, None] * N + n[None, :], dA_acc, mask=en_mask)
+    tl.store(dD_ptr + (pid2 * BATCH + pid_b) * E + e, dD_acc, mask=emask)
+    tl.store(dbias_ptr + (pid2 * BATCH + pid_b) * E + e, db_acc, mask=emask)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -382,10 +374,16 @@ def _scan_bwd_seq_kernel(
 FWD_CFG = dict(BLOCK_E=32, num_warps=1,
                SPLIT={"1": True, "0": False}.get(os.environ.get("RMEETO_SCAN_SPLIT", "auto"), "auto"))
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1)
-BWD_SLAB = 32  # the backward's parameter gradients are summed in registers over at most 32 x T steps
-# When chunk_len() chunks the sequence (cfg/env "TC" overrides it): the step-serial launch must have fewer
-# than MIN_PROGS_FWD (forward; channel blocks x batch) or MIN_PROGS_BWD (backward; x directions) programs.
-CHUNK_CFG = dict(MIN_PROGS_FWD=1024, MIN_PROGS_BWD=2048, TARGET_PROGS=8192, MIN_TC=64)
+# When chunk_len() chunks the sequence (cfg/env "TC" overrides it). Speed: when the step-serial launch has
+# fewer than MIN_PROGS_FWD (forward; channel blocks x batch) or MIN_PROGS_BWD (backward; x directions)
+# programs. On one H200 (2026-12-01, fp16, N 16, docs/benchmarks/2026-12-01-h200-scan) chunking was 1.2-3.1x
+# faster (forward) at 288-768 programs and 0.5-0.65x as fast at 1536-3072 (batch 128, L 197); the chosen
+# lengths were within 2 % of the best of 32/64/128/256 at every video shape. Accuracy: the backward of a
+# sequence longer than LONG_L is chunked (chunks <= LONG_TC) whatever the program count: the step-serial
+# backward over 3137 steps was 1.4e-5 (relative, fp32) off the fp64 reference in dA, the chunked one within
+# 1e-5. (Summing dA per 8 or per 256 steps did not bring the step-serial case within 1e-5; a likely cause is
+# the error of the approximate exp2 compounding over thousands of decays, which a chunk replaces with one.)
+CHUNK_CFG = dict(MIN_PROGS_FWD=1024, MIN_PROGS_BWD=2048, TARGET_PROGS=8192, MIN_TC=64, LONG_L=2048, LONG_TC=512)
 _SIDE_STREAMS: dict = {}
 
 
@@ -406,8 +404,9 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
 
     Returns the chunk length ``TC``; ``TC >= L`` means step-serial. ``forced`` (``cfg["TC"]``) or
     ``$RMEETO_SCAN_CHUNK``: ``0`` forces step-serial, a positive number that chunk length, ``auto`` (the
-    default) chunks only when the step-serial launch has too few programs to fill the GPU (see
-    ``CHUNK_CFG``), into about ``TARGET_PROGS`` programs and chunks of at least ``MIN_TC`` steps.
+    default) chunks when the step-serial launch has too few programs to fill the GPU (see ``CHUNK_CFG``),
+    into about ``TARGET_PROGS`` programs and chunks of at least ``MIN_TC`` steps; and the backward of a
+    sequence longer than ``LONG_L`` always, in chunks of at most ``LONG_TC`` (accuracy, see ``CHUNK_CFG``).
     """
     setting = forced if forced is not None else os.environ.get("RMEETO_SCAN_CHUNK", "auto")
     if setting != "auto":
@@ -415,10 +414,12 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
         return L if tc <= 0 else min(tc, L)
     progs = triton.cdiv(E, block_e) * batch * (ndir if phase == "bwd" else 1)
     min_tc = CHUNK_CFG["MIN_TC"]
-    if progs >= CHUNK_CFG["MIN_PROGS_" + phase.upper()] or L < 2 * min_tc:
-        return L
-    nc = min(triton.cdiv(L, min_tc), triton.cdiv(CHUNK_CFG["TARGET_PROGS"], progs))
-    tc = triton.cdiv(triton.cdiv(L, nc), 16) * 16
+    tc = L
+    if progs < CHUNK_CFG["MIN_PROGS_" + phase.upper()] and L >= 2 * min_tc:
+        nc = min(triton.cdiv(L, min_tc), triton.cdiv(CHUNK_CFG["TARGET_PROGS"], progs))
+        tc = triton.cdiv(triton.cdiv(L, nc), 16) * 16
+    if phase == "bwd" and L > CHUNK_CFG["LONG_L"]:
+        tc = min(tc, CHUNK_CFG["LONG_TC"])
     return min(tc, L)
 
 
@@ -521,14 +522,13 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
     empty = L * batch * E == 0
     TC = 1 if empty else chunk_len("bwd", L, batch, E, ndir, BE, cfg.get("TC"))
     NC = 1 if empty else triton.cdiv(L, TC)
-    T = min(cfg["T"], max(2, triton.next_power_of_2(TC)))
-    NSLAB = triton.cdiv(triton.cdiv(TC, T), BWD_SLAB)
-    dA = torch.zeros(ndir, NC * NSLAB, batch, E, N, **f32)
-    dD = torch.zeros(ndir, NC * NSLAB, batch, E, **f32)
-    db = torch.zeros(ndir, NC * NSLAB, batch, E, **f32)
+    dA = torch.zeros(ndir, NC, batch, E, N, **f32)
+    dD = torch.zeros(ndir, NC, batch, E, **f32)
+    db = torch.zeros(ndir, NC, batch, E, **f32)
     part = (torch.zeros if empty else torch.empty)(neb, ndir, batch, L, 2 * N, **f32)
     if not empty:
         BN = max(2, triton.next_power_of_2(N))
+        T = min(cfg["T"], max(2, triton.next_power_of_2(TC)))
         grid = (neb, batch, ndir * NC)
         nprog = grid[0] * grid[1] * grid[2]
         ck = torch.empty(nprog * triton.cdiv(TC, T) * BE * BN, **f32)
@@ -550,9 +550,9 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
         _scan_bwd_seq_kernel[grid](
             *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(gout), A, D, bias,
             *_s4(du), *_s4(ddelta), part[..., :N], *part.stride(), part[..., N:], *part.stride(),
-            *dz_args, dA, dD, db, ck, hb, h0, g0, cs, L, E, N, batch, TC, NC, NSLAB, float(scale),
+            *dz_args, dA, dD, db, ck, hb, h0, g0, cs, L, E, N, batch, TC, NC, float(scale),
             HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=NC > 1,
-            BLOCK_E=BE, BLOCK_N=BN, T=T, SLAB=BWD_SLAB, num_warps=cfg["num_warps"])
+            BLOCK_E=BE, BLOCK_N=BN, T=T, num_warps=cfg["num_warps"])
         if dzp is not None:
             dz.copy_(dzp.sum(0))
     return part.sum(0), dA.sum((1, 2)), dD.sum((1, 2)), db.sum((1, 2))
