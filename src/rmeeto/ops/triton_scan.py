@@ -376,8 +376,9 @@ FWD_CFG = dict(BLOCK_E=32, num_warps=1,
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1)
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it). Speed: when the step-serial launch has
 # fewer than MIN_PROGS_FWD (forward; channel blocks x batch) or MIN_PROGS_BWD (backward; x directions)
-# programs. On one H200 (2026-12-01, fp16, N 16, docs/benchmarks/2026-12-01-h200-scan) chunking was 1.2-3.1x
-# faster (forward) at 288-768 programs and 0.5-0.65x as fast at 1536-3072 (batch 128, L 197); the chosen
+# programs. On one H200 (2026-12-01, fp16, N 16, docs/benchmarks/2026-12-01-h200-scan) the chunked forward
+# was 1.2-3.1x faster at 288-768 programs and 0.53-0.86x as fast at 1536-3072; the chunked backward (with
+# its forward) 1.12x faster at 1536 programs (64x768x1569, one direction), 0.93x at 3072 (two); the chosen
 # lengths were within 2 % of the best of 32/64/128/256 at every video shape. Accuracy: the backward of a
 # sequence longer than LONG_L is chunked (chunks <= LONG_TC) whatever the program count: the step-serial
 # backward over 3137 steps was 1.4e-5 (relative, fp32) off the fp64 reference in dA, the chunked one within
