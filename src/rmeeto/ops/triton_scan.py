@@ -30,6 +30,14 @@ steps ahead was timed in session 5: 4 % (backward) and 11 % (forward) slower on 
   ``d delta_bias`` per (direction, batch element), summed by torch; with two directions ``dz`` is
   written per direction in fp32 and summed by torch (deterministic, no atomics).
 
+Sequence-parallel (chunked) scan, picked by :func:`chunk_len` (the one selection rule) when the
+step-serial launch has too few programs to fill the GPU (small batch x width, video lengths) and for
+backwards longer than 2048 steps: the sequence is cut into chunks of ``TC`` positions; phases 1-2
+(:mod:`rmeeto.ops.triton_scan_chunk`) find the state entering every chunk (and, for the backward, the
+adjoint entering it from its end, plus the chunk-local checkpoints), then the kernels above run every chunk
+at once as a segment (``HAS_H0``, grid axis 2 = chunks). Chunk-boundary states are recomputed in the
+backward rather than stored by the forward, like the rest of the core (``checkpoint_lvl=1``).
+
 ``exp2`` with ``A`` pre-multiplied by ``log2(e)`` is used for the decays.
 """
 from __future__ import annotations
