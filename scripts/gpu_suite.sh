@@ -15,6 +15,8 @@
 #   scripts/gpu_suite.sh h100grid             # one H100: the whole retrain grid timed alone (resumable)
 #   scripts/gpu_suite.sh video                # VideoMamba GPU tests + the clips/s table (Ti/S/M, r=0/88)
 #   scripts/gpu_suite.sh mergebench           # one merge step, reference vs fused, at 197/1569/3137 tokens
+#   OLD_SCAN=path scripts/gpu_suite.sh scan   # chunked-scan GPU tests, then the scan timed against OLD_SCAN
+#                                             # (another triton_scan.py); SCAN_TC/SCAN_BE/SCAN_SHAPES pick variants
 # Outputs go to $OUT (or ./gpu_out): logs, JSON, PNG.
 set -uo pipefail
 OUT=${OUT:-gpu_out}; mkdir -p "$OUT"
@@ -49,6 +51,15 @@ video)
     timeout 200 $RM bench --model videomamba_$m --r 0,88 --batch-size 16 --dtype bf16 --train --warmup 3 --iters 10 ${VIDEO_BENCH_FLAGS:-} \
       --json "$OUT/video_train_$m.json" 2>&1 | sed "s/^/[$m train] /" | tee -a "$OUT/video_bench.txt"
   done ;;
+scan)
+  info | tee "$OUT/scan_env.txt"
+  timeout ${TEST_TIMEOUT:-200} python3 -m pytest -q -m gpu ${SCAN_TESTS:-tests/test_scan_chunk.py tests/test_triton_ops.py} 2>&1 \
+    | tail -25 | tee "$OUT/scan_gpu_tests.txt"
+  OLD=${OLD_SCAN:+--old $OLD_SCAN}
+  [ "${SCAN_CHECK:-1}" = 1 ] && timeout ${CHECK_TIMEOUT:-120} python3 scripts/bench_scan.py $OLD --dirs 2 --tc auto,64 --rep 10 \
+    --check 2>&1 | tee "$OUT/scan_check.txt"
+  timeout ${BENCH_TIMEOUT:-240} python3 scripts/bench_scan.py $OLD --tc ${SCAN_TC:-auto,0,32,64,128,256} --be ${SCAN_BE:-32} \
+    ${SCAN_SHAPES:+--shapes $SCAN_SHAPES} --json "$OUT/scan_bench.json" 2>&1 | tee "$OUT/scan_bench.txt" ;;
 test)
   info | tee "$OUT/env.txt"
   timeout ${TEST_TIMEOUT:-600} python3 -m pytest -q -m gpu tests/test_gpu_model.py tests/test_triton_ops.py tests/test_fused_merge.py \

@@ -209,6 +209,16 @@ def test_bimamba_half(shape, dtype):
 
 @gpu
 @needs_cuda
+@pytest.mark.parametrize("chunk", ["100", "auto"])
+def test_bimamba_fp32_video_length(monkeypatch, chunk):
+    """The whole Triton core at a video length (L=1569) with the chunked scan (chunks of 100, or the
+    dispatch's own choice, which chunks this small batch x width), forward and every gradient."""
+    monkeypatch.setenv("RMEETO_SCAN_CHUNK", chunk)
+    _check(_bimamba_errors(1, 1569, 64, 16, 4, 4, device=torch.device("cuda")), 1e-4, f"L=1569 chunk={chunk}")
+
+
+@gpu
+@needs_cuda
 def test_bimamba_dispatch_and_graph():
     """The dispatcher picks triton on CUDA; the forward replays under a CUDA graph; deterministic."""
     from rmeeto.ops.bimamba import bimamba_v2_inner

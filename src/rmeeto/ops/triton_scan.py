@@ -30,6 +30,14 @@ steps ahead was timed in session 5: 4 % (backward) and 11 % (forward) slower on 
   ``d delta_bias`` per (direction, batch element), summed by torch; with two directions ``dz`` is
   written per direction in fp32 and summed by torch (deterministic, no atomics).
 
+Sequence-parallel (chunked) scan, picked by :func:`chunk_len` (the one selection rule) when the
+step-serial launch has too few programs to fill the GPU (small batch x width, video lengths) and for
+backwards longer than 2048 steps: the sequence is cut into chunks of ``TC`` positions; phases 1-2
+(:mod:`rmeeto.ops.triton_scan_chunk`) find the state entering every chunk (and, for the backward, the
+adjoint entering it from its end, plus the chunk-local checkpoints), then the kernels above run every chunk
+at once as a segment (``HAS_H0``, grid axis 2 = chunks). Chunk-boundary states are recomputed in the
+backward rather than stored by the forward, like the rest of the core (``checkpoint_lvl=1``).
+
 ``exp2`` with ``A`` pre-multiplied by ``log2(e)`` is used for the decays.
 """
 from __future__ import annotations
@@ -43,20 +51,10 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
+from .triton_common import _softplus
+from .triton_scan_chunk import chunk_states
+
 LOG2E = math.log2(math.e)
-
-
-# ----------------------------------------------------------------------------------------------
-# helpers
-# ----------------------------------------------------------------------------------------------
-@triton.jit
-def _softplus(x):
-    # torch.nn.functional.softplus (beta=1, threshold=20) with an accurate log1p
-    ax = tl.abs(x)
-    y = tl.exp(-ax)
-    w = 1.0 + y
-    l1p = tl.where(w == 1.0, y, tl.log(w) * y / (w - 1.0))
-    return tl.where(x > 20.0, x, tl.maximum(x, 0.0) + l1p)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -71,17 +69,23 @@ def _scan_fwd_seq_kernel(
     z_ptr, s_z_b, s_z_l, s_z_e,
     out_ptr, s_o_b, s_o_l, s_o_e,
     A_ptr, D_ptr, bias_ptr,
-    L, E, N, scale,
-    NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
+    h0_ptr,  # (NDIR, batch, NC, E, N) fp32: the state entering each chunk (HAS_H0)
+    L, E, N, TC, scale,
+    NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
     BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr,
 ):
-    """The forward scan, one step at a time with the next step's inputs prefetched (see the module doc)."""
+    """The forward scan, one step at a time with the next step's inputs prefetched (see the module doc).
+    Program (channel block, batch element, chunk): positions ``[c*TC, (c+1)*TC)`` from the states
+    entering the chunk (``HAS_H0``) or from zero (one chunk, ``TC >= L``)."""
     pid_e = tl.program_id(0)
     pid_b = tl.program_id(1).to(tl.int64)
+    c = tl.program_id(2)
     e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
     n = tl.arange(0, BLOCK_N)
     emask = e < E
     nmask = n < N
+    t0 = c * TC
+    clen = tl.minimum(TC, L - t0)
     for d in tl.static_range(NDIR):
         if d == 1:
             tl.debug_barrier()
@@ -97,23 +101,28 @@ def _scan_fwd_seq_kernel(
             z_base = z_ptr + pid_b * s_z_b + e * s_z_e
         o_base = out_ptr + pid_b * s_o_b + e * s_o_e
         if d == 0:
-            p0 = 0
+            p0 = t0
         else:
-            p0 = L - 1
+            p0 = t0 + clen - 1
         u_n = tl.load(u_base + p0 * s_u_l, mask=emask, other=0.0)
         dl_n = tl.load(dl_base + p0 * s_dl_l, mask=emask, other=0.0)
         B_n = tl.load(B_base + p0 * s_B_l, mask=nmask, other=0.0)
         C_n = tl.load(C_base + p0 * s_C_l, mask=nmask, other=0.0)
         if HAS_Z:
             z_n = tl.load(z_base + p0 * s_z_l, mask=emask, other=0.0)
-        h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
-        for i in range(0, L):
+        if HAS_H0:
+            row = (d * tl.num_programs(1) + pid_b) * tl.num_programs(2) + c
+            h = tl.load(h0_ptr + row * E * N + e[:, None] * N + n[None, :],
+                        mask=emask[:, None] & nmask[None, :], other=0.0)
+        else:
+            h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+        for i in range(0, clen):
             if d == 0:
-                pos = i
-                pnx = i + 1
+                pos = p0 + i
+                pnx = pos + 1
             else:
-                pos = L - 1 - i
-                pnx = L - 2 - i
+                pos = p0 - i
+                pnx = pos - 1
             u = u_n.to(tl.float32)
             dl = dl_n.to(tl.float32) + bias
             Bt = B_n.to(tl.float32)
@@ -121,7 +130,7 @@ def _scan_fwd_seq_kernel(
             if HAS_Z:
                 zv = z_n.to(tl.float32)
             # prefetch the next step
-            more = (i + 1) < L
+            more = (i + 1) < clen
             u_n = tl.load(u_base + pnx * s_u_l, mask=emask & more, other=0.0)
             dl_n = tl.load(dl_base + pnx * s_dl_l, mask=emask & more, other=0.0)
             B_n = tl.load(B_base + pnx * s_B_l, mask=nmask & more, other=0.0)
@@ -163,11 +172,17 @@ def _scan_bwd_seq_kernel(
     dA_ptr, dD_ptr, dbias_ptr,  # (NDIR, batch, E, N), (NDIR, batch, E), (NDIR, batch, E) fp32
     ck_ptr,  # (programs, nchunk, BLOCK_E, BLOCK_N) fp32: state before each chunk
     hb_ptr,  # (programs, T, BLOCK_E, BLOCK_N) fp32: the states h_{t-1} of the current chunk
-    L, E, N, BATCH, scale,
-    HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
+    h0_ptr, g0_ptr,  # (ndir, batch, NC, E, N) fp32: state and adjoint entering each segment (HAS_H0)
+    cs_ptr,  # (programs, nchunk, BLOCK_E) fp32: sum of delta before each checkpoint (HAS_H0)
+    L, E, N, BATCH, TC, NC, scale,
+    HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
     BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
 ):
-    """One program = (channel block, batch element, direction). Step-by-step, state in registers.
+    """One program = (channel block, batch element, direction x segment). Step-by-step, state in registers.
+    A segment is the positions ``[s*TC, (s+1)*TC)``; with several (``HAS_H0``) each starts from the state
+    and ends with the adjoint that :func:`rmeeto.ops.triton_scan_chunk.chunk_states` carried to it, and
+    phase 1 is not walked: that function's first pass left the checkpoints of the walk from zero and the
+    sums of delta up to them, so a checkpoint is ``h_local + exp2(A2 * sum) * h_entering``.
 
     Phase 1 walks the sequence forward and checkpoints the state every ``T`` steps; phase 2 takes
     the chunks last to first: re-walks the chunk from its checkpoint writing each ``h_{t-1}`` to a
@@ -176,21 +191,29 @@ def _scan_bwd_seq_kernel(
     """
     pid_e = tl.program_id(0)
     pid_b = tl.program_id(1).to(tl.int64)
-    d = tl.program_id(2)
+    pid2 = tl.program_id(2)
+    d = pid2 // NC
+    seg = pid2 % NC
     e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
     n = tl.arange(0, BLOCK_N)
     emask = e < E
     nmask = n < N
     en_mask = emask[:, None] & nmask[None, :]
+    s0 = seg * TC
+    L = tl.minimum(TC, L - s0)  # from here on, L is the segment's length
     nchunk = tl.cdiv(L, T)
     TILE: tl.constexpr = BLOCK_E * BLOCK_N
-    prog = (d * tl.num_programs(1) + pid_b) * tl.num_programs(0) + pid_e
+    prog = (pid2 * tl.num_programs(1) + pid_b) * tl.num_programs(0) + pid_e
     tile = tl.arange(0, BLOCK_E)[:, None] * BLOCK_N + n[None, :]
-    ck = ck_ptr + prog * nchunk * TILE + tile
+    ck = ck_ptr + prog * tl.cdiv(TC, T) * TILE + tile  # fixed stride: the last segment may be shorter
+    if HAS_H0:
+        cs = cs_ptr + prog * tl.cdiv(TC, T) * BLOCK_E + tl.arange(0, BLOCK_E)
     hb = hb_ptr + prog * T * TILE + tile
     # scan step i reads position p0 + sgn * i (direction 1 walks from the end)
     sgn = 1 - 2 * d
-    p0 = d * (L - 1)
+    p0 = s0 + d * (L - 1)
+    if HAS_H0:
+        h0_tile = ((d * BATCH + pid_b) * NC + seg) * E * N + e[:, None] * N + n[None, :]
 
     A = tl.load(A_ptr + d * E * N + e[:, None] * N + n[None, :], mask=en_mask, other=0.0)
     A2 = A * 1.4426950408889634
@@ -210,30 +233,37 @@ def _scan_bwd_seq_kernel(
     dC_base = dC_ptr + pid_e * s_dC_p + d * s_dC_d + pid_b * s_dC_b + n * s_dC_n
 
     # ---- phase 1: chunk-start states (the last chunk's steps are not needed) --------------
-    h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
-    tl.store(ck, h)
-    u_n = tl.load(u_base + p0 * s_u_l, mask=emask, other=0.0)
-    dl_n = tl.load(dl_base + p0 * s_dl_l, mask=emask, other=0.0)
-    B_n = tl.load(B_base + p0 * s_B_l, mask=nmask, other=0.0)
-    for c in range(0, nchunk - 1):
-        for j in range(0, T):
-            i = c * T + j
-            u = u_n.to(tl.float32)
-            dl = dl_n.to(tl.float32) + bias
-            Bt = B_n.to(tl.float32)
-            pn = p0 + sgn * (i + 1)
-            more = (i + 1) < L
-            u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
-            dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
-            B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
-            if SOFTPLUS:
-                dl = _softplus(dl)
-            h = tl.exp2(dl[:, None] * A2) * h + (dl * u)[:, None] * Bt[None, :]
-        tl.store(ck + (c + 1) * TILE, h)
+    if HAS_H0:  # the checkpoints from zero are in ck already (see the docstring)
+        H0 = tl.load(h0_ptr + h0_tile, mask=en_mask, other=0.0)
+    else:
+        h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+        tl.store(ck, h)
+        u_n = tl.load(u_base + p0 * s_u_l, mask=emask, other=0.0)
+        dl_n = tl.load(dl_base + p0 * s_dl_l, mask=emask, other=0.0)
+        B_n = tl.load(B_base + p0 * s_B_l, mask=nmask, other=0.0)
+        for c in range(0, nchunk - 1):
+            for j in range(0, T):
+                i = c * T + j
+                u = u_n.to(tl.float32)
+                dl = dl_n.to(tl.float32) + bias
+                Bt = B_n.to(tl.float32)
+                pn = p0 + sgn * (i + 1)
+                more = (i + 1) < L
+                u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
+                dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
+                B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
+                if SOFTPLUS:
+                    dl = _softplus(dl)
+                h = tl.exp2(dl[:, None] * A2) * h + (dl * u)[:, None] * Bt[None, :]
+            tl.store(ck + (c + 1) * TILE, h)
 
     # ---- phase 2: chunks last to first ---------------------------------------------------
-    dh = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
-    a_nx = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)  # a_{t+1} (0 past the end)
+    # the adjoint carried in from past the segment's end enters as a_{t+1} dh_{t+1} with a_{t+1} := 1
+    if HAS_H0:
+        dh = tl.load(g0_ptr + h0_tile, mask=en_mask, other=0.0)
+    else:
+        dh = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+    a_nx = tl.full((BLOCK_E, BLOCK_N), 1.0, dtype=tl.float32)
     dA_acc = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
     dD_acc = tl.zeros((BLOCK_E,), dtype=tl.float32)
     db_acc = tl.zeros((BLOCK_E,), dtype=tl.float32)
@@ -243,6 +273,8 @@ def _scan_bwd_seq_kernel(
         jlen = tl.minimum(T, L - t0)
         # re-walk the chunk: slot j <- h_{t0 + j - 1}
         h = tl.load(ck + c * TILE)
+        if HAS_H0:
+            h = h + tl.exp2(A2 * tl.load(cs + c * BLOCK_E)[:, None]) * H0
         tl.store(hb, h)
         p = p0 + sgn * t0
         u_n = tl.load(u_base + p * s_u_l, mask=emask, other=0.0)
@@ -330,9 +362,9 @@ def _scan_bwd_seq_kernel(
             tl.store(dB_base + pos * s_dB_l, dBv, mask=nmask)
             tl.store(dC_base + pos * s_dC_l, dCv, mask=nmask)
         tl.debug_barrier()  # the next chunk overwrites the scratch
-    tl.store(dA_ptr + (d * BATCH + pid_b) * E * N + e[:, None] * N + n[None, :], dA_acc, mask=en_mask)
-    tl.store(dD_ptr + (d * BATCH + pid_b) * E + e, dD_acc, mask=emask)
-    tl.store(dbias_ptr + (d * BATCH + pid_b) * E + e, db_acc, mask=emask)
+    tl.store(dA_ptr + (pid2 * BATCH + pid_b) * E * N + e[:, None] * N + n[None, :], dA_acc, mask=en_mask)
+    tl.store(dD_ptr + (pid2 * BATCH + pid_b) * E + e, dD_acc, mask=emask)
+    tl.store(dbias_ptr + (pid2 * BATCH + pid_b) * E + e, db_acc, mask=emask)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -350,6 +382,17 @@ def _scan_bwd_seq_kernel(
 FWD_CFG = dict(BLOCK_E=32, num_warps=1,
                SPLIT={"1": True, "0": False}.get(os.environ.get("RMEETO_SCAN_SPLIT", "auto"), "auto"))
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1)
+# When chunk_len() chunks the sequence (cfg/env "TC" overrides it). Speed: when the step-serial launch has
+# fewer than MIN_PROGS_FWD (forward; channel blocks x batch) or MIN_PROGS_BWD (backward; x directions)
+# programs. On one H200 (2026-12-01, fp16, N 16, docs/benchmarks/2026-12-01-h200-scan) the chunked forward
+# was 1.2-3.1x faster at 288-768 programs and 0.53-0.86x as fast at 1536-3072; the chunked backward (with
+# its forward) 1.12x faster at 1536 programs (64x768x1569, one direction), 0.93x at 3072 (two); the chosen
+# lengths were within 2 % of the best of 32/64/128/256 at every video shape. Accuracy: the backward of a
+# sequence longer than LONG_L is chunked (chunks <= LONG_TC) whatever the program count: the step-serial
+# backward over 3137 steps was 1.4e-5 (relative, fp32) off the fp64 reference in dA, the chunked one within
+# 1e-5. (Summing dA per 8 or per 256 steps did not bring the step-serial case within 1e-5; a likely cause is
+# the error of the approximate exp2 compounding over thousands of decays, which a chunk replaces with one.)
+CHUNK_CFG = dict(MIN_PROGS_FWD=1024, MIN_PROGS_BWD=2048, TARGET_PROGS=8192, MIN_TC=64, LONG_L=2048, LONG_TC=512)
 _SIDE_STREAMS: dict = {}
 
 
@@ -365,28 +408,56 @@ def _s3(x: Optional[Tensor]):
     return (x, *x.stride())
 
 
+def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, forced=None) -> int:
+    """The one rule that picks between the step-serial scan and the sequence-parallel (chunked) one.
+
+    Returns the chunk length ``TC``; ``TC >= L`` means step-serial. ``forced`` (``cfg["TC"]``) or
+    ``$RMEETO_SCAN_CHUNK``: ``0`` forces step-serial, a positive number that chunk length, ``auto`` (the
+    default) chunks when the step-serial launch has too few programs to fill the GPU (see ``CHUNK_CFG``),
+    into about ``TARGET_PROGS`` programs and chunks of at least ``MIN_TC`` steps; and the backward of a
+    sequence longer than ``LONG_L`` always, in chunks of at most ``LONG_TC`` (accuracy, see ``CHUNK_CFG``).
+    """
+    setting = forced if forced is not None else os.environ.get("RMEETO_SCAN_CHUNK", "auto")
+    if setting != "auto":
+        tc = int(setting)
+        return L if tc <= 0 else min(tc, L)
+    progs = triton.cdiv(E, block_e) * batch * (ndir if phase == "bwd" else 1)
+    min_tc = CHUNK_CFG["MIN_TC"]
+    tc = L
+    if progs < CHUNK_CFG["MIN_PROGS_" + phase.upper()] and L >= 2 * min_tc:
+        nc = min(triton.cdiv(L, min_tc), triton.cdiv(CHUNK_CFG["TARGET_PROGS"], progs))
+        tc = triton.cdiv(triton.cdiv(L, nc), 16) * 16
+    if phase == "bwd" and L > CHUNK_CFG["LONG_L"]:
+        tc = min(tc, CHUNK_CFG["LONG_TC"])
+    return min(tc, L)
+
+
 def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor], A: Tensor,
              D: Tensor, bias: Tensor, out: Tensor, softplus: bool, scale: float, cfg=None,
              for_backward: bool = True) -> Tensor:
     """u, delta: (ndir, b, L, E); B, C: (ndir, b, L, N); z, out: (b, L, E); A: (ndir, E, N) fp32;
-    D, bias: (ndir, E) fp32. Writes ``out = scale * sum_dir y_dir``. ``for_backward=False`` (a forward
-    that will not be differentiated) lets ``SPLIT="auto"`` pick the two-stream launch during a CUDA
-    graph capture."""
+    D, bias: (ndir, E) fp32. Writes ``out = scale * sum_dir y_dir``. Step-serial or chunked as
+    :func:`chunk_len` says. ``for_backward=False`` (a forward that will not be differentiated) lets
+    ``SPLIT="auto"`` pick the two-stream launch of the step-serial scan during a CUDA graph capture."""
     cfg = dict(FWD_CFG, **(cfg or {}))
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
     if L == 0 or batch == 0 or E == 0:
         return out
     BE = min(cfg["BLOCK_E"], triton.next_power_of_2(E))
-    grid = (triton.cdiv(E, BE), batch)
-    args = (*_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), A, D, bias, L, E, N, float(scale))
-    meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), BLOCK_E=BE,
+    TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"))
+    meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=TC < L, BLOCK_E=BE,
                 BLOCK_N=max(2, triton.next_power_of_2(N)), num_warps=cfg["num_warps"])
+    h0 = None
+    if TC < L:
+        h0, _ = chunk_states(u, delta, B, C, z, None, A, bias, softplus, scale, TC, BE, cfg["num_warps"], False)
+    grid = (triton.cdiv(E, BE), batch, triton.cdiv(L, TC))
     capturing = u.is_cuda and torch.cuda.is_current_stream_capturing()
-    if use_split(cfg["SPLIT"], for_backward, capturing) and ndir == 2:
+    if TC >= L and use_split(cfg["SPLIT"], for_backward, capturing) and ndir == 2:
         _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, meta)
     else:
-        _scan_fwd_seq_kernel[grid](*args, **meta)
+        _scan_fwd_seq_kernel[grid](*_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), A, D, bias,
+                                   h0, L, E, N, TC, float(scale), **meta)
     return out
 
 
@@ -426,7 +497,7 @@ def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, grid, meta
         rev = d == 1
         _scan_fwd_seq_kernel[grid](*_one_dir(u, d, rev), *_one_dir(delta, d, rev), *_one_dir(B, d, rev),
                                    *_one_dir(C, d, rev), *_one_dir(z, None, rev), *_one_dir(dst, None, rev),
-                                   A[d:d + 1], D[d:d + 1], bias[d:d + 1], L, E, N, scale, **meta)
+                                   A[d:d + 1], D[d:d + 1], bias[d:d + 1], None, L, E, N, L, scale, **meta)
 
     if u.is_cuda:
         main = torch.cuda.current_stream(u.device)
@@ -449,26 +520,33 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
     """Gradients of :func:`scan_fwd`. ``du, ddelta``: (ndir, b, L, E) outputs; ``dz``: (b, L, E)
     or None. Returns (dBC (ndir, b, L, 2N) fp32 = [dB | dC], dA, dD, dbias) fp32, summed over
     batch for the parameters. dB/dC are summed over channel blocks from per-block partials, and
-    with two directions ``dz`` from per-direction fp32 buffers (deterministic, no atomics)."""
+    with two directions ``dz`` from per-direction fp32 buffers (deterministic, no atomics).
+    Step-serial or chunked (phases 1-2 in :mod:`rmeeto.ops.triton_scan_chunk`) as :func:`chunk_len` says."""
     cfg = dict(BWD_CFG, **(cfg or {}))
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
-    dev = u.device
-    dA = torch.zeros(ndir, batch, E, N, device=dev, dtype=torch.float32)
-    dD = torch.zeros(ndir, batch, E, device=dev, dtype=torch.float32)
-    db = torch.zeros(ndir, batch, E, device=dev, dtype=torch.float32)
+    f32 = dict(device=u.device, dtype=torch.float32)
     BE = min(cfg["BLOCK_E"], triton.next_power_of_2(E))
     neb = triton.cdiv(E, BE) if E > 0 else 1
-    part = torch.zeros(neb, ndir, batch, L, 2 * N, device=dev, dtype=torch.float32) \
-        if L * batch * E == 0 else torch.empty(neb, ndir, batch, L, 2 * N, device=dev, dtype=torch.float32)
-    if L > 0 and batch > 0 and E > 0:
+    empty = L * batch * E == 0
+    TC = 1 if empty else chunk_len("bwd", L, batch, E, ndir, BE, cfg.get("TC"))
+    NC = 1 if empty else triton.cdiv(L, TC)
+    dA = torch.zeros(ndir, NC, batch, E, N, **f32)
+    dD = torch.zeros(ndir, NC, batch, E, **f32)
+    db = torch.zeros(ndir, NC, batch, E, **f32)
+    part = (torch.zeros if empty else torch.empty)(neb, ndir, batch, L, 2 * N, **f32)
+    if not empty:
         BN = max(2, triton.next_power_of_2(N))
-        T = min(cfg["T"], max(2, triton.next_power_of_2(L)))
-        grid = (triton.cdiv(E, BE), batch, ndir)
-        nchunk = triton.cdiv(L, T)
+        T = min(cfg["T"], max(2, triton.next_power_of_2(TC)))
+        grid = (neb, batch, ndir * NC)
         nprog = grid[0] * grid[1] * grid[2]
-        ck = torch.empty(nprog * nchunk * BE * BN, device=dev, dtype=torch.float32)
-        hb = torch.empty(nprog * T * BE * BN, device=dev, dtype=torch.float32)
+        ck = torch.empty(nprog * triton.cdiv(TC, T) * BE * BN, **f32)
+        hb = torch.empty(nprog * T * BE * BN, **f32)
+        h0 = g0 = cs = None
+        if NC > 1:
+            cs = torch.empty(nprog * triton.cdiv(TC, T) * BE, **f32)
+            h0, g0 = chunk_states(u, delta, B, C, z, gout, A, bias, softplus, scale, TC, BE, cfg["num_warps"],
+                                  True, (ck, cs, T))
         if z is None:
             dz_args = (None, 0, 0, 0, 0)
             dzp = None
@@ -476,17 +554,17 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
             dz_args = (dz, 0, *dz.stride())
             dzp = None
         else:
-            dzp = torch.empty(ndir, batch, L, E, device=dev, dtype=torch.float32)
+            dzp = torch.empty(ndir, batch, L, E, **f32)
             dz_args = _s4(dzp)
         _scan_bwd_seq_kernel[grid](
             *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(gout), A, D, bias,
             *_s4(du), *_s4(ddelta), part[..., :N], *part.stride(), part[..., N:], *part.stride(),
-            *dz_args, dA, dD, db, ck, hb, L, E, N, batch, float(scale),
-            HAS_Z=z is not None, SOFTPLUS=bool(softplus),
+            *dz_args, dA, dD, db, ck, hb, h0, g0, cs, L, E, N, batch, TC, NC, float(scale),
+            HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=NC > 1,
             BLOCK_E=BE, BLOCK_N=BN, T=T, num_warps=cfg["num_warps"])
         if dzp is not None:
             dz.copy_(dzp.sum(0))
-    return part.sum(0), dA.sum(1), dD.sum(1), db.sum(1)
+    return part.sum(0), dA.sum((1, 2)), dD.sum((1, 2)), db.sum((1, 2))
 
 
 # ----------------------------------------------------------------------------------------------

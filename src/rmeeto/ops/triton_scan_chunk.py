@@ -1,0 +1,187 @@
+"""Chunk states for the sequence-parallel selective scan (phases 1 and 2 of three).
+
+The sequence is cut into chunks of ``TC`` positions (chunk ``c`` covers ``[c*TC, (c+1)*TC)``, the last one
+may be shorter). A direction walks the chunks in its scan order: direction 0 from chunk 0 up, direction 1
+from the last chunk down, each chunk right to left. Because ``A`` does not vary in time, the state
+entering a chunk is carried over whole chunks with one decay each, ``exp2(A2 * S_c)``, where ``S_c`` is
+the sum of the (softplus'd) ``delta`` over the chunk:
+
+- phase 1 (``_chunk_local_kernel``, one program per channel block x batch element x direction x chunk):
+  the chunk's end state from a zero start and, for the backward, the chunk's adjoint carry
+  ``a_first * dh_first`` from a zero adjoint at its end (``ADJ``; ``dh_t = C_t dy_t + a_{t+1} dh_{t+1}``,
+  walked in reverse scan order, in the same loop as the state: two independent chains), plus ``S_c``;
+- phase 2 (``_chunk_carry_kernel``, one program per channel block x batch element x direction): a pass
+  over the chunks, ``H_c = exp2(A2 S_c) H_{c-1} + h_c`` in scan order and ``G_{c-1} = exp2(A2 S_c) G_c +
+  P_c`` in reverse, written in place: afterwards slot ``c`` holds the state entering chunk ``c`` and the
+  adjoint entering it from its end.
+
+Phase 3 is the step-serial kernel of :mod:`rmeeto.ops.triton_scan` run on every chunk at once from these
+states. The exponents are ``<= 0`` throughout, so nothing overflows as chunks grow.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import triton
+import triton.language as tl
+from torch import Tensor
+
+from .triton_common import _softplus
+
+
+@triton.jit
+def _chunk_local_kernel(
+    u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
+    dl_ptr, s_dl_d, s_dl_b, s_dl_l, s_dl_e,
+    B_ptr, s_B_d, s_B_b, s_B_l, s_B_n,
+    C_ptr, s_C_d, s_C_b, s_C_l, s_C_n,
+    z_ptr, s_z_b, s_z_l, s_z_e,
+    g_ptr, s_g_b, s_g_l, s_g_e,
+    A_ptr, bias_ptr,
+    hs_ptr, gs_ptr, S_ptr,  # (ndir, batch, NC, E, N), same, (ndir, batch, NC, E) fp32
+    ck_ptr, cs_ptr,  # (ADJ) per program: the state from zero and the sum of delta before every T-th step
+    L, E, N, TC, NC, scale,
+    ADJ: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
+    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
+):
+    """Phase 1: one chunk of one direction from zero (state) and from a zero adjoint (adjoint carry)."""
+    pid_e = tl.program_id(0)
+    pid_b = tl.program_id(1).to(tl.int64)
+    pid2 = tl.program_id(2)
+    d = pid2 // NC
+    c = pid2 % NC
+    e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
+    n = tl.arange(0, BLOCK_N)
+    emask = e < E
+    nmask = n < N
+    en_mask = emask[:, None] & nmask[None, :]
+    t0 = c * TC
+    clen = tl.minimum(TC, L - t0)
+    sgn = 1 - 2 * d
+    pf = t0 + d * (clen - 1)  # first position in scan order
+    pr = t0 + (1 - d) * (clen - 1)  # last position in scan order (the adjoint walk starts there)
+    A2 = tl.load(A_ptr + d * E * N + e[:, None] * N + n[None, :], mask=en_mask, other=0.0) * 1.4426950408889634
+    bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
+    dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + e * s_dl_e
+    S = tl.zeros((BLOCK_E,), dtype=tl.float32)
+    u_base = u_ptr + d * s_u_d + pid_b * s_u_b + e * s_u_e
+    B_base = B_ptr + d * s_B_d + pid_b * s_B_b + n * s_B_n
+    h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+    u_n = tl.load(u_base + pf * s_u_l, mask=emask, other=0.0)
+    dl_n = tl.load(dl_base + pf * s_dl_l, mask=emask, other=0.0)
+    B_n = tl.load(B_base + pf * s_B_l, mask=nmask, other=0.0)
+    if ADJ:  # the backward's scratch, laid out as the step-serial backward kernel reads it
+        prog = (pid2 * tl.num_programs(1) + pid_b) * tl.num_programs(0) + pid_e
+        ck = ck_ptr + prog * tl.cdiv(TC, T) * BLOCK_E * BLOCK_N \
+            + tl.arange(0, BLOCK_E)[:, None] * BLOCK_N + n[None, :]
+        cs = cs_ptr + prog * tl.cdiv(TC, T) * BLOCK_E + tl.arange(0, BLOCK_E)
+        C_base = C_ptr + d * s_C_d + pid_b * s_C_b + n * s_C_n
+        g_base = g_ptr + pid_b * s_g_b + e * s_g_e
+        if HAS_Z:
+            z_base = z_ptr + pid_b * s_z_b + e * s_z_e
+            z_r = tl.load(z_base + pr * s_z_l, mask=emask, other=0.0)
+        dh = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+        a_nx = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+        dl_r = tl.load(dl_base + pr * s_dl_l, mask=emask, other=0.0)
+        C_r = tl.load(C_base + pr * s_C_l, mask=nmask, other=0.0)
+        g_r = tl.load(g_base + pr * s_g_l, mask=emask, other=0.0)
+    for i in range(0, clen):
+        more = (i + 1) < clen
+        if ADJ:
+            if i % T == 0:
+                tl.store(ck + (i // T) * BLOCK_E * BLOCK_N, h)
+                tl.store(cs + (i // T) * BLOCK_E, S)
+        u = u_n.to(tl.float32)
+        dl = dl_n.to(tl.float32) + bias
+        Bt = B_n.to(tl.float32)
+        pn = pf + sgn * (i + 1)
+        u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
+        dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
+        B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
+        if SOFTPLUS:
+            dl = _softplus(dl)
+        S += dl
+        h = tl.exp2(dl[:, None] * A2) * h + (dl * u)[:, None] * Bt[None, :]
+        if ADJ:
+            dlr = dl_r.to(tl.float32) + bias
+            Ct = C_r.to(tl.float32)
+            gy = g_r.to(tl.float32) * scale
+            pn = pr - sgn * (i + 1)
+            dl_r = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
+            C_r = tl.load(C_base + pn * s_C_l, mask=nmask & more, other=0.0)
+            g_r = tl.load(g_base + pn * s_g_l, mask=emask & more, other=0.0)
+            if HAS_Z:
+                zv = z_r.to(tl.float32)
+                z_r = tl.load(z_base + pn * s_z_l, mask=emask & more, other=0.0)
+                gy = gy * zv * tl.sigmoid(zv)
+            if SOFTPLUS:
+                dlr = _softplus(dlr)
+            dh = Ct[None, :] * gy[:, None] + a_nx * dh
+            a_nx = tl.exp2(dlr[:, None] * A2)
+    row = (d * tl.num_programs(1) + pid_b) * NC + c
+    tile = row * E * N + e[:, None] * N + n[None, :]
+    tl.store(hs_ptr + tile, h, mask=en_mask)
+    if ADJ:
+        tl.store(gs_ptr + tile, a_nx * dh, mask=en_mask)
+    tl.store(S_ptr + row * E + e, S, mask=emask)
+
+
+@triton.jit
+def _chunk_carry_kernel(
+    hs_ptr, gs_ptr, S_ptr, A_ptr, E, N, NC,
+    ADJ: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr,
+):
+    """Phase 2: carry the state over the chunks in scan order and the adjoint in reverse, in place."""
+    pid_e = tl.program_id(0)
+    pid_b = tl.program_id(1).to(tl.int64)
+    d = tl.program_id(2)
+    e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
+    n = tl.arange(0, BLOCK_N)
+    emask = e < E
+    en_mask = emask[:, None] & (n < N)[None, :]
+    A2 = tl.load(A_ptr + d * E * N + e[:, None] * N + n[None, :], mask=en_mask, other=0.0) * 1.4426950408889634
+    row0 = (d * tl.num_programs(1) + pid_b) * NC
+    tile = e[:, None] * N + n[None, :]
+    H = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+    G = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+    for k in range(0, NC):
+        # scan step k is chunk k (direction 0) or NC-1-k (direction 1)
+        rf = row0 + k + d * (NC - 1 - 2 * k)
+        hl = tl.load(hs_ptr + rf * E * N + tile, mask=en_mask, other=0.0)
+        sf = tl.load(S_ptr + rf * E + e, mask=emask, other=0.0)
+        tl.store(hs_ptr + rf * E * N + tile, H, mask=en_mask)
+        H = tl.exp2(A2 * sf[:, None]) * H + hl
+        if ADJ:  # reverse scan step k is chunk NC-1-k (direction 0) or k (direction 1)
+            rr = row0 + (NC - 1 - k) + d * (2 * k - (NC - 1))
+            pl = tl.load(gs_ptr + rr * E * N + tile, mask=en_mask, other=0.0)
+            sr = tl.load(S_ptr + rr * E + e, mask=emask, other=0.0)
+            tl.store(gs_ptr + rr * E * N + tile, G, mask=en_mask)
+            G = tl.exp2(A2 * sr[:, None]) * G + pl
+
+
+def chunk_states(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor], gout: Optional[Tensor],
+                 A: Tensor, bias: Tensor, softplus: bool, scale: float, TC: int, block_e: int,
+                 num_warps: int, adjoint: bool, scratch: Optional[tuple] = None) -> tuple[Tensor, Optional[Tensor]]:
+    """States entering every chunk, ``(ndir, batch, NC, E, N)`` fp32, and with ``adjoint`` (``gout`` given)
+    the adjoints entering every chunk from its end. Tensors as in :func:`rmeeto.ops.triton_scan.scan_fwd`.
+    With ``adjoint``, ``scratch = (ck, cs, T)``: the backward kernel's checkpoint buffers, filled with the
+    chunk-local states and delta sums before every ``T``-th step."""
+    ndir, batch, L, E = u.shape
+    N = A.shape[-1]
+    NC = triton.cdiv(L, TC)
+    f32 = dict(device=u.device, dtype=torch.float32)
+    hs = torch.empty(ndir, batch, NC, E, N, **f32)
+    gs = torch.empty(ndir, batch, NC, E, N, **f32) if adjoint else None
+    S = torch.empty(ndir, batch, NC, E, **f32)
+    neb = triton.cdiv(E, block_e)
+    meta = dict(BLOCK_E=block_e, BLOCK_N=max(2, triton.next_power_of_2(N)), num_warps=num_warps)
+    zargs = (z, *z.stride()) if z is not None else (None, 0, 0, 0)
+    gargs = (gout, *gout.stride()) if adjoint else (None, 0, 0, 0)
+    ck, cs, T = scratch if adjoint else (None, None, 1)
+    _chunk_local_kernel[(neb, batch, ndir * NC)](
+        u, *u.stride(), delta, *delta.stride(), B, *B.stride(), C, *C.stride(), *zargs, *gargs, A, bias,
+        hs, gs, S, ck, cs, L, E, N, TC, NC, float(scale),
+        ADJ=adjoint, HAS_Z=z is not None, SOFTPLUS=bool(softplus), T=T, **meta)
+    _chunk_carry_kernel[(neb, batch, ndir)](hs, gs, S, A, E, N, NC, ADJ=adjoint, **meta)
+    return hs, gs
