@@ -92,6 +92,7 @@ def test_split_scan_in_a_cuda_graph_matches_one_launch(monkeypatch):
 
     m = rmeeto.patch(rmeeto.create_model("vim_small_patch16_224", depth=4), r=11).cuda().eval()
     x = torch.randn(8, 3, 224, 224, device="cuda")
+    monkeypatch.setitem(triton_scan.FWD_CFG, "TC", 0)  # batch 8 alone would chunk eagerly: keep step-serial
     taken = []
     real = triton_scan._scan_fwd_split
     monkeypatch.setattr(triton_scan, "_scan_fwd_split", lambda *a: taken.append(1) or real(*a))

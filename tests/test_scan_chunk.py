@@ -108,6 +108,9 @@ def test_chunk_len_rule(monkeypatch):
             assert 16 <= tc < L, (phase, batch, E, L, tc)
     assert chunk_len("fwd", 17, 1, 64, 2, 32) == 17  # too short to split
     assert chunk_len("fwd", 3137, 128, 768, 2, 32) == 3137  # enough programs: step-serial forward
+    # VideoMamba-S, batch 32: 768 step-serial programs chunk eagerly; two concurrent launches fill the GPU
+    assert chunk_len("fwd", 1569, 32, 768, 2, 32) < 1569
+    assert chunk_len("fwd", 1569, 32, 768, 2, 32, split=True) == 1569
     assert 16 <= chunk_len("bwd", 3137, 128, 768, 2, 32) <= 512  # but a long backward is chunked (accuracy)
     assert chunk_len("fwd", 100, 1, 64, 2, 32, forced=0) == 100
     assert chunk_len("fwd", 100, 1, 64, 2, 32, forced=30) == 30

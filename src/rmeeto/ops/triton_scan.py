@@ -408,7 +408,8 @@ def _s3(x: Optional[Tensor]):
     return (x, *x.stride())
 
 
-def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, forced=None) -> int:
+def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, forced=None,
+              split: bool = False) -> int:
     """The one rule that picks between the step-serial scan and the sequence-parallel (chunked) one.
 
     Returns the chunk length ``TC``; ``TC >= L`` means step-serial. ``forced`` (``cfg["TC"]``) or
@@ -416,12 +417,14 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
     default) chunks when the step-serial launch has too few programs to fill the GPU (see ``CHUNK_CFG``),
     into about ``TARGET_PROGS`` programs and chunks of at least ``MIN_TC`` steps; and the backward of a
     sequence longer than ``LONG_L`` always, in chunks of at most ``LONG_TC`` (accuracy, see ``CHUNK_CFG``).
+    ``split``: the forward would run its directions as two concurrent launches (a graph capture), which
+    doubles the step-serial programs in flight.
     """
     setting = forced if forced is not None else os.environ.get("RMEETO_SCAN_CHUNK", "auto")
     if setting != "auto":
         tc = int(setting)
         return L if tc <= 0 else min(tc, L)
-    progs = triton.cdiv(E, block_e) * batch * (ndir if phase == "bwd" else 1)
+    progs = triton.cdiv(E, block_e) * batch * (ndir if phase == "bwd" or split else 1)
     min_tc = CHUNK_CFG["MIN_TC"]
     tc = L
     if progs < CHUNK_CFG["MIN_PROGS_" + phase.upper()] and L >= 2 * min_tc:
@@ -445,15 +448,16 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     if L == 0 or batch == 0 or E == 0:
         return out
     BE = min(cfg["BLOCK_E"], triton.next_power_of_2(E))
-    TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"))
+    capturing = u.is_cuda and torch.cuda.is_current_stream_capturing()
+    split = use_split(cfg["SPLIT"], for_backward, capturing) and ndir == 2
+    TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=TC < L, BLOCK_E=BE,
                 BLOCK_N=max(2, triton.next_power_of_2(N)), num_warps=cfg["num_warps"])
     h0 = None
     if TC < L:
         h0, _ = chunk_states(u, delta, B, C, z, None, A, bias, softplus, scale, TC, BE, cfg["num_warps"], False)
     grid = (triton.cdiv(E, BE), batch, triton.cdiv(L, TC))
-    capturing = u.is_cuda and torch.cuda.is_current_stream_capturing()
-    if TC >= L and use_split(cfg["SPLIT"], for_backward, capturing) and ndir == 2:
+    if TC >= L and split:
         _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, meta)
     else:
         _scan_fwd_seq_kernel[grid](*_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), A, D, bias,
