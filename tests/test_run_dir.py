@@ -186,3 +186,16 @@ def test_resume_with_another_batch_layout_is_refused(data, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "1 process(es) x batch 4; this run has 1 x 2" in err[0]
     assert _digest(out / "checkpoint.pth") == ckpt
+
+
+def test_restart_hazard_needs_restarts_and_a_shared_store(monkeypatch):
+    monkeypatch.delenv("TORCHELASTIC_USE_AGENT_STORE", raising=False)
+    monkeypatch.setenv("TORCHELASTIC_MAX_RESTARTS", "3")
+    assert elastic.restart_hazard() is None  # not torchrun, or the store is not shared
+    monkeypatch.setenv("TORCHELASTIC_USE_AGENT_STORE", "True")
+    assert "TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1" in elastic.restart_hazard()
+    monkeypatch.setenv("TORCHELASTIC_MAX_RESTARTS", "0")
+    assert elastic.restart_hazard() is None  # no restart, no stale keys
+    monkeypatch.setenv("TORCHELASTIC_USE_AGENT_STORE", "False")
+    monkeypatch.setenv("TORCHELASTIC_MAX_RESTARTS", "3")
+    assert elastic.restart_hazard() is None
