@@ -4,7 +4,8 @@ rendezvous on 127.0.0.1 and train a tiny merged Vim with gloo on the CPU.
 * two nodes x 1 process give bitwise the weights of one node x 2 processes (same global batch);
 * with ``--max-restarts=1``, a worker SIGKILLed mid-epoch makes torchrun restart the group, which
   continues from the run's last checkpoint by itself and ends bitwise where the uninterrupted
-  run ends.
+  run ends;
+* ``--max-restarts`` without ``TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1`` is refused at once.
 
 Every process a test starts carries a unique ``RMEETO_TEST_TAG`` in its environment (torchrun
 passes it on to its workers), so the clean-up finds and kills all of them, workers included
