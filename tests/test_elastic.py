@@ -4,7 +4,8 @@ rendezvous on 127.0.0.1 and train a tiny merged Vim with gloo on the CPU.
 * two nodes x 1 process give bitwise the weights of one node x 2 processes (same global batch);
 * with ``--max-restarts=1``, a worker SIGKILLed mid-epoch makes torchrun restart the group, which
   continues from the run's last checkpoint by itself and ends bitwise where the uninterrupted
-  run ends.
+  run ends;
+* ``--max-restarts`` without ``TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1`` is refused at once.
 
 Every process a test starts carries a unique ``RMEETO_TEST_TAG`` in its environment (torchrun
 passes it on to its workers), so the clean-up finds and kills all of them, workers included
@@ -172,9 +173,31 @@ def test_two_nodes_equal_one_node(data, one_node, tmp_path):
     _assert_bitwise_equal(ck, one_node, "2 nodes x 1 process vs 1 node x 2 processes")
 
 
+def test_restarts_without_the_store_opt_out_are_refused(data, tmp_path):
+    """--max-restarts with torchrun's shared rendezvous store: every attempt stops at once with the
+    one-line fix, and torchrun gives up after its restarts."""
+    out = str(tmp_path / "shared")
+    tag = uuid.uuid4().hex
+    env = {**subprocess_env(), "RMEETO_TEST_TAG": tag, "GLOO_SOCKET_IFNAME": "lo"}
+    env.pop("TORCH_DISABLE_SHARE_RDZV_TCP_STORE", None)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=2",
+           "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{_free_port()}", f"--rdzv-id={tag}",
+           "--local-addr=127.0.0.1", "--max-restarts=1", "--monitor-interval=0.2",
+           "-m", "rmeeto.train.commands", *TRAIN, "--data-dir", data, "--output", out]
+    p = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         start_new_session=True)
+    try:
+        text, _ = p.communicate(timeout=LAUNCH_TIMEOUT)
+    finally:
+        _stop_all([p], tag)
+    assert p.returncode != 0
+    assert text.count("error: torchrun --max-restarts shares its rendezvous store") == 2, text[-3000:]
+    assert "TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1" in text and not os.path.exists(out)
+
+
 def test_killed_worker_restarts_and_resumes_exactly(data, one_node, tmp_path):
     out, text = _launch(tmp_path, "killed", data, nodes=2, nproc=1, restarts=1,
-                        extra_env={"RMEETO_TEST_KILL_AT_STEP": "10:1"})
+                        extra_env={"RMEETO_TEST_KILL_AT_STEP": "10:1", "TORCH_DISABLE_SHARE_RDZV_TCP_STORE": "1"})
     assert "rank 1 will SIGKILL itself after step 10" in text
     # the restarted group found its own run and continued from the step-8 checkpoint (epoch 2, batch 2)
     assert "torchrun restart: continuing from" in text

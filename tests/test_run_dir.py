@@ -186,3 +186,57 @@ def test_resume_with_another_batch_layout_is_refused(data, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "1 process(es) x batch 4; this run has 1 x 2" in err[0]
     assert _digest(out / "checkpoint.pth") == ckpt
+
+
+def test_restart_hazard_needs_restarts_and_a_shared_store(monkeypatch):
+    monkeypatch.delenv("TORCHELASTIC_USE_AGENT_STORE", raising=False)
+    monkeypatch.setenv("TORCHELASTIC_MAX_RESTARTS", "3")
+    assert elastic.restart_hazard() is None  # not torchrun, or the store is not shared
+    monkeypatch.setenv("TORCHELASTIC_USE_AGENT_STORE", "True")
+    assert "TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1" in elastic.restart_hazard()
+    monkeypatch.setenv("TORCHELASTIC_MAX_RESTARTS", "0")
+    assert elastic.restart_hazard() is None  # no restart, no stale keys
+    monkeypatch.setenv("TORCHELASTIC_USE_AGENT_STORE", "False")
+    monkeypatch.setenv("TORCHELASTIC_MAX_RESTARTS", "3")
+    assert elastic.restart_hazard() is None
+
+
+def _read_in_rank(rank: int, folder: str, paths: list) -> None:
+    """One of two gloo processes: read ``paths[rank]`` through the engine's all-ranks read."""
+    import torch.distributed as dist
+
+    from rmeeto.train.dist import DistInfo
+    from rmeeto.train.engine import TrainError, _read_everywhere
+    os.environ["GLOO_SOCKET_IFNAME"] = "lo"
+    dist.init_process_group("gloo", init_method=f"file://{folder}/store", rank=rank, world_size=2)
+    try:
+        _read_everywhere(paths[rank], DistInfo(rank=rank, world_size=2))
+        result = "read"
+    except TrainError as e:
+        result = str(e)
+    finally:
+        dist.destroy_process_group()
+    with open(os.path.join(folder, f"rank{rank}.txt"), "w") as f:
+        f.write(result)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="gloo over the loopback interface")
+def test_ranks_that_read_different_checkpoints_stop_together(tmp_path):
+    """What a node whose --output is not the shared folder would see: both ranks stop with one
+    clear error instead of training from different states (or waiting on each other for ever)."""
+    import torch.multiprocessing as mp
+    paths = []
+    for step in (4, 6):
+        p = str(tmp_path / f"ck{step}.pth")
+        torch.save({"step": step, "optimizer": {}, "sampler": {"epoch": 0, "start_batch": step}}, p)
+        paths.append(p)
+
+    def run(name: str, pair: list) -> list:
+        folder = tmp_path / name  # a store file of its own for each group
+        folder.mkdir()
+        mp.start_processes(_read_in_rank, args=(str(folder), pair), nprocs=2, join=True, start_method="spawn")
+        return [(folder / f"rank{r}.txt").read_text() for r in (0, 1)]
+
+    results = run("different", paths)
+    assert all("read different checkpoints" in r and "shared filesystem" in r for r in results), results
+    assert run("same", [paths[0], paths[0]]) == ["read", "read"]

@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 import os
 import socket
+from typing import Optional
+
 import torch.distributed as dist
 
 from .dist import DistInfo
 from .state import atomic_write_text
 
 LAUNCH_FILE = "torchrun.json"
+SHARE_ENV = "TORCH_DISABLE_SHARE_RDZV_TCP_STORE"
 
 
 def under_torchrun() -> bool:
@@ -32,6 +35,27 @@ def restart_count() -> int:
         return int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
     except ValueError:
         return 0
+
+
+def restart_hazard() -> Optional[str]:
+    """Why this torchrun launch must not start, or ``None``.
+
+    With restarts allowed (``--max-restarts`` > 0), torchrun's default lets the workers use the
+    rendezvous store of its agents, which outlives a restart and keeps the failed attempt's keys.
+    With torch 2.14.1, the restarted group of this project's two-node fault test then read the
+    killed worker's old address and failed to form its process group in 5 launches of 8 (4 hung in
+    ``init_process_group``), and in none of 7 with ``TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1``."""
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True":
+        return None
+    try:
+        restarts = int(os.environ.get("TORCHELASTIC_MAX_RESTARTS", "0"))
+    except ValueError:
+        return None
+    if restarts <= 0:
+        return None
+    return ("torchrun --max-restarts shares its rendezvous store with the workers, where a restarted group "
+            "can find the failed attempt's keys and hang in init_process_group; launch torchrun with "
+            f"{SHARE_ENV}=1 in its environment (see docs/training.md)")
 
 
 def _start_ticks(pid: int) -> str:

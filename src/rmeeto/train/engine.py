@@ -213,6 +213,11 @@ class Recorder:
 def run_command(body, args) -> int:
     """Run ``body(args, info)`` between torch.distributed set-up and clean-up; returns the exit code
     (0 ok, 2 bad input, 3 NaN loss). Shared by ``rmeeto train`` and ``rmeeto eval``."""
+    hazard = elastic.restart_hazard()
+    if hazard:
+        if os.environ.get("RANK", "0") == "0":
+            print(f"error: {hazard}", file=sys.stderr, flush=True)
+        return 2
     info = init_distributed(getattr(args, "device", None))
     rc = 1
     try:
