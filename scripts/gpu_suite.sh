@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything that needs a GPU, in one go, so that it fits few device calls.
+# Everything that needs a GPU, in one script: each section is one self-contained GPU job.
 #   scripts/gpu_suite.sh test bench data      # kernels + model tests, rmeeto bench, loader/e2e
 #   scripts/gpu_suite.sh proxy                # train the Fashion-MNIST proxy + demo models
 #   scripts/gpu_suite.sh study                # rmeeto study on the proxy (STUDY_STAGES to pick stages)
@@ -240,8 +240,8 @@ trainprof)
 tcache)
   tar czf "$OUT/triton_cache.tgz" -C "$TRITON_CACHE_DIR" . ;;
 proxy2)
-  # the proxy on 2 GPUs, resumable across device calls: runs/ is ignored by git, so it stays on a warm
-  # machine between calls; call again (within the machine's idle time) to continue where it stopped
+  # the proxy on 2 GPUs, resumable: runs/ is ignored by git, so it stays on the machine between
+  # invocations; run it again to continue where it stopped
   timeout ${PROXY_TIMEOUT:-540} torchrun --standalone --nproc_per_node=2 -m rmeeto.cli train -c configs/fmnist_proxy_vim.yaml \
     --data-dir "$FMNIST" --no-progress --checkpoint-interval 1 --output runs/proxy2 --resume \
     >> "$OUT/proxy2.log" 2>&1

@@ -9,7 +9,7 @@ rendezvous on 127.0.0.1 and train a tiny merged Vim with gloo on the CPU.
 
 Every process a test starts carries a unique ``RMEETO_TEST_TAG`` in its environment (torchrun
 passes it on to its workers), so the clean-up finds and kills all of them, workers included
-(torchrun starts each worker in a session of its own).
+(torchrun starts each worker in a process group of its own).
 """
 import json
 import os

@@ -133,7 +133,7 @@ def _biconv_dx_kernel(
 
 CONV_CFG = dict(BLOCK_L=32, BLOCK_E=64, num_warps=4)
 # RMEETO_GRAD_FP32=1 keeps the scan's du/ddelta and the gradient matmuls in fp32. They were the default
-# until session 5, when a profile showed those fp32 matmuls (no tensor cores) at 26 % of a Vim-S
+# until a profile on an H100 (2026-11-27) showed those fp32 matmuls (no tensor cores) at 26 % of a Vim-S
 # training step on an H100; in the compute dtype the step ran 1.28x faster.
 GRAD_FP32 = os.environ.get("RMEETO_GRAD_FP32", "0") == "1"
 

@@ -15,11 +15,11 @@ For inference forwards captured in a CUDA graph (``SPLIT="auto"``, the default; 
 the two directions run as two launches on two CUDA streams (direction 1 through a negated sequence
 stride), at the same time, and are summed; ``RMEETO_SCAN_SPLIT=1|0`` forces that on or off. (A chunked
 forward with ``tl.associative_scan`` over ``(BLOCK_E, N, T)`` tiles was 3.6x slower on H100 and
-was removed in session 3.)
+was removed on 2026-11-27.)
 
 Backward (``_scan_bwd_seq_kernel``), per program one channel block x batch element x direction,
 step by step with the fp32 state in registers and the next step's inputs prefetched (prefetching two
-steps ahead was timed in session 5: 4 % (backward) and 11 % (forward) slower on an H100):
+steps ahead was timed on 2026-11-27: 4 % (backward) and 11 % (forward) slower on an H100):
 
 - phase 1 walks the sequence forward and checkpoints the state every ``T`` steps (a small
   per-program scratch, ``ceil(L/T)`` tiles of ``BLOCK_E x N``);
@@ -377,7 +377,7 @@ def _scan_bwd_seq_kernel(
 # BLOCK_E=64/2 warps 3.37, BLOCK_E=16 4.45; the old chunked associative-scan backward 12.7 ms.
 # SPLIT: "auto" (default) runs the two directions as two launches on two streams for forwards that
 # are captured in a CUDA graph and will not be differentiated (inference with a graph: 1.13x on an
-# H100 in session 5, Vim-S unmerged and r=11), and as one launch otherwise (training: 0.98x split;
+# H100 on 2026-11-27, Vim-S unmerged and r=11), and as one launch otherwise (training: 0.98x split;
 # eager merged Vim-S inference: 0.86x split, CPU-bound); RMEETO_SCAN_SPLIT=1 or 0 forces it on or off.
 FWD_CFG = dict(BLOCK_E=32, num_warps=1,
                SPLIT={"1": True, "0": False}.get(os.environ.get("RMEETO_SCAN_SPLIT", "auto"), "auto"))
@@ -469,7 +469,7 @@ def use_split(setting, for_backward: bool, capturing: bool) -> bool:
     """Whether the forward scan runs its two directions on two streams. ``"auto"``: only for a forward
     that will not be differentiated and is being captured in a CUDA graph. Eagerly, the second stream's
     launch and synchronisation cost CPU time, which made a merged Vim-S 14 % slower (6306 vs 7317 im/s,
-    H100, session 5)."""
+    H100, 2026-11-27)."""
     if setting == "auto":
         return not for_backward and capturing
     return bool(setting)
