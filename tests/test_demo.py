@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from rmeeto.data.idx import DEBIAN_FASHION_MNIST, write_idx
+from rmeeto.data.idx import fashion_mnist_dir, write_idx
 from rmeeto.demo import ASSET, evaluate, find_fashion_mnist, load_demo_model, run_demo
 
-REAL = os.path.isfile(os.path.join(DEBIAN_FASHION_MNIST, "t10k-labels-idx1-ubyte.gz"))
+FM_DIR = fashion_mnist_dir()  # $RMEETO_FASHION_MNIST (set it to a missing folder to test without) or Debian's
+REAL = os.path.isfile(os.path.join(FM_DIR, "t10k-labels-idx1-ubyte.gz"))
+NO_FM = f"no Fashion-MNIST in {FM_DIR} (apt-get install dataset-fashion-mnist, or set RMEETO_FASHION_MNIST)"
 
 
 def fake_fashion_mnist(root, n_train=48, n_test=24):
@@ -30,20 +32,20 @@ def test_shipped_checkpoint_is_small_and_loads():
     assert model.num_tokens == 197 and model.in_chans == 1 and model.num_classes == 10
 
 
-@pytest.mark.skipif(not REAL, reason="Debian's dataset-fashion-mnist is not installed")
+@pytest.mark.skipif(not REAL, reason=NO_FM)
 def test_shipped_checkpoint_beats_chance_on_real_test_images():
     from rmeeto.demo import datasets
 
     torch.manual_seed(0)
     model = load_demo_model()
-    test, _ = datasets(DEBIAN_FASHION_MNIST, model.img_size, 500, 10)
+    test, _ = datasets(FM_DIR, model.img_size, 500, 10)
     top1, ips = evaluate(model, test, "cpu")
     assert top1 > 70.0, top1  # chance is 10 %
     assert ips > 0
 
 
 def test_demo_code_path_on_a_tiny_subset(tmp_path, capsys):
-    root = DEBIAN_FASHION_MNIST if REAL else fake_fashion_mnist(tmp_path)
+    root = FM_DIR if REAL else fake_fashion_mnist(tmp_path)
     args = argparse.Namespace(device="cpu", data_dir=root, checkpoint=None, ratio=0.31, eval_images=20,
                               train_images=20, epochs=1, lr=5e-4, seed=0, out=str(tmp_path / "out"))
     assert run_demo(args) == 0

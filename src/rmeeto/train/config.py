@@ -92,7 +92,10 @@ def add_model_options(o: Options, train: bool = True) -> None:
 def add_data_options(o: Options) -> None:
     o.add("--dataset", default="folder", choices=["folder", "fashion-mnist"])
     o.add("--data-dir", default=None, help="ImageNet layout root (train/, val/) or the IDX folder "
-          "(fashion-mnist; default /usr/share/datasets/fashion-mnist)")
+          "(fashion-mnist; default $RMEETO_FASHION_MNIST, else /usr/share/datasets/fashion-mnist)")
+    o.add("--max-bad-images", type=float, default=0.01, metavar="FRACTION",
+          help="share of a folder's images per pass that may be unreadable (each is replaced by another "
+               "image of its class and named in a warning) before the run stops")
     o.add("--workers", type=int, default=8, help="DataLoader worker processes per rank")
     o.add("--pin-memory", action=argparse.BooleanOptionalAction, default=True)
     o.add("--gpu-decode", action=argparse.BooleanOptionalAction, default=False,
