@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import re
 from typing import Any, Iterable, Optional
 
 # the extra that brings each optional module
@@ -98,17 +99,20 @@ def checkpoint_origin(path: str) -> str:
     return f"--model {meta['model']}" + (f" --model-kwargs {kw}" if kw else "")
 
 
-def checkpoint_message(path: str, model: str, error: BaseException) -> str:
-    """One line for a ``--pretrained`` that failed: unreadable, or written for another model."""
+def checkpoint_message(path: str, model: str, error: BaseException, flag: str = "--pretrained") -> str:
+    """One line for a checkpoint (``flag``) that failed: missing, unreadable, or written for another model."""
     text = one_line(error)
     if isinstance(error, FileNotFoundError):
-        return f"--pretrained {path}: no such file; give the path of a checkpoint"
+        return f"{flag} {path}: no such file; give the path of a checkpoint"
     if "does not match" not in text:  # it could not be read at all
-        return f"cannot read --pretrained {path}: {text}"
-    text = text.replace(", or pass strict=False to load what fits", "")
+        return f"cannot read {flag} {path}: {text}"
+    text = re.sub(r"^checkpoint does not match model \S+:;\s*", "", text.split("; Build the model")[0])
+    text = "; ".join(part for part in text.split("; ") if not part.endswith(": none"))
+    if len(text) > 240:
+        text = text[:240].rsplit(",", 1)[0] + " ..."
     origin = checkpoint_origin(path)
     fix = f"build it with {origin}" if origin else "pass the --model/--model-kwargs it was trained with"
-    return f"--pretrained {path} does not fit --model {model} ({text}); {fix}"
+    return f"{flag} {path} does not fit --model {model} ({text}); {fix}"
 
 
 def build_model(name: str, kwargs: Optional[dict] = None, pretrained: Optional[str] = None, **extra: Any):

@@ -83,7 +83,7 @@ def load_demo_model(path: Optional[str] = None, device: str = "cpu"):
         model = rmeeto.create_model(meta.get("model") or DEMO_MODEL, **(meta.get("model_kwargs") or {}))
         rmeeto.load_checkpoint(model, path)
     except (CheckpointError, ValueError, TypeError) as e:
-        raise UsageError(checkpoint_message(str(path), meta.get("model") or DEMO_MODEL, e)) from e
+        raise UsageError(checkpoint_message(str(path), meta.get("model") or DEMO_MODEL, e, "--checkpoint")) from e
     rmeeto.unpatch(model)  # the demo decides the patch
     return model.to(device).eval()
 

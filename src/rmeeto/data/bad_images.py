@@ -9,6 +9,7 @@ warning naming the files replaced in it.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Any, Optional
 
@@ -36,7 +37,7 @@ def _reason(folder: ImageFolder, index: int) -> str:
     try:
         folder.load_image(index)
     except DECODE_ERRORS as e:
-        text = str(e).replace(repr(path), "").replace(path, "").strip(" :")
+        text = re.sub(r"<_io\.\w+ name=.*?>", "", str(e)).replace(repr(path), "").replace(path, "").strip(" :")
         return (text or type(e).__name__)[:80]
     return "unreadable then, readable now"
 
