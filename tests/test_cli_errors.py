@@ -113,6 +113,9 @@ CASES = [
     (["demo", "--out", "{d}/img.png"], "is a file, not a folder"),
     (["demo", "--checkpoint", "{d}/corrupt.pth"], "cannot read --checkpoint"),
     (["demo", "--checkpoint", "{d}/missing.pth"], "pass --checkpoint"),
+    # study
+    (["study", "freee"], "choose from ['free'"),
+    (["study", "free", "--checkpoint", "{d}/missing.pth"], "--checkpoint must point to the trained proxy Vim"),
 ]
 if NO_CUDA:
     CASES += [(["bench", *TINY, "--device", "cuda"], "use --device cpu"), (["demo", "--device", "cuda"], "use --device cpu")]
@@ -128,6 +131,7 @@ MISSING = [
     (["demo"], "timm", "pip install 'rmeeto[train]'"),
     (["bench", *TINY, "--device", "cpu", "--plot", "{d}/b.png"], "matplotlib", "pip install 'rmeeto[plot]'"),
     (["eval", *DATA, *TINY, "--r-list", "0,2"], "matplotlib", "pip install 'rmeeto[plot]'"),
+    (["study", "free"], "timm", "pip install 'rmeeto[train]'"),
 ]
 
 

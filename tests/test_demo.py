@@ -49,9 +49,12 @@ def test_demo_code_path_on_a_tiny_subset(tmp_path, capsys):
     args = argparse.Namespace(device="cpu", data_dir=root, checkpoint=None, ratio=0.31, eval_images=20,
                               train_images=20, epochs=1, lr=5e-4, seed=0, out=str(tmp_path / "out"))
     assert run_demo(args) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     for row in ("unmerged", "pruned, no training", "merged, no training", "merged + 1 ep re-train"):
         assert row in out
+    assert "evaluating on 20 test images; re-training on 20 train images (set-up took" in out
+    assert "the demo took" in out
+    assert "evaluating: unmerged" in err and "re-training merged (1 ep)" in err  # progress bars
     assert (tmp_path / "out" / "demo_accuracy_speed.png").stat().st_size > 1000
     assert (tmp_path / "out" / "demo_merge_maps.png").stat().st_size > 1000
 
@@ -59,6 +62,42 @@ def test_demo_code_path_on_a_tiny_subset(tmp_path, capsys):
 def test_missing_data_says_how_to_get_it(tmp_path):
     with pytest.raises(SystemExit, match="no Fashion-MNIST IDX files"):
         find_fashion_mnist(str(tmp_path))
+
+
+def test_dataset_location_follows_the_environment(tmp_path, monkeypatch):
+    """RMEETO_FASHION_MNIST moves the default folder (so a run can simulate a machine without the
+    dataset); pointed elsewhere, the finder neither installs Debian's package nor reads Debian's folder."""
+    import subprocess
+
+    import rmeeto.demo as demo
+    from rmeeto.data import FashionMNIST
+
+    root = fake_fashion_mnist(tmp_path / "fm")
+    monkeypatch.setenv("RMEETO_FASHION_MNIST", root)
+    assert fashion_mnist_dir() == root and find_fashion_mnist() == root
+    assert len(FashionMNIST(None, "test")) == 24
+    monkeypatch.setenv("RMEETO_FASHION_MNIST", str(tmp_path / "missing"))
+    monkeypatch.setenv("HOME", str(tmp_path))  # no earlier download either
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(demo.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(demo.os, "geteuid", lambda: 0)
+    with pytest.raises(SystemExit, match="Fashion-MNIST not found"):
+        find_fashion_mnist(allow_install=False)
+    assert calls == []
+    monkeypatch.delenv("RMEETO_FASHION_MNIST")
+    assert fashion_mnist_dir() == "/usr/share/datasets/fashion-mnist"
+
+
+def test_demo_subset_has_exactly_the_asked_count():
+    from rmeeto.demo import class_balanced
+
+    targets = np.repeat(np.arange(10), 600)
+    idx = class_balanced(targets, 2048, seed=0)
+    assert len(idx) == len(set(idx)) == 2048
+    counts = np.bincount(targets[idx], minlength=10)
+    assert counts.max() - counts.min() <= 1
+    assert class_balanced(targets, 2048, seed=0) == idx and class_balanced(targets, 2048, seed=1) != idx
 
 
 def test_demo_retrain_is_reproducible_whatever_the_python_rng_state(tmp_path):

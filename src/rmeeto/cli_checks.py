@@ -42,7 +42,8 @@ def require(command: str, *modules: str) -> None:
     missing = missing_modules(modules)
     if missing:
         extra = EXTRAS.get(missing[0], "train")
-        raise UsageError(f"`rmeeto {command}` needs {' and '.join(missing)}: pip install 'rmeeto[{extra}]'")
+        names = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + " and " + missing[-1]
+        raise UsageError(f"`rmeeto {command}` needs {names}: pip install 'rmeeto[{extra}]'")
 
 
 def check_r_ratio(r: Any = None, ratio: Any = None, flags: str = "--r/--ratio") -> None:

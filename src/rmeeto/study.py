@@ -357,17 +357,20 @@ STAGES = {"free": stage_free, "recipe": stage_recipe, "retrain": stage_retrain, 
 
 
 def run_study(args: argparse.Namespace) -> int:
+    from .cli_checks import require
     from .demo import find_fashion_mnist
 
+    require("study", "timm", "torchvision", "matplotlib")
+    unknown = [s for s in args.stages if s not in STAGES]
+    if unknown:
+        raise SystemExit(f"error: unknown stage {unknown[0]!r}; choose from {list(STAGES)}")
     out = Path(args.out)
     if any(s != "report" for s in args.stages):
-        args.data_dir = find_fashion_mnist(args.data_dir)
         if not args.checkpoint or not os.path.isfile(args.checkpoint):
             raise SystemExit("error: --checkpoint must point to the trained proxy Vim "
                              "(rmeeto train -c configs/fmnist_proxy_vim.yaml)")
+        args.data_dir = find_fashion_mnist(args.data_dir)
     for stage in args.stages:
-        if stage not in STAGES:
-            raise SystemExit(f"error: unknown stage {stage!r}; choose from {list(STAGES)}")
         STAGES[stage](args, out)
     return 0
 
