@@ -40,7 +40,8 @@ def build_eval_parser(p: argparse.ArgumentParser) -> Options:
     o.add("--ratio-list", default=None, help="comma-separated reduction ratios, e.g. 0,0.3,0.5")
     o.add("--throughput", action=argparse.BooleanOptionalAction, default=True,
           help="also time forward passes of the model alone")
-    o.add("--throughput-batch-size", type=int, default=None)
+    o.add("--throughput-batch-size", type=int, default=None, help="batch of the throughput timing "
+          "(default: --batch-size)")
     o.add("--throughput-iters", type=int, default=20)
     o.add("--output", default=None, metavar="DIR", help="write eval.json (+ eval.png for lists) here")
     return o
@@ -48,9 +49,9 @@ def build_eval_parser(p: argparse.ArgumentParser) -> Options:
 
 def build_bench_parser(p: argparse.ArgumentParser) -> Options:
     o = Options(p)
-    o.add("-c", "--config", default=None, metavar="YAML")
+    o.add("-c", "--config", default=None, metavar="YAML", help="YAML of flag names -> values")
     o.add("--dataset", default="folder", choices=["folder", "fashion-mnist"])
-    o.add("--data-dir", default=None)
+    o.add("--data-dir", default=None, help="ImageNet layout root, or the Fashion-MNIST IDX folder")
     o.add("--split", default="train")
     o.add("--batch-size", type=int, default=128)
     o.add("--workers", type=int, default=8)
@@ -63,7 +64,7 @@ def build_bench_parser(p: argparse.ArgumentParser) -> Options:
           help="the full DeiT train augmentation (else the eval transform)")
     o.add("--steps", type=int, default=50, help="timed batches")
     o.add("--warmup", type=int, default=5, help="untimed batches first (worker start-up)")
-    o.add("--device", default=None)
+    o.add("--device", default=None, help="cuda, cuda:N or cpu (default: cuda if available)")
     o.add("--model", default=None, help="also time this model's training step on synthetic data")
     o.add("--model-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
           help="create_model overrides for --model (img_size=N also sets --img-size)")
