@@ -13,6 +13,8 @@
 #   scripts/gpu_suite.sh recipe4              # 4 GPUs: the study's recipe stage (held-out recipe choice)
 #   RECIPE=auto scripts/gpu_suite.sh retrain4 # 4 GPUs: retrain + order stages with that recipe
 #   scripts/gpu_suite.sh h100grid             # one H100: the whole retrain grid timed alone (resumable)
+#   scripts/gpu_suite.sh video                # VideoMamba GPU tests + the clips/s table (Ti/S/M, r=0/88)
+#   scripts/gpu_suite.sh mergebench           # one merge step, reference vs fused, at 197/1569/3137 tokens
 # Outputs go to $OUT (or ./gpu_out): logs, JSON, PNG.
 set -uo pipefail
 OUT=${OUT:-gpu_out}; mkdir -p "$OUT"
@@ -36,6 +38,17 @@ fakeinet() {
   done; done
 }
 for what in "$@"; do case $what in
+video)
+  info | tee "$OUT/env.txt"
+  timeout ${TEST_TIMEOUT:-400} python3 -m pytest -q -m gpu tests/test_gpu_videomamba.py 2>&1 | tail -15 | tee "$OUT/video_gpu_tests.txt"
+  for m in ${VIDEO_MODELS:-tiny small middle}; do
+    timeout 200 $RM bench --model videomamba_$m --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 --iters 20 ${VIDEO_BENCH_FLAGS:-} \
+      --json "$OUT/video_infer_$m.json" 2>&1 | sed "s/^/[$m infer] /" | tee -a "$OUT/video_bench.txt"
+    timeout 200 $RM bench --model videomamba_$m --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 --iters 20 --cuda-graph ${VIDEO_BENCH_FLAGS:-} \
+      --json "$OUT/video_graph_$m.json" 2>&1 | sed "s/^/[$m graph] /" | tee -a "$OUT/video_bench.txt"
+    timeout 200 $RM bench --model videomamba_$m --r 0,88 --batch-size 16 --dtype bf16 --train --warmup 3 --iters 10 ${VIDEO_BENCH_FLAGS:-} \
+      --json "$OUT/video_train_$m.json" 2>&1 | sed "s/^/[$m train] /" | tee -a "$OUT/video_bench.txt"
+  done ;;
 test)
   info | tee "$OUT/env.txt"
   timeout ${TEST_TIMEOUT:-600} python3 -m pytest -q -m gpu tests/test_gpu_model.py tests/test_triton_ops.py tests/test_fused_merge.py \
@@ -49,15 +62,17 @@ bench)
   # the Fashion-MNIST proxy's training step (what bounds the reproduction runs)
   $RM bench --model vim_tiny_patch16_224 --model-kwargs img_size=56 patch_size=4 stride=4 channels=1 num_classes=10 \
     --r 0,11 --dtype bf16 --train --batch-size 256 --warmup 5 --iters 15 2>&1 | sed 's/^/[proxy train] /' | tee -a "$OUT/bench.txt" ;;
+mergebench)
+  python3 scripts/bench_merge.py 2>&1 | tee "$OUT/bench_merge.txt" ;;
 data)
   python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet', classes=10, per_class=300, val_per_class=20, size=(500,375))"
   $RM bench-data --data-dir /tmp/fakeinet --model vim_small_patch16_224 --r 11 --workers 14 --batch-size 128 --path both --steps 40 2>&1 | tail -20 | tee "$OUT/bench_data.txt"
-  $RM train --data-dir /tmp/fakeinet --model vim_small_patch16_224 --num-classes 10 --r 11 --epochs 1 --batch-size 128 --workers 14 --no-initial-eval --no-progress --output /tmp/e2e_cpu 2>&1 | tail -6 | tee "$OUT/e2e_cpu_loader.txt"
-  $RM train --data-dir /tmp/fakeinet --model vim_small_patch16_224 --num-classes 10 --r 11 --epochs 1 --batch-size 128 --workers 14 --gpu-decode --no-initial-eval --no-progress --output /tmp/e2e_gpu 2>&1 | tail -6 | tee "$OUT/e2e_gpu_loader.txt" ;;
+  $RM train --data-dir /tmp/fakeinet --model vim_small_patch16_224 --num-classes 10 --r 11 --epochs 1 --batch-size 128 --workers 14 --no-initial-eval --no-progress --overwrite --output /tmp/e2e_cpu 2>&1 | tail -6 | tee "$OUT/e2e_cpu_loader.txt"
+  $RM train --data-dir /tmp/fakeinet --model vim_small_patch16_224 --num-classes 10 --r 11 --epochs 1 --batch-size 128 --workers 14 --gpu-decode --no-initial-eval --no-progress --overwrite --output /tmp/e2e_gpu 2>&1 | tail -6 | tee "$OUT/e2e_gpu_loader.txt" ;;
 proxy)
   # the small demo model shipped in the package, then the Vim-Ti-shaped proxy; both from scratch
-  timeout ${DEMO_TIMEOUT:-150} $RM train -c configs/fmnist_demo_vim.yaml --data-dir "$FMNIST" --no-progress --time-budget ${DEMO_MINUTES:-1.7} --output /tmp/demo_vim > "$OUT/demo_vim.log" 2>&1
-  timeout ${PROXY_TIMEOUT:-480} $RM train -c configs/fmnist_proxy_vim.yaml --data-dir "$FMNIST" --no-progress --time-budget ${PROXY_MINUTES:-7} --output /tmp/proxy > "$OUT/proxy_vim.log" 2>&1
+  timeout ${DEMO_TIMEOUT:-150} $RM train -c configs/fmnist_demo_vim.yaml --data-dir "$FMNIST" --no-progress --time-budget ${DEMO_MINUTES:-1.7} --overwrite --output /tmp/demo_vim > "$OUT/demo_vim.log" 2>&1
+  timeout ${PROXY_TIMEOUT:-480} $RM train -c configs/fmnist_proxy_vim.yaml --data-dir "$FMNIST" --no-progress --time-budget ${PROXY_MINUTES:-7} --overwrite --output /tmp/proxy > "$OUT/proxy_vim.log" 2>&1
   python3 scripts/export_model.py /tmp/demo_vim/checkpoint.pth "$OUT/fmnist_demo_vim.pth" float32
   python3 scripts/export_model.py /tmp/proxy/checkpoint.pth "$OUT/fmnist_proxy_vim_fp16.pth" float16
   cp /tmp/proxy/metrics.jsonl "$OUT/proxy_metrics.jsonl"; cp /tmp/demo_vim/metrics.jsonl "$OUT/demo_metrics.jsonl" ;;
@@ -81,7 +96,7 @@ scale)
   for n in 1 2; do
     timeout ${SCALE_TIMEOUT:-150} torchrun --standalone --nproc_per_node=$n -m rmeeto.cli train --data-dir /tmp/fakeinet \
       --model vim_small_patch16_224 --num-classes 10 --merge-r 11 --epochs ${SCALE_EPOCHS:-4} --batch-size 128 \
-      --workers ${WORKERS:-$((28 / n))} --no-initial-eval --no-progress --output /tmp/scale_$n > "$OUT/scale_$n.log" 2>&1
+      --workers ${WORKERS:-$((28 / n))} --no-initial-eval --no-progress --overwrite --output /tmp/scale_$n > "$OUT/scale_$n.log" 2>&1
     grep -E "^training|^epoch|error" "$OUT/scale_$n.log" | sed "s/^/[$n GPU] /" | tee -a "$OUT/scale.txt"
   done ;;
 workers)
@@ -89,7 +104,7 @@ workers)
   fakeinet
   for w in ${WORKER_LIST:-4 8 12 14}; do
     timeout 120 $RM train --data-dir /tmp/fakeinet --model vim_small_patch16_224 --num-classes 10 --r 11 --epochs 3 \
-      --batch-size 128 --workers $w --no-initial-eval --no-progress --output /tmp/workers_$w 2>&1 \
+      --batch-size 128 --workers $w --no-initial-eval --no-progress --overwrite --output /tmp/workers_$w 2>&1 \
       | grep -E "^epoch|error" | sed "s/^/[workers $w] /" | tee -a "$OUT/workers.txt"
   done ;;
 proxy4)
@@ -97,7 +112,7 @@ proxy4)
   info > "$OUT/env.txt"
   timeout ${PROXY_TIMEOUT:-570} torchrun --standalone --nproc_per_node=${NGPU:-4} -m rmeeto.cli train -c configs/fmnist_proxy_vim.yaml \
     --data-dir "$FMNIST" --no-progress --batch-size ${PROXY_BS:-128} --time-budget ${PROXY_MINUTES:-7.6} \
-    --checkpoint-interval 1 --output runs/proxy4 > "$OUT/proxy_vim.log" 2>&1
+    --checkpoint-interval 1 --overwrite --output runs/proxy4 > "$OUT/proxy_vim.log" 2>&1
   python3 scripts/export_model.py runs/proxy4/checkpoint.pth "$OUT/fmnist_proxy_vim_fp16.pth" float16
   cp runs/proxy4/metrics.jsonl "$OUT/proxy_metrics.jsonl"
   grep -E "^epoch|^training|error|budget" "$OUT/proxy_vim.log" | tail -40 ;;
@@ -135,13 +150,13 @@ mixed4)
    taskset -c 48-63 timeout 60 $RM bench-data --data-dir /tmp/fakeinet --model vim_small_patch16_224 --r 11 --workers 14 --batch-size 128 --path both --steps 30 2>&1 | tail -12
    for dec in "" "--gpu-decode"; do
      taskset -c 48-63 timeout 100 $RM train --data-dir /tmp/fakeinet --model vim_small_patch16_224 --num-classes 10 --r 11 --epochs 3 \
-       --batch-size 128 --workers 14 $dec --no-initial-eval --no-progress --output /tmp/e2e$dec 2>&1 | grep -E "^training|^epoch|rror|NaN|non-finite" | sed "s/^/[1 GPU $dec] /"
+       --batch-size 128 --workers 14 $dec --no-initial-eval --no-progress --overwrite --output /tmp/e2e$dec 2>&1 | grep -E "^training|^epoch|rror|NaN|non-finite" | sed "s/^/[1 GPU $dec] /"
    done
   ) > "$OUT/gpu3.log" 2>&1 &
   wait %3 %4
   CUDA_VISIBLE_DEVICES=2,3 taskset -c 32-63 timeout 110 torchrun --standalone --nproc_per_node=2 -m rmeeto.cli train --data-dir /tmp/fakeinet \
     --model vim_small_patch16_224 --num-classes 10 --merge-r 11 --epochs 3 --batch-size 128 --workers 14 --no-initial-eval --no-progress \
-    --output /tmp/e2e_2gpu 2>&1 | grep -E "^training|^epoch|rror" | sed "s/^/[2 GPU] /" >> "$OUT/gpu3.log"
+    --overwrite --output /tmp/e2e_2gpu 2>&1 | grep -E "^training|^epoch|rror" | sed "s/^/[2 GPU] /" >> "$OUT/gpu3.log"
   wait
   cp /tmp/study_o/*.json "$OUT/" 2>/dev/null
   tar czf "$OUT/mixed_runs.tgz" --exclude="*.pth" --exclude="*tfevents*" -C /tmp study_o demo_cuda e2e e2e--gpu-decode e2e_2gpu 2>/dev/null
@@ -200,7 +215,7 @@ e2e)
   timeout 90 $RM bench-data --data-dir /tmp/fakeinet --model vim_small_patch16_224 --r 11 --workers 14 --batch-size 128 \
     --path cpu --steps 30 2>&1 | tail -8 | tee -a "$OUT/e2e.txt"
   timeout ${E2E_TIMEOUT:-200} $RM train --data-dir /tmp/fakeinet --model vim_small_patch16_224 --num-classes 10 --r 11 \
-    --epochs ${E2E_EPOCHS:-3} --batch-size 128 --workers 14 --no-initial-eval --no-progress --output /tmp/e2e 2>&1 \
+    --epochs ${E2E_EPOCHS:-3} --batch-size 128 --workers 14 --no-initial-eval --no-progress --overwrite --output /tmp/e2e 2>&1 \
     | grep -E "^training|^epoch|rror|NaN|non-finite" | sed "s/^/[1 GPU] /" | tee -a "$OUT/e2e.txt"
   cp /tmp/e2e/metrics.jsonl "$OUT/e2e_1gpu_metrics.jsonl" ;;
 trainprof)

@@ -58,7 +58,7 @@ def estimates(model, batch: int) -> dict:
 def profile(model, batch: int, iters: int) -> dict:
     from torch.profiler import ProfilerActivity, profile as tprof
 
-    x = torch.randn(batch, model.in_chans, model.img_size, model.img_size, device="cuda", dtype=torch.float16)
+    x = torch.randn(batch, *model.input_shape, device="cuda", dtype=torch.float16)
     model.cuda().eval().half()
     with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16):
         for _ in range(3):

@@ -46,7 +46,8 @@ def test_shipped_checkpoint_beats_chance_on_real_test_images():
 
 def test_demo_code_path_on_a_tiny_subset(tmp_path, capsys):
     root = FM_DIR if REAL else fake_fashion_mnist(tmp_path)
-    args = argparse.Namespace(device="cpu", data_dir=root, checkpoint=None, ratio=0.31, eval_images=20,
+    args = argparse.Namespace(device="cpu", data_dir=root, checkpoint=None, trust_checkpoint=False,
+                              ratio=0.31, eval_images=20,
                               train_images=20, epochs=1, lr=5e-4, seed=0, out=str(tmp_path / "out"))
     assert run_demo(args) == 0
     out, err = capsys.readouterr()

@@ -1,8 +1,9 @@
-"""The two-launch Triton merge (rmeeto.ops.triton_merge) against the reference in rmeeto.merge.
+"""The fused Triton merge (rmeeto.ops.triton_merge) against the reference in rmeeto.merge.
 
 - On the CPU the kernels run under Triton's interpreter in a subprocess (it must be chosen before
   triton is imported): ``TRITON_INTERPRET=1 python tests/test_fused_merge.py``.
-- ``@pytest.mark.gpu`` tests run the compiled kernels on CUDA, fp32 and half precision.
+- ``@pytest.mark.gpu`` tests run the compiled kernels on CUDA, fp32 and half precision, up to
+  VideoMamba's 1569 and 3137 tokens.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ ABLATIONS = [(CASES[0], "prune-norm"), (CASES[0], "prune-random"), (CASES[4], "p
              (CASES[7], "prune-random"), (CASES[8], "prune-norm")]
 
 
-def compare(case, device, dtype=torch.float32, mode=None) -> dict:
+def compare(case, device, dtype=torch.float32, mode=None, tiled=None) -> dict:
     """Largest differences between fused and reference: plan slots, outputs, sizes and gradients
     (``mode`` defaults to the case's merge or prune)."""
     from rmeeto.merge import merge_tokens, plan_merge
@@ -52,7 +53,7 @@ def compare(case, device, dtype=torch.float32, mode=None) -> dict:
     xa, ra = x.clone().requires_grad_(), res.clone().requires_grad_()
     want_size, want_h, want_r = merge_tokens(ref, size if sized else ones, xa, ra)
     torch.manual_seed(7)
-    p = F.plan(x, r, cls, size, mode)
+    p = F.plan(x, r, cls, size, mode, tiled=tiled)
     xb, rb = x.clone().requires_grad_(), res.clone().requires_grad_()
     got_h, got_r = F.apply(p, xb, rb)
     gh, gr = torch.randn_like(want_h), torch.randn_like(want_r)
@@ -67,6 +68,69 @@ def compare(case, device, dtype=torch.float32, mode=None) -> dict:
             "grad_hidden": err(xb.grad, xa.grad), "grad_residual": err(rb.grad, ra.grad)}
 
 
+# Two steps with sizes carried over, single-program (short) and tiled plans:
+# (batch, tokens, channels, r per step, class index, mode, tiled (None: by length), tied scores)
+STEPS = [(2, 3, 8, (1,), 1, "merge", True, False), (2, 258, 24, (100, 60), 0, "merge", None, False),
+         (2, 301, 40, (40, 88), 150, "merge", None, False), (2, 700, 24, (300, 150), 699, "merge", None, False),
+         (2, 197, 40, (11, 11), 98, "merge", True, False), (2, 301, 40, (40, 100), 300, "prune", None, False),
+         (2, 258, 24, (100, 60), 129, "prune-norm", None, False),
+         (2, 301, 24, (20, 100), 0, "prune-random", None, False),
+         (2, 301, 16, (120,), 150, "merge", None, True), (2, 301, 16, (30, 100), 0, "prune-norm", None, True),
+         (2, 61, 16, (25,), 30, "merge", False, True), (2, 61, 16, (25,), 60, "merge", True, True)]
+
+
+def _tied_tokens(B: int, T: int, C: int, cls: int, g: torch.Generator) -> torch.Tensor:
+    """Scaled one-hot tokens: exact ties in every score and norm. Sources use 12 directions and
+    destinations 6 of them, so half the sources match several destinations equally well (score 1)
+    and the others none (score 0, every destination equal)."""
+    k = torch.randint(0, 12, (B, T - 1), generator=g)
+    k[:, 1::2] %= 6
+    tok = torch.nn.functional.one_hot(k, C).float() * 2.0 ** torch.randint(0, 3, (B, T - 1, 1), generator=g)
+    return torch.cat([tok[:, :cls], torch.randn(B, 1, C, generator=g), tok[:, cls:]], 1)
+
+
+def compare_steps(case, device, dtype=torch.float32) -> dict:
+    """Run the reference and the fused merge side by side for each r of ``case`` (see ``STEPS``),
+    each carrying its own sizes and class index; the largest differences over the steps, with the
+    gradients of both inputs through all of them. Both plan from the reference's tokens, so a
+    rounding difference in step 1 cannot reorder near-equal scores in step 2."""
+    from rmeeto.merge import merge_tokens, plan_merge
+    from rmeeto.ops import triton_merge as F
+
+    B, T, C, rs, cls, mode, tiled, ties = case
+    g = torch.Generator().manual_seed(T * 7 + C + len(rs))
+    x = _tied_tokens(B, T, C, cls, g) if ties else torch.randn(B, T, C, generator=g)
+    res = torch.randn(B, T, C, generator=g).to(device)
+    x = x.to(device, dtype)
+    want = [x.clone().requires_grad_(), res.clone().requires_grad_()]
+    got = [x.clone().requires_grad_(), res.clone().requires_grad_()]
+    inputs = want + got
+    size_want, size_got = torch.ones(B, T, 1, device=device), None
+    cls_want = cls_got = cls
+    errs = dict.fromkeys(("slot", "cls", "hidden", "residual", "size"), 0.0)
+    for step, r in enumerate(rs):
+        metric = want[0].detach()
+        torch.manual_seed(7 + step)  # prune-random: both draw their scores from the same RNG state
+        ref = plan_merge(metric, r, cls_want, mode)
+        torch.manual_seed(7 + step)
+        p = F.plan(metric, r, cls_got, size_got, mode, tiled=tiled)
+        size_want, *want = merge_tokens(ref, size_want, *want)
+        got = list(F.apply(p, *got))
+        size_got, cls_want, cls_got = p.new_size, ref.cls_index, p.cls_index
+        new = {"slot": (p.slot.long() != ref.slot).float().mean().item(), "cls": float(cls_got != cls_want),
+               "hidden": _err(got[0], want[0]), "residual": _err(got[1], want[1]), "size": _err(size_got, size_want)}
+        errs = {k: max(errs[k], v) for k, v in new.items()}
+    gh, gr = torch.randn_like(want[0]), torch.randn_like(want[1])
+    ((want[0].float() * gh.float()).sum() + (want[1] * gr).sum()).backward()
+    ((got[0].float() * gh.float()).sum() + (got[1] * gr).sum()).backward()
+    return {**errs, "grad_hidden": _err(inputs[2].grad, inputs[0].grad),
+            "grad_residual": _err(inputs[3].grad, inputs[1].grad)}
+
+
+def _err(a, b) -> float:
+    return ((a.float() - b.float()).abs().max() / b.float().abs().max().clamp_min(1e-12)).item()
+
+
 def _interpreter_main() -> int:
     assert os.environ.get("TRITON_INTERPRET") == "1", "set TRITON_INTERPRET=1 before running"
     failed = 0
@@ -75,6 +139,11 @@ def _interpreter_main() -> int:
         ok = all(v <= 1e-5 for v in errs.values())
         failed += not ok
         print(("ok  " if ok else "FAIL"), case, mode or "", {k: f"{v:.1e}" for k, v in errs.items()})
+    for case in STEPS:
+        errs = compare_steps(case, "cpu")
+        ok = all(v <= 1e-5 for v in errs.values())
+        failed += not ok
+        print(("ok  " if ok else "FAIL"), case, {k: f"{v:.1e}" for k, v in errs.items()})
     # the whole patched model with the fused merge against the official R-MeeTo outputs
     os.environ["RMEETO_MERGE"] = "triton"
     sys.path.insert(0, str(ROOT / "tests"))
@@ -97,6 +166,21 @@ def _interpreter_main() -> int:
         ok = e <= 1e-4 and ran > 0
         failed += not ok
         print(("ok  " if ok else "FAIL"), run, f"{e:.1e}", f"fused merge steps: {ran}")
+    # a patched VideoMamba of 301 tokens (12 frames of 5 x 5 patches, class token first): the tiled plan
+    torch.manual_seed(0)
+    video = rmeeto.patch(rmeeto.create_model("videomamba_tiny_patch16_224", depth=3, embed_dim=16, num_frames=12,
+                                             img_size=80, num_classes=3), r=40).eval()
+    clip = torch.randn(2, 3, 12, 80, 80)
+    with torch.no_grad():
+        got = video(clip)
+        os.environ["RMEETO_MERGE"] = "torch"
+        want = video(clip)
+    os.environ["RMEETO_MERGE"] = "triton"
+    e, ran = rel(got, want), len(calls)
+    calls.clear()
+    ok = e <= 1e-4 and ran == 1 and video.num_tokens == 301
+    failed += not ok
+    print(("ok  " if ok else "FAIL"), f"VideoMamba, 301 tokens: {e:.1e}, fused merge steps: {ran}")
     # a training step of a patched model: parameter gradients through the fused merge
     torch.manual_seed(0)
     tiny = rmeeto.patch(rmeeto.create_model("vim_tiny_patch16_224", depth=4, embed_dim=32, img_size=32,
@@ -189,6 +273,65 @@ def test_patched_model_fused_vs_reference_merge(settings, monkeypatch):
         want = m(x)
         monkeypatch.setenv("RMEETO_MERGE", "auto")
         got = m(x)
+    assert rel(got, want) < 1e-4
+
+
+# VideoMamba's lengths: 8 frames (1569 tokens) and 16 frames (3137), class token first (and middle).
+# With these inputs and r, each source's best and runner-up scores, and the r-th and (r+1)-th best
+# scores, are at least 1e-6 apart (in fp64), so fp32 rounding cannot change a plan.
+VIDEO_STEPS = [(4, 1569, 384, (120, 88), 0, "merge", None, False),
+               (4, 1569, 384, (600, 300), 0, "merge", None, False),
+               (4, 3137, 384, (88, 88), 0, "merge", None, False),
+               (4, 3137, 384, (1000, 500), 1568, "merge", None, False),
+               (4, 1569, 384, (120, 88), 0, "prune", None, False),
+               (4, 3137, 384, (300, 88), 0, "prune-norm", None, False),
+               (4, 3137, 384, (300, 88), 0, "prune-random", None, False),
+               (4, 1569, 64, (600,), 0, "merge", None, True), (4, 1569, 64, (300, 300), 0, "prune-norm", None, True)]
+
+
+@pytest.fixture
+def no_tf32():
+    """The reference's fp32 cosine matmul in full precision, as the fused plan's."""
+    old = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    yield
+    torch.backends.cuda.matmul.allow_tf32 = old
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("case", VIDEO_STEPS, ids=[f"T{c[1]}-r{'+'.join(map(str, c[3]))}-cls{c[4]}-{c[5]}"
+                                                   + ("-ties" if c[7] else "") for c in VIDEO_STEPS])
+def test_fused_merge_video_lengths_cuda_fp32(case, no_tf32):
+    errs = compare_steps(case, "cuda")
+    assert all(v <= 1e-5 for v in errs.values()), errs
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("T", [1569, 3137])
+def test_fused_merge_video_lengths_cuda_half(T):
+    # half-precision scores can order near-ties differently; slots must agree almost everywhere
+    errs = compare_steps((4, T, 384, (88, 88), 0, "merge", None, False), "cuda", torch.float16)
+    assert errs["slot"] < 0.02 and errs["cls"] == 0, errs
+
+
+@pytest.mark.gpu
+def test_patched_videomamba_with_1569_tokens_uses_fused_merge(monkeypatch, no_tf32):
+    import rmeeto
+    from rmeeto.ops import triton_merge
+    from test_model import rel
+
+    torch.manual_seed(0)
+    m = rmeeto.create_model("videomamba_small_patch16_224", depth=8, num_frames=8, num_classes=10)
+    m = rmeeto.patch(m, r=88).cuda().eval()
+    x = torch.randn(2, 3, 8, 224, 224, device="cuda")
+    lengths, real_plan = [], triton_merge.plan
+    monkeypatch.setattr(triton_merge, "plan", lambda *a, **k: lengths.append(a[0].shape[1]) or real_plan(*a, **k))
+    with torch.no_grad():
+        monkeypatch.setenv("RMEETO_MERGE", "torch")
+        want = m(x)
+        monkeypatch.setenv("RMEETO_MERGE", "auto")
+        got = m(x)
+    assert m.num_tokens == 1569 and lengths == [1569, 1481, 1393]
     assert rel(got, want) < 1e-4
 
 

@@ -34,7 +34,8 @@ def test_vit_baseline_patch():
 def test_study_free_stage_and_report(tmp_path, capsys):
     root = FM_DIR if REAL else fake_fashion_mnist(tmp_path / "fm")
     out = tmp_path / "study"
-    args = argparse.Namespace(stages=["free", "report"], checkpoint=str(ASSET), data_dir=root, device="cpu",
+    args = argparse.Namespace(stages=["free", "report"], checkpoint=str(ASSET), trust_checkpoint=False,
+                              data_dir=root, device="cpu",
                               lr=1e-4, epochs_list=[1], retrain_modes=["merge"], distill_options=[0],
                               vit_epochs=1, eval_images=16, out=str(out), batch_size=16, gpus=None)
     assert run_study(args) == 0
@@ -50,7 +51,8 @@ def test_study_vit_stage_trains_with_rmeeto_train(tmp_path):
     (tmp_path / "fm").mkdir()
     root = fake_fashion_mnist(tmp_path / "fm")
     out = tmp_path / "study"
-    args = argparse.Namespace(stages=["vit"], checkpoint=str(ASSET), data_dir=root, device="cpu", vit_epochs=1,
+    args = argparse.Namespace(stages=["vit"], checkpoint=str(ASSET), trust_checkpoint=False,
+                              data_dir=root, device="cpu", vit_epochs=1,
                               vit_config=str(ROOT / "configs" / "fmnist_vit_tiny.yaml"), eval_images=16, out=str(out),
                               batch_size=16, gpus=None)
     assert run_study(args) == 0
@@ -102,7 +104,8 @@ def test_study_retrain_runs_in_parallel_and_resumes(tmp_path, capsys):
     (tmp_path / "fm").mkdir()
     root = fake_fashion_mnist(tmp_path / "fm")
     out = tmp_path / "study"
-    args = argparse.Namespace(stages=["retrain"], checkpoint=str(ASSET), data_dir=root, device="cpu",
+    args = argparse.Namespace(stages=["retrain"], checkpoint=str(ASSET), trust_checkpoint=False,
+                              data_dir=root, device="cpu",
                               lr=1e-4, epochs_list=[1], retrain_modes=["merge", "prune"], distill_options=[0],
                               orders=["keep"], vit_epochs=1, eval_images=16, out=str(out), batch_size=16,
                               gpus=["a", "b"], recipe="base", seeds=[0], ratios=[0.31])
@@ -191,7 +194,8 @@ def test_recipe_stage_picks_the_best_held_out_recipe_and_retrain_uses_it(tmp_pat
     free = {"env": {}, "rows": [{"label": "unmerged", "mode": "none", "target_ratio": 0.0, "r": 0, "ratio": 0.0,
                                  "gflops": 1.0, "top1": 93.5, "im_per_s": None}]}
     (tmp_path / "free.json").write_text(json.dumps(free))
-    args = argparse.Namespace(stages=["recipe"], checkpoint=str(ASSET), data_dir=None, device="cpu", lr=1e-4,
+    args = argparse.Namespace(stages=["recipe"], checkpoint=str(ASSET), trust_checkpoint=False,
+                              data_dir=None, device="cpu", lr=1e-4,
                               epochs_list=[3], retrain_modes=["merge"], distill_options=[0], orders=["keep"],
                               out=str(tmp_path), batch_size=16, gpus=["0", "1"], recipe="auto", holdout=500,
                               seeds=[0], ratios=[0.31])
@@ -234,7 +238,8 @@ def test_retrain_seeds_name_the_runs_and_the_report_gives_their_spread(tmp_path,
     free = {"env": {}, "rows": [{"label": "unmerged", "mode": "none", "target_ratio": 0.0, "r": 0, "ratio": 0.0,
                                  "gflops": 1.0, "top1": 93.5, "im_per_s": None}]}
     (tmp_path / "free.json").write_text(json.dumps(free))
-    args = argparse.Namespace(stages=["retrain", "report"], checkpoint=str(ASSET), data_dir=None, device="cpu",
+    args = argparse.Namespace(stages=["retrain", "report"], checkpoint=str(ASSET), trust_checkpoint=False,
+                              data_dir=None, device="cpu",
                               lr=1e-4, epochs_list=[3], retrain_modes=["merge", "unmerged"], distill_options=[0, 1],
                               seeds=[0, 1, 2], ratios=[0.31, 0.14], out=str(tmp_path), batch_size=16, gpus=None,
                               recipe="base")

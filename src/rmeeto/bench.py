@@ -58,7 +58,7 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
     dev = torch.device(device)
     dt = DTYPES[dtype]
     model = model.to(dev)
-    x = torch.randn(batch_size, model.in_chans, model.img_size, model.img_size, device=dev)
+    x = torch.randn(batch_size, *model.input_shape, device=dev)
     autocast = torch.autocast(dev.type, dtype=dt, enabled=dt != torch.float32)
     if dev.type == "cuda":
         torch.cuda.empty_cache()

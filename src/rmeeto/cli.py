@@ -79,7 +79,8 @@ def cmd_vis(args: argparse.Namespace) -> int:
     check_at_least(args.scale, "--scale", 1)
     image = open_image(args.image)
     check_out_file(args.out, "--out", pil_extensions())
-    model = build_model(args.model, parse_kv(args.model_kwargs), pretrained=args.pretrained)
+    model = build_model(args.model, parse_kv(args.model_kwargs), pretrained=args.pretrained,
+                        trust_checkpoint=args.trust_checkpoint)
     settings = _vis_settings(args, rmeeto.patch_settings(model))
     check_patch(model, args.model, **settings)
     rmeeto.patch(model, **settings)
@@ -109,6 +110,12 @@ def add_patch_args(p: argparse.ArgumentParser, multi: bool = False) -> None:
                    help="merge tokens, or drop them (prune: the matched ones; -random; -norm: lowest norm)")
     p.add_argument("--order", default="keep", choices=["keep", "shuffle"],
                    help="keep the token order (R-MeeTo) or shuffle it (the paper's ablation)")
+
+
+def add_trust_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--trust-checkpoint", action="store_true",
+                   help="fully unpickle a checkpoint that holds more than tensors; this runs any code in "
+                        "the file, so only for files from a source you trust")
 
 
 def _missing(name: str, error: ImportError):
@@ -144,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("image", help="a JPEG or PNG to draw the merge of")
     p.add_argument("--model", default="vim_tiny_patch16_224", help="registered model name")
     p.add_argument("--pretrained", default=None, metavar="PATH",
-                   help="checkpoint to load (without one the weights are random)")
+                   help="weights: a local checkpoint or hf-hub:ORG/REPO[:FILE] on the Hugging Face Hub "
+                        "(without one the weights are random)")
+    add_trust_arg(p)
     p.add_argument("--model-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
                    help="create_model overrides, e.g. img_size=112")
     add_patch_args(p)
@@ -153,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_vis)
 
     commands = {"rmeeto.bench": ["bench"], "rmeeto.demo": ["demo"], "rmeeto.study": ["study"],
-                "rmeeto.train.commands": ["train", "eval", "bench-data"]}
+                "rmeeto.train.commands": ["train", "eval", "bench-data"],
+                "rmeeto.data.synthetic_video": ["make-video-set"]}
     for mod, names in commands.items():
         try:
             module = __import__(mod, fromlist=["register"])
@@ -168,7 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run one command; bad input ends in one ``error:`` line on stderr and exit status 2."""
-    from rmeeto.cli_checks import UsageError
+    from rmeeto.checkpoint import CheckpointError
+    from rmeeto.cli_checks import UsageError, one_line
+    from rmeeto.hub import WeightsNotFoundError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -176,8 +188,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
-    except UsageError as e:
-        print(f"error: {e}", file=sys.stderr, flush=True)
+    except (UsageError, CheckpointError, WeightsNotFoundError) as e:
+        print(f"error: {one_line(e)}", file=sys.stderr, flush=True)
         return 2
     except SystemExit as e:
         if not isinstance(e.code, str):

@@ -103,8 +103,8 @@ def checkpoint_origin(path: str) -> str:
 def checkpoint_message(path: str, model: str, error: BaseException, flag: str = "--pretrained") -> str:
     """One line for a checkpoint (``flag``) that failed: missing, unreadable, or written for another model."""
     text = one_line(error)
-    if isinstance(error, FileNotFoundError):
-        return f"{flag} {path}: no such file; give the path of a checkpoint"
+    if isinstance(error, FileNotFoundError):  # a missing file, or Hub weights that cannot be had
+        return f"{flag} {path}: {text}"
     if "does not match" not in text:  # it could not be read at all
         return f"cannot read {flag} {path}: {text}"
     text = re.sub(r"^checkpoint does not match model \S+:;\s*", "", text.split("; Build the model")[0])
@@ -127,6 +127,8 @@ def build_model(name: str, kwargs: Optional[dict] = None, pretrained: Optional[s
     except (CheckpointError, FileNotFoundError) as e:
         raise UsageError(checkpoint_message(str(pretrained), name, e)) from e
     except (ValueError, TypeError) as e:
+        if pretrained and "Hub reference" in str(e):
+            raise UsageError(f"--pretrained {pretrained}: {one_line(e)}") from e
         raise UsageError(f"cannot build --model {name} with --model-kwargs {kwargs or {}}: {one_line(e)}") from e
 
 

@@ -67,7 +67,7 @@ def find_fashion_mnist(root: Optional[str] = None, allow_install: bool = True) -
                      "fashion-mnist in a folder and pass --data-dir")
 
 
-def load_demo_model(path: Optional[str] = None, device: str = "cpu"):
+def load_demo_model(path: Optional[str] = None, device: str = "cpu", trust_checkpoint: bool = False):
     import rmeeto
     from .checkpoint import CheckpointError, read_checkpoint
     from .cli_checks import UsageError, checkpoint_message
@@ -78,10 +78,10 @@ def load_demo_model(path: Optional[str] = None, device: str = "cpu"):
                          "`rmeeto train -c configs/fmnist_demo_vim.yaml` and pass --checkpoint")
     meta: dict = {}
     try:
-        obj = read_checkpoint(path)
+        obj = read_checkpoint(path, trust_checkpoint=trust_checkpoint)
         meta = (obj.get("rmeeto") if isinstance(obj, dict) else None) or {}
         model = rmeeto.create_model(meta.get("model") or DEMO_MODEL, **(meta.get("model_kwargs") or {}))
-        rmeeto.load_checkpoint(model, path)
+        rmeeto.load_checkpoint(model, path, trust_checkpoint=trust_checkpoint)
     except (CheckpointError, ValueError, TypeError) as e:
         raise UsageError(checkpoint_message(str(path), meta.get("model") or DEMO_MODEL, e, "--checkpoint")) from e
     rmeeto.unpatch(model)  # the demo decides the patch
@@ -265,7 +265,7 @@ def run_demo(args: argparse.Namespace) -> int:
     eval_images = args.eval_images or (10000 if full else 1000)
     train_images = args.train_images or (60000 if full else 2048)
     root = find_fashion_mnist(args.data_dir)
-    model = load_demo_model(args.checkpoint, device)
+    model = load_demo_model(args.checkpoint, device, getattr(args, "trust_checkpoint", False))
     for mode in ("prune", "merge"):
         check_patch(model, "the demo model", ratio=args.ratio, mode=mode)
     test, train = datasets(root, model.img_size, eval_images, train_images, args.seed)
@@ -308,11 +308,14 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
+    from .cli import add_trust_arg
+
     p = sub.add_parser("demo", help="end-to-end demo on Fashion-MNIST (CPU: a few minutes)")
     p.add_argument("--device", default="cpu", help="cpu, or cuda for the full-size version")
     p.add_argument("--data-dir", default=None, help="folder with the Fashion-MNIST IDX files "
                    "(default: $RMEETO_FASHION_MNIST or Debian's /usr/share/datasets/fashion-mnist)")
     p.add_argument("--checkpoint", default=None, help="default: the small Vim shipped with rmeeto")
+    add_trust_arg(p)
     p.add_argument("--ratio", type=float, default=0.31, help="reduction ratio of the merged and pruned rows")
     p.add_argument("--eval-images", type=int, default=None, help="default 1000 (CPU) / 10000 (CUDA)")
     p.add_argument("--train-images", type=int, default=None, help="default 2048 (CPU) / 60000 (CUDA)")

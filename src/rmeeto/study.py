@@ -91,7 +91,7 @@ def stage_free(args, out: Path) -> None:
     from .bench import measure
     from .demo import load_demo_model
 
-    model = load_demo_model(args.checkpoint, args.device)
+    model = load_demo_model(args.checkpoint, args.device, args.trust_checkpoint)
     loader = _test_set(args.data_dir, model.img_size, limit=args.eval_images)
     rows = []
 
@@ -134,7 +134,7 @@ def _train_run(args, run_dir: Path, name: str, extra: list[str], gpu: Optional[s
     given); returns its summary. ``extra`` comes after the base recipe, so a recipe's flags override it."""
     from .demo import load_demo_model
 
-    model = load_demo_model(args.checkpoint, "cpu")
+    model = load_demo_model(args.checkpoint, "cpu", args.trust_checkpoint)
     kw = {k: v for k, v in model.rmeeto_config["kwargs"].items() if k not in ("num_classes",)}
     cmd = [sys.executable, "-m", "rmeeto.cli", "train", "--model", model.rmeeto_config["name"],
            "--model-kwargs", *[f"{k}={v}" for k, v in kw.items()], "--num-classes", str(model.num_classes),
@@ -143,7 +143,8 @@ def _train_run(args, run_dir: Path, name: str, extra: list[str], gpu: Optional[s
            "--crop-pct", "1.0", "--lr", str(args.lr), "--batch-size", str(args.batch_size),
            "--warmup-epochs", "0",
            "--drop-path", "0.05", "--no-initial-eval", "--no-progress", "--workers", "8",
-           "--output", str(run_dir), *extra]
+           "--output", str(run_dir), "--overwrite",  # a run not in <stage>.json was cut short
+           *(["--trust-checkpoint"] if args.trust_checkpoint else []), *extra]
     summary = _run_train_cmd(cmd, run_dir, name, gpu)
     summary["flags"] = extra
     return summary
@@ -235,7 +236,7 @@ def _runs_dir(out: Path, recipe: str) -> Path:
 def stage_recipe(args, out: Path) -> None:
     from .demo import load_demo_model
 
-    r = _r_for(load_demo_model(args.checkpoint, "cpu"), RETRAIN_RATIO)
+    r = _r_for(load_demo_model(args.checkpoint, "cpu", args.trust_checkpoint), RETRAIN_RATIO)
     held = ["--holdout", str(args.holdout), "--initial-eval"]
     jobs = [(name, ["--r", str(r), "--epochs", "3", *held, *flags]) for name, flags in RECIPES.items()]
     jobs += [(name, [*(["--r", str(r)] if merged else []), *held, *flags])
@@ -277,7 +278,7 @@ def stage_retrain(args, out: Path) -> None:
     from .demo import load_demo_model
 
     recipe, flags = _recipe(args, out)
-    model = load_demo_model(args.checkpoint, "cpu")
+    model = load_demo_model(args.checkpoint, "cpu", args.trust_checkpoint)
     r_of = {ratio: _r_for(model, ratio) for ratio in args.ratios}
     jobs = _retrain_jobs(args, flags, r_of)
     jobs.sort(key=lambda j: -_cost(j[1]))  # longest first, so parallel runs end together
@@ -289,7 +290,7 @@ def stage_order(args, out: Path) -> None:
     from .demo import load_demo_model
 
     recipe, flags = _recipe(args, out)
-    r = _r_for(load_demo_model(args.checkpoint, "cpu"), RETRAIN_RATIO)
+    r = _r_for(load_demo_model(args.checkpoint, "cpu", args.trust_checkpoint), RETRAIN_RATIO)
     name = _stage_file("order", recipe)
     runs = load_stage(out, name) or {}
     same = (load_stage(out, _stage_file("retrain", recipe)) or {}).get("merge-3ep")
@@ -313,7 +314,7 @@ def stage_vit(args, out: Path) -> None:
     run_dir = out / "runs" / "vit"
     cmd = [sys.executable, "-m", "rmeeto.cli", "train", "-c", str(config), "--data-dir", args.data_dir,
            "--epochs", str(args.vit_epochs), "--batch-size", str(args.batch_size), "--device", args.device,
-           "--no-progress", "--output", str(run_dir)]
+           "--no-progress", "--output", str(run_dir), "--overwrite"]
     summary = _run_train_cmd(cmd, run_dir, "vit")
     dev = args.device
     model = create_baseline(summary["model"], num_classes=10, **summary["model_kwargs"]).to(dev)
@@ -376,9 +377,12 @@ def run_study(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
+    from .cli import add_trust_arg
+
     p = sub.add_parser("study", help="reproduce the paper's experiments on the Fashion-MNIST proxy")
     p.add_argument("stages", nargs="+", help=f"any of {list(STAGES)}")
     p.add_argument("--checkpoint", default=None, help="the proxy Vim trained with configs/fmnist_proxy_vim.yaml")
+    add_trust_arg(p)
     p.add_argument("--data-dir", default=None, help="folder with the Fashion-MNIST IDX files (default: found as "
                    "rmeeto demo finds them)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",

@@ -183,7 +183,7 @@ def write_report(out: Path) -> None:
         lines += ["## Transformer comparison (DeiT-Ti-shaped ViT, ToMe-style, no re-training)", "",
                   f"Trained {vit['epochs']} epochs in {vit['train_minutes']:.1f} min"
                   + (f" by `rmeeto train -c configs/{vit['recipe']}`, the proxy's recipe." if vit.get("recipe")
-                     else " by the study's own loop (before session 5)."), "",
+                     else " by the study's own loop (before commit c1700ce)."), "",
                   "| mode | r per block | ratio | top-1 |", "|---|---|---|---|"]
         for r in vit["rows"]:
             lines.append(f"| {r['mode']} | {r['r']} | {r['ratio']:.3f} | {r['top1']:.2f} |")

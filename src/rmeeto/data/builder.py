@@ -14,7 +14,7 @@ from .idx import FashionMNIST
 from .sampler import SeededDataset, ShardedEvalSampler, TrainSampler, balanced_subset, holdout_indices
 from .transforms import build_eval_transform, build_train_transform, default_mean_std
 
-DATASETS = ("folder", "fashion-mnist")
+DATASETS = ("folder", "fashion-mnist", "video")
 
 
 def split_dir(data_dir: str, split: str) -> str:
@@ -35,13 +35,27 @@ def build_dataset(dataset: str, data_dir: Optional[str], split: str, *, img_size
                   remode: str = "pixel", recount: int = 1, color_jitter: float = 0.3,
                   interpolation: str = "bicubic", crop_pct: Optional[float] = None,
                   gpu_decode: bool = False, classes=None,
-                  scale: Sequence[float] = (0.08, 1.0), max_bad_images: float = 0.01) -> Dataset:
+                  scale: Sequence[float] = (0.08, 1.0), video: Optional[dict] = None,
+                  max_bad_images: float = 0.01) -> Dataset:
     """One split (``train``/``val``) of ``dataset``; ``train_aug`` picks the DeiT train transform,
     otherwise the eval transform. With ``gpu_decode`` (folders only) items are raw JPEG bytes.
+    ``dataset="video"`` reads list files or class folders of videos; ``video`` holds the
+    :func:`rmeeto.data.video.build_video_dataset` options (``num_frames``, ``test_views``, ...).
     ``max_bad_images``: the share of unreadable files (replaced, see :class:`ImageFolder`) a pass
-    over a folder may hold before its loader stops the run."""
+    over an image folder may hold before its loader stops the run."""
     if not 0 <= max_bad_images < 1:
         raise DataError(f"--max-bad-images must be in [0, 1), got {max_bad_images}")
+    if dataset == "video":
+        if gpu_decode:
+            raise DataError("--gpu-decode is for JPEG folders, not videos")
+        from .video import build_video_dataset
+        vkw = dict(video or {})
+        if train_aug:
+            vkw.update(aa=aa, scale=scale, reprob=reprob, remode=remode, recount=recount, interpolation=interpolation)
+        else:
+            vkw.pop("num_sample", None)
+        return build_video_dataset(data_dir, split, img_size=img_size, train=train_aug, num_classes=num_classes,
+                                   classes=classes, **vkw)
     mean, std = default_mean_std(channels, dataset)
     if dataset == "fashion-mnist":
         if gpu_decode:
@@ -97,6 +111,13 @@ def split_holdout(train_ds: Dataset, eval_ds: Dataset, n: int, seed: int = 0) ->
     return Subset(train_ds, keep), Subset(eval_ds, held)
 
 
+def dataset_collate(ds: Dataset):
+    """The ``collate`` a dataset asks for (video datasets do), through Subset/SeededDataset layers."""
+    while isinstance(ds, (Subset, SeededDataset)):
+        ds = ds.dataset
+    return getattr(ds, "collate", None)
+
+
 def _loader_kwargs(workers: int, pin_memory: bool):
     kw = dict(num_workers=workers, pin_memory=pin_memory)
     if workers > 0:
@@ -112,7 +133,7 @@ def build_train_loader(ds: Dataset, batch_size: int, *, world_size: int = 1, ran
     sampler = TrainSampler(len(ds), batch_size, world_size, rank, seed,
                            batches_multiple_of=accum_steps)
     loader = DataLoader(SeededDataset(ds), batch_size=batch_size, sampler=sampler, drop_last=True,
-                        collate_fn=collate_bytes if gpu_decode else None,
+                        collate_fn=collate_bytes if gpu_decode else dataset_collate(ds),
                         **_loader_kwargs(workers, pin_memory))
     return watch(loader, ds), sampler
 
@@ -122,7 +143,7 @@ def build_eval_loader(ds: Dataset, batch_size: int, *, world_size: int = 1, rank
     """Pad-free sharded eval loader (see :class:`ShardedEvalSampler`); over an image folder it reports
     and limits unreadable files (:func:`rmeeto.data.bad_images.watch`)."""
     loader = DataLoader(ds, batch_size=batch_size, sampler=ShardedEvalSampler(len(ds), world_size, rank),
-                        drop_last=False, collate_fn=collate_bytes if gpu_decode else None,
+                        drop_last=False, collate_fn=collate_bytes if gpu_decode else dataset_collate(ds),
                         **_loader_kwargs(workers, pin_memory))
     return watch(loader, ds)
 

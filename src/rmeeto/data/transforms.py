@@ -84,12 +84,29 @@ def build_eval_transform(img_size: int, channels: int = 3, crop_pct: float = 224
 
 def build_mixup(num_classes: int, mixup: float = 0.8, cutmix: float = 1.0, prob: float = 1.0,
                 switch_prob: float = 0.5, mode: str = "batch", smoothing: float = 0.1):
-    """timm ``Mixup`` with the DeiT settings, or ``None`` when both alphas are 0."""
+    """timm ``Mixup`` with the DeiT settings (for images and video clips, see :func:`_clip_mixup`),
+    or ``None`` when both alphas are 0."""
     if mixup <= 0 and cutmix <= 0:
         return None
+    return _clip_mixup()(mixup_alpha=mixup, cutmix_alpha=cutmix, prob=prob, switch_prob=switch_prob,
+                         mode=mode, label_smoothing=smoothing, num_classes=num_classes)
+
+
+def _clip_mixup():
+    """timm's ``Mixup`` that also takes ``(B, C, T, H, W)`` clips: it cuts its CutMix box from
+    ``x[:, :, y0:y1, x0:x1]``, which on a clip would be frames x rows; a clip is mixed as the
+    image ``(B, C*T, H, W)`` instead, so the same box is cut from every frame."""
     from timm.data import Mixup
-    return Mixup(mixup_alpha=mixup, cutmix_alpha=cutmix, prob=prob, switch_prob=switch_prob,
-                 mode=mode, label_smoothing=smoothing, num_classes=num_classes)
+
+    class ClipMixup(Mixup):
+        def __call__(self, x, target):
+            if x.dim() <= 4:
+                return super().__call__(x, target)
+            shape = x.shape
+            flat, target = super().__call__(x.reshape(shape[0], -1, *shape[-2:]), target)
+            return flat.reshape(shape), target
+
+    return ClipMixup
 
 
 def build_criterion(mixup_active: bool, smoothing: float = 0.1) -> torch.nn.Module:

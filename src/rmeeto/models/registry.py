@@ -1,20 +1,24 @@
-"""``create_model(name, pretrained=..., **overrides)``: one entry point for every registered Vim."""
+"""``create_model(name, pretrained=..., **overrides)``: one entry point for every registered model."""
 from __future__ import annotations
 
 import difflib
 import inspect
-from typing import Callable, Optional
+import os
+from typing import Optional, Union
 
+from .videomamba import VideoMamba
 from .vim import VisionMamba
 
 _REGISTRY: dict[str, dict] = {}
+_CLASSES: dict[str, type] = {}
 _ALIASES: dict[str, str] = {}
 _OFFICIAL_SUFFIX = "_bimambav2_final_pool_mean_abs_pos_embed_with_midclstok_div2"
 
 
-def register_model(name: str, aliases: tuple = (), **cfg) -> None:
-    """Register a configuration (constructor kwargs of :class:`VisionMamba`) under ``name``."""
+def register_model(name: str, aliases: tuple = (), model_class: type = VisionMamba, **cfg) -> None:
+    """Register a configuration (constructor kwargs of ``model_class``) under ``name``."""
     _REGISTRY[name] = cfg
+    _CLASSES[name] = model_class
     for a in aliases:
         _ALIASES[a] = name
 
@@ -35,8 +39,28 @@ _vim("vim_base_patch16_224", 768)
 _vim("vim_tiny_patch16_stride8_224", 192, stride=8)
 _vim("vim_small_patch16_stride8_224", 384, stride=8)
 
+
+def _videomamba(size: str, embed_dim: int, depth: int) -> None:
+    """K400 video models (8 frames; the official names are those of OpenGVLab's video registry) and
+    their ImageNet counterparts (the same network on images, class token first)."""
+    common = dict(model_class=VideoMamba, img_size=224, patch_size=16, depth=depth, embed_dim=embed_dim,
+                  d_state=16, channels=3)
+    register_model(f"videomamba_{size}_patch16_224", aliases=(f"videomamba_{size}",), num_frames=8,
+                   kernel_size=1, num_classes=400, **common)
+    register_model(f"videomamba_{size}_patch16_224_in1k", num_frames=0, num_classes=1000, **common)
+
+
+_videomamba("tiny", 192, 24)
+_videomamba("small", 384, 24)
+_videomamba("middle", 576, 32)
+register_model("videomamba_base_patch16_224_in1k", model_class=VideoMamba, img_size=224, patch_size=16, depth=24,
+               embed_dim=768, d_state=16, channels=3, num_frames=0, num_classes=1000)
+
 _ARG_ALIASES = {"in_chans": "channels", "drop_path": "drop_path_rate"}
-_ALLOWED = set(inspect.signature(VisionMamba.__init__).parameters) - {"self"}
+
+
+def _allowed(model_class: type) -> set:
+    return set(inspect.signature(model_class.__init__).parameters) - {"self"}
 
 
 def resolve_config(name: str, **overrides) -> tuple[str, dict]:
@@ -47,35 +71,47 @@ def resolve_config(name: str, **overrides) -> tuple[str, dict]:
         hint = f" Did you mean {close}?" if close else ""
         raise ValueError(f"unknown model {name!r}.{hint} Known models: {', '.join(list_models())}")
     cfg = dict(_REGISTRY[canonical])
+    allowed = _allowed(_CLASSES[canonical])
     for key, value in overrides.items():
         if value is None:
             continue
         key = _ARG_ALIASES.get(key, key)
-        if key not in _ALLOWED:
-            raise TypeError(f"create_model got an unknown option {key!r}; allowed: {sorted(_ALLOWED)}")
+        if key not in allowed:
+            raise TypeError(f"create_model got an unknown option {key!r} for {canonical}; allowed: {sorted(allowed)}")
         cfg[key] = value
     return canonical, cfg
 
 
-def create_model(name: str, pretrained: Optional[str] = None, num_classes: Optional[int] = None,
-                 img_size: Optional[int] = None, checkpoint_key: str = "auto", strict: bool = True,
-                 **overrides) -> VisionMamba:
-    """Build a registered model; optionally load ``pretrained`` (a checkpoint path).
+def model_class(name: str) -> type:
+    """The class that builds registered model ``name``."""
+    return _CLASSES[resolve_config(name)[0]]
 
-    ``num_classes``/``img_size`` differing from the checkpoint replace the head / resize the
-    position embedding. A checkpoint written by ``rmeeto train`` also restores its token-merging
-    patch.
+
+def create_model(name: str, pretrained: Union[bool, str, os.PathLike, None] = None,
+                 num_classes: Optional[int] = None, img_size: Optional[int] = None,
+                 checkpoint_key: str = "auto", strict: bool = True, trust_checkpoint: bool = False,
+                 inflate: str = "center", **overrides) -> VisionMamba:
+    """Build a registered model; optionally load ``pretrained`` weights.
+
+    ``pretrained``: ``True`` (the model's default weights on the Hugging Face Hub, see
+    :mod:`rmeeto.hub`), ``"hf-hub:ORG/REPO[:FILE]"``, or a local checkpoint path.
+    ``num_classes``/``img_size``/``num_frames`` differing from the checkpoint replace the head /
+    resize the position embedding / interpolate the temporal embedding. A 2-D (image) checkpoint
+    loads into a video model by inflating its patch embedding (``inflate="center"`` or
+    ``"average"``). A checkpoint written by ``rmeeto train`` also restores its token-merging patch.
+    ``trust_checkpoint=True`` allows full unpickling of a file you trust (it can run code).
     """
     canonical, cfg = resolve_config(name, num_classes=num_classes, img_size=img_size, **overrides)
-    model = VisionMamba(**cfg)
-    model.rmeeto_config = {"name": canonical, "kwargs": {k: v for k, v in cfg.items()}}
+    path = None
     if pretrained:
+        from ..hub import resolve_pretrained
+
+        path = resolve_pretrained(pretrained, canonical)  # fails before the model is built
+    model = _CLASSES[canonical](**cfg)
+    model.rmeeto_config = {"name": canonical, "kwargs": {k: v for k, v in cfg.items()}}
+    if path is not None:
         from ..checkpoint import load_checkpoint
 
-        load_checkpoint(model, pretrained, key=checkpoint_key, strict=strict, apply_patch=True)
+        load_checkpoint(model, path, key=checkpoint_key, strict=strict, apply_patch=True,
+                        trust_checkpoint=trust_checkpoint, inflate=inflate)
     return model
-
-
-def model_factory(name: str) -> Callable[..., VisionMamba]:
-    """A timm-style callable for one registered name."""
-    return lambda **kw: create_model(name, **kw)

@@ -126,7 +126,13 @@ class Block(nn.Module):
 
 
 class VisionMamba(nn.Module):
-    """Vim with a middle class token, absolute position embedding and bimamba-v2 blocks."""
+    """Vim with a middle class token, absolute position embedding and bimamba-v2 blocks.
+
+    Subclasses change the family's fixed traits through :attr:`divide_out` (whether the mixer
+    averages its two directions), :meth:`make_patch_embed`, :meth:`cls_position` and :meth:`embed`.
+    """
+
+    divide_out = True
 
     def __init__(self, img_size: int = 224, patch_size: int = 16, stride: int = 16, depth: int = 24,
                  embed_dim: int = 192, d_state: int = 16, channels: int = 3, num_classes: int = 1000,
@@ -139,29 +145,44 @@ class VisionMamba(nn.Module):
         self.backend = backend  # None: $RMEETO_BACKEND or automatic per device
         self.rmeeto_config: dict = {}
 
-        self.patch_embed = PatchEmbed(img_size, patch_size, stride, channels, embed_dim)
+        self.patch_embed = self.make_patch_embed(img_size, patch_size, stride, channels, embed_dim)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, self.patch_embed.num_patches + 1, embed_dim))
         self.pos_drop = nn.Dropout(drop_rate)
         self.head = nn.Linear(embed_dim, num_classes) if num_classes > 0 else nn.Identity()
-        dpr = [0.0] + torch.linspace(0, drop_path_rate, depth).tolist()  # first block: none
+        dpr = [0.0] + torch.linspace(0, drop_path_rate, depth, device="cpu").tolist()  # first block: none
         self.layers = nn.ModuleList(
-            Block(embed_dim, d_state, drop_path=dpr[i], layer_idx=i, norm_eps=norm_epsilon) for i in range(depth))
+            Block(embed_dim, d_state, drop_path=dpr[i], layer_idx=i, norm_eps=norm_epsilon,
+                  divide_out=self.divide_out) for i in range(depth))
         self.norm_f = RMSNorm(embed_dim, eps=norm_epsilon)
         self.drop_path = DropPath(drop_path_rate)
         self._init_weights()
+
+    def make_patch_embed(self, img_size: int, patch_size: int, stride: int, channels: int,
+                         embed_dim: int) -> nn.Module:
+        return PatchEmbed(img_size, patch_size, stride, channels, embed_dim)
+
+    @staticmethod
+    def cls_position(num_patches: int) -> int:
+        """Index of the class token among ``num_patches + 1`` tokens (Vim: the middle)."""
+        return num_patches // 2
 
     @property
     def num_tokens(self) -> int:
         """Tokens entering the first block: patches plus the class token."""
         return self.patch_embed.num_patches + 1
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of one input without the batch dimension: (channels, height, width)."""
+        return (self.in_chans, self.img_size, self.img_size)
+
     def _init_weights(self) -> None:
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.trunc_normal_(self.cls_token, std=0.02)
         # patch embed: lecun normal (as timm's segm init); head: trunc normal 0.02
         w = self.patch_embed.proj.weight
-        fan_in = w.shape[1] * w.shape[2] * w.shape[3]
+        fan_in = w[0].numel()
         nn.init.trunc_normal_(w, std=math.sqrt(1.0 / fan_in) / 0.87962566103423978)
         nn.init.zeros_(self.patch_embed.proj.bias)
         if isinstance(self.head, nn.Linear):
@@ -180,7 +201,7 @@ class VisionMamba(nn.Module):
         """Patch embed, insert the class token at M//2, add the position embedding."""
         x = self.patch_embed(x)
         b, m, _ = x.shape
-        cls_index = m // 2
+        cls_index = self.cls_position(m)
         x = torch.cat([x[:, :cls_index], self.cls_token.expand(b, -1, -1).to(x.dtype), x[:, cls_index:]], dim=1)
         return self.pos_drop(x + self.pos_embed), cls_index
 

@@ -1,21 +1,23 @@
-"""The R-MeeTo merge step in two Triton launches (plan, apply) instead of ~20 small PyTorch kernels.
+"""The R-MeeTo merge step in a few Triton launches (plan, apply) instead of ~20 small PyTorch kernels.
 
 Same semantics as :func:`rmeeto.merge.plan_merge` + :func:`rmeeto.merge.merge_tokens` for the
 default settings (``order="keep"``, cosine distance, proportional class token at a python-int
-index) in every ``mode`` (merge, prune, prune-norm, prune-random), which is what every benchmark and
-re-training run uses; anything else (``order="shuffle"``, other distances or class-token rules)
-goes through the PyTorch reference in ``merge.py``.
+index) in every ``mode`` (merge, prune, prune-norm, prune-random), at any sequence length, which is
+what every benchmark and re-training run uses; anything else (``order="shuffle"``, other distances
+or class-token rules) goes through the PyTorch reference in ``merge.py``.
 
-- ``_plan_kernel``: one program per image. It computes the source x destination cosine matrix
-  with ``tl.dot`` (fp32 accumulation, norms from the same loads), each source's best destination,
-  the top-``r`` sources (rank by score, ties by position: a stable sort), every token's output
-  slot in kept order, and the size-weighted merge weights. ``prune-norm`` ranks the sources by
-  their norm instead (no matrix), ``prune-random`` by scores drawn with ``torch.rand``. Sequences
-  up to 257 tokens (at most 128 sources) fit in one program's registers; longer ones use the
-  reference.
+- ``_plan_kernel``: one program per image, for up to 257 tokens (at most 128 sources, which fit
+  in one program's registers). It computes the source x destination cosine matrix with ``tl.dot``
+  (fp32 accumulation, norms from the same loads), each source's best destination, the top-``r``
+  sources (rank by score, ties by position: a stable sort), every token's output slot in kept
+  order, and the size-weighted merge weights. ``prune-norm`` ranks the sources by their norm
+  instead (no matrix), ``prune-random`` by scores drawn with ``torch.rand``.
+- Longer sequences (VideoMamba's 1569 and 3137 tokens) get the same plan from four tiled launches
+  in :mod:`rmeeto.ops.triton_merge_tiled`.
 - ``_apply_kernel``: one program per (image, block of output rows, block of channels) writes
   ``owner * w_owner + sum(src * w_src)`` for the hidden states and the residual stream in one
-  launch, accumulating in fp32.
+  launch, accumulating in fp32. The plan lists each row's merged sources (in the order the
+  reference adds them), so a row reads only its own.
 - The backward is a single gather: ``grad_x[t] = w[t] * grad_out[slot[t]]``.
 """
 from __future__ import annotations
@@ -27,7 +29,9 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-MAX_SOURCES = 128  # one program holds the (sources x destinations) score tile
+from .triton_merge_tiled import plan_tiled
+
+MAX_SOURCES = 128  # the single-program plan holds the (sources x destinations) score tile
 
 
 @triton.jit
@@ -43,7 +47,7 @@ def _store_output(owner_ptr, nsize_ptr, off, owner, nsize, mask):
 
 
 @triton.jit
-def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr, src_slot_ptr,
+def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr, first_ptr, nsrc_ptr,
                  T, C, cls_idx, new_cls, r, out_len, sxb, sxt,
                  HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, IEEE: tl.constexpr, SCORE: tl.constexpr,
                  BS: tl.constexpr, BK: tl.constexpr):
@@ -110,7 +114,8 @@ def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_p
         size_cls = 1.0
     onehot = dst[:, None] == col  # (source, destination)
     if MERGE:
-        gained = tl.sum(tl.where(onehot & sel[:, None], size_src[:, None], 0.0), axis=0)
+        hit = onehot & sel[:, None]
+        gained = tl.sum(tl.where(hit, size_src[:, None], 0.0), axis=0)
         nsize_dst = size_dst + gained
         w_dst = size_dst / tl.where(md, nsize_dst, 1.0)  # padding: 0 / 1
         moved_slot = tl.sum(tl.where(onehot, slot_dst[None, :], 0), axis=1)
@@ -134,13 +139,21 @@ def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_p
     _store_output(owner_ptr, nsize_ptr, ob + slot_dst, fd, nsize_dst, md)
     tl.store(owner_ptr + ob + new_cls, cls_idx)
     tl.store(nsize_ptr + ob + new_cls, size_cls)
-    # the r moved sources in score order, for the apply kernel
-    tl.store(src_ptr + b * r + rank, fs, mask=sel)
-    tl.store(src_slot_ptr + b * r + rank, moved_slot, mask=sel)
+    if MERGE:  # the merged sources grouped by output row, in score order within a row (the apply's order)
+        cnt = tl.sum(hit.to(tl.int32), axis=0)
+        start = tl.cumsum(cnt, axis=0) - cnt
+        same = first & ms[None, :] & (dst[None, :] == dst[:, None])  # every source before a merged one merges
+        at = tl.sum(tl.where(onehot, start[None, :], 0), axis=1) + tl.sum(same.to(tl.int32), axis=1)
+        tl.store(src_ptr + b * r + at, fs, mask=sel)
+        _store_output(first_ptr, nsrc_ptr, ob + slot_dst, start, cnt, md)
+        zero = tl.zeros((BS,), dtype=tl.int32)
+        _store_output(first_ptr, nsrc_ptr, ob + slot_src, zero, zero, ms & (sel == 0))
+        tl.store(first_ptr + ob + new_cls, 0)
+        tl.store(nsrc_ptr + ob + new_cls, 0)
 
 
 @triton.jit
-def _apply_kernel(x_ptr, y_ptr, xo_ptr, yo_ptr, owner_ptr, src_ptr, src_slot_ptr, w_ptr,
+def _apply_kernel(x_ptr, y_ptr, xo_ptr, yo_ptr, owner_ptr, src_ptr, first_ptr, nsrc_ptr, w_ptr,
                   T, C, out_len, r, HAS_Y: tl.constexpr, MERGE: tl.constexpr,
                   BJ: tl.constexpr, BC: tl.constexpr):
     b = tl.program_id(0).to(tl.int64)
@@ -159,17 +172,17 @@ def _apply_kernel(x_ptr, y_ptr, xo_ptr, yo_ptr, owner_ptr, src_ptr, src_slot_ptr
         xt = xt * wo[:, None]
         if HAS_Y:
             yt = yt * wo[:, None]
-        for k in range(r):
-            sk = tl.load(src_slot_ptr + b * r + k)
-            if (sk >= j0) & (sk < j0 + BJ):
-                s = tl.load(src_ptr + b * r + k).to(tl.int64)
-                ws = tl.load(w_ptr + b * T + s)
-                hit = (jj == sk)[:, None]
-                row = tl.load(x_ptr + b * T * C + s * C + cc, mask=mc, other=0.0).to(tl.float32) * ws
-                xt += tl.where(hit, row[None, :], 0.0)
-                if HAS_Y:
-                    row = tl.load(y_ptr + b * T * C + s * C + cc, mask=mc, other=0.0).to(tl.float32) * ws
-                    yt += tl.where(hit, row[None, :], 0.0)
+        cnt = tl.load(nsrc_ptr + b * out_len + jj, mask=mj, other=0)
+        fst = tl.load(first_ptr + b * out_len + jj, mask=mj, other=0)
+        for k in range(0, tl.max(cnt, axis=0)):  # the k-th source of each row, in the reference's order
+            h = k < cnt
+            s = tl.load(src_ptr + b * r + fst + k, mask=h, other=0).to(tl.int64)
+            ws = tl.load(w_ptr + b * T + s, mask=h, other=0.0)
+            hm = h[:, None] & mc[None, :]
+            rows = b * T * C + s[:, None] * C + cc[None, :]
+            xt += tl.load(x_ptr + rows, mask=hm, other=0.0).to(tl.float32) * ws[:, None]
+            if HAS_Y:
+                yt += tl.load(y_ptr + rows, mask=hm, other=0.0).to(tl.float32) * ws[:, None]
     out = b * out_len * C + jj[:, None] * C + cc[None, :]
     tl.store(xo_ptr + out, xt.to(xo_ptr.dtype.element_ty), mask=m2)
     if HAS_Y:
@@ -193,12 +206,13 @@ def _unmerge_grad_kernel(g_ptr, slot_ptr, w_ptr, gx_ptr, T, C, out_len,
 
 
 class FusedPlan:
-    """A merge plan from ``_plan_kernel`` (int32 indices). ``slot``/``out_len``/``cls_index`` mean
-    the same as in :class:`rmeeto.merge.MergePlan`; ``w[b, t]`` is token t's weight in its output."""
+    """A merge plan from the plan kernels (int32 indices). ``slot``/``out_len``/``cls_index`` mean
+    the same as in :class:`rmeeto.merge.MergePlan`; ``w[b, t]`` is token t's weight in its output.
+    Merge only: output row ``j`` adds the ``nsrc[b, j]`` sources ``src[b, first[b, j]:][:nsrc[b, j]]``."""
 
-    def __init__(self, slot, w, owner, new_size, src, src_slot, out_len, cls_index, merged):
+    def __init__(self, slot, w, owner, new_size, src, first, nsrc, out_len, cls_index, merged):
         self.slot, self.w, self.owner, self.new_size = slot, w, owner, new_size
-        self.src, self.src_slot = src, src_slot
+        self.src, self.first, self.nsrc = src, first, nsrc
         self.out_len, self.cls_index, self.merged = out_len, cls_index, merged
 
 
@@ -208,36 +222,51 @@ SCORES = {"merge": 0, "prune": 0, "prune-norm": 1, "prune-random": 2}  # how the
 def supported(metric: Tensor, cls_index, mode: str, order: str, distance: str, cls: str) -> bool:
     """Whether these settings and shapes have a fused path (otherwise use ``merge.py``)."""
     return (mode in SCORES and order == "keep" and distance == "cosine" and cls == "proportional"
-            and isinstance(cls_index, int) and metric.dim() == 3 and metric.shape[1] - 1 <= 2 * MAX_SOURCES
-            and metric.shape[1] >= 3)
+            and isinstance(cls_index, int) and metric.dim() == 3 and metric.shape[1] >= 3
+            and 0 <= cls_index < metric.shape[1] and metric.dtype in (torch.float32, torch.float16, torch.bfloat16))
 
 
 @torch.no_grad()
-def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], mode: str = "merge") -> FusedPlan:
+def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], mode: str = "merge",
+         tiled: Optional[bool] = None) -> FusedPlan:
     """The plan for one step on ``metric`` (batch, T, C); ``size`` is (batch, T, 1) fp32 or None (ones).
     ``prune-random`` draws its scores with ``torch.rand`` as the reference does, so the same RNG state
-    gives the same plan."""
+    gives the same plan. ``tiled`` picks the multi-launch plan (any length) or the single-program one
+    (at most 257 tokens); None: the single program where it fits."""
     B, T, C = metric.shape
+    if tiled is None:
+        tiled = T // 2 > MAX_SOURCES
+    elif not tiled and T // 2 > MAX_SOURCES:
+        raise ValueError(f"the single-program merge plan takes at most {2 * MAX_SOURCES + 1} tokens, got {T}; "
+                         "use tiled=True or None")
     merged = mode == "merge"
     r = min(r, (T - 1) // 2)
-    out_len = T - r
     new_cls = cls_index * (T - r) // T
     metric = metric if metric.stride(-1) == 1 else metric.contiguous()
     dev = metric.device
     i32 = dict(device=dev, dtype=torch.int32)
     f32 = dict(device=dev, dtype=torch.float32)
-    slot, w = torch.empty(B, T, **i32), torch.empty(B, T, **f32)
-    owner, new_size = torch.empty(B, out_len, **i32), torch.empty(B, out_len, 1, **f32)
-    src, src_slot = torch.empty(B, max(r, 1), **i32), torch.empty(B, max(r, 1), **i32)
-    sz = size.reshape(B, T).contiguous().float() if size is not None else w
-    score = torch.rand(B, T // 2, device=dev) if mode == "prune-random" else w
-    if B:
-        _plan_kernel[(B,)](metric, sz, score, slot, w, owner, new_size, src, src_slot,
-                           T, C, cls_index, new_cls, r, out_len, metric.stride(0), metric.stride(1),
+    out = dict(slot=torch.empty(B, T, **i32), w=torch.empty(B, T, **f32), owner=torch.empty(B, T - r, **i32),
+               new_size=torch.empty(B, T - r, 1, **f32), src=torch.empty(B, max(r, 1), **i32))
+    if merged:
+        out["first"], out["nsrc"] = torch.empty(B, T - r, **i32), torch.empty(B, T - r, **i32)
+    else:  # a prune has no sources to add
+        out["first"] = out["nsrc"] = out["owner"]
+    sz = size.reshape(B, T).contiguous().float() if size is not None else out["w"]
+    score = torch.rand(B, T // 2, device=dev) if mode == "prune-random" else None
+    if B and tiled:
+        best = score if score is not None else torch.empty(B, T // 2, **f32)
+        plan_tiled(metric, best, torch.empty(3, B, T // 2, **i32), sz, size is not None, out, r, cls_index,
+                   new_cls, SCORES[mode], merged)
+    elif B:
+        _plan_kernel[(B,)](metric, sz, score if score is not None else out["w"], out["slot"], out["w"],
+                           out["owner"], out["new_size"], out["src"], out["first"], out["nsrc"],
+                           T, C, cls_index, new_cls, r, T - r, metric.stride(0), metric.stride(1),
                            HAS_SIZE=size is not None, MERGE=merged, IEEE=metric.dtype == torch.float32,
-                           SCORE=SCORES[mode], BS=max(16, triton.next_power_of_2((T) // 2)),
+                           SCORE=SCORES[mode], BS=max(16, triton.next_power_of_2(T // 2)),
                            BK=32 if C <= 32 else 64, num_warps=8)
-    return FusedPlan(slot, w, owner, new_size, src, src_slot, out_len, new_cls, merged)
+    return FusedPlan(out["slot"], out["w"], out["owner"], out["new_size"], out["src"], out["first"],
+                     out["nsrc"], T - r, new_cls, merged)
 
 
 def _apply_launch(p: FusedPlan, x: Tensor, y: Optional[Tensor]):
@@ -247,7 +276,7 @@ def _apply_launch(p: FusedPlan, x: Tensor, y: Optional[Tensor]):
     BJ, BC = 16, min(128, triton.next_power_of_2(C))
     if B:
         grid = (B, triton.cdiv(p.out_len, BJ), triton.cdiv(C, BC))
-        _apply_kernel[grid](x, y if y is not None else x, xo, yo, p.owner, p.src, p.src_slot, p.w,
+        _apply_kernel[grid](x, y if y is not None else x, xo, yo, p.owner, p.src, p.first, p.nsrc, p.w,
                             T, C, p.out_len, T - p.out_len, HAS_Y=y is not None, MERGE=p.merged,
                             BJ=BJ, BC=BC, num_warps=4)
     return xo, (yo if y is not None else None)

@@ -32,7 +32,11 @@ def build_eval_parser(p: argparse.ArgumentParser) -> Options:
     o.add("-c", "--config", default=None, metavar="YAML", help="YAML of flag names -> values")
     add_model_options(o, train=False)
     add_data_options(o)
-    o.add("--split", default="val", help="folder split to evaluate (val; fashion-mnist: test)")
+    o.add("--split", default="val", help="folder split to evaluate (val; fashion-mnist: test; video: "
+          "val or test, i.e. val.csv/test.csv or val/ test/ folders)")
+    o.add("--view-average", default="logits", choices=["logits", "softmax"],
+          help="video --test-views: average the views' logits, or their probabilities (the official "
+               "test merge)")
     o.add("--batch-size", type=int, default=128)
     o.add("--data-subset", type=float, default=1.0, metavar="FRACTION")
     o.add("--seed", type=int, default=0)

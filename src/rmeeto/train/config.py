@@ -76,7 +76,11 @@ class Options:
 
 def add_model_options(o: Options, train: bool = True) -> None:
     o.add("--model", default="vim_tiny_patch16_224", help="registered model name")
-    o.add("--pretrained", default=None, metavar="PATH", help="checkpoint to start from")
+    o.add("--pretrained", default=None, metavar="PATH",
+          help="checkpoint to start from: a local file or hf-hub:ORG/REPO[:FILE] on the Hugging Face Hub")
+    o.add("--trust-checkpoint", action=argparse.BooleanOptionalAction, default=False,
+          help="fully unpickle --pretrained/--resume files that hold more than tensors; this runs any "
+               "code in the file, so only for files from a source you trust")
     o.add("--model-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
           help="overrides for create_model, e.g. depth=2 embed_dim=32 img_size=32")
     o.add("--num-classes", type=int, default=None, help="classes of the head (default: the model's)")
@@ -87,15 +91,28 @@ def add_model_options(o: Options, train: bool = True) -> None:
           help="target reduction ratio instead of --r")
     o.add("--mode", default="merge", choices=["merge", "prune", "prune-random", "prune-norm"])
     o.add("--order", default="keep", choices=["keep", "shuffle"])
+    o.add("--num-frames", type=int, default=None, help="video models: frames per clip (default: the model's)")
+    o.add("--kernel-size", type=int, default=None, help="video models: temporal patch size (tubelet)")
 
 
 def add_data_options(o: Options) -> None:
-    o.add("--dataset", default="folder", choices=["folder", "fashion-mnist"])
+    o.add("--dataset", default="folder", choices=["folder", "fashion-mnist", "video"])
     o.add("--data-dir", default=None, help="ImageNet layout root (train/, val/) or the IDX folder "
-          "(fashion-mnist; default $RMEETO_FASHION_MNIST, else /usr/share/datasets/fashion-mnist)")
+          "(fashion-mnist; default $RMEETO_FASHION_MNIST, else /usr/share/datasets/fashion-mnist); video: "
+          "the folder of train.csv/val.csv/test.csv list files or of train/, val/ class folders of videos")
     o.add("--max-bad-images", type=float, default=0.01, metavar="FRACTION",
           help="share of a folder's images per pass that may be unreadable (each is replaced by another "
                "image of its class and named in a warning) before the run stops")
+    o.add("--video-prefix", default=None, metavar="DIR", help="video: joined in front of every list-file "
+          "path (default: the list file's folder)")
+    o.add("--list-sep", default=None, help="video: list-file separator (default: ',' if the line has one, "
+          "else whitespace)")
+    o.add("--test-views", default="1x1", metavar="SEGMENTSxCROPS", help="video: views averaged per "
+          "evaluated video, e.g. 4x3 (the official K400 test)")
+    o.add("--short-side", type=int, default=None, help="video eval: resize the short side to this "
+          "before cropping (default: the input size)")
+    o.add("--min-frames", type=int, default=None, help="video: skip videos with fewer frames "
+          "(default: --num-frames)")
     o.add("--workers", type=int, default=8, help="DataLoader worker processes per rank")
     o.add("--pin-memory", action=argparse.BooleanOptionalAction, default=True)
     o.add("--gpu-decode", action=argparse.BooleanOptionalAction, default=False,
@@ -125,9 +142,17 @@ def build_train_parser(parser: argparse.ArgumentParser) -> Options:
     o.add("--global-batch-size", type=int, default=None,
           help="instead of --batch-size: images per optimizer step over all processes; must divide "
                "by world size x --accum-steps")
-    o.add("--accum-steps", type=int, default=1, help="gradient accumulation micro-batches per step")
+    o.add("--accum-steps", type=int, default=1, help="gradient accumulation micro-batches per step "
+          "(the official update_freq)")
+    o.add("--num-sample", type=int, default=1, help="video: repeated augmentation, clips drawn per decoded "
+          "video (the official num_sample); a micro-batch holds batch-size x num-sample clips")
     o.add("--eval-batch-size", type=int, default=None, help="default: 2 x --batch-size")
-    o.add("--lr", type=float, default=2e-5, help="base lr per 512 images; scaled by global batch/512")
+    o.add("--lr", type=float, default=2e-5, help="base lr per --lr-base-batch samples; scaled by "
+          "global batch x num-sample / lr-base-batch")
+    o.add("--lr-base-batch", type=int, default=512, help="batch size the base lr is given for "
+          "(512 for the Vim/DeiT recipe, 256 for the official VideoMamba one)")
+    o.add("--layer-decay", type=float, default=1.0, help="layer-wise lr decay (the official VideoMamba "
+          "fine-tuning uses 0.75; 1.0: off)")
     o.add("--min-lr", type=float, default=1e-6)
     o.add("--warmup-lr", type=float, default=1e-6)
     o.add("--warmup-epochs", type=float, default=0.0)
@@ -159,14 +184,19 @@ def build_train_parser(parser: argparse.ArgumentParser) -> Options:
     o.add("--output", default="runs/train", metavar="DIR")
     o.add("--resume", nargs="?", const="auto", default=None, metavar="PATH",
           help="continue from PATH, or from DIR/checkpoint.pth when given alone (a fresh start "
-               "if it does not exist yet)")
+               "if it does not exist yet; a finished run is reported and left as it is)")
+    o.add("--overwrite", action=argparse.BooleanOptionalAction, default=False,
+          help="replace the run already in --output (checkpoint, metrics, summary, TensorBoard "
+               "events); without it or --resume, an --output that holds a run is refused")
     o.add("--time-budget", type=float, default=None, metavar="MINUTES",
           help="fit the cosine schedule to this wall-clock budget (see docs/training.md)")
     o.add("--budget-probe-steps", type=int, default=10)
     o.add("--seed", type=int, default=0)
     o.add("--checkpoint-interval", type=float, default=30.0, metavar="MINUTES",
           help="also checkpoint mid-epoch this often (0: only at epoch ends)")
-    o.add("--checkpoint-every-steps", type=int, default=None, help="also checkpoint every N steps")
+    o.add("--checkpoint-every-steps", type=int, default=None, metavar="N",
+          help="also checkpoint every N optimizer steps (bounds the work a failure loses; "
+               "see docs/training.md)")
     o.add("--stop-at-step", type=int, default=None, help=argparse.SUPPRESS)  # tests: simulate a kill
     o.add("--debug-nan-step", type=int, default=None, help=argparse.SUPPRESS)  # tests: inject a NaN loss
     o.add("--log-interval", type=int, default=20, help="optimizer steps between loss syncs/logs")

@@ -26,13 +26,14 @@ from ..models.vim import VisionMamba
 from ..data import (DataError, build_criterion, build_dataset, build_eval_loader, build_mixup,
                     build_train_loader, dataset_classes, gpu_pipelines, make_subset, split_holdout,
                     to_device_batch)
-from .dist import DistInfo, all_reduce_sum, broadcast_object, cleanup, init_distributed
+from . import elastic, faults, run_dir
+from .dist import DistInfo, all_reduce_sum, barrier, broadcast_object, cleanup, init_distributed
 from .ema import WeightEma
 from .losses import DistillationLoss
+from .run_dir import CHECKPOINT_NAME, StartPlan
 from .schedule import CosineWarmupLR
 from .state import atomic_write_text, rng_state, seed_everything, set_rng_state, step_seed
-
-CHECKPOINT_NAME = "checkpoint.pth"
+from .video import apply_layer_decay, forward_views, skipped_videos, video_options
 
 
 class TrainError(RuntimeError):
@@ -78,6 +79,7 @@ def build_model(args, teacher: bool = False) -> nn.Module:
     from ..baselines.vit_tome import BASELINES, create_baseline
     from ..cli_checks import UsageError, build_model as build_checked
     kw = dict(args.model_kwargs or {})
+    kw.update({k: getattr(args, k) for k in ("num_frames", "kernel_size") if getattr(args, k, None) is not None})
     kw["drop_path_rate"] = 0.0 if teacher else kw.get("drop_path_rate", getattr(args, "drop_path", 0.0))
     if args.model in BASELINES:
         if args.pretrained:
@@ -88,7 +90,8 @@ def build_model(args, teacher: bool = False) -> nn.Module:
         except TypeError as e:
             raise TrainError(f"cannot build --model {args.model} with --model-kwargs {kw}: {e}") from e
     try:
-        return build_checked(args.model, kw, pretrained=args.pretrained, num_classes=args.num_classes)
+        return build_checked(args.model, kw, pretrained=args.pretrained, num_classes=args.num_classes,
+                             trust_checkpoint=args.trust_checkpoint)
     except UsageError as e:
         raise TrainError(str(e)) from e
 
@@ -102,9 +105,10 @@ def require_vim(model: nn.Module, name: str) -> None:
 
 @torch.inference_mode()
 def evaluate(model: nn.Module, loader, info: DistInfo, dtype: Optional[torch.dtype] = None,
-             pipeline=None) -> dict:
+             pipeline=None, view_average: str = "logits") -> dict:
     """Top-1/top-5/loss over the (sharded) loader; all ranks get the global numbers, computed
-    from summed counts so uneven shards are weighted correctly."""
+    from summed counts so uneven shards are weighted correctly. Multi-view video batches are
+    scored on their views' average (:func:`forward_views`)."""
     was_training = model.training
     model.eval()
     dev = info.device
@@ -112,7 +116,7 @@ def evaluate(model: nn.Module, loader, info: DistInfo, dtype: Optional[torch.dty
     for batch in loader:
         x, y = to_device_batch(batch, dev, pipeline)
         with autocast(dev, dtype):
-            out = model(x)
+            out = forward_views(model, x, view_average)
         out = out.float()
         k = min(5, out.shape[-1])
         hit = out.topk(k, dim=-1).indices == y[:, None]
@@ -233,27 +237,88 @@ def _batch_sizes(args, info: DistInfo) -> tuple[int, int]:
     return bs, bs * info.world_size * accum
 
 
-def _resume_path(args) -> Optional[str]:
-    if not args.resume:
-        return None
-    if args.resume == "auto":
-        p = os.path.join(args.output, CHECKPOINT_NAME)
-        return p if os.path.isfile(p) else None
-    if not os.path.isfile(args.resume):
-        raise TrainError(f"--resume {args.resume}: no such checkpoint")
-    return args.resume
-
-
-def _load_resume(path: str) -> dict:
+def _load_resume(path: str, trust_checkpoint: bool = False) -> dict:
+    from ..checkpoint import UnsafeCheckpointError
     try:
         from ..checkpoint import read_checkpoint
-        ck = read_checkpoint(path)
+        ck = read_checkpoint(path, trust_checkpoint=trust_checkpoint)
+    except UnsafeCheckpointError as e:
+        raise TrainError(f"--resume: {e}") from e
     except Exception as e:
         raise TrainError(f"cannot read --resume checkpoint {path}: {e}") from e
     if not isinstance(ck, dict) or "optimizer" not in ck or "sampler" not in ck:
         raise TrainError(f"{path} is not an rmeeto training checkpoint (no optimizer/sampler state); "
                          f"to start from its weights use --pretrained {path}")
     return ck
+
+
+def _plan_start(args, info: DistInfo) -> tuple[StartPlan, list[str]]:
+    """Rank 0 decides how the run starts in --output (:func:`run_dir.plan_start`) and every rank
+    gets the same decision; also returns the torchrun agents of the group (empty outside torchrun)."""
+    agents = elastic.group_agents(info) if elastic.under_torchrun() else []
+    plan = None
+    if info.is_main:
+        own = bool(agents) and elastic.is_own_run(args.output, agents)
+        plan = run_dir.plan_start(args.output, args.resume, bool(getattr(args, "overwrite", False)), own)
+    plan = broadcast_object(plan, info)
+    if plan.error:
+        raise TrainError(plan.error)
+    if plan.message:
+        log(info, plan.message)
+    return plan, agents
+
+
+def _read_everywhere(path: str, info: DistInfo, trust_checkpoint: bool = False) -> dict:
+    """Every rank reads the checkpoint itself; then they check that they all read the same one
+    (same step and position), which fails when --output is not one folder that every node sees.
+    A barrier at the end keeps rank 0 from writing a new checkpoint while a peer still reads."""
+    ck, mark, err = None, None, None
+    try:
+        ck = _load_resume(path, trust_checkpoint)
+        pos = ck["sampler"] if isinstance(ck["sampler"], dict) else {}
+        mark = (ck.get("step"), pos.get("epoch"), pos.get("start_batch"))
+    except TrainError as e:
+        err = str(e)
+    ref = broadcast_object(mark, info)
+    bad = torch.tensor([float(err is not None or mark != ref)], dtype=torch.float64, device=info.device)
+    all_reduce_sum(bad, info)
+    if err is not None:
+        raise TrainError(err if info.is_main else f"rank {info.rank}: {err}")
+    if bad.item() > 0:
+        raise TrainError(f"the processes read different checkpoints at {path} (rank 0: step {ref[0]}); "
+                         "--output must be a folder that every node sees (a shared filesystem)")
+    barrier(info)
+    return ck
+
+
+def _check_layout(ck: dict, path: str, info: DistInfo, bs: int) -> None:
+    """A checkpoint's position in the epoch and its schedule are counted in its own batch layout;
+    continuing with another one would skip or repeat images, so it is refused."""
+    pos = ck["sampler"] if isinstance(ck["sampler"], dict) else {}
+    then = (pos.get("world_size", info.world_size), pos.get("batch_size", bs))
+    if then != (info.world_size, bs):
+        raise TrainError(f"{path} was written by {then[0]} process(es) x batch {then[1]}; this run has "
+                         f"{info.world_size} x {bs}. Resume with the same number of processes and batch "
+                         "size (with torchrun: a fixed --nnodes, not MIN:MAX)")
+
+
+def _finished_note(ck: dict, path: str) -> str:
+    return (f"the run of {path} is finished (step {ck.get('step')}); nothing to do. To train it again "
+            "use --overwrite, or choose another --output")
+
+
+def _prepare_output(out: str, plan: StartPlan, ck: Optional[dict], agents: list[str]) -> None:
+    """Rank 0, just before its first write: clear an earlier run (--overwrite), remove temporary files
+    of writes a killed process left, record torchrun's agents, drop metrics of steps lost after ``ck``."""
+    if plan.clear:
+        run_dir.clear_run(out)
+    stale = run_dir.remove_stale_temps(out)
+    if stale:
+        log(None, f"removed {len(stale)} unfinished temporary file(s) a killed process left in {out}")
+    if agents:
+        elastic.record_agents(out, agents)
+    if ck is not None:
+        run_dir.trim_metrics(out, int(ck["step"]))
 
 
 def _train(args, info: DistInfo) -> int:
@@ -263,12 +328,20 @@ def _train(args, info: DistInfo) -> int:
     dtype = amp_dtype(args.amp, dev)
     bs, global_batch = _batch_sizes(args, info)
     accum = int(args.accum_steps)
-    lr = args.lr * global_batch / 512.0
+    lr = args.lr * global_batch * int(args.num_sample) / float(args.lr_base_batch)
     out = args.output
-    resume_path = _resume_path(args)
-    ck = _load_resume(resume_path) if resume_path else None
-    if args.resume and ck is None:
-        log(info, f"--resume: no checkpoint in {out} yet, starting fresh")
+    plan, agents = _plan_start(args, info)
+    resume_path = plan.resume_path
+    ck = _read_everywhere(resume_path, info, args.trust_checkpoint) if resume_path else None
+    if ck is not None and ck.get("finished"):
+        log(info, _finished_note(ck, resume_path))
+        return 0
+    if ck is not None:
+        _check_layout(ck, resume_path, info, bs)
+    try:
+        kill_at = faults.kill_step(info.rank, resumed=ck is not None)
+    except ValueError as e:
+        raise TrainError(str(e)) from e
     seed_everything(args.seed)
 
     # model and data
@@ -277,7 +350,7 @@ def _train(args, info: DistInfo) -> int:
     num_classes = int(model.num_classes)
     data_kw = dict(img_size=img_size, channels=channels, num_classes=num_classes,
                    interpolation=args.train_interpolation, crop_pct=args.crop_pct,
-                   max_bad_images=args.max_bad_images)
+                   video=video_options(args, model), max_bad_images=args.max_bad_images)
     gpu_decode = bool(args.gpu_decode)
     if gpu_decode and args.dataset != "folder":
         raise TrainError("--gpu-decode works on JPEG folders (--dataset folder) only")
@@ -355,7 +428,8 @@ def _train(args, info: DistInfo) -> int:
         criterion = DistillationLoss(criterion, teacher, args.distill_alpha, args.distill_tau)
 
     # optimisation state
-    optimizer = torch.optim.AdamW(param_groups(model, args.weight_decay), lr=lr, betas=tuple(args.opt_betas),
+    groups = apply_layer_decay(param_groups(model, args.weight_decay), model, args.layer_decay)
+    optimizer = torch.optim.AdamW(groups, lr=lr, betas=tuple(args.opt_betas),
                                   eps=args.opt_eps, fused=dev.type == "cuda")  # as `rmeeto bench --train` times it
     scaler = torch.amp.GradScaler(dev.type) if dtype == torch.float16 else None
     spe = sampler.num_batches // accum  # optimizer steps per epoch
@@ -398,9 +472,11 @@ def _train(args, info: DistInfo) -> int:
         model = DDP(model, device_ids=[dev.index] if dev.type == "cuda" else None)
     fwd_model = torch.compile(model) if args.compile else model
 
-    recorder = Recorder(out, info.is_main, args.tensorboard)
     if info.is_main:
         os.makedirs(out, exist_ok=True)
+        _prepare_output(out, plan, ck, agents)
+    recorder = Recorder(out, info.is_main, args.tensorboard)
+    if info.is_main:
         import yaml
         resolved = args_dict(args)
         resolved.update(world_size=info.world_size, per_process_batch_size=bs,
@@ -578,6 +654,8 @@ def _train(args, info: DistInfo) -> int:
                     log(info, f"stopped at step {step} as asked (--stop-at-step); resume with --resume")
                     recorder.close()
                     return 0
+            if step == kill_at:
+                faults.kill_self()
             if done and not end_of_epoch:
                 stopped_early = True
                 break
@@ -608,6 +686,7 @@ def _train(args, info: DistInfo) -> int:
             entry.update(ema_top1=ema_stats["top1"], ema_top5=ema_stats["top5"])
         if stopped_early:
             entry["partial_epoch"] = micro / (spe * accum)
+        entry.update(skipped_videos(info, train_ds, val_ds))
         summary["epochs"].append(entry)
         recorder.write({"type": "val", **entry}, step)
         log(info, f"epoch {epoch + 1}/{num_epochs()}: val top-1 {stats['top1']:.2f} top-5 {stats['top5']:.2f} "

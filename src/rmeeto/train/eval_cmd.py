@@ -10,6 +10,7 @@ import torch
 from ..data import build_dataset, build_eval_loader, gpu_pipelines, make_subset
 from ..bench import measure
 from .engine import TrainError, amp_dtype, build_model, evaluate, require_vim, run_command
+from .video import skipped_videos, video_options
 
 
 def settings_from_args(args) -> list[dict]:
@@ -35,7 +36,7 @@ def _eval(args, info) -> int:
     gpu = bool(args.gpu_decode)
     ds = build_dataset(args.dataset, args.data_dir, args.split, img_size=img_size, channels=channels,
                        num_classes=int(model.num_classes), crop_pct=args.crop_pct, gpu_decode=gpu,
-                       max_bad_images=args.max_bad_images)
+                       video=video_options(args, model), max_bad_images=args.max_bad_images)
     ds = make_subset(ds, args.data_subset, args.seed)
     loader = build_eval_loader(ds, args.batch_size, world_size=info.world_size, rank=info.rank,
                                workers=args.workers, pin_memory=dev.type == "cuda", gpu_decode=gpu)
@@ -52,7 +53,8 @@ def _eval(args, info) -> int:
             except (ValueError, TypeError) as e:
                 raise TrainError(f"cannot patch with {use}: {e}") from e
         t0 = time.time()
-        stats = evaluate(model, loader, info, dtype, pipe)
+        stats = evaluate(model, loader, info, dtype, pipe, args.view_average)
+        stats.update(skipped_videos(info, ds))
         res = {"patch": rmeeto.patch_settings(model), "r": (use or {}).get("r", 0),
                "ratio_arg": (use or {}).get("ratio"), **stats, "eval_seconds": time.time() - t0}
         try:
@@ -77,8 +79,9 @@ def _eval(args, info) -> int:
         out = args.output or "runs/eval"
         os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, "eval.json"), "w") as f:
+            views = {"test_views": args.test_views, "view_average": args.view_average} if args.dataset == "video" else {}
             json.dump({"model": args.model, "pretrained": args.pretrained, "device": str(dev),
-                       "world_size": info.world_size, "results": results}, f, indent=2)
+                       "world_size": info.world_size, **views, "results": results}, f, indent=2)
         if len(results) > 1:
             plot_curve(results, os.path.join(out, "eval.png"), title=args.model)
         print(f"wrote {os.path.join(out, 'eval.json')}" + (" and eval.png" if len(results) > 1 else ""))

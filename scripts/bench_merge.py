@@ -1,0 +1,118 @@
+"""Benchmark one R-MeeTo merge step: the PyTorch reference (``rmeeto.merge``) vs the fused Triton merge.
+
+Times plan + apply on the hidden states (``--dtype``) and the fp32 residual stream with tracked
+sizes, forward only and forward + backward, at Vim's 197 tokens and VideoMamba's 1569 (8 frames)
+and 3137 (16 frames), class token first. Also times the fused plan alone on the single-program
+and on the tiled kernels where both apply (up to 257 tokens). Median of CUDA-event timings
+(triton.testing.do_bench); prints a table, asserts nothing.
+
+    PYTHONPATH=src python scripts/bench_merge.py [--batch 32] [--dim 384] [--lens 197,1569,3137]
+        [--r 11,88,88] [--dtype fp16|bf16|fp32]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+import torch
+
+DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
+
+
+def _ms(fn: Callable[[], object]) -> float:
+    from triton.testing import do_bench
+
+    return do_bench(fn, warmup=25, rep=100, return_mode="median")
+
+
+def _inputs(batch: int, tokens: int, dim: int, dtype: torch.dtype):
+    g = torch.Generator(device="cuda").manual_seed(tokens)
+    hidden = torch.randn(batch, tokens, dim, device="cuda", generator=g).to(dtype)
+    residual = torch.randn(batch, tokens, dim, device="cuda", generator=g)
+    size = torch.rand(batch, tokens, 1, device="cuda", generator=g) * 3 + 1
+    return hidden, residual, size
+
+
+def _steps(r: int, cls: int):
+    """(reference, fused) merge steps: (hidden, residual, size) -> (hidden, residual, size)."""
+    from rmeeto.merge import merge_tokens, plan_merge
+    from rmeeto.ops import triton_merge
+
+    def reference(h, res, size):
+        plan = plan_merge(h, r, cls)
+        size, h, res = merge_tokens(plan, size, h, res)
+        return h, res, size
+
+    def fused(h, res, size):
+        plan = triton_merge.plan(h, r, cls, size)
+        h, res = triton_merge.apply(plan, h, res)
+        return h, res, plan.new_size
+
+    return reference, fused
+
+
+def _fwd_bwd(step, h, res, size):
+    h, res = h.detach().requires_grad_(), res.detach().requires_grad_()
+
+    def run():
+        oh, ores, _ = step(h, res, size)
+        torch.autograd.backward((oh, ores), (torch.ones_like(oh), torch.ones_like(ores)))
+
+    return run
+
+
+def bench_length(batch: int, tokens: int, dim: int, r: int, dtype: torch.dtype) -> dict:
+    """Milliseconds of every variant at one sequence length."""
+    from rmeeto.ops import triton_merge
+
+    h, res, size = _inputs(batch, tokens, dim, dtype)
+    reference, fused = _steps(r, 0)
+    out = {}
+    with torch.no_grad():
+        out["ref_fwd"] = _ms(lambda: reference(h, res, size))
+        out["fused_fwd"] = _ms(lambda: fused(h, res, size))
+        if tokens // 2 <= triton_merge.MAX_SOURCES:
+            out["plan_single"] = _ms(lambda: triton_merge.plan(h, r, 0, size, tiled=False))
+        out["plan_tiled"] = _ms(lambda: triton_merge.plan(h, r, 0, size, tiled=True))
+    out["ref_fb"] = _ms(_fwd_bwd(reference, h, res, size))
+    out["fused_fb"] = _ms(_fwd_bwd(fused, h, res, size))
+    return out
+
+
+def _row(tokens: int, r: int, t: dict) -> str:
+    fwd, fb = t["ref_fwd"] / t["fused_fwd"], t["ref_fb"] / t["fused_fb"]
+    return (f"{tokens:>6} {r:>5} | {t['ref_fwd']:>8.3f} {t['fused_fwd']:>8.3f} {fwd:>6.1f}x | "
+            f"{t['ref_fb']:>8.3f} {t['fused_fb']:>8.3f} {fb:>6.1f}x | "
+            f"{t.get('plan_single', float('nan')):>8.3f} {t['plan_tiled']:>8.3f}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--dim", type=int, default=384)
+    ap.add_argument("--lens", default="197,1569,3137", help="token counts (class token included)")
+    ap.add_argument("--r", default="11,88,88", help="tokens removed at each length (one per --lens entry)")
+    ap.add_argument("--dtype", default="fp16", choices=sorted(DTYPES))
+    args = ap.parse_args(argv)
+    lens, rs = [int(v) for v in args.lens.split(",")], [int(v) for v in args.r.split(",")]
+    if len(lens) != len(rs):
+        print(f"error: --r needs one value per --lens entry ({len(lens)}), got {len(rs)}", file=sys.stderr)
+        return 2
+    if not torch.cuda.is_available():
+        print("no CUDA device; nothing to benchmark", file=sys.stderr)
+        return 2
+    import triton
+
+    print(f"{torch.cuda.get_device_name()} | torch {torch.__version__} | triton {triton.__version__} | "
+          f"batch {args.batch} dim {args.dim} {args.dtype}, tracked sizes, hidden + fp32 residual, class token 0")
+    print("median ms; reference = rmeeto.merge plan_merge + merge_tokens, fused = triton_merge plan + apply")
+    print(f"{'tokens':>6} {'r':>5} | {'ref fwd':>8} {'fused':>8} {'':>7} | {'ref f+b':>8} {'fused':>8} {'':>7} | "
+          f"{'plan 1p':>8} {'tiled':>8}")
+    for tokens, r in zip(lens, rs):
+        print(_row(tokens, r, bench_length(args.batch, tokens, args.dim, r, DTYPES[args.dtype])), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

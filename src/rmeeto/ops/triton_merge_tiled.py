@@ -1,0 +1,231 @@
+"""The fused merge plan for sequences of any length: four tiled launches instead of one program per image.
+
+The single-program plan in :mod:`rmeeto.ops.triton_merge` holds the whole (sources x destinations)
+score tile in registers, which limits it to 257 tokens. Here every launch works on blocks of
+``TILE`` sources (or destinations) and loops over the others, so the memory per program is fixed
+and VideoMamba's 1569 / 3137 tokens (and longer) run with the same result:
+
+1. ``_best_kernel`` (batch, source block): loops over destination blocks; each tile is a
+   ``tl.dot`` over the channels (fp32 accumulation) divided by the two norms; keeps the running
+   best score and its destination (a later block wins only when strictly greater, so ties go to
+   the lowest destination, as ``torch.max`` does). ``prune-norm`` computes only the norms.
+2. ``_rank_kernel`` (batch, source block): each source's rank in a stable descending sort of the
+   scores (how many come first), and its place among the sources that go to the same destination
+   (the order in which they are added, as the reference's ``scatter_add``).
+3. ``_slot_kernel`` (batch, block): output slots from the removed sources before each token, new
+   sizes and weights of the destinations (sum over the source blocks), owners, and the start and
+   count of each output row's sources in the merged-source list.
+4. ``_moved_kernel`` (batch, source block), merge only: each merged source's slot (its
+   destination's), weight and place in that list.
+"""
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+from torch import Tensor
+
+TILE = 64  # sources (or destinations) per program and per inner step
+
+
+@triton.jit
+def _best_kernel(x_ptr, best_ptr, dst_ptr, T, C, cls_idx, sxb, sxt,
+                 NORM_ONLY: tl.constexpr, IEEE: tl.constexpr, BS: tl.constexpr, BK: tl.constexpr):
+    b = tl.program_id(0).to(tl.int64)
+    S = T // 2  # source k sits at non-class position 2k, destination k at 2k + 1
+    D = (T - 1) // 2
+    i = tl.program_id(1) * BS + tl.arange(0, BS)
+    ms = i < S
+    fs = 2 * i + (2 * i >= cls_idx).to(tl.int32)
+    xb = x_ptr + b * sxb
+    na = tl.zeros((BS,), dtype=tl.float32)
+    for k0 in range(0, C, BK):
+        kk = k0 + tl.arange(0, BK)
+        a = tl.load(xb + fs[:, None] * sxt + kk[None, :], mask=ms[:, None] & (kk < C)[None, :], other=0.0)
+        af = a.to(tl.float32)
+        na += tl.sum(af * af, axis=1)
+    top = tl.full((BS,), float("-inf"), tl.float32)
+    arg = tl.zeros((BS,), dtype=tl.int32)
+    if NORM_ONLY:  # prune-norm: the lowest-norm sources go first
+        top = tl.where(ms, -tl.sqrt(na), top)
+    else:
+        sa = tl.sqrt(tl.where(ms, na, 1.0))  # padding rows: no 0/0
+        for d0 in range(0, D, BS):
+            j = d0 + tl.arange(0, BS)
+            md = j < D
+            fd = 2 * j + 1 + (2 * j + 1 >= cls_idx).to(tl.int32)
+            acc = tl.zeros((BS, BS), dtype=tl.float32)
+            nb = tl.zeros((BS,), dtype=tl.float32)
+            for k0 in range(0, C, BK):
+                kk = k0 + tl.arange(0, BK)
+                mk = kk < C
+                a = tl.load(xb + fs[:, None] * sxt + kk[None, :], mask=ms[:, None] & mk[None, :], other=0.0)
+                d = tl.load(xb + fd[:, None] * sxt + kk[None, :], mask=md[:, None] & mk[None, :], other=0.0)
+                if IEEE:
+                    acc += tl.dot(a, tl.trans(d), input_precision="ieee")
+                else:
+                    acc += tl.dot(a, tl.trans(d))
+                df = d.to(tl.float32)
+                nb += tl.sum(df * df, axis=1)
+            cos = acc / (sa[:, None] * tl.sqrt(tl.where(md, nb, 1.0))[None, :])
+            cos = tl.where(md[None, :], cos, float("-inf"))
+            m = tl.max(cos, axis=1)
+            am = tl.argmax(cos, axis=1, tie_break_left=True).to(tl.int32) + d0
+            up = m > top  # strictly: an equal score in a later block has a higher index
+            top = tl.where(up, m, top)
+            arg = tl.where(up, am, arg)
+    tl.store(best_ptr + b * S + i, top, mask=ms)
+    tl.store(dst_ptr + b * S + i, arg, mask=ms)
+
+
+@triton.jit
+def _rank_kernel(best_ptr, dst_ptr, rank_ptr, pos_ptr, S, MERGE: tl.constexpr, BS: tl.constexpr):
+    b = tl.program_id(0).to(tl.int64)
+    i = tl.program_id(1) * BS + tl.arange(0, BS)
+    ms = i < S
+    bi = tl.load(best_ptr + b * S + i, mask=ms, other=float("-inf"))
+    di = tl.load(dst_ptr + b * S + i, mask=ms, other=-1)
+    rank = tl.zeros((BS,), dtype=tl.int32)
+    pos = tl.zeros((BS,), dtype=tl.int32)
+    for j0 in range(0, S, BS):
+        j = j0 + tl.arange(0, BS)
+        mj = j < S
+        bj = tl.load(best_ptr + b * S + j, mask=mj, other=float("-inf"))
+        # [i, j]: source j comes before source i (higher score, or equal score and lower index)
+        first = (bj[None, :] > bi[:, None]) | ((bj[None, :] == bi[:, None]) & (j[None, :] < i[:, None]))
+        first = first & mj[None, :]
+        rank += tl.sum(first.to(tl.int32), axis=1)
+        if MERGE:  # every source before a merged one is merged too: this is its place in its group
+            dj = tl.load(dst_ptr + b * S + j, mask=mj, other=-1)
+            pos += tl.sum((first & (dj[None, :] == di[:, None])).to(tl.int32), axis=1)
+    tl.store(rank_ptr + b * S + i, rank, mask=ms)
+    tl.store(pos_ptr + b * S + i, pos, mask=ms)
+
+
+@triton.jit
+def _pair(p0, p1, off, v0, v1, mask):
+    tl.store(p0 + off, v0, mask=mask)
+    tl.store(p1 + off, v1, mask=mask)
+
+
+@triton.jit
+def _slot_kernel(size_ptr, rank_ptr, dst_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, first_ptr, nsrc_ptr,
+                 T, cls_idx, new_cls, r, out_len,
+                 HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, BS: tl.constexpr):
+    b = tl.program_id(0).to(tl.int64)
+    S = T // 2
+    D = (T - 1) // 2
+    i0 = tl.program_id(1) * BS
+    i = i0 + tl.arange(0, BS)  # source i and destination i
+    ms, md = i < S, i < D
+    fs = 2 * i + (2 * i >= cls_idx).to(tl.int32)
+    fd = 2 * i + 1 + (2 * i + 1 >= cls_idx).to(tl.int32)
+    sel = (tl.load(rank_ptr + b * S + i, mask=ms, other=r) < r).to(tl.int32)
+    sb = size_ptr + b * T
+    before = tl.zeros((BS,), dtype=tl.int32)  # removed sources in earlier blocks
+    below = tl.zeros((BS,), dtype=tl.int32)  # merged sources whose destination is in an earlier block
+    cnt = tl.zeros((BS,), dtype=tl.int32)  # merged sources into each destination of this block
+    gained = tl.zeros((BS,), dtype=tl.float32)
+    hi = i0
+    if MERGE:
+        hi = S
+    for j0 in range(0, hi, BS):
+        j = j0 + tl.arange(0, BS)
+        mj = j < S
+        selj = (tl.load(rank_ptr + b * S + j, mask=mj, other=r) < r).to(tl.int32)
+        before += tl.where(j < i0, selj, 0)
+        if MERGE:
+            dj = tl.load(dst_ptr + b * S + j, mask=mj, other=-1)
+            if HAS_SIZE:
+                szj = tl.load(sb + 2 * j + (2 * j >= cls_idx).to(tl.int32), mask=mj, other=0.0)
+            else:
+                szj = tl.where(mj, 1.0, 0.0)
+            hit = (dj[None, :] == i[:, None]) & (selj[None, :] != 0)  # [destination i, source j]
+            gained += tl.sum(tl.where(hit, szj[None, :], 0.0), axis=1)
+            cnt += tl.sum(hit.to(tl.int32), axis=1)
+            below += tl.where(dj < i0, selj, 0)
+    removed = tl.sum(before, axis=0) + tl.cumsum(sel, axis=0)  # removed sources up to source i
+    # place in kept order: non-class position minus the removed sources before it, then skip the class slot
+    r_src = 2 * i - (removed - sel)
+    r_dst = 2 * i + 1 - removed
+    slot_src = r_src + (r_src >= new_cls).to(tl.int32)
+    slot_dst = r_dst + (r_dst >= new_cls).to(tl.int32)
+    if HAS_SIZE:
+        size_src = tl.load(sb + fs, mask=ms, other=0.0)
+        size_dst = tl.load(sb + fd, mask=md, other=0.0)
+    else:
+        size_src = tl.where(ms, 1.0, 0.0)
+        size_dst = tl.where(md, 1.0, 0.0)
+    nsize_dst = size_dst + gained
+    w_dst = size_dst / tl.where(md, nsize_dst, 1.0)
+    keep = ms & (sel == 0)
+    pb, ob = b * T, b * out_len
+    _pair(slot_ptr, w_ptr, pb + fs, slot_src, tl.full((BS,), 1.0, tl.float32), keep)
+    _pair(slot_ptr, w_ptr, pb + fd, slot_dst, w_dst, md)
+    _pair(owner_ptr, nsize_ptr, ob + slot_src, fs, size_src, keep)
+    _pair(owner_ptr, nsize_ptr, ob + slot_dst, fd, nsize_dst, md)
+    if MERGE:  # the merged sources' slots and weights come from _moved_kernel
+        start = tl.sum(below, axis=0) + tl.cumsum(cnt, axis=0) - cnt
+        _pair(first_ptr, nsrc_ptr, ob + slot_dst, start, cnt, md)
+        _pair(first_ptr, nsrc_ptr, ob + slot_src, tl.zeros((BS,), tl.int32), tl.zeros((BS,), tl.int32), keep)
+    else:  # pruned sources go to the overflow slot
+        _pair(slot_ptr, w_ptr, pb + fs, tl.zeros((BS,), tl.int32) + out_len, tl.zeros((BS,), tl.float32),
+              ms & (sel != 0))
+    if tl.program_id(1) == 0:
+        if HAS_SIZE:
+            size_cls = tl.load(sb + cls_idx)
+        else:
+            size_cls = 1.0
+        tl.store(slot_ptr + pb + cls_idx, new_cls)
+        tl.store(w_ptr + pb + cls_idx, 1.0)
+        tl.store(owner_ptr + ob + new_cls, cls_idx)
+        tl.store(nsize_ptr + ob + new_cls, size_cls)
+        if MERGE:
+            tl.store(first_ptr + ob + new_cls, 0)
+            tl.store(nsrc_ptr + ob + new_cls, 0)
+
+
+@triton.jit
+def _moved_kernel(size_ptr, rank_ptr, dst_ptr, pos_ptr, slot_ptr, w_ptr, nsize_ptr, first_ptr, src_ptr,
+                  T, cls_idx, r, out_len, HAS_SIZE: tl.constexpr, BS: tl.constexpr):
+    b = tl.program_id(0).to(tl.int64)
+    S = T // 2
+    i = tl.program_id(1) * BS + tl.arange(0, BS)
+    ms = i < S
+    sel = ms & (tl.load(rank_ptr + b * S + i, mask=ms, other=r) < r)
+    fs = 2 * i + (2 * i >= cls_idx).to(tl.int32)
+    d = tl.load(dst_ptr + b * S + i, mask=sel, other=0)
+    fd = 2 * d + 1 + (2 * d + 1 >= cls_idx).to(tl.int32)
+    to = tl.load(slot_ptr + b * T + fd, mask=sel, other=0)  # a merged source follows its destination
+    into = tl.load(nsize_ptr + b * out_len + to, mask=sel, other=1.0)
+    if HAS_SIZE:
+        size = tl.load(size_ptr + b * T + fs, mask=sel, other=0.0)
+    else:
+        size = tl.where(sel, 1.0, 0.0)
+    _pair(slot_ptr, w_ptr, b * T + fs, to, size / into, sel)
+    at = tl.load(first_ptr + b * out_len + to, mask=sel, other=0) + tl.load(pos_ptr + b * S + i, mask=sel, other=0)
+    tl.store(src_ptr + b * r + at, fs, mask=sel)
+
+
+def plan_tiled(metric: Tensor, best: Tensor, scratch: Tensor, size: Tensor, has_size: bool, out: dict,
+               r: int, cls_index: int, new_cls: int, kind: int, merged: bool) -> None:
+    """Fill ``out`` (slot, w, owner, new_size, first, nsrc, src: as in ``triton_merge.plan``) for
+    ``metric`` (batch, T, C) with unit last stride. ``kind``: 0 cosine, 1 norm, 2 the scores
+    already in ``best`` (batch, T // 2, fp32); ``scratch`` is (3, batch, T // 2) int32."""
+    B, T, C = metric.shape
+    S = T // 2
+    dst, rank, pos = scratch[0], scratch[1], scratch[2]
+    grid = (B, triton.cdiv(S, TILE))
+    if kind == 2:
+        dst.zero_()
+    else:
+        _best_kernel[grid](metric, best, dst, T, C, cls_index, metric.stride(0), metric.stride(1),
+                           NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=TILE,
+                           BK=32 if C <= 32 else 64, num_warps=4)
+    _rank_kernel[grid](best, dst, rank, pos, S, MERGE=merged, BS=TILE, num_warps=4)
+    _slot_kernel[grid](size, rank, dst, out["slot"], out["w"], out["owner"], out["new_size"], out["first"],
+                       out["nsrc"], T, cls_index, new_cls, r, T - r, HAS_SIZE=has_size, MERGE=merged,
+                       BS=TILE, num_warps=4)
+    if merged:
+        _moved_kernel[grid](size, rank, dst, pos, out["slot"], out["w"], out["new_size"], out["first"],
+                            out["src"], T, cls_index, r, T - r, HAS_SIZE=has_size, BS=TILE, num_warps=4)

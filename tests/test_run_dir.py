@@ -1,0 +1,188 @@
+"""How ``rmeeto train`` starts in an --output folder: refuse, --resume, --overwrite, a finished run,
+a torchrun restart of its own run; unfinished atomic writes; the test-only kill hook."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest_data import SRC, TINY, make_data, run_inproc  # also puts src/ on sys.path
+from rmeeto.train import elastic, faults, run_dir
+
+FAST = ["--workers", "0", "--no-progress", "--no-tensorboard", "--num-classes", "3", "--r", "2",
+        "--batch-size", "4", "--lr", "0.5", "--log-interval", "2", "--epochs", "1", "--no-initial-eval"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_data(str(tmp_path_factory.mktemp("jpegs")))
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def _train(data, out, *extra) -> int:
+    return run_inproc(["train", *TINY, *FAST, "--data-dir", data, "--output", str(out), *extra])
+
+
+# ---------------------------------------------------------------- the CLI on a finished run
+
+def test_existing_run_refused_resume_says_finished_overwrite_replaces(data, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _train(data, out) == 0
+    first_metrics = (out / "metrics.jsonl").read_text()
+    ckpt = _digest(out / "checkpoint.pth")
+    capsys.readouterr()
+
+    # no flag: refused, one line, nothing touched
+    assert _train(data, out) == 2
+    cap = capsys.readouterr()
+    lines = cap.err.strip().splitlines()
+    assert len(lines) == 1 and "already holds a run" in lines[0], cap.err
+    assert "--resume" in lines[0] and "--overwrite" in lines[0] and "Traceback" not in cap.err
+    assert _digest(out / "checkpoint.pth") == ckpt and (out / "metrics.jsonl").read_text() == first_metrics
+
+    # --resume on the finished run: says so, exit 0, nothing touched
+    assert _train(data, out, "--resume") == 0
+    cap = capsys.readouterr()
+    assert "is finished (step 6)" in cap.out and "--overwrite" in cap.out
+    assert _digest(out / "checkpoint.pth") == ckpt and (out / "metrics.jsonl").read_text() == first_metrics
+
+    # both flags: a one-line error
+    assert _train(data, out, "--resume", "--overwrite") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "give one of them" in err[0]
+
+    # --overwrite: a new run whose records replace the old ones instead of being appended
+    assert _train(data, out, "--overwrite", "--seed", "1") == 0
+    again = (out / "metrics.jsonl").read_text()
+    assert len(again.splitlines()) == len(first_metrics.splitlines()) and again != first_metrics
+    assert torch.load(out / "checkpoint.pth", weights_only=True)["step"] == 6
+
+
+def test_resume_in_an_empty_folder_starts_fresh(data, tmp_path, capsys):
+    assert _train(data, tmp_path / "new", "--resume") == 0
+    assert "no checkpoint in" in capsys.readouterr().out
+    assert (tmp_path / "new" / "checkpoint.pth").is_file()
+
+
+def test_kill_hook_bad_value_is_a_clear_error(data, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(faults.KILL_ENV, "soon")
+    assert _train(data, tmp_path / "k") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "STEP:RANK" in err[0]
+
+
+# ---------------------------------------------------------------- decisions, without training
+
+def _touch(folder, *names):
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        (folder / n).write_text("{}")
+
+
+def test_plan_start_cases(tmp_path):
+    empty, held, noch = tmp_path / "empty", tmp_path / "held", tmp_path / "noch"
+    _touch(held, "checkpoint.pth", "metrics.jsonl")
+    _touch(noch, "metrics.jsonl", "args.yaml")  # a run cut short before its first checkpoint
+    own = str(held / "checkpoint.pth")
+    plan = run_dir.plan_start
+    assert plan(str(empty), None, False, False) == run_dir.StartPlan()
+    assert "already holds a run (checkpoint.pth, metrics.jsonl)" in plan(str(held), None, False, False).error
+    assert plan(str(held), "auto", False, False).resume_path == own
+    assert plan(str(held), None, True, False).clear and plan(str(held), None, True, False).resume_path is None
+    assert plan(str(noch), "auto", False, False).clear  # --resume without a checkpoint: fresh
+    assert "no such checkpoint" in plan(str(held), str(tmp_path / "x.pth"), False, False).error
+    # a torchrun restart of its own run continues it, whatever the flags of the first attempt
+    assert plan(str(held), None, False, True).resume_path == own
+    assert plan(str(held), str(tmp_path / "x.pth"), False, True).resume_path == own
+    assert plan(str(noch), None, False, True) == run_dir.StartPlan(
+        clear=True, message=f"torchrun restart: no checkpoint in {noch} yet, starting afresh")
+
+
+def test_own_run_is_recognised_by_its_agents(tmp_path):
+    out = str(tmp_path)
+    assert not elastic.is_own_run(out, ["a"])
+    elastic.record_agents(out, ["a", "b"])
+    elastic.record_agents(out, ["c"])  # a later group of the same run (a node replaced)
+    assert elastic.recorded_agents(out) == ["a", "b", "c"]
+    assert elastic.is_own_run(out, ["x", "b"]) and not elastic.is_own_run(out, ["x", "y"])
+    run_dir.clear_run(out)
+    assert not elastic.is_own_run(out, ["a"])
+    assert f":{os.getppid()}:" in elastic.agent_id()
+
+
+def test_trim_metrics_drops_lost_steps_and_torn_lines(tmp_path):
+    recs = [{"type": "train", "step": 2}, {"type": "train", "step": 4}, {"type": "val", "step": 4},
+            {"type": "train", "step": 6}]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs) + '{"type": "tr')
+    assert run_dir.trim_metrics(str(tmp_path), 4) == 2
+    kept = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert kept == recs[:3]
+
+
+def test_kill_hook_arms_one_rank_of_a_fresh_run_only(monkeypatch):
+    monkeypatch.delenv(faults.KILL_ENV, raising=False)
+    assert faults.kill_step(1, resumed=False) is None
+    monkeypatch.setenv(faults.KILL_ENV, "10:1")
+    assert faults.kill_step(1, resumed=False) == 10
+    assert faults.kill_step(0, resumed=False) is None
+    assert faults.kill_step(1, resumed=True) is None  # the resumed run is not killed again
+    for bad in ("10", "1:x", "10:1:2", "-1:0", ""):
+        monkeypatch.setenv(faults.KILL_ENV, bad)
+        with pytest.raises(ValueError, match="STEP:RANK"):
+            faults.kill_step(0, resumed=False)
+
+
+# ---------------------------------------------------------------- a write cut by SIGKILL
+
+KILLED_WRITER = """
+import os, signal, sys, torch
+from rmeeto.checkpoint import atomic_write
+path = sys.argv[1]
+payload = b"x" * 4_000_000
+def write(f):
+    f.write(payload[: len(payload) // 2])
+    f.flush()
+    os.kill(os.getpid(), signal.SIGKILL)  # killed half-way through the new checkpoint
+atomic_write(path, write)
+"""
+
+
+def test_checkpoint_write_killed_half_way_leaves_the_old_one(tmp_path):
+    from rmeeto.checkpoint import atomic_save
+    path = tmp_path / "checkpoint.pth"
+    atomic_save({"step": 4, "w": torch.arange(5.0)}, path)
+    before = _digest(path)
+    env = {**os.environ, "PYTHONPATH": SRC}
+    r = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(path)], env=env, timeout=120)
+    assert r.returncode == -9
+    assert _digest(path) == before
+    assert torch.load(path, weights_only=True)["step"] == 4
+    stale = [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+    assert len(stale) == 1 and os.path.getsize(tmp_path / stale[0]) == 2_000_000  # the torn file
+    assert len(run_dir.remove_stale_temps(str(tmp_path))) == 1
+    assert os.listdir(tmp_path) == ["checkpoint.pth"]
+
+
+def test_resume_with_another_batch_layout_is_refused(data, tmp_path, capsys):
+    out = tmp_path / "cut"
+    assert _train(data, out, "--stop-at-step", "2") == 0
+    ckpt = _digest(out / "checkpoint.pth")
+    capsys.readouterr()
+    assert _train(data, out, "--resume", "--batch-size", "2") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "1 process(es) x batch 4; this run has 1 x 2" in err[0]
+    assert _digest(out / "checkpoint.pth") == ckpt
