@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo info gpu-test bench clean
+.PHONY: test test-fast demo info gpu-test bench clean
 
 $(STAMP): pyproject.toml requirements-ci.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,11 @@ $(STAMP): pyproject.toml requirements-ci.txt
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest -q -x --durations=10
+	$(PY) -m pytest -q --durations=10
+
+# The same without the end-to-end tests marked slow (under a minute on 2 cores).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" --durations=5
 
 demo: $(STAMP)
 	$(VENV)/bin/rmeeto demo

@@ -20,12 +20,41 @@ def test_info_prints_paper_gflops(capsys):
     assert "5.077" in out and "3.585" in out and "0.307" in out
 
 
-def test_vis_writes_a_picture(tmp_path):
+def test_vis_writes_a_titled_picture(tmp_path, capsys):
     img = tmp_path / "x.png"
     Image.fromarray((np.random.rand(50, 60, 3) * 255).astype(np.uint8)).save(img)
     out = tmp_path / "map.png"
     assert main(["vis", str(img), "--model-kwargs", *TINY, "--r", "6", "--out", str(out)]) == 0
-    assert Image.open(out).size == (64, 64)
+    pic = Image.open(out)
+    assert pic.width >= 64 and pic.height > 64 + 30  # the 64x64 map, a title above, a caption below
+    assert "ratio" in capsys.readouterr().out
+
+
+def test_vis_without_r_says_which_setting_it_draws(tmp_path, capsys):
+    img = tmp_path / "x.png"
+    Image.fromarray((np.random.rand(64, 64, 3) * 255).astype(np.uint8)).save(img)
+    kw = ["depth=8", "embed_dim=32", "img_size=32", "patch_size=4", "stride=4"]
+    assert main(["vis", str(img), "--model-kwargs", *kw, "--out", str(tmp_path / "m.png")]) == 0
+    assert "no --r/--ratio given: using --ratio 0.31" in capsys.readouterr().err
+
+
+def test_vis_titles_and_keeps_the_aspect():
+    import rmeeto
+    from rmeeto.vis import CAPTION, annotated_merge_map, describe, final_groups, square, to_input
+
+    m = rmeeto.patch(rmeeto.create_model("vim_tiny_patch16_224", **parse_kv(TINY)), r=6)
+    wide = np.zeros((40, 120, 3), np.uint8)
+    wide[:, :30, 0] = 255  # a red band on the left, outside the central square
+    wide[:, 30:, 2] = 255
+    sq = np.asarray(square(Image.fromarray(wide), 32))
+    assert sq.shape == (32, 32, 3) and sq[..., 0].max() < 40  # squashing would have kept the red band
+    assert to_input(Image.fromarray(wide), m).shape == (1, 3, 32, 32)
+    _, left = final_groups(m, to_input(Image.fromarray(wide), m))
+    title = describe(m, "tiny", left)
+    assert title == f"tiny: merge r=6, ratio {rmeeto.reduction_ratio(m):.2f}, 65 -> {65 - 6} tokens"
+    assert "colour" in CAPTION and "Black: pruned" in CAPTION
+    plain = annotated_merge_map(m, Image.fromarray(wide[:, 30:90]), scale=2, name="tiny")
+    assert plain.height > 64
 
 
 def test_bench_runs_on_cpu(tmp_path, capsys):
@@ -50,10 +79,8 @@ def test_bench_compares_merge_implementations(tmp_path, monkeypatch):
     assert "RMEETO_MERGE" not in os.environ  # restored after the run
 
 
-def test_missing_extras_give_a_clear_error(monkeypatch):
+def test_missing_extras_give_a_clear_error(monkeypatch, capsys):
     import builtins
-
-    import pytest
 
     real = builtins.__import__
 
@@ -63,5 +90,17 @@ def test_missing_extras_give_a_clear_error(monkeypatch):
         return real(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", fake)
-    with pytest.raises(SystemExit, match=r"needs timm: pip install 'rmeeto\[train\]'"):
-        main(["train"])
+    assert main(["train"]) == 2
+    assert capsys.readouterr().err.strip() == "error: `rmeeto train` needs timm: pip install 'rmeeto[train]'"
+
+
+def test_help_has_no_markup_and_every_option_explained(capsys):
+    from rmeeto.cli import build_parser
+
+    parser = build_parser()
+    assert "``" not in parser.format_help()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, command in sub.choices.items():
+        assert "``" not in command.format_help(), name
+        for action in command._actions:
+            assert action.help, (name, action.dest)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest_data import make_data  # noqa: F401  (also puts src/ on sys.path)
-from rmeeto.data import (DEBIAN_FASHION_MNIST, DataError, FashionMNIST, GpuJpegPipeline, ImageFolder,
+from rmeeto.data import (DataError, FashionMNIST, GpuJpegPipeline, ImageFolder, fashion_mnist_dir,
                          SeededDataset, ShardedEvalSampler, TrainSampler, balanced_subset, build_dataset,
                          build_eval_transform, build_train_loader, build_train_transform,
                          collate_bytes, make_fake_jpeg_folder, read_idx, write_idx)
@@ -59,13 +59,14 @@ def test_idx_errors(tmp_path):
         FashionMNIST(str(tmp_path), "train", num_classes=5)
 
 
-@pytest.mark.skipif(not os.path.isdir(DEBIAN_FASHION_MNIST), reason="dataset-fashion-mnist not installed")
+@pytest.mark.skipif(not os.path.isdir(fashion_mnist_dir()),
+                    reason=f"no Fashion-MNIST in {fashion_mnist_dir()} (apt-get install dataset-fashion-mnist)")
 def test_real_fashion_mnist_slice():
-    ds = FashionMNIST(DEBIAN_FASHION_MNIST, "test", limit=200)
+    ds = FashionMNIST(fashion_mnist_dir(), "test", limit=200)
     assert len(ds) == 200 and len(ds.classes) == 10
     assert ds.images.shape == (200, 28, 28)
     assert set(ds.targets) <= set(range(10)) and len(set(ds.targets)) == 10
-    ds = build_dataset("fashion-mnist", DEBIAN_FASHION_MNIST, "val", img_size=32, channels=1)
+    ds = build_dataset("fashion-mnist", fashion_mnist_dir(), "val", img_size=32, channels=1)
     assert len(ds) == 10000 and ds[0][0].shape == (1, 32, 32)
 
 

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from rmeeto.data.idx import DEBIAN_FASHION_MNIST, write_idx
+from rmeeto.data.idx import fashion_mnist_dir, write_idx
 from rmeeto.demo import ASSET, evaluate, find_fashion_mnist, load_demo_model, run_demo
 
-REAL = os.path.isfile(os.path.join(DEBIAN_FASHION_MNIST, "t10k-labels-idx1-ubyte.gz"))
+FM_DIR = fashion_mnist_dir()  # $RMEETO_FASHION_MNIST (set it to a missing folder to test without) or Debian's
+REAL = os.path.isfile(os.path.join(FM_DIR, "t10k-labels-idx1-ubyte.gz"))
+NO_FM = f"no Fashion-MNIST in {FM_DIR} (apt-get install dataset-fashion-mnist, or set RMEETO_FASHION_MNIST)"
 
 
 def fake_fashion_mnist(root, n_train=48, n_test=24):
@@ -30,27 +32,30 @@ def test_shipped_checkpoint_is_small_and_loads():
     assert model.num_tokens == 197 and model.in_chans == 1 and model.num_classes == 10
 
 
-@pytest.mark.skipif(not REAL, reason="Debian's dataset-fashion-mnist is not installed")
+@pytest.mark.skipif(not REAL, reason=NO_FM)
 def test_shipped_checkpoint_beats_chance_on_real_test_images():
     from rmeeto.demo import datasets
 
     torch.manual_seed(0)
     model = load_demo_model()
-    test, _ = datasets(DEBIAN_FASHION_MNIST, model.img_size, 500, 10)
+    test, _ = datasets(FM_DIR, model.img_size, 500, 10)
     top1, ips = evaluate(model, test, "cpu")
     assert top1 > 70.0, top1  # chance is 10 %
     assert ips > 0
 
 
 def test_demo_code_path_on_a_tiny_subset(tmp_path, capsys):
-    root = DEBIAN_FASHION_MNIST if REAL else fake_fashion_mnist(tmp_path)
+    root = FM_DIR if REAL else fake_fashion_mnist(tmp_path)
     args = argparse.Namespace(device="cpu", data_dir=root, checkpoint=None, trust_checkpoint=False,
                               ratio=0.31, eval_images=20,
                               train_images=20, epochs=1, lr=5e-4, seed=0, out=str(tmp_path / "out"))
     assert run_demo(args) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     for row in ("unmerged", "pruned, no training", "merged, no training", "merged + 1 ep re-train"):
         assert row in out
+    assert "evaluating on 20 test images; re-training on 20 train images (set-up took" in out
+    assert "the demo took" in out
+    assert "evaluating: unmerged" in err and "re-training merged (1 ep)" in err  # progress bars
     assert (tmp_path / "out" / "demo_accuracy_speed.png").stat().st_size > 1000
     assert (tmp_path / "out" / "demo_merge_maps.png").stat().st_size > 1000
 
@@ -58,6 +63,42 @@ def test_demo_code_path_on_a_tiny_subset(tmp_path, capsys):
 def test_missing_data_says_how_to_get_it(tmp_path):
     with pytest.raises(SystemExit, match="no Fashion-MNIST IDX files"):
         find_fashion_mnist(str(tmp_path))
+
+
+def test_dataset_location_follows_the_environment(tmp_path, monkeypatch):
+    """RMEETO_FASHION_MNIST moves the default folder (so a run can simulate a machine without the
+    dataset); pointed elsewhere, the finder neither installs Debian's package nor reads Debian's folder."""
+    import subprocess
+
+    import rmeeto.demo as demo
+    from rmeeto.data import FashionMNIST
+
+    root = fake_fashion_mnist(tmp_path / "fm")
+    monkeypatch.setenv("RMEETO_FASHION_MNIST", root)
+    assert fashion_mnist_dir() == root and find_fashion_mnist() == root
+    assert len(FashionMNIST(None, "test")) == 24
+    monkeypatch.setenv("RMEETO_FASHION_MNIST", str(tmp_path / "missing"))
+    monkeypatch.setenv("HOME", str(tmp_path))  # no earlier download either
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(demo.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(demo.os, "geteuid", lambda: 0)
+    with pytest.raises(SystemExit, match="Fashion-MNIST not found"):
+        find_fashion_mnist(allow_install=False)
+    assert calls == []
+    monkeypatch.delenv("RMEETO_FASHION_MNIST")
+    assert fashion_mnist_dir() == "/usr/share/datasets/fashion-mnist"
+
+
+def test_demo_subset_has_exactly_the_asked_count():
+    from rmeeto.demo import class_balanced
+
+    targets = np.repeat(np.arange(10), 600)
+    idx = class_balanced(targets, 2048, seed=0)
+    assert len(idx) == len(set(idx)) == 2048
+    counts = np.bincount(targets[idx], minlength=10)
+    assert counts.max() - counts.min() <= 1
+    assert class_balanced(targets, 2048, seed=0) == idx and class_balanced(targets, 2048, seed=1) != idx
 
 
 def test_demo_retrain_is_reproducible_whatever_the_python_rng_state(tmp_path):

@@ -10,8 +10,7 @@ from rmeeto.baselines.vit_tome import create_deit_tiny, patch_vit, r_for_ratio, 
 from rmeeto.demo import ASSET
 from rmeeto.study import run_study
 
-from test_demo import REAL, fake_fashion_mnist
-from rmeeto.data.idx import DEBIAN_FASHION_MNIST
+from test_demo import FM_DIR, REAL, fake_fashion_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,7 +32,7 @@ def test_vit_baseline_patch():
 
 
 def test_study_free_stage_and_report(tmp_path, capsys):
-    root = DEBIAN_FASHION_MNIST if REAL else fake_fashion_mnist(tmp_path / "fm")
+    root = FM_DIR if REAL else fake_fashion_mnist(tmp_path / "fm")
     out = tmp_path / "study"
     args = argparse.Namespace(stages=["free", "report"], checkpoint=str(ASSET), trust_checkpoint=False,
                               data_dir=root, device="cpu",

@@ -164,11 +164,34 @@ def test_clear_errors(data, tmp_path, capsys):
     m = rmeeto.create_model("vim_tiny_patch16_224", num_classes=3, **{**TINY_KW, "embed_dim": 48})
     rmeeto.save_checkpoint(m, str(other))
     code, msg = err("--pretrained", str(other))
-    assert code == 2 and "does not fit" in msg and "embed_dim=48" in msg
+    assert code == 2 and "does not fit" in msg and "embed_dim=48" in msg and len(msg.strip().splitlines()) == 1
+    assert "strict=False" not in msg
+    (tmp_path / "corrupt.pth").write_bytes(b"x" * 100)
+    code, msg = err("--pretrained", str(tmp_path / "corrupt.pth"))
+    assert code == 2 and "cannot read --pretrained" in msg and "does not fit" not in msg
     fake = {"model": m.state_dict(), "optimizer": {}, "sampler": {}, "rmeeto": {"model": "x"}}
     torch.save(fake, str(tmp_path / "other_run.pth"))
     code, msg = err("--resume", str(tmp_path / "other_run.pth"))
     assert code == 2 and "from another model" in msg
+
+
+def test_lr_below_min_lr_stays_constant_and_is_warned(data, tmp_path, capsys):
+    """A small batch scales --lr below --min-lr: the schedule must not rise along its "decay"."""
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.AdamW([p], lr=0.0)
+    s = CosineWarmupLR(opt, base_lr=3.1e-7, total_steps=10, warmup_steps=2, min_lr=1e-6, warmup_lr=1e-6)
+    lrs = [opt.param_groups[0]["lr"]]
+    for _ in range(12):
+        s.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    assert lrs == pytest.approx([3.1e-7] * 13)
+    from rmeeto.train.checks import warn_low_lr
+    import argparse
+    warn_low_lr(argparse.Namespace(lr=2e-5, min_lr=1e-6, batch_size=8, global_batch_size=None, accum_steps=1))
+    err = capsys.readouterr().err
+    assert "below --min-lr 1e-06" in err and "3.1e-07" in err and "Raise --lr or lower --min-lr" in err
+    warn_low_lr(argparse.Namespace(lr=2e-5, min_lr=1e-6, batch_size=128, global_batch_size=None, accum_steps=1))
+    assert capsys.readouterr().err == ""
 
 
 def test_config_yaml_and_cli_override(tmp_path):
@@ -268,5 +291,12 @@ def test_crowded_workers_warning():
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert _crowded_workers(0, 1) is None
     msg = _crowded_workers(cores, 1)
-    assert msg is not None and f"--workers {max(1, cores - 1)}" in msg
+    assert msg is not None and f"--workers {max(1, cores - 1)}" in msg and "GPU" not in msg
     assert _crowded_workers(cores, 2) is not None
+
+
+def test_summary_rounds_the_ratio(capsys):
+    from rmeeto.train.engine import print_summary
+
+    print_summary({"model": "m", "patch": {"r": 2}, "reduction_ratio": 0.30729166666, "epochs": []})
+    assert "reduction ratio 0.307\n" in capsys.readouterr().out

@@ -10,10 +10,12 @@ import argparse
 import json
 import statistics
 import time
+from typing import Any, Optional
 
 import torch
 
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
+MERGE_IMPLS = ("auto", "torch", "triton")
 
 
 def _sync(device: torch.device) -> None:
@@ -96,11 +98,26 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
             "ratio": rmeeto.reduction_ratio(model), "gflops": rmeeto.gflops(model)}
 
 
-def run_bench(args: argparse.Namespace) -> list[dict]:
-    settings = [("r", int(v)) for v in args.r.split(",")] if args.r else \
-        [("ratio", float(v)) for v in args.ratio.split(",")] if args.ratio else [("r", 0)]
+def parse_settings(r: Optional[str], ratio: Optional[str]) -> list[tuple[str, Any]]:
+    """``--r 0,5,11`` or ``--ratio 0.14,0.31`` as ``[("r", 0), ...]``, the unmerged row first."""
+    from .cli_checks import UsageError
+
+    if r and ratio:
+        raise UsageError("give --r or --ratio, not both")
+    kind, text, cast = ("r", r, int) if r else ("ratio", ratio, float)
+    try:
+        settings = [(kind, cast(v)) for v in text.split(",") if v.strip()] if text else [("r", 0)]
+    except ValueError:
+        example = "0,5,11" if kind == "r" else "0.14,0.31"
+        raise UsageError(f"--{kind} {text!r} is not a comma list of {'integers' if kind == 'r' else 'numbers'}; "
+                         f"e.g. --{kind} {example}") from None
     if ("r", 0) not in settings and ("ratio", 0.0) not in settings:
         settings = [("r", 0)] + settings
+    return settings
+
+
+def run_bench(args: argparse.Namespace) -> list[dict]:
+    settings = parse_settings(args.r, args.ratio)
     rows: list[dict] = []
     runs = [(b, m) for b in args.backend.split(",") for m in args.merge.split(",")]
     for backend, merge in runs:
@@ -166,9 +183,46 @@ def plot(rows: list[dict], path: str) -> None:
     fig.savefig(path, dpi=120)
 
 
+def check_bench(args: argparse.Namespace) -> None:
+    """Stop before any work on a bad argument (see :mod:`rmeeto.cli_checks`)."""
+    from .cli import parse_kv
+    from .cli_checks import (UsageError, build_model, check_at_least, check_out_file, check_patch, check_r_ratio,
+                             plot_extensions, require)
+    from .ops.dispatch import BACKENDS, available_backends
+
+    try:
+        device = torch.device(args.device)
+    except RuntimeError:
+        raise UsageError(f"--device {args.device!r} is not a device; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda but no CUDA device is visible; use --device cpu")
+    for backend in args.backend.split(","):
+        if backend not in BACKENDS + ("auto",):
+            raise UsageError(f"--backend {backend!r} is unknown; choose from auto,{','.join(BACKENDS)}")
+        if backend != "auto" and backend not in available_backends(device.type):
+            raise UsageError(f"--backend {backend} cannot run on {device.type} here; usable: "
+                             f"{','.join(available_backends(device.type))}")
+    for merge in args.merge.split(","):
+        if merge not in MERGE_IMPLS:
+            raise UsageError(f"--merge {merge!r} is unknown; choose from {','.join(MERGE_IMPLS)}")
+    check_at_least(args.batch_size, "--batch-size", 1)
+    check_at_least(args.iters, "--iters", 1)
+    check_at_least(args.warmup, "--warmup", 0)
+    if args.json:
+        check_out_file(args.json, "--json")
+    if args.plot:
+        require("bench --plot", "matplotlib")
+        check_out_file(args.plot, "--plot", plot_extensions())
+    settings = parse_settings(args.r, args.ratio)
+    check_r_ratio(r=[v for k, v in settings if k == "r"])
+    check_r_ratio(ratio=[v for k, v in settings if k == "ratio"])
+    model = build_model(args.model, parse_kv(args.model_kwargs))
+    for kind, value in settings:
+        check_patch(model, args.model, **{kind: value}, mode=args.mode)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("error: --device cuda but no CUDA device is visible; use --device cpu")
+    check_bench(args)
     rows = run_bench(args)
     meta = {"torch": torch.__version__, "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
             "date": time.strftime("%Y-%m-%d")}
@@ -188,21 +242,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("bench", help="throughput / speedup / GFLOPs / memory for several r or ratios")
-    p.add_argument("--model", default="vim_small_patch16_224")
-    p.add_argument("--model-kwargs", nargs="*", default=[])
-    p.add_argument("--r", default=None, help="comma list, e.g. 0,5,11")
-    p.add_argument("--ratio", default=None, help="comma list, e.g. 0.14,0.31")
-    p.add_argument("--mode", default="merge")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--dtype", default="fp16", choices=sorted(DTYPES))
-    p.add_argument("--backend", default="auto", help="comma list of backends: auto,torch,triton,ref")
+    p.add_argument("--model", default="vim_small_patch16_224", help="registered model name")
+    p.add_argument("--model-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="create_model overrides, e.g. depth=4 embed_dim=96 img_size=112")
+    p.add_argument("--r", default=None, help="comma list, e.g. 0,5,11 (r=0, unmerged, is always timed first)")
+    p.add_argument("--ratio", default=None, help="comma list of reduction ratios instead of --r, e.g. 0.14,0.31")
+    p.add_argument("--mode", default="merge", choices=["merge", "prune", "prune-random", "prune-norm"],
+                   help="how tokens are reduced")
+    p.add_argument("--batch-size", type=int, default=128, help="images per timed forward")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                   help="cuda, cuda:N or cpu (default: cuda if available)")
+    p.add_argument("--dtype", default="fp16", choices=sorted(DTYPES), help="compute dtype (autocast)")
+    p.add_argument("--backend", default="auto", help="comma list of scan backends: auto,torch,triton,ref")
     p.add_argument("--merge", default="auto",
                    help="comma list of merge implementations: auto (fused Triton on CUDA), torch, triton")
     p.add_argument("--train", action="store_true", help="time forward+backward+AdamW instead")
     p.add_argument("--cuda-graph", action="store_true", help="replay the forward as a CUDA graph")
-    p.add_argument("--warmup", type=int, default=20)
-    p.add_argument("--iters", type=int, default=30)
-    p.add_argument("--json", default=None)
-    p.add_argument("--plot", default=None)
+    p.add_argument("--warmup", type=int, default=20, help="untimed iterations first")
+    p.add_argument("--iters", type=int, default=30, help="timed iterations (the median is reported)")
+    p.add_argument("--json", default=None, metavar="PATH", help="also write the rows here")
+    p.add_argument("--plot", default=None, metavar="PNG", help="also plot images/s against the ratio here "
+                   "(needs matplotlib: pip install 'rmeeto[plot]')")
     p.set_defaults(func=cmd_bench)

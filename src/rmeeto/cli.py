@@ -6,6 +6,10 @@ import logging
 import sys
 from typing import Any, Optional, Sequence
 
+DESCRIPTION = ("Faster Vision Mamba by order-preserving token merging, rebuilt in minutes (R-MeeTo). "
+               "train, eval, bench-data, demo and study need the training extras: pip install 'rmeeto[train]'.")
+DEFAULT_VIS_RATIO = 0.31  # vis without --r/--ratio: the paper's main setting
+
 
 def parse_kv(items: Optional[Sequence[str]]) -> dict[str, Any]:
     """``["depth=2", "embed_dim=32", "x=1.5", "f=true"]`` -> typed dict."""
@@ -31,19 +35,33 @@ def parse_kv(items: Optional[Sequence[str]]) -> dict[str, Any]:
     return out
 
 
+def _patch_kwargs(args: argparse.Namespace) -> dict:
+    return {"r": args.r, "ratio": args.ratio, "mode": getattr(args, "mode", "merge"),
+            "order": getattr(args, "order", "keep")}
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     import rmeeto
+    from rmeeto.cli_checks import build_model, check_patch, check_r_ratio
+    from rmeeto.patch import schedule_of
 
+    check_r_ratio(args.r, args.ratio)
+    kwargs = parse_kv(args.model_kwargs)
     names = [args.model] if args.model else rmeeto.list_models()
+    models = [build_model(name, kwargs) for name in names]
+    patched = args.r is not None or args.ratio is not None
+    if patched:
+        for name, m in zip(names, models):
+            check_patch(m, name, **_patch_kwargs(args))
     print(f"{'model':34s} {'params':>10s} {'tokens':>7s} {'GFLOPs':>8s}" +
-          (f" {'r':>4s} {'ratio':>6s} {'GFLOPs(r)':>10s}" if args.r is not None else ""))
-    for name in names:
-        m = rmeeto.create_model(name, **parse_kv(args.model_kwargs))
+          (f" {'r':>4s} {'ratio':>6s} {'GFLOPs(r)':>10s}" if patched else ""))
+    for name, m in zip(names, models):
         n = sum(p.numel() for p in m.parameters())
         line = f"{name:34s} {n / 1e6:9.2f}M {m.num_tokens:7d} {rmeeto.gflops(m):8.3f}"
-        if args.r is not None:
-            rmeeto.patch(m, r=args.r)
-            line += f" {args.r:4d} {rmeeto.reduction_ratio(m):6.3f} {rmeeto.gflops(m):10.3f}"
+        if patched:
+            rmeeto.patch(m, **_patch_kwargs(args))
+            r = max(schedule_of(m))  # the r that --ratio picked, or --r (capped where tokens run out)
+            line += f" {r:4d} {rmeeto.reduction_ratio(m):6.3f} {rmeeto.gflops(m):10.3f}"
         print(line)
     if not args.model:
         print("\naliases: the official long names, e.g. "
@@ -52,27 +70,46 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_vis(args: argparse.Namespace) -> int:
-    from PIL import Image
-
     import rmeeto
-    from rmeeto.vis import merge_map
+    from rmeeto.cli_checks import (build_model, check_at_least, check_out_file, check_patch, check_r_ratio,
+                                   open_image, pil_extensions)
+    from rmeeto.vis import annotated_merge_map
 
-    model = rmeeto.create_model(args.model, pretrained=args.pretrained, trust_checkpoint=args.trust_checkpoint,
-                                **parse_kv(args.model_kwargs))
-    if args.r is not None or args.ratio is not None or rmeeto.patch_settings(model) is None:
-        rmeeto.patch(model, r=args.r if args.ratio is None else None, ratio=args.ratio, mode=args.mode,
-                     order=args.order)
-    img = merge_map(model, Image.open(args.image), scale=args.scale)
+    check_r_ratio(args.r, args.ratio)
+    check_at_least(args.scale, "--scale", 1)
+    image = open_image(args.image)
+    check_out_file(args.out, "--out", pil_extensions())
+    model = build_model(args.model, parse_kv(args.model_kwargs), pretrained=args.pretrained,
+                        trust_checkpoint=args.trust_checkpoint)
+    settings = _vis_settings(args, rmeeto.patch_settings(model))
+    check_patch(model, args.model, **settings)
+    rmeeto.patch(model, **settings)
+    img = annotated_merge_map(model, image, scale=args.scale, name=args.model)
     img.save(args.out)
     print(f"wrote {args.out} (ratio {rmeeto.reduction_ratio(model):.3f})")
     return 0
 
 
+def _vis_settings(args: argparse.Namespace, loaded: Optional[dict]) -> dict:
+    """--r/--ratio as given; else the checkpoint's own patch; else the paper's ratio 0.31 (said so)."""
+    if args.r is not None or args.ratio is not None:
+        return _patch_kwargs(args)
+    if loaded:
+        print(f"no --r/--ratio given: using the checkpoint's patch (r={loaded.get('r')}, "
+              f"ratio={loaded.get('ratio')}, mode {loaded.get('mode')})", file=sys.stderr)
+        return loaded
+    print(f"no --r/--ratio given: using --ratio {DEFAULT_VIS_RATIO} (the paper's main setting); "
+          "pass --r or --ratio to choose", file=sys.stderr)
+    return {**_patch_kwargs(args), "ratio": DEFAULT_VIS_RATIO}
+
+
 def add_patch_args(p: argparse.ArgumentParser, multi: bool = False) -> None:
     p.add_argument("--r", type=int, default=None, help="tokens merged at each merge block")
-    p.add_argument("--ratio", type=float, default=None, help="target reduction ratio instead of r")
-    p.add_argument("--mode", default="merge", choices=["merge", "prune", "prune-random", "prune-norm"])
-    p.add_argument("--order", default="keep", choices=["keep", "shuffle"])
+    p.add_argument("--ratio", type=float, default=None, help="target reduction ratio instead of r, e.g. 0.31")
+    p.add_argument("--mode", default="merge", choices=["merge", "prune", "prune-random", "prune-norm"],
+                   help="merge tokens, or drop them (prune: the matched ones; -random; -norm: lowest norm)")
+    p.add_argument("--order", default="keep", choices=["keep", "shuffle"],
+                   help="keep the token order (R-MeeTo) or shuffle it (the paper's ablation)")
 
 
 def add_trust_arg(p: argparse.ArgumentParser) -> None:
@@ -83,32 +120,45 @@ def add_trust_arg(p: argparse.ArgumentParser) -> None:
 
 def _missing(name: str, error: ImportError):
     def fail(_args):
-        raise SystemExit(f"error: `rmeeto {name}` needs {error.name or 'an optional package'}: "
-                         f"pip install 'rmeeto[train]' ({error})")
+        from rmeeto.cli_checks import EXTRAS, UsageError
+
+        missing = error.name or "an optional package"
+        raise UsageError(f"`rmeeto {name}` needs {missing}: pip install 'rmeeto[{EXTRAS.get(missing, 'train')}]'")
     return fail
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (and the --help to read) instead of the usage text."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rmeeto", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser = _Parser(prog="rmeeto", description=DESCRIPTION)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the library does (INFO level)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("info", help="list models with parameters, tokens and GFLOPs")
-    p.add_argument("--model", default=None)
-    p.add_argument("--model-kwargs", nargs="*", default=[])
-    p.add_argument("--r", type=int, default=None, help="also show the patched figures for this r")
+    p.add_argument("--model", default=None, help="one registered model (default: all of them)")
+    p.add_argument("--model-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="create_model overrides, e.g. depth=4 embed_dim=96 img_size=112")
+    p.add_argument("--r", type=int, default=None, help="also show the merged figures for this r")
+    p.add_argument("--ratio", type=float, default=None, help="also show the merged figures for this reduction ratio")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("vis", help="draw which patches merged into which token")
-    p.add_argument("image")
-    p.add_argument("--model", default="vim_tiny_patch16_224")
+    p.add_argument("image", help="a JPEG or PNG to draw the merge of")
+    p.add_argument("--model", default="vim_tiny_patch16_224", help="registered model name")
     p.add_argument("--pretrained", default=None, metavar="PATH",
-                   help="weights: a local checkpoint or hf-hub:ORG/REPO[:FILE] on the Hugging Face Hub")
+                   help="weights: a local checkpoint or hf-hub:ORG/REPO[:FILE] on the Hugging Face Hub "
+                        "(without one the weights are random)")
     add_trust_arg(p)
-    p.add_argument("--model-kwargs", nargs="*", default=[])
+    p.add_argument("--model-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="create_model overrides, e.g. img_size=112")
     add_patch_args(p)
-    p.add_argument("--scale", type=int, default=2)
-    p.add_argument("--out", default="merge_map.png")
+    p.add_argument("--scale", type=int, default=2, help="picture pixels per input pixel")
+    p.add_argument("--out", default="merge_map.png", help="where to write the picture (PNG)")
     p.set_defaults(func=cmd_vis)
 
     commands = {"rmeeto.bench": ["bench"], "rmeeto.demo": ["demo"], "rmeeto.study": ["study"],
@@ -127,17 +177,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run one command; bad input ends in one ``error:`` line on stderr and exit status 2."""
+    from rmeeto.checkpoint import CheckpointError
+    from rmeeto.cli_checks import UsageError, one_line
+    from rmeeto.hub import WeightsNotFoundError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    from .checkpoint import CheckpointError
-    from .hub import WeightsNotFoundError
-
     try:
         return int(args.func(args) or 0)
-    except (CheckpointError, WeightsNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (UsageError, CheckpointError, WeightsNotFoundError) as e:
+        print(f"error: {one_line(e)}", file=sys.stderr, flush=True)
+        return 2
+    except SystemExit as e:
+        if not isinstance(e.code, str):
+            raise
+        msg = e.code if e.code.startswith("error") else f"error: {e.code}"
+        print(msg, file=sys.stderr, flush=True)
         return 2
 
 

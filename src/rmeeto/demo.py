@@ -13,6 +13,7 @@ import math
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -24,106 +25,146 @@ ASSET = Path(__file__).parent / "assets" / "fmnist_demo_vim.pth"
 DEMO_MODEL = "vim_tiny_patch16_224"
 
 
-def find_fashion_mnist(root: Optional[str] = None, allow_install: bool = True) -> str:
-    """A folder with the Fashion-MNIST IDX files: given, Debian's, installed with apt, or downloaded."""
-    from .data.idx import DEBIAN_FASHION_MNIST
+def _has_idx(folder: Optional[str]) -> bool:
+    return bool(folder) and any(os.path.isfile(os.path.join(folder, "t10k-labels-idx1-ubyte" + gz))
+                                for gz in ("", ".gz"))
 
-    candidates = [root] if root else [DEBIAN_FASHION_MNIST, os.path.expanduser("~/.cache/rmeeto/fashion-mnist")]
-    for c in candidates:
-        if c and os.path.isfile(os.path.join(c, "t10k-labels-idx1-ubyte.gz")) or \
-                c and os.path.isfile(os.path.join(c, "t10k-labels-idx1-ubyte")):
-            return c
+
+def find_fashion_mnist(root: Optional[str] = None, allow_install: bool = True) -> str:
+    """A folder with the Fashion-MNIST IDX files: ``root`` if given, else ``$RMEETO_FASHION_MNIST`` or
+    Debian's folder, a previous download, Debian's package installed with apt (as root, only when
+    ``$RMEETO_FASHION_MNIST`` is unset), or a torchvision download."""
+    from .data.idx import DEBIAN_FASHION_MNIST, FASHION_MNIST_ENV, fashion_mnist_dir
+
     if root:
-        raise SystemExit(f"error: no Fashion-MNIST IDX files in {root}")
-    if allow_install and shutil.which("apt-get") and os.geteuid() == 0:
+        if _has_idx(root):
+            return root
+        raise SystemExit(f"error: no Fashion-MNIST IDX files in {root}; point --data-dir at the folder "
+                         "holding t10k-labels-idx1-ubyte[.gz] and the three other IDX files")
+    cache = os.path.expanduser("~/.cache/rmeeto")
+    for c in (fashion_mnist_dir(), os.path.join(cache, "fashion-mnist"), os.path.join(cache, "FashionMNIST", "raw")):
+        if _has_idx(c):
+            return c
+    if allow_install and not os.environ.get(FASHION_MNIST_ENV) and shutil.which("apt-get") and os.geteuid() == 0:
         print("installing Fashion-MNIST from Debian (apt-get install dataset-fashion-mnist) ...", flush=True)
         subprocess.run(["apt-get", "install", "-y", "-q", "dataset-fashion-mnist"], check=False,
                        stdout=subprocess.DEVNULL)
-        if os.path.isdir(DEBIAN_FASHION_MNIST):
+        if _has_idx(DEBIAN_FASHION_MNIST):
             return DEBIAN_FASHION_MNIST
     if allow_install:
         try:
             from torchvision.datasets import FashionMNIST
 
-            cache = os.path.expanduser("~/.cache/rmeeto")
             print("downloading Fashion-MNIST with torchvision ...", flush=True)
             FashionMNIST(cache, train=False, download=True)
             FashionMNIST(cache, train=True, download=True)
-            raw = os.path.join(cache, "FashionMNIST", "raw")
-            if os.path.isdir(raw):
-                return raw
+            if _has_idx(os.path.join(cache, "FashionMNIST", "raw")):
+                return os.path.join(cache, "FashionMNIST", "raw")
         except Exception as e:  # offline, or no torchvision
             print(f"torchvision download failed: {e}")
-    raise SystemExit("error: Fashion-MNIST not found. Install it with `sudo apt-get install "
-                     "dataset-fashion-mnist` (Debian/Ubuntu), or download the four IDX files from "
-                     "https://github.com/zalandoresearch/fashion-mnist into a folder and pass --data-dir.")
+    raise SystemExit("error: Fashion-MNIST not found; install it with `sudo apt-get install dataset-fashion-mnist` "
+                     "(Debian/Ubuntu) or put the four IDX files from https://github.com/zalandoresearch/"
+                     "fashion-mnist in a folder and pass --data-dir")
 
 
 def load_demo_model(path: Optional[str] = None, device: str = "cpu", trust_checkpoint: bool = False):
     import rmeeto
-    from .checkpoint import read_checkpoint
+    from .checkpoint import CheckpointError, read_checkpoint
+    from .cli_checks import UsageError, checkpoint_message
 
     path = Path(path or ASSET)
     if not path.is_file():
         raise SystemExit(f"error: demo checkpoint {path} is missing; train one with "
                          "`rmeeto train -c configs/fmnist_demo_vim.yaml` and pass --checkpoint")
-    meta = read_checkpoint(path, trust_checkpoint=trust_checkpoint).get("rmeeto", {})
-    model = rmeeto.create_model(meta.get("model") or DEMO_MODEL, **(meta.get("model_kwargs") or {}))
-    rmeeto.load_checkpoint(model, path, trust_checkpoint=trust_checkpoint)
+    meta: dict = {}
+    try:
+        obj = read_checkpoint(path, trust_checkpoint=trust_checkpoint)
+        meta = (obj.get("rmeeto") if isinstance(obj, dict) else None) or {}
+        model = rmeeto.create_model(meta.get("model") or DEMO_MODEL, **(meta.get("model_kwargs") or {}))
+        rmeeto.load_checkpoint(model, path, trust_checkpoint=trust_checkpoint)
+    except (CheckpointError, ValueError, TypeError) as e:
+        raise UsageError(checkpoint_message(str(path), meta.get("model") or DEMO_MODEL, e, "--checkpoint")) from e
     rmeeto.unpatch(model)  # the demo decides the patch
     return model.to(device).eval()
+
+
+def class_balanced(targets, n: int, seed: int = 0) -> list[int]:
+    """Exactly ``n`` indices (fewer only if the set is smaller), spread evenly over the classes."""
+    import numpy as np
+
+    targets = np.asarray(targets)
+    classes = np.unique(targets)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0xDE40]))
+    out: list[int] = []
+    for i, c in enumerate(classes):
+        idx = np.flatnonzero(targets == c)
+        k = n // len(classes) + (1 if i < n % len(classes) else 0)
+        out.extend(rng.choice(idx, size=min(k, len(idx)), replace=False).tolist())
+    return sorted(out)
 
 
 def datasets(root: str, img_size: int, eval_images: int, train_images: int, seed: int = 0):
     from torch.utils.data import Subset
 
     from .data import build_dataset
-    from .data.sampler import balanced_subset
 
     test = build_dataset("fashion-mnist", root, "val", img_size=img_size, channels=1, crop_pct=1.0)
     test = Subset(test, range(min(eval_images, len(test))))
     train = build_dataset("fashion-mnist", root, "train", img_size=img_size, channels=1, train_aug=True,
                           aa="none", reprob=0.0, scale=(0.6, 1.0))
-    frac = min(1.0, train_images / len(train))
-    train = Subset(train, balanced_subset(train.targets, frac, seed))
-    return test, train
+    return test, Subset(train, class_balanced(train.targets, train_images, seed))
 
 
-@torch.no_grad()
-def evaluate(model, data, device: str, batch_size: int = 250, workers: int = 0) -> tuple[float, float]:
-    """(top-1 %, images/s) over ``data``; the time counts the model only."""
-    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False, num_workers=workers)
+def _bar(total: int, desc: Optional[str], unit: str = "img"):
+    """A progress bar on stderr (none without ``desc``); it disappears when done."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=desc is None, leave=False, file=sys.stderr,
+                dynamic_ncols=True, mininterval=0.5)
+
+
+@torch.inference_mode()
+def evaluate(model, data, device: str, batch_size: Optional[int] = None, workers: int = 0,
+             desc: Optional[str] = None) -> tuple[float, float]:
+    """(top-1 %, images/s) over ``data``; the time counts the model only. The default batch is 64 on the
+    CPU (the scan's (length, batch, dim, state) tensors then stay in cache) and 250 on CUDA."""
+    cuda = device.startswith("cuda")
+    loader = torch.utils.data.DataLoader(data, batch_size=batch_size or (250 if cuda else 64), shuffle=False,
+                                         num_workers=workers)
     correct = n = 0
     seconds = 0.0
     model.eval()
     warm = False
-    for x, y in loader:
-        x, y = x.to(device), y.to(device)
-        if not warm:  # keep one-off costs out of the timing: Triton compilation on CUDA, lazy set-up on the CPU
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
-                model(x if device.startswith("cuda") else x[:16])
-            warm = True
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
-            pred = model(x).argmax(-1)
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        seconds += time.perf_counter() - t0
-        correct += (pred == y).sum().item()
-        n += len(y)
+    with _bar(len(data), desc) as bar:
+        for x, y in loader:
+            x, y = x.to(device), y.to(device)
+            if not warm:  # keep one-off costs out of the timing: Triton compilation on CUDA, lazy set-up on the CPU
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+                    model(x if cuda else x[:16])
+                warm = True
+            if cuda:
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+                pred = model(x).argmax(-1)
+            if cuda:
+                torch.cuda.synchronize()
+            seconds += time.perf_counter() - t0
+            correct += (pred == y).sum().item()
+            n += len(y)
+            bar.update(len(y))
     return 100.0 * correct / n, n / seconds
 
 
 def retrain(model, data, device: str, epochs: int = 1, batch_size: int = 64, lr: float = 5e-4,
-            seed: int = 0, workers: int = 0) -> float:
+            seed: int = 0, workers: int = 0, desc: Optional[str] = None) -> float:
     """A short re-training (AdamW, cosine, label smoothing 0.1); returns minutes spent. Reproducible in
     ``seed``: the training transforms draw from Python's and NumPy's RNGs too, so all three are seeded."""
     from .train.state import seed_everything
 
     seed_everything(seed)
     g = torch.Generator().manual_seed(seed)
+    batch_size = max(1, min(batch_size, len(data)))
     loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=True, generator=g, drop_last=True,
                                          num_workers=workers, pin_memory=device.startswith("cuda"),
                                          persistent_workers=workers > 0)
@@ -134,15 +175,18 @@ def retrain(model, data, device: str, epochs: int = 1, batch_size: int = 64, lr:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
     model.train()
     t0 = time.time()
-    for _ in range(epochs):
-        for x, y in loader:
-            x, y = x.to(device), y.to(device)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
-                loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+    with _bar(epochs * len(loader) * batch_size, desc) as bar:
+        for _ in range(epochs):
+            for x, y in loader:
+                x, y = x.to(device), y.to(device)
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
+                    loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                bar.update(len(y))
+                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
     model.eval()
     return (time.time() - t0) / 60
 
@@ -166,47 +210,79 @@ def plot_rows(rows: list[dict], path: str) -> None:
 
 
 def merge_maps(model, data, path: str, count: int = 4) -> None:
+    """Merge maps of the first ``count`` images side by side, with a title and a caption."""
     from PIL import Image
 
     from .data.transforms import FASHION_MNIST_MEAN, FASHION_MNIST_STD
-    from .vis import merge_map
+    from .vis import CAPTION, describe, final_groups, merge_map, with_text
 
+    model = model.cpu()
     tiles = []
     for i in range(count):
         x, _ = data[i]
         raw = Image.fromarray(((x[0] * FASHION_MNIST_STD[0] + FASHION_MNIST_MEAN[0]).clamp(0, 1) * 255).byte().numpy())
-        tiles.append(merge_map(model.cpu(), raw, x=x[None], scale=2))
+        tiles.append(merge_map(model, raw, x=x[None], scale=2))
     w, h = tiles[0].size
-    sheet = Image.new("RGB", (w * len(tiles), h), "white")
+    sheet = Image.new("RGB", (w * len(tiles) + 4 * (len(tiles) - 1), h), "white")
     for i, t in enumerate(tiles):
-        sheet.paste(t, (i * w, 0))
-    sheet.save(path)
+        sheet.paste(t, (i * (w + 4), 0))
+    _, left = final_groups(model, data[0][0][None])
+    title = describe(model, f"demo Vim (depth {model.depth}, width {model.embed_dim})", left)
+    with_text(sheet, title, CAPTION, font_size=11).save(path)
+
+
+def check_demo(args: argparse.Namespace) -> None:
+    """Stop before any work on a bad demo argument or a missing package."""
+    from .cli_checks import UsageError, check_at_least, check_out_dir, check_r_ratio, require
+
+    require("demo", "timm", "torchvision", "matplotlib")
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError("--device cuda but no CUDA device is visible; use --device cpu")
+    check_r_ratio(ratio=args.ratio)
+    if args.ratio == 0:
+        raise UsageError("--ratio 0 merges nothing; give a reduction ratio in (0, 1), e.g. 0.31")
+    check_at_least(args.eval_images, "--eval-images", 1)
+    check_at_least(args.train_images, "--train-images", 1)
+    check_at_least(args.epochs, "--epochs", 0)
+    if args.lr is not None and not args.lr > 0:
+        raise UsageError(f"--lr must be positive, got {args.lr:g}")
+    check_out_dir(args.out, "--out")
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {seconds % 60:.0f} s" if seconds >= 60 else f"{seconds:.1f} s"
 
 
 def run_demo(args: argparse.Namespace) -> int:
     import rmeeto
+    from .cli_checks import check_patch
 
+    check_demo(args)
+    t_setup = time.time()
     torch.manual_seed(args.seed)
     device = args.device
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit("error: --device cuda but no CUDA device is visible")
     full = device.startswith("cuda")
     eval_images = args.eval_images or (10000 if full else 1000)
     train_images = args.train_images or (60000 if full else 2048)
     root = find_fashion_mnist(args.data_dir)
-    model = load_demo_model(args.checkpoint, device, args.trust_checkpoint)
+    model = load_demo_model(args.checkpoint, device, getattr(args, "trust_checkpoint", False))
+    for mode in ("prune", "merge"):
+        check_patch(model, "the demo model", ratio=args.ratio, mode=mode)
     test, train = datasets(root, model.img_size, eval_images, train_images, args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    setup_s = time.time() - t_setup
+    t0 = time.time()
     n_params = sum(p.numel() for p in model.parameters())
     print(f"rmeeto demo on {device}: Vim depth {model.depth} width {model.embed_dim} "
           f"({n_params / 1e6:.2f}M params), {model.num_tokens} tokens, Fashion-MNIST from {root}")
-    print(f"evaluating on {len(test)} test images; re-training on {len(train)} train images\n")
+    print(f"evaluating on {len(test)} test images; re-training on {len(train)} train images "
+          f"(set-up took {_minutes(setup_s)})\n")
     print(f"{'model':34s} {'ratio':>6s} {'GFLOPs':>7s} {'top-1':>7s} {'im/s':>8s}")
     rows = []
 
     def row(name: str) -> None:
-        top1, ips = evaluate(model, test, device)
+        top1, ips = evaluate(model, test, device, desc=f"evaluating: {name}")
         r = {"name": name, "ratio": rmeeto.reduction_ratio(model), "gflops": rmeeto.gflops(model),
              "top1": top1, "im_per_s": ips}
         rows.append(r)
@@ -221,11 +297,13 @@ def run_demo(args: argparse.Namespace) -> int:
     # with the study's re-training lr (1e-4 per 512 images) and loader workers
     lr = args.lr if args.lr is not None else (5e-5 if full else 5e-4)
     minutes = retrain(model, train, device, epochs=args.epochs, batch_size=256 if full else 64, lr=lr,
-                      seed=args.seed, workers=min(8, os.cpu_count() or 1) if full else 0)
+                      seed=args.seed, workers=min(8, os.cpu_count() or 1) if full else 0,
+                      desc=f"re-training merged ({args.epochs} ep)")
     row(f"merged + {args.epochs} ep re-train ({minutes:.1f} min)")
     plot_rows(rows, str(out / "demo_accuracy_speed.png"))
     merge_maps(model, test, str(out / "demo_merge_maps.png"))
     print(f"\nwrote {out / 'demo_accuracy_speed.png'} and {out / 'demo_merge_maps.png'}")
+    print(f"the demo took {_minutes(time.time() - t0)} (set-up before it: {_minutes(setup_s)})")
     return 0
 
 
@@ -233,15 +311,16 @@ def register(sub) -> None:
     from .cli import add_trust_arg
 
     p = sub.add_parser("demo", help="end-to-end demo on Fashion-MNIST (CPU: a few minutes)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--data-dir", default=None, help="folder with the Fashion-MNIST IDX files")
+    p.add_argument("--device", default="cpu", help="cpu, or cuda for the full-size version")
+    p.add_argument("--data-dir", default=None, help="folder with the Fashion-MNIST IDX files "
+                   "(default: $RMEETO_FASHION_MNIST or Debian's /usr/share/datasets/fashion-mnist)")
     p.add_argument("--checkpoint", default=None, help="default: the small Vim shipped with rmeeto")
     add_trust_arg(p)
-    p.add_argument("--ratio", type=float, default=0.31)
+    p.add_argument("--ratio", type=float, default=0.31, help="reduction ratio of the merged and pruned rows")
     p.add_argument("--eval-images", type=int, default=None, help="default 1000 (CPU) / 10000 (CUDA)")
     p.add_argument("--train-images", type=int, default=None, help="default 2048 (CPU) / 60000 (CUDA)")
-    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--epochs", type=int, default=1, help="re-training epochs over --train-images")
     p.add_argument("--lr", type=float, default=None, help="default 5e-4 (CPU, batch 64) / 5e-5 (CUDA, batch 256)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="demo_out")
+    p.add_argument("--seed", type=int, default=0, help="seeds the re-training and the subset it uses")
+    p.add_argument("--out", default="demo_out", help="folder for the two pictures")
     p.set_defaults(func=run_demo)

@@ -358,17 +358,20 @@ STAGES = {"free": stage_free, "recipe": stage_recipe, "retrain": stage_retrain, 
 
 
 def run_study(args: argparse.Namespace) -> int:
+    from .cli_checks import require
     from .demo import find_fashion_mnist
 
+    require("study", "timm", "torchvision", "matplotlib")
+    unknown = [s for s in args.stages if s not in STAGES]
+    if unknown:
+        raise SystemExit(f"error: unknown stage {unknown[0]!r}; choose from {list(STAGES)}")
     out = Path(args.out)
     if any(s != "report" for s in args.stages):
-        args.data_dir = find_fashion_mnist(args.data_dir)
         if not args.checkpoint or not os.path.isfile(args.checkpoint):
             raise SystemExit("error: --checkpoint must point to the trained proxy Vim "
                              "(rmeeto train -c configs/fmnist_proxy_vim.yaml)")
+        args.data_dir = find_fashion_mnist(args.data_dir)
     for stage in args.stages:
-        if stage not in STAGES:
-            raise SystemExit(f"error: unknown stage {stage!r}; choose from {list(STAGES)}")
         STAGES[stage](args, out)
     return 0
 
@@ -380,14 +383,17 @@ def register(sub) -> None:
     p.add_argument("stages", nargs="+", help=f"any of {list(STAGES)}")
     p.add_argument("--checkpoint", default=None, help="the proxy Vim trained with configs/fmnist_proxy_vim.yaml")
     add_trust_arg(p)
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--data-dir", default=None, help="folder with the Fashion-MNIST IDX files (default: found as "
+                   "rmeeto demo finds them)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                   help="cuda or cpu (default: cuda if available)")
     p.add_argument("--lr", type=float, default=1e-4, help="re-training lr per 512 images (the base recipe)")
     p.add_argument("--recipe", default="base", choices=[*RECIPES, "auto"],
                    help="re-training recipe of the retrain and order stages (auto: the recipe stage's best)")
     p.add_argument("--holdout", type=int, default=HOLDOUT,
                    help="train images the recipe stage holds out and scores on")
-    p.add_argument("--epochs-list", type=int, nargs="+", default=[1, 3, 5])
+    p.add_argument("--epochs-list", type=int, nargs="+", default=[1, 3, 5],
+                   help="re-training budgets of the retrain stage, in epochs")
     p.add_argument("--retrain-modes", nargs="+", default=["merge", "prune"], choices=["merge", "prune", "unmerged"],
                    help="unmerged: the control, re-trained the same way without merging")
     p.add_argument("--orders", nargs="+", default=["shuffle", "keep"], choices=["shuffle", "keep"],
@@ -398,7 +404,7 @@ def register(sub) -> None:
                         "-ratio<x>)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0],
                    help="training seeds of each re-training run (seed 0 keeps the plain run name, seed s adds -seed<s>)")
-    p.add_argument("--vit-epochs", type=int, default=30)
+    p.add_argument("--vit-epochs", type=int, default=30, help="training epochs of the ViT baseline")
     p.add_argument("--vit-config",
                    default=str(Path(__file__).resolve().parents[2] / "configs" / "fmnist_vit_tiny.yaml"),
                    help="the ViT's recipe for rmeeto train (default: the checkout's configs/fmnist_vit_tiny.yaml)")
@@ -407,5 +413,5 @@ def register(sub) -> None:
                    help="batch size of each training run (re-training and the ViT)")
     p.add_argument("--gpus", nargs="+", default=None, metavar="ID",
                    help="run the re-training runs in parallel, one per listed GPU (e.g. --gpus 0 1 2 3)")
-    p.add_argument("--out", default="docs/reproduction")
+    p.add_argument("--out", default="docs/reproduction", help="folder for the stage files and the report")
     p.set_defaults(func=run_study)

@@ -1,4 +1,9 @@
-"""Merge maps: which patches ended up in which token, drawn over the image (as in ToMe's figures)."""
+"""Merge maps: which patches ended up in which token, drawn over the image (as in ToMe's figures).
+
+A non-square image is not squashed: the model sees, and the map shows, its central square (the
+shorter side resized to the model's input size). :func:`annotated_merge_map` adds a title (model,
+r, ratio, tokens left) and a caption that says what the colours mean.
+"""
 from __future__ import annotations
 
 import colorsys
@@ -9,15 +14,25 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .patch import patch, patch_settings
+from .patch import patch, patch_settings, reduction_ratio, schedule_of
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+CAPTION = ("Each colour is one token after the last merge: the patches merged into it, shown in their "
+           "mean colour with a tint of its own. White lines: token borders. Black: pruned patches.")
+
+
+def square(image: Image.Image, size: int) -> Image.Image:
+    """The central square of ``image``, resized to ``size`` x ``size`` (no squashing)."""
+    w, h = image.size
+    side = min(w, h)
+    box = ((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side)
+    return image.resize((size, size), Image.BICUBIC, box=box)
 
 
 def to_input(image: Image.Image, model: nn.Module, mean=None, std=None) -> torch.Tensor:
-    """Resize a PIL image to the model's size and normalise it: (1, C, H, W)."""
+    """The central square of a PIL image at the model's size, normalised: (1, C, H, W)."""
     c, size = model.in_chans, model.img_size
-    image = image.convert("L" if c == 1 else "RGB").resize((size, size), Image.BICUBIC)
+    image = square(image.convert("L" if c == 1 else "RGB"), size)
     x = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)
     x = x[None] if c == 1 else x.permute(2, 0, 1)
     mean = torch.tensor(mean or (IMAGENET_MEAN if c == 3 else (0.5,) * c))[:, None, None]
@@ -55,7 +70,7 @@ def merge_map(model: nn.Module, image: Image.Image, x: Optional[torch.Tensor] = 
     gh, gw = model.patch_embed.grid_size
     g = groups[0].reshape(gh, gw).cpu().numpy()
     size = model.img_size * scale
-    rgb = np.asarray(image.convert("RGB").resize((size, size), Image.BICUBIC), dtype=np.float32)
+    rgb = np.asarray(square(image.convert("RGB"), size), dtype=np.float32)
     cell_h, cell_w = size / gh, size / gw
     ys = np.minimum((np.arange(size) / cell_h).astype(int), gh - 1)
     xs = np.minimum((np.arange(size) / cell_w).astype(int), gw - 1)
@@ -75,3 +90,53 @@ def merge_map(model: nn.Module, image: Image.Image, x: Optional[torch.Tensor] = 
     edge[:, 1:] |= pix[:, 1:] != pix[:, :-1]
     out[edge] = 255.0
     return Image.fromarray(out.clip(0, 255).astype(np.uint8))
+
+
+def describe(model: nn.Module, name: str, tokens_left: int) -> str:
+    """``name: merge r=11, ratio 0.31, 197 -> 76 tokens`` for a patched model."""
+    settings = patch_settings(model) or {}
+    r = max(schedule_of(model))
+    return (f"{name}: {settings.get('mode', 'merge')} r={r}, ratio {reduction_ratio(model):.2f}, "
+            f"{model.num_tokens} -> {tokens_left} tokens")
+
+
+def _wrap(draw, text: str, font, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split():
+        trial = f"{line} {word}".strip()
+        if line and draw.textlength(trial, font=font) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return lines + ([line] if line else [])
+
+
+def with_text(image: Image.Image, title: str, caption: str, font_size: int = 12) -> Image.Image:
+    """``image`` with ``title`` above it and ``caption`` below, on white, wrapped to its width."""
+    from PIL import ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=font_size)
+    width = max(image.width, 240)
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    top, bottom = _wrap(draw, title, font, width - 8), _wrap(draw, caption, font, width - 8)
+    step = font_size + 3
+    out = Image.new("RGB", (width, image.height + step * (len(top) + len(bottom)) + 12), "white")
+    out.paste(image, ((width - image.width) // 2, step * len(top) + 6))
+    draw = ImageDraw.Draw(out)
+    for i, line in enumerate(top):
+        draw.text((4, 3 + i * step), line, fill="black", font=font)
+    y0 = step * len(top) + image.height + 9
+    for i, line in enumerate(bottom):
+        draw.text((4, y0 + i * step), line, fill=(60, 60, 60), font=font)
+    return out
+
+
+def annotated_merge_map(model: nn.Module, image: Image.Image, scale: int = 2, name: str = "model") -> Image.Image:
+    """:func:`merge_map` with a title (model, r, ratio, tokens left) and a caption on the colours."""
+    model.eval()
+    x = to_input(image, model)
+    _, tokens_left = final_groups(model, x)
+    w, h = image.size
+    crop = f" Shown: the central square of the {w}x{h} image." if w != h else ""
+    return with_text(merge_map(model, image, x=x, scale=scale), describe(model, name, tokens_left), CAPTION + crop)

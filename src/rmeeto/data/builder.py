@@ -6,6 +6,7 @@ from typing import Optional, Sequence
 
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from .bad_images import watch
 from .errors import DataError
 from .folder import JPEG_EXTENSIONS, ImageFolder
 from .gpu import GpuJpegPipeline, collate_bytes
@@ -34,11 +35,16 @@ def build_dataset(dataset: str, data_dir: Optional[str], split: str, *, img_size
                   remode: str = "pixel", recount: int = 1, color_jitter: float = 0.3,
                   interpolation: str = "bicubic", crop_pct: Optional[float] = None,
                   gpu_decode: bool = False, classes=None,
-                  scale: Sequence[float] = (0.08, 1.0), video: Optional[dict] = None) -> Dataset:
+                  scale: Sequence[float] = (0.08, 1.0), video: Optional[dict] = None,
+                  max_bad_images: float = 0.01) -> Dataset:
     """One split (``train``/``val``) of ``dataset``; ``train_aug`` picks the DeiT train transform,
     otherwise the eval transform. With ``gpu_decode`` (folders only) items are raw JPEG bytes.
     ``dataset="video"`` reads list files or class folders of videos; ``video`` holds the
-    :func:`rmeeto.data.video.build_video_dataset` options (``num_frames``, ``test_views``, ...)."""
+    :func:`rmeeto.data.video.build_video_dataset` options (``num_frames``, ``test_views``, ...).
+    ``max_bad_images``: the share of unreadable files (replaced, see :class:`ImageFolder`) a pass
+    over an image folder may hold before its loader stops the run."""
+    if not 0 <= max_bad_images < 1:
+        raise DataError(f"--max-bad-images must be in [0, 1), got {max_bad_images}")
     if dataset == "video":
         if gpu_decode:
             raise DataError("--gpu-decode is for JPEG folders, not videos")
@@ -66,15 +72,14 @@ def build_dataset(dataset: str, data_dir: Optional[str], split: str, *, img_size
         raise DataError(f"unknown --dataset {dataset!r}; choose from {', '.join(DATASETS)}")
     root = split_dir(data_dir, split)
     if gpu_decode:
-        ds = ImageFolder(root, None, load="bytes", classes=classes, num_classes=num_classes,
-                         extensions=JPEG_EXTENSIONS)
-        return ds
+        return ImageFolder(root, None, load="bytes", classes=classes, num_classes=num_classes,
+                           extensions=JPEG_EXTENSIONS, max_bad_fraction=max_bad_images)
     tf = (build_train_transform(img_size, channels, aa, reprob, remode, recount, color_jitter,
                                 interpolation, scale=scale, mean=mean, std=std) if train_aug else
           build_eval_transform(img_size, channels, 224 / 256 if crop_pct is None else crop_pct,
                                interpolation, mean, std))
     return ImageFolder(root, tf, load="pil", classes=classes, num_classes=num_classes,
-                       channels=channels)
+                       channels=channels, max_bad_fraction=max_bad_images)
 
 
 def dataset_classes(ds: Dataset) -> list:
@@ -123,21 +128,24 @@ def _loader_kwargs(workers: int, pin_memory: bool):
 def build_train_loader(ds: Dataset, batch_size: int, *, world_size: int = 1, rank: int = 0,
                        seed: int = 0, workers: int = 4, pin_memory: bool = False,
                        accum_steps: int = 1, gpu_decode: bool = False):
-    """DataLoader over ``SeededDataset(ds)`` with a :class:`TrainSampler` (returned too)."""
+    """DataLoader over ``SeededDataset(ds)`` with a :class:`TrainSampler` (returned too); over an image
+    folder it reports and limits unreadable files (:func:`rmeeto.data.bad_images.watch`)."""
     sampler = TrainSampler(len(ds), batch_size, world_size, rank, seed,
                            batches_multiple_of=accum_steps)
     loader = DataLoader(SeededDataset(ds), batch_size=batch_size, sampler=sampler, drop_last=True,
                         collate_fn=collate_bytes if gpu_decode else dataset_collate(ds),
                         **_loader_kwargs(workers, pin_memory))
-    return loader, sampler
+    return watch(loader, ds), sampler
 
 
 def build_eval_loader(ds: Dataset, batch_size: int, *, world_size: int = 1, rank: int = 0,
                       workers: int = 4, pin_memory: bool = False, gpu_decode: bool = False):
-    """Pad-free sharded eval loader (see :class:`ShardedEvalSampler`)."""
-    return DataLoader(ds, batch_size=batch_size, sampler=ShardedEvalSampler(len(ds), world_size, rank),
-                      drop_last=False, collate_fn=collate_bytes if gpu_decode else dataset_collate(ds),
-                      **_loader_kwargs(workers, pin_memory))
+    """Pad-free sharded eval loader (see :class:`ShardedEvalSampler`); over an image folder it reports
+    and limits unreadable files (:func:`rmeeto.data.bad_images.watch`)."""
+    loader = DataLoader(ds, batch_size=batch_size, sampler=ShardedEvalSampler(len(ds), world_size, rank),
+                        drop_last=False, collate_fn=collate_bytes if gpu_decode else dataset_collate(ds),
+                        **_loader_kwargs(workers, pin_memory))
+    return watch(loader, ds)
 
 
 def gpu_pipelines(img_size: int, device, reprob: float = 0.25, randaug: bool = True,

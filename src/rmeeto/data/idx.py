@@ -1,7 +1,8 @@
 """Reader for the IDX format of (Fashion-)MNIST: ``train-images-idx3-ubyte[.gz]`` etc.
 
 Debian's ``dataset-fashion-mnist`` package installs the four files under
-``/usr/share/datasets/fashion-mnist/``; that folder is the default for ``--dataset fashion-mnist``.
+``/usr/share/datasets/fashion-mnist/``; that folder is the default for ``--dataset fashion-mnist``
+unless the environment variable ``RMEETO_FASHION_MNIST`` names another one.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from torch.utils.data import Dataset
 from .errors import DataError
 
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+FASHION_MNIST_ENV = "RMEETO_FASHION_MNIST"
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                          "Sneaker", "Bag", "Ankle boot"]
 
@@ -60,6 +62,11 @@ def write_idx(path: str, array: np.ndarray) -> None:
         f.write(header + payload)
 
 
+def fashion_mnist_dir() -> str:
+    """The default Fashion-MNIST folder: ``$RMEETO_FASHION_MNIST`` if set, else Debian's."""
+    return os.environ.get(FASHION_MNIST_ENV) or DEBIAN_FASHION_MNIST
+
+
 def find_idx_file(root: str, stem: str) -> str:
     """Locate ``stem`` (e.g. ``train-images-idx3-ubyte``) in ``root``, with or without .gz,
     also accepting the ``train-images.idx3-ubyte`` spelling."""
@@ -80,7 +87,7 @@ class FashionMNIST(Dataset):
     def __init__(self, root: Optional[str] = None, split: str = "train",
                  transform: Optional[Callable] = None, num_classes: Optional[int] = None,
                  limit: Optional[int] = None):
-        root = root or DEBIAN_FASHION_MNIST
+        root = root or fashion_mnist_dir()
         if not os.path.isdir(root):
             raise DataError(f"Fashion-MNIST directory {root!r} does not exist")
         prefix = {"train": "train", "val": "t10k", "test": "t10k", "t10k": "t10k"}.get(split)

@@ -22,12 +22,12 @@ def _sync(dev: torch.device) -> None:
 
 def bench_loader(args, gpu: bool, dev: torch.device) -> dict:
     ds = build_dataset(args.dataset, args.data_dir, args.split, img_size=args.img_size, channels=args.channels,
-                       train_aug=args.train_aug, gpu_decode=gpu)
+                       train_aug=args.train_aug, gpu_decode=gpu, max_bad_images=args.max_bad_images)
     loader, sampler = build_train_loader(ds, args.batch_size, workers=args.workers,
                                          pin_memory=dev.type == "cuda", gpu_decode=gpu, seed=0)
     pipe = gpu_pipelines(args.img_size, dev)[0 if args.train_aug else 1] if gpu else None
     mixup = build_mixup(1000 if args.dataset == "folder" else 10) if args.train_aug else None
-    n_img, t0, it, epoch = 0, None, 0, 0
+    n_img, t0, it, epoch = 0, time.perf_counter(), 0, 0  # t0 restarts after the warm-up batches
     total = args.warmup + args.steps
     while it < total:
         sampler.set_epoch(epoch)
@@ -54,14 +54,15 @@ def bench_model(args, dev: torch.device) -> dict:
     """Training steps/s of the model on random tensors already on the device (no loader)."""
     import rmeeto
     from .config import parse_kwargs
-    kw = parse_kwargs(args.model_kwargs)
-    model = rmeeto.create_model(args.model, img_size=args.img_size, **kw).to(dev)
+    kw = {**parse_kwargs(args.model_kwargs), "img_size": args.img_size}  # --img-size sets the model's size
+    model = rmeeto.create_model(args.model, **kw).to(dev)
     if args.r is not None:
         rmeeto.patch(model, r=args.r)
     dtype = amp_dtype(args.amp, dev)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=dev.type == "cuda")
     x = torch.randn(args.batch_size, int(model.in_chans), args.img_size, args.img_size, device=dev)
     y = torch.randint(0, int(model.num_classes), (args.batch_size,), device=dev)
+    t0 = time.perf_counter()
     for i in range(args.warmup + args.steps):
         if i == args.warmup:
             _sync(dev)

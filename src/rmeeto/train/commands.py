@@ -9,10 +9,16 @@ from .config import Options, add_data_options, add_model_options, build_train_pa
 
 def _entry(options: Options, runner_name: str):
     def func(ns: argparse.Namespace) -> int:
+        from ..cli_checks import one_line, require
+        from .checks import check_bench_data, check_eval, check_train
+
+        check = {"train": check_train, "eval": check_eval, "bench-data": check_bench_data}[runner_name]
         try:
+            require(runner_name, "timm", "torchvision")
             args = resolve(ns, options)
-        except (ValueError, FileNotFoundError) as e:
-            print(f"error: {e}", file=sys.stderr)
+            check(args, typed=set(vars(ns)))
+        except (ValueError, FileNotFoundError) as e:  # a UsageError is a ValueError
+            print(f"error: {one_line(e)}", file=sys.stderr, flush=True)
             return 2
         from . import bench_data, engine, eval_cmd
         runner = {"train": engine.run_train, "eval": eval_cmd.run_eval,
@@ -38,7 +44,8 @@ def build_eval_parser(p: argparse.ArgumentParser) -> Options:
     o.add("--ratio-list", default=None, help="comma-separated reduction ratios, e.g. 0,0.3,0.5")
     o.add("--throughput", action=argparse.BooleanOptionalAction, default=True,
           help="also time forward passes of the model alone")
-    o.add("--throughput-batch-size", type=int, default=None)
+    o.add("--throughput-batch-size", type=int, default=None, help="batch of the throughput timing "
+          "(default: --batch-size)")
     o.add("--throughput-iters", type=int, default=20)
     o.add("--output", default=None, metavar="DIR", help="write eval.json (+ eval.png for lists) here")
     return o
@@ -46,9 +53,9 @@ def build_eval_parser(p: argparse.ArgumentParser) -> Options:
 
 def build_bench_parser(p: argparse.ArgumentParser) -> Options:
     o = Options(p)
-    o.add("-c", "--config", default=None, metavar="YAML")
+    o.add("-c", "--config", default=None, metavar="YAML", help="YAML of flag names -> values")
     o.add("--dataset", default="folder", choices=["folder", "fashion-mnist"])
-    o.add("--data-dir", default=None)
+    o.add("--data-dir", default=None, help="ImageNet layout root, or the Fashion-MNIST IDX folder")
     o.add("--split", default="train")
     o.add("--batch-size", type=int, default=128)
     o.add("--workers", type=int, default=8)
@@ -61,11 +68,14 @@ def build_bench_parser(p: argparse.ArgumentParser) -> Options:
           help="the full DeiT train augmentation (else the eval transform)")
     o.add("--steps", type=int, default=50, help="timed batches")
     o.add("--warmup", type=int, default=5, help="untimed batches first (worker start-up)")
-    o.add("--device", default=None)
+    o.add("--device", default=None, help="cuda, cuda:N or cpu (default: cuda if available)")
     o.add("--model", default=None, help="also time this model's training step on synthetic data")
-    o.add("--model-kwargs", nargs="*", default=[], metavar="KEY=VALUE")
-    o.add("--r", type=int, default=None)
-    o.add("--amp", default=None, choices=["bf16", "fp16", "off"])
+    o.add("--model-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
+          help="create_model overrides for --model (img_size=N also sets --img-size)")
+    o.add("--r", type=int, default=None, help="merge tokens in the timed model (needs --model)")
+    o.add("--amp", default=None, choices=["bf16", "fp16", "off"], help="autocast dtype of the model step")
+    o.add("--max-bad-images", type=float, default=0.01, metavar="FRACTION",
+          help="unreadable images (replaced by others of their class) allowed per pass before stopping")
     o.add("--json", default=None, metavar="PATH", help="also write the numbers here")
     return o
 

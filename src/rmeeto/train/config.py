@@ -98,8 +98,11 @@ def add_model_options(o: Options, train: bool = True) -> None:
 def add_data_options(o: Options) -> None:
     o.add("--dataset", default="folder", choices=["folder", "fashion-mnist", "video"])
     o.add("--data-dir", default=None, help="ImageNet layout root (train/, val/) or the IDX folder "
-          "(fashion-mnist; default /usr/share/datasets/fashion-mnist); video: the folder of "
-          "train.csv/val.csv/test.csv list files or of train/, val/ class folders of videos")
+          "(fashion-mnist; default $RMEETO_FASHION_MNIST, else /usr/share/datasets/fashion-mnist); video: "
+          "the folder of train.csv/val.csv/test.csv list files or of train/, val/ class folders of videos")
+    o.add("--max-bad-images", type=float, default=0.01, metavar="FRACTION",
+          help="share of a folder's images per pass that may be unreadable (each is replaced by another "
+               "image of its class and named in a warning) before the run stops")
     o.add("--video-prefix", default=None, metavar="DIR", help="video: joined in front of every list-file "
           "path (default: the list file's folder)")
     o.add("--list-sep", default=None, help="video: list-file separator (default: ',' if the line has one, "

@@ -53,7 +53,7 @@ def _crowded_workers(workers: int, local_procs: int) -> Optional[str]:
         return None
     fit = max(1, cores // local_procs - 1)
     return (f"{local_procs} process(es) x --workers {workers} loader workers on {cores} CPU cores leave no core "
-            f"for the training loop itself, which launches the GPU work; try --workers {fit}")
+            f"for the training loop itself; try --workers {fit}")
 
 
 def log(info: Optional[DistInfo], *msg) -> None:
@@ -73,26 +73,11 @@ def autocast(device: torch.device, dtype: Optional[torch.dtype]):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-def _checkpoint_hint(path: str) -> str:
-    try:
-        from ..checkpoint import read_checkpoint
-        obj = read_checkpoint(path)
-        meta = obj.get("rmeeto") if isinstance(obj, dict) else None
-        if isinstance(meta, dict) and meta.get("model"):
-            kw = " ".join(f"{k}={v}" for k, v in (meta.get("model_kwargs") or {}).items())
-            return f"\nIt was written for --model {meta['model']} --model-kwargs {kw}"
-    except Exception:
-        pass
-    return ""
-
-
 def build_model(args, teacher: bool = False) -> nn.Module:
-    """``rmeeto.create_model`` from the run's flags; a checkpoint that does not fit the model is
-    re-raised as a :class:`TrainError` that says which model it was written for."""
-    import rmeeto
+    """``rmeeto.create_model`` from the run's flags; a bad name, bad kwargs or a checkpoint that cannot
+    be read or does not fit the model is re-raised as a one-line :class:`TrainError`."""
     from ..baselines.vit_tome import BASELINES, create_baseline
-    from ..checkpoint import CheckpointError, UnsafeCheckpointError
-    from ..hub import WeightsNotFoundError
+    from ..cli_checks import UsageError, build_model as build_checked
     kw = dict(args.model_kwargs or {})
     kw.update({k: getattr(args, k) for k in ("num_frames", "kernel_size") if getattr(args, k, None) is not None})
     kw["drop_path_rate"] = 0.0 if teacher else kw.get("drop_path_rate", getattr(args, "drop_path", 0.0))
@@ -105,15 +90,10 @@ def build_model(args, teacher: bool = False) -> nn.Module:
         except TypeError as e:
             raise TrainError(f"cannot build --model {args.model} with --model-kwargs {kw}: {e}") from e
     try:
-        return rmeeto.create_model(args.model, pretrained=args.pretrained, num_classes=args.num_classes,
-                                   trust_checkpoint=args.trust_checkpoint, **kw)
-    except (UnsafeCheckpointError, WeightsNotFoundError) as e:
-        raise TrainError(f"--pretrained: {e}") from e
-    except CheckpointError as e:
-        raise TrainError(f"--pretrained {args.pretrained} does not fit --model {args.model}: {e}"
-                         f"{_checkpoint_hint(args.pretrained)}") from e
-    except (ValueError, TypeError) as e:
-        raise TrainError(f"cannot build --model {args.model} with --model-kwargs {kw}: {e}") from e
+        return build_checked(args.model, kw, pretrained=args.pretrained, num_classes=args.num_classes,
+                             trust_checkpoint=args.trust_checkpoint)
+    except UsageError as e:
+        raise TrainError(str(e)) from e
 
 
 def require_vim(model: nn.Module, name: str) -> None:
@@ -375,7 +355,7 @@ def _train(args, info: DistInfo) -> int:
     num_classes = int(model.num_classes)
     data_kw = dict(img_size=img_size, channels=channels, num_classes=num_classes,
                    interpolation=args.train_interpolation, crop_pct=args.crop_pct,
-                   video=video_options(args, model))
+                   video=video_options(args, model), max_bad_images=args.max_bad_images)
     gpu_decode = bool(args.gpu_decode)
     if gpu_decode and args.dataset != "folder":
         raise TrainError("--gpu-decode works on JPEG folders (--dataset folder) only")
@@ -756,8 +736,9 @@ def print_summary(summary: dict) -> None:
     def fmt(s):
         return "n/a" if not s else f"top-1 {s['top1']:.2f}  top-5 {s['top5']:.2f}"
     print("\n== summary ==")
+    ratio = summary.get("reduction_ratio")
     print(f"model {summary.get('model')}  patch {summary.get('patch')}  "
-          f"reduction ratio {summary.get('reduction_ratio')}")
+          f"reduction ratio {'n/a' if ratio is None else f'{ratio:.3f}'}")
     print(f"before merge (unpatched):      {fmt(summary.get('before_merge'))}")
     print(f"after merge, no training:      {fmt(summary.get('after_merge_no_train'))}")
     for e in summary.get("epochs", []):

@@ -8,29 +8,16 @@ import time
 import torch
 
 from ..data import build_dataset, build_eval_loader, gpu_pipelines, make_subset
-from .config import parse_list
 from ..bench import measure
 from .engine import TrainError, amp_dtype, build_model, evaluate, require_vim, run_command
 from .video import skipped_videos, video_options
 
 
 def settings_from_args(args) -> list[dict]:
-    """The patch settings to evaluate: one per --r-list / --ratio-list entry (0 = unpatched),
-    or the single --r/--ratio, or ``None`` (the model as loaded)."""
-    common = {"mode": args.mode, "order": args.order}
-    r_list = parse_list(args.r_list, int)
-    ratio_list = parse_list(args.ratio_list, float)
-    if r_list and ratio_list:
-        raise TrainError("give --r-list or --ratio-list, not both")
-    if r_list:
-        return [({"r": r, **common} if r > 0 else {}) for r in r_list]
-    if ratio_list:
-        return [({"ratio": q, **common} if q > 0 else {}) for q in ratio_list]
-    if args.r is not None or args.ratio is not None:
-        if args.ratio is not None:
-            return [{"ratio": args.ratio, **common}]
-        return [{"r": args.r, **common} if args.r > 0 else {}]
-    return [None]
+    """The patch settings to evaluate (see :func:`rmeeto.train.checks.eval_settings`)."""
+    from .checks import eval_settings
+
+    return eval_settings(args)
 
 
 def run_eval(args) -> int:
@@ -49,7 +36,7 @@ def _eval(args, info) -> int:
     gpu = bool(args.gpu_decode)
     ds = build_dataset(args.dataset, args.data_dir, args.split, img_size=img_size, channels=channels,
                        num_classes=int(model.num_classes), crop_pct=args.crop_pct, gpu_decode=gpu,
-                       video=video_options(args, model))
+                       video=video_options(args, model), max_bad_images=args.max_bad_images)
     ds = make_subset(ds, args.data_subset, args.seed)
     loader = build_eval_loader(ds, args.batch_size, world_size=info.world_size, rank=info.rank,
                                workers=args.workers, pin_memory=dev.type == "cuda", gpu_decode=gpu)

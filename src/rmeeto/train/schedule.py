@@ -9,14 +9,17 @@ import torch
 class CosineWarmupLR:
     """lr(step) = warmup_lr -> base_lr linearly over ``warmup_steps``, then cosine from
     base_lr down to min_lr at ``total_steps`` (and min_lr after). ``step`` counts optimizer
-    steps; :meth:`step` is called after each optimizer step and sets the lr of the next one."""
+    steps; :meth:`step` is called after each optimizer step and sets the lr of the next one.
+
+    ``min_lr`` and ``warmup_lr`` are capped at ``base_lr``: a base lr below them (a small batch
+    scales it down) then stays constant instead of rising along the "decay"."""
 
     def __init__(self, optimizer: torch.optim.Optimizer, base_lr: float, total_steps: int,
                  warmup_steps: int = 0, min_lr: float = 1e-6, warmup_lr: float = 1e-6):
         self.optimizer = optimizer
         self.base_lr = float(base_lr)
-        self.min_lr = float(min_lr)
-        self.warmup_lr = float(warmup_lr)
+        self.min_lr = min(float(min_lr), self.base_lr)
+        self.warmup_lr = min(float(warmup_lr), self.base_lr)
         self.total_steps = max(1, int(total_steps))
         self.warmup_steps = max(0, int(warmup_steps))
         self.last_step = 0
