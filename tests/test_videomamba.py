@@ -1,6 +1,7 @@
 """VideoMamba: parity with the official R-MeeTo video code, checkpoints, merging (CPU)."""
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -241,3 +242,28 @@ def test_clip_of_the_wrong_shape_is_refused_with_the_fix():
         m(torch.randn(1, 3, 5, 32, 32))
     with pytest.raises(ValueError, match="multiple of kernel_size"):
         tiny_video(num_frames=5, kernel_size=2)
+
+
+def test_vis_draws_a_video_merge_map_one_panel_per_tubelet(tmp_path, capsys):
+    pytest.importorskip("av")
+    from PIL import Image
+
+    from rmeeto.cli import main
+    from rmeeto.data.video_io import write_video
+    from rmeeto.vis import clip_merge_map
+
+    rng = np.random.default_rng(0)
+    write_video(str(tmp_path / "clip.mp4"), rng.integers(0, 255, (12, 48, 64, 3), dtype=np.uint8))
+    kw = ["depth=4", "embed_dim=32", "img_size=32", "num_frames=4", "num_classes=5"]
+    out = tmp_path / "map.png"
+    assert main(["vis", str(tmp_path / "clip.mp4"), "--model", "videomamba_tiny", "--model-kwargs", *kw,
+                 "--r", "6", "--scale", "1", "--out", str(out)]) == 0
+    img = Image.open(out)
+    assert img.width >= 4 * 32  # four tubelets side by side
+    m = tiny_video(depth=4)
+    rmeeto.patch(m, r=6)
+    frames = [Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)) for _ in range(4)]
+    assert clip_merge_map(m, frames).size == (4 * 32 + 3 * 4, 32)
+    assert main(["vis", str(tmp_path / "missing.mp4"), "--model", "videomamba_tiny", "--model-kwargs", *kw,
+                 "--r", "6"]) == 2
+    assert "video" in capsys.readouterr().err

@@ -72,15 +72,15 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_vis(args: argparse.Namespace) -> int:
     import rmeeto
     from rmeeto.cli_checks import (build_model, check_at_least, check_out_file, check_patch, check_r_ratio,
-                                   open_image, pil_extensions)
+                                   open_clip, open_image, pil_extensions)
     from rmeeto.vis import annotated_merge_map
 
     check_r_ratio(args.r, args.ratio)
     check_at_least(args.scale, "--scale", 1)
-    image = open_image(args.image)
     check_out_file(args.out, "--out", pil_extensions())
     model = build_model(args.model, parse_kv(args.model_kwargs), pretrained=args.pretrained,
                         trust_checkpoint=args.trust_checkpoint)
+    image = open_clip(args.image, model) if getattr(model, "num_frames", 0) else open_image(args.image)
     settings = _vis_settings(args, rmeeto.patch_settings(model))
     check_patch(model, args.model, **settings)
     rmeeto.patch(model, **settings)
@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("vis", help="draw which patches merged into which token")
-    p.add_argument("image", help="a JPEG or PNG to draw the merge of")
+    p.add_argument("image", help="a JPEG or PNG to draw the merge of (a video file for a video model)")
     p.add_argument("--model", default="vim_tiny_patch16_224", help="registered model name")
     p.add_argument("--pretrained", default=None, metavar="PATH",
                    help="weights: a local checkpoint or hf-hub:ORG/REPO[:FILE] on the Hugging Face Hub "

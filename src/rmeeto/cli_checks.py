@@ -182,6 +182,25 @@ def plot_extensions() -> list[str]:
     return ["." + ext for ext in Figure().canvas.get_supported_filetypes()]
 
 
+def open_clip(path: str, model) -> list:
+    """``model.num_frames`` frames of the video at ``path`` (the middle of equal segments) as PIL images,
+    or a one-line error."""
+    from PIL import Image
+
+    if not os.path.isfile(path):
+        raise UsageError(f"video {path} does not exist; give the path of a video file (e.g. MP4) for a video model")
+    try:
+        from rmeeto.data.video_io import read_sampled
+        from rmeeto.data.video_transforms import eval_frame_indices
+
+        frames = read_sampled(path, lambda total: eval_frame_indices(total, model.num_frames))
+    except ImportError as e:
+        raise UsageError(f"reading videos needs PyAV: pip install 'rmeeto[video]' ({one_line(e)})") from e
+    except Exception as e:  # a broken or non-video file
+        raise UsageError(f"cannot read video {path} ({one_line(e)}); give a readable video file (MP4, AVI, ...)") from e
+    return [Image.fromarray(f) for f in frames]
+
+
 def open_image(path: str):
     """The image at ``path``, decoded (PIL), or a one-line error."""
     from PIL import Image

@@ -7,7 +7,7 @@ r, ratio, tokens left) and a caption that says what the colours mean.
 from __future__ import annotations
 
 import colorsys
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -52,9 +52,40 @@ def final_groups(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, int]:
     finally:
         patch(model, **settings)
     groups = state.groups.expand(x.shape[0], -1)
-    cls = model.patch_embed.num_patches // 2
+    cls = model.cls_position(model.num_tokens - 1)
     keep = torch.cat([torch.arange(cls), torch.arange(cls + 1, groups.shape[1])]).to(groups.device)
     return groups[:, keep], int(groups.max()) + 1
+
+
+def clip_input(frames: Sequence[Image.Image], model: nn.Module) -> torch.Tensor:
+    """Frames (PIL, as many as the model takes) as a normalised clip: (1, C, T, H, W)."""
+    return torch.stack([to_input(f, model)[0] for f in frames], dim=1)[None]
+
+
+def _paint(rgb: np.ndarray, g: np.ndarray, hues: np.ndarray) -> np.ndarray:
+    """Fill each group of the (gh, gw) id grid ``g`` with its mean colour in ``rgb``, tinted by its hue."""
+    size_h, size_w = rgb.shape[:2]
+    gh, gw = g.shape
+    ys = np.minimum((np.arange(size_h) / (size_h / gh)).astype(int), gh - 1)
+    xs = np.minimum((np.arange(size_w) / (size_w / gw)).astype(int), gw - 1)
+    pix = g[ys][:, xs]  # group id of every output pixel
+    out = np.zeros_like(rgb)
+    for gid in np.unique(pix):
+        if gid < 0:  # pruned: black
+            continue
+        mask = pix == gid
+        tint = np.array(colorsys.hsv_to_rgb(hues[gid], 0.8, 255.0))
+        out[mask] = 0.75 * rgb[mask].mean(0) + 0.25 * tint
+    edge = np.zeros(pix.shape, dtype=bool)
+    edge[1:] |= pix[1:] != pix[:-1]
+    edge[:, 1:] |= pix[:, 1:] != pix[:, :-1]
+    out[edge] = 255.0
+    return out
+
+
+def _hues(num_groups: int) -> np.ndarray:
+    n = max(num_groups, 1)
+    return np.random.default_rng(0).permutation(n) / n
 
 
 def merge_map(model: nn.Module, image: Image.Image, x: Optional[torch.Tensor] = None,
@@ -67,29 +98,30 @@ def merge_map(model: nn.Module, image: Image.Image, x: Optional[torch.Tensor] = 
     model.eval()
     x = to_input(image, model) if x is None else x
     groups, _ = final_groups(model, x)
-    gh, gw = model.patch_embed.grid_size
-    g = groups[0].reshape(gh, gw).cpu().numpy()
+    g = groups[0].reshape(model.patch_embed.grid_size).cpu().numpy()
     size = model.img_size * scale
     rgb = np.asarray(square(image.convert("RGB"), size), dtype=np.float32)
-    cell_h, cell_w = size / gh, size / gw
-    ys = np.minimum((np.arange(size) / cell_h).astype(int), gh - 1)
-    xs = np.minimum((np.arange(size) / cell_w).astype(int), gw - 1)
-    pix = g[ys][:, xs]  # group id of every output pixel
-    out = np.zeros_like(rgb)
-    rng = np.random.default_rng(0)
-    hues = rng.permutation(max(int(g.max()) + 1, 1)) / max(int(g.max()) + 1, 1)
-    for gid in np.unique(pix):
-        mask = pix == gid
-        if gid < 0:  # pruned: black
-            continue
-        mean = rgb[mask].mean(0)
-        tint = np.array(colorsys.hsv_to_rgb(hues[gid], 0.8, 255.0))
-        out[mask] = 0.75 * mean + 0.25 * tint
-    edge = np.zeros(pix.shape, dtype=bool)
-    edge[1:] |= pix[1:] != pix[:-1]
-    edge[:, 1:] |= pix[:, 1:] != pix[:, :-1]
-    out[edge] = 255.0
+    out = _paint(rgb, g, _hues(int(g.max()) + 1))
     return Image.fromarray(out.clip(0, 255).astype(np.uint8))
+
+
+def clip_merge_map(model: nn.Module, frames: Sequence[Image.Image], scale: int = 1) -> Image.Image:
+    """The merge map of a video model, one panel per tubelet (its first frame), left to right.
+
+    Merging runs over space and time at once, so one token can hold patches of several frames: it
+    has the same hue in every panel where it appears.
+    """
+    model.eval()
+    groups, _ = final_groups(model, clip_input(frames, model))
+    k = model.patch_embed.kernel_size
+    g = groups[0].reshape(model.patch_embed.num_frames, *model.patch_embed.grid_size).cpu().numpy()
+    hues = _hues(int(g.max()) + 1)
+    size = model.img_size * scale
+    panels = [_paint(np.asarray(square(frames[t * k].convert("RGB"), size), dtype=np.float32), g[t], hues)
+              for t in range(g.shape[0])]
+    gap = np.full((size, 4, 3), 255.0, dtype=np.float32)
+    row = np.concatenate([p for panel in panels for p in (panel, gap)][:-1], axis=1)
+    return Image.fromarray(row.clip(0, 255).astype(np.uint8))
 
 
 def describe(model: nn.Module, name: str, tokens_left: int) -> str:
@@ -132,9 +164,15 @@ def with_text(image: Image.Image, title: str, caption: str, font_size: int = 12)
     return out
 
 
-def annotated_merge_map(model: nn.Module, image: Image.Image, scale: int = 2, name: str = "model") -> Image.Image:
-    """:func:`merge_map` with a title (model, r, ratio, tokens left) and a caption on the colours."""
+def annotated_merge_map(model: nn.Module, image, scale: int = 2, name: str = "model") -> Image.Image:
+    """:func:`merge_map` (an image) or :func:`clip_merge_map` (a list of frames, for a video model) with a
+    title (model, r, ratio, tokens left) and a caption on the colours."""
     model.eval()
+    if isinstance(image, (list, tuple)):
+        _, tokens_left = final_groups(model, clip_input(image, model))
+        caption = CAPTION + (f" One panel per {model.patch_embed.kernel_size}-frame tubelet, left to right; a "
+                             "token that merged patches of several frames has its hue in each of them.")
+        return with_text(clip_merge_map(model, image, scale=scale), describe(model, name, tokens_left), caption)
     x = to_input(image, model)
     _, tokens_left = final_groups(model, x)
     w, h = image.size
