@@ -103,7 +103,7 @@ def _vis_settings(args: argparse.Namespace, loaded: Optional[dict]) -> dict:
     return {**_patch_kwargs(args), "ratio": DEFAULT_VIS_RATIO}
 
 
-def add_patch_args(p: argparse.ArgumentParser, multi: bool = False) -> None:
+def add_patch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--r", type=int, default=None, help="tokens merged at each merge block")
     p.add_argument("--ratio", type=float, default=None, help="target reduction ratio instead of r, e.g. 0.31")
     p.add_argument("--mode", default="merge", choices=["merge", "prune", "prune-random", "prune-norm"],

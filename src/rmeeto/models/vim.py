@@ -28,7 +28,6 @@ class TokenState:
     """Per-forward token bookkeeping passed from block to block."""
 
     cls_index: int
-    num_patches: int
     size: Optional[Tensor] = None  # (B, T, 1) patches per token; None means all ones
     aux: Optional[SSMAux] = None  # the previous block's SSM quantities, when a metric needs them
     want_aux: bool = False
@@ -207,7 +206,7 @@ class VisionMamba(nn.Module):
 
     def new_state(self, cls_index: int) -> TokenState:
         """Fresh per-forward bookkeeping; a patch overrides this to ask for more."""
-        return TokenState(cls_index=cls_index, num_patches=self.patch_embed.num_patches)
+        return TokenState(cls_index=cls_index)
 
     def forward_tokens(self, x: Tensor) -> tuple[Tensor, TokenState]:
         """Run every block; returns the final-normed tokens and the final token state."""
