@@ -65,7 +65,7 @@ CASES = [
     (["vis", IMG, *TINY, "--r", "2", "--pretrained", "{d}/corrupt.pth"], "cannot read --pretrained"),
     (["vis", IMG, *TINY, "--r", "2", "--pretrained", "{d}/truncated.pth"], "cannot read --pretrained"),
     (["vis", IMG, *TINY, "--r", "2", "--pretrained", "{d}/other.pth"], "build it with --model vim_tiny_patch16_224"),
-    (["vis", IMG, *TINY, "--r", "2", "--pretrained", "{d}/missing.pth"], "no such file"),
+    (["vis", IMG, *TINY, "--r", "2", "--pretrained", "{d}/missing.pth"], "checkpoint not found"),
     (["vis", IMG, *TINY, "--scale", "0", "--r", "2"], "--scale must be at least 1"),
     # bench
     (["bench", *TINY, "--device", "cpu", "--r", "-1"], "--r 0 for no merging"),

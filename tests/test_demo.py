@@ -32,6 +32,7 @@ def test_shipped_checkpoint_is_small_and_loads():
     assert model.num_tokens == 197 and model.in_chans == 1 and model.num_classes == 10
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not REAL, reason=NO_FM)
 def test_shipped_checkpoint_beats_chance_on_real_test_images():
     from rmeeto.demo import datasets
@@ -44,6 +45,7 @@ def test_shipped_checkpoint_beats_chance_on_real_test_images():
     assert ips > 0
 
 
+@pytest.mark.slow
 def test_demo_code_path_on_a_tiny_subset(tmp_path, capsys):
     root = FM_DIR if REAL else fake_fashion_mnist(tmp_path)
     args = argparse.Namespace(device="cpu", data_dir=root, checkpoint=None, trust_checkpoint=False,
@@ -101,6 +103,7 @@ def test_demo_subset_has_exactly_the_asked_count():
     assert class_balanced(targets, 2048, seed=0) == idx and class_balanced(targets, 2048, seed=1) != idx
 
 
+@pytest.mark.slow
 def test_demo_retrain_is_reproducible_whatever_the_python_rng_state(tmp_path):
     """The training transforms draw from Python's RNG, so a re-train must seed it, not only torch's."""
     import copy

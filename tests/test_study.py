@@ -31,6 +31,7 @@ def test_vit_baseline_patch():
     assert abs(ratio_for(197, 12, r_for_ratio(197, 12, 0.31)) - 0.31) < 0.02
 
 
+@pytest.mark.slow
 def test_study_free_stage_and_report(tmp_path, capsys):
     root = FM_DIR if REAL else fake_fashion_mnist(tmp_path / "fm")
     out = tmp_path / "study"
@@ -46,6 +47,7 @@ def test_study_free_stage_and_report(tmp_path, capsys):
     assert "Training-free reduction" in report and (out / "training_free.png").is_file()
 
 
+@pytest.mark.slow
 def test_study_vit_stage_trains_with_rmeeto_train(tmp_path):
     """The ViT baseline is trained by ``rmeeto train`` with the committed recipe, then reduced ToMe-style."""
     (tmp_path / "fm").mkdir()
@@ -98,6 +100,7 @@ def test_report_retrain_tables_show_the_gap_to_unmerged(tmp_path):
     assert "timed on one H100, one run at a time" in report and "| merge-3ep | 90.00, 91.25 | -2.25 | 1.50 |" in report
 
 
+@pytest.mark.slow
 def test_study_retrain_runs_in_parallel_and_resumes(tmp_path, capsys):
     """Two re-training runs at once (``--gpus a b``: on the CPU the ids only set the concurrency); a second
     call finds both in retrain.json and runs nothing."""
@@ -151,6 +154,7 @@ def test_holdout_split_is_proportional_disjoint_and_fixed():
         holdout_indices(targets, 1000)
 
 
+@pytest.mark.slow
 def test_train_holdout_scores_on_held_out_train_images(tmp_path, capsys):
     """``rmeeto train --holdout N`` trains on the rest of the train split and evaluates on the N."""
     from rmeeto.cli import main

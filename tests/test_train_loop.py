@@ -212,6 +212,7 @@ def test_config_yaml_and_cli_override(tmp_path):
         resolve(p.parse_args(["-c", str(cfg)]), opts)
 
 
+@pytest.mark.slow
 def test_time_budget_run(data, tmp_path):
     out = tmp_path / "tb"
     assert _train(data, out, "--time-budget", "0.25", "--budget-probe-steps", "2", "--no-initial-eval") == 0
@@ -223,6 +224,7 @@ def test_time_budget_run(data, tmp_path):
 
 # ---------------------------------------------------------------- distributed
 
+@pytest.mark.slow
 def test_two_process_ddp_gloo_sharded_eval(data, tmp_path):
     """torchrun --nproc_per_node=2 on CPU (gloo): one epoch, then the sharded val metrics equal a
     single-process evaluation of the saved weights (15 val images: uneven shards)."""

@@ -401,6 +401,7 @@ def test_use_split_only_for_captured_inference_by_default():
     assert use_split(True, True, False) and not use_split(False, False, True)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
 def test_interpreter_cpu():
     env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=str(ROOT / "src") + os.pathsep

@@ -103,8 +103,8 @@ def checkpoint_origin(path: str) -> str:
 def checkpoint_message(path: str, model: str, error: BaseException, flag: str = "--pretrained") -> str:
     """One line for a checkpoint (``flag``) that failed: missing, unreadable, or written for another model."""
     text = one_line(error)
-    if isinstance(error, FileNotFoundError):  # a missing file, or Hub weights that cannot be had
-        return f"{flag} {path}: {text}"
+    if isinstance(error, FileNotFoundError):  # a missing file, or Hub weights that cannot be had: the
+        return text if path in text else f"{flag} {path}: {text}"  # message names the file and the way out
     if "does not match" not in text:  # it could not be read at all
         return f"cannot read {flag} {path}: {text}"
     text = re.sub(r"^checkpoint does not match model \S+:;\s*", "", text.split("; Build the model")[0])

@@ -155,16 +155,16 @@ def register(subparsers) -> None:
     """``rmeeto make-video-set``."""
     p = subparsers.add_parser("make-video-set", help="write a small action set of H.264 MP4s from Fashion-MNIST",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write the videos and list files into")
     p.add_argument("--per-class", type=int, default=100, help="train videos per class (default: 100)")
     p.add_argument("--val-per-class", type=int, default=None, help="default: per-class // 4")
     p.add_argument("--test-per-class", type=int, default=None, help="default: per-class // 4")
-    p.add_argument("--frames", type=int, default=16)
+    p.add_argument("--frames", type=int, default=16, help="frames per video (default: 16)")
     p.add_argument("--size", type=int, default=64, help="frame side in pixels (even)")
-    p.add_argument("--fps", type=int, default=8)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fps", type=int, default=8, help="frames per second written in the MP4s (default: 8)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the choice of images and motions")
     p.add_argument("--fashion-dir", default=None, help="Fashion-MNIST IDX folder "
-                   "(default /usr/share/datasets/fashion-mnist)")
+                   "(default $RMEETO_FASHION_MNIST, else /usr/share/datasets/fashion-mnist)")
     p.set_defaults(func=_cli)
 
 
