@@ -15,6 +15,7 @@ import math
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import torch
@@ -326,15 +327,96 @@ def _prepare_output(out: str, plan: StartPlan, ck: Optional[dict], agents: list[
         run_dir.trim_metrics(out, int(ck["step"]))
 
 
+@dataclass
+class _Data:
+    """The data side of a run: datasets, loaders, GPU pipelines, mixup and the loss."""
+    train_ds: Any
+    val_ds: Any
+    train_loader: Any
+    sampler: Any
+    val_loader: Any
+    train_pipe: Any
+    val_pipe: Any
+    mixup: Any
+    criterion: Any
+
+
+@dataclass
+class _Optim:
+    """Optimizer, loss scaler, schedule and weight EMA; ``spe`` is optimizer steps per epoch."""
+    optimizer: torch.optim.Optimizer
+    scaler: Optional[torch.amp.GradScaler]
+    sched: CosineWarmupLR
+    ema: Optional[WeightEma]
+    spe: int
+
+
+@dataclass
+class _Run:
+    """What the epoch and step loop work with; fixed once set-up is done."""
+    args: Any
+    info: DistInfo
+    dtype: Optional[torch.dtype]
+    bs: int
+    global_batch: int
+    accum: int
+    data: _Data
+    opt: _Optim
+    raw_model: nn.Module
+    model: nn.Module  # raw_model, wrapped in DDP under torch.distributed
+    fwd_model: nn.Module  # model, compiled with --compile
+    teacher: Optional[nn.Module]
+    recorder: Recorder
+    ckpt_path: str
+    kill_at: Optional[int]
+    budget_s: Optional[float]
+    probe: int
+
+    def num_epochs(self) -> int:
+        return math.ceil(self.opt.sched.total_steps / self.opt.spe)
+
+
+@dataclass
+class _Progress:
+    """Where the run stands; what a checkpoint stores besides the model and optimizer."""
+    t_start: float
+    summary: dict
+    eval_seconds: Optional[float] = None
+    step: int = 0
+    epoch: int = 0
+    start_micro: int = 0
+    prior_elapsed: float = 0.0
+    budget_state: dict = field(default_factory=lambda: {"fitted": False})
+    last_ckpt_time: float = 0.0
+    run_steps: int = 0  # optimizer steps taken by this process (for --time-budget)
+    t_probe0: Optional[float] = None
+
+    def elapsed(self) -> float:
+        return self.prior_elapsed + time.time() - self.t_start
+
+
+@dataclass
+class _Epoch:
+    """Per-epoch state of the step loop."""
+    t_epoch: float
+    start_micro: int
+    micro: int
+    pbar: Any = None
+    first_wait: Optional[float] = None
+    last_loss: float = float("nan")
+    cur_lr: float = float("nan")
+    stopped_early: bool = False
+    loss_buf: list = field(default_factory=list)
+    buf_steps: list = field(default_factory=list)
+
+
 def _train(args, info: DistInfo) -> int:
-    import rmeeto
     t_start = time.time()
     dev = info.device
     dtype = amp_dtype(args.amp, dev)
     bs, global_batch = _batch_sizes(args, info)
     accum = int(args.accum_steps)
     lr = args.lr * global_batch * int(args.num_sample) / float(args.lr_base_batch)
-    out = args.output
     plan, agents = _plan_start(args, info)
     resume_path = plan.resume_path
     ck = _read_everywhere(resume_path, info, args.trust_checkpoint) if resume_path else None
@@ -349,8 +431,39 @@ def _train(args, info: DistInfo) -> int:
         raise TrainError(str(e)) from e
     seed_everything(args.seed)
 
-    # model and data
     model = build_model(args)
+    data = _build_data(args, info, model, bs, accum)
+    summary, eval_seconds = _patch_and_score(args, info, model, ck, data, dtype, global_batch, lr)
+    teacher = None
+    if args.distill:
+        teacher = build_model(args, teacher=True)
+        import rmeeto
+        rmeeto.unpatch(teacher)
+        teacher.to(dev).eval().requires_grad_(False)
+        data.criterion = DistillationLoss(data.criterion, teacher, args.distill_alpha, args.distill_tau)
+    opt = _build_optim(args, model, dev, dtype, lr, data.sampler.num_batches // accum)
+    prog = _Progress(t_start=t_start, summary=summary, eval_seconds=eval_seconds)
+    if ck is not None:
+        _restore(ck, resume_path, args, info, model, opt, prog)
+
+    raw_model = model
+    if info.enabled:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        model = DDP(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    fwd_model = torch.compile(model) if args.compile else model
+    recorder = _open_output(args, info, plan, ck, agents, data, bs, global_batch, lr, opt.spe, dtype)
+    run = _Run(args=args, info=info, dtype=dtype, bs=bs, global_batch=global_batch, accum=accum, data=data,
+               opt=opt, raw_model=raw_model, model=model, fwd_model=fwd_model, teacher=teacher,
+               recorder=recorder, ckpt_path=os.path.join(args.output, CHECKPOINT_NAME), kill_at=kill_at,
+               budget_s=args.time_budget * 60.0 if args.time_budget else None,
+               probe=max(2, int(args.budget_probe_steps)))
+    prog.last_ckpt_time = time.time()
+    return _loop(run, prog)
+
+
+def _build_data(args, info: DistInfo, model: nn.Module, bs: int, accum: int) -> _Data:
+    """Datasets (with --holdout and --data-subset), loaders, GPU pipelines, mixup and the loss."""
+    dev = info.device
     img_size, channels = int(model.img_size), int(model.in_chans)
     num_classes = int(model.num_classes)
     data_kw = dict(img_size=img_size, channels=channels, num_classes=num_classes,
@@ -383,8 +496,14 @@ def _train(args, info: DistInfo) -> int:
     mixup = build_mixup(num_classes, args.mixup, args.cutmix, args.mixup_prob, args.mixup_switch_prob,
                         args.mixup_mode, args.smoothing)
     criterion = build_criterion(mixup is not None, args.smoothing)
+    return _Data(train_ds, val_ds, train_loader, sampler, val_loader, train_pipe, val_pipe, mixup, criterion)
 
-    # patch (and the two reference accuracies)
+
+def _patch_and_score(args, info: DistInfo, model: nn.Module, ck: Optional[dict], data: _Data,
+                     dtype: Optional[torch.dtype], global_batch: int, lr: float) -> tuple[dict, Optional[float]]:
+    """Move the model to the device and merge it as asked (a resumed run: as its checkpoint was);
+    on a fresh run score it before and after merging. Returns the run summary and the last eval time."""
+    import rmeeto
     existing = rmeeto.patch_settings(model)
     if args.r is not None or args.ratio is not None:
         want = {"r": args.r, "ratio": args.ratio, "mode": args.mode, "order": args.order}
@@ -395,7 +514,7 @@ def _train(args, info: DistInfo) -> int:
     if ck is not None:
         want = (ck.get("rmeeto") or {}).get("patch")
     rmeeto.unpatch(model)
-    model.to(dev)
+    model.to(info.device)
     summary: dict = {"model": args.model, "model_kwargs": _jsonable(args.model_kwargs),
                      "world_size": info.world_size, "global_batch_size": global_batch, "lr": lr,
                      "eval_set": f"holdout:{args.holdout}:{args.holdout_seed}" if args.holdout else "val",
@@ -403,7 +522,7 @@ def _train(args, info: DistInfo) -> int:
     eval_seconds = None
     if ck is None and args.initial_eval:
         t0 = time.time()
-        summary["before_merge"] = evaluate(model, val_loader, info, dtype, val_pipe)
+        summary["before_merge"] = evaluate(model, data.val_loader, info, dtype, data.val_pipe)
         eval_seconds = time.time() - t0
         log(info, f"before merge: top-1 {summary['before_merge']['top1']:.2f} "
                   f"top-5 {summary['before_merge']['top5']:.2f} ({eval_seconds:.1f}s)")
@@ -413,7 +532,7 @@ def _train(args, info: DistInfo) -> int:
     if ck is None and args.initial_eval:
         if want:
             t0 = time.time()
-            summary["after_merge_no_train"] = evaluate(model, val_loader, info, dtype, val_pipe)
+            summary["after_merge_no_train"] = evaluate(model, data.val_loader, info, dtype, data.val_pipe)
             eval_seconds = time.time() - t0
         else:
             summary["after_merge_no_train"] = summary["before_merge"]
@@ -424,59 +543,56 @@ def _train(args, info: DistInfo) -> int:
         summary["reduction_ratio"] = float(rmeeto.reduction_ratio(model))
     except Exception:
         summary["reduction_ratio"] = None
+    return summary, eval_seconds
 
-    teacher = None
-    if args.distill:
-        teacher = build_model(args, teacher=True)
-        rmeeto.unpatch(teacher)
-        teacher.to(dev).eval().requires_grad_(False)
-        criterion = DistillationLoss(criterion, teacher, args.distill_alpha, args.distill_tau)
 
-    # optimisation state
+def _build_optim(args, model: nn.Module, dev: torch.device, dtype: Optional[torch.dtype], lr: float,
+                 spe: int) -> _Optim:
+    """AdamW (layer decay, no decay on norms and biases), fp16 loss scaler, cosine schedule, EMA."""
     groups = apply_layer_decay(param_groups(model, args.weight_decay), model, args.layer_decay)
     optimizer = torch.optim.AdamW(groups, lr=lr, betas=tuple(args.opt_betas),
                                   eps=args.opt_eps, fused=dev.type == "cuda")  # as `rmeeto bench --train` times it
     scaler = torch.amp.GradScaler(dev.type) if dtype == torch.float16 else None
-    spe = sampler.num_batches // accum  # optimizer steps per epoch
     warmup_steps = int(round(args.warmup_epochs * spe))
     sched = CosineWarmupLR(optimizer, lr, args.epochs * spe, warmup_steps, args.min_lr, args.warmup_lr)
     ema = WeightEma(model, args.ema_decay) if args.ema else None
-    step, epoch, start_micro = 0, 0, 0
-    prior_elapsed = 0.0
-    budget_state = {"fitted": False}
-    if ck is not None:
-        from ..checkpoint import CheckpointError, check_state_dict
-        try:
-            check_state_dict(ck["model"], model)
-            model.load_state_dict(ck["model"])
-        except CheckpointError as e:
-            meta = ck.get("rmeeto") or {}
-            raise TrainError(f"--resume {resume_path} is from another model ({meta.get('model')} "
-                             f"{meta.get('model_kwargs')}) than this run builds ({args.model} "
-                             f"{args.model_kwargs}): {e}\nResume with the original --model/--model-kwargs, "
-                             f"or use a new --output.") from e
-        optimizer.load_state_dict(ck["optimizer"])
-        if scaler is not None and ck.get("scaler"):
-            scaler.load_state_dict(ck["scaler"])
-        sched.load_state_dict(ck["scheduler"])
-        if ema is not None and ck.get("model_ema"):
-            ema.load_state_dict(ck["model_ema"])
-        step = int(ck["step"])
-        epoch = int(ck["sampler"]["epoch"])
-        start_micro = int(ck["sampler"]["start_batch"])
-        prior_elapsed = float(ck.get("elapsed_s", 0.0))
-        budget_state = dict(ck.get("time_budget") or budget_state)
-        summary = ck.get("summary") or summary
-        set_rng_state(ck["rng"])
-        log(info, f"resumed from {resume_path}: epoch {epoch + 1}, step {step}, "
-                  f"batch {start_micro} of the epoch")
+    return _Optim(optimizer, scaler, sched, ema, spe)
 
-    raw_model = model
-    if info.enabled:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-        model = DDP(model, device_ids=[dev.index] if dev.type == "cuda" else None)
-    fwd_model = torch.compile(model) if args.compile else model
 
+def _restore(ck: dict, resume_path: str, args, info: DistInfo, model: nn.Module, opt: _Optim,
+             prog: _Progress) -> None:
+    """Load a --resume checkpoint into the model, optimisation state, position and RNGs."""
+    from ..checkpoint import CheckpointError, check_state_dict
+    try:
+        check_state_dict(ck["model"], model)
+        model.load_state_dict(ck["model"])
+    except CheckpointError as e:
+        meta = ck.get("rmeeto") or {}
+        raise TrainError(f"--resume {resume_path} is from another model ({meta.get('model')} "
+                         f"{meta.get('model_kwargs')}) than this run builds ({args.model} "
+                         f"{args.model_kwargs}): {e}\nResume with the original --model/--model-kwargs, "
+                         f"or use a new --output.") from e
+    opt.optimizer.load_state_dict(ck["optimizer"])
+    if opt.scaler is not None and ck.get("scaler"):
+        opt.scaler.load_state_dict(ck["scaler"])
+    opt.sched.load_state_dict(ck["scheduler"])
+    if opt.ema is not None and ck.get("model_ema"):
+        opt.ema.load_state_dict(ck["model_ema"])
+    prog.step = int(ck["step"])
+    prog.epoch = int(ck["sampler"]["epoch"])
+    prog.start_micro = int(ck["sampler"]["start_batch"])
+    prog.prior_elapsed = float(ck.get("elapsed_s", 0.0))
+    prog.budget_state = dict(ck.get("time_budget") or prog.budget_state)
+    prog.summary = ck.get("summary") or prog.summary
+    set_rng_state(ck["rng"])
+    log(info, f"resumed from {resume_path}: epoch {prog.epoch + 1}, step {prog.step}, "
+              f"batch {prog.start_micro} of the epoch")
+
+
+def _open_output(args, info: DistInfo, plan: StartPlan, ck: Optional[dict], agents: list[str], data: _Data,
+                 bs: int, global_batch: int, lr: float, spe: int, dtype: Optional[torch.dtype]) -> Recorder:
+    """Rank 0 prepares --output and writes args.yaml; every rank gets a :class:`Recorder`."""
+    out, accum = args.output, int(args.accum_steps)
     if info.is_main:
         os.makedirs(out, exist_ok=True)
         _prepare_output(out, plan, ck, agents)
@@ -491,229 +607,267 @@ def _train(args, info: DistInfo) -> int:
         if crowded:
             print(f"warning: {crowded}", file=sys.stderr)
         scored_on = "held out" if args.holdout else "val"
-        log(info, f"training {args.model} on {len(train_ds)} images ({len(val_ds)} {scored_on}), "
+        log(info, f"training {args.model} on {len(data.train_ds)} images ({len(data.val_ds)} {scored_on}), "
                   f"{info.world_size} process(es) x batch {bs} x accum {accum} = {global_batch}/step, "
-                  f"lr {lr:.3g}, {spe} steps/epoch, device {dev}, amp {dtype}")
+                  f"lr {lr:.3g}, {spe} steps/epoch, device {info.device}, amp {dtype}")
+    return recorder
 
-    ckpt_path = os.path.join(out, CHECKPOINT_NAME)
-    last_ckpt_time = time.time()
 
-    def elapsed() -> float:
-        return prior_elapsed + time.time() - t_start
+def _save(run: _Run, prog: _Progress, epoch: int, micro: int, finished: bool = False) -> None:
+    """Write the checkpoint (rank 0); every rank restarts the --checkpoint-interval clock."""
+    import rmeeto
+    prog.last_ckpt_time = time.time()
+    if not run.info.is_main:
+        return
+    args, raw_model, opt = run.args, run.raw_model, run.opt
+    cfg = getattr(raw_model, "rmeeto_config", None) or {"name": args.model, "kwargs": args.model_kwargs}
+    state = {
+        "model": {k: v.detach().cpu() for k, v in raw_model.state_dict().items()},
+        "model_ema": opt.ema.state_dict() if opt.ema is not None else None,
+        "optimizer": opt.optimizer.state_dict(),
+        "scaler": opt.scaler.state_dict() if opt.scaler is not None else None,
+        "scheduler": opt.sched.state_dict(),
+        "epoch": epoch, "step": prog.step, "finished": finished,
+        "sampler": {"epoch": epoch, "start_batch": micro, "seed": args.seed,
+                    "world_size": run.info.world_size, "batch_size": run.bs},
+        "rng": rng_state(),
+        "args": args_dict(args),
+        "elapsed_s": prog.elapsed(),
+        "time_budget": prog.budget_state,
+        "summary": prog.summary,
+        "rmeeto": {"model": cfg.get("name"), "model_kwargs": _jsonable(cfg.get("kwargs")),
+                   "patch": rmeeto.patch_settings(raw_model)},
+    }
+    atomic_save(state, run.ckpt_path)
 
-    def save(epoch_: int, micro_: int, finished: bool = False) -> None:
-        nonlocal last_ckpt_time
-        last_ckpt_time = time.time()
-        if not info.is_main:
-            return
-        cfg = getattr(raw_model, "rmeeto_config", None) or {"name": args.model, "kwargs": args.model_kwargs}
-        state = {
-            "model": {k: v.detach().cpu() for k, v in raw_model.state_dict().items()},
-            "model_ema": ema.state_dict() if ema is not None else None,
-            "optimizer": optimizer.state_dict(),
-            "scaler": scaler.state_dict() if scaler is not None else None,
-            "scheduler": sched.state_dict(),
-            "epoch": epoch_, "step": step, "finished": finished,
-            "sampler": {"epoch": epoch_, "start_batch": micro_, "seed": args.seed,
-                        "world_size": info.world_size, "batch_size": bs},
-            "rng": rng_state(),
-            "args": args_dict(args),
-            "elapsed_s": elapsed(),
-            "time_budget": budget_state,
-            "summary": summary,
-            "rmeeto": {"model": cfg.get("name"), "model_kwargs": _jsonable(cfg.get("kwargs")),
-                       "patch": rmeeto.patch_settings(raw_model)},
-        }
-        atomic_save(state, ckpt_path)
 
-    def num_epochs() -> int:
-        return math.ceil(sched.total_steps / spe)
-
-    budget_s = args.time_budget * 60.0 if args.time_budget else None
-    probe = max(2, int(args.budget_probe_steps))
-    run_steps = 0
-    t_probe0 = None
-    debug_nan = getattr(args, "debug_nan_step", None)
-    model.train()
-    finished = step >= sched.total_steps
+def _loop(run: _Run, prog: _Progress) -> int:
+    """Epochs until the schedule ends: train, evaluate, checkpoint; then the summary."""
+    sampler, loader = run.data.sampler, run.data.train_loader
+    run.model.train()
     prefetched = None  # the next epoch's batches, started before the evaluation (see below)
-    while not finished and epoch < num_epochs():
+    while prog.step < run.opt.sched.total_steps and prog.epoch < run.num_epochs():
         t_epoch = time.time()
         if prefetched is None:
-            sampler.set_epoch(epoch, start_micro)
-            batches = iter(train_loader)
+            sampler.set_epoch(prog.epoch, prog.start_micro)
+            batches = iter(loader)
         else:
             batches, prefetched = prefetched, None
-        first_wait = None
-        micro = start_micro
-        loss_buf: list = []
-        buf_steps: list = []
-        pbar = None
-        if info.is_main and args.progress:
-            from tqdm import tqdm
-            pbar = tqdm(total=spe * global_batch, initial=(micro // accum) * global_batch, unit="img",
-                        unit_scale=False, desc=f"epoch {epoch + 1}/{num_epochs()}", dynamic_ncols=True,
-                        file=sys.stderr, mininterval=1.0)
-        last_loss = float("nan")
-        stopped_early = False
-        for batch in batches:
-            if first_wait is None:
-                first_wait = time.time() - t_epoch
-            gmicro = epoch * spe * accum + micro
-            seed_everything(step_seed(args.seed, info.rank, gmicro))
-            x, y = to_device_batch(batch, dev, train_pipe)
-            if mixup is not None:
-                x, y = mixup(x, y)
-            last_micro = (micro % accum) == accum - 1
-            sync = model.no_sync() if (info.enabled and not last_micro) else contextlib.nullcontext()
-            with sync:
-                with autocast(dev, dtype):
-                    logits = fwd_model(x)
-                    loss = criterion(x, logits, y) if teacher is not None else criterion(logits, y)
-                if debug_nan is not None and step + 1 == debug_nan:
-                    loss = loss * float("nan")
-                loss_buf.append(loss.detach().float())
-                buf_steps.append(step + 1)
-                scaled = loss / accum
-                (scaler.scale(scaled) if scaler is not None else scaled).backward()
-            micro += 1
-            if not last_micro:
-                continue
-            if scaler is not None:
-                if args.clip_grad:
-                    scaler.unscale_(optimizer)
-                    torch.nn.utils.clip_grad_norm_(raw_model.parameters(), args.clip_grad)
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                if args.clip_grad:
-                    torch.nn.utils.clip_grad_norm_(raw_model.parameters(), args.clip_grad)
-                optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            run_steps += 1
-            cur_lr = optimizer.param_groups[0]["lr"]
-            sched.step()
-            if ema is not None:
-                ema.update(raw_model)
-            if pbar is not None:
-                pbar.update(global_batch)
-
-            # --time-budget: fit the schedule length to the wall clock, first after the probe
-            # steps, then again at every log point with the mean step time of this run so far
-            if budget_s is not None:
-                if run_steps == 1:
-                    t_probe0 = time.time()
-                elif run_steps >= probe + 1 and (run_steps == probe + 1 or step % max(1, args.log_interval) == 0):
-                    step_time = (time.time() - t_probe0) / (run_steps - 1)
-                    total = _fit_budget(budget_s, elapsed(), step_time, eval_seconds, len(val_loader),
-                                        step, spe, epoch, accum) if info.is_main else None
-                    total = broadcast_object(total, info)
-                    first_fit = not budget_state.get("fitted")
-                    sched.set_total_steps(total)
-                    budget_state = {"fitted": True, "step_time_s": step_time, "total_steps": total,
-                                    "eval_s_estimate": eval_seconds}
-                    if first_fit:
-                        log(info, f"\n--time-budget {args.time_budget} min: {step_time * 1000:.1f} ms/step -> "
-                                  f"{total} steps in all ({total / spe:.2f} epochs); re-fitted at each log point")
-
-            end_of_epoch = micro >= spe * accum
-            done = step >= sched.total_steps
-            by_interval = (args.checkpoint_interval and args.checkpoint_interval > 0 and
-                           time.time() - last_ckpt_time >= args.checkpoint_interval * 60.0)
-            by_steps = bool(args.checkpoint_every_steps) and step % args.checkpoint_every_steps == 0
-            stop_here = args.stop_at_step is not None and step == args.stop_at_step
-            # flush points are the same on every rank (the interval decision is rank 0's, shared
-            # through the all-reduce below), so the collective never mismatches
-            if step % max(1, args.log_interval) == 0 or end_of_epoch or done or by_steps or stop_here:
-                vals = torch.stack(loss_buf)
-                flag = torch.tensor([vals.double().sum().item(), float(len(loss_buf)),
-                                     float((~torch.isfinite(vals)).any().item()),
-                                     1.0 if (info.is_main and by_interval) else 0.0],
-                                    dtype=torch.float64, device=dev)
-                all_reduce_sum(flag, info)
-                if flag[2].item() > 0:
-                    bad = [s for v, s in zip(vals.tolist(), buf_steps) if not math.isfinite(v)]
-                    where = (f"at step {bad[0]} (epoch {epoch + 1})" if bad else
-                             f"on another rank between steps {buf_steps[0]} and {buf_steps[-1]}")
-                    if pbar is not None:
-                        pbar.close()
-                    kept = (f"the last good checkpoint {ckpt_path} was kept" if os.path.isfile(ckpt_path)
-                            else "no checkpoint had been written yet")
-                    raise NonFiniteLoss(
-                        f"loss became non-finite {where}; stopping ({kept}, not overwritten). "
-                        f"Try a lower --lr, --clip-grad 1.0, or --amp bf16/off instead of fp16.")
-                last_loss = flag[0].item() / max(flag[1].item(), 1.0)
-                loss_buf, buf_steps = [], []
-                rec = {"type": "train", "epoch": epoch + 1, "step": step, "loss": last_loss, "lr": cur_lr,
-                       "images_per_s": (pbar.format_dict.get("rate") if pbar is not None else None),
-                       "elapsed_min": elapsed() / 60.0}
-                recorder.write(rec, step)
-                if pbar is not None:
-                    pbar.set_postfix(loss=f"{last_loss:.4f}", lr=f"{cur_lr:.2e}", refresh=False)
-                if (flag[3].item() > 0 or by_steps or stop_here) and not end_of_epoch and not done:
-                    save(epoch, micro)
-                if stop_here:
-                    if pbar is not None:
-                        pbar.close()
-                    log(info, f"stopped at step {step} as asked (--stop-at-step); resume with --resume")
-                    recorder.close()
-                    return 0
-            if step == kill_at:
-                faults.kill_self()
-            if done and not end_of_epoch:
-                stopped_early = True
-                break
-        if pbar is not None:
-            pbar.close()
-        # end of epoch (or of the time budget)
+        ep = _run_epoch(run, prog, batches, t_epoch)
+        if ep is None:  # --stop-at-step
+            run.recorder.close()
+            return 0
         t_eval = time.time()
-        if not stopped_early and step < sched.total_steps and epoch + 1 < num_epochs():
+        if not ep.stopped_early and prog.step < run.opt.sched.total_steps and prog.epoch + 1 < run.num_epochs():
             # Start the next epoch's loader now: its workers fill their queues while we evaluate,
             # instead of the first steps of the next epoch waiting for them. Sample order and
             # augmentation depend only on (seed, epoch, index), so this changes no result.
-            sampler.set_epoch(epoch + 1, 0)
-            prefetched = iter(train_loader)
-        stats = evaluate(raw_model, val_loader, info, dtype, val_pipe)
-        eval_seconds = time.time() - t_eval
-        ema_stats = None
-        if ema is not None:
-            with ema.swapped_into(raw_model):
-                ema_stats = evaluate(raw_model, val_loader, info, dtype, val_pipe)
-        ep_min = (time.time() - t_epoch) / 60.0
-        train_ips = (micro - start_micro) * bs * info.world_size / max(t_eval - t_epoch, 1e-9)
-        entry = {"epoch": epoch + 1, "step": step, "top1": stats["top1"], "top5": stats["top5"],
-                 "train_im_per_s": train_ips, "eval_seconds": eval_seconds,
-                 "first_batch_wait_s": first_wait,
-                 "val_loss": stats["loss"], "val_samples": stats["n"], "train_loss": last_loss,
-                 "epoch_minutes": ep_min, "elapsed_minutes": elapsed() / 60.0}
-        if ema_stats is not None:
-            entry.update(ema_top1=ema_stats["top1"], ema_top5=ema_stats["top5"])
-        if stopped_early:
-            entry["partial_epoch"] = micro / (spe * accum)
-        entry.update(skipped_videos(info, train_ds, val_ds))
-        summary["epochs"].append(entry)
-        recorder.write({"type": "val", **entry}, step)
-        log(info, f"epoch {epoch + 1}/{num_epochs()}: val top-1 {stats['top1']:.2f} top-5 {stats['top5']:.2f} "
-                  f"(n={stats['n']}, loss {stats['loss']:.4f})" +
-                  (f", EMA top-1 {ema_stats['top1']:.2f}" if ema_stats else "") +
-                  f" | train {train_ips:.0f} im/s (first batch after {first_wait or 0:.2f} s), {ep_min:.2f} min, "
-                  f"total {elapsed() / 60:.2f} min")
-        finished = step >= sched.total_steps
-        if stopped_early:
-            save(epoch, micro, finished=True)
-        else:
-            epoch += 1
-            start_micro = 0
-            save(epoch, 0, finished=finished)
+            sampler.set_epoch(prog.epoch + 1, 0)
+            prefetched = iter(loader)
+        _end_epoch(run, prog, ep, t_eval)
 
-    summary["minutes"] = elapsed() / 60.0
-    summary["steps"] = step
-    if info.is_main:
-        atomic_write_text(os.path.join(out, "summary.json"), json.dumps(_jsonable(summary), indent=2))
-        print_summary(summary)
-    recorder.close()
+    prog.summary["minutes"] = prog.elapsed() / 60.0
+    prog.summary["steps"] = prog.step
+    if run.info.is_main:
+        atomic_write_text(os.path.join(run.args.output, "summary.json"),
+                          json.dumps(_jsonable(prog.summary), indent=2))
+        print_summary(prog.summary)
+    run.recorder.close()
     return 0
+
+
+def _run_epoch(run: _Run, prog: _Progress, batches, t_epoch: float) -> Optional[_Epoch]:
+    """The steps of one epoch (from where a resumed run stopped); None when --stop-at-step stopped it."""
+    args, spe, accum = run.args, run.opt.spe, run.accum
+    ep = _Epoch(t_epoch=t_epoch, start_micro=prog.start_micro, micro=prog.start_micro)
+    if run.info.is_main and args.progress:
+        from tqdm import tqdm
+        ep.pbar = tqdm(total=spe * run.global_batch, initial=(ep.micro // accum) * run.global_batch,
+                       unit="img", unit_scale=False, desc=f"epoch {prog.epoch + 1}/{run.num_epochs()}",
+                       dynamic_ncols=True, file=sys.stderr, mininterval=1.0)
+    for batch in batches:
+        if ep.first_wait is None:
+            ep.first_wait = time.time() - t_epoch
+        if not _forward_backward(run, prog, ep, batch):
+            continue
+        _optimizer_step(run, prog, ep)
+        if run.budget_s is not None:
+            _refit_budget(run, prog)
+        end_of_epoch = ep.micro >= spe * accum
+        done = prog.step >= run.opt.sched.total_steps
+        if _log_point(run, prog, ep, end_of_epoch, done):
+            return None
+        if prog.step == run.kill_at:
+            faults.kill_self()
+        if done and not end_of_epoch:
+            ep.stopped_early = True
+            break
+    if ep.pbar is not None:
+        ep.pbar.close()
+    return ep
+
+
+def _forward_backward(run: _Run, prog: _Progress, ep: _Epoch, batch) -> bool:
+    """One micro-batch: re-seed the RNGs, forward, backward; True when it completes a step's accumulation."""
+    args, info, dev, accum = run.args, run.info, run.info.device, run.accum
+    gmicro = prog.epoch * run.opt.spe * accum + ep.micro
+    seed_everything(step_seed(args.seed, info.rank, gmicro))
+    x, y = to_device_batch(batch, dev, run.data.train_pipe)
+    if run.data.mixup is not None:
+        x, y = run.data.mixup(x, y)
+    last_micro = (ep.micro % accum) == accum - 1
+    sync = run.model.no_sync() if (info.enabled and not last_micro) else contextlib.nullcontext()
+    criterion = run.data.criterion
+    with sync:
+        with autocast(dev, run.dtype):
+            logits = run.fwd_model(x)
+            loss = criterion(x, logits, y) if run.teacher is not None else criterion(logits, y)
+        debug_nan = getattr(args, "debug_nan_step", None)
+        if debug_nan is not None and prog.step + 1 == debug_nan:
+            loss = loss * float("nan")
+        ep.loss_buf.append(loss.detach().float())
+        ep.buf_steps.append(prog.step + 1)
+        scaled = loss / accum
+        (run.opt.scaler.scale(scaled) if run.opt.scaler is not None else scaled).backward()
+    ep.micro += 1
+    return last_micro
+
+
+def _optimizer_step(run: _Run, prog: _Progress, ep: _Epoch) -> None:
+    """Clip, step, advance the schedule and the EMA."""
+    opt, clip = run.opt, run.args.clip_grad
+    if opt.scaler is not None:
+        if clip:
+            opt.scaler.unscale_(opt.optimizer)
+            torch.nn.utils.clip_grad_norm_(run.raw_model.parameters(), clip)
+        opt.scaler.step(opt.optimizer)
+        opt.scaler.update()
+    else:
+        if clip:
+            torch.nn.utils.clip_grad_norm_(run.raw_model.parameters(), clip)
+        opt.optimizer.step()
+    opt.optimizer.zero_grad(set_to_none=True)
+    prog.step += 1
+    prog.run_steps += 1
+    ep.cur_lr = opt.optimizer.param_groups[0]["lr"]
+    opt.sched.step()
+    if opt.ema is not None:
+        opt.ema.update(run.raw_model)
+    if ep.pbar is not None:
+        ep.pbar.update(run.global_batch)
+
+
+def _refit_budget(run: _Run, prog: _Progress) -> None:
+    """--time-budget: fit the schedule length to the wall clock, first after the probe steps,
+    then again at every log point with the mean step time of this run so far."""
+    args, spe = run.args, run.opt.spe
+    if prog.run_steps == 1:
+        prog.t_probe0 = time.time()
+        return
+    if not (prog.run_steps >= run.probe + 1 and
+            (prog.run_steps == run.probe + 1 or prog.step % max(1, args.log_interval) == 0)):
+        return
+    step_time = (time.time() - prog.t_probe0) / (prog.run_steps - 1)
+    total = _fit_budget(run.budget_s, prog.elapsed(), step_time, prog.eval_seconds, len(run.data.val_loader),
+                        prog.step, spe, prog.epoch, run.accum) if run.info.is_main else None
+    total = broadcast_object(total, run.info)
+    first_fit = not prog.budget_state.get("fitted")
+    run.opt.sched.set_total_steps(total)
+    prog.budget_state = {"fitted": True, "step_time_s": step_time, "total_steps": total,
+                         "eval_s_estimate": prog.eval_seconds}
+    if first_fit:
+        log(run.info, f"\n--time-budget {args.time_budget} min: {step_time * 1000:.1f} ms/step -> "
+                      f"{total} steps in all ({total / spe:.2f} epochs); re-fitted at each log point")
+
+
+def _log_point(run: _Run, prog: _Progress, ep: _Epoch, end_of_epoch: bool, done: bool) -> bool:
+    """After a step: at a log point record the loss and write a mid-epoch checkpoint when one is due;
+    True when --stop-at-step stops the run here."""
+    args, step = run.args, prog.step
+    by_interval = (args.checkpoint_interval and args.checkpoint_interval > 0 and
+                   time.time() - prog.last_ckpt_time >= args.checkpoint_interval * 60.0)
+    by_steps = bool(args.checkpoint_every_steps) and step % args.checkpoint_every_steps == 0
+    stop_here = args.stop_at_step is not None and step == args.stop_at_step
+    # flush points are the same on every rank (the interval decision is rank 0's, shared
+    # through the all-reduce in _reduce_losses), so the collective never mismatches
+    if not (step % max(1, args.log_interval) == 0 or end_of_epoch or done or by_steps or stop_here):
+        return False
+    interval_due = _reduce_losses(run, prog, ep, bool(run.info.is_main and by_interval))
+    rec = {"type": "train", "epoch": prog.epoch + 1, "step": step, "loss": ep.last_loss, "lr": ep.cur_lr,
+           "images_per_s": (ep.pbar.format_dict.get("rate") if ep.pbar is not None else None),
+           "elapsed_min": prog.elapsed() / 60.0}
+    run.recorder.write(rec, step)
+    if ep.pbar is not None:
+        ep.pbar.set_postfix(loss=f"{ep.last_loss:.4f}", lr=f"{ep.cur_lr:.2e}", refresh=False)
+    if (interval_due or by_steps or stop_here) and not end_of_epoch and not done:
+        _save(run, prog, prog.epoch, ep.micro)
+    if stop_here:
+        if ep.pbar is not None:
+            ep.pbar.close()
+        log(run.info, f"stopped at step {step} as asked (--stop-at-step); resume with --resume")
+        return True
+    return False
+
+
+def _reduce_losses(run: _Run, prog: _Progress, ep: _Epoch, interval_here: bool) -> bool:
+    """Mean loss since the last log point over all ranks (into ``ep.last_loss``); raises
+    :class:`NonFiniteLoss` when any rank saw a NaN/inf. True when rank 0's checkpoint interval is due."""
+    vals = torch.stack(ep.loss_buf)
+    flag = torch.tensor([vals.double().sum().item(), float(len(ep.loss_buf)),
+                         float((~torch.isfinite(vals)).any().item()), 1.0 if interval_here else 0.0],
+                        dtype=torch.float64, device=run.info.device)
+    all_reduce_sum(flag, run.info)
+    if flag[2].item() > 0:
+        bad = [s for v, s in zip(vals.tolist(), ep.buf_steps) if not math.isfinite(v)]
+        where = (f"at step {bad[0]} (epoch {prog.epoch + 1})" if bad else
+                 f"on another rank between steps {ep.buf_steps[0]} and {ep.buf_steps[-1]}")
+        if ep.pbar is not None:
+            ep.pbar.close()
+        kept = (f"the last good checkpoint {run.ckpt_path} was kept" if os.path.isfile(run.ckpt_path)
+                else "no checkpoint had been written yet")
+        raise NonFiniteLoss(
+            f"loss became non-finite {where}; stopping ({kept}, not overwritten). "
+            f"Try a lower --lr, --clip-grad 1.0, or --amp bf16/off instead of fp16.")
+    ep.last_loss = flag[0].item() / max(flag[1].item(), 1.0)
+    ep.loss_buf, ep.buf_steps = [], []
+    return flag[3].item() > 0
+
+
+def _end_epoch(run: _Run, prog: _Progress, ep: _Epoch, t_eval: float) -> None:
+    """End of an epoch (or of the time budget): evaluate, record, log, checkpoint."""
+    info, data, dtype, raw_model = run.info, run.data, run.dtype, run.raw_model
+    stats = evaluate(raw_model, data.val_loader, info, dtype, data.val_pipe)
+    prog.eval_seconds = time.time() - t_eval
+    ema_stats = None
+    if run.opt.ema is not None:
+        with run.opt.ema.swapped_into(raw_model):
+            ema_stats = evaluate(raw_model, data.val_loader, info, dtype, data.val_pipe)
+    ep_min = (time.time() - ep.t_epoch) / 60.0
+    train_ips = (ep.micro - ep.start_micro) * run.bs * info.world_size / max(t_eval - ep.t_epoch, 1e-9)
+    entry = {"epoch": prog.epoch + 1, "step": prog.step, "top1": stats["top1"], "top5": stats["top5"],
+             "train_im_per_s": train_ips, "eval_seconds": prog.eval_seconds,
+             "first_batch_wait_s": ep.first_wait,
+             "val_loss": stats["loss"], "val_samples": stats["n"], "train_loss": ep.last_loss,
+             "epoch_minutes": ep_min, "elapsed_minutes": prog.elapsed() / 60.0}
+    if ema_stats is not None:
+        entry.update(ema_top1=ema_stats["top1"], ema_top5=ema_stats["top5"])
+    if ep.stopped_early:
+        entry["partial_epoch"] = ep.micro / (run.opt.spe * run.accum)
+    entry.update(skipped_videos(info, data.train_ds, data.val_ds))
+    prog.summary["epochs"].append(entry)
+    run.recorder.write({"type": "val", **entry}, prog.step)
+    log(info, f"epoch {prog.epoch + 1}/{run.num_epochs()}: val top-1 {stats['top1']:.2f} "
+              f"top-5 {stats['top5']:.2f} (n={stats['n']}, loss {stats['loss']:.4f})" +
+              (f", EMA top-1 {ema_stats['top1']:.2f}" if ema_stats else "") +
+              f" | train {train_ips:.0f} im/s (first batch after {ep.first_wait or 0:.2f} s), {ep_min:.2f} min, "
+              f"total {prog.elapsed() / 60:.2f} min")
+    finished = prog.step >= run.opt.sched.total_steps
+    if ep.stopped_early:
+        _save(run, prog, prog.epoch, ep.micro, finished=True)
+    else:
+        prog.epoch += 1
+        prog.start_micro = 0
+        _save(run, prog, prog.epoch, 0, finished=finished)
 
 
 def _fit_budget(budget_s: float, elapsed_s: float, step_time: float, eval_s: Optional[float],
