@@ -122,3 +122,18 @@ def test_demo_retrain_is_reproducible_whatever_the_python_rng_state(tmp_path):
         retrain(model, train, "cpu", batch_size=16, seed=0)
     for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+@pytest.mark.skipif(not __import__("platform").libc_ver()[0] == "glibc", reason="mallopt is glibc's")
+def test_demo_keeps_freed_memory_on_glibc():
+    """Large tensors then come from the heap: a second allocation of the same size faults no new pages."""
+    import resource
+
+    from rmeeto.demo import keep_freed_memory
+
+    assert keep_freed_memory()
+    torch.empty(64 << 20, dtype=torch.uint8).fill_(1)  # 64 MB, above glibc's default mmap threshold
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    torch.empty(64 << 20, dtype=torch.uint8).fill_(1)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before < 1000  # 64 MB is 16384 pages
+
