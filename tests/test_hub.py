@@ -89,6 +89,7 @@ def test_offline_miss_says_where_to_put_the_file(cache):
     assert same(src, rmeeto.create_model("vim_tiny_patch16_224", pretrained=True, **KW))
 
 
+@pytest.mark.slow  # waits about 20 s on the refused connections
 def test_unreachable_hub_gives_the_same_advice(cache, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # online, but every connection fails
     with pytest.raises(WeightsNotFoundError, match="could not be reached.*snapshots/manual/vim_t_midclstok"):

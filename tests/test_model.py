@@ -23,7 +23,7 @@ def reference_model(reference, backend=None):
     return m.eval()
 
 
-@pytest.mark.parametrize("backend", ["torch", "ref"])
+@pytest.mark.parametrize("backend", ["torch", pytest.param("ref", marks=pytest.mark.slow)])  # ref: step by step
 def test_matches_official_outputs(reference, backend):
     m = reference_model(reference, backend)
     with torch.no_grad():

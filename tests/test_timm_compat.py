@@ -22,6 +22,7 @@ def run(code: str, **env) -> str:
     return proc.stdout
 
 
+@pytest.mark.slow  # a fresh interpreter per import order
 def test_rmeeto_first_then_timm_with_pretrained_weights(tmp_path):
     import rmeeto
 
@@ -45,6 +46,7 @@ print(sorted(set(rmeeto.list_models()) & set(timm.list_models())) == rmeeto.list
     assert out.strip() == "True"
 
 
+@pytest.mark.slow  # a fresh interpreter per import order
 def test_timm_first_and_its_names_are_kept():
     out = run(f"""
 import warnings
