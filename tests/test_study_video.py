@@ -44,7 +44,8 @@ def test_free_retrain_report(proxy, tmp_path, monkeypatch):
     from rmeeto.study_video_report import seed_summary, write_report
     data, config, ckpt = proxy
     out = tmp_path / "study"
-    free = sv.run_free(ckpt, str(data), out, split="test", ratios=(0.1, 0.2), batch_size=4, speed_iters=1)
+    free = sv.run_free(ckpt, str(data), out, split="test", ratios=(0.1, 0.2), batch_size=4, speed_iters=1,
+                       speed_rounds=1)
     rows = {r["label"]: r for r in free["rows"]}
     assert len(free["rows"]) == 1 + 2 * 5 and free["clips"] == 8
     assert rows["unmerged"]["r"] == 0 and rows["unmerged"]["tokens_in"] == 4 * 4 + 1
@@ -52,6 +53,7 @@ def test_free_retrain_report(proxy, tmp_path, monkeypatch):
         same = {rows[f"{m} {ratio}"]["gflops"] for m in ("merge", "prune", "prune-random", "merge-shuffle")}
         assert len(same) == 1 and same.pop() < rows["unmerged"]["gflops"]
     assert rows["merge 0.2"]["ratio"] > rows["merge 0.1"]["ratio"] > 0
+    assert all(r["clips_per_s"] > 0 for r in free["rows"])
     # the unmerged accuracy is the model's own on the decoded test clips
     model = sv.load_video_model(ckpt)
     x, y = sv.load_clips(str(data), "test", 4, 32)
@@ -75,6 +77,7 @@ def test_free_retrain_report(proxy, tmp_path, monkeypatch):
     (out / "notes.md").write_text("## How this compares with the paper\n\nhand-written")
     readme = write_report(out).read_text()
     assert "| merge-shuffle 0.2 |" in readme and "| unmerged-seed0 |" in readme and "hand-written" in readme
+    assert "study-video retrain" in readme and "--ratios 0.2 --epochs 1 --lr 0.0001 --seeds 0" in readme
     assert (out / "accuracy_vs_ratio.png").stat().st_size > 0 and (out / "retraining.png").stat().st_size > 0
     assert json.loads((out / "retrain.json").read_text())["split"] == "test"
 

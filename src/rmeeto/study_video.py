@@ -117,41 +117,69 @@ def r_for(model: nn.Module, ratio: float) -> int:
 
 
 def _env() -> dict:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parent).stdout.strip()
+    """Versions, date, threads and the source commit (marked ``+changes`` when src/ differs from it)."""
+    here = Path(__file__).resolve().parent
+
+    def git(*cmd: str) -> str:
+        return subprocess.run(["git", *cmd], capture_output=True, text=True, cwd=here).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if commit and git("status", "--porcelain", "--", str(here)):
+        commit += "+changes"
     return {"torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "threads": torch.get_num_threads(),
             "cpus": os.cpu_count(), "commit": commit or None}
 
 
+def free_settings(model: nn.Module, ratios: Sequence[float]) -> list[tuple[str, str, float, dict]]:
+    """(label, kind, target ratio, ``rmeeto.patch`` kwargs) of every training-free setting, unmerged first."""
+    out: list[tuple[str, str, float, dict]] = [("unmerged", "none", 0.0, {})]
+    for ratio in ratios:
+        r = r_for(model, ratio)
+        out += [(f"{mode} {ratio:g}", mode, ratio, {"r": r, "mode": mode}) for mode in FREE_MODES]
+        out.append((f"merge-shuffle {ratio:g}", "merge-shuffle", ratio, {"r": r, "mode": "merge", "order": "shuffle"}))
+    return out
+
+
+def _apply(model: nn.Module, patch: dict) -> None:
+    import rmeeto
+
+    rmeeto.unpatch(model)
+    if patch:
+        rmeeto.patch(model, **patch)
+
+
+def speeds(model: nn.Module, patches: Sequence[dict], batch_size: int, iters: int, rounds: int) -> list[float]:
+    """CPU clips/s of each patch: the best of ``rounds`` rounds that visit every patch in turn, so that a
+    burst of other work on a shared machine slows one measurement of a setting rather than all of it."""
+    best = [0.0] * len(patches)
+    for _ in range(rounds):
+        for i, patch in enumerate(patches):
+            _apply(model, patch)
+            best[i] = max(best[i], clips_per_second(model, batch_size, iters))
+    return best
+
+
 def run_free(checkpoint: Path, data_dir: str, out: Path, split: str = "test", ratios: Sequence[float] = RATIOS,
-             batch_size: int = 32, speed_iters: int = 5, limit: Optional[int] = None) -> dict:
-    """The ``free`` stage: every training-free setting scored on the same decoded clips."""
+             batch_size: int = 32, speed_iters: int = 3, limit: Optional[int] = None, speed_rounds: int = 3) -> dict:
+    """The ``free`` stage: every training-free setting scored on the same decoded clips, then timed."""
     import rmeeto
 
     t0 = time.time()
     model = load_video_model(checkpoint)
     x, y = load_clips(data_dir, split, model.num_frames, model.img_size, limit)
+    settings = free_settings(model, ratios)
     rows: list[dict] = []
-
-    def record(label: str, kind: str, target: float, **patch) -> None:
-        rmeeto.unpatch(model)
-        if patch:
-            rmeeto.patch(model, **patch)
+    for label, kind, target, patch in settings:
+        _apply(model, patch)
         torch.manual_seed(0)  # prune-random and the shuffle draw from the global RNG: the same draws each run
-        acc = top1(model, x, y)
-        row = {"label": label, "mode": kind, "target_ratio": target, "r": patch.get("r", 0),
-               "ratio": rmeeto.reduction_ratio(model), "gflops": rmeeto.gflops(model), "top1": acc,
-               "tokens_in": model.num_tokens, "clips_per_s": clips_per_second(model, batch_size, speed_iters)}
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-
-    record("unmerged", "none", 0.0)
-    for ratio in ratios:
-        r = r_for(model, ratio)
-        for mode in FREE_MODES:
-            record(f"{mode} {ratio:g}", mode, ratio, r=r, mode=mode)
-        record(f"merge-shuffle {ratio:g}", "merge-shuffle", ratio, r=r, mode="merge", order="shuffle")
-    result = {"checkpoint": str(checkpoint), "split": split, "clips": len(y), "speed_batch": batch_size,
+        rows.append({"label": label, "mode": kind, "target_ratio": target, "r": patch.get("r", 0),
+                     "ratio": rmeeto.reduction_ratio(model), "gflops": rmeeto.gflops(model), "top1": top1(model, x, y),
+                     "tokens_in": model.num_tokens})
+        print(json.dumps(rows[-1]), flush=True)
+    for row, speed in zip(rows, speeds(model, [p for *_, p in settings], batch_size, speed_iters, speed_rounds)):
+        row["clips_per_s"] = speed
+    result = {"checkpoint": str(checkpoint), "data_dir": str(data_dir), "split": split, "clips": len(y),
+              "speed_batch": batch_size, "speed": f"best of {speed_rounds} rounds of the median of {speed_iters} batches",
               "rows": rows, "minutes": (time.time() - t0) / 60, "env": _env(),
               "params": sum(p.numel() for p in model.parameters()),
               "proxy": proxy_info(checkpoint), "data": data_info(data_dir)}
@@ -217,20 +245,21 @@ def run_retrain(checkpoint: Path, data_dir: str, out: Path, config: str = DEFAUL
         summary = run_one(train_command(config, checkpoint, data_dir, run_dir, lr, [*flags, *extra]), run_dir,
                           threads)
         row = {k: summary.get(k) for k in KEEP}
-        row["flags"] = flags
+        row["flags"], row["lr"] = flags, lr
         row[f"{split}_top1"] = top1(load_video_model(run_dir / "checkpoint.pth", keep_patch=True), x, y)
         runs[name] = row
         print(name, [round(e["top1"], 2) for e in row["epochs"]], f"{split} {row[f'{split}_top1']:.2f}",
               f"{row['wall_minutes']:.2f} min", flush=True)
-        save_stage(out, "retrain", _retrain_result(runs, checkpoint, split, lr, epochs, r_of, len(y)))
-    result = _retrain_result(runs, checkpoint, split, lr, epochs, r_of, len(y))
+        save_stage(out, "retrain", _retrain_result(runs, checkpoint, data_dir, split, lr, epochs, r_of, len(y)))
+    result = _retrain_result(runs, checkpoint, data_dir, split, lr, epochs, r_of, len(y))
     save_stage(out, "retrain", result)
     return result
 
 
-def _retrain_result(runs: dict, checkpoint: Path, split: str, lr: float, epochs: int, r_of: dict,
+def _retrain_result(runs: dict, checkpoint: Path, data_dir: str, split: str, lr: float, epochs: int, r_of: dict,
                     clips: int) -> dict:
-    return {"checkpoint": str(checkpoint), "split": split, "clips": clips, "lr": lr, "epochs": epochs,
+    return {"checkpoint": str(checkpoint), "data_dir": str(data_dir), "split": split, "clips": clips, "lr": lr,
+            "epochs": epochs,
             "r": {f"{k:g}": v for k, v in r_of.items()}, "runs": runs, "env": _env()}
 
 
@@ -264,7 +293,8 @@ def register(sub) -> None:
     p.add_argument("--lr", type=float, default=2e-4, help="re-training lr (per the config's --lr-base-batch)")
     p.add_argument("--threads", type=int, default=1, help="torch threads here and in each re-training process")
     p.add_argument("--speed-batch", type=int, default=32, help="batch of the clips/s measurement")
-    p.add_argument("--speed-iters", type=int, default=5)
+    p.add_argument("--speed-iters", type=int, default=3, help="batches per clips/s measurement (the median)")
+    p.add_argument("--speed-rounds", type=int, default=3, help="rounds over all settings; the best round counts")
     p.add_argument("--limit", type=int, default=None, help="score on the first N clips of --split only")
     p.add_argument("--train-args", default="", metavar="FLAGS",
                    help="more rmeeto train flags for every re-training run, one string "
@@ -284,7 +314,8 @@ def _cli(a) -> int:
     try:
         for stage in a.stages:
             if stage == "free":
-                run_free(ckpt, a.data_dir, out, a.split, a.ratios, a.speed_batch, a.speed_iters, a.limit)
+                run_free(ckpt, a.data_dir, out, a.split, a.ratios, a.speed_batch, a.speed_iters, a.limit,
+                         a.speed_rounds)
             elif stage == "retrain":
                 run_retrain(ckpt, a.data_dir, out, a.config, a.ratios, a.seeds, a.epochs, a.lr, a.split,
                             a.threads, a.limit, shlex.split(a.train_args))
