@@ -179,7 +179,8 @@ def run_free(checkpoint: Path, data_dir: str, out: Path, split: str = "test", ra
     for row, speed in zip(rows, speeds(model, [p for *_, p in settings], batch_size, speed_iters, speed_rounds)):
         row["clips_per_s"] = speed
     result = {"checkpoint": str(checkpoint), "data_dir": str(data_dir), "split": split, "clips": len(y),
-              "speed_batch": batch_size, "speed": f"best of {speed_rounds} rounds of the median of {speed_iters} batches",
+              "speed_batch": batch_size,
+              "speed": f"best of {speed_rounds} rounds of the median of {speed_iters} batches",
               "rows": rows, "minutes": (time.time() - t0) / 60, "env": _env(),
               "params": sum(p.numel() for p in model.parameters()),
               "proxy": proxy_info(checkpoint), "data": data_info(data_dir)}
