@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_vis)
 
     commands = {"rmeeto.bench": ["bench"], "rmeeto.demo": ["demo"], "rmeeto.study": ["study"],
+                "rmeeto.study_video": ["study-video"],
                 "rmeeto.train.commands": ["train", "eval", "bench-data"],
                 "rmeeto.data.synthetic_video": ["make-video-set"]}
     for mod, names in commands.items():

@@ -35,7 +35,7 @@ def build_dataset(dataset: str, data_dir: Optional[str], split: str, *, img_size
                   remode: str = "pixel", recount: int = 1, color_jitter: float = 0.3,
                   interpolation: str = "bicubic", crop_pct: Optional[float] = None,
                   gpu_decode: bool = False, classes=None,
-                  scale: Sequence[float] = (0.08, 1.0), video: Optional[dict] = None,
+                  scale: Sequence[float] = (0.08, 1.0), hflip: float = 0.5, video: Optional[dict] = None,
                   max_bad_images: float = 0.01) -> Dataset:
     """One split (``train``/``val``) of ``dataset``; ``train_aug`` picks the DeiT train transform,
     otherwise the eval transform. With ``gpu_decode`` (folders only) items are raw JPEG bytes.
@@ -51,7 +51,8 @@ def build_dataset(dataset: str, data_dir: Optional[str], split: str, *, img_size
         from .video import build_video_dataset
         vkw = dict(video or {})
         if train_aug:
-            vkw.update(aa=aa, scale=scale, reprob=reprob, remode=remode, recount=recount, interpolation=interpolation)
+            vkw.update(aa=aa, scale=scale, reprob=reprob, remode=remode, recount=recount, interpolation=interpolation,
+                       hflip=hflip)
         else:
             vkw.pop("num_sample", None)
         return build_video_dataset(data_dir, split, img_size=img_size, train=train_aug, num_classes=num_classes,
@@ -61,7 +62,7 @@ def build_dataset(dataset: str, data_dir: Optional[str], split: str, *, img_size
         if gpu_decode:
             raise DataError("--gpu-decode is for JPEG folders, not Fashion-MNIST")
         tf = (build_train_transform(img_size, channels, aa, reprob, remode, recount, color_jitter,
-                                    interpolation, scale=scale, mean=mean, std=std) if train_aug else
+                                    interpolation, scale=scale, mean=mean, std=std, hflip=hflip) if train_aug else
               build_eval_transform(img_size, channels, 1.0 if crop_pct is None else crop_pct,
                                    interpolation, mean, std))
         if channels != 1:
@@ -75,7 +76,7 @@ def build_dataset(dataset: str, data_dir: Optional[str], split: str, *, img_size
         return ImageFolder(root, None, load="bytes", classes=classes, num_classes=num_classes,
                            extensions=JPEG_EXTENSIONS, max_bad_fraction=max_bad_images)
     tf = (build_train_transform(img_size, channels, aa, reprob, remode, recount, color_jitter,
-                                interpolation, scale=scale, mean=mean, std=std) if train_aug else
+                                interpolation, scale=scale, mean=mean, std=std, hflip=hflip) if train_aug else
           build_eval_transform(img_size, channels, 224 / 256 if crop_pct is None else crop_pct,
                                interpolation, mean, std))
     return ImageFolder(root, tf, load="pil", classes=classes, num_classes=num_classes,
@@ -149,10 +150,10 @@ def build_eval_loader(ds: Dataset, batch_size: int, *, world_size: int = 1, rank
 
 
 def gpu_pipelines(img_size: int, device, reprob: float = 0.25, randaug: bool = True,
-                  crop_pct: Optional[float] = None):
+                  crop_pct: Optional[float] = None, hflip: float = 0.5):
     """(train, eval) :class:`GpuJpegPipeline` pair for ``--gpu-decode``."""
     cp = 224 / 256 if crop_pct is None else crop_pct
-    return (GpuJpegPipeline(img_size, True, device, randaug=randaug, reprob=reprob, crop_pct=cp),
+    return (GpuJpegPipeline(img_size, True, device, randaug=randaug, reprob=reprob, crop_pct=cp, hflip=hflip),
             GpuJpegPipeline(img_size, False, device, crop_pct=cp))
 
 

@@ -27,7 +27,8 @@ def build_train_transform(img_size: int, channels: int = 3, aa: Optional[str] = 
                           reprob: float = 0.25, remode: str = "pixel", recount: int = 1,
                           color_jitter: float = 0.3, interpolation: str = "bicubic",
                           scale: Sequence[float] = (0.08, 1.0),
-                          mean: Optional[Sequence[float]] = None, std: Optional[Sequence[float]] = None):
+                          mean: Optional[Sequence[float]] = None, std: Optional[Sequence[float]] = None,
+                          hflip: float = 0.5):
     """timm's training transform with the DeiT settings: random-resized-crop (bicubic), h-flip,
     RandAugment ``rand-m9-mstd0.5-inc1``, normalisation, random erasing (pixel mode, p=0.25).
     Works on RGB and 1-channel ("L") PIL images."""
@@ -36,7 +37,7 @@ def build_train_transform(img_size: int, channels: int = 3, aa: Optional[str] = 
         mean, std = default_mean_std(channels)
     tf = create_transform(input_size=img_size, is_training=True, color_jitter=color_jitter,
                           auto_augment=_aa(aa), interpolation=interpolation, re_prob=reprob,
-                          re_mode=remode, re_count=recount, scale=tuple(scale),
+                          re_mode=remode, re_count=recount, scale=tuple(scale), hflip=hflip,
                           mean=tuple(mean), std=tuple(std))
     _fix_posterize(tf)
     return tf

@@ -69,7 +69,8 @@ class VideoDataset(Dataset):
                  *, classes: Optional[list] = None, test_views: tuple[int, int] = (1, 1),
                  num_sample: int = 1, short_side: Optional[int] = None, aa: Optional[str] = OFFICIAL_K400_AA,
                  scale=(0.08, 1.0), reprob: float = 0.0, remode: str = "pixel", recount: int = 1,
-                 interpolation: str = "bicubic", min_frames: Optional[int] = None, max_substitutes: int = 50):
+                 interpolation: str = "bicubic", min_frames: Optional[int] = None, max_substitutes: int = 50,
+                 hflip: float = 0.5):
         if not samples:
             raise DataError("the video list is empty")
         if num_frames < 1 or num_sample < 1 or min(test_views) < 1:
@@ -85,7 +86,7 @@ class VideoDataset(Dataset):
         self.skips = SkipCounter()
         if self.train:
             self.transform = TrainClipTransform(img_size, aa, scale, reprob=reprob, remode=remode,
-                                                recount=recount, interpolation=interpolation)
+                                                recount=recount, interpolation=interpolation, hflip=hflip)
         else:
             self.transform = EvalClipTransform(img_size, self.crops, short_side)
 

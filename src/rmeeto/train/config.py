@@ -165,6 +165,8 @@ def build_train_parser(parser: argparse.ArgumentParser) -> Options:
     o.add("--train-interpolation", default="bicubic", choices=["bicubic", "bilinear"])
     o.add("--reprob", type=float, default=0.25, help="random erasing probability")
     o.add("--scale", type=float, nargs=2, default=[0.08, 1.0], help="random-resized-crop area range")
+    o.add("--hflip", type=float, default=0.5, help="horizontal flip probability (0 for direction-sensitive "
+          "sets: a flipped clip moves the other way)")
     o.add("--remode", default="pixel")
     o.add("--recount", type=int, default=1)
     o.add("--gpu-randaug", action=argparse.BooleanOptionalAction, default=True,

@@ -475,7 +475,7 @@ def _build_data(args, info: DistInfo, model: nn.Module, bs: int, accum: int) -> 
     train_ds = build_dataset(args.dataset, args.data_dir, "train", train_aug=True, aa=args.aa,
                              reprob=args.reprob, remode=args.remode, recount=args.recount,
                              color_jitter=args.color_jitter, gpu_decode=gpu_decode,
-                             scale=tuple(args.scale), **data_kw)
+                             scale=tuple(args.scale), hflip=args.hflip, **data_kw)
     val_split = "train" if args.holdout else "val"
     val_ds = build_dataset(args.dataset, args.data_dir, val_split, classes=dataset_classes(train_ds),
                            gpu_decode=gpu_decode, **data_kw)
@@ -492,7 +492,7 @@ def _build_data(args, info: DistInfo, model: nn.Module, bs: int, accum: int) -> 
     train_pipe = val_pipe = None
     if gpu_decode:
         train_pipe, val_pipe = gpu_pipelines(img_size, dev, reprob=args.reprob, randaug=args.gpu_randaug,
-                                             crop_pct=args.crop_pct)
+                                             crop_pct=args.crop_pct, hflip=args.hflip)
     mixup = build_mixup(num_classes, args.mixup, args.cutmix, args.mixup_prob, args.mixup_switch_prob,
                         args.mixup_mode, args.smoothing)
     criterion = build_criterion(mixup is not None, args.smoothing)
