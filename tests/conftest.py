@@ -8,7 +8,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def reference():
     """Official-code outputs for a d64/l8 Vim (see ../shared/reference/README.md)."""
     return torch.load(FIXTURES / "public_vim_d64_l8.pt", weights_only=True)
