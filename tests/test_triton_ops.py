@@ -376,9 +376,6 @@ def _interpreter_main() -> int:
         TS.BWD_CFG.update(saved)
     # scan gradients and their matmuls in the compute dtype (the default) and in fp32, under bf16
     # autocast: both close to the fp64 truth
-    from rmeeto.ops.dispatch import bimamba_v2_inner_triton
-    from rmeeto.ops.triton import bimamba as TB
-
     for g32 in (False, True):
         with settings.using(grad_fp32=g32):
             cases.append((f"bimamba bf16 grad_fp32={g32}",

@@ -15,8 +15,10 @@ once, at import, so that deciding costs nothing inside a traced forward.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import logging
+import weakref
 from typing import Optional
 
 import torch
@@ -39,6 +41,8 @@ except ImportError:  # a PyTorch build without Triton
 log = logging.getLogger("rmeeto.ops")
 _HAS_MAMBA_SSM = importlib.util.find_spec("mamba_ssm") is not None
 _announced: set = set()
+# inference reuses the stacked weights of each mixer (keyed by its forward A_log) while no weight changes
+_stacked: "weakref.WeakKeyDictionary[Tensor, tuple]" = weakref.WeakKeyDictionary()
 
 
 def triton_usable() -> bool:
@@ -112,7 +116,7 @@ def bimamba_v2_inner_triton(xz: Tensor, fwd: DirectionParams, bwd: DirectionPara
                             out_scale: float = 0.5) -> tuple[Tensor, Optional[SSMAux]]:
     """:func:`bimamba_v2_inner` on the Triton kernels, whatever the device (the CPU runs them under
     ``TRITON_INTERPRET=1``, for tests)."""
-    params = stack_params(fwd, bwd, compute_dtype(xz))
+    params = _stacked_params(fwd, bwd, compute_dtype(xz))
     # autograd runs a function's forward with grad off, so whether a backward can follow is decided here
     for_backward = torch.is_grad_enabled() and (xz.requires_grad or any(p.requires_grad for p in params))
     out, x_dbl, delta = triton_ops.bimamba(xz, params, out_scale, for_backward, settings.current().grad_fp32)
@@ -121,6 +125,20 @@ def bimamba_v2_inner_triton(xz: Tensor, fwd: DirectionParams, bwd: DirectionPara
     R, N = fwd.dt_proj_weight.shape[1], fwd.A_log.shape[1]
     xd = x_dbl[0].view(xz.shape[0], xz.shape[1], -1)
     return out, SSMAux(delta[0], xd[..., R:R + N], xd[..., R + N:])
+
+
+def _stacked_params(fwd: DirectionParams, bwd: DirectionParams, cdt: torch.dtype) -> tuple[Tensor, ...]:
+    """:func:`stack_params`, cached for forwards without autograd: stacking costs about a dozen small
+    launches per block, a host cost that showed in eager inference of small models."""
+    if torch.is_grad_enabled() or torch.compiler.is_compiling():
+        return stack_params(fwd, bwd, cdt)
+    tensors = [t for p in (fwd, bwd) for t in (getattr(p, f.name) for f in dataclasses.fields(p)) if t is not None]
+    key = (cdt, tuple((t.data_ptr(), t._version) for t in tensors))
+    hit = _stacked.get(fwd.A_log)
+    if hit is None or hit[0] != key:
+        hit = (key, stack_params(fwd, bwd, cdt))
+        _stacked[fwd.A_log] = hit
+    return hit[1]
 
 
 def add_norm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps: float,
