@@ -1,7 +1,10 @@
 """No import cycles among rmeeto's modules: the graph of module-level imports (relative and
-absolute, ``if TYPE_CHECKING:`` blocks left out) has no strongly connected component."""
+absolute, ``if TYPE_CHECKING:`` blocks left out) has no strongly connected component; nor has the
+graph that also counts the imports inside functions, which hide a dependency without removing it."""
 import ast
 from pathlib import Path
+
+import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -58,12 +61,15 @@ def _targets(name: str, node, modules) -> set[str]:
     return out
 
 
-def import_graph() -> dict[str, set[str]]:
+def import_graph(in_functions: bool = False) -> dict[str, set[str]]:
+    """Module -> the rmeeto modules it imports when imported (or anywhere, with ``in_functions``)."""
     modules = _modules()
     graph = {}
     for name, path in modules.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        graph[name] = set().union(*(_targets(name, n, modules) for n in _top_level_imports(tree)))
+        nodes = ([n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))] if in_functions
+                 else _top_level_imports(tree))
+        graph[name] = set().union(set(), *(_targets(name, n, modules) for n in nodes))
     return graph
 
 
@@ -134,3 +140,16 @@ def test_the_graph_reads_relative_imports_and_skips_function_bodies():
 def test_no_import_cycles():
     cycles = find_cycles(import_graph())
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+# Modules being restructured for issue 15 elsewhere (the study package, the engine split, ops/);
+# a cycle inside these alone is expected to go with that work.
+BEING_MOVED = ("rmeeto.study", "rmeeto.demo", "rmeeto.train.engine", "rmeeto.train.video", "rmeeto.ops.")
+
+
+def test_no_cycles_through_imports_in_functions():
+    cycles = find_cycles(import_graph(in_functions=True))
+    text = "\n".join(" -> ".join(c) for c in cycles)
+    if cycles and all(m.startswith(BEING_MOVED) for c in cycles for m in c):
+        pytest.xfail("cycles left in modules being restructured:\n" + text)
+    assert not cycles, "import cycles (counting imports inside functions):\n" + text
