@@ -41,8 +41,10 @@ except ImportError:  # a PyTorch build without Triton
 log = logging.getLogger("rmeeto.ops")
 _HAS_MAMBA_SSM = importlib.util.find_spec("mamba_ssm") is not None
 _announced: set = set()
-# inference reuses the stacked weights of each mixer (keyed by its forward A_log) while no weight changes
-_stacked: "weakref.WeakKeyDictionary[Tensor, tuple]" = weakref.WeakKeyDictionary()
+# inference reuses the stacked weights of each mixer while no weight changes: id(forward A_log) -> (weak
+# reference to it, key, stacked); an entry goes when its A_log does (a tensor cannot key a WeakKeyDictionary:
+# its == is elementwise)
+_stacked: dict[int, tuple] = {}
 
 
 def triton_usable() -> bool:
@@ -134,11 +136,14 @@ def _stacked_params(fwd: DirectionParams, bwd: DirectionParams, cdt: torch.dtype
         return stack_params(fwd, bwd, cdt)
     tensors = [t for p in (fwd, bwd) for t in (getattr(p, f.name) for f in dataclasses.fields(p)) if t is not None]
     key = (cdt, tuple((t.data_ptr(), t._version) for t in tensors))
-    hit = _stacked.get(fwd.A_log)
-    if hit is None or hit[0] != key:
-        hit = (key, stack_params(fwd, bwd, cdt))
-        _stacked[fwd.A_log] = hit
-    return hit[1]
+    owner = fwd.A_log
+    hit = _stacked.get(id(owner))
+    if hit is None or hit[0]() is not owner or hit[1] != key:
+        if hit is None or hit[0]() is not owner:
+            weakref.finalize(owner, _stacked.pop, id(owner), None)
+        hit = (weakref.ref(owner), key, stack_params(fwd, bwd, cdt))
+        _stacked[id(owner)] = hit
+    return hit[2]
 
 
 def add_norm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps: float,
