@@ -26,8 +26,8 @@ def parse_kv(items: Optional[Sequence[str]]) -> dict[str, Any]:
 
 
 def _patch_kwargs(args: argparse.Namespace) -> dict:
-    return {"r": args.r, "ratio": args.ratio, "mode": getattr(args, "mode", "merge"),
-            "order": getattr(args, "order", "keep")}
+    return {"r": args.r, "ratio": args.ratio, "mode": getattr(args, "mode", MODES[0]),
+            "order": getattr(args, "order", ORDERS[0])}
 
 
 def cmd_info(args: argparse.Namespace) -> int:
