@@ -17,7 +17,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field, is_dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Optional
 
 import torch
@@ -265,7 +265,7 @@ def train(cfg: TrainConfig, model: Optional[nn.Module] = None, datasets: Optiona
     tqdm when ``cfg.progress``. ``quiet``: no log lines on stdout. ``cfg.output=None`` keeps the
     run's files in a temporary folder that is removed afterwards. Bad settings or data raise
     :class:`TrainError` (or :class:`rmeeto.data.DataError`), a non-finite loss :class:`NonFiniteLoss`."""
-    if not is_dataclass(cfg):
+    if not isinstance(cfg, TrainConfig):
         raise TypeError(f"train() takes a TrainConfig, got {type(cfg).__name__}")
     with contextlib.ExitStack() as stack:
         if cfg.output is None:
