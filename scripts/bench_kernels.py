@@ -52,8 +52,8 @@ def main(argv=None):
         print("no CUDA device; nothing to benchmark")
         return 0
 
-    from rmeeto.ops import triton_scan
-    from rmeeto.ops.bimamba import bimamba_v2_inner
+    from rmeeto.ops.triton import scan as triton_scan
+    from rmeeto.ops.dispatch import bimamba_v2_inner
 
     dev = torch.device("cuda")
     dt = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[args.dtype]

@@ -37,7 +37,7 @@ def _inputs(batch: int, tokens: int, dim: int, dtype: torch.dtype):
 def _steps(r: int, cls: int):
     """(reference, fused) merge steps: (hidden, residual, size) -> (hidden, residual, size)."""
     from rmeeto.merge import merge_tokens, plan_merge
-    from rmeeto.ops import triton_merge
+    from rmeeto.ops.triton import merge as triton_merge
 
     def reference(h, res, size):
         plan = plan_merge(h, r, cls)
@@ -64,7 +64,7 @@ def _fwd_bwd(step, h, res, size):
 
 def bench_length(batch: int, tokens: int, dim: int, r: int, dtype: torch.dtype) -> dict:
     """Milliseconds of every variant at one sequence length."""
-    from rmeeto.ops import triton_merge
+    from rmeeto.ops.triton import merge as triton_merge
 
     h, res, size = _inputs(batch, tokens, dim, dtype)
     reference, fused = _steps(r, 0)

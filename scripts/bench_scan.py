@@ -94,7 +94,7 @@ def main(argv=None) -> int:
     import triton
     from triton.testing import do_bench
 
-    from rmeeto.ops import triton_scan as new
+    from rmeeto.ops.triton import scan as new
 
     old = _load(args.old) if args.old else None
     dtype = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[args.dtype]

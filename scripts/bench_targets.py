@@ -20,7 +20,7 @@ def run(model_name: str, setting: dict, *, merge: str = "auto", backend=None, tr
         graph: bool = True, warmup: int = 20, iters: int = 30, batch: int = 128, split="auto") -> dict:
     import rmeeto
     from rmeeto.bench import measure
-    from rmeeto.ops import triton_scan
+    from rmeeto.ops.triton import scan as triton_scan
 
     saved = triton_scan.FWD_CFG["SPLIT"]
     triton_scan.FWD_CFG["SPLIT"] = split  # "auto" (the default), or False: the one-launch forward scan

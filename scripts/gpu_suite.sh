@@ -40,6 +40,19 @@ fakeinet() {
   done; done
 }
 for what in "$@"; do case $what in
+compile)
+  info | tee "$OUT/compile_env.txt"
+  timeout ${TEST_TIMEOUT:-300} python3 -m pytest -q -m gpu ${COMPILE_TESTS:-tests/test_gpu_compile.py tests/test_gpu_model.py \
+    tests/test_triton_ops.py tests/test_fused_merge.py tests/test_gpu_videomamba.py tests/test_scan_chunk.py} 2>&1 \
+    | tail -30 | tee "$OUT/compile_gpu_tests.txt"
+  for spec in ${EAGER_BENCH:-vim_tiny_patch16_224:0,5 vim_small_patch16_224:0,11}; do
+    for graph in "" --cuda-graph; do
+      timeout 60 $RM bench --model ${spec%%:*} --r ${spec##*:} --batch-size 128 --dtype fp16 --warmup 10 --iters 30 $graph \
+        2>&1 | sed "s/^/[${spec%%:*}${graph:+ graph}] /" | tee -a "$OUT/compile_eager_bench.txt"
+    done
+  done
+  timeout ${COMPILE_TIMEOUT:-200} python3 scripts/bench_compile.py --model ${COMPILE_MODEL:-vim_small_patch16_224} \
+    --r ${COMPILE_R:-0,11} 2>&1 | tee "$OUT/compile_bench.txt" ;;
 video)
   info | tee "$OUT/env.txt"
   timeout ${TEST_TIMEOUT:-400} python3 -m pytest -q -m gpu tests/test_gpu_videomamba.py 2>&1 | tail -15 | tee "$OUT/video_gpu_tests.txt"

@@ -106,7 +106,7 @@ def main(argv=None) -> int:
     kw = parse_model_kwargs(args.model_kwargs)
     print(f"# {args.model} {kw} r={args.r} batch {args.batch} {args.dtype}; {torch.cuda.get_device_name()}; "
           f"torch {torch.__version__}")
-    from rmeeto.ops import triton_bimamba as TB, triton_scan as TS
+    from rmeeto.ops.triton import bimamba as TB, scan as TS
 
     defaults = (dict(TS.FWD_CFG), dict(TS.BWD_CFG), TB.GRAD_FP32, dict(TB.CONV_CFG))
     for variant in args.variants.split(","):

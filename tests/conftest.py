@@ -14,6 +14,16 @@ def reference():
     return torch.load(FIXTURES / "public_vim_d64_l8.pt", weights_only=True)
 
 
+@pytest.fixture(autouse=True)
+def kernel_settings():
+    """Every test starts from the environment's kernel settings and leaves no change behind."""
+    from rmeeto.ops import settings
+
+    settings.reset()
+    yield
+    settings.reset()
+
+
 def pytest_collection_modifyitems(config, items):
     if torch.cuda.is_available():
         return

@@ -1,4 +1,4 @@
-"""The fused Triton merge (rmeeto.ops.triton_merge) against the reference in rmeeto.merge.
+"""The fused Triton merge (rmeeto.ops.triton.merge) against the reference in rmeeto.merge.
 
 - On the CPU the kernels run under Triton's interpreter in a subprocess (it must be chosen before
   triton is imported): ``TRITON_INTERPRET=1 python tests/test_fused_merge.py``.
@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import torch
+
+from rmeeto.ops import settings as kernel_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_TRITON = importlib.util.find_spec("triton") is not None
@@ -34,7 +36,7 @@ def compare(case, device, dtype=torch.float32, mode=None, tiled=None) -> dict:
     """Largest differences between fused and reference: plan slots, outputs, sizes and gradients
     (``mode`` defaults to the case's merge or prune)."""
     from rmeeto.merge import merge_tokens, plan_merge
-    from rmeeto.ops import triton_merge as F
+    from rmeeto.ops.triton import merge as F
 
     B, T, C, r, cls, merged, sized = case
     g = torch.Generator().manual_seed(T * 31 + C)
@@ -95,7 +97,7 @@ def compare_steps(case, device, dtype=torch.float32) -> dict:
     gradients of both inputs through all of them. Both plan from the reference's tokens, so a
     rounding difference in step 1 cannot reorder near-equal scores in step 2."""
     from rmeeto.merge import merge_tokens, plan_merge
-    from rmeeto.ops import triton_merge as F
+    from rmeeto.ops.triton import merge as F
 
     B, T, C, rs, cls, mode, tiled, ties = case
     g = torch.Generator().manual_seed(T * 7 + C + len(rs))
@@ -145,13 +147,13 @@ def _interpreter_main() -> int:
         failed += not ok
         print(("ok  " if ok else "FAIL"), case, {k: f"{v:.1e}" for k, v in errs.items()})
     # the whole patched model with the fused merge against the official R-MeeTo outputs
-    os.environ["RMEETO_MERGE"] = "triton"
+    kernel_settings.configure(merge="triton")
     sys.path.insert(0, str(ROOT / "tests"))
     import rmeeto
     from conftest import FIXTURES
     from test_model import reference_model, rel
 
-    from rmeeto.ops import triton_merge
+    from rmeeto.ops.triton import merge as triton_merge
 
     calls = []
     real_plan = triton_merge.plan
@@ -173,9 +175,9 @@ def _interpreter_main() -> int:
     clip = torch.randn(2, 3, 12, 80, 80)
     with torch.no_grad():
         got = video(clip)
-        os.environ["RMEETO_MERGE"] = "torch"
+        kernel_settings.configure(merge="torch")
         want = video(clip)
-    os.environ["RMEETO_MERGE"] = "triton"
+    kernel_settings.configure(merge="triton")
     e, ran = rel(got, want), len(calls)
     calls.clear()
     ok = e <= 1e-4 and ran == 1 and video.num_tokens == 301
@@ -188,11 +190,11 @@ def _interpreter_main() -> int:
     x = torch.randn(3, 3, 32, 32)
     grads = {}
     for merge in ("triton", "torch"):
-        os.environ["RMEETO_MERGE"] = merge
+        kernel_settings.configure(merge=merge)
         tiny.zero_grad()
         tiny(x).square().mean().backward()
         grads[merge] = {n: p.grad.clone() for n, p in tiny.named_parameters() if p.grad is not None}
-    os.environ["RMEETO_MERGE"] = "triton"
+    kernel_settings.configure(merge="triton")
     worst = max(rel(grads["triton"][n], grads["torch"][n]) for n in grads["torch"])
     ran = len(calls)
     calls.clear()
@@ -203,7 +205,7 @@ def _interpreter_main() -> int:
     m = rmeeto.patch(reference_model(reference, "torch"), r=11, track_groups=True)
     with torch.no_grad():
         _, fused_state = m.forward_tokens(reference["input"])
-        os.environ["RMEETO_MERGE"] = "torch"
+        kernel_settings.configure(merge="torch")
         _, ref_state = m.forward_tokens(reference["input"])
     same = torch.equal(fused_state.groups, ref_state.groups)
     failed += not same
@@ -270,9 +272,9 @@ def test_patched_model_fused_vs_reference_merge(settings, monkeypatch):
     m = rmeeto.patch(rmeeto.create_model("vim_small_patch16_224", depth=8), **settings).cuda().eval()
     x = torch.randn(4, 3, 224, 224, device="cuda")
     with torch.no_grad():
-        monkeypatch.setenv("RMEETO_MERGE", "torch")
+        kernel_settings.configure(merge="torch")
         want = m(x)
-        monkeypatch.setenv("RMEETO_MERGE", "auto")
+        kernel_settings.configure(merge="auto")
         got = m(x)
     assert rel(got, want) < 1e-4
 
@@ -318,7 +320,7 @@ def test_fused_merge_video_lengths_cuda_half(T):
 @pytest.mark.gpu
 def test_patched_videomamba_with_1569_tokens_uses_fused_merge(monkeypatch, no_tf32):
     import rmeeto
-    from rmeeto.ops import triton_merge
+    from rmeeto.ops.triton import merge as triton_merge
     from test_model import rel
 
     torch.manual_seed(0)
@@ -328,9 +330,9 @@ def test_patched_videomamba_with_1569_tokens_uses_fused_merge(monkeypatch, no_tf
     lengths, real_plan = [], triton_merge.plan
     monkeypatch.setattr(triton_merge, "plan", lambda *a, **k: lengths.append(a[0].shape[1]) or real_plan(*a, **k))
     with torch.no_grad():
-        monkeypatch.setenv("RMEETO_MERGE", "torch")
+        kernel_settings.configure(merge="torch")
         want = m(x)
-        monkeypatch.setenv("RMEETO_MERGE", "auto")
+        kernel_settings.configure(merge="auto")
         got = m(x)
     assert m.num_tokens == 1569 and lengths == [1569, 1481, 1393]
     assert rel(got, want) < 1e-4

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 import rmeeto
+from rmeeto.ops import settings
 
 from test_model import reference_model, rel
 
@@ -63,9 +64,7 @@ def test_bf16_autocast_and_cuda_graph(monkeypatch):
     pinned to one launch: with SPLIT="auto" only the capture would use the two-stream scan, whose bf16
     rounding differs, and a flipped merge decision would then be compared (the two-stream scan itself
     is checked in fp32 by the next test)."""
-    from rmeeto.ops import triton_scan
-
-    monkeypatch.setitem(triton_scan.FWD_CFG, "SPLIT", False)
+    settings.configure(scan_split="off")
     m = rmeeto.patch(rmeeto.create_model("vim_small_patch16_224", depth=4), r=11).cuda().eval()
     x = torch.randn(8, 3, 224, 224, device="cuda")
     with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
@@ -88,23 +87,23 @@ def test_bf16_graph_with_auto_split_matches_eager_unmerged():
 def test_split_scan_in_a_cuda_graph_matches_one_launch(monkeypatch):
     """SPLIT="auto": one launch eagerly, the two-stream forward scan inside a CUDA graph capture; both
     against the one-launch scan, and the two-stream scan forced on eagerly."""
-    from rmeeto.ops import triton_scan
+    from rmeeto.ops.triton import scan as triton_scan
 
     m = rmeeto.patch(rmeeto.create_model("vim_small_patch16_224", depth=4), r=11).cuda().eval()
     x = torch.randn(8, 3, 224, 224, device="cuda")
-    monkeypatch.setitem(triton_scan.FWD_CFG, "TC", 0)  # batch 8 alone would chunk eagerly: keep step-serial
+    settings.configure(scan_chunk="0")  # batch 8 alone would chunk eagerly: keep step-serial
     taken = []
     real = triton_scan._scan_fwd_split
     monkeypatch.setattr(triton_scan, "_scan_fwd_split", lambda *a: taken.append(1) or real(*a))
     with torch.no_grad():
-        monkeypatch.setitem(triton_scan.FWD_CFG, "SPLIT", False)
+        settings.configure(scan_split="off")
         want = m(x)
         assert not taken
-        monkeypatch.setitem(triton_scan.FWD_CFG, "SPLIT", "auto")
+        settings.configure(scan_split="auto")
         auto_eager = m(x)
         assert not taken
         out = _graph_replay(m, x)
         assert taken
-        monkeypatch.setitem(triton_scan.FWD_CFG, "SPLIT", True)
+        settings.configure(scan_split="on")
         eager = m(x)
     assert rel(auto_eager, want) == 0 and rel(eager, want) < 1e-5 and rel(out, want) < 1e-5

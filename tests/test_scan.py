@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from rmeeto.ops import available_backends, resolve_backend, selective_scan, selective_scan_ref, selective_scan_torch
+from rmeeto.ops import available_backends, settings, resolve_backend, selective_scan, selective_scan_ref, selective_scan_torch
 
 
 def inputs(b=2, d=6, n=4, l=9, layout="bnl", dtype=torch.float32, g=2, seed=0):
@@ -57,11 +57,13 @@ def test_dispatch_on_cpu(monkeypatch, caplog):
         assert resolve_backend("cpu") == "torch"
     assert "cpu tensors use the 'torch' backend" in caplog.text  # it says what it chose
     assert available_backends("cpu") == ["ref", "torch"]
-    monkeypatch.setenv("RMEETO_BACKEND", "ref")
-    assert resolve_backend("cpu") == "ref"
-    monkeypatch.setenv("RMEETO_BACKEND", "triton")
-    with pytest.raises(RuntimeError, match="cannot run on cpu"):
+    with settings.using(backend="ref"):
+        assert resolve_backend("cpu") == "ref"
+    with settings.using(backend="triton"), pytest.raises(RuntimeError, match="cannot run on cpu"):
         resolve_backend("cpu")
+    monkeypatch.setenv("RMEETO_BACKEND", "ref")  # the environment is read at the first use after a reset
+    settings.reset()
+    assert resolve_backend("cpu") == "ref"
     with pytest.raises(ValueError, match="unknown backend"):
         resolve_backend("cpu", "cuda-magic")
     u, delta, A, B, C, D, z, bias = inputs()

@@ -46,7 +46,7 @@ def chunk_errors(batch: int, E: int, N: int, L: int, tc, device, ndir: int = 2, 
                  has_z: bool = True, seed: int = 0, dtype=torch.float32, block_e: int = 32) -> dict:
     """Relative max errors of the Triton scan (chunk length ``tc``: int, 0 = step-serial, or "auto") against
     the fp64 reference, plus ``path`` = 1 when the chunked path ran as ``chunk_len`` says it should."""
-    from rmeeto.ops import triton_scan as TS
+    from rmeeto.ops.triton import scan as TS
 
     gen = torch.Generator().manual_seed(seed)
 
@@ -97,7 +97,8 @@ def _check(errs: dict, tol: float, label: str) -> None:
 # ----------------------------------------------------------------------------------------------
 @pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
 def test_chunk_len_rule(monkeypatch):
-    from rmeeto.ops.triton_scan import chunk_len
+    from rmeeto.ops import settings
+    from rmeeto.ops.triton.scan import chunk_len
 
     monkeypatch.delenv("RMEETO_SCAN_CHUNK", raising=False)
     assert chunk_len("fwd", 197, 128, 768, 2, 32) == 197  # Vim-S batch 128: step-serial
@@ -115,10 +116,15 @@ def test_chunk_len_rule(monkeypatch):
     assert chunk_len("fwd", 100, 1, 64, 2, 32, forced=0) == 100
     assert chunk_len("fwd", 100, 1, 64, 2, 32, forced=30) == 30
     assert chunk_len("fwd", 100, 1, 64, 2, 32, forced=300) == 100
-    monkeypatch.setenv("RMEETO_SCAN_CHUNK", "0")
-    assert chunk_len("bwd", 3137, 1, 64, 2, 32) == 3137
-    monkeypatch.setenv("RMEETO_SCAN_CHUNK", "40")
+    with settings.using(scan_chunk="0"):
+        assert chunk_len("bwd", 3137, 1, 64, 2, 32) == 3137
+    with settings.using(scan_chunk="40"):
+        assert chunk_len("bwd", 3137, 128, 768, 2, 32) == 40
+    monkeypatch.setenv("RMEETO_SCAN_CHUNK", "40")  # read from the environment after a reset
+    settings.reset()
     assert chunk_len("bwd", 3137, 128, 768, 2, 32) == 40
+    with settings.using(scan_chunk="many"), pytest.raises(ValueError, match="RMEETO_SCAN_CHUNK"):
+        chunk_len("bwd", 3137, 128, 768, 2, 32)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests of the Triton fast path (rmeeto.ops.triton_scan / triton_bimamba / triton_norm).
+"""Tests of the Triton fast path (rmeeto.ops.triton.scan / triton_bimamba / triton_norm).
 
 - GPU tests (``@pytest.mark.gpu``) compare against the PyTorch reference on CUDA, forward and
   every gradient; skipped without a CUDA device.
@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import torch
+
+from rmeeto.ops import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 HAS_TRITON = importlib.util.find_spec("triton") is not None
@@ -70,8 +72,7 @@ def _bimamba_errors(b, L, E, N, R, K, device, dtype=torch.float32, seed=0, backe
     """Triton (params fp32, xz in ``dtype``; bf16/fp16 under autocast) vs the fp64 torch reference
     on the same (rounded) inputs. Returns {name: relative max error}. ``backend="torch"`` measures
     the PyTorch path the same way (the yardstick for half precision)."""
-    from rmeeto.ops.bimamba import bimamba_v2_inner
-    from rmeeto.ops.triton_bimamba import bimamba_v2_inner_triton
+    from rmeeto.ops.dispatch import bimamba_v2_inner, bimamba_v2_inner_triton
 
     gen = torch.Generator().manual_seed(seed)
     pf, pb = _make_params(E, N, R, K, device, gen=gen), _make_params(E, N, R, K, device, gen=gen)
@@ -111,7 +112,7 @@ def _bimamba_errors(b, L, E, N, R, K, device, dtype=torch.float32, seed=0, backe
 def _scan_errors(b, d, n, L, device, has_z=True, has_D=True, has_bias=True, softplus=True, seed=0,
                  dtype=torch.float32):
     from rmeeto.ops.scan_ref import selective_scan_ref
-    from rmeeto.ops.triton_scan import selective_scan_triton
+    from rmeeto.ops.triton.scan import selective_scan_triton
 
     gen = torch.Generator().manual_seed(seed)
 
@@ -139,7 +140,8 @@ def _scan_errors(b, d, n, L, device, has_z=True, has_D=True, has_bias=True, soft
 
 
 def _norm_errors(rows, D, device, has_res=True, dtype=torch.float32, seed=0):
-    from rmeeto.ops.triton_norm import add_rmsnorm, add_rmsnorm_ref
+    from rmeeto.ops.norm import add_rmsnorm_ref
+    from rmeeto.ops.triton.norm import add_rmsnorm
 
     gen = torch.Generator().manual_seed(seed)
     h = torch.randn(rows, D, generator=gen).to(device, dtype)
@@ -213,7 +215,7 @@ def test_bimamba_half(shape, dtype):
 def test_bimamba_fp32_video_length(monkeypatch, chunk):
     """The whole Triton core at a video length (L=1569) with the chunked scan (chunks of 100, or the
     dispatch's own choice, which chunks this small batch x width), forward and every gradient."""
-    monkeypatch.setenv("RMEETO_SCAN_CHUNK", chunk)
+    settings.configure(scan_chunk=chunk)
     _check(_bimamba_errors(1, 1569, 64, 16, 4, 4, device=torch.device("cuda")), 1e-4, f"L=1569 chunk={chunk}")
 
 
@@ -221,7 +223,7 @@ def test_bimamba_fp32_video_length(monkeypatch, chunk):
 @needs_cuda
 def test_bimamba_dispatch_and_graph():
     """The dispatcher picks triton on CUDA; the forward replays under a CUDA graph; deterministic."""
-    from rmeeto.ops.bimamba import bimamba_v2_inner
+    from rmeeto.ops.dispatch import bimamba_v2_inner
 
     dev = torch.device("cuda")
     pf = _clone_params(_make_params(128, 16, 8, 4, dev), torch.float32)
@@ -265,7 +267,7 @@ def test_selective_scan_triton(cfg):
 @pytest.mark.parametrize("L", [1, 37, 197])
 def test_scan_fwd_split_agrees_with_default(L):
     """The opt-in two-stream forward (cfg SPLIT=True) computes what the default one-launch kernel does."""
-    from rmeeto.ops import triton_scan as TS
+    from rmeeto.ops.triton import scan as TS
 
     dev = torch.device("cuda")
     b, E, N, R = 3, 100, 16, 6
@@ -289,9 +291,9 @@ def test_split_scan_half_against_truth(monkeypatch, dtype):
     produces. (The backward is the same kernel either way; its half-precision gradients are held to the
     PyTorch yardstick by test_bimamba_half. Here, bf16 on an H100: out 4.7e-3, aux <= 5.0e-3, but the
     x_proj/dt_proj weight gradients 1.1e-2 and 1.6e-2, over a flat 1e-2.)"""
-    from rmeeto.ops import triton_scan as TS
+    from rmeeto.ops.triton import scan as TS
 
-    monkeypatch.setitem(TS.FWD_CFG, "SPLIT", True)
+    settings.configure(scan_split="on")
     errs = _bimamba_errors(2, 197, 192, 16, 12, 4, device=torch.device("cuda"), dtype=dtype)
     _check({k: v for k, v in errs.items() if k == "out" or k.startswith("aux_")}, 1e-2, "split forward")
 
@@ -328,7 +330,7 @@ def _interpreter_main() -> int:
     for has_res in (True, False):
         cases.append((f"norm res={has_res}", _norm_errors(5, 48, cpu, has_res), 1e-4))
     # the opt-in two-stream forward (cfg SPLIT=True) against the default
-    from rmeeto.ops import triton_scan as TS
+    from rmeeto.ops.triton import scan as TS
 
     for (b, L, E, N, R) in [(2, 13, 20, 4, 3), (1, 1, 8, 5, 2), (2, 40, 33, 16, 4)]:
         u, dl = torch.randn(2, b, L, E), torch.randn(2, b, L, E)
@@ -347,7 +349,8 @@ def _interpreter_main() -> int:
                        {"out": _rel(o3, o2), "split path not taken": float(not used)}, 1e-5))
     # the Mamba core tells the scan whether a backward can follow (no_grad: no; grad: yes), which is
     # what lets SPLIT="auto" use the two-stream scan for captured inference only
-    from rmeeto.ops import triton_bimamba as TB
+    from rmeeto.ops.dispatch import bimamba_v2_inner_triton
+    from rmeeto.ops.triton import bimamba as TB
 
     xz = torch.randn(2, 9, 16)
     pf, pb = (_make_params(8, 4, 2, 4, cpu, dtype=torch.float32) for _ in range(2))
@@ -355,8 +358,8 @@ def _interpreter_main() -> int:
     TB.scan_fwd = lambda *a, **k: seen.append(k.get("for_backward")) or real_fwd(*a, **k)
     try:
         with torch.no_grad():
-            TB.bimamba_v2_inner_triton(xz, pf, pb)
-        TB.bimamba_v2_inner_triton(xz, pf, pb)
+            bimamba_v2_inner_triton(xz, pf, pb)
+        bimamba_v2_inner_triton(xz, pf, pb)
     finally:
         TB.scan_fwd = real_fwd
     cases.append(("for_backward is False under no_grad, True with grad",
@@ -373,16 +376,10 @@ def _interpreter_main() -> int:
         TS.BWD_CFG.update(saved)
     # scan gradients and their matmuls in the compute dtype (the default) and in fp32, under bf16
     # autocast: both close to the fp64 truth
-    from rmeeto.ops import triton_bimamba as TB
-
-    saved_g = TB.GRAD_FP32
-    try:
-        for g32 in (False, True):
-            TB.GRAD_FP32 = g32
-            cases.append((f"bimamba bf16 GRAD_FP32={g32}",
+    for g32 in (False, True):
+        with settings.using(grad_fp32=g32):
+            cases.append((f"bimamba bf16 grad_fp32={g32}",
                           _bimamba_errors(2, 19, 24, 4, 3, 4, device=cpu, dtype=torch.bfloat16), 5e-2))
-    finally:
-        TB.GRAD_FP32 = saved_g
     failed = 0
     for label, errs, tol in cases:
         worst = max(errs.values())
@@ -394,7 +391,7 @@ def _interpreter_main() -> int:
 
 @pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
 def test_use_split_only_for_captured_inference_by_default():
-    from rmeeto.ops.triton_scan import use_split
+    from rmeeto.ops.triton.scan import use_split
 
     table = {(fb, cap): use_split("auto", fb, cap) for fb in (False, True) for cap in (False, True)}
     assert table == {(False, False): False, (False, True): True, (True, False): False, (True, True): False}

@@ -10,9 +10,18 @@ import argparse
 import json
 import statistics
 import time
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import torch
+
+from .cli import parse_kv
+from .cli_checks import (UsageError, build_model, check_at_least, check_out_file, check_patch, check_r_ratio,
+                         plot_extensions, require)
+from .flops import gflops
+from .models import create_model
+from .ops.dispatch import BACKENDS, available_backends
+from .patch import patch, reduction_ratio, unpatch
 
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 MERGE_IMPLS = ("auto", "torch", "triton")
@@ -53,8 +62,6 @@ def _graphed(fn, device):
 def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp16", train: bool = False,
             warmup: int = 20, iters: int = 30, cuda_graph: bool = False) -> dict:
     """Images per second (median) and peak memory of ``model`` as patched now."""
-    import rmeeto
-
     dev = torch.device(device)
     dt = DTYPES[dtype]
     model = model.to(dev)
@@ -95,13 +102,11 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
     med = statistics.median(times)
     return {"im_per_s": batch_size / med, "ms_per_batch": med * 1e3,
             "peak_mem_gb": torch.cuda.max_memory_allocated(dev) / 2 ** 30 if dev.type == "cuda" else None,
-            "ratio": rmeeto.reduction_ratio(model), "gflops": rmeeto.gflops(model)}
+            "ratio": reduction_ratio(model), "gflops": gflops(model)}
 
 
 def parse_settings(r: Optional[str], ratio: Optional[str]) -> list[tuple[str, Any]]:
     """``--r 0,5,11`` or ``--ratio 0.14,0.31`` as ``[("r", 0), ...]``, the unmerged row first."""
-    from .cli_checks import UsageError
-
     if r and ratio:
         raise UsageError("give --r or --ratio, not both")
     kind, text, cast = ("r", r, int) if r else ("ratio", ratio, float)
@@ -116,39 +121,54 @@ def parse_settings(r: Optional[str], ratio: Optional[str]) -> list[tuple[str, An
     return settings
 
 
-def run_bench(args: argparse.Namespace) -> list[dict]:
-    settings = parse_settings(args.r, args.ratio)
+@dataclass
+class BenchConfig:
+    """What :func:`run_bench` times: ``model`` under each reduction setting (``[("r", 0), ("r", 5)]``
+    or ``("ratio", 0.3)``, the unmerged row first), for every scan backend and merge implementation."""
+    model: str = "vim_small_patch16_224"
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    settings: list[tuple[str, Any]] = field(default_factory=lambda: [("r", 0)])
+    mode: str = "merge"
+    batch_size: int = 128
+    device: str = "cpu"
+    dtype: str = "fp16"
+    backends: list[str] = field(default_factory=lambda: ["auto"])
+    merges: list[str] = field(default_factory=lambda: ["auto"])
+    train: bool = False
+    cuda_graph: bool = False
+    warmup: int = 20
+    iters: int = 30
+
+
+def run_bench(cfg: BenchConfig) -> list[dict]:
+    """Time every (backend, merge implementation, setting); prints a row each, returns the rows."""
     rows: list[dict] = []
-    runs = [(b, m) for b in args.backend.split(",") for m in args.merge.split(",")]
+    runs = [(b, m) for b in cfg.backends for m in cfg.merges]
     for backend, merge in runs:
         label = backend if len(runs) == 1 or merge == "auto" else f"{backend}/{merge}"
-        _bench_settings(args, backend, merge, label, settings, rows)
+        _bench_settings(cfg, backend, merge, label, rows)
     return rows
 
 
-def _bench_settings(args: argparse.Namespace, backend: str, merge: str, label: str, settings,
-                    rows: list) -> None:
+def _bench_settings(cfg: BenchConfig, backend: str, merge: str, label: str, rows: list) -> None:
     """One model, every setting in turn; speedups are over the first (unpatched) row."""
-    import rmeeto
-    from rmeeto.cli import parse_kv
-
-    model = rmeeto.create_model(args.model, **parse_kv(args.model_kwargs))
+    model = create_model(cfg.model, **cfg.model_kwargs)
     model.backend = None if backend == "auto" else backend
     model.merge_impl = merge
     base = None
-    for kind, value in settings:
+    for kind, value in cfg.settings:
         if value:
-            rmeeto.patch(model, **{kind: value}, mode=args.mode)
+            patch(model, **{kind: value}, mode=cfg.mode)
         else:
-            rmeeto.unpatch(model)
-        res = measure(model, args.batch_size, args.device, args.dtype, args.train, args.warmup, args.iters,
-                      args.cuda_graph)
+            unpatch(model)
+        res = measure(model, cfg.batch_size, cfg.device, cfg.dtype, cfg.train, cfg.warmup, cfg.iters,
+                      cfg.cuda_graph)
         base = base or res["im_per_s"]
         ideal = 1.0 / (1.0 - res["ratio"])
-        res.update(model=args.model, backend=label, merge=merge,
+        res.update(model=cfg.model, backend=label, merge=merge,
                    setting=f"{kind}={value}", speedup=res["im_per_s"] / base, ideal=ideal,
-                   of_ideal=res["im_per_s"] / base / ideal, mode="train" if args.train else "infer",
-                   dtype=args.dtype, batch_size=args.batch_size, cuda_graph=args.cuda_graph)
+                   of_ideal=res["im_per_s"] / base / ideal, mode="train" if cfg.train else "infer",
+                   dtype=cfg.dtype, batch_size=cfg.batch_size, cuda_graph=cfg.cuda_graph)
         rows.append(res)
         print_row(res, header=len(rows) == 1)
 
@@ -163,7 +183,7 @@ def print_row(r: dict, header: bool = False) -> None:
 
 
 def plot(rows: list[dict], path: str) -> None:
-    import matplotlib
+    import matplotlib  # optional extra ([plot])
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -183,47 +203,46 @@ def plot(rows: list[dict], path: str) -> None:
     fig.savefig(path, dpi=120)
 
 
-def check_bench(args: argparse.Namespace) -> None:
-    """Stop before any work on a bad argument (see :mod:`rmeeto.cli_checks`)."""
-    from .cli import parse_kv
-    from .cli_checks import (UsageError, build_model, check_at_least, check_out_file, check_patch, check_r_ratio,
-                             plot_extensions, require)
-    from .ops.dispatch import BACKENDS, available_backends
-
+def check_bench(cfg: BenchConfig, json_path: Optional[str] = None, plot_path: Optional[str] = None) -> None:
+    """Stop before any work on a bad setting (see :mod:`rmeeto.cli_checks`)."""
     try:
-        device = torch.device(args.device)
+        device = torch.device(cfg.device)
     except RuntimeError:
-        raise UsageError(f"--device {args.device!r} is not a device; use cpu, cuda or cuda:N") from None
+        raise UsageError(f"--device {cfg.device!r} is not a device; use cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda but no CUDA device is visible; use --device cpu")
-    for backend in args.backend.split(","):
+    for backend in cfg.backends:
         if backend not in BACKENDS + ("auto",):
             raise UsageError(f"--backend {backend!r} is unknown; choose from auto,{','.join(BACKENDS)}")
         if backend != "auto" and backend not in available_backends(device.type):
             raise UsageError(f"--backend {backend} cannot run on {device.type} here; usable: "
                              f"{','.join(available_backends(device.type))}")
-    for merge in args.merge.split(","):
+    for merge in cfg.merges:
         if merge not in MERGE_IMPLS:
             raise UsageError(f"--merge {merge!r} is unknown; choose from {','.join(MERGE_IMPLS)}")
-    check_at_least(args.batch_size, "--batch-size", 1)
-    check_at_least(args.iters, "--iters", 1)
-    check_at_least(args.warmup, "--warmup", 0)
-    if args.json:
-        check_out_file(args.json, "--json")
-    if args.plot:
+    check_at_least(cfg.batch_size, "--batch-size", 1)
+    check_at_least(cfg.iters, "--iters", 1)
+    check_at_least(cfg.warmup, "--warmup", 0)
+    if json_path:
+        check_out_file(json_path, "--json")
+    if plot_path:
         require("bench --plot", "matplotlib")
-        check_out_file(args.plot, "--plot", plot_extensions())
-    settings = parse_settings(args.r, args.ratio)
-    check_r_ratio(r=[v for k, v in settings if k == "r"])
-    check_r_ratio(ratio=[v for k, v in settings if k == "ratio"])
-    model = build_model(args.model, parse_kv(args.model_kwargs))
-    for kind, value in settings:
-        check_patch(model, args.model, **{kind: value}, mode=args.mode)
+        check_out_file(plot_path, "--plot", plot_extensions())
+    check_r_ratio(r=[v for k, v in cfg.settings if k == "r"])
+    check_r_ratio(ratio=[v for k, v in cfg.settings if k == "ratio"])
+    model = build_model(cfg.model, cfg.model_kwargs)
+    for kind, value in cfg.settings:
+        check_patch(model, cfg.model, **{kind: value}, mode=cfg.mode)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    check_bench(args)
-    rows = run_bench(args)
+    cfg = BenchConfig(model=args.model, model_kwargs=parse_kv(args.model_kwargs),
+                      settings=parse_settings(args.r, args.ratio), mode=args.mode, batch_size=args.batch_size,
+                      device=args.device, dtype=args.dtype, backends=args.backend.split(","),
+                      merges=args.merge.split(","), train=args.train, cuda_graph=args.cuda_graph,
+                      warmup=args.warmup, iters=args.iters)
+    check_bench(cfg, args.json, args.plot)
+    rows = run_bench(cfg)
     meta = {"torch": torch.__version__, "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
             "date": time.strftime("%Y-%m-%d")}
     try:

@@ -21,9 +21,15 @@ import warnings
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Optional
 
+import argparse
+
+import numpy as np
 import torch
 import torch.nn.functional as F
+import safetensors.torch
 from torch import Tensor, nn
+
+from .patch import patch, patch_settings
 
 log = logging.getLogger("rmeeto.checkpoint")
 
@@ -45,8 +51,6 @@ TRUST_HINT = "if you trust the file, pass --trust-checkpoint (Python: trust_chec
 
 def _numpy_globals() -> list:
     """NumPy scalars and numeric dtypes: they rebuild a number and nothing else."""
-    import numpy as np
-
     core = getattr(np, "_core", None) or np.core
     scalar = core.multiarray.scalar
     names = ["Bool", "Int8", "UInt8", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64",
@@ -63,8 +67,6 @@ def safe_globals() -> list:
     """The non-tensor types :func:`read_checkpoint` lets ``torch.load(weights_only=True)`` rebuild:
     ``argparse.Namespace`` (the training arguments beside the weights in the official Vim and
     DeiT-style files) and NumPy scalars with their dtypes (metrics some training scripts store)."""
-    import argparse
-
     return [argparse.Namespace, *_numpy_globals()]
 
 
@@ -97,9 +99,7 @@ def read_checkpoint(path: str | os.PathLike, trust_checkpoint: bool = False) -> 
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
         if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            return load_file(str(path))
+            return safetensors.torch.load_file(str(path))
         if trust_checkpoint:
             warnings.warn(f"fully unpickling {path} as trusted (--trust-checkpoint / trust_checkpoint=True): "
                           "any code in the file runs now", TrustedCheckpointWarning, stacklevel=2)
@@ -234,8 +234,6 @@ def load_checkpoint(model: nn.Module, path: str | os.PathLike, key: str = "auto"
         model.load_state_dict(fitting, strict=False)
     meta = obj.get("rmeeto") if isinstance(obj, dict) else None
     if apply_patch and isinstance(meta, dict) and meta.get("patch"):
-        from .patch import patch
-
         patch(model, **meta["patch"])
     return model
 
@@ -269,9 +267,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
 def atomic_save(obj: Any, path: str | os.PathLike) -> None:
     """:func:`atomic_write` of ``torch.save(obj)``, or of safetensors for a ``.safetensors`` path."""
     if Path(path).suffix == ".safetensors":
-        from safetensors.torch import save
-
-        data = save({k: v.contiguous() for k, v in obj.items()})
+        data = safetensors.torch.save({k: v.contiguous() for k, v in obj.items()})
         atomic_write(path, lambda f: f.write(data))
     else:
         atomic_write(path, lambda f: torch.save(obj, f))
@@ -287,8 +283,6 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, **extra: Any) -> 
     if str(path).endswith(".safetensors"):
         atomic_save(sd, path)
         return
-    from .patch import patch_settings
-
     meta = {"model": getattr(model, "rmeeto_config", {}).get("name"),
             "model_kwargs": getattr(model, "rmeeto_config", {}).get("kwargs"),
             "patch": patch_settings(model)}

@@ -5,11 +5,20 @@ it as ``error: ...`` and exits with status 2.
 """
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import math
 import os
 import re
 from typing import Any, Iterable, Optional
+
+from PIL import Image
+
+from .checkpoint import CheckpointError, read_checkpoint
+from .data.video_io import read_sampled
+from .data.video_transforms import eval_frame_indices
+from .models import create_model, list_models
+from .patch import patch, unpatch
 
 # the extra that brings each optional module
 EXTRAS = {"timm": "train", "torchvision": "train", "tensorboard": "train", "matplotlib": "plot"}
@@ -61,24 +70,18 @@ def check_r_ratio(r: Any = None, ratio: Any = None, flags: str = "--r/--ratio") 
 
 def check_patch(model: Any, name: str, **settings: Any) -> None:
     """Stop if ``rmeeto.patch(model, **settings)`` would refuse; leaves ``model`` unpatched."""
-    import rmeeto
-
     try:
-        rmeeto.patch(model, **settings)
+        patch(model, **settings)
     except (ValueError, TypeError) as e:
         shown = " ".join(f"--{k} {v}" for k, v in settings.items() if v is not None and k in ("r", "ratio"))
         raise UsageError(f"{shown or 'the patch'} does not fit {name}: {one_line(e)}") from e
     finally:
-        rmeeto.unpatch(model)
+        unpatch(model)
 
 
 def check_model_name(name: str) -> None:
     """Stop on a model name the registry does not know."""
-    import difflib
-
-    import rmeeto
-
-    known = rmeeto.list_models(include_aliases=True)
+    known = list_models(include_aliases=True)
     if name not in known:
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean --model {close[0]}? " if close else ""
@@ -88,8 +91,6 @@ def check_model_name(name: str) -> None:
 def checkpoint_origin(path: str) -> str:
     """``--model M --model-kwargs k=v`` that a checkpoint written by rmeeto names, else ""."""
     try:
-        from .checkpoint import read_checkpoint
-
         obj = read_checkpoint(path)
     except Exception:
         return ""
@@ -118,12 +119,9 @@ def checkpoint_message(path: str, model: str, error: BaseException, flag: str = 
 
 def build_model(name: str, kwargs: Optional[dict] = None, pretrained: Optional[str] = None, **extra: Any):
     """``rmeeto.create_model`` with one-line errors for a bad name, bad kwargs or a bad checkpoint."""
-    import rmeeto
-    from .checkpoint import CheckpointError
-
     check_model_name(name)
     try:
-        return rmeeto.create_model(name, pretrained=pretrained, **extra, **(kwargs or {}))
+        return create_model(name, pretrained=pretrained, **extra, **(kwargs or {}))
     except (CheckpointError, FileNotFoundError) as e:
         raise UsageError(checkpoint_message(str(pretrained), name, e)) from e
     except (ValueError, TypeError) as e:
@@ -169,15 +167,13 @@ def check_at_least(value: Optional[float], flag: str, minimum: float) -> None:
 
 def pil_extensions() -> list[str]:
     """File extensions PIL can save."""
-    from PIL import Image
-
     Image.init()
     return [ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.SAVE]
 
 
 def plot_extensions() -> list[str]:
     """File extensions matplotlib can save (needs matplotlib)."""
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # optional extra ([plot])
 
     return ["." + ext for ext in Figure().canvas.get_supported_filetypes()]
 
@@ -185,14 +181,9 @@ def plot_extensions() -> list[str]:
 def open_clip(path: str, model) -> list:
     """``model.num_frames`` frames of the video at ``path`` (the middle of equal segments) as PIL images,
     or a one-line error."""
-    from PIL import Image
-
     if not os.path.isfile(path):
         raise UsageError(f"video {path} does not exist; give the path of a video file (e.g. MP4) for a video model")
     try:
-        from rmeeto.data.video_io import read_sampled
-        from rmeeto.data.video_transforms import eval_frame_indices
-
         frames = read_sampled(path, lambda total: eval_frame_indices(total, model.num_frames))
     except ImportError as e:
         raise UsageError(f"reading videos needs PyAV: pip install 'rmeeto[video]' ({one_line(e)})") from e
@@ -203,8 +194,6 @@ def open_clip(path: str, model) -> list:
 
 def open_image(path: str):
     """The image at ``path``, decoded (PIL), or a one-line error."""
-    from PIL import Image
-
     if not os.path.isfile(path):
         raise UsageError(f"image {path} does not exist; give the path of a JPEG or PNG file")
     try:

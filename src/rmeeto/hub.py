@@ -99,14 +99,14 @@ def hub_cache_dir() -> Path:
         os.path.join(home, "hub") if home else None)
     if chosen:
         return Path(os.path.expandvars(os.path.expanduser(chosen)))
-    from huggingface_hub import constants
+    from huggingface_hub import constants  # on first use: local files need no Hub client
 
     return Path(constants.HF_HUB_CACHE)
 
 
 def hub_offline() -> bool:
     """``HF_HUB_OFFLINE`` as set now (or as ``huggingface_hub`` read it at import)."""
-    from huggingface_hub import constants
+    from huggingface_hub import constants  # on first use: local files need no Hub client
 
     env = os.environ.get("HF_HUB_OFFLINE")
     if env is not None:
@@ -130,7 +130,7 @@ def hub_file_path(ref: HubFile, model_name: Optional[str] = None) -> Path:
     """Download ``ref`` into the Hub cache (or find it there) and return the local file; without a
     file name, ``model_name``'s default file when it lives in that repository, else the only one."""
     hf = _hf()
-    from huggingface_hub import errors
+    from huggingface_hub import errors  # after _hf(), which names the fix when it is missing
 
     if ref.filename is None:
         ref = HubFile(ref.repo_id, _pick_file(ref, model_name), ref.revision)

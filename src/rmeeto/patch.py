@@ -9,7 +9,6 @@ forward and handed to the blocks in the explicit per-forward :class:`TokenState`
 """
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 from typing import Optional, Sequence, Union
 
@@ -17,11 +16,7 @@ import torch
 from torch import nn
 
 from .merge import CLS_PLACEMENTS, DISTANCES, MODES, ORDERS, follow_groups, max_r, merge_tokens, plan_merge
-
-try:  # Triton is optional (CPU-only installs without it use the reference merge)
-    from .ops import triton_merge as fused_merge
-except ImportError:  # pragma: no cover
-    fused_merge = None
+from .ops.dispatch import fused_merge, merge_impl
 
 METRICS = ("hidden", "residual", "delta", "B", "C")
 SCHEDULES = (None, "official")
@@ -160,30 +155,6 @@ def _metric(name: str, hidden, residual, state):
     return value
 
 
-def merge_backend(choice: Optional[str] = None) -> str:
-    """The merge implementation: ``choice`` (a model's ``merge_impl``) or else ``$RMEETO_MERGE``; ``auto``
-    (the fused Triton merge where the blocks run Triton), ``torch`` or ``triton``."""
-    if choice is None:
-        choice = os.environ.get("RMEETO_MERGE", "auto")
-    choice = choice.lower()
-    if choice not in ("auto", "torch", "triton"):
-        raise ValueError(f"merge implementation {choice!r} (model.merge_impl or RMEETO_MERGE): "
-                         "choose auto, torch or triton")
-    return choice
-
-
-def _fused(metric, hidden, residual, state, cfg: PatchConfig, backend) -> bool:
-    """Use the two-launch Triton merge: on the Triton backend, for the settings it implements
-    (others use the reference in ``merge.py``)."""
-    choice = state.merge_impl
-    if fused_merge is None or choice == "torch":
-        return False
-    if choice == "auto" and (backend != "triton" or not hidden.is_cuda):
-        return False
-    return fused_merge.supported(metric, state.cls_index, cfg.mode, cfg.order, cfg.distance, cfg.cls) and \
-        (residual is None or residual.shape == hidden.shape)
-
-
 class MergeBlockMixin:
     """Modifications: reduce the tokens at the start of the block, before the add + norm + mixer."""
 
@@ -192,9 +163,11 @@ class MergeBlockMixin:
         if r > 0:
             cfg: PatchConfig = self._rmeeto_cfg
             metric = _metric(cfg.metric, hidden, residual, state)
-            if _fused(metric, hidden, residual, state, cfg, backend):
-                plan = fused_merge.plan(metric, r, state.cls_index, state.size, cfg.mode)
-                hidden, residual = fused_merge.apply(plan, hidden, residual)
+            fused = fused_merge(state.merge_impl, backend, metric, hidden, residual, state.cls_index, cfg.mode,
+                                cfg.order, cfg.distance, cfg.cls)
+            if fused is not None:
+                plan = fused.merge_plan(metric, r, state.cls_index, state.size, cfg.mode)
+                hidden, residual = fused.merge_apply(plan, hidden, residual)
                 state.size = plan.new_size
             else:
                 plan = plan_merge(metric, r, state.cls_index, cfg.mode, cfg.order, cfg.distance, cfg.cls)
@@ -223,7 +196,7 @@ class MergeModelMixin:
                                    "r": r_for_ratio(cfg.ratio, cfg, len(self.layers), self.num_tokens)})
             cfg._resolved = {"key": key, "schedule": resolve_schedule(c, len(self.layers), self.num_tokens)}
         state.schedule = cfg._resolved["schedule"]
-        state.merge_impl = merge_backend(getattr(self, "merge_impl", None))  # once per forward
+        state.merge_impl = merge_impl(getattr(self, "merge_impl", None))  # once per forward
         state.want_aux = cfg.metric in ("delta", "B", "C")
         if cfg.track_groups:
             state.groups = torch.arange(self.num_tokens, device=self.pos_embed.device).expand(1, -1)

@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from torch import nn
 
 from .patch import patch, patch_settings, reduction_ratio, schedule_of
@@ -146,8 +146,6 @@ def _wrap(draw, text: str, font, width: int) -> list[str]:
 
 def with_text(image: Image.Image, title: str, caption: str, font_size: int = 12) -> Image.Image:
     """``image`` with ``title`` above it and ``caption`` below, on white, wrapped to its width."""
-    from PIL import ImageDraw, ImageFont
-
     font = ImageFont.load_default(size=font_size)
     width = max(image.width, 240)
     draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))

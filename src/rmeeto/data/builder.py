@@ -13,6 +13,7 @@ from .gpu import GpuJpegPipeline, collate_bytes
 from .idx import FashionMNIST
 from .sampler import SeededDataset, ShardedEvalSampler, TrainSampler, balanced_subset, holdout_indices
 from .transforms import build_eval_transform, build_train_transform, default_mean_std
+from .video import build_video_dataset
 
 DATASETS = ("folder", "fashion-mnist", "video")
 
@@ -48,7 +49,6 @@ def build_dataset(dataset: str, data_dir: Optional[str], split: str, *, img_size
     if dataset == "video":
         if gpu_decode:
             raise DataError("--gpu-decode is for JPEG folders, not videos")
-        from .video import build_video_dataset
         vkw = dict(video or {})
         if train_aug:
             vkw.update(aa=aa, scale=scale, reprob=reprob, remode=remode, recount=recount, interpolation=interpolation,
@@ -66,7 +66,7 @@ def build_dataset(dataset: str, data_dir: Optional[str], split: str, *, img_size
               build_eval_transform(img_size, channels, 1.0 if crop_pct is None else crop_pct,
                                    interpolation, mean, std))
         if channels != 1:
-            from torchvision import transforms as T
+            from torchvision import transforms as T  # optional extra ([train])
             tf = T.Compose([T.Grayscale(num_output_channels=channels), tf])
         return FashionMNIST(data_dir, "train" if split == "train" else "test", tf, num_classes)
     if dataset != "folder":

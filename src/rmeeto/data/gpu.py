@@ -40,7 +40,7 @@ def collate_bytes(batch):
 
 
 def _decode(data: Sequence[torch.Tensor], device: torch.device) -> list[torch.Tensor]:
-    from torchvision.io import ImageReadMode, decode_image, decode_jpeg
+    from torchvision.io import ImageReadMode, decode_image, decode_jpeg  # optional extra ([train])
     if device.type == "cuda":
         # nvJPEG's hardware engine (H100/H200/A100) does not wait for work already queued on the
         # stream it is given, so it can write into blocks the caching allocator has just handed back

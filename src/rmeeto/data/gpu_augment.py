@@ -36,7 +36,7 @@ OPS = ("AutoContrast", "Equalize", "Invert", "Rotate", "PosterizeIncreasing", "S
 def crop_resize(imgs: Sequence[Tensor], boxes: Sequence[tuple[int, int, int, int]], size: int) -> Tensor:
     """``imgs[i][:, top:top+h, left:left+w]`` resized to ``size`` x ``size`` for every ``boxes[i] =
     (top, left, h, w)``, as one float batch."""
-    from torchvision.ops import roi_align
+    from torchvision.ops import roi_align  # optional extra ([train])
 
     n, c = len(imgs), imgs[0].shape[0]
     hmax, wmax = max(im.shape[1] for im in imgs), max(im.shape[2] for im in imgs)

@@ -1,5 +1,8 @@
 """Samplers whose order is a pure function of (seed, epoch): exact mid-epoch resume, and
-pad-free sharded evaluation."""
+pad-free sharded evaluation.
+
+Kept over torchdata's StatefulDataLoader, whose state and augmentation depend on the worker count
+(tests/test_library_parts.py)."""
 from __future__ import annotations
 
 import random

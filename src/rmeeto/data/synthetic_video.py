@@ -14,9 +14,15 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from typing import Optional
 
 import numpy as np
+from PIL import Image
+
+from .errors import DataError
+from .idx import FashionMNIST
+from .video_io import write_video
 
 MOTIONS = ("move_right", "move_left", "move_down", "move_up", "rotate_cw", "rotate_ccw", "zoom_in", "zoom_out")
 SPLITS = ("train", "val", "test")
@@ -54,7 +60,6 @@ def _motion_path(motion: str, rng: np.random.Generator, size: int) -> tuple[np.n
 
 def _place(item: np.ndarray, cx: float, cy: float, scale: float, angle: float, size: int) -> np.ndarray:
     """The 28x28 item drawn at centre (cx, cy), scaled and turned clockwise by ``angle`` degrees."""
-    from PIL import Image
     t = math.radians(angle)
     c, s = math.cos(t) / scale, math.sin(t) / scale
     mx, my = item.shape[1] / 2, item.shape[0] / 2
@@ -84,7 +89,6 @@ def render_clip(item: np.ndarray, motion: str, rng: np.random.Generator, size: i
 
 
 def _pools(fashion_dir: Optional[str]) -> dict:
-    from .idx import FashionMNIST
     train = FashionMNIST(fashion_dir, "train").images
     test = FashionMNIST(fashion_dir, "test").images
     half = len(test) // 2
@@ -107,7 +111,6 @@ def _jobs(seed: int, counts: dict, pools: dict) -> list[tuple]:
 
 
 def _write_one(job: tuple, pool: np.ndarray, out: str, seed: int, size: int, frames: int, fps: int) -> str:
-    from .video_io import write_video
     split, split_id, label, motion, i, item_index = job
     rel = os.path.join(split, motion, f"{i:05d}.mp4")
     rng = np.random.default_rng(np.random.SeedSequence([seed, split_id, label, i]))
@@ -169,8 +172,6 @@ def register(subparsers) -> None:
 
 
 def _cli(args) -> int:
-    import sys
-    from .errors import DataError
     try:
         meta = make_motion_video_set(args.out, args.per_class, args.val_per_class, args.test_per_class,
                                      args.frames, args.size, args.fps, args.seed, args.fashion_dir)

@@ -32,7 +32,7 @@ def build_train_transform(img_size: int, channels: int = 3, aa: Optional[str] = 
     """timm's training transform with the DeiT settings: random-resized-crop (bicubic), h-flip,
     RandAugment ``rand-m9-mstd0.5-inc1``, normalisation, random erasing (pixel mode, p=0.25).
     Works on RGB and 1-channel ("L") PIL images."""
-    from timm.data import create_transform
+    from timm.data import create_transform  # optional extra ([train])
     if mean is None or std is None:
         mean, std = default_mean_std(channels)
     tf = create_transform(input_size=img_size, is_training=True, color_jitter=color_jitter,
@@ -57,7 +57,7 @@ def _safe_posterize(img, bits_to_keep, **_):
 
 
 def _fix_posterize(tf) -> None:
-    from timm.data import auto_augment
+    from timm.data import auto_augment  # optional extra ([train])
     for t in getattr(tf, "transforms", []):
         for op in getattr(t, "ops", []) or []:
             if getattr(op, "aug_fn", None) is auto_augment.posterize:
@@ -70,8 +70,8 @@ def build_eval_transform(img_size: int, channels: int = 3, crop_pct: float = 224
     """DeiT's eval transform: resize the short side to ``img_size / crop_pct`` (256 for 224),
     centre-crop ``img_size``, to tensor, normalise. ``crop_pct=1`` just resizes (used for the
     28×28 Fashion-MNIST images, which are already centred)."""
-    from torchvision import transforms as T
-    from torchvision.transforms import InterpolationMode
+    from torchvision import transforms as T  # optional extra ([train])
+    from torchvision.transforms import InterpolationMode  # optional extra ([train])
     if mean is None or std is None:
         mean, std = default_mean_std(channels)
     interp = {"bicubic": InterpolationMode.BICUBIC, "bilinear": InterpolationMode.BILINEAR,
@@ -97,7 +97,7 @@ def _clip_mixup():
     """timm's ``Mixup`` that also takes ``(B, C, T, H, W)`` clips: it cuts its CutMix box from
     ``x[:, :, y0:y1, x0:x1]``, which on a clip would be frames x rows; a clip is mixed as the
     image ``(B, C*T, H, W)`` instead, so the same box is cut from every frame."""
-    from timm.data import Mixup
+    from timm.data import Mixup  # optional extra ([train])
 
     class ClipMixup(Mixup):
         def __call__(self, x, target):
@@ -113,7 +113,7 @@ def _clip_mixup():
 def build_criterion(mixup_active: bool, smoothing: float = 0.1) -> torch.nn.Module:
     """Soft-target CE under mixup (labels are already smoothed by Mixup), label-smoothing CE
     otherwise, plain CE when smoothing is 0."""
-    from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
+    from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy  # optional extra ([train])
     if mixup_active:
         return SoftTargetCrossEntropy()
     if smoothing > 0:

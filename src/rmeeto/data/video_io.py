@@ -17,7 +17,7 @@ class VideoReadError(RuntimeError):
 
 def _av():
     try:
-        import av
+        import av  # optional extra ([video])
     except ImportError as e:  # pragma: no cover - depends on the installation
         raise ImportError("reading videos needs PyAV: pip install 'rmeeto[video]' (or pip install av)") from e
     return av

@@ -45,8 +45,8 @@ class ClipRandAugment:
     draws (the RNGs end where one call on one image would leave them)."""
 
     def __init__(self, config: str = OFFICIAL_K400_AA, img_size: int = 224, interpolation: str = "bicubic"):
-        from timm.data.auto_augment import rand_augment_transform
-        from timm.data.transforms import str_to_pil_interp
+        from timm.data.auto_augment import rand_augment_transform  # optional extra ([train])
+        from timm.data.transforms import str_to_pil_interp  # optional extra ([train])
         hparams = {"translate_const": int(img_size * 0.45)}
         if interpolation and interpolation != "random":
             hparams["interpolation"] = str_to_pil_interp(interpolation)
@@ -91,7 +91,7 @@ class TrainClipTransform:
         self.mean, self.std = tuple(mean), tuple(std)
         self.erase = None
         if reprob > 0:
-            from timm.data.random_erasing import RandomErasing
+            from timm.data.random_erasing import RandomErasing  # optional extra ([train])
             self.erase = RandomErasing(reprob, mode=remode, max_count=recount, num_splits=recount, device="cpu")
 
     def __call__(self, frames: np.ndarray) -> torch.Tensor:
@@ -100,7 +100,7 @@ class TrainClipTransform:
             pil = self.randaug([Image.fromarray(f) for f in frames])
             frames = np.stack([np.asarray(p.convert("RGB")) for p in pil])
         x = to_float_clip(frames, self.mean, self.std)  # (T, C, H, W)
-        from torchvision.transforms import RandomResizedCrop
+        from torchvision.transforms import RandomResizedCrop  # optional extra ([train])
         i, j, h, w = RandomResizedCrop.get_params(x[0], list(self.scale), list(self.ratio))
         x = F.interpolate(x[:, :, i:i + h, j:j + w], size=(self.img_size, self.img_size), mode="bilinear",
                           align_corners=False)

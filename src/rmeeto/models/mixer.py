@@ -9,7 +9,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..ops.bimamba import DirectionParams, bimamba_v2_inner
+from ..ops.bimamba import DirectionParams
+from ..ops.dispatch import bimamba_v2_inner
 
 
 def _s4d_real_A_log(d_inner: int, d_state: int) -> Tensor:

@@ -6,6 +6,8 @@ import inspect
 import os
 from typing import Optional, Union
 
+from ..checkpoint import load_checkpoint
+from ..hub import resolve_pretrained
 from .videomamba import VideoMamba
 from .vim import VisionMamba
 
@@ -104,14 +106,10 @@ def create_model(name: str, pretrained: Union[bool, str, os.PathLike, None] = No
     canonical, cfg = resolve_config(name, num_classes=num_classes, img_size=img_size, **overrides)
     path = None
     if pretrained:
-        from ..hub import resolve_pretrained
-
         path = resolve_pretrained(pretrained, canonical)  # fails before the model is built
     model = _CLASSES[canonical](**cfg)
     model.rmeeto_config = {"name": canonical, "kwargs": {k: v for k, v in cfg.items()}}
     if path is not None:
-        from ..checkpoint import load_checkpoint
-
         load_checkpoint(model, path, key=checkpoint_key, strict=strict, apply_patch=True,
                         trust_checkpoint=trust_checkpoint, inflate=inflate)
     return model

@@ -13,6 +13,8 @@ import logging
 import sys
 from typing import Any, Callable
 
+from .registry import create_model, list_models
+
 log = logging.getLogger("rmeeto.timm")
 
 # timm's register_model appends each name to the module's __all__; the entrypoints are set as
@@ -24,8 +26,6 @@ def _entrypoint(name: str) -> Callable[..., Any]:
     """A timm model entrypoint for one rmeeto model; timm's pretrained-config arguments are dropped."""
     def build(pretrained: bool = False, pretrained_cfg=None, pretrained_cfg_overlay=None, cache_dir=None,
               **kwargs):
-        from .registry import create_model
-
         return create_model(name, pretrained=bool(pretrained), **kwargs)
 
     build.__name__ = build.__qualname__ = name
@@ -36,9 +36,7 @@ def _entrypoint(name: str) -> Callable[..., Any]:
 
 def register_with_timm() -> list[str]:
     """Register every rmeeto model that timm does not know yet; returns the names added."""
-    from timm.models import is_model, register_model
-
-    from .registry import list_models
+    from timm.models import is_model, register_model  # optional extra: rmeeto imports without timm
 
     added = []
     for name in list_models():

@@ -19,7 +19,8 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..ops.bimamba import SSMAux
-from ..ops.dispatch import resolve_backend
+from ..ops.dispatch import add_norm, resolve_backend
+from ..ops.norm import rms_norm_ref
 from .mixer import BiMambaMixer
 
 
@@ -34,7 +35,7 @@ class TokenState:
     groups: Optional[Tensor] = None  # (B, num_patches + 1): token index of each original token
     token_counts: list = field(default_factory=list)
     schedule: list = field(default_factory=list)  # r per block, set by a patch
-    merge_impl: str = "auto"  # auto, torch or triton; set by a patch from model.merge_impl / $RMEETO_MERGE
+    merge_impl: str = "auto"  # auto, torch or triton; set by a patch (dispatch.merge_impl)
 
 
 class RMSNorm(nn.Module):
@@ -46,9 +47,7 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: Tensor) -> Tensor:
-        xf = x.float()
-        out = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight.float()
-        return out.to(x.dtype)
+        return rms_norm_ref(x, self.weight, self.eps)
 
 
 class DropPath(nn.Module):
@@ -95,16 +94,6 @@ class PatchEmbed(nn.Module):
         return self.proj(x).flatten(2).transpose(1, 2)
 
 
-def add_norm(norm: RMSNorm, hidden: Tensor, residual: Optional[Tensor], backend: Optional[str] = None):
-    """``residual += hidden`` (fp32), then RMSNorm; one fused Triton kernel on CUDA."""
-    if hidden.is_cuda and (backend or resolve_backend("cuda")) == "triton":
-        from ..ops.triton_norm import add_rmsnorm
-
-        return add_rmsnorm(hidden, residual, norm.weight, norm.eps)
-    residual = hidden if residual is None else residual + hidden
-    return norm(residual.to(norm.weight.dtype)), residual.float()
-
-
 class Block(nn.Module):
     """add -> RMSNorm -> mixer, with the residual stream kept in fp32 (Vim's Block)."""
 
@@ -118,7 +107,7 @@ class Block(nn.Module):
 
     def forward(self, hidden: Tensor, residual: Optional[Tensor], state: TokenState,
                 backend: Optional[str] = None):
-        hidden, residual = add_norm(self.norm, self.drop_path(hidden), residual, backend)
+        hidden, residual = add_norm(self.drop_path(hidden), residual, self.norm.weight, self.norm.eps, backend)
         hidden, aux = self.mixer(hidden, backend=backend, want_aux=state.want_aux)
         state.aux = aux
         return hidden, residual
@@ -217,7 +206,7 @@ class VisionMamba(nn.Module):
         for layer in self.layers:
             hidden, residual = layer(hidden, residual, state, backend=backend)
             state.token_counts.append(hidden.shape[1])
-        tokens, _ = add_norm(self.norm_f, self.drop_path(hidden), residual, backend)
+        tokens, _ = add_norm(self.drop_path(hidden), residual, self.norm_f.weight, self.norm_f.eps, backend)
         return tokens, state
 
     def forward_features(self, x: Tensor) -> Tensor:

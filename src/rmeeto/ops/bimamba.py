@@ -7,19 +7,18 @@ Given ``xz = in_proj(h)`` of shape (batch, length, 2*E) it returns (batch, lengt
     bwd  = flip(scan(silu(conv(flip(x))), ...params_b..., flip(z)))  # right to left
     out  = (fwd + bwd) * out_scale     # 1/2 in Vim, 1 in VideoMamba
 
-The reference path below is written with plain PyTorch ops. Fast paths (Triton) compute the
-same thing without materialising flipped copies.
+The reference path below is written with plain PyTorch ops around a scan function. The Triton path
+(:mod:`rmeeto.ops.triton.bimamba`) computes the same thing without flipped copies;
+:func:`rmeeto.ops.dispatch.bimamba_v2_inner` picks between them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-
-from .dispatch import resolve_backend, selective_scan
 
 
 @dataclass
@@ -52,7 +51,7 @@ def causal_conv1d_silu(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Ten
     return F.silu(y[..., :length]).transpose(1, 2)
 
 
-def _direction_ref(x: Tensor, z: Tensor, p: DirectionParams, backend: str):
+def _direction_ref(x: Tensor, z: Tensor, p: DirectionParams, scan: Callable):
     dt_rank = p.dt_proj_weight.shape[1]
     n = p.A_log.shape[1]
     u = causal_conv1d_silu(x, p.conv_weight, p.conv_bias)  # (b, l, E)
@@ -60,25 +59,18 @@ def _direction_ref(x: Tensor, z: Tensor, p: DirectionParams, backend: str):
     dt, Bm, Cm = torch.split(x_dbl, [dt_rank, n, n], dim=-1)
     delta = F.linear(dt, p.dt_proj_weight)  # (b, l, E), bias goes into the scan
     A = -torch.exp(p.A_log.float())
-    y = selective_scan(u.transpose(1, 2), delta.transpose(1, 2), A, Bm.transpose(1, 2),
-                       Cm.transpose(1, 2), p.D.float(), z.transpose(1, 2),
-                       delta_bias=p.dt_proj_bias.float(), delta_softplus=True, backend=backend)
+    y = scan(u.transpose(1, 2), delta.transpose(1, 2), A, Bm.transpose(1, 2), Cm.transpose(1, 2), p.D.float(),
+             z.transpose(1, 2), p.dt_proj_bias.float(), True)
     return y.transpose(1, 2), SSMAux(delta, Bm, Cm)
 
 
-def bimamba_v2_inner(xz: Tensor, fwd: DirectionParams, bwd: DirectionParams,
-                     backend: Optional[str] = None, want_aux: bool = False, out_scale: float = 0.5):
-    """Bidirectional core; returns ``(out, aux)`` where ``aux`` is None unless ``want_aux``.
-
-    ``out_scale`` multiplies the sum of the two directions: 0.5 (Vim's mean) or 1.0 (VideoMamba).
-    """
-    name = resolve_backend(xz.device.type, backend)
-    if name == "triton":
-        from .triton_bimamba import bimamba_v2_inner_triton
-
-        return bimamba_v2_inner_triton(xz, fwd, bwd, want_aux, out_scale)
+def bimamba_v2_inner_ref(xz: Tensor, fwd: DirectionParams, bwd: DirectionParams, scan: Callable,
+                         want_aux: bool = False, out_scale: float = 0.5):
+    """Bidirectional core with ``scan`` (a ``selective_scan_fn``-like function); returns ``(out, aux)``,
+    ``aux`` None unless ``want_aux``. ``out_scale`` multiplies the sum of the two directions: 0.5 (Vim's
+    mean) or 1.0 (VideoMamba)."""
     x, z = xz.chunk(2, dim=-1)
-    y_f, aux = _direction_ref(x, z, fwd, name)
-    y_b, _ = _direction_ref(x.flip(1), z.flip(1), bwd, name)
+    y_f, aux = _direction_ref(x, z, fwd, scan)
+    y_b, _ = _direction_ref(x.flip(1), z.flip(1), bwd, scan)
     out = (y_f + y_b.flip(1)) * out_scale
     return out, (aux if want_aux else None)

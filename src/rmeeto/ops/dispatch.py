@@ -1,46 +1,55 @@
-"""Backend selection for the selective scan and the fused bidirectional Mamba core.
+"""The one place that picks kernels: the scan, the bidirectional core, add + RMSNorm and the fused merge.
 
 Backends:
 
 - ``ref``: step-by-step pure PyTorch (the test oracle; slow).
 - ``torch``: vectorised pure PyTorch (CPU default; autograd).
-- ``triton``: fused Triton kernels (CUDA default when Triton imports).
+- ``triton``: fused Triton kernels (CUDA default when Triton imports); under ``torch.compile`` and
+  ``torch.export`` they run as the custom ops of :mod:`rmeeto.ops.triton.library`.
 - ``mamba_ssm``: ``mamba_ssm.selective_scan_fn`` if that package is installed (never required;
   chosen automatically on CUDA only when Triton is missing).
 
-Choose with ``RMEETO_BACKEND=<name>`` or the ``backend=`` argument; ``auto`` (the default)
-picks per device.
+The choice comes from a model's ``backend`` argument, else the ``backend`` setting
+(:mod:`rmeeto.ops.settings`, ``$RMEETO_BACKEND``); ``auto`` picks per device. What can run is probed
+once, at import, so that deciding costs nothing inside a traced forward.
 """
 from __future__ import annotations
 
-import functools
+import dataclasses
 import importlib.util
 import logging
-import os
+import weakref
 from typing import Optional
 
+import torch
 from torch import Tensor
 
+from . import settings
+from .bimamba import DirectionParams, SSMAux, bimamba_v2_inner_ref
+from .norm import add_rmsnorm_ref
 from .scan_ref import selective_scan_ref, selective_scan_torch
+from .settings import BACKENDS
+
+try:
+    from .triton import library as triton_ops
+    from .triton.bimamba import compute_dtype, stack_params
+    from .triton.merge import supported as fused_merge_supported
+    from .triton.scan import selective_scan_triton
+except ImportError:  # a PyTorch build without Triton
+    triton_ops = None
 
 log = logging.getLogger("rmeeto.ops")
-BACKENDS = ("ref", "torch", "triton", "mamba_ssm")
+_HAS_MAMBA_SSM = importlib.util.find_spec("mamba_ssm") is not None
+_announced: set = set()
+# inference reuses the stacked weights of each mixer while no weight changes: id(forward A_log) -> (weak
+# reference to it, key, stacked); an entry goes when its A_log does (a tensor cannot key a WeakKeyDictionary:
+# its == is elementwise)
+_stacked: dict[int, tuple] = {}
 
 
-@functools.lru_cache(maxsize=None)
-def _has(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-@functools.lru_cache(maxsize=None)
 def triton_usable() -> bool:
     """True when Triton and a CUDA device are both present."""
-    import torch
-
-    return torch.cuda.is_available() and _has("triton")
+    return triton_ops is not None and torch.cuda.is_available()
 
 
 def available_backends(device_type: str = "cpu") -> list[str]:
@@ -49,28 +58,24 @@ def available_backends(device_type: str = "cpu") -> list[str]:
     if device_type == "cuda":
         if triton_usable():
             out.append("triton")
-        if _has("mamba_ssm"):
+        if _HAS_MAMBA_SSM:
             out.append("mamba_ssm")
     return out
 
 
-_announced: set = set()
-
-
 def resolve_backend(device_type: str, backend: Optional[str] = None) -> str:
-    """Turn ``backend`` (or ``$RMEETO_BACKEND``, or auto) into a backend that can run here.
+    """Turn ``backend`` (or the ``backend`` setting, or auto) into a backend that can run here.
 
     An explicit choice that cannot run raises; ``auto`` falls back quietly and logs its choice once.
     """
-    choice = (backend or os.environ.get("RMEETO_BACKEND") or "auto").lower()
+    choice = (backend or settings.current().backend).lower()
     if choice not in BACKENDS + ("auto",):
         raise ValueError(f"unknown backend {choice!r}; choose one of {BACKENDS + ('auto',)}")
     usable = available_backends(device_type)
     if choice == "auto":
         choice = next(b for b in ("triton", "mamba_ssm", "torch") if b in usable)
-        key = (device_type, choice)
-        if key not in _announced:
-            _announced.add(key)
+        if (device_type, choice) not in _announced and not torch.compiler.is_compiling():
+            _announced.add((device_type, choice))
             log.info("rmeeto.ops: %s tensors use the %r backend (usable: %s)", device_type, choice, usable)
         return choice
     if choice not in usable:
@@ -80,20 +85,93 @@ def resolve_backend(device_type: str, backend: Optional[str] = None) -> str:
     return choice
 
 
+def _scan_fn(name: str):
+    if name == "ref":
+        return selective_scan_ref
+    if name == "mamba_ssm":
+        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn  # optional, never a dependency
+
+        return selective_scan_fn
+    return selective_scan_triton if name == "triton" else selective_scan_torch
+
+
 def selective_scan(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
                    D: Optional[Tensor] = None, z: Optional[Tensor] = None,
                    delta_bias: Optional[Tensor] = None, delta_softplus: bool = False,
                    backend: Optional[str] = None) -> Tensor:
     """Selective scan in the official (batch, dim, length) layout; see :mod:`rmeeto.ops.scan_ref`."""
-    name = resolve_backend(u.device.type, backend)
-    if name == "ref":
-        return selective_scan_ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
-    if name == "mamba_ssm":
-        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
+    fn = _scan_fn(resolve_backend(u.device.type, backend))
+    return fn(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
 
-        return selective_scan_fn(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
-    if name == "triton":
-        from .triton_scan import selective_scan_triton
 
-        return selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
-    return selective_scan_torch(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+def bimamba_v2_inner(xz: Tensor, fwd: DirectionParams, bwd: DirectionParams, backend: Optional[str] = None,
+                     want_aux: bool = False, out_scale: float = 0.5) -> tuple[Tensor, Optional[SSMAux]]:
+    """The bidirectional core between ``in_proj`` and ``out_proj`` (see :mod:`rmeeto.ops.bimamba`);
+    returns ``(out, aux)``, ``aux`` (detached on the Triton path) only if ``want_aux``."""
+    name = resolve_backend(xz.device.type, backend)
+    if name != "triton":
+        return bimamba_v2_inner_ref(xz, fwd, bwd, _scan_fn(name), want_aux, out_scale)
+    return bimamba_v2_inner_triton(xz, fwd, bwd, want_aux, out_scale)
+
+
+def bimamba_v2_inner_triton(xz: Tensor, fwd: DirectionParams, bwd: DirectionParams, want_aux: bool = False,
+                            out_scale: float = 0.5) -> tuple[Tensor, Optional[SSMAux]]:
+    """:func:`bimamba_v2_inner` on the Triton kernels, whatever the device (the CPU runs them under
+    ``TRITON_INTERPRET=1``, for tests)."""
+    params = _stacked_params(fwd, bwd, compute_dtype(xz))
+    # autograd runs a function's forward with grad off, so whether a backward can follow is decided here
+    for_backward = torch.is_grad_enabled() and (xz.requires_grad or any(p.requires_grad for p in params))
+    out, x_dbl, delta = triton_ops.bimamba(xz, params, out_scale, for_backward, settings.current().grad_fp32)
+    if not want_aux:
+        return out, None
+    R, N = fwd.dt_proj_weight.shape[1], fwd.A_log.shape[1]
+    xd = x_dbl[0].view(xz.shape[0], xz.shape[1], -1)
+    return out, SSMAux(delta[0], xd[..., R:R + N], xd[..., R + N:])
+
+
+def _stacked_params(fwd: DirectionParams, bwd: DirectionParams, cdt: torch.dtype) -> tuple[Tensor, ...]:
+    """:func:`stack_params`, cached for forwards without autograd: stacking costs about a dozen small
+    launches per block, a host cost that showed in eager inference of small models."""
+    if torch.is_grad_enabled() or torch.compiler.is_compiling():
+        return stack_params(fwd, bwd, cdt)
+    tensors = [t for p in (fwd, bwd) for t in (getattr(p, f.name) for f in dataclasses.fields(p)) if t is not None]
+    key = (cdt, tuple((t.data_ptr(), t._version) for t in tensors))
+    owner = fwd.A_log
+    hit = _stacked.get(id(owner))
+    if hit is None or hit[0]() is not owner or hit[1] != key:
+        if hit is None or hit[0]() is not owner:
+            weakref.finalize(owner, _stacked.pop, id(owner), None)
+        hit = (weakref.ref(owner), key, stack_params(fwd, bwd, cdt))
+        _stacked[id(owner)] = hit
+    return hit[2]
+
+
+def add_norm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps: float,
+             backend: Optional[str] = None) -> tuple[Tensor, Tensor]:
+    """``residual += hidden`` (fp32), then RMSNorm: ``(normed, residual)``; one fused kernel on Triton."""
+    if hidden.is_cuda and (backend or resolve_backend("cuda")) == "triton":
+        return triton_ops.add_rmsnorm(hidden, residual, weight, eps)
+    return add_rmsnorm_ref(hidden, residual, weight, eps)
+
+
+def merge_impl(choice: Optional[str] = None) -> str:
+    """The merge implementation: ``choice`` (a model's ``merge_impl``), else the ``merge`` setting
+    (``$RMEETO_MERGE``): ``auto`` (the fused Triton merge where the blocks run Triton), ``torch`` or ``triton``."""
+    choice = (choice or settings.current().merge).lower()
+    if choice not in settings.MERGE_IMPLS:
+        raise ValueError(f"merge implementation {choice!r} (model.merge_impl or RMEETO_MERGE): "
+                         "choose auto, torch or triton")
+    return choice
+
+
+def fused_merge(impl: str, backend: str, metric: Tensor, hidden: Tensor, residual: Optional[Tensor],
+                cls_index, mode: str, order: str, distance: str, cls: str):
+    """The fused Triton merge (:mod:`rmeeto.ops.triton.library`'s ``merge_plan``/``merge_apply``) where it
+    applies, else None (use the reference in :mod:`rmeeto.merge`). ``impl`` is :func:`merge_impl`'s answer."""
+    if triton_ops is None or impl == "torch" or (impl == "auto" and (backend != "triton" or not hidden.is_cuda)):
+        return None
+    if not fused_merge_supported(metric, cls_index, mode, order, distance, cls):
+        return None
+    if residual is not None and residual.shape != hidden.shape:
+        return None
+    return triton_ops

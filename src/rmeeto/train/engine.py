@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional
 
 import torch
 import torch.nn.functional as F
+from timm.utils import ModelEmaV3
 from torch import nn
 
 from ..checkpoint import atomic_save
@@ -32,7 +33,6 @@ from ..data import (DataError, build_criterion, build_dataset, build_eval_loader
 from . import elastic, faults, run_dir
 from .config import ModelConfig, TrainConfig
 from .dist import DistInfo, all_reduce_sum, barrier, broadcast_object, cleanup, init_distributed
-from .ema import WeightEma
 from .errors import NonFiniteLoss, TrainError
 from .losses import DistillationLoss
 from .run_dir import CHECKPOINT_NAME, StartPlan
@@ -409,7 +409,7 @@ class _Optim:
     optimizer: torch.optim.Optimizer
     scaler: Optional[torch.amp.GradScaler]
     sched: CosineWarmupLR
-    ema: Optional[WeightEma]
+    ema: Optional[ModelEmaV3]
     spe: int
 
 
@@ -642,7 +642,7 @@ def _build_optim(args: TrainConfig, model: nn.Module, dev: torch.device, dtype: 
     scaler = torch.amp.GradScaler(dev.type) if dtype == torch.float16 else None
     warmup_steps = int(round(args.warmup_epochs * spe))
     sched = CosineWarmupLR(optimizer, lr, args.epochs * spe, warmup_steps, args.min_lr, args.warmup_lr)
-    ema = WeightEma(model, args.ema_decay) if args.ema else None
+    ema = ModelEmaV3(model, args.ema_decay) if args.ema else None
     return _Optim(optimizer, scaler, sched, ema, spe)
 
 
@@ -664,7 +664,7 @@ def _restore(ck: dict, resume_path: str, args: TrainConfig, info: DistInfo, mode
         opt.scaler.load_state_dict(ck["scaler"])
     opt.sched.load_state_dict(ck["scheduler"])
     if opt.ema is not None and ck.get("model_ema"):
-        opt.ema.load_state_dict(ck["model_ema"])
+        opt.ema.module.load_state_dict(ck["model_ema"])
     prog.step = int(ck["step"])
     prog.epoch = int(ck["sampler"]["epoch"])
     prog.start_micro = int(ck["sampler"]["start_batch"])
@@ -711,7 +711,8 @@ def _save(run: _Run, prog: _Progress, epoch: int, micro: int, finished: bool = F
     cfg = getattr(raw_model, "rmeeto_config", None) or {"name": args.model, "kwargs": args.model_kwargs}
     state = {
         "model": {k: v.detach().cpu() for k, v in raw_model.state_dict().items()},
-        "model_ema": opt.ema.state_dict() if opt.ema is not None else None,
+        "model_ema": ({k: v.detach().cpu() for k, v in opt.ema.module.state_dict().items()}
+                      if opt.ema is not None else None),
         "optimizer": opt.optimizer.state_dict(),
         "scaler": opt.scaler.state_dict() if opt.scaler is not None else None,
         "scheduler": opt.sched.state_dict(),
@@ -928,8 +929,7 @@ def _end_epoch(run: _Run, prog: _Progress, ep: _Epoch, t_eval: float) -> None:
         stats = evaluate(raw_model, data.val_loader, info, dtype, data.val_pipe)
     prog.eval_seconds = time.time() - t_eval
     if run.opt.ema is not None and data.val_loader is not None:
-        with run.opt.ema.swapped_into(raw_model):
-            ema_stats = evaluate(raw_model, data.val_loader, info, dtype, data.val_pipe)
+        ema_stats = evaluate(run.opt.ema.module, data.val_loader, info, dtype, data.val_pipe)
     ep_min = (time.time() - ep.t_epoch) / 60.0
     train_ips = (ep.micro - ep.start_micro) * run.bs * info.world_size / max(t_eval - ep.t_epoch, 1e-9)
     entry = {"epoch": prog.epoch + 1, "step": prog.step, "top1": stats.get("top1"), "top5": stats.get("top5"),

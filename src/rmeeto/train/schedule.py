@@ -1,15 +1,16 @@
-"""Per-step cosine learning-rate schedule with linear warm-up (timm/DeiT shape)."""
+"""Per-step cosine learning-rate schedule with linear warm-up: timm's ``CosineLRScheduler``
+(warm-up as a prefix, per-step updates), sized in optimizer steps and re-sizable mid-run."""
 from __future__ import annotations
 
-import math
-
 import torch
+from timm.scheduler import CosineLRScheduler
 
 
 class CosineWarmupLR:
     """lr(step) = warmup_lr -> base_lr linearly over ``warmup_steps``, then cosine from
     base_lr down to min_lr at ``total_steps`` (and min_lr after). ``step`` counts optimizer
     steps; :meth:`step` is called after each optimizer step and sets the lr of the next one.
+    Layer decay's ``lr_scale`` in a param group multiplies its lr.
 
     ``min_lr`` and ``warmup_lr`` are capped at ``base_lr``: a base lr below them (a small batch
     scales it down) then stays constant instead of rising along the "decay"."""
@@ -23,29 +24,30 @@ class CosineWarmupLR:
         self.total_steps = max(1, int(total_steps))
         self.warmup_steps = max(0, int(warmup_steps))
         self.last_step = 0
-        self._apply()
+        self._fit()
+
+    def _fit(self) -> None:
+        """(Re)build timm's scheduler for the current sizes and apply the lr of ``last_step``."""
+        for g in self.optimizer.param_groups:
+            g["initial_lr"] = self.base_lr
+        self._timm = CosineLRScheduler(
+            self.optimizer, t_initial=max(1, self.total_steps - self.warmup_steps), lr_min=self.min_lr,
+            warmup_t=self.warmup_steps, warmup_lr_init=self.warmup_lr, warmup_prefix=True,
+            t_in_epochs=False, initialize=False)
+        self._timm.step_update(self.last_step)
 
     def lr_at(self, step: int) -> float:
-        if step < self.warmup_steps:
-            return self.warmup_lr + (self.base_lr - self.warmup_lr) * step / self.warmup_steps
-        span = max(1, self.total_steps - self.warmup_steps)
-        t = min(1.0, (step - self.warmup_steps) / span)
-        return self.min_lr + 0.5 * (self.base_lr - self.min_lr) * (1.0 + math.cos(math.pi * t))
-
-    def _apply(self) -> None:
-        lr = self.lr_at(self.last_step)
-        for g in self.optimizer.param_groups:
-            g["lr"] = lr * g.get("lr_scale", 1.0)
+        return self._timm._get_lr(step)[0]
 
     def step(self) -> None:
         self.last_step += 1
-        self._apply()
+        self._timm.step_update(self.last_step)
 
     def set_total_steps(self, total_steps: int) -> None:
         """Re-fit the schedule length (``--time-budget``); keeps the current step."""
         self.total_steps = max(1, int(total_steps))
         self.warmup_steps = min(self.warmup_steps, self.total_steps)
-        self._apply()
+        self._fit()
 
     def get_last_lr(self) -> list[float]:
         return [g["lr"] for g in self.optimizer.param_groups]
@@ -57,4 +59,4 @@ class CosineWarmupLR:
     def load_state_dict(self, sd: dict) -> None:
         for k, v in sd.items():
             setattr(self, k, v)
-        self._apply()
+        self._fit()

@@ -7,7 +7,7 @@ Pipeline (forward), all in the original token order, no flipped copies:
    straight from the ``x`` half of ``xz``;
 2. ``x_dbl = u @ x_proj_w^T`` and ``delta = dt @ dt_proj_w^T`` as batched cuBLAS matmuls over the
    two directions;
-3. the bidirectional selective scan of :mod:`rmeeto.ops.triton_scan` (direction 1 walks from the
+3. the bidirectional selective scan of :mod:`rmeeto.ops.triton.scan` (direction 1 walks from the
    end) with softplus(delta + bias), the D skip, the ``silu(z)`` gate and ``(y_f + y_b) / 2``
    fused; ``z`` is read from ``xz`` in place.
 
@@ -21,7 +21,6 @@ Everything is shape-static and sync-free, so the forward can be captured in a CU
 """
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 import torch
@@ -29,7 +28,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .triton_scan import scan_bwd, scan_fwd
+from .scan import scan_bwd, scan_fwd
 
 
 # ----------------------------------------------------------------------------------------------
@@ -131,11 +130,7 @@ def _biconv_dx_kernel(
              dx.to(dx_ptr.dtype.element_ty), mask=tmask[:, None] & emask[None, :])
 
 
-CONV_CFG = dict(BLOCK_L=32, BLOCK_E=64, num_warps=4)
-# RMEETO_GRAD_FP32=1 keeps the scan's du/ddelta and the gradient matmuls in fp32. They were the default
-# until a profile on an H100 (2026-11-27) showed those fp32 matmuls (no tensor cores) at 26 % of a Vim-S
-# training step on an H100; in the compute dtype the step ran 1.28x faster.
-GRAD_FP32 = os.environ.get("RMEETO_GRAD_FP32", "0") == "1"
+CONV_CFG = dict(BLOCK_L=32, BLOCK_E=64, num_warps=4)  # tuning constants (measured on an H100, 2026-11-27)
 
 
 def biconv_fwd(x: Tensor, w: Tensor, bias: Tensor, out_dtype) -> Tensor:
@@ -175,13 +170,30 @@ def biconv_bwd(x: Tensor, w: Tensor, bias: Tensor, g1: Tensor, g2: Tensor, dx: T
 
 
 # ----------------------------------------------------------------------------------------------
-# autograd
+# forward and backward on plain tensors (the autograd function and the custom op both call these)
 # ----------------------------------------------------------------------------------------------
-def _compute_dtype(xz: Tensor):
+def compute_dtype(xz: Tensor) -> torch.dtype:
+    """The dtype the core computes in: autocast's where it is on, else ``xz``'s."""
     dev = xz.device.type
     if dev in ("cuda", "cpu") and torch.is_autocast_enabled(dev):
         return torch.get_autocast_dtype(dev)
     return xz.dtype
+
+
+def stack_params(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
+    """Both directions' weights (:class:`rmeeto.ops.bimamba.DirectionParams`) stacked, as the kernels take
+    them: conv weight (2, E, K) and bias (2, E) fp32, x_proj (2, R+2N, E) and dt_proj (2, E, R) in ``cdt``,
+    A = -exp(A_log) (2, E, N), D (2, E) and the dt bias (2, E) fp32. Differentiable."""
+    E, _, K = fwd.conv_weight.shape
+    conv_w = torch.stack([fwd.conv_weight.reshape(E, K), bwd.conv_weight.reshape(E, K)]).float()
+    conv_b = torch.stack([p.conv_bias if p.conv_bias is not None else fwd.conv_weight.new_zeros(E)
+                          for p in (fwd, bwd)]).float()
+    xproj_w = torch.stack([fwd.x_proj_weight, bwd.x_proj_weight]).to(cdt)
+    dt_w = torch.stack([fwd.dt_proj_weight, bwd.dt_proj_weight]).to(cdt)
+    A = -torch.exp(torch.stack([fwd.A_log, bwd.A_log]).float())
+    D = torch.stack([fwd.D, bwd.D]).float()
+    dt_b = torch.stack([fwd.dt_proj_bias, bwd.dt_proj_bias]).float()
+    return conv_w, conv_b, xproj_w, dt_w, A, D, dt_b
 
 
 def _unpack(xz: Tensor, dt_w: Tensor, A: Tensor):
@@ -191,90 +203,71 @@ def _unpack(xz: Tensor, dt_w: Tensor, A: Tensor):
     return batch, L, E, dt_w.shape[-1], A.shape[-1], xz[..., :E], xz[..., E:]
 
 
+def bimamba_fwd(xz: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_w: Tensor, A: Tensor, D: Tensor,
+                dt_b: Tensor, out_scale: float, for_backward: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """The core on the stacked weights of :func:`stack_params`; computes in ``xproj_w``'s dtype.
+    Returns ``(out (b, L, E), x_dbl (2, b*L, R+2N), delta (2, b, L, E))``."""
+    cdt = xproj_w.dtype
+    batch, L, E, R, N, x, z = _unpack(xz, dt_w, A)
+    u = biconv_fwd(x, conv_w, conv_b, cdt)  # (2, b, L, E)
+    x_dbl = torch.bmm(u.view(2, batch * L, E), xproj_w.transpose(1, 2))  # (2, bL, R+2N)
+    delta = torch.bmm(x_dbl[..., :R], dt_w.transpose(1, 2)).view(2, batch, L, E)
+    xd = x_dbl.view(2, batch, L, R + 2 * N)
+    out = torch.empty(batch, L, E, device=xz.device, dtype=cdt)
+    scan_fwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z, A, D, dt_b, out, True, out_scale,
+             for_backward=for_backward)
+    return out, x_dbl, delta
+
+
+def bimamba_bwd(gout: Tensor, xz: Tensor, x_dbl: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor,
+                dt_w: Tensor, A: Tensor, D: Tensor, dt_b: Tensor, out_scale: float,
+                grad_fp32: bool) -> tuple[Tensor, ...]:
+    """Gradients of :func:`bimamba_fwd` for (xz, conv_w, conv_b, xproj_w, dt_w, A, D, dt_b), in the dtypes
+    of those inputs except x_proj/dt_proj, which come in the gradient dtype (fp32 with ``grad_fp32``)."""
+    cdt = xproj_w.dtype
+    batch, L, E, R, N, x, z = _unpack(xz, dt_w, A)
+    u = biconv_fwd(x, conv_w, conv_b, cdt)
+    dt = x_dbl[..., :R]
+    delta = torch.bmm(dt, dt_w.transpose(1, 2)).view(2, batch, L, E)
+    xd = x_dbl.view(2, batch, L, R + 2 * N)
+    dxz = torch.empty(batch, L, 2 * E, device=xz.device, dtype=xz.dtype)
+    # gradients of u and delta in fp32 (grad_fp32) or, like mamba_ssm's kernels, in the compute dtype,
+    # which halves their traffic and runs the matmuls on tensor cores
+    gdt = torch.float32 if grad_fp32 else cdt
+    du = torch.empty(2, batch, L, E, device=xz.device, dtype=gdt)
+    ddelta = torch.empty(2, batch, L, E, device=xz.device, dtype=gdt)
+    dBC, dA, dD, ddb = scan_bwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z, A, D, dt_b, gout, du, ddelta,
+                                dxz[..., E:], True, out_scale)
+    dd2 = ddelta.view(2, batch * L, E)
+    ddt = torch.bmm(dd2, dt_w.to(gdt))  # (2, bL, R)
+    ddtw = torch.bmm(dd2.transpose(1, 2), dt.to(gdt))  # (2, E, R)
+    dx_dbl = torch.cat([ddt, dBC.view(2, batch * L, 2 * N).to(gdt)], dim=-1)
+    dxw = torch.bmm(dx_dbl.transpose(1, 2), u.view(2, batch * L, E).to(gdt))  # (2, R+2N, E)
+    du_mm = torch.bmm(dx_dbl, xproj_w.to(gdt)).view(2, batch, L, E)
+    dw, dcb = biconv_bwd(x, conv_w, conv_b, du, du_mm, dxz[..., :E])
+    return dxz, dw, dcb, dxw, ddtw, dA, dD, ddb
+
+
 class _BiMambaInnerFn(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, xz, conv_w, conv_b, xproj_w, dt_w, dt_b, A, D, aux_out, for_backward, out_scale):
-        # conv_w (2,E,K) conv_b (2,E) xproj_w (2,R+2N,E) dt_w (2,E,R) dt_b (2,E) A (2,E,N) D (2,E)
-        cdt = _compute_dtype(xz)
-        with torch.autocast(xz.device.type, enabled=False):
-            batch, L, E, R, N, x, z = _unpack(xz, dt_w, A)
-            w32, b32 = conv_w.float().contiguous(), conv_b.float().contiguous()
-            A32, D32, db32 = A.float().contiguous(), D.float().contiguous(), dt_b.float().contiguous()
-            xw, dtw = xproj_w.to(cdt), dt_w.to(cdt)
-            u = biconv_fwd(x, w32, b32, cdt)  # (2, b, L, E)
-            x_dbl = torch.bmm(u.view(2, batch * L, E), xw.transpose(1, 2))  # (2, bL, R+2N)
-            delta = torch.bmm(x_dbl[..., :R], dtw.transpose(1, 2)).view(2, batch, L, E)
-            xd = x_dbl.view(2, batch, L, R + 2 * N)
-            out = torch.empty(batch, L, E, device=xz.device, dtype=cdt)
-            scan_fwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z, A32, D32, db32, out, True, out_scale,
-                     for_backward=for_backward)
-        if aux_out is not None:
-            aux_out.extend([delta[0], xd[0, ..., R:R + N], xd[0, ..., R + N:]])
-        ctx.save_for_backward(xz, x_dbl, w32, b32, xw, dtw, A32, D32, db32)
-        ctx.cdt, ctx.out_scale = cdt, out_scale
-        ctx.dtypes = (conv_w.dtype, conv_b.dtype, xproj_w.dtype, dt_w.dtype, dt_b.dtype, A.dtype, D.dtype)
-        return out
+    """The eager path: an autograd function costs a fraction of a custom op's host time per call."""
 
     @staticmethod
-    def backward(ctx, gout):
-        xz, x_dbl, w32, b32, xw, dtw, A32, D32, db32 = ctx.saved_tensors
-        cdt = ctx.cdt
-        with torch.autocast(xz.device.type, enabled=False):
-            batch, L, E, R, N, x, z = _unpack(xz, dtw, A32)
-            u = biconv_fwd(x, w32, b32, cdt)
-            dt = x_dbl[..., :R]
-            delta = torch.bmm(dt, dtw.transpose(1, 2)).view(2, batch, L, E)
-            xd = x_dbl.view(2, batch, L, R + 2 * N)
-            dxz = torch.empty(batch, L, 2 * E, device=xz.device, dtype=xz.dtype)
-            # gradients of u and delta in fp32 (GRAD_FP32) or, like mamba_ssm's kernels, in the
-            # compute dtype, which halves their traffic and runs the matmuls on tensor cores
-            gdt = torch.float32 if GRAD_FP32 else cdt
-            du = torch.empty(2, batch, L, E, device=xz.device, dtype=gdt)
-            ddelta = torch.empty(2, batch, L, E, device=xz.device, dtype=gdt)
-            dBC, dA, dD, ddb = scan_bwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z, A32, D32,
-                                        db32, gout, du, ddelta, dxz[..., E:], True, ctx.out_scale)
-            dd2 = ddelta.view(2, batch * L, E)
-            dtw_g = dtw.to(gdt)
-            ddt = torch.bmm(dd2, dtw_g)  # (2, bL, R)
-            ddtw = torch.bmm(dd2.transpose(1, 2), dt.to(gdt))  # (2, E, R)
-            dx_dbl = torch.cat([ddt, dBC.view(2, batch * L, 2 * N).to(gdt)], dim=-1)
-            dxw = torch.bmm(dx_dbl.transpose(1, 2), u.view(2, batch * L, E).to(gdt))  # (2, R+2N, E)
-            du_mm = torch.bmm(dx_dbl, xw.to(gdt)).view(2, batch, L, E)
-            dw, dcb = biconv_bwd(x, w32, b32, du, du_mm, dxz[..., :E])
-        t = ctx.dtypes
-        return (dxz, dw.to(t[0]), dcb.to(t[1]), dxw.to(t[2]), ddtw.to(t[3]), ddb.to(t[4]),
-                dA.to(t[5]), dD.to(t[6]), None, None, None)
+    def forward(ctx, xz, conv_w, conv_b, xproj_w, dt_w, A, D, dt_b, out_scale, for_backward, grad_fp32):
+        out, x_dbl, delta = bimamba_fwd(xz, conv_w, conv_b, xproj_w, dt_w, A, D, dt_b, out_scale, for_backward)
+        ctx.save_for_backward(xz, x_dbl, conv_w, conv_b, xproj_w, dt_w, A, D, dt_b)
+        ctx.out_scale, ctx.grad_fp32 = out_scale, grad_fp32
+        ctx.mark_non_differentiable(x_dbl, delta)
+        return out, x_dbl, delta
+
+    @staticmethod
+    def backward(ctx, gout, _gx, _gd):
+        xz, x_dbl, *params = ctx.saved_tensors
+        grads = bimamba_bwd(gout, xz, x_dbl, *params, ctx.out_scale, ctx.grad_fp32)
+        return (*[g.to(p.dtype) for g, p in zip(grads, (xz, *params))], None, None, None)
 
 
-def _stack(fwd, bwd):
-    from .bimamba import DirectionParams  # noqa: F401  (documentation of the field names)
-
-    E, _, K = fwd.conv_weight.shape
-    conv_w = torch.stack([fwd.conv_weight.reshape(E, K), bwd.conv_weight.reshape(E, K)])
-    biases = []
-    for p in (fwd, bwd):
-        biases.append(p.conv_bias if p.conv_bias is not None
-                      else torch.zeros(E, device=p.conv_weight.device, dtype=p.conv_weight.dtype))
-    conv_b = torch.stack(biases)
-    xproj_w = torch.stack([fwd.x_proj_weight, bwd.x_proj_weight])
-    dt_w = torch.stack([fwd.dt_proj_weight, bwd.dt_proj_weight])
-    dt_b = torch.stack([fwd.dt_proj_bias, bwd.dt_proj_bias])
-    A = -torch.exp(torch.stack([fwd.A_log, bwd.A_log]).float())
-    D = torch.stack([fwd.D, bwd.D])
-    return conv_w, conv_b, xproj_w, dt_w, dt_b, A, D
-
-
-def bimamba_v2_inner_triton(xz: Tensor, fwd, bwd, want_aux: bool = False, out_scale: float = 0.5):
-    """Triton bidirectional core; same contract as :func:`rmeeto.ops.bimamba.bimamba_v2_inner`.
-
-    ``aux`` (forward-direction delta, B, C) is returned detached from the autograd graph.
-    """
-    from .bimamba import SSMAux
-
-    params = _stack(fwd, bwd)
-    aux_list: Optional[list] = [] if want_aux else None
-    # (autograd runs forward() with grad off, so whether a backward can follow is decided here)
-    for_backward = torch.is_grad_enabled() and (xz.requires_grad or any(p.requires_grad for p in params))
-    out = _BiMambaInnerFn.apply(xz, *params, aux_list, for_backward, out_scale)
-    aux = SSMAux(*aux_list) if want_aux else None
-    return out, aux
+def bimamba_core(xz: Tensor, params: tuple[Tensor, ...], out_scale: float, for_backward: bool,
+                 grad_fp32: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """Eager entry: ``(out, x_dbl, delta)`` with autograd to ``xz`` and the stacked ``params``."""
+    with torch.autocast(xz.device.type, enabled=False):
+        return _BiMambaInnerFn.apply(xz, *params, out_scale, for_backward, grad_fp32)

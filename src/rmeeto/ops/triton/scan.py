@@ -33,7 +33,7 @@ steps ahead was timed on 2026-11-27: 4 % (backward) and 11 % (forward) slower on
 Sequence-parallel (chunked) scan, picked by :func:`chunk_len` (the one selection rule) when the
 step-serial launch has too few programs to fill the GPU (small batch x width, video lengths) and for
 backwards longer than 2048 steps: the sequence is cut into chunks of ``TC`` positions; phases 1-2
-(:mod:`rmeeto.ops.triton_scan_chunk`) find the state entering every chunk (and, for the backward, the
+(:mod:`rmeeto.ops.triton.scan_chunk`) find the state entering every chunk (and, for the backward, the
 adjoint entering it from its end, plus the chunk-local checkpoints), then the kernels above run every chunk
 at once as a segment (``HAS_H0``, grid axis 2 = chunks). Chunk-boundary states are recomputed in the
 backward rather than stored by the forward, like the rest of the core (``checkpoint_lvl=1``).
@@ -51,8 +51,10 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .triton_common import _softplus
-from .triton_scan_chunk import chunk_states
+from .. import settings
+from .common import _softplus
+from .scan_chunk import chunk_states
+from ..scan_ref import selective_scan_torch
 
 LOG2E = math.log2(math.e)
 
@@ -180,7 +182,7 @@ def _scan_bwd_seq_kernel(
 ):
     """One program = (channel block, batch element, direction x segment). Step-by-step, state in registers.
     A segment is the positions ``[s*TC, (s+1)*TC)``; with several (``HAS_H0``) each starts from the state
-    and ends with the adjoint that :func:`rmeeto.ops.triton_scan_chunk.chunk_states` carried to it, and
+    and ends with the adjoint that :func:`rmeeto.ops.triton.scan_chunk.chunk_states` carried to it, and
     phase 1 is not walked: that function's first pass left the checkpoints of the walk from zero and the
     sums of delta up to them, so a checkpoint is ``h_local + exp2(A2 * sum) * h_entering``.
 
@@ -378,9 +380,8 @@ def _scan_bwd_seq_kernel(
 # SPLIT: "auto" (default) runs the two directions as two launches on two streams for forwards that
 # are captured in a CUDA graph and will not be differentiated (inference with a graph: 1.13x on an
 # H100 on 2026-11-27, Vim-S unmerged and r=11), and as one launch otherwise (training: 0.98x split;
-# eager merged Vim-S inference: 0.86x split, CPU-bound); RMEETO_SCAN_SPLIT=1 or 0 forces it on or off.
-FWD_CFG = dict(BLOCK_E=32, num_warps=1,
-               SPLIT={"1": True, "0": False}.get(os.environ.get("RMEETO_SCAN_SPLIT", "auto"), "auto"))
+# eager merged Vim-S inference: 0.86x split, CPU-bound); the ``scan_split`` setting forces it on or off.
+FWD_CFG = dict(BLOCK_E=32, num_warps=1)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1)
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it). Speed: when the step-serial launch has
 # fewer than MIN_PROGS_FWD (forward; channel blocks x batch) or MIN_PROGS_BWD (backward; x directions)
@@ -394,6 +395,15 @@ BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1)
 # the error of the approximate exp2 compounding over thousands of decays, which a chunk replaces with one.)
 CHUNK_CFG = dict(MIN_PROGS_FWD=1024, MIN_PROGS_BWD=2048, TARGET_PROGS=8192, MIN_TC=64, LONG_L=2048, LONG_TC=512)
 _SIDE_STREAMS: dict = {}
+_SPLIT = {"auto": "auto", "on": True, "off": False}
+
+
+def split_setting():
+    """The ``scan_split`` setting as :func:`use_split` takes it: ``"auto"``, True or False."""
+    value = settings.current().scan_split
+    if value not in _SPLIT:
+        raise ValueError(f"scan_split {value!r} (RMEETO_SCAN_SPLIT): use auto, 1 (on) or 0 (off)")
+    return _SPLIT[value]
 
 
 def _s4(x: Tensor):
@@ -413,16 +423,19 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
     """The one rule that picks between the step-serial scan and the sequence-parallel (chunked) one.
 
     Returns the chunk length ``TC``; ``TC >= L`` means step-serial. ``forced`` (``cfg["TC"]``) or
-    ``$RMEETO_SCAN_CHUNK``: ``0`` forces step-serial, a positive number that chunk length, ``auto`` (the
+    the ``scan_chunk`` setting (``$RMEETO_SCAN_CHUNK``): ``0`` forces step-serial, a positive number that chunk length, ``auto`` (the
     default) chunks when the step-serial launch has too few programs to fill the GPU (see ``CHUNK_CFG``),
     into about ``TARGET_PROGS`` programs and chunks of at least ``MIN_TC`` steps; and the backward of a
     sequence longer than ``LONG_L`` always, in chunks of at most ``LONG_TC`` (accuracy, see ``CHUNK_CFG``).
     ``split``: the forward would run its directions as two concurrent launches (a graph capture), which
     doubles the step-serial programs in flight.
     """
-    setting = forced if forced is not None else os.environ.get("RMEETO_SCAN_CHUNK", "auto")
+    setting = forced if forced is not None else settings.current().scan_chunk
     if setting != "auto":
-        tc = int(setting)
+        try:
+            tc = int(setting)
+        except ValueError:
+            raise ValueError(f"scan_chunk {setting!r} (RMEETO_SCAN_CHUNK): use auto, 0 or a chunk length") from None
         return L if tc <= 0 else min(tc, L)
     progs = triton.cdiv(E, block_e) * batch * (ndir if phase == "bwd" or split else 1)
     min_tc = CHUNK_CFG["MIN_TC"]
@@ -449,7 +462,7 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
         return out
     BE = min(cfg["BLOCK_E"], triton.next_power_of_2(E))
     capturing = u.is_cuda and torch.cuda.is_current_stream_capturing()
-    split = use_split(cfg["SPLIT"], for_backward, capturing) and ndir == 2
+    split = use_split(cfg.get("SPLIT", split_setting()), for_backward, capturing) and ndir == 2
     TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=TC < L, BLOCK_E=BE,
                 BLOCK_N=max(2, triton.next_power_of_2(N)), num_warps=cfg["num_warps"])
@@ -525,7 +538,7 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
     or None. Returns (dBC (ndir, b, L, 2N) fp32 = [dB | dC], dA, dD, dbias) fp32, summed over
     batch for the parameters. dB/dC are summed over channel blocks from per-block partials, and
     with two directions ``dz`` from per-direction fp32 buffers (deterministic, no atomics).
-    Step-serial or chunked (phases 1-2 in :mod:`rmeeto.ops.triton_scan_chunk`) as :func:`chunk_len` says."""
+    Step-serial or chunked (phases 1-2 in :mod:`rmeeto.ops.triton.scan_chunk`) as :func:`chunk_len` says."""
     cfg = dict(BWD_CFG, **(cfg or {}))
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
@@ -623,8 +636,6 @@ def selective_scan_triton(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Ten
     Variable ``B``/``C`` of shape (b, n, l) (or (b, 1, n, l)) run on Triton; fixed (d, n) or
     multi-group B/C and complex A fall back to :func:`selective_scan_torch`.
     """
-    from .scan_ref import selective_scan_torch
-
     def _norm(X):
         if X.dim() == 4 and X.shape[1] == 1:
             return X[:, 0]
@@ -638,6 +649,4 @@ def selective_scan_triton(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Ten
 
 
 def _interpreting() -> bool:
-    import os
-
     return os.environ.get("TRITON_INTERPRET", "0") == "1"

@@ -15,7 +15,7 @@ the sum of the (softplus'd) ``delta`` over the chunk:
   P_c`` in reverse, written in place: afterwards slot ``c`` holds the state entering chunk ``c`` and the
   adjoint entering it from its end.
 
-Phase 3 is the step-serial kernel of :mod:`rmeeto.ops.triton_scan` run on every chunk at once from these
+Phase 3 is the step-serial kernel of :mod:`rmeeto.ops.triton.scan` run on every chunk at once from these
 states. The exponents are ``<= 0`` throughout, so nothing overflows as chunks grow.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .triton_common import _softplus
+from .common import _softplus
 
 
 @triton.jit
@@ -164,7 +164,7 @@ def chunk_states(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Ten
                  A: Tensor, bias: Tensor, softplus: bool, scale: float, TC: int, block_e: int,
                  num_warps: int, adjoint: bool, scratch: Optional[tuple] = None) -> tuple[Tensor, Optional[Tensor]]:
     """States entering every chunk, ``(ndir, batch, NC, E, N)`` fp32, and with ``adjoint`` (``gout`` given)
-    the adjoints entering every chunk from its end. Tensors as in :func:`rmeeto.ops.triton_scan.scan_fwd`.
+    the adjoints entering every chunk from its end. Tensors as in :func:`rmeeto.ops.triton.scan.scan_fwd`.
     With ``adjoint``, ``scratch = (ck, cs, T)``: the backward kernel's checkpoint buffers, filled with the
     chunk-local states and delta sums before every ``T``-th step."""
     ndir, batch, L, E = u.shape

@@ -1,6 +1,6 @@
 """The fused merge plan for sequences of any length: four tiled launches instead of one program per image.
 
-The single-program plan in :mod:`rmeeto.ops.triton_merge` holds the whole (sources x destinations)
+The single-program plan in :mod:`rmeeto.ops.triton.merge` holds the whole (sources x destinations)
 score tile in registers, which limits it to 257 tokens. Here every launch works on blocks of
 ``TILE`` sources (or destinations) and loops over the others, so the memory per program is fixed
 and VideoMamba's 1569 / 3137 tokens (and longer) run with the same result:
@@ -209,7 +209,7 @@ def _moved_kernel(size_ptr, rank_ptr, dst_ptr, pos_ptr, slot_ptr, w_ptr, nsize_p
 
 def plan_tiled(metric: Tensor, best: Tensor, scratch: Tensor, size: Tensor, has_size: bool, out: dict,
                r: int, cls_index: int, new_cls: int, kind: int, merged: bool) -> None:
-    """Fill ``out`` (slot, w, owner, new_size, first, nsrc, src: as in ``triton_merge.plan``) for
+    """Fill ``out`` (slot, w, owner, new_size, first, nsrc, src: as in ``rmeeto.ops.triton.merge.plan``) for
     ``metric`` (batch, T, C) with unit last stride. ``kind``: 0 cosine, 1 norm, 2 the scores
     already in ``best`` (batch, T // 2, fp32); ``scratch`` is (3, batch, T // 2) int32."""
     B, T, C = metric.shape

@@ -57,57 +57,59 @@ def _launch_cfg(D):
     return BLOCK, min(max(BLOCK // 256, 1), 8)
 
 
+def add_rmsnorm_fwd(hidden: Tensor, residual: Optional[Tensor], weight: Tensor,
+                    eps: float) -> tuple[Tensor, Tensor]:
+    """``(normed (rows, D) in hidden's dtype, residual_out (rows, D) fp32)``, rows = all but the last dim."""
+    D = hidden.shape[-1]
+    h2 = hidden.reshape(-1, D).contiguous()
+    r2 = residual.reshape(-1, D).contiguous() if residual is not None else None
+    rows = h2.shape[0]
+    normed = torch.empty_like(h2)
+    res_out = torch.empty(rows, D, device=hidden.device, dtype=torch.float32)
+    BLOCK, nw = _launch_cfg(D)
+    if rows:
+        _add_rmsnorm_fwd_kernel[(rows,)](h2, r2 if r2 is not None else h2, weight, normed, res_out, D, float(eps),
+                                         HAS_RES=r2 is not None, BLOCK=BLOCK, num_warps=nw)
+    return normed, res_out
+
+
+def add_rmsnorm_bwd(g_normed: Tensor, g_res: Optional[Tensor], res_out: Tensor, weight: Tensor,
+                    eps: float) -> tuple[Tensor, Tensor]:
+    """``(d residual_in (rows, D) fp32, d weight (D,) fp32)``; the hidden gradient equals the residual one."""
+    rows, D = res_out.shape
+    g2 = g_normed.reshape(-1, D).contiguous()
+    gr2 = g_res.reshape(-1, D).contiguous() if g_res is not None else None
+    dx = torch.empty(rows, D, device=res_out.device, dtype=torch.float32)
+    dwp = torch.empty(rows, D, device=res_out.device, dtype=torch.float32)
+    BLOCK, nw = _launch_cfg(D)
+    if rows:
+        _add_rmsnorm_bwd_kernel[(rows,)](res_out, weight, g2, gr2 if gr2 is not None else g2, dx, dwp, D, float(eps),
+                                         HAS_GRES=gr2 is not None, BLOCK=BLOCK, num_warps=nw)
+    return dx, dwp.sum(0)
+
+
 class _AddRMSNormFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, hidden, residual, weight, eps):
-        shape = hidden.shape
-        D = shape[-1]
-        h2 = hidden.reshape(-1, D).contiguous()
-        r2 = residual.reshape(-1, D).contiguous() if residual is not None else None
-        rows = h2.shape[0]
-        normed = torch.empty_like(h2)
-        res_out = torch.empty(rows, D, device=hidden.device, dtype=torch.float32)
-        BLOCK, nw = _launch_cfg(D)
-        if rows:
-            _add_rmsnorm_fwd_kernel[(rows,)](h2, r2 if r2 is not None else h2, weight, normed, res_out,
-                                             D, float(eps), HAS_RES=r2 is not None, BLOCK=BLOCK,
-                                             num_warps=nw)
+        normed, res_out = add_rmsnorm_fwd(hidden, residual, weight, eps)
         ctx.save_for_backward(res_out, weight)
         ctx.eps = eps
-        ctx.meta = (shape, hidden.dtype, None if residual is None else residual.dtype)
-        return normed.view(shape), res_out.view(shape)
+        ctx.meta = (hidden.shape, hidden.dtype, None if residual is None else residual.dtype)
+        return normed.view(hidden.shape), res_out.view(hidden.shape)
 
     @staticmethod
     def backward(ctx, g_normed, g_res):
         res_out, weight = ctx.saved_tensors
         shape, hdt, rdt = ctx.meta
-        D = shape[-1]
-        rows = res_out.shape[0]
         if g_normed is None:
             g_normed = torch.zeros(shape, device=res_out.device, dtype=hdt)
-        g2 = g_normed.reshape(-1, D).contiguous()
-        gr2 = g_res.reshape(-1, D).contiguous() if g_res is not None else None
-        dx = torch.empty(rows, D, device=res_out.device, dtype=torch.float32)
-        dwp = torch.empty(rows, D, device=res_out.device, dtype=torch.float32)
-        BLOCK, nw = _launch_cfg(D)
-        if rows:
-            _add_rmsnorm_bwd_kernel[(rows,)](res_out, weight, g2, gr2 if gr2 is not None else g2, dx, dwp,
-                                             D, float(ctx.eps), HAS_GRES=gr2 is not None, BLOCK=BLOCK,
-                                             num_warps=nw)
-        dw = dwp.sum(0).to(weight.dtype)
+        dx, dw = add_rmsnorm_bwd(g_normed, g_res, res_out, weight, ctx.eps)
         dh = dx.to(hdt).view(shape)
         # a separate buffer: autograd may keep dh as hidden.grad and accumulate into it in place
         dr = dx.to(rdt, copy=True).view(shape) if rdt is not None else None
-        return dh, dr, dw, None
+        return dh, dr, dw.to(weight.dtype), None
 
 
 def add_rmsnorm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps: float = 1e-5):
     """Returns ``(normed in hidden.dtype, residual fp32)``; see the module docstring."""
     return _AddRMSNormFn.apply(hidden, residual, weight, eps)
-
-
-def add_rmsnorm_ref(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps: float = 1e-5):
-    """Plain PyTorch twin of :func:`add_rmsnorm` (the test oracle)."""
-    res = (hidden.float() + residual.float()) if residual is not None else hidden.float()
-    normed = res * torch.rsqrt(res.pow(2).mean(-1, keepdim=True) + eps) * weight.float()
-    return normed.to(hidden.dtype), res

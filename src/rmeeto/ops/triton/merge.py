@@ -13,7 +13,7 @@ or class-token rules) goes through the PyTorch reference in ``merge.py``.
   order, and the size-weighted merge weights. ``prune-norm`` ranks the sources by their norm
   instead (no matrix), ``prune-random`` by scores drawn with ``torch.rand``.
 - Longer sequences (VideoMamba's 1569 and 3137 tokens) get the same plan from four tiled launches
-  in :mod:`rmeeto.ops.triton_merge_tiled`.
+  in :mod:`rmeeto.ops.triton.merge_tiled`.
 - ``_apply_kernel``: one program per (image, block of output rows, block of channels) writes
   ``owner * w_owner + sum(src * w_src)`` for the hidden states and the residual stream in one
   launch, accumulating in fp32. The plan lists each row's merged sources (in the order the
@@ -29,7 +29,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .triton_merge_tiled import plan_tiled
+from .merge_tiled import plan_tiled
 
 MAX_SOURCES = 128  # the single-program plan holds the (sources x destinations) score tile
 
@@ -228,10 +228,11 @@ def supported(metric: Tensor, cls_index, mode: str, order: str, distance: str, c
 
 @torch.no_grad()
 def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], mode: str = "merge",
-         tiled: Optional[bool] = None) -> FusedPlan:
+         tiled: Optional[bool] = None, scores: Optional[Tensor] = None) -> FusedPlan:
     """The plan for one step on ``metric`` (batch, T, C); ``size`` is (batch, T, 1) fp32 or None (ones).
     ``prune-random`` draws its scores with ``torch.rand`` as the reference does, so the same RNG state
-    gives the same plan. ``tiled`` picks the multi-launch plan (any length) or the single-program one
+    gives the same plan, unless they are given as ``scores`` (batch, T // 2). ``tiled`` picks the
+    multi-launch plan (any length) or the single-program one
     (at most 257 tokens); None: the single program where it fits."""
     B, T, C = metric.shape
     if tiled is None:
@@ -253,7 +254,9 @@ def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], mode: s
     else:  # a prune has no sources to add
         out["first"] = out["nsrc"] = out["owner"]
     sz = size.reshape(B, T).contiguous().float() if size is not None else out["w"]
-    score = torch.rand(B, T // 2, device=dev) if mode == "prune-random" else None
+    score = None
+    if mode == "prune-random":
+        score = scores.to(torch.float32, copy=True).contiguous() if scores is not None else torch.rand(B, T // 2, device=dev)
     if B and tiled:
         best = score if score is not None else torch.empty(B, T // 2, **f32)
         plan_tiled(metric, best, torch.empty(3, B, T // 2, **i32), sz, size is not None, out, r, cls_index,

@@ -1,0 +1,87 @@
+"""Kernel settings: which backend runs, and the knobs of the Triton kernels.
+
+They are read from the environment once, at the first call of :func:`current` (not at import), and can be
+changed explicitly with :func:`configure` (or, for a block of code, :func:`using`). A model's own
+``backend`` and ``merge_impl`` attributes take precedence over them.
+
+| variable | field | values |
+|---|---|---|
+| ``RMEETO_BACKEND`` | ``backend`` | ``auto``, ``ref``, ``torch``, ``triton``, ``mamba_ssm`` |
+| ``RMEETO_MERGE`` | ``merge`` | ``auto``, ``torch``, ``triton`` |
+| ``RMEETO_SCAN_SPLIT`` | ``scan_split`` | ``auto``, ``1`` (on), ``0`` (off) |
+| ``RMEETO_SCAN_CHUNK`` | ``scan_chunk`` | ``auto``, ``0`` (step-serial), a chunk length |
+| ``RMEETO_GRAD_FP32`` | ``grad_fp32`` | ``0``, ``1`` |
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from typing import Iterator, Mapping, Optional
+
+BACKENDS = ("ref", "torch", "triton", "mamba_ssm")
+MERGE_IMPLS = ("auto", "torch", "triton")
+ENV = {"backend": "RMEETO_BACKEND", "merge": "RMEETO_MERGE", "scan_split": "RMEETO_SCAN_SPLIT",
+       "scan_chunk": "RMEETO_SCAN_CHUNK", "grad_fp32": "RMEETO_GRAD_FP32"}
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelSettings:
+    """What the dispatch in :mod:`rmeeto.ops.dispatch` and the Triton kernels read."""
+
+    backend: str = "auto"
+    merge: str = "auto"
+    scan_split: str = "auto"  # two concurrent launches for the two scan directions: auto, on, off
+    scan_chunk: str = "auto"  # sequence-parallel scan: auto, or a chunk length (0: step-serial)
+    # fp32 du/ddelta and gradient matmuls: the default until a profile on an H100 (2026-11-27) put those
+    # matmuls (no tensor cores) at 26 % of a Vim-S training step; in the compute dtype it ran 1.28x faster
+    grad_fp32: bool = False
+
+    def __post_init__(self) -> None:  # values are checked where they are used, so one bad knob breaks only its user
+        object.__setattr__(self, "backend", str(self.backend).lower())
+        object.__setattr__(self, "merge", str(self.merge).lower())
+
+
+def from_env(environ: Mapping[str, str] = os.environ) -> KernelSettings:
+    """The settings the environment asks for (unset variables keep the defaults)."""
+    split = {"1": "on", "0": "off"}.get(environ.get(ENV["scan_split"], "auto"), environ.get(ENV["scan_split"], "auto"))
+    return KernelSettings(backend=environ.get(ENV["backend"], "auto") or "auto",
+                          merge=environ.get(ENV["merge"], "auto") or "auto", scan_split=split,
+                          scan_chunk=environ.get(ENV["scan_chunk"], "auto") or "auto",
+                          grad_fp32=environ.get(ENV["grad_fp32"], "0") == "1")
+
+
+_current: Optional[KernelSettings] = None
+
+
+def current() -> KernelSettings:
+    """The settings in force: the environment's, read at the first call, unless :func:`configure` changed them."""
+    global _current
+    if _current is None:
+        _current = from_env()
+    return _current
+
+
+def configure(**changes) -> KernelSettings:
+    """Change some settings for the rest of the process (``configure(merge="torch")``); returns the old ones."""
+    global _current
+    old = current()
+    _current = dataclasses.replace(old, **changes)
+    return old
+
+
+def reset() -> None:
+    """Forget explicit changes; the next :func:`current` reads the environment again."""
+    global _current
+    _current = None
+
+
+@contextlib.contextmanager
+def using(**changes) -> Iterator[KernelSettings]:
+    """``with using(backend="torch"): ...`` runs the block with these settings, then restores the old ones."""
+    global _current
+    old = configure(**changes)
+    try:
+        yield current()
+    finally:
+        _current = old

@@ -1,0 +1,65 @@
+"""torch.compile and torch.export on the Triton path (CUDA): one graph, the custom ops, the same numbers."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+import rmeeto
+from test_model import rel
+
+pytestmark = pytest.mark.gpu
+
+
+def _vim(r: int = 0, depth: int = 4) -> torch.nn.Module:
+    torch.manual_seed(0)
+    m = rmeeto.create_model("vim_small_patch16_224", depth=depth, num_classes=10)
+    return (rmeeto.patch(m, r=r) if r else m).cuda()
+
+
+@pytest.mark.parametrize("r", [0, 11])
+def test_no_graph_breaks_and_custom_ops_in_the_graph(r):
+    m, x = _vim(r).eval(), torch.randn(4, 3, 224, 224, device="cuda")
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
+        explained = torch._dynamo.explain(m)(x)
+    assert explained.graph_break_count == 0, [str(b.reason)[:300] for b in explained.break_reasons]
+    code = "\n".join(g.code for g in explained.graphs)
+    assert "rmeeto.bimamba" in code and "rmeeto.add_rmsnorm" in code
+    assert ("rmeeto.merge_plan" in code) == (r > 0)
+
+
+@pytest.mark.parametrize("r", [0, 11])
+def test_compiled_forward_and_backward_match_eager(r):
+    """Dynamo + AOTAutograd with Inductor's decompositions but no code generation (Inductor itself is timed
+    by scripts/bench_compile.py): the custom ops' autograd formulas give eager's gradients."""
+    torch._dynamo.reset()
+    m, x = _vim(r).train(), torch.randn(4, 3, 224, 224, device="cuda")
+    want = m(x)
+    want.square().mean().backward()
+    grads = {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}
+    m.zero_grad()
+    got = torch.compile(m, backend="aot_eager_decomp_partition")(x)
+    got.square().mean().backward()
+    assert rel(got, want) < 1e-4
+    worst = max(rel(p.grad, grads[n]) for n, p in m.named_parameters() if n in grads)
+    assert worst < 1e-3
+
+
+@pytest.mark.parametrize("r", [0, 11])
+def test_export_runs_the_kernels_and_matches(r):
+    m, x = _vim(r).eval(), torch.randn(4, 3, 224, 224, device="cuda")
+    program = torch.export.export(m, (x,))
+    assert "rmeeto.bimamba" in str(program.graph)
+    with torch.no_grad():
+        assert rel(program.module()(x), m(x)) < 1e-5
+
+
+def test_compiled_video_model_with_the_tiled_merge():
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    m = rmeeto.patch(rmeeto.create_model("videomamba_tiny_patch16_224", depth=4, num_frames=8, num_classes=10),
+                     r=88).cuda().eval()
+    x = torch.randn(2, 3, 8, 224, 224, device="cuda")
+    with torch.no_grad():
+        explained = torch._dynamo.explain(m)(x)
+        assert explained.graph_break_count == 0, [str(b.reason)[:300] for b in explained.break_reasons]
+        assert rel(torch.compile(m, backend="aot_eager_decomp_partition")(x), m(x)) < 1e-4
