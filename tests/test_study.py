@@ -69,10 +69,11 @@ def test_study_vit_stage_trains_with_rmeeto_train(tmp_path):
 
 
 def test_vit_baseline_builds_for_rmeeto_train_and_refuses_what_does_not_apply():
+    from rmeeto.train.config import ModelConfig
     from rmeeto.train.engine import TrainError, build_model, require_vim
 
-    args = argparse.Namespace(model="deit_tiny_patch16_224", pretrained=None, num_classes=5, drop_path=0.0,
-                              model_kwargs={"img_size": 32, "patch_size": 8, "channels": 1})
+    args = ModelConfig(model="deit_tiny_patch16_224", num_classes=5,
+                       model_kwargs={"img_size": 32, "patch_size": 8, "channels": 1})
     m = build_model(args)
     assert (m.img_size, m.in_chans, m.num_classes) == (32, 1, 5)
     assert m(torch.randn(2, 1, 32, 32)).shape == (2, 5)

@@ -186,23 +186,25 @@ def test_lr_below_min_lr_stays_constant_and_is_warned(data, tmp_path, capsys):
         lrs.append(opt.param_groups[0]["lr"])
     assert lrs == pytest.approx([3.1e-7] * 13)
     from rmeeto.train.checks import warn_low_lr
-    import argparse
-    warn_low_lr(argparse.Namespace(lr=2e-5, min_lr=1e-6, batch_size=8, global_batch_size=None, accum_steps=1))
+    from rmeeto.train.config import TrainConfig
+    warn_low_lr(TrainConfig(lr=2e-5, min_lr=1e-6, batch_size=8, global_batch_size=None, accum_steps=1))
     err = capsys.readouterr().err
     assert "below --min-lr 1e-06" in err and "3.1e-07" in err and "Raise --lr or lower --min-lr" in err
-    warn_low_lr(argparse.Namespace(lr=2e-5, min_lr=1e-6, batch_size=128, global_batch_size=None, accum_steps=1))
+    warn_low_lr(TrainConfig(lr=2e-5, min_lr=1e-6, batch_size=128, global_batch_size=None, accum_steps=1))
     assert capsys.readouterr().err == ""
 
 
 def test_config_yaml_and_cli_override(tmp_path):
     import argparse
 
-    from rmeeto.train.config import build_train_parser, resolve
+    from rmeeto.train.config import TrainConfig
+    from rmeeto.train.flags import build_train_parser, resolve
     cfg = tmp_path / "c.yaml"
     cfg.write_text("epochs: 5\nbatch-size: 16\nmodel_kwargs: {depth: 2}\nema: true\n")
     p = argparse.ArgumentParser()
     opts = build_train_parser(p)
     a = resolve(p.parse_args(["-c", str(cfg), "--epochs", "1", "--no-ema"]), opts)
+    assert isinstance(a, TrainConfig)
     assert a.epochs == 1 and a.batch_size == 16 and a.model_kwargs == {"depth": 2} and a.ema is False
     assert a.lr == 2e-5 and a.min_lr == 1e-6 and a.weight_decay == 0.05 and a.mixup == 0.8
     assert a.cutmix == 1.0 and a.smoothing == 0.1 and a.reprob == 0.25 and a.drop_path == 0.1

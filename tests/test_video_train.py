@@ -121,7 +121,7 @@ def test_k400_configs_resolve_to_the_official_recipe(size, epochs, r):
     import argparse
 
     from conftest_data import ROOT
-    from rmeeto.train.config import build_train_parser, resolve
+    from rmeeto.train.flags import build_train_parser, resolve
     p = argparse.ArgumentParser()
     opts = build_train_parser(p)
     a = resolve(p.parse_args(["-c", os.path.join(ROOT, "configs", f"retrain_k400_videomamba_{size}.yaml")]), opts)

@@ -6,38 +6,28 @@ import logging
 import sys
 from typing import Any, Optional, Sequence
 
+from rmeeto.kv import parse_kwargs
+from rmeeto.merge import MODES, ORDERS
+
 DESCRIPTION = ("Faster Vision Mamba by order-preserving token merging, rebuilt in minutes (R-MeeTo). "
                "train, eval, bench-data, demo and study need the training extras: pip install 'rmeeto[train]'.")
 DEFAULT_VIS_RATIO = 0.31  # vis without --r/--ratio: the paper's main setting
 
 
 def parse_kv(items: Optional[Sequence[str]]) -> dict[str, Any]:
-    """``["depth=2", "embed_dim=32", "x=1.5", "f=true"]`` -> typed dict."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise SystemExit(f"error: expected KEY=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        low = v.lower()
-        if low in ("true", "false"):
-            out[k] = low == "true"
-        elif low in ("none", "null"):
-            out[k] = None
-        else:
-            for cast in (int, float):
-                try:
-                    out[k] = cast(v)
-                    break
-                except ValueError:
-                    continue
-            else:
-                out[k] = v
-    return out
+    """``["depth=2", "embed_dim=32", "x=1.5", "f=true"]`` -> typed dict (:func:`rmeeto.kv.parse_kwargs`);
+    a bad item is a one-line usage error."""
+    from rmeeto.cli_checks import UsageError
+
+    try:
+        return parse_kwargs(items)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def _patch_kwargs(args: argparse.Namespace) -> dict:
-    return {"r": args.r, "ratio": args.ratio, "mode": getattr(args, "mode", "merge"),
-            "order": getattr(args, "order", "keep")}
+    return {"r": args.r, "ratio": args.ratio, "mode": getattr(args, "mode", MODES[0]),
+            "order": getattr(args, "order", ORDERS[0])}
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -106,9 +96,9 @@ def _vis_settings(args: argparse.Namespace, loaded: Optional[dict]) -> dict:
 def add_patch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--r", type=int, default=None, help="tokens merged at each merge block")
     p.add_argument("--ratio", type=float, default=None, help="target reduction ratio instead of r, e.g. 0.31")
-    p.add_argument("--mode", default="merge", choices=["merge", "prune", "prune-random", "prune-norm"],
+    p.add_argument("--mode", default=MODES[0], choices=list(MODES),
                    help="merge tokens, or drop them (prune: the matched ones; -random; -norm: lowest norm)")
-    p.add_argument("--order", default="keep", choices=["keep", "shuffle"],
+    p.add_argument("--order", default=ORDERS[0], choices=list(ORDERS),
                    help="keep the token order (R-MeeTo) or shuffle it (the paper's ablation)")
 
 

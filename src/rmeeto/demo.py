@@ -9,7 +9,6 @@ re-training on a subset. It writes a plot and merge maps.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import shutil
 import subprocess
@@ -19,7 +18,9 @@ from pathlib import Path
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
+
+from rmeeto.train.config import TrainConfig
+from rmeeto.train.engine import amp_dtype, evaluate as evaluate_loader, train
 
 ASSET = Path(__file__).parent / "assets" / "fmnist_demo_vim.pth"
 DEMO_MODEL = "vim_tiny_patch16_224"
@@ -123,70 +124,34 @@ def _bar(total: int, desc: Optional[str], unit: str = "img"):
                 dynamic_ncols=True, mininterval=0.5)
 
 
-@torch.inference_mode()
 def evaluate(model, data, device: str, batch_size: Optional[int] = None, workers: int = 0,
              desc: Optional[str] = None) -> tuple[float, float]:
-    """(top-1 %, images/s) over ``data``; the time counts the model only. The default batch is 64 on the
-    CPU (the scan's (length, batch, dim, state) tensors then stay in cache) and 250 on CUDA."""
+    """(top-1 %, images/s) over ``data`` with the training package's evaluation; the time counts the model
+    only. The default batch is 64 on the CPU (the scan's (length, batch, dim, state) tensors then stay in
+    cache) and 250 on CUDA."""
     cuda = device.startswith("cuda")
     loader = torch.utils.data.DataLoader(data, batch_size=batch_size or (250 if cuda else 64), shuffle=False,
                                          num_workers=workers)
-    correct = n = 0
-    seconds = 0.0
     model.eval()
-    warm = False
     with _bar(len(data), desc) as bar:
-        for x, y in loader:
-            x, y = x.to(device), y.to(device)
-            if not warm:  # keep one-off costs out of the timing: Triton compilation on CUDA, lazy set-up on the CPU
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
-                    model(x if cuda else x[:16])
-                warm = True
-            if cuda:
-                torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
-                pred = model(x).argmax(-1)
-            if cuda:
-                torch.cuda.synchronize()
-            seconds += time.perf_counter() - t0
-            correct += (pred == y).sum().item()
-            n += len(y)
-            bar.update(len(y))
-    return 100.0 * correct / n, n / seconds
+        stats = evaluate_loader(model, loader, dtype=amp_dtype(None, torch.device(device)), progress=bar, timed=True)
+    return stats["top1"], stats["images_per_s"]
 
 
 def retrain(model, data, device: str, epochs: int = 1, batch_size: int = 64, lr: float = 5e-4,
             seed: int = 0, workers: int = 0, desc: Optional[str] = None) -> float:
-    """A short re-training (AdamW, cosine, label smoothing 0.1); returns minutes spent. Reproducible in
-    ``seed``: the training transforms draw from Python's and NumPy's RNGs too, so all three are seeded."""
-    from .train.state import seed_everything
-
-    seed_everything(seed)
-    g = torch.Generator().manual_seed(seed)
+    """A short re-training with the training package's loop (AdamW with weight decay 0.05, per-step cosine
+    to 0, label smoothing 0.1, no mixup); returns minutes spent. Reproducible in ``seed``: the loop seeds
+    Python's, NumPy's and torch's RNGs (the training transforms draw from all three)."""
     batch_size = max(1, min(batch_size, len(data)))
-    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=True, generator=g, drop_last=True,
-                                         num_workers=workers, pin_memory=device.startswith("cuda"),
-                                         persistent_workers=workers > 0)
-    steps = max(1, epochs * len(loader))
-    from .train.engine import param_groups
-
-    opt = torch.optim.AdamW(param_groups(model, 0.05), lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
-    model.train()
+    name = (getattr(model, "rmeeto_config", None) or {}).get("name", DEMO_MODEL)
+    cfg = TrainConfig(model=name, device=device, epochs=epochs, batch_size=batch_size, lr=lr,
+                      lr_base_batch=batch_size, min_lr=0.0, warmup_epochs=0.0, weight_decay=0.05, mixup=0.0,
+                      cutmix=0.0, smoothing=0.1, workers=workers, seed=seed, output=None, tensorboard=False,
+                      initial_eval=False, log_interval=1, checkpoint_interval=0.0)
     t0 = time.time()
-    with _bar(epochs * len(loader) * batch_size, desc) as bar:
-        for _ in range(epochs):
-            for x, y in loader:
-                x, y = x.to(device), y.to(device)
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
-                    loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                bar.update(len(y))
-                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+    train(cfg, model=model, datasets=(data, None), quiet=True,
+          progress=lambda total, **_: _bar(total, desc))
     model.eval()
     return (time.time() - t0) / 60
 

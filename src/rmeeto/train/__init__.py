@@ -1,8 +1,10 @@
-"""Re-training (``rmeeto train``), evaluation (``rmeeto eval``) and loader benchmarks."""
+"""Re-training (``rmeeto train``), evaluation (``rmeeto eval``) and loader benchmarks; :func:`train`
+runs the loop in-process from a :class:`TrainConfig`."""
 from .commands import register
-from .engine import NonFiniteLoss, TrainError, evaluate, run_train
+from .config import BenchDataConfig, EvalConfig, TrainConfig
+from .engine import NonFiniteLoss, TrainError, evaluate, run_train, train
 from .losses import DistillationLoss, distill_kl
 from .schedule import CosineWarmupLR
 
-__all__ = ["register", "run_train", "evaluate", "TrainError", "NonFiniteLoss", "DistillationLoss",
-           "distill_kl", "CosineWarmupLR"]
+__all__ = ["register", "run_train", "train", "evaluate", "TrainConfig", "EvalConfig", "BenchDataConfig",
+           "TrainError", "NonFiniteLoss", "DistillationLoss", "distill_kl", "CosineWarmupLR"]

@@ -12,6 +12,7 @@ import torch
 
 from ..data import (DataError, build_dataset, build_mixup, build_train_loader, gpu_pipelines,
                     to_device_batch)
+from .config import BenchDataConfig
 from .engine import TrainError, amp_dtype, autocast
 
 
@@ -20,7 +21,7 @@ def _sync(dev: torch.device) -> None:
         torch.cuda.synchronize(dev)
 
 
-def bench_loader(args, gpu: bool, dev: torch.device) -> dict:
+def bench_loader(args: BenchDataConfig, gpu: bool, dev: torch.device) -> dict:
     ds = build_dataset(args.dataset, args.data_dir, args.split, img_size=args.img_size, channels=args.channels,
                        train_aug=args.train_aug, gpu_decode=gpu, max_bad_images=args.max_bad_images)
     loader, sampler = build_train_loader(ds, args.batch_size, workers=args.workers,
@@ -50,11 +51,10 @@ def bench_loader(args, gpu: bool, dev: torch.device) -> dict:
             "batch_size": args.batch_size, "train_aug": bool(args.train_aug)}
 
 
-def bench_model(args, dev: torch.device) -> dict:
+def bench_model(args: BenchDataConfig, dev: torch.device) -> dict:
     """Training steps/s of the model on random tensors already on the device (no loader)."""
     import rmeeto
-    from .config import parse_kwargs
-    kw = {**parse_kwargs(args.model_kwargs), "img_size": args.img_size}  # --img-size sets the model's size
+    kw = {**args.model_kwargs, "img_size": args.img_size}  # --img-size sets the model's size
     model = rmeeto.create_model(args.model, **kw).to(dev)
     if args.r is not None:
         rmeeto.patch(model, r=args.r)
@@ -78,7 +78,7 @@ def bench_model(args, dev: torch.device) -> dict:
             "seconds": dt, "images_per_s": args.batch_size * args.steps / dt}
 
 
-def run_bench_data(args) -> int:
+def run_bench_data(args: BenchDataConfig) -> int:
     try:
         dev = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         paths = {"cpu": [False], "gpu": [True], "both": [False, True]}[args.path or

@@ -8,10 +8,11 @@ from typing import Optional
 
 from ..cli_checks import (UsageError, build_model, check_at_least, check_model_name, check_out_dir, check_out_file,
                           check_patch, check_r_ratio, require)
-from .config import parse_list
+from ..kv import parse_list
+from .config import BenchDataConfig, EvalConfig, TrainConfig
 
 
-def _check_data(args) -> None:
+def _check_data(args: "TrainConfig | EvalConfig") -> None:
     check_at_least(args.batch_size, "--batch-size", 1)
     check_at_least(args.workers, "--workers", 0)
     if not 0 < args.data_subset <= 1:
@@ -41,14 +42,14 @@ def _check_model(name: str, kwargs: dict, settings: list[dict], build: bool = Fa
             check_patch(probe, name, **setting)
 
 
-def scaled_lr(args) -> tuple[float, int]:
+def scaled_lr(args: TrainConfig) -> tuple[float, int]:
     """(--lr scaled by the global batch / 512, the global batch), as ``rmeeto train`` computes them."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     global_batch = args.global_batch_size or args.batch_size * world * max(1, args.accum_steps)
     return args.lr * global_batch / 512.0, global_batch
 
 
-def warn_low_lr(args) -> None:
+def warn_low_lr(args: TrainConfig) -> None:
     """The schedule keeps the lr at the scaled lr when that is below --min-lr (see docs/training.md)."""
     lr, global_batch = scaled_lr(args)
     if lr < args.min_lr and os.environ.get("RANK", "0") == "0":
@@ -57,7 +58,7 @@ def warn_low_lr(args) -> None:
               file=sys.stderr, flush=True)
 
 
-def check_train(args, typed: Optional[set] = None) -> None:
+def check_train(args: TrainConfig, typed: Optional[set] = None) -> None:
     _check_data(args)
     check_r_ratio(args.r, args.ratio)
     check_at_least(args.epochs, "--epochs", 1)
@@ -71,7 +72,7 @@ def check_train(args, typed: Optional[set] = None) -> None:
     warn_low_lr(args)
 
 
-def eval_settings(args) -> list[Optional[dict]]:
+def eval_settings(args: EvalConfig) -> list[Optional[dict]]:
     """The patch settings ``rmeeto eval`` runs: one per --r-list / --ratio-list entry ({} = unpatched),
     or the single --r/--ratio, or ``[None]`` (the model as loaded)."""
     common = {"mode": args.mode, "order": args.order}
@@ -96,7 +97,7 @@ def eval_settings(args) -> list[Optional[dict]]:
     return [None]
 
 
-def check_eval(args, typed: Optional[set] = None) -> None:
+def check_eval(args: EvalConfig, typed: Optional[set] = None) -> None:
     _check_data(args)
     settings = eval_settings(args)
     if len(settings) > 1:
@@ -108,8 +109,8 @@ def check_eval(args, typed: Optional[set] = None) -> None:
     _check_model(args.model, args.model_kwargs, [s for s in settings if s])
 
 
-def check_bench_data(args, typed: Optional[set] = None) -> None:
-    """Also takes the image size from ``--model-kwargs img_size=N`` when --img-size was not typed."""
+def check_bench_data(args: BenchDataConfig, typed: Optional[set] = None) -> None:
+    """Also moves ``--model-kwargs img_size=N`` into ``args.img_size`` when --img-size was not typed."""
     for flag, value, least in (("--batch-size", args.batch_size, 1), ("--workers", args.workers, 0),
                                ("--steps", args.steps, 1), ("--warmup", args.warmup, 0),
                                ("--img-size", args.img_size, 1)):

@@ -10,13 +10,15 @@ replays exactly the same computation as an uninterrupted one.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import math
 import os
 import sys
+import tempfile
 import time
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -29,20 +31,14 @@ from ..data import (DataError, build_criterion, build_dataset, build_eval_loader
                     build_train_loader, dataset_classes, gpu_pipelines, make_subset, split_holdout,
                     to_device_batch)
 from . import elastic, faults, run_dir
+from .config import ModelConfig, TrainConfig
 from .dist import DistInfo, all_reduce_sum, barrier, broadcast_object, cleanup, init_distributed
+from .errors import NonFiniteLoss, TrainError
 from .losses import DistillationLoss
 from .run_dir import CHECKPOINT_NAME, StartPlan
 from .schedule import CosineWarmupLR
 from .state import atomic_write_text, rng_state, seed_everything, set_rng_state, step_seed
 from .video import apply_layer_decay, forward_views, skipped_videos, video_options
-
-
-class TrainError(RuntimeError):
-    """A bad setting or input, reported to the user without a traceback."""
-
-
-class NonFiniteLoss(TrainError):
-    pass
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -57,9 +53,13 @@ def _crowded_workers(workers: int, local_procs: int) -> Optional[str]:
             f"for the training loop itself; try --workers {fit}")
 
 
+_ECHO: contextvars.ContextVar[Callable[..., None]] = contextvars.ContextVar("rmeeto_train_echo", default=print)
+
+
 def log(info: Optional[DistInfo], *msg) -> None:
+    """Print on rank 0 (nothing inside ``train(..., quiet=True)``)."""
     if info is None or info.is_main:
-        print(*msg, flush=True)
+        _ECHO.get()(*msg, flush=True)
 
 
 def amp_dtype(amp: Optional[str], device: torch.device) -> Optional[torch.dtype]:
@@ -74,14 +74,15 @@ def autocast(device: torch.device, dtype: Optional[torch.dtype]):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-def build_model(args, teacher: bool = False) -> nn.Module:
-    """``rmeeto.create_model`` from the run's flags; a bad name, bad kwargs or a checkpoint that cannot
-    be read or does not fit the model is re-raised as a one-line :class:`TrainError`."""
+def build_model(args: ModelConfig, drop_path: float = 0.0, teacher: bool = False) -> nn.Module:
+    """``rmeeto.create_model`` from the model settings (``drop_path``: the stochastic depth rate unless
+    ``model_kwargs`` sets ``drop_path_rate``; a ``teacher`` has none); a bad name, bad kwargs or a
+    checkpoint that cannot be read or does not fit the model is re-raised as a one-line :class:`TrainError`."""
     from ..baselines.vit_tome import BASELINES, create_baseline
     from ..cli_checks import UsageError, build_model as build_checked
     kw = dict(args.model_kwargs or {})
-    kw.update({k: getattr(args, k) for k in ("num_frames", "kernel_size") if getattr(args, k, None) is not None})
-    kw["drop_path_rate"] = 0.0 if teacher else kw.get("drop_path_rate", getattr(args, "drop_path", 0.0))
+    kw.update({k: getattr(args, k) for k in ("num_frames", "kernel_size") if getattr(args, k) is not None})
+    kw["drop_path_rate"] = 0.0 if teacher else kw.get("drop_path_rate", drop_path)
     if args.model in BASELINES:
         if args.pretrained:
             raise TrainError(f"--pretrained applies to the Vim models; --model {args.model} is a Transformer "
@@ -104,20 +105,41 @@ def require_vim(model: nn.Module, name: str) -> None:
                          "(rmeeto study vit reduces it ToMe-style)")
 
 
+def _sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
 @torch.inference_mode()
-def evaluate(model: nn.Module, loader, info: DistInfo, dtype: Optional[torch.dtype] = None,
-             pipeline=None, view_average: str = "logits") -> dict:
+def evaluate(model: nn.Module, loader, info: Optional[DistInfo] = None, dtype: Optional[torch.dtype] = None,
+             pipeline=None, view_average: str = "logits", progress=None, timed: bool = False) -> dict:
     """Top-1/top-5/loss over the (sharded) loader; all ranks get the global numbers, computed
     from summed counts so uneven shards are weighted correctly. Multi-view video batches are
-    scored on their views' average (:func:`forward_views`)."""
+    scored on their views' average (:func:`forward_views`). Without ``info``: one process, on the
+    model's device. ``progress``: a bar advanced by each batch's samples (``update(n)``).
+    ``timed`` adds ``seconds`` and ``images_per_s`` of this rank's forward passes alone
+    (synchronised; an untimed forward of the first batch keeps one-off set-up out)."""
+    if info is None:
+        info = DistInfo(device=next(model.parameters()).device)
     was_training = model.training
     model.eval()
     dev = info.device
     acc = torch.zeros(4, dtype=torch.float64, device=dev)  # correct1, correct5, n, loss_sum
+    seconds, timed_n, warm = 0.0, 0, not timed
     for batch in loader:
         x, y = to_device_batch(batch, dev, pipeline)
         with autocast(dev, dtype):
+            if not warm:  # Triton compilation on CUDA, lazy set-up on the CPU (16 samples are enough there)
+                forward_views(model, x if dev.type == "cuda" else x[:16], view_average)
+                warm = True
+            if timed:
+                _sync(dev)
+            t0 = time.perf_counter()
             out = forward_views(model, x, view_average)
+            if timed:
+                _sync(dev)
+                seconds += time.perf_counter() - t0
+                timed_n += y.numel()
         out = out.float()
         k = min(5, out.shape[-1])
         hit = out.topk(k, dim=-1).indices == y[:, None]
@@ -125,11 +147,16 @@ def evaluate(model: nn.Module, loader, info: DistInfo, dtype: Optional[torch.dty
         acc[1] += hit.any(dim=1).sum()
         acc[2] += y.numel()
         acc[3] += F.cross_entropy(out, y, reduction="sum")
+        if progress is not None:
+            progress.update(y.numel())
     all_reduce_sum(acc, info)
     model.train(was_training)
     c1, c5, n, loss = acc.tolist()
     n = max(n, 1)
-    return {"top1": 100.0 * c1 / n, "top5": 100.0 * c5 / n, "loss": loss / n, "n": int(acc[2].item())}
+    stats = {"top1": 100.0 * c1 / n, "top5": 100.0 * c5 / n, "loss": loss / n, "n": int(acc[2].item())}
+    if timed:
+        stats.update(seconds=seconds, images_per_s=timed_n / max(seconds, 1e-12))
+    return stats
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -155,8 +182,9 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
-def args_dict(args) -> dict:
-    return {k: _jsonable(v) for k, v in vars(args).items() if k not in ("func", "command") and not callable(v)}
+def args_dict(cfg: TrainConfig) -> dict:
+    """The settings as plain values (args.yaml, a checkpoint's ``args``): ``TrainConfig(**d)`` reads them back."""
+    return {k: _jsonable(v) for k, v in asdict(cfg).items()}
 
 
 class Recorder:
@@ -191,18 +219,18 @@ class Recorder:
 
 # ----------------------------------------------------------------------------- training
 
-def run_command(body, args) -> int:
-    """Run ``body(args, info)`` between torch.distributed set-up and clean-up; returns the exit code
+def run_command(body: Callable[[Any, DistInfo], int], cfg: Any) -> int:
+    """Run ``body(cfg, info)`` between torch.distributed set-up and clean-up; returns the exit code
     (0 ok, 2 bad input, 3 NaN loss). Shared by ``rmeeto train`` and ``rmeeto eval``."""
     hazard = elastic.restart_hazard()
     if hazard:
         if os.environ.get("RANK", "0") == "0":
             print(f"error: {hazard}", file=sys.stderr, flush=True)
         return 2
-    info = init_distributed(getattr(args, "device", None))
+    info = init_distributed(cfg.device)
     rc = 1
     try:
-        rc = body(args, info)
+        rc = body(cfg, info)
     except NonFiniteLoss as e:
         print(f"error (rank {info.rank}): {e}", file=sys.stderr, flush=True)
         rc = 3
@@ -216,12 +244,46 @@ def run_command(body, args) -> int:
     return rc
 
 
-def run_train(args) -> int:
+def run_train(cfg: TrainConfig) -> int:
     """Entry point of ``rmeeto train``; returns the exit code (0 ok, 2 bad input, 3 NaN loss)."""
-    return run_command(_train, args)
+    def body(cfg: TrainConfig, info: DistInfo) -> int:
+        _train(cfg, info)
+        return 0
+    return run_command(body, cfg)
 
 
-def _batch_sizes(args, info: DistInfo) -> tuple[int, int]:
+def train(cfg: TrainConfig, model: Optional[nn.Module] = None, datasets: Optional[tuple[Any, Any]] = None,
+          progress: Optional[Callable[..., Any]] = None, quiet: bool = False) -> dict:
+    """Re-train in this process (or in each torchrun process) and return the run summary
+    (``summary.json``: the evaluations before/after merging and after each epoch, minutes, steps).
+
+    ``model``: train this model (moved to the device, trained in place; its patch is kept unless
+    ``cfg.r``/``cfg.ratio`` set one) instead of building ``cfg.model``. ``datasets``: ``(train, val)``
+    datasets of ``(image, label)`` instead of ``cfg.dataset``/``cfg.data_dir``; ``val`` may be None
+    (no evaluation in the run). ``progress``: a tqdm-like factory, called as ``progress(total=,
+    initial=, desc=)`` for each epoch's bar (images; ``update``, ``set_postfix``, ``close``); default
+    tqdm when ``cfg.progress``. ``quiet``: no log lines on stdout. ``cfg.output=None`` keeps the
+    run's files in a temporary folder that is removed afterwards. Bad settings or data raise
+    :class:`TrainError` (or :class:`rmeeto.data.DataError`), a non-finite loss :class:`NonFiniteLoss`."""
+    if not isinstance(cfg, TrainConfig):
+        raise TypeError(f"train() takes a TrainConfig, got {type(cfg).__name__}")
+    with contextlib.ExitStack() as stack:
+        if cfg.output is None:
+            cfg = replace(cfg, output=stack.enter_context(tempfile.TemporaryDirectory(prefix="rmeeto-train-")))
+        if quiet:
+            token = _ECHO.set(lambda *a, **k: None)
+            stack.callback(_ECHO.reset, token)
+        info = init_distributed(cfg.device)
+        ok = False
+        try:
+            summary = _train(cfg, info, model=model, datasets=datasets, progress=progress)
+            ok = True
+        finally:
+            cleanup(info, synchronize=ok)
+    return summary
+
+
+def _batch_sizes(args: TrainConfig, info: DistInfo) -> tuple[int, int]:
     accum = int(args.accum_steps)
     if accum < 1:
         raise TrainError(f"--accum-steps must be >= 1, got {accum}")
@@ -258,14 +320,14 @@ def _load_resume(path: str, trust_checkpoint: bool = False) -> dict:
     return ck
 
 
-def _plan_start(args, info: DistInfo) -> tuple[StartPlan, list[str]]:
+def _plan_start(args: TrainConfig, info: DistInfo) -> tuple[StartPlan, list[str]]:
     """Rank 0 decides how the run starts in --output (:func:`run_dir.plan_start`) and every rank
     gets the same decision; also returns the torchrun agents of the group (empty outside torchrun)."""
     agents = elastic.group_agents(info) if elastic.under_torchrun() else []
     plan = None
     if info.is_main:
         own = bool(agents) and elastic.is_own_run(args.output, agents)
-        plan = run_dir.plan_start(args.output, args.resume, bool(getattr(args, "overwrite", False)), own)
+        plan = run_dir.plan_start(args.output, args.resume, bool(args.overwrite), own)
     plan = broadcast_object(plan, info)
     if plan.error:
         raise TrainError(plan.error)
@@ -354,7 +416,7 @@ class _Optim:
 @dataclass
 class _Run:
     """What the epoch and step loop work with; fixed once set-up is done."""
-    args: Any
+    args: TrainConfig
     info: DistInfo
     dtype: Optional[torch.dtype]
     bs: int
@@ -371,6 +433,7 @@ class _Run:
     kill_at: Optional[int]
     budget_s: Optional[float]
     probe: int
+    progress: Optional[Callable[..., Any]] = None  # makes each epoch's bar (rank 0)
 
     def num_epochs(self) -> int:
         return math.ceil(self.opt.sched.total_steps / self.opt.spe)
@@ -410,7 +473,9 @@ class _Epoch:
     buf_steps: list = field(default_factory=list)
 
 
-def _train(args, info: DistInfo) -> int:
+def _train(args: TrainConfig, info: DistInfo, model: Optional[nn.Module] = None,
+           datasets: Optional[tuple[Any, Any]] = None, progress: Optional[Callable[..., Any]] = None) -> dict:
+    """Set up a run (resume, model, data, merge, optimiser, output) and train it; returns the summary."""
     t_start = time.time()
     dev = info.device
     dtype = amp_dtype(args.amp, dev)
@@ -422,7 +487,7 @@ def _train(args, info: DistInfo) -> int:
     ck = _read_everywhere(resume_path, info, args.trust_checkpoint) if resume_path else None
     if ck is not None and ck.get("finished"):
         log(info, _finished_note(ck, resume_path))
-        return 0
+        return ck.get("summary") or {}
     if ck is not None:
         _check_layout(ck, resume_path, info, bs)
     try:
@@ -431,12 +496,13 @@ def _train(args, info: DistInfo) -> int:
         raise TrainError(str(e)) from e
     seed_everything(args.seed)
 
-    model = build_model(args)
-    data = _build_data(args, info, model, bs, accum)
+    if model is None:
+        model = build_model(args, drop_path=args.drop_path)
+    data = _build_data(args, info, model, bs, accum, datasets)
     summary, eval_seconds = _patch_and_score(args, info, model, ck, data, dtype, global_batch, lr)
     teacher = None
     if args.distill:
-        teacher = build_model(args, teacher=True)
+        teacher = build_model(args, teacher=True)  # the unmerged pretrained model, built from the settings
         import rmeeto
         rmeeto.unpatch(teacher)
         teacher.to(dev).eval().requires_grad_(False)
@@ -456,22 +522,30 @@ def _train(args, info: DistInfo) -> int:
                opt=opt, raw_model=raw_model, model=model, fwd_model=fwd_model, teacher=teacher,
                recorder=recorder, ckpt_path=os.path.join(args.output, CHECKPOINT_NAME), kill_at=kill_at,
                budget_s=args.time_budget * 60.0 if args.time_budget else None,
-               probe=max(2, int(args.budget_probe_steps)))
+               probe=max(2, int(args.budget_probe_steps)), progress=progress or _default_bar(args))
     prog.last_ckpt_time = time.time()
-    return _loop(run, prog)
+    _loop(run, prog)
+    return prog.summary
 
 
-def _build_data(args, info: DistInfo, model: nn.Module, bs: int, accum: int) -> _Data:
-    """Datasets (with --holdout and --data-subset), loaders, GPU pipelines, mixup and the loss."""
-    dev = info.device
-    img_size, channels = int(model.img_size), int(model.in_chans)
-    num_classes = int(model.num_classes)
-    data_kw = dict(img_size=img_size, channels=channels, num_classes=num_classes,
+def _default_bar(cfg: TrainConfig) -> Optional[Callable[..., Any]]:
+    """``--progress``: a tqdm bar per epoch on stderr."""
+    if not cfg.progress:
+        return None
+
+    def bar(total: int, initial: int, desc: str):
+        from tqdm import tqdm
+        return tqdm(total=total, initial=initial, unit="img", unit_scale=False, desc=desc,
+                    dynamic_ncols=True, file=sys.stderr, mininterval=1.0)
+    return bar
+
+
+def _build_datasets(args: TrainConfig, model: nn.Module) -> tuple[Any, Any]:
+    """The train and val datasets of the settings (with --holdout and --data-subset)."""
+    data_kw = dict(img_size=int(model.img_size), channels=int(model.in_chans), num_classes=int(model.num_classes),
                    interpolation=args.train_interpolation, crop_pct=args.crop_pct,
-                   video=video_options(args, model), max_bad_images=args.max_bad_images)
+                   video=video_options(args, model, args.model, args.num_sample), max_bad_images=args.max_bad_images)
     gpu_decode = bool(args.gpu_decode)
-    if gpu_decode and args.dataset != "folder":
-        raise TrainError("--gpu-decode works on JPEG folders (--dataset folder) only")
     train_ds = build_dataset(args.dataset, args.data_dir, "train", train_aug=True, aa=args.aa,
                              reprob=args.reprob, remode=args.remode, recount=args.recount,
                              color_jitter=args.color_jitter, gpu_decode=gpu_decode,
@@ -481,14 +555,26 @@ def _build_data(args, info: DistInfo, model: nn.Module, bs: int, accum: int) -> 
                            gpu_decode=gpu_decode, **data_kw)
     if args.holdout:
         train_ds, val_ds = split_holdout(train_ds, val_ds, int(args.holdout), args.holdout_seed)
-    train_ds = make_subset(train_ds, args.data_subset, args.seed)
+    return make_subset(train_ds, args.data_subset, args.seed), val_ds
+
+
+def _build_data(args: TrainConfig, info: DistInfo, model: nn.Module, bs: int, accum: int,
+                datasets: Optional[tuple[Any, Any]] = None) -> _Data:
+    """Datasets (given, or built from the settings), loaders, GPU pipelines, mixup and the loss."""
+    dev = info.device
+    img_size, num_classes = int(model.img_size), int(model.num_classes)
+    gpu_decode = bool(args.gpu_decode)
+    if gpu_decode and (args.dataset != "folder" or datasets is not None):
+        raise TrainError("--gpu-decode works on JPEG folders (--dataset folder) only")
+    train_ds, val_ds = datasets if datasets is not None else _build_datasets(args, model)
     pin = bool(args.pin_memory) and dev.type == "cuda"
     train_loader, sampler = build_train_loader(train_ds, bs, world_size=info.world_size, rank=info.rank,
                                                seed=args.seed, workers=args.workers, pin_memory=pin,
                                                accum_steps=accum, gpu_decode=gpu_decode)
-    ebs = args.eval_batch_size or 2 * bs
-    val_loader = build_eval_loader(val_ds, ebs, world_size=info.world_size, rank=info.rank,
-                                   workers=args.workers, pin_memory=pin, gpu_decode=gpu_decode)
+    val_loader = None
+    if val_ds is not None:
+        val_loader = build_eval_loader(val_ds, args.eval_batch_size or 2 * bs, world_size=info.world_size,
+                                       rank=info.rank, workers=args.workers, pin_memory=pin, gpu_decode=gpu_decode)
     train_pipe = val_pipe = None
     if gpu_decode:
         train_pipe, val_pipe = gpu_pipelines(img_size, dev, reprob=args.reprob, randaug=args.gpu_randaug,
@@ -499,7 +585,7 @@ def _build_data(args, info: DistInfo, model: nn.Module, bs: int, accum: int) -> 
     return _Data(train_ds, val_ds, train_loader, sampler, val_loader, train_pipe, val_pipe, mixup, criterion)
 
 
-def _patch_and_score(args, info: DistInfo, model: nn.Module, ck: Optional[dict], data: _Data,
+def _patch_and_score(args: TrainConfig, info: DistInfo, model: nn.Module, ck: Optional[dict], data: _Data,
                      dtype: Optional[torch.dtype], global_batch: int, lr: float) -> tuple[dict, Optional[float]]:
     """Move the model to the device and merge it as asked (a resumed run: as its checkpoint was);
     on a fresh run score it before and after merging. Returns the run summary and the last eval time."""
@@ -520,7 +606,8 @@ def _patch_and_score(args, info: DistInfo, model: nn.Module, ck: Optional[dict],
                      "eval_set": f"holdout:{args.holdout}:{args.holdout_seed}" if args.holdout else "val",
                      "before_merge": None, "after_merge_no_train": None, "epochs": []}
     eval_seconds = None
-    if ck is None and args.initial_eval:
+    initial_eval = ck is None and args.initial_eval and data.val_loader is not None
+    if initial_eval:
         t0 = time.time()
         summary["before_merge"] = evaluate(model, data.val_loader, info, dtype, data.val_pipe)
         eval_seconds = time.time() - t0
@@ -529,7 +616,7 @@ def _patch_and_score(args, info: DistInfo, model: nn.Module, ck: Optional[dict],
     if want:
         require_vim(model, args.model)
         rmeeto.patch(model, **want)
-    if ck is None and args.initial_eval:
+    if initial_eval:
         if want:
             t0 = time.time()
             summary["after_merge_no_train"] = evaluate(model, data.val_loader, info, dtype, data.val_pipe)
@@ -546,7 +633,7 @@ def _patch_and_score(args, info: DistInfo, model: nn.Module, ck: Optional[dict],
     return summary, eval_seconds
 
 
-def _build_optim(args, model: nn.Module, dev: torch.device, dtype: Optional[torch.dtype], lr: float,
+def _build_optim(args: TrainConfig, model: nn.Module, dev: torch.device, dtype: Optional[torch.dtype], lr: float,
                  spe: int) -> _Optim:
     """AdamW (layer decay, no decay on norms and biases), fp16 loss scaler, cosine schedule, EMA."""
     groups = apply_layer_decay(param_groups(model, args.weight_decay), model, args.layer_decay)
@@ -559,7 +646,7 @@ def _build_optim(args, model: nn.Module, dev: torch.device, dtype: Optional[torc
     return _Optim(optimizer, scaler, sched, ema, spe)
 
 
-def _restore(ck: dict, resume_path: str, args, info: DistInfo, model: nn.Module, opt: _Optim,
+def _restore(ck: dict, resume_path: str, args: TrainConfig, info: DistInfo, model: nn.Module, opt: _Optim,
              prog: _Progress) -> None:
     """Load a --resume checkpoint into the model, optimisation state, position and RNGs."""
     from ..checkpoint import CheckpointError, check_state_dict
@@ -589,7 +676,7 @@ def _restore(ck: dict, resume_path: str, args, info: DistInfo, model: nn.Module,
               f"batch {prog.start_micro} of the epoch")
 
 
-def _open_output(args, info: DistInfo, plan: StartPlan, ck: Optional[dict], agents: list[str], data: _Data,
+def _open_output(args: TrainConfig, info: DistInfo, plan: StartPlan, ck: Optional[dict], agents: list[str], data: _Data,
                  bs: int, global_batch: int, lr: float, spe: int, dtype: Optional[torch.dtype]) -> Recorder:
     """Rank 0 prepares --output and writes args.yaml; every rank gets a :class:`Recorder`."""
     out, accum = args.output, int(args.accum_steps)
@@ -607,7 +694,8 @@ def _open_output(args, info: DistInfo, plan: StartPlan, ck: Optional[dict], agen
         if crowded:
             print(f"warning: {crowded}", file=sys.stderr)
         scored_on = "held out" if args.holdout else "val"
-        log(info, f"training {args.model} on {len(data.train_ds)} images ({len(data.val_ds)} {scored_on}), "
+        n_val = "no" if data.val_ds is None else len(data.val_ds)
+        log(info, f"training {args.model} on {len(data.train_ds)} images ({n_val} {scored_on}), "
                   f"{info.world_size} process(es) x batch {bs} x accum {accum} = {global_batch}/step, "
                   f"lr {lr:.3g}, {spe} steps/epoch, device {info.device}, amp {dtype}")
     return recorder
@@ -681,11 +769,9 @@ def _run_epoch(run: _Run, prog: _Progress, batches, t_epoch: float) -> Optional[
     """The steps of one epoch (from where a resumed run stopped); None when --stop-at-step stopped it."""
     args, spe, accum = run.args, run.opt.spe, run.accum
     ep = _Epoch(t_epoch=t_epoch, start_micro=prog.start_micro, micro=prog.start_micro)
-    if run.info.is_main and args.progress:
-        from tqdm import tqdm
-        ep.pbar = tqdm(total=spe * run.global_batch, initial=(ep.micro // accum) * run.global_batch,
-                       unit="img", unit_scale=False, desc=f"epoch {prog.epoch + 1}/{run.num_epochs()}",
-                       dynamic_ncols=True, file=sys.stderr, mininterval=1.0)
+    if run.info.is_main and run.progress is not None:
+        ep.pbar = run.progress(total=spe * run.global_batch, initial=(ep.micro // accum) * run.global_batch,
+                               desc=f"epoch {prog.epoch + 1}/{run.num_epochs()}")
     for batch in batches:
         if ep.first_wait is None:
             ep.first_wait = time.time() - t_epoch
@@ -723,7 +809,7 @@ def _forward_backward(run: _Run, prog: _Progress, ep: _Epoch, batch) -> bool:
         with autocast(dev, run.dtype):
             logits = run.fwd_model(x)
             loss = criterion(x, logits, y) if run.teacher is not None else criterion(logits, y)
-        debug_nan = getattr(args, "debug_nan_step", None)
+        debug_nan = args.debug_nan_step
         if debug_nan is not None and prog.step + 1 == debug_nan:
             loss = loss * float("nan")
         ep.loss_buf.append(loss.detach().float())
@@ -769,7 +855,8 @@ def _refit_budget(run: _Run, prog: _Progress) -> None:
             (prog.run_steps == run.probe + 1 or prog.step % max(1, args.log_interval) == 0)):
         return
     step_time = (time.time() - prog.t_probe0) / (prog.run_steps - 1)
-    total = _fit_budget(run.budget_s, prog.elapsed(), step_time, prog.eval_seconds, len(run.data.val_loader),
+    total = _fit_budget(run.budget_s, prog.elapsed(), step_time, prog.eval_seconds,
+                        0 if run.data.val_loader is None else len(run.data.val_loader),
                         prog.step, spe, prog.epoch, run.accum) if run.info.is_main else None
     total = broadcast_object(total, run.info)
     first_fit = not prog.budget_state.get("fitted")
@@ -795,7 +882,7 @@ def _log_point(run: _Run, prog: _Progress, ep: _Epoch, end_of_epoch: bool, done:
         return False
     interval_due = _reduce_losses(run, prog, ep, bool(run.info.is_main and by_interval))
     rec = {"type": "train", "epoch": prog.epoch + 1, "step": step, "loss": ep.last_loss, "lr": ep.cur_lr,
-           "images_per_s": (ep.pbar.format_dict.get("rate") if ep.pbar is not None else None),
+           "images_per_s": getattr(ep.pbar, "format_dict", {}).get("rate"),
            "elapsed_min": prog.elapsed() / 60.0}
     run.recorder.write(rec, step)
     if ep.pbar is not None:
@@ -837,17 +924,18 @@ def _reduce_losses(run: _Run, prog: _Progress, ep: _Epoch, interval_here: bool) 
 def _end_epoch(run: _Run, prog: _Progress, ep: _Epoch, t_eval: float) -> None:
     """End of an epoch (or of the time budget): evaluate, record, log, checkpoint."""
     info, data, dtype, raw_model = run.info, run.data, run.dtype, run.raw_model
-    stats = evaluate(raw_model, data.val_loader, info, dtype, data.val_pipe)
+    stats, ema_stats = {}, None
+    if data.val_loader is not None:
+        stats = evaluate(raw_model, data.val_loader, info, dtype, data.val_pipe)
     prog.eval_seconds = time.time() - t_eval
-    ema_stats = None
-    if run.opt.ema is not None:
+    if run.opt.ema is not None and data.val_loader is not None:
         ema_stats = evaluate(run.opt.ema.module, data.val_loader, info, dtype, data.val_pipe)
     ep_min = (time.time() - ep.t_epoch) / 60.0
     train_ips = (ep.micro - ep.start_micro) * run.bs * info.world_size / max(t_eval - ep.t_epoch, 1e-9)
-    entry = {"epoch": prog.epoch + 1, "step": prog.step, "top1": stats["top1"], "top5": stats["top5"],
+    entry = {"epoch": prog.epoch + 1, "step": prog.step, "top1": stats.get("top1"), "top5": stats.get("top5"),
              "train_im_per_s": train_ips, "eval_seconds": prog.eval_seconds,
              "first_batch_wait_s": ep.first_wait,
-             "val_loss": stats["loss"], "val_samples": stats["n"], "train_loss": ep.last_loss,
+             "val_loss": stats.get("loss"), "val_samples": stats.get("n"), "train_loss": ep.last_loss,
              "epoch_minutes": ep_min, "elapsed_minutes": prog.elapsed() / 60.0}
     if ema_stats is not None:
         entry.update(ema_top1=ema_stats["top1"], ema_top5=ema_stats["top5"])
@@ -856,8 +944,9 @@ def _end_epoch(run: _Run, prog: _Progress, ep: _Epoch, t_eval: float) -> None:
     entry.update(skipped_videos(info, data.train_ds, data.val_ds))
     prog.summary["epochs"].append(entry)
     run.recorder.write({"type": "val", **entry}, prog.step)
-    log(info, f"epoch {prog.epoch + 1}/{run.num_epochs()}: val top-1 {stats['top1']:.2f} "
-              f"top-5 {stats['top5']:.2f} (n={stats['n']}, loss {stats['loss']:.4f})" +
+    scored = (f"val top-1 {stats['top1']:.2f} top-5 {stats['top5']:.2f} (n={stats['n']}, loss {stats['loss']:.4f})"
+              if stats else "not evaluated")
+    log(info, f"epoch {prog.epoch + 1}/{run.num_epochs()}: {scored}" +
               (f", EMA top-1 {ema_stats['top1']:.2f}" if ema_stats else "") +
               f" | train {train_ips:.0f} im/s (first batch after {ep.first_wait or 0:.2f} s), {ep_min:.2f} min, "
               f"total {prog.elapsed() / 60:.2f} min")
@@ -887,14 +976,16 @@ def _fit_budget(budget_s: float, elapsed_s: float, step_time: float, eval_s: Opt
 
 
 def print_summary(summary: dict) -> None:
+    echo = _ECHO.get()  # silent inside train(quiet=True)
+
     def fmt(s):
-        return "n/a" if not s else f"top-1 {s['top1']:.2f}  top-5 {s['top5']:.2f}"
-    print("\n== summary ==")
+        return "n/a" if not s or s.get("top1") is None else f"top-1 {s['top1']:.2f}  top-5 {s['top5']:.2f}"
+    echo("\n== summary ==")
     ratio = summary.get("reduction_ratio")
-    print(f"model {summary.get('model')}  patch {summary.get('patch')}  "
-          f"reduction ratio {'n/a' if ratio is None else f'{ratio:.3f}'}")
-    print(f"before merge (unpatched):      {fmt(summary.get('before_merge'))}")
-    print(f"after merge, no training:      {fmt(summary.get('after_merge_no_train'))}")
+    echo(f"model {summary.get('model')}  patch {summary.get('patch')}  "
+         f"reduction ratio {'n/a' if ratio is None else f'{ratio:.3f}'}")
+    echo(f"before merge (unpatched):      {fmt(summary.get('before_merge'))}")
+    echo(f"after merge, no training:      {fmt(summary.get('after_merge_no_train'))}")
     for e in summary.get("epochs", []):
-        print(f"after epoch {e['epoch']:<3d}               {fmt(e)}  ({e['elapsed_minutes']:.2f} min)")
-    print(f"minutes spent: {summary.get('minutes', 0):.2f}", flush=True)
+        echo(f"after epoch {e['epoch']:<3d}               {fmt(e)}  ({e['elapsed_minutes']:.2f} min)")
+    echo(f"minutes spent: {summary.get('minutes', 0):.2f}", flush=True)

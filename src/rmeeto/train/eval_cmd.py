@@ -9,41 +9,36 @@ import torch
 
 from ..data import build_dataset, build_eval_loader, gpu_pipelines, make_subset
 from ..bench import measure
+from .checks import eval_settings
+from .config import EvalConfig
+from .dist import DistInfo
 from .engine import TrainError, amp_dtype, build_model, evaluate, require_vim, run_command
 from .video import skipped_videos, video_options
 
 
-def settings_from_args(args) -> list[dict]:
-    """The patch settings to evaluate (see :func:`rmeeto.train.checks.eval_settings`)."""
-    from .checks import eval_settings
-
-    return eval_settings(args)
-
-
-def run_eval(args) -> int:
+def run_eval(args: EvalConfig) -> int:
     """Entry point of ``rmeeto eval``; returns the exit code (0 ok, 2 bad input)."""
     return run_command(_eval, args)
 
 
-def _eval(args, info) -> int:
+def _eval(args: EvalConfig, info: DistInfo) -> int:
     import rmeeto
     dev = info.device
     dtype = amp_dtype(args.amp, dev)
-    args.drop_path = 0.0
     model = build_model(args)
     model.to(dev).eval()
     img_size, channels = int(model.img_size), int(model.in_chans)
     gpu = bool(args.gpu_decode)
     ds = build_dataset(args.dataset, args.data_dir, args.split, img_size=img_size, channels=channels,
                        num_classes=int(model.num_classes), crop_pct=args.crop_pct, gpu_decode=gpu,
-                       video=video_options(args, model), max_bad_images=args.max_bad_images)
+                       video=video_options(args, model, args.model), max_bad_images=args.max_bad_images)
     ds = make_subset(ds, args.data_subset, args.seed)
     loader = build_eval_loader(ds, args.batch_size, world_size=info.world_size, rank=info.rank,
                                workers=args.workers, pin_memory=dev.type == "cuda", gpu_decode=gpu)
     pipe = gpu_pipelines(img_size, dev, crop_pct=args.crop_pct)[1] if gpu else None
     loaded = rmeeto.patch_settings(model)
     results = []
-    for setting in settings_from_args(args):
+    for setting in eval_settings(args):
         rmeeto.unpatch(model)
         use = loaded if setting is None else setting
         if use:

@@ -11,7 +11,9 @@ from torch.utils.data import Dataset, Subset
 from ..data.errors import DataError
 from ..data.sampler import SeededDataset
 from ..data.video import VideoDataset, parse_views
+from .config import DataConfig
 from .dist import DistInfo, all_reduce_sum
+from .errors import TrainError
 
 VIEW_AVERAGES = ("logits", "softmax")
 
@@ -52,7 +54,6 @@ def apply_layer_decay(groups: list[dict], model: nn.Module, decay: float) -> lis
     """Split optimizer parameter groups by depth and give each ``lr_scale = decay ** (L + 1 - depth)``
     (:class:`CosineWarmupLR` multiplies it in). ``decay == 1`` returns ``groups`` unchanged. The
     top group (scale 1) comes first, so the logged lr of group 0 is the base lr."""
-    from .engine import TrainError
     if not 0 < decay <= 1:
         raise TrainError(f"--layer-decay must be in (0, 1], got {decay}")
     if decay == 1.0:
@@ -74,17 +75,18 @@ def apply_layer_decay(groups: list[dict], model: nn.Module, decay: float) -> lis
     return sorted(out, key=lambda g: -g["depth"])
 
 
-def video_options(args, model: nn.Module) -> Optional[dict]:
-    """The ``video=`` options of :func:`rmeeto.data.build_dataset` for ``--dataset video``, else None."""
-    if args.dataset != "video":
+def video_options(data: DataConfig, model: nn.Module, name: str, num_sample: int = 1) -> Optional[dict]:
+    """The ``video=`` options of :func:`rmeeto.data.build_dataset` for ``--dataset video`` (``name``:
+    the model's, for the message when it takes images), else None."""
+    if data.dataset != "video":
         return None
     num_frames = getattr(model, "num_frames", 0)
     if not num_frames:
         raise DataError(f"--dataset video needs a video model (e.g. videomamba_tiny_patch16_224); "
-                         f"--model {args.model} takes images")
-    return {"num_frames": int(num_frames), "test_views": parse_views(args.test_views),
-            "num_sample": int(getattr(args, "num_sample", 1)), "prefix": args.video_prefix,
-            "sep": args.list_sep, "min_frames": args.min_frames, "short_side": args.short_side}
+                        f"--model {name} takes images")
+    return {"num_frames": int(num_frames), "test_views": parse_views(data.test_views),
+            "num_sample": int(num_sample), "prefix": data.video_prefix,
+            "sep": data.list_sep, "min_frames": data.min_frames, "short_side": data.short_side}
 
 
 def _video_base(ds: Dataset) -> Optional[VideoDataset]:
