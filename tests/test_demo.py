@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rmeeto.data.idx import fashion_mnist_dir, write_idx
-from rmeeto.demo import ASSET, evaluate, find_fashion_mnist, load_demo_model, run_demo
+from rmeeto.study.demo import ASSET, evaluate, find_fashion_mnist, load_demo_model, run_demo
 
 FM_DIR = fashion_mnist_dir()  # $RMEETO_FASHION_MNIST (set it to a missing folder to test without) or Debian's
 REAL = os.path.isfile(os.path.join(FM_DIR, "t10k-labels-idx1-ubyte.gz"))
@@ -35,7 +35,7 @@ def test_shipped_checkpoint_is_small_and_loads():
 @pytest.mark.slow
 @pytest.mark.skipif(not REAL, reason=NO_FM)
 def test_shipped_checkpoint_beats_chance_on_real_test_images():
-    from rmeeto.demo import datasets
+    from rmeeto.study.demo import datasets
 
     torch.manual_seed(0)
     model = load_demo_model()
@@ -72,7 +72,7 @@ def test_dataset_location_follows_the_environment(tmp_path, monkeypatch):
     dataset); pointed elsewhere, the finder neither installs Debian's package nor reads Debian's folder."""
     import subprocess
 
-    import rmeeto.demo as demo
+    import rmeeto.study.demo as demo
     from rmeeto.data import FashionMNIST
 
     root = fake_fashion_mnist(tmp_path / "fm")
@@ -93,7 +93,7 @@ def test_dataset_location_follows_the_environment(tmp_path, monkeypatch):
 
 
 def test_demo_subset_has_exactly_the_asked_count():
-    from rmeeto.demo import class_balanced
+    from rmeeto.study.demo import class_balanced
 
     targets = np.repeat(np.arange(10), 600)
     idx = class_balanced(targets, 2048, seed=0)
@@ -110,7 +110,7 @@ def test_demo_retrain_is_reproducible_whatever_the_python_rng_state(tmp_path):
     import random
 
     import rmeeto
-    from rmeeto.demo import datasets, retrain
+    from rmeeto.study.demo import datasets, retrain
 
     root = fake_fashion_mnist(tmp_path)
     first = rmeeto.patch(load_demo_model(str(ASSET), "cpu"), ratio=0.31)
@@ -131,7 +131,7 @@ def test_demo_keeps_freed_memory_on_glibc():
     import subprocess
     import sys
 
-    code = "from rmeeto.demo import keep_freed_memory; print(keep_freed_memory())"
+    code = "from rmeeto.study.demo import keep_freed_memory; print(keep_freed_memory())"
     src = str(Path(__file__).resolve().parents[1] / "src")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": src})

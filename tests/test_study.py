@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from rmeeto.baselines.vit_tome import create_deit_tiny, patch_vit, r_for_ratio, ratio_for, tokens_per_block
-from rmeeto.demo import ASSET
-from rmeeto.study import run_study
+from rmeeto.study.demo import ASSET
+from rmeeto.study.stages import run_study
 
 from test_demo import FM_DIR, REAL, fake_fashion_mnist
 
@@ -87,7 +87,7 @@ def test_vit_baseline_builds_for_rmeeto_train_and_refuses_what_does_not_apply():
 
 
 def test_report_retrain_tables_show_the_gap_to_unmerged(tmp_path):
-    from rmeeto.study_report import write_report
+    from rmeeto.study.report import write_report
 
     run = {"epochs": [{"epoch": 1, "top1": 90.0}, {"epoch": 2, "top1": 91.25}], "wall_minutes": 1.5}
     free = {"env": {}, "rows": [{"label": "unmerged", "mode": "none", "target_ratio": 0.0, "r": 0, "ratio": 0.0,
@@ -126,7 +126,7 @@ def test_study_retrain_runs_in_parallel_and_resumes(tmp_path, capsys):
 def test_a_failed_study_run_does_not_stop_the_others(tmp_path, monkeypatch):
     import pytest
 
-    import rmeeto.study as study
+    import rmeeto.study.stages as study
 
     def fake_run(args, out, name, extra, gpu=None):
         if "prune" in name:
@@ -182,7 +182,7 @@ def test_train_holdout_scores_on_held_out_train_images(tmp_path, capsys):
 
 
 def test_recipe_stage_picks_the_best_held_out_recipe_and_retrain_uses_it(tmp_path, monkeypatch, capsys):
-    import rmeeto.study as study
+    import rmeeto.study.stages as study
 
     calls, dirs = [], []
     score = {"lr3e-4": 95.0, "distill": 95.0, "base": 94.0}
@@ -203,7 +203,7 @@ def test_recipe_stage_picks_the_best_held_out_recipe_and_retrain_uses_it(tmp_pat
                               epochs_list=[3], retrain_modes=["merge"], distill_options=[0], orders=["keep"],
                               out=str(tmp_path), batch_size=16, gpus=["0", "1"], recipe="auto", holdout=500,
                               seeds=[0], ratios=[0.31])
-    monkeypatch.setattr("rmeeto.demo.find_fashion_mnist", lambda d: "unused")
+    monkeypatch.setattr("rmeeto.study.demo.find_fashion_mnist", lambda d: "unused")
     with pytest.raises(SystemExit, match="run the recipe stage first"):
         study.choose_recipe(tmp_path)
     assert run_study(args) == 0
@@ -227,7 +227,7 @@ def test_recipe_stage_picks_the_best_held_out_recipe_and_retrain_uses_it(tmp_pat
 
 
 def test_retrain_seeds_name_the_runs_and_the_report_gives_their_spread(tmp_path, monkeypatch):
-    import rmeeto.study as study
+    import rmeeto.study.stages as study
 
     calls = []
     finals = {"merge-3ep": 91.0, "merge-3ep-seed1": 92.0, "merge-3ep-seed2": 93.0, "unmerged-3ep": 93.4,
@@ -238,7 +238,7 @@ def test_retrain_seeds_name_the_runs_and_the_report_gives_their_spread(tmp_path,
         return {"epochs": [{"epoch": 3, "top1": finals.get(name, 90.0)}], "wall_minutes": 1.0, "flags": extra}
 
     monkeypatch.setattr(study, "_train_run", fake_run)
-    monkeypatch.setattr("rmeeto.demo.find_fashion_mnist", lambda d: "unused")
+    monkeypatch.setattr("rmeeto.study.demo.find_fashion_mnist", lambda d: "unused")
     free = {"env": {}, "rows": [{"label": "unmerged", "mode": "none", "target_ratio": 0.0, "r": 0, "ratio": 0.0,
                                  "gflops": 1.0, "top1": 93.5, "im_per_s": None}]}
     (tmp_path / "free.json").write_text(json.dumps(free))
@@ -254,7 +254,7 @@ def test_retrain_seeds_name_the_runs_and_the_report_gives_their_spread(tmp_path,
     # the unmerged control is never distilled and has no ratio
     assert set(flags) == set(finals) | distilled | other_ratio
     r_of = {n: int(f[f.index("--r") + 1]) for n, f in flags.items() if "--r" in f}
-    from rmeeto.demo import load_demo_model
+    from rmeeto.study.demo import load_demo_model
 
     demo = load_demo_model(str(ASSET), "cpu")
     assert r_of["merge-3ep"] == study._r_for(demo, 0.31) > r_of["merge-3ep-ratio0.14-seed1"] == study._r_for(demo, 0.14)
@@ -266,7 +266,7 @@ def test_retrain_seeds_name_the_runs_and_the_report_gives_their_spread(tmp_path,
 
 
 def test_recipe_files_take_only_known_recipe_suffixes(tmp_path):
-    from rmeeto.study_report import recipe_files
+    from rmeeto.study.report import recipe_files
 
     for stem in ("retrain", "retrain_lr3e-4", "retrain_h100", "retrain_h100_lr3e-4", "retrain_notarecipe"):
         (tmp_path / f"{stem}.json").write_text("{}")

@@ -36,8 +36,8 @@ from typing import Optional
 
 import torch
 
-from .study_report import load_stage
-from .train.state import atomic_write_text
+from .report import load_stage
+from ..train.state import atomic_write_text
 
 RATIOS = (0.14, 0.31, 0.54)
 FREE_MODES = ("merge", "prune", "prune-random", "prune-norm")
@@ -74,7 +74,7 @@ def _save(out: Path, name: str, obj) -> None:
 
 
 def _test_set(root: str, img_size: int, limit=None):
-    from .data import build_dataset
+    from ..data import build_dataset
 
     ds = build_dataset("fashion-mnist", root, "val", img_size=img_size, channels=1, crop_pct=1.0)
     return torch.utils.data.Subset(ds, range(min(limit, len(ds)))) if limit else ds
@@ -88,7 +88,7 @@ def accuracy(model, data, device) -> float:
 
 def stage_free(args, out: Path) -> None:
     import rmeeto
-    from .bench import measure
+    from ..bench import measure
     from .demo import load_demo_model
 
     model = load_demo_model(args.checkpoint, args.device, args.trust_checkpoint)
@@ -124,7 +124,7 @@ def stage_free(args, out: Path) -> None:
 
 
 def _r_for(model, ratio: float) -> int:
-    from .patch import PatchConfig, r_for_ratio
+    from ..patch import PatchConfig, r_for_ratio
 
     return r_for_ratio(ratio, PatchConfig(), len(model.layers), model.num_tokens)
 
@@ -304,8 +304,8 @@ def stage_order(args, out: Path) -> None:
 def stage_vit(args, out: Path) -> None:
     """Train the DeiT-Ti-shaped ViT with ``rmeeto train`` and the proxy's recipe (``--vit-config``), then
     reduce it ToMe-style without re-training at the study's ratios."""
-    from .baselines.vit_tome import create_baseline, patch_vit, r_for_ratio, ratio_for
-    from .checkpoint import read_checkpoint
+    from ..baselines.vit_tome import create_baseline, patch_vit, r_for_ratio, ratio_for
+    from ..checkpoint import read_checkpoint
 
     config = Path(args.vit_config)
     if not config.is_file():
@@ -347,7 +347,7 @@ def _env(device: str) -> dict:
 
 
 def stage_report(args, out: Path) -> None:
-    from .study_report import write_report
+    from .report import write_report
 
     write_report(out)
     print(f"wrote {out / 'README.md'}")
@@ -358,7 +358,7 @@ STAGES = {"free": stage_free, "recipe": stage_recipe, "retrain": stage_retrain, 
 
 
 def run_study(args: argparse.Namespace) -> int:
-    from .cli_checks import require
+    from ..cli_checks import require
     from .demo import find_fashion_mnist
 
     require("study", "timm", "torchvision", "matplotlib")
@@ -377,7 +377,7 @@ def run_study(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from .cli import add_trust_arg
+    from ..cli import add_trust_arg
 
     p = sub.add_parser("study", help="reproduce the paper's experiments on the Fashion-MNIST proxy")
     p.add_argument("stages", nargs="+", help=f"any of {list(STAGES)}")

@@ -21,7 +21,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-ASSET = Path(__file__).parent / "assets" / "fmnist_demo_vim.pth"
+ASSET = Path(__file__).resolve().parents[1] / "assets" / "fmnist_demo_vim.pth"
 DEMO_MODEL = "vim_tiny_patch16_224"
 
 
@@ -34,7 +34,7 @@ def find_fashion_mnist(root: Optional[str] = None, allow_install: bool = True) -
     """A folder with the Fashion-MNIST IDX files: ``root`` if given, else ``$RMEETO_FASHION_MNIST`` or
     Debian's folder, a previous download, Debian's package installed with apt (as root, only when
     ``$RMEETO_FASHION_MNIST`` is unset), or a torchvision download."""
-    from .data.idx import DEBIAN_FASHION_MNIST, FASHION_MNIST_ENV, fashion_mnist_dir
+    from ..data.idx import DEBIAN_FASHION_MNIST, FASHION_MNIST_ENV, fashion_mnist_dir
 
     if root:
         if _has_idx(root):
@@ -69,8 +69,8 @@ def find_fashion_mnist(root: Optional[str] = None, allow_install: bool = True) -
 
 def load_demo_model(path: Optional[str] = None, device: str = "cpu", trust_checkpoint: bool = False):
     import rmeeto
-    from .checkpoint import CheckpointError, read_checkpoint
-    from .cli_checks import UsageError, checkpoint_message
+    from ..checkpoint import CheckpointError, read_checkpoint
+    from ..cli_checks import UsageError, checkpoint_message
 
     path = Path(path or ASSET)
     if not path.is_file():
@@ -106,7 +106,7 @@ def class_balanced(targets, n: int, seed: int = 0) -> list[int]:
 def datasets(root: str, img_size: int, eval_images: int, train_images: int, seed: int = 0):
     from torch.utils.data import Subset
 
-    from .data import build_dataset
+    from ..data import build_dataset
 
     test = build_dataset("fashion-mnist", root, "val", img_size=img_size, channels=1, crop_pct=1.0)
     test = Subset(test, range(min(eval_images, len(test))))
@@ -160,7 +160,7 @@ def retrain(model, data, device: str, epochs: int = 1, batch_size: int = 64, lr:
             seed: int = 0, workers: int = 0, desc: Optional[str] = None) -> float:
     """A short re-training (AdamW, cosine, label smoothing 0.1); returns minutes spent. Reproducible in
     ``seed``: the training transforms draw from Python's and NumPy's RNGs too, so all three are seeded."""
-    from .train.state import seed_everything
+    from ..train.state import seed_everything
 
     seed_everything(seed)
     g = torch.Generator().manual_seed(seed)
@@ -169,7 +169,7 @@ def retrain(model, data, device: str, epochs: int = 1, batch_size: int = 64, lr:
                                          num_workers=workers, pin_memory=device.startswith("cuda"),
                                          persistent_workers=workers > 0)
     steps = max(1, epochs * len(loader))
-    from .train.engine import param_groups
+    from ..train.engine import param_groups
 
     opt = torch.optim.AdamW(param_groups(model, 0.05), lr=lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
@@ -213,8 +213,8 @@ def merge_maps(model, data, path: str, count: int = 4) -> None:
     """Merge maps of the first ``count`` images side by side, with a title and a caption."""
     from PIL import Image
 
-    from .data.transforms import FASHION_MNIST_MEAN, FASHION_MNIST_STD
-    from .vis import CAPTION, describe, final_groups, merge_map, with_text
+    from ..data.transforms import FASHION_MNIST_MEAN, FASHION_MNIST_STD
+    from ..vis import CAPTION, describe, final_groups, merge_map, with_text
 
     model = model.cpu()
     tiles = []
@@ -233,7 +233,7 @@ def merge_maps(model, data, path: str, count: int = 4) -> None:
 
 def check_demo(args: argparse.Namespace) -> None:
     """Stop before any work on a bad demo argument or a missing package."""
-    from .cli_checks import UsageError, check_at_least, check_out_dir, check_r_ratio, require
+    from ..cli_checks import UsageError, check_at_least, check_out_dir, check_r_ratio, require
 
     require("demo", "timm", "torchvision", "matplotlib")
     if args.device.startswith("cuda") and not torch.cuda.is_available():
@@ -275,7 +275,7 @@ def _minutes(seconds: float) -> str:
 
 def run_demo(args: argparse.Namespace) -> int:
     import rmeeto
-    from .cli_checks import check_patch
+    from ..cli_checks import check_patch
 
     check_demo(args)
     t_setup = time.time()
@@ -332,7 +332,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from .cli import add_trust_arg
+    from ..cli import add_trust_arg
 
     p = sub.add_parser("demo", help="end-to-end demo on Fashion-MNIST (CPU: a few minutes)")
     p.add_argument("--device", default="cpu", help="cpu, or cuda for the full-size version")

@@ -85,7 +85,7 @@ def recipe_files(out: Path, stage: str) -> list[tuple[str, str]]:
     """(recipe, stage file stem) of every ``<stage>.json`` (the base recipe) and ``<stage>_<recipe>.json``
     in ``out`` whose suffix names a recipe of ``RECIPES``, base first (so ``retrain_h100_x.json`` is not
     read as a ``retrain`` recipe called ``h100_x``)."""
-    from .study import RECIPES
+    from .stages import RECIPES
 
     found = [("base", stage)] if (out / f"{stage}.json").is_file() else []
     for p in sorted(out.glob(f"{stage}_*.json")):
@@ -110,7 +110,7 @@ def _recipe_flags(flags: list[str]) -> list[str]:
 
 def _recipe_table(runs: dict, chosen: str) -> list[str]:
     """The recipe stage's runs: held-out top-1 before and after merging, then after each epoch."""
-    from .study import RECIPE_CONTROLS, RECIPES
+    from .stages import RECIPE_CONTROLS, RECIPES
 
     lines = ["| run | flags | before merge | merged, no training | after each epoch | final | wall min |",
              "|---|---|---|---|---|---|---|"]
@@ -159,7 +159,7 @@ def _seed_spread(runs: dict, base) -> list[str]:
 
 
 def write_report(out: Path) -> None:
-    from .study import RECIPES, choose_recipe
+    from .stages import RECIPES, choose_recipe
 
     free, vit, recipe = (load_stage(out, n) for n in ("free", "vit", "recipe"))
     retrains = [(rec, load_stage(out, stem)) for rec, stem in recipe_files(out, "retrain")]

@@ -27,7 +27,7 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
-from .train.state import atomic_write_text
+from ..train.state import atomic_write_text
 
 RATIOS = (0.31, 0.54)
 FREE_MODES = ("merge", "prune", "prune-random", "prune-norm")
@@ -50,7 +50,7 @@ def load_video_model(checkpoint: Path, keep_patch: bool = False) -> nn.Module:
     """The VideoMamba a ``rmeeto train`` checkpoint holds (its name and kwargs are stored in it), in eval
     mode on the CPU; the stored merge is applied only with ``keep_patch``."""
     import rmeeto
-    from .checkpoint import read_checkpoint
+    from ..checkpoint import read_checkpoint
 
     meta = read_checkpoint(checkpoint).get("rmeeto", {})
     if not meta.get("model"):
@@ -67,7 +67,7 @@ def load_clips(data_dir: str, split: str, num_frames: int, img_size: int,
                limit: Optional[int] = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Every (or the first ``limit``) clip of ``split`` as one ``(N, C, T, S, S)`` tensor with its labels,
     decoded and transformed as ``rmeeto eval`` does (one centre view, middle frame of each segment)."""
-    from .data.video import build_video_dataset, collate_views
+    from ..data.video import build_video_dataset, collate_views
 
     ds = build_video_dataset(data_dir, split, num_frames=num_frames, img_size=img_size, train=False)
     n = len(ds) if limit is None else min(limit, len(ds))
@@ -88,7 +88,7 @@ def top1(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 6
 
 def clips_per_second(model: nn.Module, batch_size: int, iters: int) -> float:
     """Median CPU clips/s of a fp32 forward (random clips, the current patch)."""
-    from .bench import measure
+    from ..bench import measure
 
     return measure(model, batch_size, "cpu", "fp32", warmup=1, iters=iters)["im_per_s"]
 
@@ -111,7 +111,7 @@ def data_info(data_dir: str) -> Optional[dict]:
 
 def r_for(model: nn.Module, ratio: float) -> int:
     """The constant r whose reduction ratio is closest to ``ratio`` with the default schedule."""
-    from .patch import PatchConfig, r_for_ratio
+    from ..patch import PatchConfig, r_for_ratio
 
     return r_for_ratio(ratio, PatchConfig(), len(model.layers), model.num_tokens)
 
@@ -304,7 +304,7 @@ def register(sub) -> None:
 
 
 def _cli(a) -> int:
-    from .study_video_report import write_report
+    from .video_report import write_report
 
     import shlex
 
