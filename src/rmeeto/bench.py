@@ -14,6 +14,8 @@ from typing import Any, Optional
 
 import torch
 
+from .env_info import environment
+
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 MERGE_IMPLS = ("auto", "torch", "triton")
 
@@ -224,14 +226,7 @@ def check_bench(args: argparse.Namespace) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     check_bench(args)
     rows = run_bench(args)
-    meta = {"torch": torch.__version__, "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
-            "date": time.strftime("%Y-%m-%d")}
-    try:
-        import triton
-
-        meta["triton"] = triton.__version__
-    except ImportError:
-        pass
+    meta = environment(args.device)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"meta": meta, "rows": rows}, f, indent=1)
