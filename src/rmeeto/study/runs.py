@@ -60,24 +60,29 @@ def train_run(proxy: Proxy, settings: RunSettings, run_dir: Path, name: str, ext
     return summary
 
 
-def run_train_cmd(cmd: list[str], run_dir: Path, name: str, gpu: Optional[str] = None) -> dict:
-    """Run an ``rmeeto train`` command line (on ``gpu`` when given), keep its log in ``run_dir``, and return
-    its summary with the wall-clock minutes added."""
+def run_train_cmd(cmd: list[str], run_dir: Path, name: str, gpu: Optional[str] = None,
+                  threads: Optional[int] = None, echo: bool = True) -> dict:
+    """Run an ``rmeeto train`` command line (on ``gpu``, with ``threads`` intra-op threads, when given), keep
+    its log in ``run_dir``, and return its summary with the wall-clock minutes added; ``echo`` prints a line
+    with its top-1 after each epoch. A failed run raises RuntimeError naming its log."""
     env = dict(os.environ)
     if gpu is not None:
         env["CUDA_VISIBLE_DEVICES"] = gpu
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
     t0 = time.time()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "stdout.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
-        print(proc.stdout[-2000:], proc.stderr[-2000:])
+        print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
         raise RuntimeError(f"study run {name} failed (log: {run_dir / 'stdout.log'})")
     summary = json.loads((run_dir / "summary.json").read_text())
     summary["wall_minutes"] = (time.time() - t0) / 60
-    where = f" on device {gpu}" if gpu is not None else ""
-    print(name, [round(e["top1"], 2) for e in summary["epochs"]], f"{summary['wall_minutes']:.2f} min{where}",
-          flush=True)
+    if echo:
+        where = f" on device {gpu}" if gpu is not None else ""
+        print(name, [round(e["top1"], 2) for e in summary["epochs"]], f"{summary['wall_minutes']:.2f} min{where}",
+              flush=True)
     return summary
 
 

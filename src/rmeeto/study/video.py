@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,6 +39,7 @@ from ..data.video import build_video_dataset, collate_views
 from ..env_info import environment
 from ..patch import PatchConfig, r_for_ratio
 from .results import load_stage, save_stage
+from .runs import run_train_cmd
 from .video_report import write_report
 
 RATIOS = (0.31, 0.54)
@@ -187,17 +186,10 @@ def train_command(config: str, checkpoint: Path, data_dir: str, run_dir: Path, l
 
 def run_one(cmd: list[str], run_dir: Path, threads: int) -> dict:
     """Run one ``rmeeto train`` process with ``threads`` intra-op threads; its summary plus wall minutes."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    t0 = time.time()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "stdout.log").write_text(proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
-        raise SystemExit(f"error: re-training run failed (log: {run_dir / 'stdout.log'})")
-    summary = json.loads((run_dir / "summary.json").read_text())
-    summary["wall_minutes"] = (time.time() - t0) / 60
-    return summary
+    try:
+        return run_train_cmd(cmd, run_dir, run_dir.name, threads=threads, echo=False)
+    except RuntimeError as e:
+        raise SystemExit(f"error: {e}") from None
 
 
 KEEP = ("before_merge", "after_merge_no_train", "epochs", "patch", "reduction_ratio", "minutes", "wall_minutes",
