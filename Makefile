@@ -19,8 +19,18 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" --durations=5
 
+# The demo only looks for Fashion-MNIST; installing it is done here: Debian's package, only as root where apt-get
+# exists, never failing the target. Without the data the demo is skipped with the finder's message (how to get it).
+FMNIST_FOUND := from rmeeto.study.demo import find_fashion_mnist; find_fashion_mnist()
+
 demo: $(STAMP)
-	$(VENV)/bin/rmeeto demo
+	@if [ -z "$$RMEETO_FASHION_MNIST" ] && [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] \
+	    && command -v apt-get >/dev/null; then \
+	  echo "installing Fashion-MNIST for the demo (apt-get install dataset-fashion-mnist) ..."; \
+	  apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || echo "note: could not install dataset-fashion-mnist"; \
+	fi
+	@if $(PY) -c "$(FMNIST_FOUND)"; then $(VENV)/bin/rmeeto demo; \
+	else echo "make demo: skipped, the demo needs Fashion-MNIST (see the line above)"; fi
 
 info: $(STAMP)
 	$(VENV)/bin/rmeeto info

@@ -101,13 +101,13 @@ proxy)
   python3 scripts/export_model.py /tmp/proxy/checkpoint.pth "$OUT/fmnist_proxy_vim_fp16.pth" float16
   cp /tmp/proxy/metrics.jsonl "$OUT/proxy_metrics.jsonl"; cp /tmp/demo_vim/metrics.jsonl "$OUT/demo_metrics.jsonl" ;;
 study)
-  CK=${PROXY_CKPT:-/tmp/proxy/checkpoint.pth}; [ -f "$CK" ] || CK=$PWD/docs/proxy/fmnist_proxy_vim_fp16.pth
+  CK=${PROXY_CKPT:-/tmp/proxy/checkpoint.pth}; [ -f "$CK" ] || CK=$PWD/checkpoints/fmnist_proxy_vim_fp16.pth
   for stage in ${STUDY_STAGES:-free retrain vit order}; do
     timeout ${STAGE_TIMEOUT:-900} $RM study $stage --checkpoint "$CK" --data-dir "$FMNIST" --out "$OUT/study" --vit-epochs ${VIT_EPOCHS:-15} ${STUDY_ARGS:-} 2>&1 | grep -v "^ " >> "$OUT/study.log"
   done ;;
 study2)
   # on a 2-GPU machine: the study's runs split over both GPUs, in parallel; each GPU its own out dir
-  CK=${PROXY_CKPT:-$PWD/docs/proxy/fmnist_proxy_vim_fp16.pth}
+  CK=${PROXY_CKPT:-$PWD/checkpoints/fmnist_proxy_vim_fp16.pth}
   CUDA_VISIBLE_DEVICES=0 timeout ${STAGE_TIMEOUT:-560} $RM study retrain --checkpoint "$CK" --data-dir "$FMNIST" \
     --out /tmp/study0 ${STUDY0_ARGS:-} > "$OUT/study0.log" 2>&1 &
   CUDA_VISIBLE_DEVICES=1 bash -c "timeout ${STAGE_TIMEOUT:-560} $RM study order vit --checkpoint $CK --data-dir $FMNIST \
@@ -142,7 +142,7 @@ proxy4)
   grep -E "^epoch|^training|error|budget" "$OUT/proxy_vim.log" | tail -40 ;;
 study4)
   # the re-training grid on a 4-GPU host, one (mode, distillation) pair per GPU, all in parallel
-  CK=${PROXY_CKPT:-$PWD/docs/proxy/fmnist_proxy_vim_fp16.pth}
+  CK=${PROXY_CKPT:-$PWD/checkpoints/fmnist_proxy_vim_fp16.pth}
   g=0
   for md in "merge 0" "merge 1" "prune 0" "prune 1"; do set -- $md
     CUDA_VISIBLE_DEVICES=$g timeout ${STAGE_TIMEOUT:-540} $RM study retrain --retrain-modes $1 --distill-options $2 \
@@ -156,7 +156,7 @@ mixed4)
   # a 4-GPU host, 16 cores pinned per GPU (like a one-GPU 16-core machine), four jobs in parallel:
   # GPU 0 order ablation + training-free table + demo; GPU 1 ViT + kernel targets; GPU 2 GPU tests;
   # GPU 3 loader and end-to-end JPEG runs; then GPUs 2+3 the 2-process end-to-end run
-  CK=${PROXY_CKPT:-$PWD/docs/proxy/fmnist_proxy_vim_fp16.pth}
+  CK=${PROXY_CKPT:-$PWD/checkpoints/fmnist_proxy_vim_fp16.pth}
   (export CUDA_VISIBLE_DEVICES=0
    taskset -c 0-15 timeout 200 $RM study order --orders shuffle --checkpoint "$CK" --data-dir "$FMNIST" --out /tmp/study_o
    taskset -c 0-15 timeout 150 $RM study free --checkpoint "$CK" --data-dir "$FMNIST" --out /tmp/study_o
@@ -188,7 +188,7 @@ mixed4)
 recipe4)
   # the study's recipe stage on a 4-GPU host: every candidate re-training recipe, scored on 10k held-out
   # train images, one run per GPU at a time; then the report of what it chose
-  CK=${PROXY_CKPT:-$PWD/docs/proxy/fmnist_proxy_vim_fp16.pth}; info > "$OUT/env.txt"
+  CK=${PROXY_CKPT:-$PWD/checkpoints/fmnist_proxy_vim_fp16.pth}; info > "$OUT/env.txt"
   timeout ${STAGE_TIMEOUT:-560} $RM study recipe --gpus 0 1 2 3 --checkpoint "$CK" --data-dir "$FMNIST" \
     --out /tmp/recipe > "$OUT/recipe.log" 2>&1
   cp /tmp/recipe/recipe.json "$OUT/"
@@ -196,7 +196,7 @@ recipe4)
   tail -n 20 "$OUT/recipe.log" ;;
 retrain4)
   # the retrain and order stages with the recipe the recipe stage chose ($RECIPE), on a 4-GPU host
-  CK=${PROXY_CKPT:-$PWD/docs/proxy/fmnist_proxy_vim_fp16.pth}; info > "$OUT/env.txt"
+  CK=${PROXY_CKPT:-$PWD/checkpoints/fmnist_proxy_vim_fp16.pth}; info > "$OUT/env.txt"
   timeout ${STAGE_TIMEOUT:-560} $RM study retrain order --recipe ${RECIPE:-auto} --gpus 0 1 2 3 --orders shuffle \
     --checkpoint "$CK" --data-dir "$FMNIST" --out docs/reproduction > "$OUT/retrain4.log" 2>&1
   cp docs/reproduction/retrain_*.json docs/reproduction/order_*.json "$OUT/"
@@ -204,7 +204,7 @@ retrain4)
   tail -n 20 "$OUT/retrain4.log" ;;
 h100)
   # on one H100: the GPU demo, then one 3-epoch re-training at ratio 0.31 timed on that card
-  CK=${PROXY_CKPT:-$PWD/docs/proxy/fmnist_proxy_vim_fp16.pth}
+  CK=${PROXY_CKPT:-$PWD/checkpoints/fmnist_proxy_vim_fp16.pth}
   info > "$OUT/env.txt"
   [ "${H100_DEMO:-1}" = 1 ] && timeout 110 $RM demo --device cuda --checkpoint "$CK" --data-dir "$FMNIST" --out "$OUT/demo_cuda" > "$OUT/demo_cuda.log" 2>&1
   timeout 170 $RM study retrain --retrain-modes merge --distill-options 0 --epochs-list 3 --checkpoint "$CK" \
@@ -216,7 +216,7 @@ h100grid)
   # runs, resumable over several calls. Results collect in runs/h100grid/retrain_$RECIPE.json (carry it
   # back in); a run that would not finish inside GRID_SECONDS (est. 29 s/epoch, 42 with distillation,
   # +20 s start-up) is left for the next call, so no call is killed mid-run.
-  CK=${PROXY_CKPT:-$PWD/docs/proxy/fmnist_proxy_vim_fp16.pth}; REC=${RECIPE:-lr3e-4-noreg}; G=runs/h100grid
+  CK=${PROXY_CKPT:-$PWD/checkpoints/fmnist_proxy_vim_fp16.pth}; REC=${RECIPE:-lr3e-4-noreg}; G=runs/h100grid
   info > "$OUT/env.txt"; mkdir -p $G; t0=$SECONDS
   [ -f $G/retrain_$REC.json ] || cp docs/reproduction/retrain_h100_$REC.json $G/retrain_$REC.json; chmod u+w $G/*.json
   for job in ${GRID_JOBS:-"merge 1 5 0" "prune 1 5 0" "merge 0 5 0" "prune 0 5 0" "merge 1 3 0" "prune 1 3 0" \

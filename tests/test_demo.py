@@ -1,5 +1,4 @@
 """`rmeeto demo` and the shipped checkpoint (issue: evidence on real data)."""
-import argparse
 import os
 from pathlib import Path
 
@@ -8,7 +7,7 @@ import pytest
 import torch
 
 from rmeeto.data.idx import fashion_mnist_dir, write_idx
-from rmeeto.demo import ASSET, evaluate, find_fashion_mnist, load_demo_model, run_demo
+from rmeeto.study.demo import ASSET, DemoSettings, evaluate, find_fashion_mnist, load_demo_model, run_demo
 
 FM_DIR = fashion_mnist_dir()  # $RMEETO_FASHION_MNIST (set it to a missing folder to test without) or Debian's
 REAL = os.path.isfile(os.path.join(FM_DIR, "t10k-labels-idx1-ubyte.gz"))
@@ -35,7 +34,7 @@ def test_shipped_checkpoint_is_small_and_loads():
 @pytest.mark.slow
 @pytest.mark.skipif(not REAL, reason=NO_FM)
 def test_shipped_checkpoint_beats_chance_on_real_test_images():
-    from rmeeto.demo import datasets
+    from rmeeto.study.demo import datasets
 
     torch.manual_seed(0)
     model = load_demo_model()
@@ -48,10 +47,9 @@ def test_shipped_checkpoint_beats_chance_on_real_test_images():
 @pytest.mark.slow
 def test_demo_code_path_on_a_tiny_subset(tmp_path, capsys):
     root = FM_DIR if REAL else fake_fashion_mnist(tmp_path)
-    args = argparse.Namespace(device="cpu", data_dir=root, checkpoint=None, trust_checkpoint=False,
-                              ratio=0.31, eval_images=20,
-                              train_images=20, epochs=1, lr=5e-4, seed=0, out=str(tmp_path / "out"))
-    assert run_demo(args) == 0
+    settings = DemoSettings(device="cpu", data_dir=root, eval_images=20, train_images=20, epochs=1, lr=5e-4,
+                            out=str(tmp_path / "out"))
+    assert run_demo(settings) == 0
     out, err = capsys.readouterr()
     for row in ("unmerged", "pruned, no training", "merged, no training", "merged + 1 ep re-train"):
         assert row in out
@@ -69,31 +67,51 @@ def test_missing_data_says_how_to_get_it(tmp_path):
 
 def test_dataset_location_follows_the_environment(tmp_path, monkeypatch):
     """RMEETO_FASHION_MNIST moves the default folder (so a run can simulate a machine without the
-    dataset); pointed elsewhere, the finder neither installs Debian's package nor reads Debian's folder."""
-    import subprocess
-
-    import rmeeto.demo as demo
+    dataset); pointed elsewhere, the finder does not read Debian's folder."""
     from rmeeto.data import FashionMNIST
 
     root = fake_fashion_mnist(tmp_path / "fm")
     monkeypatch.setenv("RMEETO_FASHION_MNIST", root)
     assert fashion_mnist_dir() == root and find_fashion_mnist() == root
     assert len(FashionMNIST(None, "test")) == 24
-    monkeypatch.setenv("RMEETO_FASHION_MNIST", str(tmp_path / "missing"))
-    monkeypatch.setenv("HOME", str(tmp_path))  # no earlier download either
-    calls = []
-    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a))
-    monkeypatch.setattr(demo.shutil, "which", lambda name: "/usr/bin/" + name)
-    monkeypatch.setattr(demo.os, "geteuid", lambda: 0)
-    with pytest.raises(SystemExit, match="Fashion-MNIST not found"):
-        find_fashion_mnist(allow_install=False)
-    assert calls == []
     monkeypatch.delenv("RMEETO_FASHION_MNIST")
     assert fashion_mnist_dir() == "/usr/share/datasets/fashion-mnist"
 
 
+def test_missing_dataset_is_never_installed_and_the_error_says_how(tmp_path, monkeypatch):
+    """The finder only looks, even as root with apt-get and torchvision at hand; its one-line error names
+    the places it looked and how to get the data."""
+    import shutil
+    import subprocess
+
+    missing = str(tmp_path / "missing")
+    monkeypatch.setenv("RMEETO_FASHION_MNIST", missing)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no earlier download either
+    ran = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: ran.append(a))
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: ran.append(a))
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    with pytest.raises(SystemExit) as e:
+        find_fashion_mnist()
+    message = str(e.value)
+    assert message.startswith("error: Fashion-MNIST not found in " + missing) and "\n" not in message
+    assert "apt-get install dataset-fashion-mnist" in message and "--data-dir" in message
+    assert ran == [] and not os.path.exists(missing) and not (tmp_path / ".cache").exists()
+
+
+def test_demo_cli_without_data_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    from rmeeto.cli import main
+
+    monkeypatch.setenv("RMEETO_FASHION_MNIST", str(tmp_path / "missing"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["demo", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: Fashion-MNIST not found") and "\n" not in err
+
+
 def test_demo_subset_has_exactly_the_asked_count():
-    from rmeeto.demo import class_balanced
+    from rmeeto.study.demo import class_balanced
 
     targets = np.repeat(np.arange(10), 600)
     idx = class_balanced(targets, 2048, seed=0)
@@ -110,7 +128,7 @@ def test_demo_retrain_is_reproducible_whatever_the_python_rng_state(tmp_path):
     import random
 
     import rmeeto
-    from rmeeto.demo import datasets, retrain
+    from rmeeto.study.demo import datasets, retrain
 
     root = fake_fashion_mnist(tmp_path)
     first = rmeeto.patch(load_demo_model(str(ASSET), "cpu"), ratio=0.31)
@@ -131,7 +149,7 @@ def test_demo_keeps_freed_memory_on_glibc():
     import subprocess
     import sys
 
-    code = "from rmeeto.demo import keep_freed_memory; print(keep_freed_memory())"
+    code = "from rmeeto.study.demo import keep_freed_memory; print(keep_freed_memory())"
     src = str(Path(__file__).resolve().parents[1] / "src")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": src})

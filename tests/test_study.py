@@ -1,14 +1,16 @@
 """`rmeeto study` on a tiny subset, and the ViT (ToMe-style) baseline."""
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
 from rmeeto.baselines.vit_tome import create_deit_tiny, patch_vit, r_for_ratio, ratio_for, tokens_per_block
-from rmeeto.demo import ASSET
-from rmeeto.study import run_study
+from rmeeto.study.demo import ASSET
+from rmeeto.study.runs import RunSettings
+from rmeeto.study.stages import RetrainGrid, StudySettings, VitSettings, run_study
 
 from test_demo import FM_DIR, REAL, fake_fashion_mnist
 
@@ -35,11 +37,8 @@ def test_vit_baseline_patch():
 def test_study_free_stage_and_report(tmp_path, capsys):
     root = FM_DIR if REAL else fake_fashion_mnist(tmp_path / "fm")
     out = tmp_path / "study"
-    args = argparse.Namespace(stages=["free", "report"], checkpoint=str(ASSET), trust_checkpoint=False,
-                              data_dir=root, device="cpu",
-                              lr=1e-4, epochs_list=[1], retrain_modes=["merge"], distill_options=[0],
-                              vit_epochs=1, eval_images=16, out=str(out), batch_size=16, gpus=None)
-    assert run_study(args) == 0
+    settings = StudySettings(checkpoint=str(ASSET), data_dir=root, device="cpu", eval_images=16)
+    assert run_study(["free", "report"], out, settings) == 0
     free = json.loads((out / "free.json").read_text())
     labels = [r["label"] for r in free["rows"]]
     assert labels[0] == "unmerged" and "merge 0.31" in labels and "merge-shuffle 0.14" in labels
@@ -53,19 +52,18 @@ def test_study_vit_stage_trains_with_rmeeto_train(tmp_path):
     (tmp_path / "fm").mkdir()
     root = fake_fashion_mnist(tmp_path / "fm")
     out = tmp_path / "study"
-    args = argparse.Namespace(stages=["vit"], checkpoint=str(ASSET), trust_checkpoint=False,
-                              data_dir=root, device="cpu", vit_epochs=1,
-                              vit_config=str(ROOT / "configs" / "fmnist_vit_tiny.yaml"), eval_images=16, out=str(out),
-                              batch_size=16, gpus=None)
-    assert run_study(args) == 0
+    settings = StudySettings(checkpoint=str(ASSET), data_dir=root, device="cpu", eval_images=16,
+                             runs=RunSettings(batch_size=16),
+                             vit=VitSettings(str(ROOT / "configs" / "fmnist_vit_tiny.yaml"), epochs=1))
+    assert run_study(["vit"], out, settings) == 0
     vit = json.loads((out / "vit.json").read_text())
     assert vit["recipe"] == "fmnist_vit_tiny.yaml" and len(vit["epoch_top1"]) == 1
     assert [r["mode"] for r in vit["rows"]][:3] == ["none", "merge", "prune"] and vit["rows"][1]["r"] > 0
     summary = json.loads((out / "runs" / "vit" / "summary.json").read_text())
     assert summary["model"] == "deit_tiny_patch16_224" and summary["lr"] > 0
-    args.vit_config = str(tmp_path / "missing.yaml")
+    missing = replace(settings, vit=VitSettings(str(tmp_path / "missing.yaml"), epochs=1))
     with pytest.raises(SystemExit, match="--vit-config"):
-        run_study(args)
+        run_study(["vit"], out, missing)
 
 
 def test_vit_baseline_builds_for_rmeeto_train_and_refuses_what_does_not_apply():
@@ -88,7 +86,7 @@ def test_vit_baseline_builds_for_rmeeto_train_and_refuses_what_does_not_apply():
 
 
 def test_report_retrain_tables_show_the_gap_to_unmerged(tmp_path):
-    from rmeeto.study_report import write_report
+    from rmeeto.study.report import write_report
 
     run = {"epochs": [{"epoch": 1, "top1": 90.0}, {"epoch": 2, "top1": 91.25}], "wall_minutes": 1.5}
     free = {"env": {}, "rows": [{"label": "unmerged", "mode": "none", "target_ratio": 0.0, "r": 0, "ratio": 0.0,
@@ -108,37 +106,34 @@ def test_study_retrain_runs_in_parallel_and_resumes(tmp_path, capsys):
     (tmp_path / "fm").mkdir()
     root = fake_fashion_mnist(tmp_path / "fm")
     out = tmp_path / "study"
-    args = argparse.Namespace(stages=["retrain"], checkpoint=str(ASSET), trust_checkpoint=False,
-                              data_dir=root, device="cpu",
-                              lr=1e-4, epochs_list=[1], retrain_modes=["merge", "prune"], distill_options=[0],
-                              orders=["keep"], vit_epochs=1, eval_images=16, out=str(out), batch_size=16,
-                              gpus=["a", "b"], recipe="base", seeds=[0], ratios=[0.31])
-    assert run_study(args) == 0
+    settings = StudySettings(checkpoint=str(ASSET), data_dir=root, device="cpu", eval_images=16,
+                             runs=RunSettings(lr=1e-4, batch_size=16, gpus=("a", "b")),
+                             grid=RetrainGrid(modes=("merge", "prune"), distill_options=(0,), epochs=(1,)))
+    assert run_study(["retrain"], out, settings) == 0
     runs = json.loads((out / "retrain.json").read_text())
     assert sorted(runs) == ["merge-1ep", "prune-1ep"]
     for name, s in runs.items():
         assert s["patch"]["mode"] == name.split("-")[0] and len(s["epochs"]) == 1 and s["epochs"][0]["top1"] >= 0
     printed = capsys.readouterr().out
     assert "on device a" in printed and "on device b" in printed
-    assert run_study(args) == 0
+    assert run_study(["retrain"], out, settings) == 0
     assert "on device" not in capsys.readouterr().out
 
 
 def test_a_failed_study_run_does_not_stop_the_others(tmp_path, monkeypatch):
     import pytest
 
-    import rmeeto.study as study
+    import rmeeto.study.runs as runs
 
-    def fake_run(args, out, name, extra, gpu=None):
+    def fake_run(proxy, settings, run_dir, name, extra, gpu=None):
         if "prune" in name:
             raise RuntimeError(f"study run {name} failed")
         return {"epochs": [{"epoch": 1, "top1": 50.0}], "wall_minutes": 0.1, "device": gpu}
 
-    monkeypatch.setattr(study, "_train_run", fake_run)
-    args = argparse.Namespace(gpus=["0", "1"])
+    monkeypatch.setattr(runs, "train_run", fake_run)
     jobs = [("prune-1ep", []), ("merge-1ep", []), ("merge-3ep", [])]
     with pytest.raises(SystemExit, match="study run prune-1ep failed"):
-        study._run_all(args, tmp_path, "retrain", {}, jobs)
+        runs.run_all(runs.Proxy(str(ASSET), "unused"), RunSettings(gpus=("0", "1")), tmp_path, "retrain", {}, jobs)
     saved = json.loads((tmp_path / "retrain.json").read_text())
     assert sorted(saved) == ["merge-1ep", "merge-3ep"] and {s["device"] for s in saved.values()} <= {"0", "1"}
 
@@ -183,41 +178,39 @@ def test_train_holdout_scores_on_held_out_train_images(tmp_path, capsys):
 
 
 def test_recipe_stage_picks_the_best_held_out_recipe_and_retrain_uses_it(tmp_path, monkeypatch, capsys):
-    import rmeeto.study as study
+    import rmeeto.study.recipes as recipes
+    import rmeeto.study.runs as runs
 
     calls, dirs = [], []
     score = {"lr3e-4": 95.0, "distill": 95.0, "base": 94.0}
 
-    def fake_run(args, run_dir, name, extra, gpu=None):
+    def fake_run(proxy, settings, run_dir, name, extra, gpu=None):
         calls.append((name, extra))
         dirs.append(run_dir.relative_to(tmp_path).as_posix())
         top1 = score.get(name, 93.0) if "holdout" in " ".join(extra) else 90.0
         return {"epochs": [{"epoch": 1, "top1": top1}], "wall_minutes": 0.1, "flags": extra,
                 "before_merge": {"top1": 96.0}, "after_merge_no_train": {"top1": 92.0}}
 
-    monkeypatch.setattr(study, "_train_run", fake_run)
+    monkeypatch.setattr(runs, "train_run", fake_run)
     free = {"env": {}, "rows": [{"label": "unmerged", "mode": "none", "target_ratio": 0.0, "r": 0, "ratio": 0.0,
                                  "gflops": 1.0, "top1": 93.5, "im_per_s": None}]}
     (tmp_path / "free.json").write_text(json.dumps(free))
-    args = argparse.Namespace(stages=["recipe"], checkpoint=str(ASSET), trust_checkpoint=False,
-                              data_dir=None, device="cpu", lr=1e-4,
-                              epochs_list=[3], retrain_modes=["merge"], distill_options=[0], orders=["keep"],
-                              out=str(tmp_path), batch_size=16, gpus=["0", "1"], recipe="auto", holdout=500,
-                              seeds=[0], ratios=[0.31])
-    monkeypatch.setattr("rmeeto.demo.find_fashion_mnist", lambda d: "unused")
+    settings = StudySettings(checkpoint=str(ASSET), runs=RunSettings(lr=1e-4, batch_size=16, gpus=("0", "1")),
+                             recipe="auto", holdout=500, grid=RetrainGrid(modes=("merge",), distill_options=(0,),
+                                                                          epochs=(3,)), orders=("keep",))
+    monkeypatch.setattr("rmeeto.study.stages.find_fashion_mnist", lambda d: "unused")
     with pytest.raises(SystemExit, match="run the recipe stage first"):
-        study.choose_recipe(tmp_path)
-    assert run_study(args) == 0
-    assert {n for n, _ in calls} == set(study.RECIPES) | set(study.RECIPE_CONTROLS) and len(calls) == 14
+        recipes.choose_recipe(tmp_path)
+    assert run_study(["recipe"], tmp_path, settings) == 0
+    assert {n for n, _ in calls} == set(recipes.RECIPES) | set(recipes.RECIPE_CONTROLS) and len(calls) == 14
     flags = dict(calls)
     assert "--r" not in flags["control-unmerged-base"] and flags["control-merge-lr3e-4-10ep"][-1] == "10"
     assert all(f[f.index("--holdout") + 1] == "500" for f in flags.values())
     assert calls[0][0] == "control-merge-lr3e-4-10ep"  # longest first
     assert dirs[0] == "runs/recipe/control-merge-lr3e-4-10ep"
-    assert study.choose_recipe(tmp_path) == "lr3e-4"  # a tie goes to the first listed
+    assert recipes.choose_recipe(tmp_path) == "lr3e-4"  # a tie goes to the first listed
     calls.clear(), dirs.clear()
-    args.stages = ["retrain", "order", "report"]
-    assert run_study(args) == 0
+    assert run_study(["retrain", "order", "report"], tmp_path, settings) == 0
     assert (tmp_path / "retrain_lr3e-4.json").is_file() and (tmp_path / "order_lr3e-4.json").is_file()
     assert not (tmp_path / "retrain.json").exists()
     assert all(e[:2] == ["--lr", "3e-4"] and "--holdout" not in e for _, e in calls)
@@ -228,34 +221,33 @@ def test_recipe_stage_picks_the_best_held_out_recipe_and_retrain_uses_it(tmp_pat
 
 
 def test_retrain_seeds_name_the_runs_and_the_report_gives_their_spread(tmp_path, monkeypatch):
-    import rmeeto.study as study
+    import rmeeto.study.runs as runs
+    import rmeeto.study.stages as study
 
     calls = []
     finals = {"merge-3ep": 91.0, "merge-3ep-seed1": 92.0, "merge-3ep-seed2": 93.0, "unmerged-3ep": 93.4,
               "unmerged-3ep-seed1": 93.6, "unmerged-3ep-seed2": 93.5}
 
-    def fake_run(args, run_dir, name, extra, gpu=None):
+    def fake_run(proxy, settings, run_dir, name, extra, gpu=None):
         calls.append((name, extra))
         return {"epochs": [{"epoch": 3, "top1": finals.get(name, 90.0)}], "wall_minutes": 1.0, "flags": extra}
 
-    monkeypatch.setattr(study, "_train_run", fake_run)
-    monkeypatch.setattr("rmeeto.demo.find_fashion_mnist", lambda d: "unused")
+    monkeypatch.setattr(runs, "train_run", fake_run)
+    monkeypatch.setattr(study, "find_fashion_mnist", lambda d: "unused")
     free = {"env": {}, "rows": [{"label": "unmerged", "mode": "none", "target_ratio": 0.0, "r": 0, "ratio": 0.0,
                                  "gflops": 1.0, "top1": 93.5, "im_per_s": None}]}
     (tmp_path / "free.json").write_text(json.dumps(free))
-    args = argparse.Namespace(stages=["retrain", "report"], checkpoint=str(ASSET), trust_checkpoint=False,
-                              data_dir=None, device="cpu",
-                              lr=1e-4, epochs_list=[3], retrain_modes=["merge", "unmerged"], distill_options=[0, 1],
-                              seeds=[0, 1, 2], ratios=[0.31, 0.14], out=str(tmp_path), batch_size=16, gpus=None,
-                              recipe="base")
-    assert run_study(args) == 0
+    settings = StudySettings(checkpoint=str(ASSET), runs=RunSettings(lr=1e-4, batch_size=16),
+                             grid=RetrainGrid(modes=("merge", "unmerged"), distill_options=(0, 1), epochs=(3,),
+                                              ratios=(0.31, 0.14), seeds=(0, 1, 2)))
+    assert run_study(["retrain", "report"], tmp_path, settings) == 0
     flags = dict(calls)
     distilled = {f"merge-distill-3ep{s}" for s in ("", "-seed1", "-seed2")}
     other_ratio = {f"merge{d}-3ep-ratio0.14{s}" for d in ("", "-distill") for s in ("", "-seed1", "-seed2")}
     # the unmerged control is never distilled and has no ratio
     assert set(flags) == set(finals) | distilled | other_ratio
     r_of = {n: int(f[f.index("--r") + 1]) for n, f in flags.items() if "--r" in f}
-    from rmeeto.demo import load_demo_model
+    from rmeeto.study.demo import load_demo_model
 
     demo = load_demo_model(str(ASSET), "cpu")
     assert r_of["merge-3ep"] == study._r_for(demo, 0.31) > r_of["merge-3ep-ratio0.14-seed1"] == study._r_for(demo, 0.14)
@@ -267,7 +259,7 @@ def test_retrain_seeds_name_the_runs_and_the_report_gives_their_spread(tmp_path,
 
 
 def test_recipe_files_take_only_known_recipe_suffixes(tmp_path):
-    from rmeeto.study_report import recipe_files
+    from rmeeto.study.recipes import recipe_files
 
     for stem in ("retrain", "retrain_lr3e-4", "retrain_h100", "retrain_h100_lr3e-4", "retrain_notarecipe"):
         (tmp_path / f"{stem}.json").write_text("{}")

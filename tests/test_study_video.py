@@ -40,8 +40,8 @@ def proxy(tmp_path_factory):
 
 @pytest.mark.slow
 def test_free_retrain_report(proxy, tmp_path, monkeypatch):
-    from rmeeto import study_video as sv
-    from rmeeto.study_video_report import seed_summary, write_report
+    from rmeeto.study import video as sv
+    from rmeeto.study.video_report import seed_summary, write_report
     data, config, ckpt = proxy
     out = tmp_path / "study"
     free = sv.run_free(ckpt, str(data), out, split="test", ratios=(0.1, 0.2), batch_size=4, speed_iters=1,

@@ -22,6 +22,7 @@ from .flops import gflops
 from .models import create_model
 from .ops.dispatch import BACKENDS, available_backends
 from .patch import patch, reduction_ratio, unpatch
+from .env_info import environment
 
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 MERGE_IMPLS = ("auto", "torch", "triton")
@@ -243,14 +244,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                       warmup=args.warmup, iters=args.iters)
     check_bench(cfg, args.json, args.plot)
     rows = run_bench(cfg)
-    meta = {"torch": torch.__version__, "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
-            "date": time.strftime("%Y-%m-%d")}
-    try:
-        import triton
-
-        meta["triton"] = triton.__version__
-    except ImportError:
-        pass
+    meta = environment(args.device)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"meta": meta, "rows": rows}, f, indent=1)

@@ -151,8 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="merge_map.png", help="where to write the picture (PNG)")
     p.set_defaults(func=cmd_vis)
 
-    commands = {"rmeeto.bench": ["bench"], "rmeeto.demo": ["demo"], "rmeeto.study": ["study"],
-                "rmeeto.study_video": ["study-video"],
+    commands = {"rmeeto.bench": ["bench"], "rmeeto.study.demo": ["demo"], "rmeeto.study.stages": ["study"],
+                "rmeeto.study.video": ["study-video"],
                 "rmeeto.train.commands": ["train", "eval", "bench-data"],
                 "rmeeto.data.synthetic_video": ["make-video-set"]}
     for mod, names in commands.items():

@@ -13,12 +13,16 @@ Stages (each writes ``<stage>.json`` in ``--out``; ``report`` renders them):
 
 Test clips are decoded once and kept in memory, so every setting is scored on the same tensors.
 Finished re-training runs are kept in ``retrain.json``, so the stage resumes where it stopped.
+
+Results go to ``--out`` (default ``runs/study-video``). The re-training recipe is
+``configs/motion_videomamba_proxy.yaml`` of a source checkout, found relative to the working directory
+unless ``--config`` names it.
 """
 from __future__ import annotations
 
+import argparse
 import json
-import os
-import subprocess
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -27,31 +31,27 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
-from .train.state import atomic_write_text
+import rmeeto
+
+from ..bench import measure
+from ..checkpoint import read_checkpoint
+from ..data.video import build_video_dataset, collate_views
+from ..env_info import environment
+from ..patch import PatchConfig, r_for_ratio
+from .results import load_stage, save_stage
+from .runs import run_train_cmd
+from .video_report import write_report
 
 RATIOS = (0.31, 0.54)
 FREE_MODES = ("merge", "prune", "prune-random", "prune-norm")
 STAGES = ("free", "retrain", "report")
-DEFAULT_CONFIG = "configs/motion_videomamba_proxy.yaml"
-
-
-def save_stage(out: Path, name: str, obj) -> None:
-    """Atomically: a stage resumes from this file, so a cut-short write must not corrupt it."""
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(str(out / f"{name}.json"), json.dumps(obj, indent=1))
-
-
-def load_stage(out: Path, name: str):
-    p = out / f"{name}.json"
-    return json.loads(p.read_text()) if p.is_file() else None
+DEFAULT_CONFIG = "configs/motion_videomamba_proxy.yaml"  # under the working directory: a source checkout's root
+DEFAULT_OUT = "runs/study-video"
 
 
 def load_video_model(checkpoint: Path, keep_patch: bool = False) -> nn.Module:
     """The VideoMamba a ``rmeeto train`` checkpoint holds (its name and kwargs are stored in it), in eval
     mode on the CPU; the stored merge is applied only with ``keep_patch``."""
-    import rmeeto
-    from .checkpoint import read_checkpoint
-
     meta = read_checkpoint(checkpoint).get("rmeeto", {})
     if not meta.get("model"):
         raise SystemExit(f"error: {checkpoint} holds no model name; pass a checkpoint written by rmeeto train")
@@ -67,8 +67,6 @@ def load_clips(data_dir: str, split: str, num_frames: int, img_size: int,
                limit: Optional[int] = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Every (or the first ``limit``) clip of ``split`` as one ``(N, C, T, S, S)`` tensor with its labels,
     decoded and transformed as ``rmeeto eval`` does (one centre view, middle frame of each segment)."""
-    from .data.video import build_video_dataset, collate_views
-
     ds = build_video_dataset(data_dir, split, num_frames=num_frames, img_size=img_size, train=False)
     n = len(ds) if limit is None else min(limit, len(ds))
     x, y = collate_views([ds[i] for i in range(n)])
@@ -88,8 +86,6 @@ def top1(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 6
 
 def clips_per_second(model: nn.Module, batch_size: int, iters: int) -> float:
     """Median CPU clips/s of a fp32 forward (random clips, the current patch)."""
-    from .bench import measure
-
     return measure(model, batch_size, "cpu", "fp32", warmup=1, iters=iters)["im_per_s"]
 
 
@@ -111,23 +107,7 @@ def data_info(data_dir: str) -> Optional[dict]:
 
 def r_for(model: nn.Module, ratio: float) -> int:
     """The constant r whose reduction ratio is closest to ``ratio`` with the default schedule."""
-    from .patch import PatchConfig, r_for_ratio
-
     return r_for_ratio(ratio, PatchConfig(), len(model.layers), model.num_tokens)
-
-
-def _env() -> dict:
-    """Versions, date, threads and the source commit (marked ``+changes`` when src/ differs from it)."""
-    here = Path(__file__).resolve().parent
-
-    def git(*cmd: str) -> str:
-        return subprocess.run(["git", *cmd], capture_output=True, text=True, cwd=here).stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD")
-    if commit and git("status", "--porcelain", "--", str(here)):
-        commit += "+changes"
-    return {"torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "threads": torch.get_num_threads(),
-            "cpus": os.cpu_count(), "commit": commit or None}
 
 
 def free_settings(model: nn.Module, ratios: Sequence[float]) -> list[tuple[str, str, float, dict]]:
@@ -141,8 +121,6 @@ def free_settings(model: nn.Module, ratios: Sequence[float]) -> list[tuple[str, 
 
 
 def _apply(model: nn.Module, patch: dict) -> None:
-    import rmeeto
-
     rmeeto.unpatch(model)
     if patch:
         rmeeto.patch(model, **patch)
@@ -162,8 +140,6 @@ def speeds(model: nn.Module, patches: Sequence[dict], batch_size: int, iters: in
 def run_free(checkpoint: Path, data_dir: str, out: Path, split: str = "test", ratios: Sequence[float] = RATIOS,
              batch_size: int = 32, speed_iters: int = 3, limit: Optional[int] = None, speed_rounds: int = 3) -> dict:
     """The ``free`` stage: every training-free setting scored on the same decoded clips, then timed."""
-    import rmeeto
-
     t0 = time.time()
     model = load_video_model(checkpoint)
     x, y = load_clips(data_dir, split, model.num_frames, model.img_size, limit)
@@ -181,7 +157,7 @@ def run_free(checkpoint: Path, data_dir: str, out: Path, split: str = "test", ra
     result = {"checkpoint": str(checkpoint), "data_dir": str(data_dir), "split": split, "clips": len(y),
               "speed_batch": batch_size,
               "speed": f"best of {speed_rounds} rounds of the median of {speed_iters} batches",
-              "rows": rows, "minutes": (time.time() - t0) / 60, "env": _env(),
+              "rows": rows, "minutes": (time.time() - t0) / 60, "env": environment("cpu"),
               "params": sum(p.numel() for p in model.parameters()),
               "proxy": proxy_info(checkpoint), "data": data_info(data_dir)}
     save_stage(out, "free", result)
@@ -210,17 +186,10 @@ def train_command(config: str, checkpoint: Path, data_dir: str, run_dir: Path, l
 
 def run_one(cmd: list[str], run_dir: Path, threads: int) -> dict:
     """Run one ``rmeeto train`` process with ``threads`` intra-op threads; its summary plus wall minutes."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    t0 = time.time()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "stdout.log").write_text(proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
-        raise SystemExit(f"error: re-training run failed (log: {run_dir / 'stdout.log'})")
-    summary = json.loads((run_dir / "summary.json").read_text())
-    summary["wall_minutes"] = (time.time() - t0) / 60
-    return summary
+    try:
+        return run_train_cmd(cmd, run_dir, run_dir.name, threads=threads, echo=False)
+    except RuntimeError as e:
+        raise SystemExit(f"error: {e}") from None
 
 
 KEEP = ("before_merge", "after_merge_no_train", "epochs", "patch", "reduction_ratio", "minutes", "wall_minutes",
@@ -234,7 +203,8 @@ def run_retrain(checkpoint: Path, data_dir: str, out: Path, config: str = DEFAUL
     """The ``retrain`` stage: runs missing from ``retrain.json`` one after another, each scored on ``split``
     from its checkpoint (with the merge it was trained with); ``extra`` goes to every ``rmeeto train``."""
     if not Path(config).is_file():
-        raise SystemExit(f"error: --config {config} not found; it is {DEFAULT_CONFIG} of a source checkout")
+        raise SystemExit(f"error: --config {config} not found; pass {DEFAULT_CONFIG} of a source checkout, "
+                         "or run from the checkout's root")
     base = load_video_model(checkpoint)
     r_of = {ratio: r_for(base, ratio) for ratio in ratios}
     x, y = load_clips(data_dir, split, base.num_frames, base.img_size, limit)
@@ -261,7 +231,7 @@ def _retrain_result(runs: dict, checkpoint: Path, data_dir: str, split: str, lr:
                     clips: int) -> dict:
     return {"checkpoint": str(checkpoint), "data_dir": str(data_dir), "split": split, "clips": clips, "lr": lr,
             "epochs": epochs,
-            "r": {f"{k:g}": v for k, v in r_of.items()}, "runs": runs, "env": _env()}
+            "r": {f"{k:g}": v for k, v in r_of.items()}, "runs": runs, "env": environment("cpu")}
 
 
 def check_inputs(stages: Sequence[str], checkpoint: Optional[Path], data_dir: Optional[str]) -> None:
@@ -286,7 +256,7 @@ def register(sub) -> None:
     p.add_argument("--checkpoint", default=None, help="the proxy trained with configs/motion_videomamba_proxy.yaml")
     p.add_argument("--data-dir", default="data/motion32", help="the set written by rmeeto make-video-set")
     p.add_argument("--config", default=DEFAULT_CONFIG, help="the proxy's recipe, re-used by the re-training runs")
-    p.add_argument("--out", default="docs/reproduction/video", help="folder of the JSON results, runs and report")
+    p.add_argument("--out", default=DEFAULT_OUT, help="folder of the JSON results, runs and report")
     p.add_argument("--split", default="test", help="split every accuracy of the tables is measured on")
     p.add_argument("--ratios", type=float, nargs="+", default=list(RATIOS), help="target reduction ratios")
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="re-training seeds (one run each)")
@@ -303,11 +273,8 @@ def register(sub) -> None:
     p.set_defaults(func=_cli)
 
 
-def _cli(a) -> int:
-    from .study_video_report import write_report
-
-    import shlex
-
+def _cli(a: argparse.Namespace) -> int:
+    """``rmeeto study-video``: the parsed options as typed arguments."""
     ckpt = Path(a.checkpoint) if a.checkpoint else None
     check_inputs(a.stages, ckpt, a.data_dir)
     torch.set_num_threads(a.threads)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -22,8 +21,24 @@ import torch
 from rmeeto.train.config import TrainConfig
 from rmeeto.train.engine import amp_dtype, evaluate as evaluate_loader, train
 
-ASSET = Path(__file__).parent / "assets" / "fmnist_demo_vim.pth"
+ASSET = Path(__file__).resolve().parents[1] / "assets" / "fmnist_demo_vim.pth"
 DEMO_MODEL = "vim_tiny_patch16_224"
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """What ``rmeeto demo`` runs; a None count or lr takes the device's default (CPU: a small run, CUDA: full size)."""
+    device: str = "cpu"
+    data_dir: Optional[str] = None  # None: found by find_fashion_mnist
+    checkpoint: Optional[str] = None  # None: the small Vim shipped in the package
+    trust_checkpoint: bool = False
+    ratio: float = 0.31
+    eval_images: Optional[int] = None
+    train_images: Optional[int] = None
+    epochs: int = 1
+    lr: Optional[float] = None
+    seed: int = 0
+    out: str = "demo_out"
 
 
 def _has_idx(folder: Optional[str]) -> bool:
@@ -31,11 +46,11 @@ def _has_idx(folder: Optional[str]) -> bool:
                                 for gz in ("", ".gz"))
 
 
-def find_fashion_mnist(root: Optional[str] = None, allow_install: bool = True) -> str:
+def find_fashion_mnist(root: Optional[str] = None) -> str:
     """A folder with the Fashion-MNIST IDX files: ``root`` if given, else ``$RMEETO_FASHION_MNIST`` or
-    Debian's folder, a previous download, Debian's package installed with apt (as root, only when
-    ``$RMEETO_FASHION_MNIST`` is unset), or a torchvision download."""
-    from .data.idx import DEBIAN_FASHION_MNIST, FASHION_MNIST_ENV, fashion_mnist_dir
+    Debian's folder, else an earlier download under ``~/.cache/rmeeto``. This only looks: installing the data
+    is the job of ``make demo`` (Debian's package, as root) or of the user, as the error says."""
+    from ..data.idx import fashion_mnist_dir
 
     if root:
         if _has_idx(root):
@@ -43,35 +58,20 @@ def find_fashion_mnist(root: Optional[str] = None, allow_install: bool = True) -
         raise SystemExit(f"error: no Fashion-MNIST IDX files in {root}; point --data-dir at the folder "
                          "holding t10k-labels-idx1-ubyte[.gz] and the three other IDX files")
     cache = os.path.expanduser("~/.cache/rmeeto")
-    for c in (fashion_mnist_dir(), os.path.join(cache, "fashion-mnist"), os.path.join(cache, "FashionMNIST", "raw")):
+    tried = [fashion_mnist_dir(), os.path.join(cache, "fashion-mnist"), os.path.join(cache, "FashionMNIST", "raw")]
+    for c in tried:
         if _has_idx(c):
             return c
-    if allow_install and not os.environ.get(FASHION_MNIST_ENV) and shutil.which("apt-get") and os.geteuid() == 0:
-        print("installing Fashion-MNIST from Debian (apt-get install dataset-fashion-mnist) ...", flush=True)
-        subprocess.run(["apt-get", "install", "-y", "-q", "dataset-fashion-mnist"], check=False,
-                       stdout=subprocess.DEVNULL)
-        if _has_idx(DEBIAN_FASHION_MNIST):
-            return DEBIAN_FASHION_MNIST
-    if allow_install:
-        try:
-            from torchvision.datasets import FashionMNIST
-
-            print("downloading Fashion-MNIST with torchvision ...", flush=True)
-            FashionMNIST(cache, train=False, download=True)
-            FashionMNIST(cache, train=True, download=True)
-            if _has_idx(os.path.join(cache, "FashionMNIST", "raw")):
-                return os.path.join(cache, "FashionMNIST", "raw")
-        except Exception as e:  # offline, or no torchvision
-            print(f"torchvision download failed: {e}")
-    raise SystemExit("error: Fashion-MNIST not found; install it with `sudo apt-get install dataset-fashion-mnist` "
-                     "(Debian/Ubuntu) or put the four IDX files from https://github.com/zalandoresearch/"
-                     "fashion-mnist in a folder and pass --data-dir")
+    raise SystemExit(f"error: Fashion-MNIST not found in {', '.join(tried)}; install it with `sudo apt-get install "
+                     "dataset-fashion-mnist` (Debian/Ubuntu; `make demo` does this when run as root), or put the "
+                     "four IDX files from https://github.com/zalandoresearch/fashion-mnist in a folder and pass "
+                     "--data-dir (or set RMEETO_FASHION_MNIST)")
 
 
 def load_demo_model(path: Optional[str] = None, device: str = "cpu", trust_checkpoint: bool = False):
     import rmeeto
-    from .checkpoint import CheckpointError, read_checkpoint
-    from .cli_checks import UsageError, checkpoint_message
+    from ..checkpoint import CheckpointError, read_checkpoint
+    from ..cli_checks import UsageError, checkpoint_message
 
     path = Path(path or ASSET)
     if not path.is_file():
@@ -107,7 +107,7 @@ def class_balanced(targets, n: int, seed: int = 0) -> list[int]:
 def datasets(root: str, img_size: int, eval_images: int, train_images: int, seed: int = 0):
     from torch.utils.data import Subset
 
-    from .data import build_dataset
+    from ..data import build_dataset
 
     test = build_dataset("fashion-mnist", root, "val", img_size=img_size, channels=1, crop_pct=1.0)
     test = Subset(test, range(min(eval_images, len(test))))
@@ -178,8 +178,8 @@ def merge_maps(model, data, path: str, count: int = 4) -> None:
     """Merge maps of the first ``count`` images side by side, with a title and a caption."""
     from PIL import Image
 
-    from .data.transforms import FASHION_MNIST_MEAN, FASHION_MNIST_STD
-    from .vis import CAPTION, describe, final_groups, merge_map, with_text
+    from ..data.transforms import FASHION_MNIST_MEAN, FASHION_MNIST_STD
+    from ..vis import CAPTION, describe, final_groups, merge_map, with_text
 
     model = model.cpu()
     tiles = []
@@ -196,22 +196,22 @@ def merge_maps(model, data, path: str, count: int = 4) -> None:
     with_text(sheet, title, CAPTION, font_size=11).save(path)
 
 
-def check_demo(args: argparse.Namespace) -> None:
+def check_demo(cfg: DemoSettings) -> None:
     """Stop before any work on a bad demo argument or a missing package."""
-    from .cli_checks import UsageError, check_at_least, check_out_dir, check_r_ratio, require
+    from ..cli_checks import UsageError, check_at_least, check_out_dir, check_r_ratio, require
 
     require("demo", "timm", "torchvision", "matplotlib")
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
+    if cfg.device.startswith("cuda") and not torch.cuda.is_available():
         raise UsageError("--device cuda but no CUDA device is visible; use --device cpu")
-    check_r_ratio(ratio=args.ratio)
-    if args.ratio == 0:
+    check_r_ratio(ratio=cfg.ratio)
+    if cfg.ratio == 0:
         raise UsageError("--ratio 0 merges nothing; give a reduction ratio in (0, 1), e.g. 0.31")
-    check_at_least(args.eval_images, "--eval-images", 1)
-    check_at_least(args.train_images, "--train-images", 1)
-    check_at_least(args.epochs, "--epochs", 0)
-    if args.lr is not None and not args.lr > 0:
-        raise UsageError(f"--lr must be positive, got {args.lr:g}")
-    check_out_dir(args.out, "--out")
+    check_at_least(cfg.eval_images, "--eval-images", 1)
+    check_at_least(cfg.train_images, "--train-images", 1)
+    check_at_least(cfg.epochs, "--epochs", 0)
+    if cfg.lr is not None and not cfg.lr > 0:
+        raise UsageError(f"--lr must be positive, got {cfg.lr:g}")
+    check_out_dir(cfg.out, "--out")
 
 
 def keep_freed_memory() -> bool:
@@ -238,25 +238,26 @@ def _minutes(seconds: float) -> str:
     return f"{int(seconds // 60)} min {seconds % 60:.0f} s" if seconds >= 60 else f"{seconds:.1f} s"
 
 
-def run_demo(args: argparse.Namespace) -> int:
+def run_demo(cfg: DemoSettings = DemoSettings()) -> int:
+    """The demo: accuracy and throughput unmerged, pruned, merged and merged + re-trained; two pictures."""
     import rmeeto
-    from .cli_checks import check_patch
+    from ..cli_checks import check_patch
 
-    check_demo(args)
+    check_demo(cfg)
     t_setup = time.time()
-    if not args.device.startswith("cuda"):
+    if not cfg.device.startswith("cuda"):
         keep_freed_memory()
-    torch.manual_seed(args.seed)
-    device = args.device
+    torch.manual_seed(cfg.seed)
+    device = cfg.device
     full = device.startswith("cuda")
-    eval_images = args.eval_images or (10000 if full else 1000)
-    train_images = args.train_images or (60000 if full else 2048)
-    root = find_fashion_mnist(args.data_dir)
-    model = load_demo_model(args.checkpoint, device, getattr(args, "trust_checkpoint", False))
+    eval_images = cfg.eval_images or (10000 if full else 1000)
+    train_images = cfg.train_images or (60000 if full else 2048)
+    root = find_fashion_mnist(cfg.data_dir)
+    model = load_demo_model(cfg.checkpoint, device, cfg.trust_checkpoint)
     for mode in ("prune", "merge"):
-        check_patch(model, "the demo model", ratio=args.ratio, mode=mode)
-    test, train = datasets(root, model.img_size, eval_images, train_images, args.seed)
-    out = Path(args.out)
+        check_patch(model, "the demo model", ratio=cfg.ratio, mode=mode)
+    test, train = datasets(root, model.img_size, eval_images, train_images, cfg.seed)
+    out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     setup_s = time.time() - t_setup
     t0 = time.time()
@@ -276,19 +277,19 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"{name:34s} {r['ratio']:6.2f} {r['gflops']:7.3f} {top1:6.2f}% {ips:8.1f}", flush=True)
 
     row("unmerged")
-    rmeeto.patch(model, ratio=args.ratio, mode="prune")
+    rmeeto.patch(model, ratio=cfg.ratio, mode="prune")
     row("pruned, no training")
-    rmeeto.patch(model, ratio=args.ratio, mode="merge")
+    rmeeto.patch(model, ratio=cfg.ratio, mode="merge")
     row("merged, no training")
     # the CPU demo re-trains a small model on a subset; the GPU version the proxy on all 60k images,
     # with the study's re-training lr (1e-4 per 512 images) and loader workers
-    lr = args.lr if args.lr is not None else (5e-5 if full else 5e-4)
+    lr = cfg.lr if cfg.lr is not None else (5e-5 if full else 5e-4)
     # batch 32 on the CPU: the scan's (length, batch, dim, state) tensors stay in cache (1.3-1.6x faster per
     # image than 64 on a 2-core EPYC)
-    minutes = retrain(model, train, device, epochs=args.epochs, batch_size=256 if full else 32, lr=lr,
-                      seed=args.seed, workers=min(8, os.cpu_count() or 1) if full else 0,
-                      desc=f"re-training merged ({args.epochs} ep)")
-    row(f"merged + {args.epochs} ep re-train ({minutes:.1f} min)")
+    minutes = retrain(model, train, device, epochs=cfg.epochs, batch_size=256 if full else 32, lr=lr,
+                      seed=cfg.seed, workers=min(8, os.cpu_count() or 1) if full else 0,
+                      desc=f"re-training merged ({cfg.epochs} ep)")
+    row(f"merged + {cfg.epochs} ep re-train ({minutes:.1f} min)")
     plot_rows(rows, str(out / "demo_accuracy_speed.png"))
     merge_maps(model, test, str(out / "demo_merge_maps.png"))
     print(f"\nwrote {out / 'demo_accuracy_speed.png'} and {out / 'demo_merge_maps.png'}")
@@ -297,7 +298,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from .cli import add_trust_arg
+    from ..cli import add_trust_arg
 
     p = sub.add_parser("demo", help="end-to-end demo on Fashion-MNIST (CPU: a few minutes)")
     p.add_argument("--device", default="cpu", help="cpu, or cuda for the full-size version")
@@ -312,4 +313,11 @@ def register(sub) -> None:
     p.add_argument("--lr", type=float, default=None, help="default 5e-4 (CPU, batch 32) / 5e-5 (CUDA, batch 256)")
     p.add_argument("--seed", type=int, default=0, help="seeds the re-training and the subset it uses")
     p.add_argument("--out", default="demo_out", help="folder for the two pictures")
-    p.set_defaults(func=run_demo)
+    p.set_defaults(func=_cli)
+
+
+def _cli(a: argparse.Namespace) -> int:
+    """``rmeeto demo``: the parsed options as typed settings."""
+    return run_demo(DemoSettings(device=a.device, data_dir=a.data_dir, checkpoint=a.checkpoint,
+                                 trust_checkpoint=a.trust_checkpoint, ratio=a.ratio, eval_images=a.eval_images,
+                                 train_images=a.train_images, epochs=a.epochs, lr=a.lr, seed=a.seed, out=a.out))
