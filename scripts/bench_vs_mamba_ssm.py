@@ -1,0 +1,97 @@
+"""rmeeto's Triton selective scan against mamba_ssm's CUDA ``selective_scan_fn``, one direction, fp16, N 16.
+
+Median ms from ``triton.testing.do_bench``; the ratio is mamba_ssm's time over rmeeto's (above 1: rmeeto is
+faster). mamba_ssm's package ``__init__`` imports transformers, so its ``ops`` subpackage is loaded without it.
+
+    python scripts/bench_vs_mamba_ssm.py --shapes 128x768x197,32x768x1569
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+import types
+from pathlib import Path
+
+import torch
+from triton.testing import do_bench
+
+import rmeeto
+
+from rmeeto.ops import dispatch
+from rmeeto.ops.triton.scan import selective_scan_triton
+
+SHAPES = "128x768x197,128x1536x197,32x768x1569,16x768x3137,8x1152x1569"
+
+
+def mamba_selective_scan():
+    """``selective_scan_fn`` without running ``mamba_ssm/__init__.py``."""
+    root = Path(importlib.util.find_spec("mamba_ssm").submodule_search_locations[0])
+    pkg = types.ModuleType("mamba_ssm")
+    pkg.__path__ = [str(root)]
+    sys.modules.setdefault("mamba_ssm", pkg)
+    return importlib.import_module("mamba_ssm.ops.selective_scan_interface").selective_scan_fn
+
+
+def inputs(b: int, d: int, L: int, n: int = 16, requires_grad: bool = False):
+    g = torch.Generator(device="cuda").manual_seed(0)
+    kw = dict(device="cuda", generator=g)
+    u = torch.randn(b, d, L, dtype=torch.float16, **kw)
+    delta = (0.5 * torch.randn(b, d, L, **kw)).half()
+    A = -torch.rand(d, n, **kw) - 0.5
+    B, C = torch.randn(b, n, L, **kw).half(), torch.randn(b, n, L, **kw).half()
+    D, z, bias = torch.randn(d, **kw), torch.randn(b, d, L, **kw).half(), torch.randn(d, **kw) * 0.1
+    xs = [u, delta, A, B, C, D, z, bias]
+    return [x.requires_grad_(requires_grad) for x in xs]
+
+
+def time_ms(fn, xs, backward: bool) -> float:
+    if not backward:
+        with torch.no_grad():
+            return do_bench(lambda: fn(*xs, True))
+    g = torch.randn_like(xs[0])
+    return do_bench(lambda: torch.autograd.grad(fn(*xs, True), [x for x in xs], g))
+
+
+def model_check() -> None:
+    """A Vim-S (4 blocks, merged r=11) on the mamba_ssm backend against the Triton one: logits and gradients."""
+    torch.manual_seed(0)
+    m = rmeeto.patch(rmeeto.create_model("vim_small_patch16_224", depth=4, num_classes=10), r=11).cuda()
+    x = torch.randn(4, 3, 224, 224, device="cuda")
+    out = {}
+    for backend in ("triton", "mamba_ssm"):
+        m.backend = backend
+        m.zero_grad()
+        y = m(x)
+        y.square().mean().backward()
+        out[backend] = (y.detach(), {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None})
+    (ya, ga), (yb, gb) = out["triton"], out["mamba_ssm"]
+    worst = max(((ga[n] - gb[n]).norm() / gb[n].norm()).item() for n in gb)
+    print(f"Vim-S r=11, fp32: logits rel diff {((ya - yb).norm() / yb.norm()).item():.2e}, worst gradient rel diff "
+          f"{worst:.2e} (mamba_ssm backend against triton)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shapes", default=SHAPES)
+    a = ap.parse_args()
+    theirs = mamba_selective_scan()
+    print("mamba_ssm usable as a backend here:", "mamba_ssm" in dispatch.available_backends("cuda"))
+    model_check()
+    print(f"{'batch x width x length':24s} {'fwd ms ours':>11s} {'theirs':>7s} {'ratio':>6s} "
+          f"{'f+b ms ours':>11s} {'theirs':>7s} {'ratio':>6s} {'max |diff| out':>14s}")
+    for shape in a.shapes.split(","):
+        b, d, L = map(int, shape.split("x"))
+        xs = inputs(b, d, L)
+        with torch.no_grad():
+            diff = (selective_scan_triton(*xs, True).float() - theirs(*xs, True).float()).abs().max().item()
+        f_ours, f_theirs = time_ms(selective_scan_triton, xs, False), time_ms(theirs, xs, False)
+        xg = inputs(b, d, L, requires_grad=True)
+        b_ours, b_theirs = time_ms(selective_scan_triton, xg, True), time_ms(theirs, xg, True)
+        print(f"{shape:24s} {f_ours:11.3f} {f_theirs:7.3f} {f_theirs / f_ours:5.2f}x {b_ours:11.3f} {b_theirs:7.3f} "
+              f"{b_theirs / b_ours:5.2f}x {diff:14.2e}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
