@@ -94,6 +94,52 @@ def test_missing_extras_give_a_clear_error(monkeypatch, capsys):
     assert capsys.readouterr().err.strip() == "error: `rmeeto train` needs timm: pip install 'rmeeto[train]'"
 
 
+_BARE = """
+import contextlib, io, json, sys
+for name in ("timm", "torchvision", "matplotlib", "av", "tensorboard"):
+    sys.modules[name] = None  # `import name` now fails as it does where the package is not installed
+from rmeeto.cli import main
+results = []
+for argv in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = main(argv)
+        except SystemExit as e:
+            rc = e.code
+    results.append([rc, out.getvalue(), err.getvalue()])
+print(json.dumps(results))
+"""
+
+
+def test_a_bare_install_runs_info_vis_and_bench_and_names_the_extra_for_the_rest(tmp_path):
+    """Without the training and video extras the core commands work (cli.py imports no module that
+    needs them), and the others say what to install."""
+    import subprocess
+    import sys
+
+    img = tmp_path / "x.png"
+    Image.fromarray((np.random.rand(32, 32, 3) * 255).astype(np.uint8)).save(img)
+    extras = ["train", "eval", "demo", "study"]
+    runs = [["--help"], ["info", "--model", "vim_small_patch16_224", "--r", "11"],
+            ["vis", str(img), "--model-kwargs", *TINY, "--r", "6", "--out", str(tmp_path / "m.png")],
+            ["bench", "--model-kwargs", *TINY, "--r", "2", "--batch-size", "2", "--device", "cpu", "--dtype", "fp32",
+             "--warmup", "1", "--iters", "1"]] + [[c] for c in extras]
+    src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+    child = subprocess.run([sys.executable, "-c", _BARE, json.dumps(runs)], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONPATH": src}, cwd=tmp_path)
+    assert child.returncode == 0, child.stderr
+    (help_rc, _, _), info, vis, bench, *missing = json.loads(child.stdout.splitlines()[-1])
+    assert help_rc == 0
+    assert info[0] == 0 and "3.585" in info[1], info
+    assert vis[0] == 0 and (tmp_path / "m.png").is_file(), vis
+    assert bench[0] == 0 and "r=2" in bench[1], bench
+    for command, (rc, _, err) in zip(extras, missing):
+        assert rc == 2
+        assert err.startswith(f"error: `rmeeto {command}` needs timm"), err
+        assert err.strip().endswith("pip install 'rmeeto[train]'"), err
+
+
 def test_help_has_no_markup_and_every_option_explained(capsys):
     from rmeeto.cli import build_parser
 

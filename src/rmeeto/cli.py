@@ -6,8 +6,16 @@ import logging
 import sys
 from typing import Any, Optional, Sequence
 
+from rmeeto.checkpoint import CheckpointError
+from rmeeto.cli_checks import (EXTRAS, UsageError, build_model, check_at_least, check_out_file, check_patch,
+                               check_r_ratio, one_line, open_clip, open_image, pil_extensions)
+from rmeeto.flops import gflops
+from rmeeto.hub import WeightsNotFoundError
 from rmeeto.kv import parse_kwargs
 from rmeeto.merge import MODES, ORDERS
+from rmeeto.models import list_models
+from rmeeto.patch import patch, patch_settings, reduction_ratio, schedule_of
+from rmeeto.vis import annotated_merge_map
 
 DESCRIPTION = ("Faster Vision Mamba by order-preserving token merging, rebuilt in minutes (R-MeeTo). "
                "train, eval, bench-data, demo and study need the training extras: pip install 'rmeeto[train]'.")
@@ -17,8 +25,6 @@ DEFAULT_VIS_RATIO = 0.31  # vis without --r/--ratio: the paper's main setting
 def parse_kv(items: Optional[Sequence[str]]) -> dict[str, Any]:
     """``["depth=2", "embed_dim=32", "x=1.5", "f=true"]`` -> typed dict (:func:`rmeeto.kv.parse_kwargs`);
     a bad item is a one-line usage error."""
-    from rmeeto.cli_checks import UsageError
-
     try:
         return parse_kwargs(items)
     except ValueError as e:
@@ -31,13 +37,9 @@ def _patch_kwargs(args: argparse.Namespace) -> dict:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    import rmeeto
-    from rmeeto.cli_checks import build_model, check_patch, check_r_ratio
-    from rmeeto.patch import schedule_of
-
     check_r_ratio(args.r, args.ratio)
     kwargs = parse_kv(args.model_kwargs)
-    names = [args.model] if args.model else rmeeto.list_models()
+    names = [args.model] if args.model else list_models()
     models = [build_model(name, kwargs) for name in names]
     patched = args.r is not None or args.ratio is not None
     if patched:
@@ -47,11 +49,11 @@ def cmd_info(args: argparse.Namespace) -> int:
           (f" {'r':>4s} {'ratio':>6s} {'GFLOPs(r)':>10s}" if patched else ""))
     for name, m in zip(names, models):
         n = sum(p.numel() for p in m.parameters())
-        line = f"{name:34s} {n / 1e6:9.2f}M {m.num_tokens:7d} {rmeeto.gflops(m):8.3f}"
+        line = f"{name:34s} {n / 1e6:9.2f}M {m.num_tokens:7d} {gflops(m):8.3f}"
         if patched:
-            rmeeto.patch(m, **_patch_kwargs(args))
+            patch(m, **_patch_kwargs(args))
             r = max(schedule_of(m))  # the r that --ratio picked, or --r (capped where tokens run out)
-            line += f" {r:4d} {rmeeto.reduction_ratio(m):6.3f} {rmeeto.gflops(m):10.3f}"
+            line += f" {r:4d} {reduction_ratio(m):6.3f} {gflops(m):10.3f}"
         print(line)
     if not args.model:
         print("\naliases: the official long names, e.g. "
@@ -60,23 +62,18 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_vis(args: argparse.Namespace) -> int:
-    import rmeeto
-    from rmeeto.cli_checks import (build_model, check_at_least, check_out_file, check_patch, check_r_ratio,
-                                   open_clip, open_image, pil_extensions)
-    from rmeeto.vis import annotated_merge_map
-
     check_r_ratio(args.r, args.ratio)
     check_at_least(args.scale, "--scale", 1)
     check_out_file(args.out, "--out", pil_extensions())
     model = build_model(args.model, parse_kv(args.model_kwargs), pretrained=args.pretrained,
                         trust_checkpoint=args.trust_checkpoint)
     image = open_clip(args.image, model) if getattr(model, "num_frames", 0) else open_image(args.image)
-    settings = _vis_settings(args, rmeeto.patch_settings(model))
+    settings = _vis_settings(args, patch_settings(model))
     check_patch(model, args.model, **settings)
-    rmeeto.patch(model, **settings)
+    patch(model, **settings)
     img = annotated_merge_map(model, image, scale=args.scale, name=args.model)
     img.save(args.out)
-    print(f"wrote {args.out} (ratio {rmeeto.reduction_ratio(model):.3f})")
+    print(f"wrote {args.out} (ratio {reduction_ratio(model):.3f})")
     return 0
 
 
@@ -110,8 +107,6 @@ def add_trust_arg(p: argparse.ArgumentParser) -> None:
 
 def _missing(name: str, error: ImportError):
     def fail(_args):
-        from rmeeto.cli_checks import EXTRAS, UsageError
-
         missing = error.name or "an optional package"
         raise UsageError(f"`rmeeto {name}` needs {missing}: pip install 'rmeeto[{EXTRAS.get(missing, 'train')}]'")
     return fail
@@ -151,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="merge_map.png", help="where to write the picture (PNG)")
     p.set_defaults(func=cmd_vis)
 
+    # imported here, not at the top: most need the training extras (keeps timm and torchvision out of a bare install)
     commands = {"rmeeto.bench": ["bench"], "rmeeto.study.demo": ["demo"], "rmeeto.study.stages": ["study"],
                 "rmeeto.study.video": ["study-video"],
                 "rmeeto.train.commands": ["train", "eval", "bench-data"],
@@ -169,10 +165,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run one command; bad input ends in one ``error:`` line on stderr and exit status 2."""
-    from rmeeto.checkpoint import CheckpointError
-    from rmeeto.cli_checks import UsageError, one_line
-    from rmeeto.hub import WeightsNotFoundError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -18,8 +18,19 @@ from typing import Optional
 
 import torch
 
-from rmeeto.train.config import TrainConfig
-from rmeeto.train.engine import amp_dtype, evaluate as evaluate_loader, train
+from ..checkpoint import CheckpointError, load_checkpoint, read_checkpoint
+from ..cli import add_trust_arg
+from ..cli_checks import (UsageError, check_at_least, check_out_dir, check_patch, check_r_ratio, checkpoint_message,
+                          require)
+from ..data import build_dataset
+from ..data.idx import fashion_mnist_dir
+from ..data.transforms import FASHION_MNIST_MEAN, FASHION_MNIST_STD
+from ..flops import gflops
+from ..models import create_model
+from ..patch import patch, reduction_ratio, unpatch
+from ..train.config import TrainConfig
+from ..train.engine import amp_dtype, evaluate as evaluate_loader, train
+from ..vis import CAPTION, describe, final_groups, merge_map, with_text
 
 ASSET = Path(__file__).resolve().parents[1] / "assets" / "fmnist_demo_vim.pth"
 DEMO_MODEL = "vim_tiny_patch16_224"
@@ -50,8 +61,6 @@ def find_fashion_mnist(root: Optional[str] = None) -> str:
     """A folder with the Fashion-MNIST IDX files: ``root`` if given, else ``$RMEETO_FASHION_MNIST`` or
     Debian's folder, else an earlier download under ``~/.cache/rmeeto``. This only looks: installing the data
     is the job of ``make demo`` (Debian's package, as root) or of the user, as the error says."""
-    from ..data.idx import fashion_mnist_dir
-
     if root:
         if _has_idx(root):
             return root
@@ -69,10 +78,6 @@ def find_fashion_mnist(root: Optional[str] = None) -> str:
 
 
 def load_demo_model(path: Optional[str] = None, device: str = "cpu", trust_checkpoint: bool = False):
-    import rmeeto
-    from ..checkpoint import CheckpointError, read_checkpoint
-    from ..cli_checks import UsageError, checkpoint_message
-
     path = Path(path or ASSET)
     if not path.is_file():
         raise SystemExit(f"error: demo checkpoint {path} is missing; train one with "
@@ -81,11 +86,11 @@ def load_demo_model(path: Optional[str] = None, device: str = "cpu", trust_check
     try:
         obj = read_checkpoint(path, trust_checkpoint=trust_checkpoint)
         meta = (obj.get("rmeeto") if isinstance(obj, dict) else None) or {}
-        model = rmeeto.create_model(meta.get("model") or DEMO_MODEL, **(meta.get("model_kwargs") or {}))
-        rmeeto.load_checkpoint(model, path, trust_checkpoint=trust_checkpoint)
+        model = create_model(meta.get("model") or DEMO_MODEL, **(meta.get("model_kwargs") or {}))
+        load_checkpoint(model, path, trust_checkpoint=trust_checkpoint)
     except (CheckpointError, ValueError, TypeError) as e:
         raise UsageError(checkpoint_message(str(path), meta.get("model") or DEMO_MODEL, e, "--checkpoint")) from e
-    rmeeto.unpatch(model)  # the demo decides the patch
+    unpatch(model)  # the demo decides the patch
     return model.to(device).eval()
 
 
@@ -106,8 +111,6 @@ def class_balanced(targets, n: int, seed: int = 0) -> list[int]:
 
 def datasets(root: str, img_size: int, eval_images: int, train_images: int, seed: int = 0):
     from torch.utils.data import Subset
-
-    from ..data import build_dataset
 
     test = build_dataset("fashion-mnist", root, "val", img_size=img_size, channels=1, crop_pct=1.0)
     test = Subset(test, range(min(eval_images, len(test))))
@@ -178,9 +181,6 @@ def merge_maps(model, data, path: str, count: int = 4) -> None:
     """Merge maps of the first ``count`` images side by side, with a title and a caption."""
     from PIL import Image
 
-    from ..data.transforms import FASHION_MNIST_MEAN, FASHION_MNIST_STD
-    from ..vis import CAPTION, describe, final_groups, merge_map, with_text
-
     model = model.cpu()
     tiles = []
     for i in range(count):
@@ -198,8 +198,6 @@ def merge_maps(model, data, path: str, count: int = 4) -> None:
 
 def check_demo(cfg: DemoSettings) -> None:
     """Stop before any work on a bad demo argument or a missing package."""
-    from ..cli_checks import UsageError, check_at_least, check_out_dir, check_r_ratio, require
-
     require("demo", "timm", "torchvision", "matplotlib")
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
         raise UsageError("--device cuda but no CUDA device is visible; use --device cpu")
@@ -240,9 +238,6 @@ def _minutes(seconds: float) -> str:
 
 def run_demo(cfg: DemoSettings = DemoSettings()) -> int:
     """The demo: accuracy and throughput unmerged, pruned, merged and merged + re-trained; two pictures."""
-    import rmeeto
-    from ..cli_checks import check_patch
-
     check_demo(cfg)
     t_setup = time.time()
     if not cfg.device.startswith("cuda"):
@@ -271,15 +266,15 @@ def run_demo(cfg: DemoSettings = DemoSettings()) -> int:
 
     def row(name: str) -> None:
         top1, ips = evaluate(model, test, device, desc=f"evaluating: {name}")
-        r = {"name": name, "ratio": rmeeto.reduction_ratio(model), "gflops": rmeeto.gflops(model),
+        r = {"name": name, "ratio": reduction_ratio(model), "gflops": gflops(model),
              "top1": top1, "im_per_s": ips}
         rows.append(r)
         print(f"{name:34s} {r['ratio']:6.2f} {r['gflops']:7.3f} {top1:6.2f}% {ips:8.1f}", flush=True)
 
     row("unmerged")
-    rmeeto.patch(model, ratio=cfg.ratio, mode="prune")
+    patch(model, ratio=cfg.ratio, mode="prune")
     row("pruned, no training")
-    rmeeto.patch(model, ratio=cfg.ratio, mode="merge")
+    patch(model, ratio=cfg.ratio, mode="merge")
     row("merged, no training")
     # the CPU demo re-trains a small model on a subset; the GPU version the proxy on all 60k images,
     # with the study's re-training lr (1e-4 per 512 images) and loader workers
@@ -298,8 +293,6 @@ def run_demo(cfg: DemoSettings = DemoSettings()) -> int:
 
 
 def register(sub) -> None:
-    from ..cli import add_trust_arg
-
     p = sub.add_parser("demo", help="end-to-end demo on Fashion-MNIST (CPU: a few minutes)")
     p.add_argument("--device", default="cpu", help="cpu, or cuda for the full-size version")
     p.add_argument("--data-dir", default=None, help="folder with the Fashion-MNIST IDX files "

@@ -42,7 +42,8 @@ from ..cli import add_trust_arg
 from ..cli_checks import require
 from ..data import build_dataset
 from ..env_info import environment
-from ..patch import PatchConfig, r_for_ratio
+from ..flops import gflops
+from ..patch import PatchConfig, patch, r_for_ratio, reduction_ratio, unpatch
 from .demo import evaluate, find_fashion_mnist
 from .recipes import (HOLDOUT, RECIPE_CONTROLS, RECIPES, RETRAIN_RATIO, choose_recipe, cost, resolve_recipe,
                       runs_dir, stage_file)
@@ -100,23 +101,21 @@ def accuracy(model, data, device) -> float:
 
 
 def stage_free(proxy: Proxy, out: Path, device: str = "cpu", eval_images: Optional[int] = None) -> None:
-    import rmeeto
-
     model = proxy.load(device)
     loader = _test_set(proxy.data_dir, model.img_size, limit=eval_images)
     rows = []
 
-    def record(label, kind, ratio_target, **patch):
-        if patch:
-            rmeeto.patch(model, **patch)
+    def record(label, kind, ratio_target, **settings):
+        if settings:
+            patch(model, **settings)
         else:
-            rmeeto.unpatch(model)
+            unpatch(model)
         torch.manual_seed(0)  # prune-random draws from the global RNG: the same draws on every run
         acc = accuracy(model, loader, device)
         speed = measure(model, 128, device, "fp16", cuda_graph=device == "cuda",
                         warmup=10, iters=20) if device == "cuda" else {"im_per_s": None}
-        row = {"label": label, "mode": kind, "target_ratio": ratio_target, "r": patch.get("r", 0),
-               "ratio": rmeeto.reduction_ratio(model), "gflops": rmeeto.gflops(model), "top1": acc,
+        row = {"label": label, "mode": kind, "target_ratio": ratio_target, "r": settings.get("r", 0),
+               "ratio": reduction_ratio(model), "gflops": gflops(model), "top1": acc,
                "im_per_s": speed["im_per_s"]}
         rows.append(row)
         print(json.dumps(row), flush=True)

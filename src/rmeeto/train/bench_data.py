@@ -12,6 +12,8 @@ import torch
 
 from ..data import (DataError, build_dataset, build_mixup, build_train_loader, gpu_pipelines,
                     to_device_batch)
+from ..models import create_model
+from ..patch import patch
 from .config import BenchDataConfig
 from .engine import TrainError, amp_dtype, autocast
 
@@ -53,11 +55,10 @@ def bench_loader(args: BenchDataConfig, gpu: bool, dev: torch.device) -> dict:
 
 def bench_model(args: BenchDataConfig, dev: torch.device) -> dict:
     """Training steps/s of the model on random tensors already on the device (no loader)."""
-    import rmeeto
     kw = {**args.model_kwargs, "img_size": args.img_size}  # --img-size sets the model's size
-    model = rmeeto.create_model(args.model, **kw).to(dev)
+    model = create_model(args.model, **kw).to(dev)
     if args.r is not None:
-        rmeeto.patch(model, r=args.r)
+        patch(model, r=args.r)
     dtype = amp_dtype(args.amp, dev)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=dev.type == "cuda")
     x = torch.randn(args.batch_size, int(model.in_chans), args.img_size, args.img_size, device=dev)

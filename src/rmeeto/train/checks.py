@@ -6,6 +6,7 @@ import os
 import sys
 from typing import Optional
 
+from ..baselines.vit_tome import BASELINES
 from ..cli_checks import (UsageError, build_model, check_at_least, check_model_name, check_out_dir, check_out_file,
                           check_patch, check_r_ratio, require)
 from ..kv import parse_list
@@ -28,8 +29,6 @@ def _check_model(name: str, kwargs: dict, settings: list[dict], build: bool = Fa
     """The model name, and every patch setting against the model built from --model/--model-kwargs
     (without its weights: only the token count and depth matter; built only if there is a setting
     to check, or ``build``)."""
-    from ..baselines.vit_tome import BASELINES
-
     if name in BASELINES:
         if settings:
             raise UsageError(f"--r/--ratio merge tokens of Vim models; --model {name} is a Transformer "

@@ -25,11 +25,14 @@ import torch.nn.functional as F
 from timm.utils import ModelEmaV3
 from torch import nn
 
-from ..checkpoint import atomic_save
+from ..baselines.vit_tome import BASELINES, create_baseline
+from ..checkpoint import CheckpointError, UnsafeCheckpointError, atomic_save, check_state_dict, read_checkpoint
+from ..cli_checks import UsageError, build_model as build_checked
 from ..models.vim import VisionMamba
 from ..data import (DataError, build_criterion, build_dataset, build_eval_loader, build_mixup,
                     build_train_loader, dataset_classes, gpu_pipelines, make_subset, split_holdout,
                     to_device_batch)
+from ..patch import patch, patch_settings, reduction_ratio, unpatch
 from . import elastic, faults, run_dir
 from .config import ModelConfig, TrainConfig
 from .dist import DistInfo, all_reduce_sum, barrier, broadcast_object, cleanup, init_distributed
@@ -78,8 +81,6 @@ def build_model(args: ModelConfig, drop_path: float = 0.0, teacher: bool = False
     """``rmeeto.create_model`` from the model settings (``drop_path``: the stochastic depth rate unless
     ``model_kwargs`` sets ``drop_path_rate``; a ``teacher`` has none); a bad name, bad kwargs or a
     checkpoint that cannot be read or does not fit the model is re-raised as a one-line :class:`TrainError`."""
-    from ..baselines.vit_tome import BASELINES, create_baseline
-    from ..cli_checks import UsageError, build_model as build_checked
     kw = dict(args.model_kwargs or {})
     kw.update({k: getattr(args, k) for k in ("num_frames", "kernel_size") if getattr(args, k) is not None})
     kw["drop_path_rate"] = 0.0 if teacher else kw.get("drop_path_rate", drop_path)
@@ -306,9 +307,7 @@ def _batch_sizes(args: TrainConfig, info: DistInfo) -> tuple[int, int]:
 
 
 def _load_resume(path: str, trust_checkpoint: bool = False) -> dict:
-    from ..checkpoint import UnsafeCheckpointError
     try:
-        from ..checkpoint import read_checkpoint
         ck = read_checkpoint(path, trust_checkpoint=trust_checkpoint)
     except UnsafeCheckpointError as e:
         raise TrainError(f"--resume: {e}") from e
@@ -503,8 +502,7 @@ def _train(args: TrainConfig, info: DistInfo, model: Optional[nn.Module] = None,
     teacher = None
     if args.distill:
         teacher = build_model(args, teacher=True)  # the unmerged pretrained model, built from the settings
-        import rmeeto
-        rmeeto.unpatch(teacher)
+        unpatch(teacher)
         teacher.to(dev).eval().requires_grad_(False)
         data.criterion = DistillationLoss(data.criterion, teacher, args.distill_alpha, args.distill_tau)
     opt = _build_optim(args, model, dev, dtype, lr, data.sampler.num_batches // accum)
@@ -589,8 +587,7 @@ def _patch_and_score(args: TrainConfig, info: DistInfo, model: nn.Module, ck: Op
                      dtype: Optional[torch.dtype], global_batch: int, lr: float) -> tuple[dict, Optional[float]]:
     """Move the model to the device and merge it as asked (a resumed run: as its checkpoint was);
     on a fresh run score it before and after merging. Returns the run summary and the last eval time."""
-    import rmeeto
-    existing = rmeeto.patch_settings(model)
+    existing = patch_settings(model)
     if args.r is not None or args.ratio is not None:
         want = {"r": args.r, "ratio": args.ratio, "mode": args.mode, "order": args.order}
         if args.ratio is not None:
@@ -599,7 +596,7 @@ def _patch_and_score(args: TrainConfig, info: DistInfo, model: nn.Module, ck: Op
         want = existing
     if ck is not None:
         want = (ck.get("rmeeto") or {}).get("patch")
-    rmeeto.unpatch(model)
+    unpatch(model)
     model.to(info.device)
     summary: dict = {"model": args.model, "model_kwargs": _jsonable(args.model_kwargs),
                      "world_size": info.world_size, "global_batch_size": global_batch, "lr": lr,
@@ -615,7 +612,7 @@ def _patch_and_score(args: TrainConfig, info: DistInfo, model: nn.Module, ck: Op
                   f"top-5 {summary['before_merge']['top5']:.2f} ({eval_seconds:.1f}s)")
     if want:
         require_vim(model, args.model)
-        rmeeto.patch(model, **want)
+        patch(model, **want)
     if initial_eval:
         if want:
             t0 = time.time()
@@ -625,9 +622,9 @@ def _patch_and_score(args: TrainConfig, info: DistInfo, model: nn.Module, ck: Op
             summary["after_merge_no_train"] = summary["before_merge"]
         log(info, f"after merge, before training: top-1 {summary['after_merge_no_train']['top1']:.2f} "
                   f"top-5 {summary['after_merge_no_train']['top5']:.2f}")
-    summary["patch"] = rmeeto.patch_settings(model)
+    summary["patch"] = patch_settings(model)
     try:
-        summary["reduction_ratio"] = float(rmeeto.reduction_ratio(model))
+        summary["reduction_ratio"] = float(reduction_ratio(model))
     except Exception:
         summary["reduction_ratio"] = None
     return summary, eval_seconds
@@ -649,7 +646,6 @@ def _build_optim(args: TrainConfig, model: nn.Module, dev: torch.device, dtype: 
 def _restore(ck: dict, resume_path: str, args: TrainConfig, info: DistInfo, model: nn.Module, opt: _Optim,
              prog: _Progress) -> None:
     """Load a --resume checkpoint into the model, optimisation state, position and RNGs."""
-    from ..checkpoint import CheckpointError, check_state_dict
     try:
         check_state_dict(ck["model"], model)
         model.load_state_dict(ck["model"])
@@ -703,7 +699,6 @@ def _open_output(args: TrainConfig, info: DistInfo, plan: StartPlan, ck: Optiona
 
 def _save(run: _Run, prog: _Progress, epoch: int, micro: int, finished: bool = False) -> None:
     """Write the checkpoint (rank 0); every rank restarts the --checkpoint-interval clock."""
-    import rmeeto
     prog.last_ckpt_time = time.time()
     if not run.info.is_main:
         return
@@ -725,7 +720,7 @@ def _save(run: _Run, prog: _Progress, epoch: int, micro: int, finished: bool = F
         "time_budget": prog.budget_state,
         "summary": prog.summary,
         "rmeeto": {"model": cfg.get("name"), "model_kwargs": _jsonable(cfg.get("kwargs")),
-                   "patch": rmeeto.patch_settings(raw_model)},
+                   "patch": patch_settings(raw_model)},
     }
     atomic_save(state, run.ckpt_path)
 

@@ -9,6 +9,8 @@ import torch
 
 from ..data import build_dataset, build_eval_loader, gpu_pipelines, make_subset
 from ..bench import measure
+from ..flops import gflops
+from ..patch import patch, patch_settings, reduction_ratio, unpatch
 from .checks import eval_settings
 from .config import EvalConfig
 from .dist import DistInfo
@@ -22,7 +24,6 @@ def run_eval(args: EvalConfig) -> int:
 
 
 def _eval(args: EvalConfig, info: DistInfo) -> int:
-    import rmeeto
     dev = info.device
     dtype = amp_dtype(args.amp, dev)
     model = build_model(args)
@@ -36,28 +37,28 @@ def _eval(args: EvalConfig, info: DistInfo) -> int:
     loader = build_eval_loader(ds, args.batch_size, world_size=info.world_size, rank=info.rank,
                                workers=args.workers, pin_memory=dev.type == "cuda", gpu_decode=gpu)
     pipe = gpu_pipelines(img_size, dev, crop_pct=args.crop_pct)[1] if gpu else None
-    loaded = rmeeto.patch_settings(model)
+    loaded = patch_settings(model)
     results = []
     for setting in eval_settings(args):
-        rmeeto.unpatch(model)
+        unpatch(model)
         use = loaded if setting is None else setting
         if use:
             require_vim(model, args.model)
             try:
-                rmeeto.patch(model, **use)
+                patch(model, **use)
             except (ValueError, TypeError) as e:
                 raise TrainError(f"cannot patch with {use}: {e}") from e
         t0 = time.time()
         stats = evaluate(model, loader, info, dtype, pipe, args.view_average)
         stats.update(skipped_videos(info, ds))
-        res = {"patch": rmeeto.patch_settings(model), "r": (use or {}).get("r", 0),
+        res = {"patch": patch_settings(model), "r": (use or {}).get("r", 0),
                "ratio_arg": (use or {}).get("ratio"), **stats, "eval_seconds": time.time() - t0}
         try:
-            res["reduction_ratio"] = float(rmeeto.reduction_ratio(model))
+            res["reduction_ratio"] = float(reduction_ratio(model))
         except Exception:
             res["reduction_ratio"] = None
         try:
-            res["gflops"] = float(rmeeto.gflops(model))
+            res["gflops"] = float(gflops(model))
         except Exception:
             res["gflops"] = None
         if args.throughput:  # the same protocol as `rmeeto bench` (median of synchronised runs)
