@@ -3,6 +3,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from rmeeto.cli import main, parse_kv
@@ -112,6 +113,7 @@ print(json.dumps(results))
 """
 
 
+@pytest.mark.slow
 def test_a_bare_install_runs_info_vis_and_bench_and_names_the_extra_for_the_rest(tmp_path):
     """Without the training and video extras the core commands work (cli.py imports no module that
     needs them), and the others say what to install."""

@@ -36,6 +36,7 @@ def tiny_input(family: str = "vim") -> torch.Tensor:
     return torch.randn(2, 3, 32, 32) if family == "vim" else torch.randn(2, 3, 4, 32, 32)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family,r", [("vim", 0), ("vim", 6), ("video", 0), ("video", 8)])
 def test_dynamo_sees_one_graph(family, r):
     m, x = tiny_model(r, family), tiny_input(family)
@@ -65,6 +66,7 @@ def test_compiled_model_gives_the_same_logits_and_gradients(r):
             torch.testing.assert_close(p.grad, grads[n], rtol=1e-3, atol=1e-5, msg=n)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family,r", [("vim", 0), ("vim", 6), ("video", 8)])
 def test_exported_program_gives_the_same_logits(family, r):
     m, x = tiny_model(r, family), tiny_input(family)
@@ -76,6 +78,7 @@ def test_exported_program_gives_the_same_logits(family, r):
         torch.testing.assert_close(program.module()(x2), m(x2), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
 def test_triton_custom_ops_pass_opcheck_in_the_interpreter():
     env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=str(ROOT / "src") + os.pathsep

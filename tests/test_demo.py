@@ -142,6 +142,7 @@ def test_demo_retrain_is_reproducible_whatever_the_python_rng_state(tmp_path):
         assert torch.equal(a, b), name
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not __import__("platform").libc_ver()[0] == "glibc", reason="mallopt is glibc's")
 def test_demo_keeps_freed_memory_on_glibc():
     """glibc accepts the demo's malloc settings (run in a fresh process: they are process-wide). The page-fault

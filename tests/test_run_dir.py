@@ -161,6 +161,7 @@ atomic_write(path, write)
 """
 
 
+@pytest.mark.slow
 def test_checkpoint_write_killed_half_way_leaves_the_old_one(tmp_path):
     from rmeeto.checkpoint import atomic_save
     path = tmp_path / "checkpoint.pth"
@@ -220,6 +221,7 @@ def _read_in_rank(rank: int, folder: str, paths: list) -> None:
         f.write(result)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="gloo over the loopback interface")
 def test_ranks_that_read_different_checkpoints_stop_together(tmp_path):
     """What a node whose --output is not the shared folder would see: both ranks stop with one

@@ -189,6 +189,7 @@ def _interpreter_main() -> int:
     return 1 if failed else 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
 def test_chunked_scan_interpreter_cpu():
     env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=str(ROOT / "src") + os.pathsep

@@ -110,6 +110,7 @@ def test_train_records_and_checkpoint_reload(data, tmp_path):
     assert all(torch.equal(v, ck["model"][k]) for k, v in m.state_dict().items())
 
 
+@pytest.mark.slow
 def test_exact_resume_matches_uninterrupted(data, tmp_path):
     common = ["--epochs", "2", "--ema", "--no-initial-eval", "--warmup-epochs", "0.5"]
     a, b = tmp_path / "a", tmp_path / "b"

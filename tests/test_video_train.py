@@ -38,6 +38,7 @@ def video_set(tmp_path_factory):
     return str(root / "set")
 
 
+@pytest.mark.slow
 def test_retrain_merged_videomamba_then_eval_checkpoint_with_views(video_set, tmp_path):
     out = tmp_path / "run"
     rc = run_inproc(["train", *MODEL, *COMMON, "--no-progress", "--data-dir", video_set, "--output", str(out), "--r", "4",
