@@ -247,10 +247,10 @@ def run_demo(cfg: DemoSettings = DemoSettings()) -> int:
     full = device.startswith("cuda")
     eval_images = cfg.eval_images or (10000 if full else 1000)
     train_images = cfg.train_images or (60000 if full else 2048)
-    root = find_fashion_mnist(cfg.data_dir)
     model = load_demo_model(cfg.checkpoint, device, cfg.trust_checkpoint)
     for mode in ("prune", "merge"):
         check_patch(model, "the demo model", ratio=cfg.ratio, mode=mode)
+    root = find_fashion_mnist(cfg.data_dir)  # after the arguments: their errors come first, data or not
     test, train = datasets(root, model.img_size, eval_images, train_images, cfg.seed)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
