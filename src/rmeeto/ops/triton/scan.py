@@ -157,6 +157,142 @@ def _scan_fwd_seq_kernel(
 # backward kernel
 # ----------------------------------------------------------------------------------------------
 @triton.jit
+def _bwd_checkpoints(ck, u_base, dl_base, B_base, s_u_l, s_dl_l, s_B_l, p0, sgn, L, nchunk, bias, A2, emask, nmask,
+                     SOFTPLUS: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr):
+    """Phase 1 from a zero state: the state before every chunk of ``T`` steps, into ``ck`` (the last chunk's
+    steps are not needed)."""
+    TILE: tl.constexpr = BLOCK_E * BLOCK_N
+    h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+    tl.store(ck, h)
+    u_n = tl.load(u_base + p0 * s_u_l, mask=emask, other=0.0)
+    dl_n = tl.load(dl_base + p0 * s_dl_l, mask=emask, other=0.0)
+    B_n = tl.load(B_base + p0 * s_B_l, mask=nmask, other=0.0)
+    for c in range(0, nchunk - 1):
+        for j in range(0, T):
+            i = c * T + j
+            u = u_n.to(tl.float32)
+            dl = dl_n.to(tl.float32) + bias
+            Bt = B_n.to(tl.float32)
+            pn = p0 + sgn * (i + 1)
+            more = (i + 1) < L
+            u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
+            dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
+            B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
+            if SOFTPLUS:
+                dl = _softplus(dl)
+            h = tl.exp2(dl[:, None] * A2) * h + (dl * u)[:, None] * Bt[None, :]
+        tl.store(ck + (c + 1) * TILE, h)
+
+
+@triton.jit
+def _bwd_rewalk(h, hb, u_base, dl_base, B_base, s_u_l, s_dl_l, s_B_l, p0, sgn, t0, jlen, bias, A2, emask, nmask,
+                SOFTPLUS: tl.constexpr, TILE: tl.constexpr):
+    """Re-walk one chunk from its entering state ``h``: slot j of the scratch ``hb`` <- h_{t0 + j - 1}."""
+    tl.store(hb, h)
+    p = p0 + sgn * t0
+    u_n = tl.load(u_base + p * s_u_l, mask=emask, other=0.0)
+    dl_n = tl.load(dl_base + p * s_dl_l, mask=emask, other=0.0)
+    B_n = tl.load(B_base + p * s_B_l, mask=nmask, other=0.0)
+    for j in range(1, jlen):
+        u = u_n.to(tl.float32)
+        dl = dl_n.to(tl.float32) + bias
+        Bt = B_n.to(tl.float32)
+        pn = p0 + sgn * (t0 + j)
+        more = (j + 1) < jlen
+        u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
+        dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
+        B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
+        if SOFTPLUS:
+            dl = _softplus(dl)
+        h = tl.exp2(dl[:, None] * A2) * h + (dl * u)[:, None] * Bt[None, :]
+        tl.store(hb + j * TILE, h)
+
+
+@triton.jit
+def _bwd_reverse(dh, a_nx, dA_acc, dD_acc, db_acc, hb, p0, sgn, t0, jlen, scale, A, A2, Dv, bias, emask, nmask,
+                 u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, C_base, s_C_l, g_base, s_g_l, z_base, s_z_l,
+                 du_base, s_du_l, ddl_base, s_ddl_l, dB_base, s_dB_l, dC_base, s_dC_l, dz_base, s_dz_l,
+                 HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, TILE: tl.constexpr):
+    """Phase 2 on one chunk, last step first, with the states ``hb`` left by :func:`_bwd_rewalk`: carries the
+    adjoint ``dh_t = C_t dy_t + a_{t+1} dh_{t+1}`` and writes every per-step gradient; returns the carried
+    adjoint and decay and the running dA, dD and d-bias sums."""
+    en_mask = emask[:, None] & nmask[None, :]
+    p = p0 + sgn * (t0 + jlen - 1)
+    u_n = tl.load(u_base + p * s_u_l, mask=emask, other=0.0)
+    dl_n = tl.load(dl_base + p * s_dl_l, mask=emask, other=0.0)
+    B_n = tl.load(B_base + p * s_B_l, mask=nmask, other=0.0)
+    C_n = tl.load(C_base + p * s_C_l, mask=nmask, other=0.0)
+    g_n = tl.load(g_base + p * s_g_l, mask=emask, other=0.0)
+    if HAS_Z:
+        z_n = tl.load(z_base + p * s_z_l, mask=emask, other=0.0)
+    hp_n = tl.load(hb + (jlen - 1) * TILE)
+    for jr in range(0, jlen):
+        j = jlen - 1 - jr
+        pos = p0 + sgn * (t0 + j)
+        u = u_n.to(tl.float32)
+        dlr = dl_n.to(tl.float32) + bias
+        Bt = B_n.to(tl.float32)
+        Ct = C_n.to(tl.float32)
+        gy = g_n.to(tl.float32) * scale
+        if HAS_Z:
+            zv = z_n.to(tl.float32)
+        hprev = hp_n
+        # prefetch the previous step of the chunk
+        pn = pos - sgn
+        more = j >= 1
+        u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
+        dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
+        B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
+        C_n = tl.load(C_base + pn * s_C_l, mask=nmask & more, other=0.0)
+        g_n = tl.load(g_base + pn * s_g_l, mask=emask & more, other=0.0)
+        if HAS_Z:
+            z_n = tl.load(z_base + pn * s_z_l, mask=emask & more, other=0.0)
+        hp_n = tl.load(hb + (j - 1) * TILE, mask=en_mask & more, other=0.0)
+
+        if SOFTPLUS:
+            dl = _softplus(dlr)
+        else:
+            dl = dlr
+        a = tl.exp2(dl[:, None] * A2)
+        dlu = dl * u
+        hs = a * hprev + dlu[:, None] * Bt[None, :]
+        if HAS_Z:
+            sz = tl.sigmoid(zv)
+            y = tl.sum(hs * Ct[None, :], axis=1) + Dv * u
+            dz = gy * y * sz * (1.0 + zv * (1.0 - sz))
+            tl.store(dz_base + pos * s_dz_l, dz.to(dz_base.dtype.element_ty), mask=emask)
+            dy = gy * zv * sz
+        else:
+            dy = gy
+        # adjoint: dh_t = C_t dy_t + a_{t+1} dh_{t+1}
+        dh = Ct[None, :] * dy[:, None] + a_nx * dh
+        a_nx = a
+        dhB = tl.sum(dh * Bt[None, :], axis=1)
+        g_a = dh * hprev * a  # d/d(dl*A) of the decay path
+        ddl = tl.sum(g_a * A, axis=1) + dhB * u
+        dA_acc += g_a * dl[:, None]
+        du = dl * dhB + Dv * dy
+        dD_acc += dy * u
+        if SOFTPLUS:
+            ddl = ddl * tl.sigmoid(dlr)
+        ddl = tl.where(emask, ddl, 0.0)
+        db_acc += ddl
+        tl.store(du_base + pos * s_du_l, du.to(du_base.dtype.element_ty), mask=emask)
+        tl.store(ddl_base + pos * s_ddl_l, ddl.to(ddl_base.dtype.element_ty), mask=emask)
+        tl.store(dB_base + pos * s_dB_l, tl.sum(dh * dlu[:, None], axis=0), mask=nmask)
+        tl.store(dC_base + pos * s_dC_l, tl.sum(hs * dy[:, None], axis=0), mask=nmask)
+    return dh, a_nx, dA_acc, dD_acc, db_acc
+
+
+# One program = (channel block, batch element, direction x segment). Step-by-step, state in registers.
+# A segment is the positions [s*TC, (s+1)*TC); with several (HAS_H0) each starts from the state and ends with
+# the adjoint that rmeeto.ops.triton.scan_chunk.chunk_states carried to it, and phase 1 is not walked: that
+# function's first pass left the checkpoints of the walk from zero and the sums of delta up to them, so a
+# checkpoint is h_local + exp2(A2 * sum) * h_entering.
+# Phase 1 (_bwd_checkpoints) walks the sequence forward and checkpoints the state every T steps; phase 2 takes
+# the chunks last to first: re-walks the chunk from its checkpoint writing each h_{t-1} to a small per-program
+# scratch (_bwd_rewalk), then walks it in reverse carrying the adjoint dh in registers (_bwd_reverse).
+@triton.jit
 def _scan_bwd_seq_kernel(
     u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
     dl_ptr, s_dl_d, s_dl_b, s_dl_l, s_dl_e,
@@ -180,17 +316,6 @@ def _scan_bwd_seq_kernel(
     HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
     BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
 ):
-    """One program = (channel block, batch element, direction x segment). Step-by-step, state in registers.
-    A segment is the positions ``[s*TC, (s+1)*TC)``; with several (``HAS_H0``) each starts from the state
-    and ends with the adjoint that :func:`rmeeto.ops.triton.scan_chunk.chunk_states` carried to it, and
-    phase 1 is not walked: that function's first pass left the checkpoints of the walk from zero and the
-    sums of delta up to them, so a checkpoint is ``h_local + exp2(A2 * sum) * h_entering``.
-
-    Phase 1 walks the sequence forward and checkpoints the state every ``T`` steps; phase 2 takes
-    the chunks last to first: re-walks the chunk from its checkpoint writing each ``h_{t-1}`` to a
-    small per-program scratch, then walks it in reverse carrying the adjoint ``dh`` in registers
-    (``dh_t = C_t dy_t + a_{t+1} dh_{t+1}``) and forms every gradient.
-    """
     pid_e = tl.program_id(0)
     pid_b = tl.program_id(1).to(tl.int64)
     pid2 = tl.program_id(2)
@@ -226,45 +351,25 @@ def _scan_bwd_seq_kernel(
     B_base = B_ptr + d * s_B_d + pid_b * s_B_b + n * s_B_n
     C_base = C_ptr + d * s_C_d + pid_b * s_C_b + n * s_C_n
     g_base = g_ptr + pid_b * s_g_b + e * s_g_e
-    if HAS_Z:
-        z_base = z_ptr + pid_b * s_z_b + e * s_z_e
-        dz_base = dz_ptr + d * s_dz_d + pid_b * s_dz_b + e * s_dz_e
     du_base = du_ptr + d * s_du_d + pid_b * s_du_b + e * s_du_e
     ddl_base = ddl_ptr + d * s_ddl_d + pid_b * s_ddl_b + e * s_ddl_e
     dB_base = dB_ptr + pid_e * s_dB_p + d * s_dB_d + pid_b * s_dB_b + n * s_dB_n
     dC_base = dC_ptr + pid_e * s_dC_p + d * s_dC_d + pid_b * s_dC_b + n * s_dC_n
+    if HAS_Z:
+        z_base = z_ptr + pid_b * s_z_b + e * s_z_e
+        dz_base = dz_ptr + d * s_dz_d + pid_b * s_dz_b + e * s_dz_e
+    else:  # never read or written: HAS_Z is off
+        z_base = g_base
+        dz_base = du_base
 
-    # ---- phase 1: chunk-start states (the last chunk's steps are not needed) --------------
-    if HAS_H0:  # the checkpoints from zero are in ck already (see the docstring)
+    if HAS_H0:  # the checkpoints from zero are in ck already (see above)
         H0 = tl.load(h0_ptr + h0_tile, mask=en_mask, other=0.0)
-    else:
-        h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
-        tl.store(ck, h)
-        u_n = tl.load(u_base + p0 * s_u_l, mask=emask, other=0.0)
-        dl_n = tl.load(dl_base + p0 * s_dl_l, mask=emask, other=0.0)
-        B_n = tl.load(B_base + p0 * s_B_l, mask=nmask, other=0.0)
-        for c in range(0, nchunk - 1):
-            for j in range(0, T):
-                i = c * T + j
-                u = u_n.to(tl.float32)
-                dl = dl_n.to(tl.float32) + bias
-                Bt = B_n.to(tl.float32)
-                pn = p0 + sgn * (i + 1)
-                more = (i + 1) < L
-                u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
-                dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
-                B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
-                if SOFTPLUS:
-                    dl = _softplus(dl)
-                h = tl.exp2(dl[:, None] * A2) * h + (dl * u)[:, None] * Bt[None, :]
-            tl.store(ck + (c + 1) * TILE, h)
-
-    # ---- phase 2: chunks last to first ---------------------------------------------------
-    # the adjoint carried in from past the segment's end enters as a_{t+1} dh_{t+1} with a_{t+1} := 1
-    if HAS_H0:
         dh = tl.load(g0_ptr + h0_tile, mask=en_mask, other=0.0)
     else:
+        _bwd_checkpoints(ck, u_base, dl_base, B_base, s_u_l, s_dl_l, s_B_l, p0, sgn, L, nchunk, bias, A2, emask,
+                         nmask, SOFTPLUS, BLOCK_E, BLOCK_N, T)
         dh = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+    # the adjoint carried in from past the segment's end enters as a_{t+1} dh_{t+1} with a_{t+1} := 1
     a_nx = tl.full((BLOCK_E, BLOCK_N), 1.0, dtype=tl.float32)
     dA_acc = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
     dD_acc = tl.zeros((BLOCK_E,), dtype=tl.float32)
@@ -273,96 +378,17 @@ def _scan_bwd_seq_kernel(
         c = nchunk - 1 - cc
         t0 = c * T
         jlen = tl.minimum(T, L - t0)
-        # re-walk the chunk: slot j <- h_{t0 + j - 1}
         h = tl.load(ck + c * TILE)
         if HAS_H0:
             h = h + tl.exp2(A2 * tl.load(cs + c * BLOCK_E)[:, None]) * H0
-        tl.store(hb, h)
-        p = p0 + sgn * t0
-        u_n = tl.load(u_base + p * s_u_l, mask=emask, other=0.0)
-        dl_n = tl.load(dl_base + p * s_dl_l, mask=emask, other=0.0)
-        B_n = tl.load(B_base + p * s_B_l, mask=nmask, other=0.0)
-        for j in range(1, jlen):
-            u = u_n.to(tl.float32)
-            dl = dl_n.to(tl.float32) + bias
-            Bt = B_n.to(tl.float32)
-            pn = p0 + sgn * (t0 + j)
-            more = (j + 1) < jlen
-            u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
-            dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
-            B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
-            if SOFTPLUS:
-                dl = _softplus(dl)
-            h = tl.exp2(dl[:, None] * A2) * h + (dl * u)[:, None] * Bt[None, :]
-            tl.store(hb + j * TILE, h)
+        _bwd_rewalk(h, hb, u_base, dl_base, B_base, s_u_l, s_dl_l, s_B_l, p0, sgn, t0, jlen, bias, A2, emask, nmask,
+                    SOFTPLUS, TILE)
         tl.debug_barrier()
-        # reverse walk of the chunk
-        p = p0 + sgn * (t0 + jlen - 1)
-        u_n = tl.load(u_base + p * s_u_l, mask=emask, other=0.0)
-        dl_n = tl.load(dl_base + p * s_dl_l, mask=emask, other=0.0)
-        B_n = tl.load(B_base + p * s_B_l, mask=nmask, other=0.0)
-        C_n = tl.load(C_base + p * s_C_l, mask=nmask, other=0.0)
-        g_n = tl.load(g_base + p * s_g_l, mask=emask, other=0.0)
-        if HAS_Z:
-            z_n = tl.load(z_base + p * s_z_l, mask=emask, other=0.0)
-        hp_n = tl.load(hb + (jlen - 1) * TILE)
-        for jr in range(0, jlen):
-            j = jlen - 1 - jr
-            pos = p0 + sgn * (t0 + j)
-            u = u_n.to(tl.float32)
-            dlr = dl_n.to(tl.float32) + bias
-            Bt = B_n.to(tl.float32)
-            Ct = C_n.to(tl.float32)
-            gy = g_n.to(tl.float32) * scale
-            if HAS_Z:
-                zv = z_n.to(tl.float32)
-            hprev = hp_n
-            # prefetch the previous step of the chunk
-            pn = pos - sgn
-            more = j >= 1
-            u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
-            dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
-            B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
-            C_n = tl.load(C_base + pn * s_C_l, mask=nmask & more, other=0.0)
-            g_n = tl.load(g_base + pn * s_g_l, mask=emask & more, other=0.0)
-            if HAS_Z:
-                z_n = tl.load(z_base + pn * s_z_l, mask=emask & more, other=0.0)
-            hp_n = tl.load(hb + (j - 1) * TILE, mask=en_mask & more, other=0.0)
-
-            if SOFTPLUS:
-                dl = _softplus(dlr)
-            else:
-                dl = dlr
-            a = tl.exp2(dl[:, None] * A2)
-            dlu = dl * u
-            hs = a * hprev + dlu[:, None] * Bt[None, :]
-            if HAS_Z:
-                sz = tl.sigmoid(zv)
-                y = tl.sum(hs * Ct[None, :], axis=1) + Dv * u
-                dz = gy * y * sz * (1.0 + zv * (1.0 - sz))
-                tl.store(dz_base + pos * s_dz_l, dz.to(dz_ptr.dtype.element_ty), mask=emask)
-                dy = gy * zv * sz
-            else:
-                dy = gy
-            # adjoint: dh_t = C_t dy_t + a_{t+1} dh_{t+1}
-            dh = Ct[None, :] * dy[:, None] + a_nx * dh
-            a_nx = a
-            dhB = tl.sum(dh * Bt[None, :], axis=1)
-            g_a = dh * hprev * a  # d/d(dl*A) of the decay path
-            ddl = tl.sum(g_a * A, axis=1) + dhB * u
-            dA_acc += g_a * dl[:, None]
-            du = dl * dhB + Dv * dy
-            dD_acc += dy * u
-            if SOFTPLUS:
-                ddl = ddl * tl.sigmoid(dlr)
-            ddl = tl.where(emask, ddl, 0.0)
-            db_acc += ddl
-            tl.store(du_base + pos * s_du_l, du.to(du_ptr.dtype.element_ty), mask=emask)
-            tl.store(ddl_base + pos * s_ddl_l, ddl.to(ddl_ptr.dtype.element_ty), mask=emask)
-            dBv = tl.sum(dh * dlu[:, None], axis=0)
-            dCv = tl.sum(hs * dy[:, None], axis=0)
-            tl.store(dB_base + pos * s_dB_l, dBv, mask=nmask)
-            tl.store(dC_base + pos * s_dC_l, dCv, mask=nmask)
+        dh, a_nx, dA_acc, dD_acc, db_acc = _bwd_reverse(
+            dh, a_nx, dA_acc, dD_acc, db_acc, hb, p0, sgn, t0, jlen, scale, A, A2, Dv, bias, emask, nmask,
+            u_base, s_u_l, dl_base, s_dl_l, B_base, s_B_l, C_base, s_C_l, g_base, s_g_l, z_base, s_z_l,
+            du_base, s_du_l, ddl_base, s_ddl_l, dB_base, s_dB_l, dC_base, s_dC_l, dz_base, s_dz_l,
+            HAS_Z, SOFTPLUS, TILE)
         tl.debug_barrier()  # the next chunk overwrites the scratch
     tl.store(dA_ptr + (pid2 * BATCH + pid_b) * E * N + e[:, None] * N + n[None, :], dA_acc, mask=en_mask)
     tl.store(dD_ptr + (pid2 * BATCH + pid_b) * E + e, dD_acc, mask=emask)
