@@ -14,6 +14,15 @@ def reference():
     return torch.load(FIXTURES / "public_vim_d64_l8.pt", weights_only=True)
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models run faster on one intra-op thread, and do not fight the data workers."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(autouse=True)
 def kernel_settings():
     """Every test starts from the environment's kernel settings and leaves no change behind."""

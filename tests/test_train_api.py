@@ -15,12 +15,7 @@ from rmeeto.train.config import BenchDataConfig, EvalConfig, TrainConfig, from_l
 from rmeeto.train.engine import evaluate, train
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class Bar:

@@ -16,13 +16,7 @@ FAST = ["--workers", "0", "--no-progress", "--no-tensorboard", "--num-classes", 
         "--batch-size", "4", "--lr", "0.5", "--log-interval", "2"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run faster on one intra-op thread, and do not fight the data workers."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -18,12 +18,7 @@ KW = dict(depth=4, embed_dim=32, img_size=32, patch_size=8, d_state=8, num_frame
 COMMON = ["--dataset", "video", "--workers", "0"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
