@@ -183,14 +183,14 @@ def compute_dtype(xz: Tensor) -> torch.dtype:
 def stack_params(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
     """Both directions' weights (:class:`rmeeto.ops.bimamba.DirectionParams`) stacked, as the kernels take
     them: conv weight (2, E, K) and bias (2, E) fp32, x_proj (2, R+2N, E) and dt_proj (2, E, R) in ``cdt``,
-    A = -exp(A_log) (2, E, N), D (2, E) and the dt bias (2, E) fp32. Differentiable."""
+    A = -exp(A_log) (2, E, N) as a view of a (2, N, E) tensor, D (2, E) and the dt bias (2, E) fp32. Differentiable."""
     E, _, K = fwd.conv_weight.shape
     conv_w = torch.stack([fwd.conv_weight.reshape(E, K), bwd.conv_weight.reshape(E, K)]).float()
     conv_b = torch.stack([p.conv_bias if p.conv_bias is not None else fwd.conv_weight.new_zeros(E)
                           for p in (fwd, bwd)]).float()
     xproj_w = torch.stack([fwd.x_proj_weight, bwd.x_proj_weight]).to(cdt)
     dt_w = torch.stack([fwd.dt_proj_weight, bwd.dt_proj_weight]).to(cdt)
-    A = -torch.exp(torch.stack([fwd.A_log, bwd.A_log]).float())
+    A = -torch.exp(torch.stack([fwd.A_log.t(), bwd.A_log.t()]).float()).transpose(1, 2)  # channels contiguous
     D = torch.stack([fwd.D, bwd.D]).float()
     dt_b = torch.stack([fwd.dt_proj_bias, bwd.dt_proj_bias]).float()
     return conv_w, conv_b, xproj_w, dt_w, A, D, dt_b

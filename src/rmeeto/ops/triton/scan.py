@@ -70,7 +70,7 @@ def _scan_fwd_seq_kernel(
     C_ptr, s_C_d, s_C_b, s_C_l, s_C_n,
     z_ptr, s_z_b, s_z_l, s_z_e,
     out_ptr, s_o_b, s_o_l, s_o_e,
-    A_ptr, D_ptr, bias_ptr,
+    A_ptr, s_A_d, s_A_e, s_A_n, D_ptr, bias_ptr,
     h0_ptr,  # (NDIR, batch, NC, E, N) fp32: the state entering each chunk (HAS_H0)
     L, E, N, TC, scale,
     NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
@@ -91,8 +91,8 @@ def _scan_fwd_seq_kernel(
     for d in tl.static_range(NDIR):
         if d == 1:
             tl.debug_barrier()
-        A2 = tl.load(A_ptr + d * E * N + e[:, None] * N + n[None, :],
-                     mask=emask[:, None] & nmask[None, :], other=0.0) * 1.4426950408889634
+        A2 = tl.load(A_ptr + d * s_A_d + n[:, None] * s_A_n + e[None, :] * s_A_e,
+                     mask=nmask[:, None] & emask[None, :], other=0.0) * 1.4426950408889634
         Dv = tl.load(D_ptr + d * E + e, mask=emask, other=0.0)
         bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
         u_base = u_ptr + d * s_u_d + pid_b * s_u_b + e * s_u_e
@@ -114,10 +114,10 @@ def _scan_fwd_seq_kernel(
             z_n = tl.load(z_base + p0 * s_z_l, mask=emask, other=0.0)
         if HAS_H0:
             row = (d * tl.num_programs(1) + pid_b) * tl.num_programs(2) + c
-            h = tl.load(h0_ptr + row * E * N + e[:, None] * N + n[None, :],
-                        mask=emask[:, None] & nmask[None, :], other=0.0)
+            h = tl.load(h0_ptr + row * E * N + e[None, :] * N + n[:, None],
+                        mask=nmask[:, None] & emask[None, :], other=0.0)
         else:
-            h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
+            h = tl.zeros((BLOCK_N, BLOCK_E), dtype=tl.float32)
         for i in range(0, clen):
             if d == 0:
                 pos = p0 + i
@@ -141,9 +141,9 @@ def _scan_fwd_seq_kernel(
                 z_n = tl.load(z_base + pnx * s_z_l, mask=emask & more, other=0.0)
             if SOFTPLUS:
                 dl = _softplus(dl)
-            a = tl.exp2(dl[:, None] * A2)
-            h = a * h + (dl * u)[:, None] * Bt[None, :]
-            y = tl.sum(h * Ct[None, :], axis=1) + Dv * u
+            a = tl.exp2(dl[None, :] * A2)
+            h = a * h + (dl * u)[None, :] * Bt[:, None]
+            y = tl.sum(h * Ct[:, None], axis=0) + Dv * u
             if HAS_Z:
                 y = y * zv * tl.sigmoid(zv)
             y = y * scale
@@ -300,7 +300,7 @@ def _scan_bwd_seq_kernel(
     C_ptr, s_C_d, s_C_b, s_C_l, s_C_n,
     z_ptr, s_z_b, s_z_l, s_z_e,
     g_ptr, s_g_b, s_g_l, s_g_e,  # incoming gradient of the (summed) output
-    A_ptr, D_ptr, bias_ptr,
+    A_ptr, s_A_d, s_A_e, s_A_n, D_ptr, bias_ptr,
     # outputs
     du_ptr, s_du_d, s_du_b, s_du_l, s_du_e,
     ddl_ptr, s_ddl_d, s_ddl_b, s_ddl_l, s_ddl_e,
@@ -342,7 +342,7 @@ def _scan_bwd_seq_kernel(
     if HAS_H0:
         h0_tile = ((d * BATCH + pid_b) * NC + seg) * E * N + e[:, None] * N + n[None, :]
 
-    A = tl.load(A_ptr + d * E * N + e[:, None] * N + n[None, :], mask=en_mask, other=0.0)
+    A = tl.load(A_ptr + d * s_A_d + e[:, None] * s_A_e + n[None, :] * s_A_n, mask=en_mask, other=0.0)
     A2 = A * 1.4426950408889634
     Dv = tl.load(D_ptr + d * E + e, mask=emask, other=0.0)
     bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
@@ -477,8 +477,8 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
 def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor], A: Tensor,
              D: Tensor, bias: Tensor, out: Tensor, softplus: bool, scale: float, cfg=None,
              for_backward: bool = True) -> Tensor:
-    """u, delta: (ndir, b, L, E); B, C: (ndir, b, L, N); z, out: (b, L, E); A: (ndir, E, N) fp32;
-    D, bias: (ndir, E) fp32. Writes ``out = scale * sum_dir y_dir``. Step-serial or chunked as
+    """u, delta: (ndir, b, L, E); B, C: (ndir, b, L, N); z, out: (b, L, E); A: (ndir, E, N) fp32, any strides
+    (fastest as a view of an (ndir, N, E) tensor, which ``stack_params`` gives); D, bias: (ndir, E) fp32. Writes ``out = scale * sum_dir y_dir``. Step-serial or chunked as
     :func:`chunk_len` says. ``for_backward=False`` (a forward that will not be differentiated) lets
     ``SPLIT="auto"`` pick the two-stream launch of the step-serial scan during a CUDA graph capture."""
     cfg = dict(FWD_CFG, **(cfg or {}))
@@ -499,7 +499,7 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     if TC >= L and split:
         _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, meta)
     else:
-        _scan_fwd_seq_kernel[grid](*_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), A, D, bias,
+        _scan_fwd_seq_kernel[grid](*_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), *_s3(A), D, bias,
                                    h0, L, E, N, TC, float(scale), **meta)
     return out
 
@@ -540,7 +540,7 @@ def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, grid, meta
         rev = d == 1
         _scan_fwd_seq_kernel[grid](*_one_dir(u, d, rev), *_one_dir(delta, d, rev), *_one_dir(B, d, rev),
                                    *_one_dir(C, d, rev), *_one_dir(z, None, rev), *_one_dir(dst, None, rev),
-                                   A[d:d + 1], D[d:d + 1], bias[d:d + 1], None, L, E, N, L, scale, **meta)
+                                   *_s3(A[d:d + 1]), D[d:d + 1], bias[d:d + 1], None, L, E, N, L, scale, **meta)
 
     if u.is_cuda:
         main = torch.cuda.current_stream(u.device)
@@ -600,7 +600,7 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
             dzp = torch.empty(ndir, batch, L, E, **f32)
             dz_args = _s4(dzp)
         _scan_bwd_seq_kernel[grid](
-            *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(gout), A, D, bias,
+            *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(gout), *_s3(A), D, bias,
             *_s4(du), *_s4(ddelta), part[..., :N], *part.stride(), part[..., N:], *part.stride(),
             *dz_args, dA, dD, db, ck, hb, h0, g0, cs, L, E, N, batch, TC, NC, float(scale),
             HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=NC > 1,
@@ -623,7 +623,7 @@ class _SelectiveScanFn(torch.autograd.Function):
     def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus):
         batch, dim, L = u.shape
         dev = u.device
-        A32 = A.float().contiguous()
+        A32 = A.float().t().contiguous().t()  # (d, N) with the channels contiguous: the forward's fast layout
         D32 = (D.float() if D is not None else torch.zeros(dim, device=dev)).contiguous()
         b32 = (delta_bias.float() if delta_bias is not None else torch.zeros(dim, device=dev)).contiguous()
         out = torch.empty(batch, dim, L, device=dev, dtype=u.dtype)

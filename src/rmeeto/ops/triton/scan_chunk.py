@@ -38,7 +38,7 @@ def _chunk_local_kernel(
     C_ptr, s_C_d, s_C_b, s_C_l, s_C_n,
     z_ptr, s_z_b, s_z_l, s_z_e,
     g_ptr, s_g_b, s_g_l, s_g_e,
-    A_ptr, bias_ptr,
+    A_ptr, s_A_d, s_A_e, s_A_n, bias_ptr,
     hs_ptr, gs_ptr, S_ptr,  # (ndir, batch, NC, E, N), same, (ndir, batch, NC, E) fp32
     ck_ptr, cs_ptr,  # (ADJ) per program: the state from zero and the sum of delta before every T-th step
     L, E, N, TC, NC, scale,
@@ -61,7 +61,8 @@ def _chunk_local_kernel(
     sgn = 1 - 2 * d
     pf = t0 + d * (clen - 1)  # first position in scan order
     pr = t0 + (1 - d) * (clen - 1)  # last position in scan order (the adjoint walk starts there)
-    A2 = tl.load(A_ptr + d * E * N + e[:, None] * N + n[None, :], mask=en_mask, other=0.0) * 1.4426950408889634
+    A2 = tl.load(A_ptr + d * s_A_d + e[:, None] * s_A_e + n[None, :] * s_A_n, mask=en_mask,
+                 other=0.0) * 1.4426950408889634
     bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
     dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + e * s_dl_e
     S = tl.zeros((BLOCK_E,), dtype=tl.float32)
@@ -129,7 +130,7 @@ def _chunk_local_kernel(
 
 @triton.jit
 def _chunk_carry_kernel(
-    hs_ptr, gs_ptr, S_ptr, A_ptr, E, N, NC,
+    hs_ptr, gs_ptr, S_ptr, A_ptr, s_A_d, s_A_e, s_A_n, E, N, NC,
     ADJ: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr,
 ):
     """Phase 2: carry the state over the chunks in scan order and the adjoint in reverse, in place."""
@@ -140,7 +141,8 @@ def _chunk_carry_kernel(
     n = tl.arange(0, BLOCK_N)
     emask = e < E
     en_mask = emask[:, None] & (n < N)[None, :]
-    A2 = tl.load(A_ptr + d * E * N + e[:, None] * N + n[None, :], mask=en_mask, other=0.0) * 1.4426950408889634
+    A2 = tl.load(A_ptr + d * s_A_d + e[:, None] * s_A_e + n[None, :] * s_A_n, mask=en_mask,
+                 other=0.0) * 1.4426950408889634
     row0 = (d * tl.num_programs(1) + pid_b) * NC
     tile = e[:, None] * N + n[None, :]
     H = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
@@ -180,8 +182,8 @@ def chunk_states(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Ten
     gargs = (gout, *gout.stride()) if adjoint else (None, 0, 0, 0)
     ck, cs, T = scratch if adjoint else (None, None, 1)
     _chunk_local_kernel[(neb, batch, ndir * NC)](
-        u, *u.stride(), delta, *delta.stride(), B, *B.stride(), C, *C.stride(), *zargs, *gargs, A, bias,
+        u, *u.stride(), delta, *delta.stride(), B, *B.stride(), C, *C.stride(), *zargs, *gargs, A, *A.stride(), bias,
         hs, gs, S, ck, cs, L, E, N, TC, NC, float(scale),
         ADJ=adjoint, HAS_Z=z is not None, SOFTPLUS=bool(softplus), T=T, **meta)
-    _chunk_carry_kernel[(neb, batch, ndir)](hs, gs, S, A, E, N, NC, ADJ=adjoint, **meta)
+    _chunk_carry_kernel[(neb, batch, ndir)](hs, gs, S, A, *A.stride(), E, N, NC, ADJ=adjoint, **meta)
     return hs, gs
