@@ -16,7 +16,7 @@
 #   scripts/gpu_suite.sh video                # VideoMamba GPU tests + the clips/s table (Ti/S/M, r=0/88)
 #   scripts/gpu_suite.sh mergebench           # one merge step, reference vs fused, at 197/1569/3137 tokens
 #   OLD_SCAN=path scripts/gpu_suite.sh scan   # chunked-scan GPU tests, then the scan timed against OLD_SCAN
-#                                             # (another triton_scan.py); SCAN_TC/SCAN_BE/SCAN_SHAPES pick variants
+#                                             # (another triton_scan.py); SCAN_TC/SCAN_BE/SCAN_SHAPES pick variants, SCAN_FLAGS adds flags
 # Outputs go to $OUT (or ./gpu_out): logs, JSON, PNG.
 set -uo pipefail
 OUT=${OUT:-gpu_out}; mkdir -p "$OUT"
@@ -72,7 +72,7 @@ scan)
   [ "${SCAN_CHECK:-1}" = 1 ] && timeout ${CHECK_TIMEOUT:-120} python3 scripts/bench_scan.py $OLD --dirs 2 --tc auto,64 --rep 10 \
     --check 2>&1 | tee "$OUT/scan_check.txt"
   timeout ${BENCH_TIMEOUT:-240} python3 scripts/bench_scan.py $OLD --tc ${SCAN_TC:-auto,0,32,64,128,256} --be ${SCAN_BE:-32} \
-    ${SCAN_SHAPES:+--shapes $SCAN_SHAPES} --json "$OUT/scan_bench.json" 2>&1 | tee "$OUT/scan_bench.txt" ;;
+    ${SCAN_SHAPES:+--shapes $SCAN_SHAPES} ${SCAN_FLAGS:-} --json "$OUT/scan_bench.json" 2>&1 | tee "$OUT/scan_bench.txt" ;;
 test)
   info | tee "$OUT/env.txt"
   timeout ${TEST_TIMEOUT:-600} python3 -m pytest -q -m gpu tests/test_gpu_model.py tests/test_triton_ops.py tests/test_fused_merge.py \

@@ -32,7 +32,7 @@ from .settings import BACKENDS
 
 try:
     from .triton import library as triton_ops
-    from .triton.bimamba import compute_dtype, stack_params
+    from .triton.bimamba import bc_offset, compute_dtype, stack_params
     from .triton.merge import supported as fused_merge_supported
     from .triton.scan import selective_scan_triton
 except ImportError:  # a PyTorch build without Triton
@@ -124,9 +124,10 @@ def bimamba_v2_inner_triton(xz: Tensor, fwd: DirectionParams, bwd: DirectionPara
     out, x_dbl, delta = triton_ops.bimamba(xz, params, out_scale, for_backward, settings.current().grad_fp32)
     if not want_aux:
         return out, None
-    R, N = fwd.dt_proj_weight.shape[1], fwd.A_log.shape[1]
+    N = fwd.A_log.shape[1]
+    P = bc_offset(x_dbl, N)
     xd = x_dbl[0].view(xz.shape[0], xz.shape[1], -1)
-    return out, SSMAux(delta[0], xd[..., R:R + N], xd[..., R + N:])
+    return out, SSMAux(delta[0], xd[..., P:P + N], xd[..., P + N:])
 
 
 def _stacked_params(fwd: DirectionParams, bwd: DirectionParams, cdt: torch.dtype) -> tuple[Tensor, ...]:

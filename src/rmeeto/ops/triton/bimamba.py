@@ -182,18 +182,35 @@ def compute_dtype(xz: Tensor) -> torch.dtype:
 
 def stack_params(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
     """Both directions' weights (:class:`rmeeto.ops.bimamba.DirectionParams`) stacked, as the kernels take
-    them: conv weight (2, E, K) and bias (2, E) fp32, x_proj (2, R+2N, E) and dt_proj (2, E, R) in ``cdt``,
-    A = -exp(A_log) (2, E, N) as a view of a (2, N, E) tensor, D (2, E) and the dt bias (2, E) fp32. Differentiable."""
+    them: conv weight (2, E, K) and bias (2, E) fp32, x_proj (2, P+2N, E) (:func:`_pad_bc_rows`) and dt_proj
+    (2, E, R) in ``cdt``, A = -exp(A_log) (2, E, N) as a view of a (2, N, E) tensor, D (2, E) and the dt bias
+    (2, E) fp32. Differentiable."""
     E, _, K = fwd.conv_weight.shape
     conv_w = torch.stack([fwd.conv_weight.reshape(E, K), bwd.conv_weight.reshape(E, K)]).float()
     conv_b = torch.stack([p.conv_bias if p.conv_bias is not None else fwd.conv_weight.new_zeros(E)
                           for p in (fwd, bwd)]).float()
-    xproj_w = torch.stack([fwd.x_proj_weight, bwd.x_proj_weight]).to(cdt)
+    xproj_w = _pad_bc_rows(torch.stack([fwd.x_proj_weight, bwd.x_proj_weight]).to(cdt), fwd.A_log.shape[1])
     dt_w = torch.stack([fwd.dt_proj_weight, bwd.dt_proj_weight]).to(cdt)
     A = -torch.exp(torch.stack([fwd.A_log.t(), bwd.A_log.t()]).float()).transpose(1, 2)  # channels contiguous
     D = torch.stack([fwd.D, bwd.D]).float()
     dt_b = torch.stack([fwd.dt_proj_bias, bwd.dt_proj_bias]).float()
     return conv_w, conv_b, xproj_w, dt_w, A, D, dt_b
+
+
+def _pad_bc_rows(xproj_w: Tensor, N: int) -> Tensor:
+    """x_proj (2, R+2N, E) with zero rows after the R dt rows, up to a multiple of 16 rows: then every row of
+    ``x_dbl`` and its B and C slices start on 32 bytes, and the scan reads B and C with vector loads."""
+    R = xproj_w.shape[1] - 2 * N
+    pad = -xproj_w.shape[1] % 16
+    if pad == 0:
+        return xproj_w
+    zeros = xproj_w.new_zeros(xproj_w.shape[0], pad, xproj_w.shape[2])
+    return torch.cat([xproj_w[:, :R], zeros, xproj_w[:, R:]], dim=1)
+
+
+def bc_offset(x_dbl: Tensor, N: int) -> int:
+    """Column of ``x_dbl`` where B starts (after the dt columns and any padding of :func:`_pad_bc_rows`)."""
+    return x_dbl.shape[-1] - 2 * N
 
 
 def _unpack(xz: Tensor, dt_w: Tensor, A: Tensor):
@@ -206,15 +223,16 @@ def _unpack(xz: Tensor, dt_w: Tensor, A: Tensor):
 def bimamba_fwd(xz: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_w: Tensor, A: Tensor, D: Tensor,
                 dt_b: Tensor, out_scale: float, for_backward: bool) -> tuple[Tensor, Tensor, Tensor]:
     """The core on the stacked weights of :func:`stack_params`; computes in ``xproj_w``'s dtype.
-    Returns ``(out (b, L, E), x_dbl (2, b*L, R+2N), delta (2, b, L, E))``."""
+    Returns ``(out (b, L, E), x_dbl (2, b*L, P+2N), delta (2, b, L, E))``; ``P`` is :func:`bc_offset`."""
     cdt = xproj_w.dtype
     batch, L, E, R, N, x, z = _unpack(xz, dt_w, A)
     u = biconv_fwd(x, conv_w, conv_b, cdt)  # (2, b, L, E)
-    x_dbl = torch.bmm(u.view(2, batch * L, E), xproj_w.transpose(1, 2))  # (2, bL, R+2N)
+    x_dbl = torch.bmm(u.view(2, batch * L, E), xproj_w.transpose(1, 2))  # (2, bL, P+2N), P >= R
     delta = torch.bmm(x_dbl[..., :R], dt_w.transpose(1, 2)).view(2, batch, L, E)
-    xd = x_dbl.view(2, batch, L, R + 2 * N)
+    P = bc_offset(x_dbl, N)
+    xd = x_dbl.view(2, batch, L, P + 2 * N)
     out = torch.empty(batch, L, E, device=xz.device, dtype=cdt)
-    scan_fwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z, A, D, dt_b, out, True, out_scale,
+    scan_fwd(u, delta, xd[..., P:P + N], xd[..., P + N:], z, A, D, dt_b, out, True, out_scale,
              for_backward=for_backward)
     return out, x_dbl, delta
 
@@ -229,20 +247,22 @@ def bimamba_bwd(gout: Tensor, xz: Tensor, x_dbl: Tensor, conv_w: Tensor, conv_b:
     u = biconv_fwd(x, conv_w, conv_b, cdt)
     dt = x_dbl[..., :R]
     delta = torch.bmm(dt, dt_w.transpose(1, 2)).view(2, batch, L, E)
-    xd = x_dbl.view(2, batch, L, R + 2 * N)
+    P = bc_offset(x_dbl, N)
+    xd = x_dbl.view(2, batch, L, P + 2 * N)
     dxz = torch.empty(batch, L, 2 * E, device=xz.device, dtype=xz.dtype)
     # gradients of u and delta in fp32 (grad_fp32) or, like mamba_ssm's kernels, in the compute dtype,
     # which halves their traffic and runs the matmuls on tensor cores
     gdt = torch.float32 if grad_fp32 else cdt
     du = torch.empty(2, batch, L, E, device=xz.device, dtype=gdt)
     ddelta = torch.empty(2, batch, L, E, device=xz.device, dtype=gdt)
-    dBC, dA, dD, ddb = scan_bwd(u, delta, xd[..., R:R + N], xd[..., R + N:], z, A, D, dt_b, gout, du, ddelta,
+    dBC, dA, dD, ddb = scan_bwd(u, delta, xd[..., P:P + N], xd[..., P + N:], z, A, D, dt_b, gout, du, ddelta,
                                 dxz[..., E:], True, out_scale)
     dd2 = ddelta.view(2, batch * L, E)
     ddt = torch.bmm(dd2, dt_w.to(gdt))  # (2, bL, R)
     ddtw = torch.bmm(dd2.transpose(1, 2), dt.to(gdt))  # (2, E, R)
-    dx_dbl = torch.cat([ddt, dBC.view(2, batch * L, 2 * N).to(gdt)], dim=-1)
-    dxw = torch.bmm(dx_dbl.transpose(1, 2), u.view(2, batch * L, E).to(gdt))  # (2, R+2N, E)
+    pad = ddt.new_zeros(2, batch * L, P - R)
+    dx_dbl = torch.cat([ddt, pad, dBC.view(2, batch * L, 2 * N).to(gdt)], dim=-1)
+    dxw = torch.bmm(dx_dbl.transpose(1, 2), u.view(2, batch * L, E).to(gdt))  # (2, P+2N, E)
     du_mm = torch.bmm(dx_dbl, xproj_w.to(gdt)).view(2, batch, L, E)
     dw, dcb = biconv_bwd(x, conv_w, conv_b, du, du_mm, dxz[..., :E])
     return dxz, dw, dcb, dxw, ddtw, dA, dD, ddb

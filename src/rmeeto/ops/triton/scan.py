@@ -62,7 +62,7 @@ LOG2E = math.log2(math.e)
 # ----------------------------------------------------------------------------------------------
 # forward kernel
 # ----------------------------------------------------------------------------------------------
-@triton.jit
+@triton.jit(do_not_specialize=["A_ptr"])  # an unknown alignment keeps one channel per thread (see FWD_CFG)
 def _scan_fwd_seq_kernel(
     u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
     dl_ptr, s_dl_d, s_dl_b, s_dl_l, s_dl_e,
@@ -71,7 +71,7 @@ def _scan_fwd_seq_kernel(
     z_ptr, s_z_b, s_z_l, s_z_e,
     out_ptr, s_o_b, s_o_l, s_o_e,
     A_ptr, s_A_d, s_A_e, s_A_n, D_ptr, bias_ptr,
-    h0_ptr,  # (NDIR, batch, NC, E, N) fp32: the state entering each chunk (HAS_H0)
+    h0_ptr,  # (NDIR, batch, NC, N, E) fp32: the state entering each chunk (HAS_H0)
     L, E, N, TC, scale,
     NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
     BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr,
@@ -114,7 +114,7 @@ def _scan_fwd_seq_kernel(
             z_n = tl.load(z_base + p0 * s_z_l, mask=emask, other=0.0)
         if HAS_H0:
             row = (d * tl.num_programs(1) + pid_b) * tl.num_programs(2) + c
-            h = tl.load(h0_ptr + row * E * N + e[None, :] * N + n[:, None],
+            h = tl.load(h0_ptr + row * E * N + n[:, None] * E + e[None, :],
                         mask=nmask[:, None] & emask[None, :], other=0.0)
         else:
             h = tl.zeros((BLOCK_N, BLOCK_E), dtype=tl.float32)
@@ -310,7 +310,7 @@ def _scan_bwd_seq_kernel(
     dA_ptr, dD_ptr, dbias_ptr,  # (NDIR, batch, E, N), (NDIR, batch, E), (NDIR, batch, E) fp32
     ck_ptr,  # (programs, nchunk, BLOCK_E, BLOCK_N) fp32: state before each chunk
     hb_ptr,  # (programs, T, BLOCK_E, BLOCK_N) fp32: the states h_{t-1} of the current chunk
-    h0_ptr, g0_ptr,  # (ndir, batch, NC, E, N) fp32: state and adjoint entering each segment (HAS_H0)
+    h0_ptr, g0_ptr,  # (ndir, batch, NC, N, E) fp32: state and adjoint entering each segment (HAS_H0)
     cs_ptr,  # (programs, nchunk, BLOCK_E) fp32: sum of delta before each checkpoint (HAS_H0)
     L, E, N, BATCH, TC, NC, scale,
     HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
@@ -340,7 +340,7 @@ def _scan_bwd_seq_kernel(
     sgn = 1 - 2 * d
     p0 = s0 + d * (L - 1)
     if HAS_H0:
-        h0_tile = ((d * BATCH + pid_b) * NC + seg) * E * N + e[:, None] * N + n[None, :]
+        h0_tile = ((d * BATCH + pid_b) * NC + seg) * E * N + n[None, :] * E + e[:, None]
 
     A = tl.load(A_ptr + d * s_A_d + e[:, None] * s_A_e + n[None, :] * s_A_n, mask=en_mask, other=0.0)
     A2 = A * 1.4426950408889634
@@ -407,7 +407,7 @@ def _scan_bwd_seq_kernel(
 # are captured in a CUDA graph and will not be differentiated (inference with a graph: 1.13x on an
 # H100 on 2026-11-27, Vim-S unmerged and r=11), and as one launch otherwise (training: 0.98x split;
 # eager merged Vim-S inference: 0.86x split, CPU-bound); the ``scan_split`` setting forces it on or off.
-FWD_CFG = dict(BLOCK_E=32, num_warps=1)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
+FWD_CFG = dict(BLOCK_E=64, num_warps=1)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1)
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it). Speed: when the step-serial launch has
 # fewer than MIN_PROGS_FWD (forward; channel blocks x batch) or MIN_PROGS_BWD (backward; x directions)
@@ -494,7 +494,7 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
                 BLOCK_N=max(2, triton.next_power_of_2(N)), num_warps=cfg["num_warps"])
     h0 = None
     if TC < L:
-        h0, _ = chunk_states(u, delta, B, C, z, None, A, bias, softplus, scale, TC, BE, cfg["num_warps"], False)
+        h0, _ = chunk_states(u, delta, B, C, z, None, A.contiguous(), bias, softplus, scale, TC, BE, cfg["num_warps"], False)
     grid = (triton.cdiv(E, BE), batch, triton.cdiv(L, TC))
     if TC >= L and split:
         _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, meta)
@@ -566,6 +566,7 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
     with two directions ``dz`` from per-direction fp32 buffers (deterministic, no atomics).
     Step-serial or chunked (phases 1-2 in :mod:`rmeeto.ops.triton.scan_chunk`) as :func:`chunk_len` says."""
     cfg = dict(BWD_CFG, **(cfg or {}))
+    A = A.contiguous()  # unlike the forward, the backward kernel is fastest with the states contiguous
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
     f32 = dict(device=u.device, dtype=torch.float32)
