@@ -310,7 +310,7 @@ def _scan_bwd_seq_kernel(
     dA_ptr, dD_ptr, dbias_ptr,  # (NDIR, batch, E, N), (NDIR, batch, E), (NDIR, batch, E) fp32
     ck_ptr,  # (programs, nchunk, BLOCK_E, BLOCK_N) fp32: state before each chunk
     hb_ptr,  # (programs, T, BLOCK_E, BLOCK_N) fp32: the states h_{t-1} of the current chunk
-    h0_ptr, g0_ptr,  # (ndir, batch, NC, N, E) fp32: state and adjoint entering each segment (HAS_H0)
+    h0_ptr, g0_ptr,  # (ndir, batch, NC, E, N) fp32: state and adjoint entering each segment (HAS_H0)
     cs_ptr,  # (programs, nchunk, BLOCK_E) fp32: sum of delta before each checkpoint (HAS_H0)
     L, E, N, BATCH, TC, NC, scale,
     HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
@@ -340,7 +340,7 @@ def _scan_bwd_seq_kernel(
     sgn = 1 - 2 * d
     p0 = s0 + d * (L - 1)
     if HAS_H0:
-        h0_tile = ((d * BATCH + pid_b) * NC + seg) * E * N + n[None, :] * E + e[:, None]
+        h0_tile = ((d * BATCH + pid_b) * NC + seg) * E * N + e[:, None] * N + n[None, :]
 
     A = tl.load(A_ptr + d * s_A_d + e[:, None] * s_A_e + n[None, :] * s_A_n, mask=en_mask, other=0.0)
     A2 = A * 1.4426950408889634
@@ -449,9 +449,9 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
     """The one rule that picks between the step-serial scan and the sequence-parallel (chunked) one.
 
     Returns the chunk length ``TC``; ``TC >= L`` means step-serial. ``forced`` (``cfg["TC"]``) or
-    the ``scan_chunk`` setting (``$RMEETO_SCAN_CHUNK``): ``0`` forces step-serial, a positive number that chunk length, ``auto`` (the
-    default) chunks when the step-serial launch has too few programs to fill the GPU (see ``CHUNK_CFG``),
-    into about ``TARGET_PROGS`` programs and chunks of at least ``MIN_TC`` steps; and the backward of a
+    the ``scan_chunk`` setting (``$RMEETO_SCAN_CHUNK``): ``0`` forces step-serial, a positive number that chunk
+    length, ``auto`` (the default) chunks when the step-serial launch has too few programs to fill the GPU
+    (see ``CHUNK_CFG``), into about ``TARGET_PROGS`` programs and chunks of at least ``MIN_TC`` steps; and the backward of a
     sequence longer than ``LONG_L`` always, in chunks of at most ``LONG_TC`` (accuracy, see ``CHUNK_CFG``).
     ``split``: the forward would run its directions as two concurrent launches (a graph capture), which
     doubles the step-serial programs in flight.
@@ -478,9 +478,10 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
              D: Tensor, bias: Tensor, out: Tensor, softplus: bool, scale: float, cfg=None,
              for_backward: bool = True) -> Tensor:
     """u, delta: (ndir, b, L, E); B, C: (ndir, b, L, N); z, out: (b, L, E); A: (ndir, E, N) fp32, any strides
-    (fastest as a view of an (ndir, N, E) tensor, which ``stack_params`` gives); D, bias: (ndir, E) fp32. Writes ``out = scale * sum_dir y_dir``. Step-serial or chunked as
-    :func:`chunk_len` says. ``for_backward=False`` (a forward that will not be differentiated) lets
-    ``SPLIT="auto"`` pick the two-stream launch of the step-serial scan during a CUDA graph capture."""
+    (fastest as a view of an (ndir, N, E) tensor, which ``stack_params`` gives); D, bias: (ndir, E) fp32.
+    Writes ``out = scale * sum_dir y_dir``. Step-serial or chunked as :func:`chunk_len` says.
+    ``for_backward=False`` (a forward that will not be differentiated) lets ``SPLIT="auto"`` pick the two-stream
+    launch of the step-serial scan during a CUDA graph capture."""
     cfg = dict(FWD_CFG, **(cfg or {}))
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
@@ -494,7 +495,8 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
                 BLOCK_N=max(2, triton.next_power_of_2(N)), num_warps=cfg["num_warps"])
     h0 = None
     if TC < L:
-        h0, _ = chunk_states(u, delta, B, C, z, None, A.contiguous(), bias, softplus, scale, TC, BE, cfg["num_warps"], False)
+        h0, _ = chunk_states(u, delta, B, C, z, None, A.contiguous(), bias, softplus, scale, TC, BE,
+                             cfg["num_warps"], False)
     grid = (triton.cdiv(E, BE), batch, triton.cdiv(L, TC))
     if TC >= L and split:
         _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, meta)

@@ -39,7 +39,7 @@ def _chunk_local_kernel(
     z_ptr, s_z_b, s_z_l, s_z_e,
     g_ptr, s_g_b, s_g_l, s_g_e,
     A_ptr, s_A_d, s_A_e, s_A_n, bias_ptr,
-    hs_ptr, gs_ptr, S_ptr,  # (ndir, batch, NC, N, E), same, (ndir, batch, NC, E) fp32
+    hs_ptr, gs_ptr, S_ptr,  # (ndir, batch, NC, N, E) or (..., E, N) if ADJ, same, (ndir, batch, NC, E) fp32
     ck_ptr, cs_ptr,  # (ADJ) per program: the state from zero and the sum of delta before every T-th step
     L, E, N, TC, NC, scale,
     ADJ: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
@@ -121,7 +121,10 @@ def _chunk_local_kernel(
             dh = Ct[None, :] * gy[:, None] + a_nx * dh
             a_nx = tl.exp2(dlr[:, None] * A2)
     row = (d * tl.num_programs(1) + pid_b) * NC + c
-    tile = row * E * N + n[None, :] * E + e[:, None]  # (N, E) per row: the forward scan reads it channel-wise
+    if ADJ:  # (E, N) per row for the backward kernel, (N, E) for the forward one: each reads its own layout
+        tile = row * E * N + e[:, None] * N + n[None, :]
+    else:
+        tile = row * E * N + n[None, :] * E + e[:, None]
     tl.store(hs_ptr + tile, h, mask=en_mask)
     if ADJ:
         tl.store(gs_ptr + tile, a_nx * dh, mask=en_mask)
@@ -144,7 +147,10 @@ def _chunk_carry_kernel(
     A2 = tl.load(A_ptr + d * s_A_d + e[:, None] * s_A_e + n[None, :] * s_A_n, mask=en_mask,
                  other=0.0) * 1.4426950408889634
     row0 = (d * tl.num_programs(1) + pid_b) * NC
-    tile = n[None, :] * E + e[:, None]
+    if ADJ:
+        tile = e[:, None] * N + n[None, :]
+    else:
+        tile = n[None, :] * E + e[:, None]
     H = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
     G = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
     for k in range(0, NC):
@@ -165,16 +171,17 @@ def _chunk_carry_kernel(
 def chunk_states(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor], gout: Optional[Tensor],
                  A: Tensor, bias: Tensor, softplus: bool, scale: float, TC: int, block_e: int,
                  num_warps: int, adjoint: bool, scratch: Optional[tuple] = None) -> tuple[Tensor, Optional[Tensor]]:
-    """States entering every chunk, ``(ndir, batch, NC, N, E)`` fp32, and with ``adjoint`` (``gout`` given)
-    the adjoints entering every chunk from its end. Tensors as in :func:`rmeeto.ops.triton.scan.scan_fwd`.
+    """States entering every chunk, ``(ndir, batch, NC, N, E)`` fp32 (``E, N`` with ``adjoint``), and with
+    ``adjoint`` the adjoints entering every chunk from its end. Tensors as in :func:`rmeeto.ops.triton.scan.scan_fwd`.
     With ``adjoint``, ``scratch = (ck, cs, T)``: the backward kernel's checkpoint buffers, filled with the
     chunk-local states and delta sums before every ``T``-th step."""
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
     NC = triton.cdiv(L, TC)
     f32 = dict(device=u.device, dtype=torch.float32)
-    hs = torch.empty(ndir, batch, NC, N, E, **f32)
-    gs = torch.empty(ndir, batch, NC, N, E, **f32) if adjoint else None
+    rows = (E, N) if adjoint else (N, E)
+    hs = torch.empty(ndir, batch, NC, *rows, **f32)
+    gs = torch.empty(ndir, batch, NC, *rows, **f32) if adjoint else None
     S = torch.empty(ndir, batch, NC, E, **f32)
     neb = triton.cdiv(E, block_e)
     meta = dict(BLOCK_E=block_e, BLOCK_N=max(2, triton.next_power_of_2(N)), num_warps=num_warps)
