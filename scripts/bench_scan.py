@@ -78,13 +78,13 @@ def _variants(args, new, old):
     out = [("old", old, None)] if old is not None else []
     for be_nw in args.be.split(","):
         be, _, nw = be_nw.partition("/")
-        be = int(be)
         for tc in args.tc.split(","):
-            tag = f"new TC={tc}" + (f" BE={be_nw}" if be_nw != str(new.BWD_CFG["BLOCK_E"]) else "")
-            cfg = dict(TC=tc if tc == "auto" else int(tc), BLOCK_E=be)
+            cfg = dict(TC=tc if tc == "auto" else int(tc))
+            if be != "default":  # the forward's and the backward's own blocks otherwise
+                cfg["BLOCK_E"] = int(be)
             if nw:
                 cfg["num_warps"] = int(nw)
-            out.append((tag, new, cfg))
+            out.append((f"new TC={tc}" + (f" BE={be_nw}" if be != "default" else ""), new, cfg))
     return out
 
 
@@ -94,7 +94,8 @@ def main(argv=None) -> int:
     ap.add_argument("--shapes", default=SHAPES)
     ap.add_argument("--dirs", default="1,2")
     ap.add_argument("--tc", default="auto,0,64,128")
-    ap.add_argument("--be", default="32", help="channel blocks to try, each optionally /num_warps: 32,64/2")
+    ap.add_argument("--be", default="default",
+                    help="channel blocks to try, each optionally /num_warps (32,64/2); default: the kernels' own")
     ap.add_argument("--fwd-only", action="store_true", help="time the forward alone")
     ap.add_argument("--N", type=int, default=16)
     ap.add_argument("--dtype", default="fp16", choices=["fp16", "bf16", "fp32"])
@@ -124,7 +125,7 @@ def main(argv=None) -> int:
             for tag, mod, cfg in _variants(args, new, old):
                 row = dict(shape=shape, ndir=ndir, variant=tag)
                 if mod is new:
-                    be = min(cfg["BLOCK_E"], triton.next_power_of_2(E))
+                    be = min(cfg.get("BLOCK_E", new.BWD_CFG["BLOCK_E"]), triton.next_power_of_2(E))
                     tc = cfg["TC"] if cfg["TC"] != "auto" else None
                     row["tc_fwd"] = new.chunk_len("fwd", L, batch, E, ndir, be, tc)
                     row["tc_bwd"] = new.chunk_len("bwd", L, batch, E, ndir, be, tc)

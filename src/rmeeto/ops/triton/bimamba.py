@@ -28,6 +28,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
+from .launch import launch
 from .scan import scan_bwd, scan_fwd
 
 
@@ -143,8 +144,8 @@ def biconv_fwd(x: Tensor, w: Tensor, bias: Tensor, out_dtype) -> Tensor:
     BL = min(CONV_CFG["BLOCK_L"], triton.next_power_of_2(L))
     BE = min(CONV_CFG["BLOCK_E"], triton.next_power_of_2(E))
     grid = (triton.cdiv(L, BL), triton.cdiv(E, BE), batch)
-    _biconv_fwd_kernel[grid](x, *x.stride(), w, bias, u, *u.stride(), L, E,
-                             K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=CONV_CFG["num_warps"])
+    launch(_biconv_fwd_kernel, grid, x, *x.stride(), w, bias, u, *u.stride(), L, E,
+           K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=CONV_CFG["num_warps"])
     return u
 
 
@@ -163,9 +164,9 @@ def biconv_bwd(x: Tensor, w: Tensor, bias: Tensor, g1: Tensor, g2: Tensor, dx: T
         return dw.sum(1), db.sum(1)
     dpre = torch.empty(2, batch, L, E, device=x.device, dtype=torch.float32)
     meta = dict(K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=CONV_CFG["num_warps"])
-    _biconv_dpre_kernel[grid](x, *x.stride(), w, bias, g1, *g1.stride(), g2, *g2.stride(),
-                              dpre, dw, db, L, E, nbl, **meta)
-    _biconv_dx_kernel[grid](dpre, w, dx, *dx.stride(), L, E, **meta)
+    launch(_biconv_dpre_kernel, grid, x, *x.stride(), w, bias, g1, *g1.stride(), g2, *g2.stride(),
+           dpre, dw, db, L, E, nbl, **meta)
+    launch(_biconv_dx_kernel, grid, dpre, w, dx, *dx.stride(), L, E, **meta)
     return dw.sum(1), db.sum(1)
 
 

@@ -29,6 +29,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
+from .launch import launch
 from .merge_tiled import plan_tiled
 
 MAX_SOURCES = 128  # the single-program plan holds the (sources x destinations) score tile
@@ -256,18 +257,19 @@ def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], mode: s
     sz = size.reshape(B, T).contiguous().float() if size is not None else out["w"]
     score = None
     if mode == "prune-random":
-        score = scores.to(torch.float32, copy=True).contiguous() if scores is not None else torch.rand(B, T // 2, device=dev)
+        score = (scores.to(torch.float32, copy=True).contiguous() if scores is not None
+                 else torch.rand(B, T // 2, device=dev))
     if B and tiled:
         best = score if score is not None else torch.empty(B, T // 2, **f32)
         plan_tiled(metric, best, torch.empty(3, B, T // 2, **i32), sz, size is not None, out, r, cls_index,
                    new_cls, SCORES[mode], merged)
     elif B:
-        _plan_kernel[(B,)](metric, sz, score if score is not None else out["w"], out["slot"], out["w"],
-                           out["owner"], out["new_size"], out["src"], out["first"], out["nsrc"],
-                           T, C, cls_index, new_cls, r, T - r, metric.stride(0), metric.stride(1),
-                           HAS_SIZE=size is not None, MERGE=merged, IEEE=metric.dtype == torch.float32,
-                           SCORE=SCORES[mode], BS=max(16, triton.next_power_of_2(T // 2)),
-                           BK=32 if C <= 32 else 64, num_warps=8)
+        launch(_plan_kernel, (B,), metric, sz, score if score is not None else out["w"], out["slot"], out["w"],
+               out["owner"], out["new_size"], out["src"], out["first"], out["nsrc"],
+               T, C, cls_index, new_cls, r, T - r, metric.stride(0), metric.stride(1),
+               HAS_SIZE=size is not None, MERGE=merged, IEEE=metric.dtype == torch.float32,
+               SCORE=SCORES[mode], BS=max(16, triton.next_power_of_2(T // 2)),
+               BK=32 if C <= 32 else 64, num_warps=8)
     return FusedPlan(out["slot"], out["w"], out["owner"], out["new_size"], out["src"], out["first"],
                      out["nsrc"], T - r, new_cls, merged)
 
@@ -279,9 +281,9 @@ def _apply_launch(p: FusedPlan, x: Tensor, y: Optional[Tensor]):
     BJ, BC = 16, min(128, triton.next_power_of_2(C))
     if B:
         grid = (B, triton.cdiv(p.out_len, BJ), triton.cdiv(C, BC))
-        _apply_kernel[grid](x, y if y is not None else x, xo, yo, p.owner, p.src, p.first, p.nsrc, p.w,
-                            T, C, p.out_len, T - p.out_len, HAS_Y=y is not None, MERGE=p.merged,
-                            BJ=BJ, BC=BC, num_warps=4)
+        launch(_apply_kernel, grid, x, y if y is not None else x, xo, yo, p.owner, p.src, p.first, p.nsrc, p.w,
+               T, C, p.out_len, T - p.out_len, HAS_Y=y is not None, MERGE=p.merged,
+               BJ=BJ, BC=BC, num_warps=4)
     return xo, (yo if y is not None else None)
 
 
@@ -291,8 +293,8 @@ def _grad_launch(p: FusedPlan, g: Tensor, T: int, dtype) -> Tensor:
     gx = torch.empty(B, T, C, device=g.device, dtype=dtype)
     BT, BC = 16, min(128, triton.next_power_of_2(C))
     if B:
-        _unmerge_grad_kernel[(B, triton.cdiv(T, BT), triton.cdiv(C, BC))](g, p.slot, p.w, gx, T, C, p.out_len,
-                                                                        BT=BT, BC=BC, num_warps=4)
+        launch(_unmerge_grad_kernel, (B, triton.cdiv(T, BT), triton.cdiv(C, BC)), g, p.slot, p.w, gx, T, C, p.out_len,
+               BT=BT, BC=BC, num_warps=4)
     return gx
 
 

@@ -23,7 +23,10 @@ from __future__ import annotations
 import torch
 import triton
 import triton.language as tl
+
 from torch import Tensor
+
+from .launch import launch
 
 TILE = 64  # sources (or destinations) per program and per inner step
 
@@ -219,13 +222,13 @@ def plan_tiled(metric: Tensor, best: Tensor, scratch: Tensor, size: Tensor, has_
     if kind == 2:
         dst.zero_()
     else:
-        _best_kernel[grid](metric, best, dst, T, C, cls_index, metric.stride(0), metric.stride(1),
-                           NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=TILE,
-                           BK=32 if C <= 32 else 64, num_warps=4)
-    _rank_kernel[grid](best, dst, rank, pos, S, MERGE=merged, BS=TILE, num_warps=4)
-    _slot_kernel[grid](size, rank, dst, out["slot"], out["w"], out["owner"], out["new_size"], out["first"],
-                       out["nsrc"], T, cls_index, new_cls, r, T - r, HAS_SIZE=has_size, MERGE=merged,
-                       BS=TILE, num_warps=4)
+        launch(_best_kernel, grid, metric, best, dst, T, C, cls_index, metric.stride(0), metric.stride(1),
+               NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=TILE,
+               BK=32 if C <= 32 else 64, num_warps=4)
+    launch(_rank_kernel, grid, best, dst, rank, pos, S, MERGE=merged, BS=TILE, num_warps=4)
+    launch(_slot_kernel, grid, size, rank, dst, out["slot"], out["w"], out["owner"], out["new_size"], out["first"],
+           out["nsrc"], T, cls_index, new_cls, r, T - r, HAS_SIZE=has_size, MERGE=merged,
+           BS=TILE, num_warps=4)
     if merged:
-        _moved_kernel[grid](size, rank, dst, pos, out["slot"], out["w"], out["new_size"], out["first"],
-                            out["src"], T, cls_index, r, T - r, HAS_SIZE=has_size, BS=TILE, num_warps=4)
+        launch(_moved_kernel, grid, size, rank, dst, pos, out["slot"], out["w"], out["new_size"], out["first"],
+               out["src"], T, cls_index, r, T - r, HAS_SIZE=has_size, BS=TILE, num_warps=4)

@@ -16,7 +16,10 @@ from typing import Optional
 import torch
 import triton
 import triton.language as tl
+
 from torch import Tensor
+
+from .launch import launch
 
 
 @triton.jit
@@ -68,8 +71,8 @@ def add_rmsnorm_fwd(hidden: Tensor, residual: Optional[Tensor], weight: Tensor,
     res_out = torch.empty(rows, D, device=hidden.device, dtype=torch.float32)
     BLOCK, nw = _launch_cfg(D)
     if rows:
-        _add_rmsnorm_fwd_kernel[(rows,)](h2, r2 if r2 is not None else h2, weight, normed, res_out, D, float(eps),
-                                         HAS_RES=r2 is not None, BLOCK=BLOCK, num_warps=nw)
+        launch(_add_rmsnorm_fwd_kernel, (rows,), h2, r2 if r2 is not None else h2, weight, normed, res_out, D,
+               float(eps), HAS_RES=r2 is not None, BLOCK=BLOCK, num_warps=nw)
     return normed, res_out
 
 
@@ -83,8 +86,8 @@ def add_rmsnorm_bwd(g_normed: Tensor, g_res: Optional[Tensor], res_out: Tensor, 
     dwp = torch.empty(rows, D, device=res_out.device, dtype=torch.float32)
     BLOCK, nw = _launch_cfg(D)
     if rows:
-        _add_rmsnorm_bwd_kernel[(rows,)](res_out, weight, g2, gr2 if gr2 is not None else g2, dx, dwp, D, float(eps),
-                                         HAS_GRES=gr2 is not None, BLOCK=BLOCK, num_warps=nw)
+        launch(_add_rmsnorm_bwd_kernel, (rows,), res_out, weight, g2, gr2 if gr2 is not None else g2, dx, dwp, D,
+               float(eps), HAS_GRES=gr2 is not None, BLOCK=BLOCK, num_warps=nw)
     return dx, dwp.sum(0)
 
 

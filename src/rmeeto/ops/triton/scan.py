@@ -52,9 +52,10 @@ import triton.language as tl
 from torch import Tensor
 
 from .. import settings
-from .common import _softplus
-from .scan_chunk import chunk_states
 from ..scan_ref import selective_scan_torch
+from .common import _softplus
+from .launch import launch
+from .scan_chunk import chunk_states
 
 LOG2E = math.log2(math.e)
 
@@ -451,8 +452,9 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
     Returns the chunk length ``TC``; ``TC >= L`` means step-serial. ``forced`` (``cfg["TC"]``) or
     the ``scan_chunk`` setting (``$RMEETO_SCAN_CHUNK``): ``0`` forces step-serial, a positive number that chunk
     length, ``auto`` (the default) chunks when the step-serial launch has too few programs to fill the GPU
-    (see ``CHUNK_CFG``), into about ``TARGET_PROGS`` programs and chunks of at least ``MIN_TC`` steps; and the backward of a
-    sequence longer than ``LONG_L`` always, in chunks of at most ``LONG_TC`` (accuracy, see ``CHUNK_CFG``).
+    (see ``CHUNK_CFG``), into about ``TARGET_PROGS`` programs and chunks of at least ``MIN_TC`` steps; and the
+    backward of a sequence longer than ``LONG_L`` always, in chunks of at most ``LONG_TC`` (accuracy, see
+    ``CHUNK_CFG``).
     ``split``: the forward would run its directions as two concurrent launches (a graph capture), which
     doubles the step-serial programs in flight.
     """
@@ -501,8 +503,8 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     if TC >= L and split:
         _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, meta)
     else:
-        _scan_fwd_seq_kernel[grid](*_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), *_s3(A), D, bias,
-                                   h0, L, E, N, TC, float(scale), **meta)
+        launch(_scan_fwd_seq_kernel, grid, *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), *_s3(A), D, bias,
+               h0, L, E, N, TC, float(scale), **meta)
     return out
 
 
@@ -540,9 +542,9 @@ def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, grid, meta
 
     def launch(d: int, dst: Tensor) -> None:
         rev = d == 1
-        _scan_fwd_seq_kernel[grid](*_one_dir(u, d, rev), *_one_dir(delta, d, rev), *_one_dir(B, d, rev),
-                                   *_one_dir(C, d, rev), *_one_dir(z, None, rev), *_one_dir(dst, None, rev),
-                                   *_s3(A[d:d + 1]), D[d:d + 1], bias[d:d + 1], None, L, E, N, L, scale, **meta)
+        launch(_scan_fwd_seq_kernel, grid, *_one_dir(u, d, rev), *_one_dir(delta, d, rev), *_one_dir(B, d, rev),
+               *_one_dir(C, d, rev), *_one_dir(z, None, rev), *_one_dir(dst, None, rev),
+               *_s3(A[d:d + 1]), D[d:d + 1], bias[d:d + 1], None, L, E, N, L, scale, **meta)
 
     if u.is_cuda:
         main = torch.cuda.current_stream(u.device)
@@ -602,12 +604,12 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
         else:
             dzp = torch.empty(ndir, batch, L, E, **f32)
             dz_args = _s4(dzp)
-        _scan_bwd_seq_kernel[grid](
-            *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(gout), *_s3(A), D, bias,
-            *_s4(du), *_s4(ddelta), part[..., :N], *part.stride(), part[..., N:], *part.stride(),
-            *dz_args, dA, dD, db, ck, hb, h0, g0, cs, L, E, N, batch, TC, NC, float(scale),
-            HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=NC > 1,
-            BLOCK_E=BE, BLOCK_N=BN, T=T, num_warps=cfg["num_warps"])
+        launch(_scan_bwd_seq_kernel, grid,
+               *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(gout), *_s3(A), D, bias,
+               *_s4(du), *_s4(ddelta), part[..., :N], *part.stride(), part[..., N:], *part.stride(),
+               *dz_args, dA, dD, db, ck, hb, h0, g0, cs, L, E, N, batch, TC, NC, float(scale),
+               HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=NC > 1,
+               BLOCK_E=BE, BLOCK_N=BN, T=T, num_warps=cfg["num_warps"])
         if dzp is not None:
             dz.copy_(dzp.sum(0))
     return part.sum(0), dA.sum((1, 2)), dD.sum((1, 2)), db.sum((1, 2))

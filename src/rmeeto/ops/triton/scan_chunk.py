@@ -28,6 +28,7 @@ import triton.language as tl
 from torch import Tensor
 
 from .common import _softplus
+from .launch import launch
 
 
 @triton.jit
@@ -188,9 +189,9 @@ def chunk_states(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Ten
     zargs = (z, *z.stride()) if z is not None else (None, 0, 0, 0)
     gargs = (gout, *gout.stride()) if adjoint else (None, 0, 0, 0)
     ck, cs, T = scratch if adjoint else (None, None, 1)
-    _chunk_local_kernel[(neb, batch, ndir * NC)](
-        u, *u.stride(), delta, *delta.stride(), B, *B.stride(), C, *C.stride(), *zargs, *gargs, A, *A.stride(), bias,
-        hs, gs, S, ck, cs, L, E, N, TC, NC, float(scale),
-        ADJ=adjoint, HAS_Z=z is not None, SOFTPLUS=bool(softplus), T=T, **meta)
-    _chunk_carry_kernel[(neb, batch, ndir)](hs, gs, S, A, *A.stride(), E, N, NC, ADJ=adjoint, **meta)
+    launch(_chunk_local_kernel, (neb, batch, ndir * NC),
+           u, *u.stride(), delta, *delta.stride(), B, *B.stride(), C, *C.stride(), *zargs, *gargs, A, *A.stride(), bias,
+           hs, gs, S, ck, cs, L, E, N, TC, NC, float(scale),
+           ADJ=adjoint, HAS_Z=z is not None, SOFTPLUS=bool(softplus), T=T, **meta)
+    launch(_chunk_carry_kernel, (neb, batch, ndir), hs, gs, S, A, *A.stride(), E, N, NC, ADJ=adjoint, **meta)
     return hs, gs

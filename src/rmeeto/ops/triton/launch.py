@@ -1,0 +1,70 @@
+"""Kernel launches with less host time than ``kernel[grid](...)``.
+
+Triton's own launch path re-derives the kernel's specialisation from every argument and builds a string
+cache key on each call: about 60 us of host time for our kernels of 20-60 arguments (one H200 host,
+2026-12-01, ``docs/benchmarks/2026-12-01-h200-compile/host_ti.txt``). Eager forwards of small models
+are bound by that time. :func:`launch` keys the compiled kernel on what Triton specialises on (the
+dtype and 16-byte alignment of each tensor, the value of each integer, the constexpr arguments) and,
+once Triton has compiled and launched it through the normal path, calls its launcher directly.
+
+Profiler hooks, Triton's interpreter and the ``fast_launch`` setting turned off (``RMEETO_FAST_LAUNCH=0``)
+take Triton's path every time.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+from .. import settings
+
+try:
+    from triton import knobs as _knobs
+except ImportError:  # older Triton: no hooks to honour
+    _knobs = None
+
+_COMPILED: dict = {}
+
+
+def _enabled() -> bool:
+    return settings.current().fast_launch and os.environ.get("TRITON_INTERPRET", "0") != "1"
+
+
+def _spec(arg: Any) -> Any:
+    """What Triton specialises a kernel on, for one argument."""
+    if isinstance(arg, Tensor):
+        return arg.dtype, arg.data_ptr() % 16 == 0
+    if isinstance(arg, float):
+        return float
+    return arg
+
+
+def _hooked() -> bool:
+    rt = getattr(_knobs, "runtime", None)
+    return rt is not None and (rt.launch_enter_hook is not None or rt.launch_exit_hook is not None)
+
+
+def launch(kernel: Callable, grid: tuple, *args: Any, **meta: Any) -> None:
+    """``kernel[grid](*args, **meta)``, with the compiled kernel reused through a cheap key.
+
+    ``args`` are the kernel's leading parameters in order; ``meta`` names every remaining one (the
+    constexprs) plus launch options such as ``num_warps``."""
+    if not _enabled() or _hooked():
+        kernel[grid](*args, **meta)
+        return
+    device = torch.cuda.current_device()
+    key = (kernel, device, tuple(map(_spec, args)), tuple(meta.items()))
+    hit = _COMPILED.get(key)
+    if hit is None:
+        compiled = kernel[grid](*args, **meta)
+        names = kernel.arg_names[len(args):]
+        if all(n in meta for n in names):  # otherwise a default fills a parameter: keep Triton's path
+            _COMPILED[key] = (compiled, tuple(meta[n] for n in names))
+        return
+    compiled, tail = hit
+    g = (tuple(grid) + (1, 1))[:3]
+    stream = torch._C._cuda_getCurrentRawStream(device)
+    compiled.run(g[0], g[1], g[2], stream, compiled.function, compiled.packed_metadata, None, None, None,
+                 *args, *tail)
