@@ -540,7 +540,7 @@ def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, grid, meta
     other = torch.empty(out.shape, device=out.device, dtype=out.dtype)
     meta = dict(meta, NDIR=1)
 
-    def launch(d: int, dst: Tensor) -> None:
+    def one_direction(d: int, dst: Tensor) -> None:
         rev = d == 1
         launch(_scan_fwd_seq_kernel, grid, *_one_dir(u, d, rev), *_one_dir(delta, d, rev), *_one_dir(B, d, rev),
                *_one_dir(C, d, rev), *_one_dir(z, None, rev), *_one_dir(dst, None, rev),
@@ -552,13 +552,13 @@ def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, grid, meta
         if side is None:
             side = _SIDE_STREAMS[u.device] = torch.cuda.Stream(u.device)
         side.wait_stream(main)
-        launch(0, out)
+        one_direction(0, out)
         with torch.cuda.stream(side):
-            launch(1, other)
+            one_direction(1, other)
         main.wait_stream(side)
     else:  # Triton's interpreter
-        launch(0, out)
-        launch(1, other)
+        one_direction(0, out)
+        one_direction(1, other)
     out.add_(other)
 
 
@@ -618,9 +618,10 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
 # ----------------------------------------------------------------------------------------------
 # official-layout single-direction entry point
 # ----------------------------------------------------------------------------------------------
-def _cl(x: Tensor) -> Tensor:
-    """(b, c, l) -> (1, b, l, c) view."""
-    return x.transpose(1, 2).unsqueeze(0)
+def _cl(x: Optional[Tensor]) -> Optional[Tensor]:
+    """(b, c, l) -> (b, l, c) with the channels contiguous: the kernels read a step of every channel at once,
+    so an l-contiguous tensor is copied once here (no copy when it already is channels-last)."""
+    return None if x is None else x.transpose(1, 2).contiguous()
 
 
 class _SelectiveScanFn(torch.autograd.Function):
@@ -631,30 +632,25 @@ class _SelectiveScanFn(torch.autograd.Function):
         A32 = A.float().t().contiguous().t()  # (d, N) with the channels contiguous: the forward's fast layout
         D32 = (D.float() if D is not None else torch.zeros(dim, device=dev)).contiguous()
         b32 = (delta_bias.float() if delta_bias is not None else torch.zeros(dim, device=dev)).contiguous()
-        out = torch.empty(batch, dim, L, device=dev, dtype=u.dtype)
-        zc = z.transpose(1, 2) if z is not None else None
-        scan_fwd(_cl(u), _cl(delta), _cl(B), _cl(C), zc, A32[None], D32[None], b32[None],
-                 out.transpose(1, 2), delta_softplus, 1.0)
+        u, delta, B, C, z = _cl(u), _cl(delta), _cl(B), _cl(C), _cl(z)
+        out = torch.empty(batch, L, dim, device=dev, dtype=u.dtype)
+        scan_fwd(u[None], delta[None], B[None], C[None], z, A32[None], D32[None], b32[None], out, delta_softplus, 1.0)
         ctx.save_for_backward(u, delta, A32, B, C, D32, z, b32)
         ctx.flags = (D is not None, delta_bias is not None, delta_softplus)
-        return out
+        return out.transpose(1, 2)
 
     @staticmethod
     def backward(ctx, gout):
         u, delta, A32, B, C, D32, z, b32 = ctx.saved_tensors
         has_D, has_bias, softplus = ctx.flags
-        batch, dim, L = u.shape
         N = A32.shape[1]
-        du = torch.empty_like(u, memory_format=torch.contiguous_format)
-        dd = torch.empty_like(delta, memory_format=torch.contiguous_format)
-        dz = torch.empty_like(z, memory_format=torch.contiguous_format) if z is not None else None
-        dBC, dA, dD, db = scan_bwd(_cl(u), _cl(delta), _cl(B), _cl(C),
-                                   z.transpose(1, 2) if z is not None else None, A32[None], D32[None],
-                                   b32[None], gout.transpose(1, 2), _cl(du), _cl(dd),
-                                   dz.transpose(1, 2) if dz is not None else None, softplus, 1.0)
-        dB = dBC[0, :, :, :N].transpose(1, 2)
-        dC = dBC[0, :, :, N:].transpose(1, 2)
-        return (du, dd, dA[0], dB.to(B.dtype), dC.to(C.dtype), dD[0] if has_D else None, dz,
+        du, dd = torch.empty_like(u), torch.empty_like(delta)
+        dz = torch.empty_like(z) if z is not None else None
+        dBC, dA, dD, db = scan_bwd(u[None], delta[None], B[None], C[None], z, A32[None], D32[None], b32[None],
+                                   _cl(gout), du[None], dd[None], dz, softplus, 1.0)
+        dB, dC = dBC[0, :, :, :N].transpose(1, 2), dBC[0, :, :, N:].transpose(1, 2)
+        return (du.transpose(1, 2), dd.transpose(1, 2), dA[0], dB.to(B.dtype), dC.to(C.dtype),
+                dD[0] if has_D else None, dz.transpose(1, 2) if dz is not None else None,
                 db[0] if has_bias else None, None)
 
 
@@ -665,7 +661,9 @@ def selective_scan_triton(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Ten
     """``selective_scan_fn`` contract (see :mod:`rmeeto.ops.scan_ref`), Triton forward + backward.
 
     Variable ``B``/``C`` of shape (b, n, l) (or (b, 1, n, l)) run on Triton; fixed (d, n) or
-    multi-group B/C and complex A fall back to :func:`selective_scan_torch`.
+    multi-group B/C and complex A fall back to :func:`selective_scan_torch`. The kernels read one step of every
+    channel at a time, so l-contiguous inputs are copied channels-last once, and the output (shape (b, d, l))
+    and the input gradients come back as views of channels-last memory.
     """
     def _norm(X):
         if X.dim() == 4 and X.shape[1] == 1:
