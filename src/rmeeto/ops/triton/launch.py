@@ -64,6 +64,8 @@ def launch(kernel: Callable, grid: tuple, *args: Any, **meta: Any) -> None:
     key = (id(kernel), device, tuple(map(_spec, args)), tuple(meta.items()))
     hit = _COMPILED.get(key)
     if hit is None:
+        if len(_COMPILED) > 4096:  # shapes that keep changing: start over rather than grow without bound
+            _COMPILED.clear()
         compiled = kernel[grid](*args, **meta)
         names = kernel.arg_names[len(args):]
         if all(n in meta for n in names):  # otherwise a default fills a parameter: keep Triton's path

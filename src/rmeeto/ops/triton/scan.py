@@ -1,13 +1,16 @@
 """Triton selective scan (forward + backward), channels-last, one or two directions per launch.
 
 Layout seen by the kernels: every per-token tensor is addressed as ``(dir, batch, length, chan)``
-through explicit strides, so the official ``(batch, dim, length)`` layout (a transposed view),
-channels-last activations and the ``B``/``C`` slices of ``x_dbl`` (stride ``R + 2N`` along
-``chan``) all work without copies.
+through explicit strides, so channels-last activations and the ``B``/``C`` slices of ``x_dbl`` work
+without copies; they read one step of every channel at a time, so channel-contiguous memory is the fast
+layout (``selective_scan_triton`` copies ``(batch, dim, length)``-contiguous inputs once).
 
 Forward (default, ``_scan_fwd_seq_kernel``): per program one batch element x ``BLOCK_E``
-channels x all ``N`` states in registers, walking the sequence one step at a time with the next
-step's inputs prefetched (fastest on H100). Direction 1 (the "backward" Mamba direction) walks the
+channels x all ``N`` states in registers, held as an ``(N, BLOCK_E)`` tile with the channels across the
+lanes (two per thread at ``BLOCK_E`` 64 and one warp), so the sum over states for ``y`` stays inside a
+thread; it walks the sequence one step at a time with the next step's inputs prefetched. The tile's
+layout follows the load of ``A``, read channel-contiguous and not specialised on alignment, so it does
+not change with the inputs' alignment. Direction 1 (the "backward" Mamba direction) walks the
 sequence from ``L-1`` down to 0 by reading position ``L-1-i`` at scan step ``i``: no flipped
 copies. With two directions the same program runs direction 0, writes ``scale * y_0``, then runs
 direction 1 and adds ``scale * y_1`` in place (a barrier in between): deterministic, no atomics.
@@ -399,9 +402,9 @@ def _scan_bwd_seq_kernel(
 # ----------------------------------------------------------------------------------------------
 # launchers (tensors given as (dir, batch, length, chan) views, any strides)
 # ----------------------------------------------------------------------------------------------
-# defaults from a sweep on H100 (scripts/bench_kernels.py --sweep), batch 128, E 768, N 16, bf16:
-# forward, both directions, L=197: step-by-step BLOCK_E=32/1 warp 0.58 ms vs the best (removed) chunked
-# (BLOCK_E=4, T=16, 2 warps) 2.1 ms. Backward on H200, same shape, both directions (incl. the
+# Forward on one H200 (2026-12-01, docs/benchmarks/2026-12-01-h200-scan-layout), fp16, batch 128, E 768, L 197,
+# one direction: BLOCK_E=64/1 warp 0.176 ms, 32/1 0.204, 64/2 0.303 (before the softplus change), the earlier
+# (BLOCK_E, N) tile 0.204. Backward on H200, same shape, both directions (incl. the
 # torch sums of the partials): step-by-step BLOCK_E=32/T=8/1 warp 2.86 ms, T=16 3.04, T=32 3.20,
 # BLOCK_E=64/2 warps 3.37, BLOCK_E=16 4.45; the old chunked associative-scan backward 12.7 ms.
 # SPLIT: "auto" (default) runs the two directions as two launches on two streams for forwards that
