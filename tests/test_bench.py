@@ -28,3 +28,34 @@ def test_check_bench_names_the_fix():
         check_bench(_cfg(merges=["nope"]))
     with pytest.raises(UsageError, match="--iters must be at least 1"):
         check_bench(_cfg(iters=0))
+
+
+def test_merge_cost_is_profiled_only_where_blocks_merge(capsys):
+    rows = run_bench(_cfg(merge_cost=True))
+    assert rows[0]["merge_ms"] == 0.0  # unpatched: no merge block ran
+    assert 0.0 < rows[1]["merge_ms"] < rows[1]["ms_per_batch"]
+    out = capsys.readouterr().out
+    assert "merge ms" in out and "share" in out
+    with pytest.raises(UsageError, match="--merge-cost profiles inference forwards"):
+        check_bench(_cfg(merge_cost=True, train=True))
+
+
+def test_a_forward_outside_label_merges_takes_no_profiler_range():
+    import torch
+    from rmeeto import create_model, patch
+    from rmeeto.patch import MERGE_RANGE, label_merges
+
+    model = patch(create_model("vim_tiny_patch16_224", **TINY_KW), r=2).eval()
+    x = torch.randn(1, *model.input_shape)
+
+    def ranges(labelled: bool) -> int:
+        with torch.no_grad(), torch.profiler.profile() as prof:
+            if labelled:
+                with label_merges():
+                    model(x)
+            else:
+                model(x)
+        return sum(e.count for e in prof.key_averages() if e.key == MERGE_RANGE)
+
+    assert ranges(False) == 0
+    assert ranges(True) == sum(1 for r in model._rmeeto_cfg._resolved["schedule"] if r > 0)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import torch
+from torch.profiler import ProfilerActivity
 
 from .cli import parse_kv
 from .cli_checks import (UsageError, build_model, check_at_least, check_out_file, check_patch, check_r_ratio,
@@ -21,7 +22,7 @@ from .cli_checks import (UsageError, build_model, check_at_least, check_out_file
 from .flops import gflops
 from .models import create_model
 from .ops.dispatch import BACKENDS, available_backends
-from .patch import patch, reduction_ratio, unpatch
+from .patch import MERGE_RANGE, label_merges, patch, reduction_ratio, unpatch
 from .env_info import environment
 
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
@@ -106,6 +107,33 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
             "ratio": reduction_ratio(model), "gflops": gflops(model)}
 
 
+def merge_cost_ms(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp16", iters: int = 3) -> float:
+    """Milliseconds per inference forward spent in the merge blocks' own token reduction (plan + apply), from a
+    profile of ``iters`` eager forwards: the device time of the kernels inside the :data:`MERGE_RANGE` ranges on a
+    GPU, their CPU time on the CPU. 0 for an unpatched model."""
+    dev = torch.device(device)
+    dt = DTYPES[dtype]
+    model = model.to(dev).eval()
+    if dt != torch.float32:
+        model.to(dt)
+    x = torch.randn(batch_size, *model.input_shape, device=dev, dtype=dt)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
+    with torch.inference_mode(), torch.autocast(dev.type, dtype=dt, enabled=dt != torch.float32):
+        model(x)  # first-call work (compilation, caches) stays out of the profile
+        _sync(dev)
+        with label_merges(), torch.profiler.profile(activities=activities) as prof:
+            for _ in range(iters):
+                model(x)
+            _sync(dev)
+    model.float()
+    total_us = 0.0
+    for event in prof.key_averages():
+        if event.key == MERGE_RANGE:
+            total_us += (getattr(event, "device_time_total", None) or getattr(event, "cuda_time_total", 0.0)
+                         if dev.type == "cuda" else event.cpu_time_total)
+    return total_us / iters / 1e3
+
+
 def parse_settings(r: Optional[str], ratio: Optional[str]) -> list[tuple[str, Any]]:
     """``--r 0,5,11`` or ``--ratio 0.14,0.31`` as ``[("r", 0), ...]``, the unmerged row first."""
     if r and ratio:
@@ -139,6 +167,7 @@ class BenchConfig:
     cuda_graph: bool = False
     warmup: int = 20
     iters: int = 30
+    merge_cost: bool = False  # also profile the merge blocks' own work per forward (inference only)
 
 
 def run_bench(cfg: BenchConfig) -> list[dict]:
@@ -164,6 +193,8 @@ def _bench_settings(cfg: BenchConfig, backend: str, merge: str, label: str, rows
             unpatch(model)
         res = measure(model, cfg.batch_size, cfg.device, cfg.dtype, cfg.train, cfg.warmup, cfg.iters,
                       cfg.cuda_graph)
+        if cfg.merge_cost:
+            res["merge_ms"] = merge_cost_ms(model, cfg.batch_size, cfg.device, cfg.dtype)
         base = base or res["im_per_s"]
         ideal = 1.0 / (1.0 - res["ratio"])
         res.update(model=cfg.model, backend=label, merge=merge,
@@ -175,12 +206,15 @@ def _bench_settings(cfg: BenchConfig, backend: str, merge: str, label: str, rows
 
 
 def print_row(r: dict, header: bool = False) -> None:
+    """One row; with ``merge_ms`` (``--merge-cost``) also the merge blocks' own ms per batch and its share."""
+    cost = "merge_ms" in r
     if header:
         print(f"{'backend':14s} {'setting':10s} {'ratio':>6s} {'GFLOPs':>7s} {'im/s':>9s} {'speedup':>8s} "
-              f"{'ideal':>6s} {'of ideal':>8s} {'peak GB':>8s}")
+              f"{'ideal':>6s} {'of ideal':>8s} {'peak GB':>8s}" + (f" {'merge ms':>9s} {'share':>6s}" if cost else ""))
     mem = f"{r['peak_mem_gb']:8.2f}" if r["peak_mem_gb"] is not None else f"{'-':>8s}"
+    extra = f" {r['merge_ms']:9.3f} {r['merge_ms'] / r['ms_per_batch']:6.1%}" if cost else ""
     print(f"{r['backend']:14s} {r['setting']:10s} {r['ratio']:6.3f} {r['gflops']:7.3f} {r['im_per_s']:9.1f} "
-          f"{r['speedup']:7.2f}x {r['ideal']:5.2f}x {r['of_ideal']:7.0%} {mem}", flush=True)
+          f"{r['speedup']:7.2f}x {r['ideal']:5.2f}x {r['of_ideal']:7.0%} {mem}{extra}", flush=True)
 
 
 def plot(rows: list[dict], path: str) -> None:
@@ -221,6 +255,8 @@ def check_bench(cfg: BenchConfig, json_path: Optional[str] = None, plot_path: Op
     for merge in cfg.merges:
         if merge not in MERGE_IMPLS:
             raise UsageError(f"--merge {merge!r} is unknown; choose from {','.join(MERGE_IMPLS)}")
+    if cfg.merge_cost and cfg.train:
+        raise UsageError("--merge-cost profiles inference forwards; drop --train or --merge-cost")
     check_at_least(cfg.batch_size, "--batch-size", 1)
     check_at_least(cfg.iters, "--iters", 1)
     check_at_least(cfg.warmup, "--warmup", 0)
@@ -241,7 +277,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                       settings=parse_settings(args.r, args.ratio), mode=args.mode, batch_size=args.batch_size,
                       device=args.device, dtype=args.dtype, backends=args.backend.split(","),
                       merges=args.merge.split(","), train=args.train, cuda_graph=args.cuda_graph,
-                      warmup=args.warmup, iters=args.iters)
+                      warmup=args.warmup, iters=args.iters, merge_cost=args.merge_cost)
     check_bench(cfg, args.json, args.plot)
     rows = run_bench(cfg)
     meta = environment(args.device)
@@ -271,6 +307,8 @@ def register(sub) -> None:
                    help="comma list of merge implementations: auto (fused Triton on CUDA), torch, triton")
     p.add_argument("--train", action="store_true", help="time forward+backward+AdamW instead")
     p.add_argument("--cuda-graph", action="store_true", help="replay the forward as a CUDA graph")
+    p.add_argument("--merge-cost", action="store_true",
+                   help="also profile what the merge blocks' own work (plan + apply) costs per batch, and its share")
     p.add_argument("--warmup", type=int, default=20, help="untimed iterations first")
     p.add_argument("--iters", type=int, default=30, help="timed iterations (the median is reported)")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the rows here")

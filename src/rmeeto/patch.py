@@ -9,8 +9,9 @@ forward and handed to the blocks in the explicit per-forward :class:`TokenState`
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, field
-from typing import Optional, Sequence, Union
+from typing import Iterator, Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -155,31 +156,56 @@ def _metric(name: str, hidden, residual, state):
     return value
 
 
+MERGE_RANGE = "rmeeto::merge"
+_labelled = [False]  # see label_merges
+
+
+@contextlib.contextmanager
+def label_merges() -> Iterator[None]:
+    """Within the block, every token reduction runs inside a ``torch.profiler.record_function`` range named
+    :data:`MERGE_RANGE`, so a profile shows what the merge blocks' own work costs (``rmeeto bench
+    --merge-cost``). Outside it the forward takes no range."""
+    _labelled[0] = True
+    try:
+        yield
+    finally:
+        _labelled[0] = False
+
+
 class MergeBlockMixin:
     """Modifications: reduce the tokens at the start of the block, before the add + norm + mixer."""
 
     def forward(self, hidden, residual, state, backend=None):
         r = state.schedule[self.layer_idx]
-        if r > 0:
-            cfg: PatchConfig = self._rmeeto_cfg
-            metric = _metric(cfg.metric, hidden, residual, state)
-            fused = fused_merge(state.merge_impl, backend, metric, hidden, residual, state.cls_index, cfg.mode,
-                                cfg.order, cfg.distance, cfg.cls)
-            if fused is not None:
-                plan = fused.merge_plan(metric, r, state.cls_index, state.size, cfg.mode)
-                hidden, residual = fused.merge_apply(plan, hidden, residual)
-                state.size = plan.new_size
-            else:
-                plan = plan_merge(metric, r, state.cls_index, cfg.mode, cfg.order, cfg.distance, cfg.cls)
-                if plan is not None:
-                    size = state.size if state.size is not None else \
-                        torch.ones(hidden.shape[0], hidden.shape[1], 1, device=hidden.device)
-                    state.size, hidden, residual = merge_tokens(plan, size, hidden, residual)
-            if plan is not None:
-                if state.groups is not None:
-                    state.groups = follow_groups(plan, state.groups.expand(hidden.shape[0], -1))
-                state.cls_index = plan.cls_index
+        if r > 0 and _labelled[0]:
+            with torch.profiler.record_function(MERGE_RANGE):
+                hidden, residual = self._reduce_tokens(hidden, residual, state, backend, r)
+        elif r > 0:
+            hidden, residual = self._reduce_tokens(hidden, residual, state, backend, r)
         return self._parent.forward(self, hidden, residual, state, backend)
+
+    def _reduce_tokens(self, hidden, residual, state, backend, r: int):
+        """Merge or prune ``r`` tokens of ``hidden`` and ``residual``; updates the sizes, groups and class
+        token position in ``state``."""
+        cfg: PatchConfig = self._rmeeto_cfg
+        metric = _metric(cfg.metric, hidden, residual, state)
+        fused = fused_merge(state.merge_impl, backend, metric, hidden, residual, state.cls_index, cfg.mode,
+                            cfg.order, cfg.distance, cfg.cls)
+        if fused is not None:
+            plan = fused.merge_plan(metric, r, state.cls_index, state.size, cfg.mode)
+            hidden, residual = fused.merge_apply(plan, hidden, residual)
+            state.size = plan.new_size
+        else:
+            plan = plan_merge(metric, r, state.cls_index, cfg.mode, cfg.order, cfg.distance, cfg.cls)
+            if plan is not None:
+                size = state.size if state.size is not None else \
+                    torch.ones(hidden.shape[0], hidden.shape[1], 1, device=hidden.device)
+                state.size, hidden, residual = merge_tokens(plan, size, hidden, residual)
+        if plan is not None:
+            if state.groups is not None:
+                state.groups = follow_groups(plan, state.groups.expand(hidden.shape[0], -1))
+            state.cls_index = plan.cls_index
+        return hidden, residual
 
 
 class MergeModelMixin:
