@@ -29,3 +29,44 @@ def test_interpreter_and_switch_off_take_tritons_path(monkeypatch):
         assert not L._enabled()
     monkeypatch.setenv("RMEETO_FAST_LAUNCH", "0")
     assert not settings.from_env().fast_launch
+
+
+class _Compiled:
+    function, packed_metadata = "function", "metadata"
+
+    def __init__(self):
+        self.runs = []
+
+    def run(self, *args):
+        self.runs.append(args)
+
+
+class _Kernel:
+    """Stands in for a JITFunction: ``kernel[grid](...)`` is Triton's own path."""
+    arg_names = ["x_ptr", "n", "BLOCK", "EVEN"]
+
+    def __init__(self):
+        self.own_path, self.compiled = 0, _Compiled()
+
+    def __getitem__(self, grid):
+        def go(*args, **meta):
+            self.own_path += 1
+            return self.compiled
+        return go
+
+
+def test_cached_launch_passes_grid_stream_and_every_argument_in_order(monkeypatch):
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch._C, "_cuda_getCurrentRawStream", lambda device: 1234, raising=False)
+    k, x = _Kernel(), torch.zeros(64)
+    L.launch(k, (4,), x, 7, BLOCK=64, EVEN=True, num_warps=1)
+    assert k.own_path == 1 and not k.compiled.runs  # compiled and launched by Triton's own path
+    L.launch(k, (4, 2), x, 7, BLOCK=64, EVEN=True, num_warps=1)
+    assert k.own_path == 1
+    assert k.compiled.runs == [(4, 2, 1, 1234, "function", "metadata", None, None, None, x, 7, 64, True)]
+    for args, meta in [((x[1:], 7), dict(BLOCK=64, EVEN=True)),  # another alignment
+                       ((x, 8), dict(BLOCK=64, EVEN=True)),  # another integer
+                       ((x, 7), dict(BLOCK=32, EVEN=True))]:  # another constexpr
+        L.launch(k, (4,), *args, **meta, num_warps=1)
+    assert k.own_path == 4 and len(k.compiled.runs) == 1
