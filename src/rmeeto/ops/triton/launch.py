@@ -67,8 +67,11 @@ def launch(kernel: Callable, grid: tuple, *args: Any, **meta: Any) -> None:
         if len(_COMPILED) > 4096:  # shapes that keep changing: start over rather than grow without bound
             _COMPILED.clear()
         compiled = kernel[grid](*args, **meta)
+        if hasattr(compiled, "result"):  # a Triton that compiles asynchronously hands back a future
+            compiled = compiled.result()
         names = kernel.arg_names[len(args):]
-        if all(n in meta for n in names):  # otherwise a default fills a parameter: keep Triton's path
+        # a parameter left to its default, or no compiled kernel handed back: keep Triton's path
+        if compiled is not None and all(n in meta for n in names):
             _COMPILED[key] = (compiled, tuple(meta[n] for n in names), kernel)  # kernel: keeps its id unique
         return
     compiled, tail, _ = hit
