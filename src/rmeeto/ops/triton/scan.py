@@ -66,7 +66,7 @@ LOG2E = math.log2(math.e)
 # ----------------------------------------------------------------------------------------------
 # forward kernel
 # ----------------------------------------------------------------------------------------------
-@triton.jit(do_not_specialize=["A_ptr"])  # an unknown alignment keeps one channel per thread (see FWD_CFG)
+@triton.jit(do_not_specialize=["A_ptr"])  # A's alignment must not change the layout (see the module doc)
 def _scan_fwd_seq_kernel(
     u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
     dl_ptr, s_dl_d, s_dl_b, s_dl_l, s_dl_e,
