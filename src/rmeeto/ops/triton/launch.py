@@ -7,8 +7,10 @@ are bound by that time. :func:`launch` keys the compiled kernel on what Triton s
 dtype and 16-byte alignment of each tensor, the value of each integer, the constexpr arguments) and,
 once Triton has compiled and launched it through the normal path, calls its launcher directly.
 
-Profiler hooks, Triton's interpreter and the ``fast_launch`` setting turned off (``RMEETO_FAST_LAUNCH=0``)
-take Triton's path every time.
+Profiler hooks, Triton's interpreter, the ``fast_launch`` setting turned off (``RMEETO_FAST_LAUNCH=0``) and a
+Triton outside :data:`KNOWN_LAUNCHERS` take Triton's path every time. Within that range a compiled kernel's
+launcher takes ``(grid x, y, z, stream, function, metadata, launch metadata, enter hook, exit hook, *every
+argument)``; the cache was checked on a GPU with Triton 3.6.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import os
 from typing import Any, Callable
 
 import torch
+import triton
 from torch import Tensor
 
 from .. import settings
@@ -26,10 +29,22 @@ except ImportError:  # older Triton: no hooks to honour
     _knobs = None
 
 _COMPILED: dict = {}
+KNOWN_LAUNCHERS = ((3, 3), (3, 8))  # Triton versions, first and last, whose launcher takes the call above
+
+
+def _triton_version() -> tuple[int, int]:
+    try:
+        major, minor = triton.__version__.split(".")[:2]
+        return int(major), int(minor)
+    except ValueError:  # a build with an unusual version string
+        return (0, 0)
+
+
+_KNOWN = KNOWN_LAUNCHERS[0] <= _triton_version() <= KNOWN_LAUNCHERS[1]
 
 
 def _enabled() -> bool:
-    return settings.current().fast_launch and os.environ.get("TRITON_INTERPRET", "0") != "1"
+    return _KNOWN and settings.current().fast_launch and os.environ.get("TRITON_INTERPRET", "0") != "1"
 
 
 def _spec(arg: Any) -> Any:
