@@ -15,6 +15,7 @@
 #   scripts/gpu_suite.sh h100grid             # one H100: the whole retrain grid timed alone (resumable)
 #   scripts/gpu_suite.sh video                # VideoMamba GPU tests + the clips/s table (Ti/S/M, r=0/88)
 #   scripts/gpu_suite.sh mergebench           # one merge step, reference vs fused, at 197/1569/3137 tokens
+#   scripts/gpu_suite.sh targets16            # the kernels issue's open measurements (training step, eager, merge cost)
 #   OLD_SCAN=path scripts/gpu_suite.sh scan   # chunked-scan GPU tests, then the scan timed against OLD_SCAN
 #                                             # (another triton_scan.py); SCAN_TC/SCAN_BE/SCAN_SHAPES pick variants, SCAN_FLAGS adds flags
 # Outputs go to $OUT (or ./gpu_out): logs, JSON, PNG.
@@ -88,6 +89,24 @@ bench)
     --r 0,11 --dtype bf16 --train --batch-size 256 --warmup 5 --iters 15 2>&1 | sed 's/^/[proxy train] /' | tee -a "$OUT/bench.txt" ;;
 mergebench)
   python3 scripts/bench_merge.py 2>&1 | tee "$OUT/bench_merge.txt" ;;
+targets16)
+  # the kernels issue's open measurements in one call, nothing else running on the host: GPU tests of the launch
+  # cache and the models, the training step, eager Vim-Ti three times (eager timings vary), the merge blocks' own
+  # cost, and the merge-cost curve
+  info | tee "$OUT/env.txt"
+  timeout ${TEST_TIMEOUT:-200} python3 -m pytest -q -m gpu tests/test_gpu_launch.py tests/test_gpu_model.py \
+    tests/test_fused_merge.py 2>&1 | tail -5 | tee "$OUT/gpu_tests.txt"
+  timeout 120 $RM bench --model vim_small_patch16_224 --r 0,11 --dtype bf16 --train --warmup 5 --iters 20 2>&1 \
+    | sed 's/^/[vim_s train] /' | tee -a "$OUT/targets16.txt"
+  for i in 1 2 3; do for f in 1 0; do
+    RMEETO_FAST_LAUNCH=$f timeout 60 $RM bench --model vim_tiny_patch16_224 --r 0,5 --dtype fp16 --warmup 10 --iters 30 \
+      2>&1 | sed "s/^/[ti eager fast_launch=$f #$i] /" | tee -a "$OUT/targets16.txt"
+  done; done
+  for spec in vim_tiny_patch16_224:0,1,2,5 vim_small_patch16_224:0,1,11; do
+    timeout 90 $RM bench --model ${spec%%:*} --r ${spec##*:} --dtype fp16 --cuda-graph --merge-cost 2>&1 \
+      | sed "s/^/[${spec%%:*} merge cost] /" | tee -a "$OUT/targets16.txt"
+  done
+  timeout ${CURVE_TIMEOUT:-240} python3 scripts/bench_merge_curve.py 2>&1 | tee "$OUT/merge_curve.txt" ;;
 data)
   python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet', classes=10, per_class=300, val_per_class=20, size=(500,375))"
   $RM bench-data --data-dir /tmp/fakeinet --model vim_small_patch16_224 --r 11 --workers 14 --batch-size 128 --path both --steps 40 2>&1 | tail -20 | tee "$OUT/bench_data.txt"
