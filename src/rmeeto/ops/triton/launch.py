@@ -75,7 +75,7 @@ def launch(kernel: Callable, grid: tuple, *args: Any, **meta: Any) -> None:
         kernel[grid](*args, **meta)
         return
     device = torch.cuda.current_device()
-    # id(): hashing a JITFunction hashes its source-derived cache key, which costs more than the launch saves
+    # id(): a JITFunction's hash is a hash of its source-derived cache key, taken under a lock, on every call
     key = (id(kernel), device, tuple(map(_spec, args)), tuple(meta.items()))
     hit = _COMPILED.get(key)
     if hit is None:
