@@ -1,4 +1,4 @@
-"""Helpers shared by tests/test_data*.py and tests/test_train*.py (imported, not a conftest)."""
+"""Helpers shared by the tests (imported, not a conftest): data folders, tiny models, interpreter runs."""
 from __future__ import annotations
 
 import os
@@ -41,3 +41,13 @@ def run_inproc(argv) -> int:
     """The same, in this process (faster; no torchrun env)."""
     from rmeeto.train.commands import main
     return main(list(argv))
+
+
+def run_under_interpreter(script: str, timeout: int, unset: tuple = ()) -> subprocess.CompletedProcess:
+    """Run a test file as a script with Triton's interpreter (``TRITON_INTERPRET=1``), this checkout's ``src`` first on
+    the path, no GPU visible and the variables ``unset`` removed; returns the finished process."""
+    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for name in ("CUDA_VISIBLE_DEVICES",) + tuple(unset):
+        env.pop(name, None)
+    return subprocess.run([sys.executable, os.path.abspath(script)], env=env, capture_output=True, text=True,
+                          timeout=timeout)

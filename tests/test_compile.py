@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
+from conftest_data import run_under_interpreter
+
 import rmeeto
 
-ROOT = Path(__file__).resolve().parents[1]
 HAS_TRITON = importlib.util.find_spec("triton") is not None
 
 
@@ -81,11 +79,7 @@ def test_exported_program_gives_the_same_logits(family, r):
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
 def test_triton_custom_ops_pass_opcheck_in_the_interpreter():
-    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=str(ROOT / "src") + os.pathsep
-               + os.environ.get("PYTHONPATH", ""))
-    env.pop("CUDA_VISIBLE_DEVICES", None)
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve())], env=env, capture_output=True, text=True,
-                          timeout=900)
+    proc = run_under_interpreter(__file__, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert proc.stdout.count("ok ") == 6, proc.stdout
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+
+from conftest_data import run_under_interpreter
 
 from rmeeto.ops import settings as kernel_settings
 
@@ -216,9 +217,7 @@ def _interpreter_main() -> int:
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
 def test_fused_merge_interpreter():
-    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=str(ROOT / "src") + os.pathsep
-               + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, __file__], env=env, capture_output=True, text=True, timeout=300)
+    proc = run_under_interpreter(__file__, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

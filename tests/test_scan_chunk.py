@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest_data import run_under_interpreter
+
 HAS_TRITON = importlib.util.find_spec("triton") is not None
 needs_cuda = pytest.mark.skipif(not (torch.cuda.is_available() and HAS_TRITON), reason="needs CUDA and triton")
 TOL = 1e-5
@@ -192,12 +191,7 @@ def _interpreter_main() -> int:
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
 def test_chunked_scan_interpreter_cpu():
-    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=str(ROOT / "src") + os.pathsep
-               + os.environ.get("PYTHONPATH", ""))
-    env.pop("CUDA_VISIBLE_DEVICES", None)
-    env.pop("RMEETO_SCAN_CHUNK", None)
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve())], env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = run_under_interpreter(__file__, timeout=600, unset=("RMEETO_SCAN_CHUNK",))
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

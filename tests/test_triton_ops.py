@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
+from conftest_data import run_under_interpreter
+
 from rmeeto.ops import settings
 
-ROOT = Path(__file__).resolve().parents[1]
 HAS_TRITON = importlib.util.find_spec("triton") is not None
 HAS_CUDA = torch.cuda.is_available()
 
@@ -401,11 +400,7 @@ def test_use_split_only_for_captured_inference_by_default():
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
 def test_interpreter_cpu():
-    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=str(ROOT / "src") + os.pathsep
-               + os.environ.get("PYTHONPATH", ""))
-    env.pop("CUDA_VISIBLE_DEVICES", None)
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve())], env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = run_under_interpreter(__file__, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
