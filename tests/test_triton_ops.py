@@ -20,6 +20,17 @@ from conftest_data import run_under_interpreter
 from rmeeto.ops import settings
 
 HAS_TRITON = importlib.util.find_spec("triton") is not None
+if HAS_TRITON:
+    import triton
+    import triton.language as tl
+
+    from rmeeto.ops.triton.common import _softplus
+
+    @triton.jit
+    def _softplus_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+        i = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        m = i < n
+        tl.store(y_ptr + i, _softplus(tl.load(x_ptr + i, mask=m)), mask=m)
 HAS_CUDA = torch.cuda.is_available()
 
 gpu = pytest.mark.gpu
@@ -328,6 +339,12 @@ def _interpreter_main() -> int:
         cases.append((f"scan {cfg}", _scan_errors(**cfg, device=cpu), 1e-4))
     for has_res in (True, False):
         cases.append((f"norm res={has_res}", _norm_errors(5, 48, cpu, has_res), 1e-4))
+    # the scans' softplus (an atanh series for log1p) against float64 softplus over [-30, 30]
+    x = torch.linspace(-30, 30, 120001)
+    y = torch.empty_like(x)
+    _softplus_kernel[(triton.cdiv(x.numel(), 4096),)](x, y, x.numel(), BLOCK=4096)
+    want = torch.nn.functional.softplus(x.double())
+    cases.append(("softplus in [-30, 30]", {"rel": ((y.double() - want).abs() / want).max().item()}, 5e-6))
     # the opt-in two-stream forward (cfg SPLIT=True) against the default
     from rmeeto.ops.triton import scan as TS
 
