@@ -61,6 +61,15 @@ def _graphed(fn, device):
     return graph.replay
 
 
+def _for_inference(model, x: torch.Tensor, dt: torch.dtype) -> torch.Tensor:
+    """Put ``model`` in eval mode with its weights in ``dt`` (as the official scripts' ``model.half()``; the
+    caller restores fp32 with ``model.float()``) and return ``x`` in ``dt``."""
+    model.eval()
+    if dt != torch.float32:
+        model.to(dt)
+    return x.to(dt)
+
+
 def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp16", train: bool = False,
             warmup: int = 20, iters: int = 30, cuda_graph: bool = False) -> dict:
     """Images per second (median) and peak memory of ``model`` as patched now."""
@@ -85,10 +94,7 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
             opt.step()
             opt.zero_grad(set_to_none=True)
     else:
-        model.eval()
-        if dt != torch.float32:
-            model.to(dt)
-        xin = x.to(dt)
+        xin = _for_inference(model, x, dt)
 
         def fwd():
             with torch.inference_mode(), autocast:
@@ -113,10 +119,8 @@ def merge_cost_ms(model, batch_size: int = 128, device: str = "cuda", dtype: str
     GPU, their CPU time on the CPU. 0 for an unpatched model."""
     dev = torch.device(device)
     dt = DTYPES[dtype]
-    model = model.to(dev).eval()
-    if dt != torch.float32:
-        model.to(dt)
-    x = torch.randn(batch_size, *model.input_shape, device=dev, dtype=dt)
+    model = model.to(dev)
+    x = _for_inference(model, torch.randn(batch_size, *model.input_shape, device=dev), dt)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
     with torch.inference_mode(), torch.autocast(dev.type, dtype=dt, enabled=dt != torch.float32):
         model(x)  # first-call work (compilation, caches) stays out of the profile
