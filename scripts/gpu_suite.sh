@@ -9,6 +9,7 @@
 #   scripts/gpu_suite.sh proxy4 tcache        # the proxy on 4 GPUs; return the Triton cache
 #   scripts/gpu_suite.sh proxy2               # the proxy on 2 GPUs, resumable over several calls
 #   scripts/gpu_suite.sh e2e                  # one GPU: loader alone + 3 epochs end to end on a JPEG folder
+#   OLD_REV=abc123 scripts/gpu_suite.sh trainab  # the training step here and at abc123, alternating
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
 #   scripts/gpu_suite.sh recipe4              # 4 GPUs: the study's recipe stage (held-out recipe choice)
 #   RECIPE=auto scripts/gpu_suite.sh retrain4 # 4 GPUs: retrain + order stages with that recipe
@@ -94,7 +95,7 @@ targets16)
   # cache and the models, the training step, eager Vim-Ti three times (eager timings vary), the merge blocks' own
   # cost, and the merge-cost curve
   info | tee "$OUT/env.txt"
-  timeout ${TEST_TIMEOUT:-200} python3 -m pytest -q -m gpu tests/test_gpu_launch.py tests/test_gpu_model.py \
+  [ "${TESTS:-1}" = 1 ] && timeout ${TEST_TIMEOUT:-200} python3 -m pytest -q -m gpu tests/test_gpu_launch.py tests/test_gpu_model.py \
     tests/test_fused_merge.py 2>&1 | tail -5 | tee "$OUT/gpu_tests.txt"
   timeout 120 $RM bench --model vim_small_patch16_224 --r 0,11 --dtype bf16 --train --warmup 5 --iters 20 2>&1 \
     | sed 's/^/[vim_s train] /' | tee -a "$OUT/targets16.txt"
@@ -106,7 +107,7 @@ targets16)
     timeout 90 $RM bench --model ${spec%%:*} --r ${spec##*:} --dtype fp16 --cuda-graph --merge-cost 2>&1 \
       | sed "s/^/[${spec%%:*} merge cost] /" | tee -a "$OUT/targets16.txt"
   done
-  timeout ${CURVE_TIMEOUT:-240} python3 scripts/bench_merge_curve.py 2>&1 | tee "$OUT/merge_curve.txt" ;;
+  [ "${CURVE:-1}" = 1 ] && timeout ${CURVE_TIMEOUT:-240} python3 scripts/bench_merge_curve.py 2>&1 | tee "$OUT/merge_curve.txt" ;;
 data)
   python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet', classes=10, per_class=300, val_per_class=20, size=(500,375))"
   $RM bench-data --data-dir /tmp/fakeinet --model vim_small_patch16_224 --r 11 --workers 14 --batch-size 128 --path both --steps 40 2>&1 | tail -20 | tee "$OUT/bench_data.txt"
@@ -261,6 +262,20 @@ e2e)
     --epochs ${E2E_EPOCHS:-3} --batch-size 128 --workers 14 --no-initial-eval --no-progress --overwrite --output /tmp/e2e 2>&1 \
     | grep -E "^training|^epoch|rror|NaN|non-finite" | sed "s/^/[1 GPU] /" | tee -a "$OUT/e2e.txt"
   cp /tmp/e2e/metrics.jsonl "$OUT/e2e_1gpu_metrics.jsonl" ;;
+trainab)
+  # the Vim-S bf16 training step at this tree and at an older commit (its src/ packed by
+  # `git archive -o .device_data/src_REV.tgz REV src`), alternating, in one process each, then a profile of both
+  info | tee "$OUT/env.txt"
+  OLD_REV=${OLD_REV:-81276be}; rm -rf /tmp/old && mkdir -p /tmp/old && tar xzf .device_data/src_$OLD_REV.tgz -C /tmp/old
+  for i in 1 2; do for tree in new old; do
+    src=$PWD/src; [ $tree = old ] && src=/tmp/old/src
+    PYTHONPATH=$src timeout 90 $RM bench --model vim_small_patch16_224 --r 0,11 --dtype bf16 --train --warmup 5 --iters 20 \
+      2>&1 | sed "s/^/[train $tree #$i] /" | tee -a "$OUT/trainab.txt"
+  done; done
+  for tree in new old; do
+    src=$PWD/src; [ $tree = old ] && src=/tmp/old/src
+    PYTHONPATH=$src timeout 120 python3 scripts/profile_train.py --variants base+prof > "$OUT/prof_$tree.txt" 2>&1
+  done ;;
 trainprof)
   # where the training step's time goes (Vim-S r=11 b128, and the proxy), with variants timed side by side
   info | tee "$OUT/env.txt"
