@@ -10,6 +10,7 @@
 #   scripts/gpu_suite.sh proxy2               # the proxy on 2 GPUs, resumable over several calls
 #   scripts/gpu_suite.sh e2e                  # one GPU: loader alone + 3 epochs end to end on a JPEG folder
 #   OLD_REV=abc123 scripts/gpu_suite.sh trainab  # the training step here and at abc123, alternating
+#   scripts/gpu_suite.sh mergeprof           # kernel lists of merged inference, merge cost, training profile
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
 #   scripts/gpu_suite.sh recipe4              # 4 GPUs: the study's recipe stage (held-out recipe choice)
 #   RECIPE=auto scripts/gpu_suite.sh retrain4 # 4 GPUs: retrain + order stages with that recipe
@@ -276,6 +277,17 @@ trainab)
     src=$PWD/src; [ $tree = old ] && src=/tmp/old/src
     PYTHONPATH=$src timeout 120 python3 scripts/profile_train.py --variants base+prof > "$OUT/prof_$tree.txt" 2>&1
   done ;;
+mergeprof)
+  # where merged inference spends its time: kernel lists of eager forwards, the merge blocks' own cost, the
+  # training step's profile
+  info | tee "$OUT/env.txt"
+  timeout 120 python3 scripts/profile_forward.py --model vim_tiny_patch16_224 --r 0,1,5 --top 14 2>&1 | tee "$OUT/prof_fwd_ti.txt"
+  timeout 120 python3 scripts/profile_forward.py --model vim_small_patch16_224 --r 0,11 --top 14 2>&1 | tee "$OUT/prof_fwd_s.txt"
+  for spec in vim_tiny_patch16_224:0,1,5 vim_small_patch16_224:0,1,11; do
+    timeout 90 $RM bench --model ${spec%%:*} --r ${spec##*:} --dtype fp16 --cuda-graph --merge-cost 2>&1 \
+      | sed "s/^/[${spec%%:*} merge cost] /" | tee -a "$OUT/merge_cost.txt"
+  done
+  timeout 150 python3 scripts/profile_train.py --variants base+prof --top 20 2>&1 | tee "$OUT/prof_train.txt" ;;
 trainprof)
   # where the training step's time goes (Vim-S r=11 b128, and the proxy), with variants timed side by side
   info | tee "$OUT/env.txt"

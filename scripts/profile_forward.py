@@ -68,7 +68,7 @@ def profile(model, batch: int, iters: int) -> dict:
             for _ in range(iters):
                 model(x)
             torch.cuda.synchronize()
-    per = {}
+    per, kernels = {}, {}
     launches = 0
     for ev in prof.key_averages():
         us = getattr(ev, "self_device_time_total", 0) or 0
@@ -76,8 +76,9 @@ def profile(model, batch: int, iters: int) -> dict:
             continue
         fam = family(ev.key)
         per[fam] = per.get(fam, 0.0) + us / 1e3 / iters
+        kernels[ev.key] = (us / 1e3 / iters, ev.count / iters)
         launches += ev.count
-    return {"ms": per, "launches": launches / iters}
+    return {"ms": per, "launches": launches / iters, "kernels": kernels}
 
 
 def main(argv=None) -> int:
@@ -88,6 +89,7 @@ def main(argv=None) -> int:
     ap.add_argument("--r", default="0,11")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--top", type=int, default=0, help="also list the N kernels with the most time")
     args = ap.parse_args(argv)
     name = torch.cuda.get_device_name()
     bw, fl = next((v for k, v in PEAKS.items() if k in name), PEAKS["H100"])
@@ -111,6 +113,8 @@ def main(argv=None) -> int:
             tfs = e["flops"] / (ms / 1e3) / 1e12 if ms else 0.0
             print(f"{fam:9s} {ms:7.2f} {ms / total:6.1%} {e['bytes'] / 1e9:7.3f} {gbs:7.0f} {gbs * 1e9 / bw:5.0%} "
                   f"{e['flops'] / 1e12:9.3f} {tfs:8.1f} {tfs * 1e12 / fl:6.1%}")
+        for name, (ms, n) in sorted(prof["kernels"].items(), key=lambda kv: -kv[1][0])[:args.top]:
+            print(f"  {ms:7.3f} ms {n:4.0f}x {ms / n * 1e3:7.1f} us each  {name[:90]}")
     return 0
 
 

@@ -106,24 +106,25 @@ def main(argv=None) -> int:
     kw = parse_model_kwargs(args.model_kwargs)
     print(f"# {args.model} {kw} r={args.r} batch {args.batch} {args.dtype}; {torch.cuda.get_device_name()}; "
           f"torch {torch.__version__}")
+    from rmeeto.ops import settings
     from rmeeto.ops.triton import bimamba as TB, scan as TS
 
-    defaults = (dict(TS.FWD_CFG), dict(TS.BWD_CFG), TB.GRAD_FP32, dict(TB.CONV_CFG))
+    defaults = (dict(TS.FWD_CFG), dict(TS.BWD_CFG), settings.current().grad_fp32, dict(TB.CONV_CFG))
     for variant in args.variants.split(","):
         opts = set(variant.split("+"))
         torch.backends.cuda.matmul.allow_tf32 = "tf32" in opts
         TS.FWD_CFG.update(defaults[0])
         TS.BWD_CFG.update(defaults[1])
-        TB.GRAD_FP32 = defaults[2]
+        settings.configure(grad_fp32=defaults[2])
         TB.CONV_CFG.update(defaults[3])
         for o in opts:  # convL<BLOCK_L>E<BLOCK_E>w<num_warps>, e.g. convL64E32w4
             m = re.fullmatch(r"convL(\d+)E(\d+)w(\d+)", o)
             if m:
                 TB.CONV_CFG.update(BLOCK_L=int(m[1]), BLOCK_E=int(m[2]), num_warps=int(m[3]))
         if "lowp" in opts:
-            TB.GRAD_FP32 = False
+            settings.configure(grad_fp32=False)
         if "fp32grad" in opts:
-            TB.GRAD_FP32 = True
+            settings.configure(grad_fp32=True)
         torch.manual_seed(0)
         model = rmeeto.create_model(args.model, **kw).cuda()
         if args.r:
