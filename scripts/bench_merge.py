@@ -7,7 +7,7 @@ and on the tiled kernels where both apply (up to 257 tokens). Median of CUDA-eve
 (triton.testing.do_bench); prints a table, asserts nothing.
 
     PYTHONPATH=src python scripts/bench_merge.py [--batch 32] [--dim 384] [--lens 197,1569,3137]
-        [--r 11,88,88] [--dtype fp16|bf16|fp32]
+        [--r 11,88,88] [--dtype fp16|bf16|fp32] [--plan-warps 4,8,16]
 """
 from __future__ import annotations
 
@@ -24,6 +24,13 @@ def _ms(fn: Callable[[], object]) -> float:
     from triton.testing import do_bench
 
     return do_bench(fn, warmup=25, rep=100, return_mode="median")
+
+
+def _graph_ms(fn: Callable[[], object]) -> float:
+    """Device time alone: ``fn`` captured in a CUDA graph and replayed (no host launch cost)."""
+    from triton.testing import do_bench_cudagraph
+
+    return do_bench_cudagraph(fn, rep=100, return_mode="median")
 
 
 def _inputs(batch: int, tokens: int, dim: int, dtype: torch.dtype):
@@ -62,9 +69,12 @@ def _fwd_bwd(step, h, res, size):
     return run
 
 
-def bench_length(batch: int, tokens: int, dim: int, r: int, dtype: torch.dtype) -> dict:
-    """Milliseconds of every variant at one sequence length."""
+def bench_length(batch: int, tokens: int, dim: int, r: int, dtype: torch.dtype, plan_warps: tuple = ()) -> dict:
+    """Milliseconds of every variant at one sequence length; ``*_graph`` entries are device time alone."""
     from rmeeto.ops.triton import merge as triton_merge
+
+    default_warps = triton_merge.PLAN_CFG["num_warps"]
+    plan_warps = plan_warps or (default_warps,)
 
     h, res, size = _inputs(batch, tokens, dim, dtype)
     reference, fused = _steps(r, 0)
@@ -75,6 +85,14 @@ def bench_length(batch: int, tokens: int, dim: int, r: int, dtype: torch.dtype) 
         if tokens // 2 <= triton_merge.MAX_SOURCES:
             out["plan_single"] = _ms(lambda: triton_merge.plan(h, r, 0, size, tiled=False))
         out["plan_tiled"] = _ms(lambda: triton_merge.plan(h, r, 0, size, tiled=True))
+        plan = triton_merge.plan(h, r, 0, size)
+        for warps in plan_warps:
+            triton_merge.PLAN_CFG["num_warps"] = warps
+            if tokens // 2 <= triton_merge.MAX_SOURCES:
+                out[f"plan_single_graph_w{warps}"] = _graph_ms(lambda: triton_merge.plan(h, r, 0, size, tiled=False))
+        triton_merge.PLAN_CFG["num_warps"] = default_warps
+        out["plan_tiled_graph"] = _graph_ms(lambda: triton_merge.plan(h, r, 0, size, tiled=True))
+        out["apply_graph"] = _graph_ms(lambda: triton_merge.apply(plan, h, res))
     out["ref_fb"] = _ms(_fwd_bwd(reference, h, res, size))
     out["fused_fb"] = _ms(_fwd_bwd(fused, h, res, size))
     return out
@@ -94,6 +112,8 @@ def main(argv=None) -> int:
     ap.add_argument("--lens", default="197,1569,3137", help="token counts (class token included)")
     ap.add_argument("--r", default="11,88,88", help="tokens removed at each length (one per --lens entry)")
     ap.add_argument("--dtype", default="fp16", choices=sorted(DTYPES))
+    ap.add_argument("--plan-warps", default="", help="e.g. 4,8,16: also time the single-program plan's device "
+                    "time (CUDA graph) at each warp count")
     args = ap.parse_args(argv)
     lens, rs = [int(v) for v in args.lens.split(",")], [int(v) for v in args.r.split(",")]
     if len(lens) != len(rs):
@@ -110,7 +130,11 @@ def main(argv=None) -> int:
     print(f"{'tokens':>6} {'r':>5} | {'ref fwd':>8} {'fused':>8} {'':>7} | {'ref f+b':>8} {'fused':>8} {'':>7} | "
           f"{'plan 1p':>8} {'tiled':>8}")
     for tokens, r in zip(lens, rs):
-        print(_row(tokens, r, bench_length(args.batch, tokens, args.dim, r, DTYPES[args.dtype])), flush=True)
+        warps = tuple(int(w) for w in args.plan_warps.split(",") if w)
+        t = bench_length(args.batch, tokens, args.dim, r, DTYPES[args.dtype], warps)
+        print(_row(tokens, r, t), flush=True)
+        print("   device time (CUDA graph), ms: " + ", ".join(f"{k[:-6] if k.endswith('_graph') else k} {v:.4f}"
+                                                           for k, v in t.items() if "graph" in k), flush=True)
     return 0
 
 

@@ -11,6 +11,7 @@
 #   scripts/gpu_suite.sh e2e                  # one GPU: loader alone + 3 epochs end to end on a JPEG folder
 #   OLD_REV=abc123 scripts/gpu_suite.sh trainab  # the training step here and at abc123, alternating
 #   scripts/gpu_suite.sh mergeprof           # kernel lists of merged inference, merge cost, training profile
+#   scripts/gpu_suite.sh fwdchunk            # the forward's chunking choice, the merge plan's warps, merge cost
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
 #   scripts/gpu_suite.sh recipe4              # 4 GPUs: the study's recipe stage (held-out recipe choice)
 #   RECIPE=auto scripts/gpu_suite.sh retrain4 # 4 GPUs: retrain + order stages with that recipe
@@ -288,6 +289,20 @@ mergeprof)
       | sed "s/^/[${spec%%:*} merge cost] /" | tee -a "$OUT/merge_cost.txt"
   done
   timeout 150 python3 scripts/profile_train.py --variants base+prof --top 20 2>&1 | tee "$OUT/prof_train.txt" ;;
+fwdchunk)
+  # the forward's step-serial / chunked choice since the 64-channel programs, the merge plan's warps, the merge
+  # cost against the merge kernels' own time
+  info | tee "$OUT/env.txt"
+  timeout 120 python3 -m pytest -q -m gpu tests/test_gpu_bench.py 2>&1 | tail -3 | tee "$OUT/gpu_tests.txt"
+  timeout 200 python3 scripts/bench_scan.py --fwd-only --dirs 1,2 --tc auto,0,32,64 --rep 30 \
+    --shapes ${FWD_SHAPES:-128x384x197,64x384x197,32x384x197,128x768x197,64x768x197,32x768x197,32x768x1569,8x1152x1569,16x768x3137} \
+    --json "$OUT/fwdchunk.json" 2>&1 | tee "$OUT/fwdchunk.txt"
+  for spec in 192:1 384:11 768:11; do
+    timeout 60 python3 scripts/bench_merge.py --batch 128 --dim ${spec%%:*} --lens 197 --r ${spec##*:} --plan-warps 2,4,8,16 \
+      2>&1 | tee -a "$OUT/bench_merge.txt"
+  done
+  timeout 90 $RM bench --model vim_tiny_patch16_224 --r 0,1,5 --dtype fp16 --cuda-graph --merge-cost 2>&1 \
+    | grep -v -i warn | tee -a "$OUT/merge_cost.txt" ;;
 trainprof)
   # where the training step's time goes (Vim-S r=11 b128, and the proxy), with variants timed side by side
   info | tee "$OUT/env.txt"

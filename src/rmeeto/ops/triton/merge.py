@@ -33,6 +33,7 @@ from .launch import launch
 from .merge_tiled import plan_tiled
 
 MAX_SOURCES = 128  # the single-program plan holds the (sources x destinations) score tile
+PLAN_CFG = dict(num_warps=8)  # the single-program plan's launch settings
 
 
 @triton.jit
@@ -269,7 +270,7 @@ def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], mode: s
                T, C, cls_index, new_cls, r, T - r, metric.stride(0), metric.stride(1),
                HAS_SIZE=size is not None, MERGE=merged, IEEE=metric.dtype == torch.float32,
                SCORE=SCORES[mode], BS=max(16, triton.next_power_of_2(T // 2)),
-               BK=32 if C <= 32 else 64, num_warps=8)
+               BK=32 if C <= 32 else 64, **PLAN_CFG)
     return FusedPlan(out["slot"], out["w"], out["owner"], out["new_size"], out["src"], out["first"],
                      out["nsrc"], T - r, new_cls, merged)
 
