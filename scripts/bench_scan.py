@@ -125,10 +125,10 @@ def main(argv=None) -> int:
             for tag, mod, cfg in _variants(args, new, old):
                 row = dict(shape=shape, ndir=ndir, variant=tag)
                 if mod is new:
-                    be = min(cfg.get("BLOCK_E", new.BWD_CFG["BLOCK_E"]), triton.next_power_of_2(E))
                     tc = cfg["TC"] if cfg["TC"] != "auto" else None
-                    row["tc_fwd"] = new.chunk_len("fwd", L, batch, E, ndir, be, tc)
-                    row["tc_bwd"] = new.chunk_len("bwd", L, batch, E, ndir, be, tc)
+                    for phase, dflt in (("fwd", new.FWD_CFG), ("bwd", new.BWD_CFG)):
+                        be = min(cfg.get("BLOCK_E", dflt["BLOCK_E"]), triton.next_power_of_2(E))
+                        row["tc_" + phase] = new.chunk_len(phase, L, batch, E, ndir, be, tc)
                 row["fwd_ms"] = do_bench(lambda: _run(mod, t, cfg, False), warmup=10, rep=args.rep,
                                          return_mode="median")
                 row["fwdbwd_ms"] = float("nan") if args.fwd_only else do_bench(

@@ -100,17 +100,22 @@ def test_chunk_len_rule(monkeypatch):
     from rmeeto.ops.triton.scan import chunk_len
 
     monkeypatch.delenv("RMEETO_SCAN_CHUNK", raising=False)
-    assert chunk_len("fwd", 197, 128, 768, 2, 32) == 197  # Vim-S batch 128: step-serial
+    assert chunk_len("fwd", 197, 128, 768, 2, 64) == 197  # Vim-S batch 128: step-serial
     assert chunk_len("bwd", 197, 128, 768, 2, 32) == 197
     for batch, E, L in ((32, 768, 1569), (16, 768, 3137), (8, 1152, 1569)):  # video: chunked
-        for phase in ("fwd", "bwd"):
-            tc = chunk_len(phase, L, batch, E, 2, 32)
+        for phase, be in (("fwd", 64), ("bwd", 32)):
+            tc = chunk_len(phase, L, batch, E, 2, be)
             assert 16 <= tc < L, (phase, batch, E, L, tc)
-    assert chunk_len("fwd", 17, 1, 64, 2, 32) == 17  # too short to split
-    assert chunk_len("fwd", 3137, 128, 768, 2, 32) == 3137  # enough programs: step-serial forward
-    # VideoMamba-S, batch 32: 768 step-serial programs chunk eagerly; two concurrent launches fill the GPU
-    assert chunk_len("fwd", 1569, 32, 768, 2, 32) < 1569
-    assert chunk_len("fwd", 1569, 32, 768, 2, 32, split=True) == 1569
+    assert chunk_len("fwd", 17, 1, 64, 2, 64) == 17  # too short to split
+    assert chunk_len("fwd", 3137, 128, 768, 2, 64) == 3137  # enough programs: step-serial forward
+    # VideoMamba-S, batch 32: 384 step-serial programs chunk eagerly; two concurrent launches fill the GPU
+    assert chunk_len("fwd", 1569, 32, 768, 2, 64) < 1569
+    assert chunk_len("fwd", 1569, 32, 768, 2, 64, split=True) == 1569
+    # Vim-Ti: 768 programs at batch 128 stay step-serial; 384 at batch 64 chunk their 394-step chain; one
+    # direction of 197 steps never pays for the chunks' extra passes
+    assert chunk_len("fwd", 197, 128, 384, 2, 64) == 197
+    assert chunk_len("fwd", 197, 64, 384, 2, 64) < 197
+    assert chunk_len("fwd", 197, 32, 384, 1, 64) == 197
     assert 16 <= chunk_len("bwd", 3137, 128, 768, 2, 32) <= 512  # but a long backward is chunked (accuracy)
     assert chunk_len("fwd", 100, 1, 64, 2, 32, forced=0) == 100
     assert chunk_len("fwd", 100, 1, 64, 2, 32, forced=30) == 30

@@ -413,17 +413,23 @@ def _scan_bwd_seq_kernel(
 # eager merged Vim-S inference: 0.86x split, CPU-bound); the ``scan_split`` setting forces it on or off.
 FWD_CFG = dict(BLOCK_E=64, num_warps=1)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1)
-# When chunk_len() chunks the sequence (cfg/env "TC" overrides it). Speed: when the step-serial launch has
-# fewer than MIN_PROGS_FWD (forward; channel blocks x batch) or MIN_PROGS_BWD (backward; x directions)
-# programs. On one H200 (2026-12-01, fp16, N 16, docs/benchmarks/2026-12-01-h200-scan) the chunked forward
-# was 1.2-3.1x faster at 288-768 programs and 0.53-0.86x as fast at 1536-3072; the chunked backward (with
-# its forward) 1.12x faster at 1536 programs (64x768x1569, one direction), 0.93x at 3072 (two); the chosen
-# lengths were within 2 % of the best of 32/64/128/256 at every video shape. Accuracy: the backward of a
+# When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
+# Forward: when the step-serial launch has fewer than MIN_PROGS_FWD programs (channel blocks of FWD_CFG's
+# BLOCK_E x batch, x2 for the two-stream launch) and its serial chain (length x directions walked one after the
+# other) is at least MIN_CHAIN_FWD steps. On one H200 (2026-12-01, fp16, N 16, 64-channel programs,
+# docs/benchmarks/2026-12-01-h200-merge-cost): at 197 steps and two directions the chunked forward was 1.3-1.6x
+# faster at 192-384 programs and 0.87-0.88x as fast at 768; with one direction (197 steps) the step-serial one
+# won even at 192 programs (0.141 vs 0.179 ms); at 1569-3137 steps chunks won 1.5-3.5x at 144-384 programs.
+# Backward (32-channel programs): when it has fewer than MIN_PROGS_BWD programs (x directions). On one H200
+# (2026-12-01, docs/benchmarks/2026-12-01-h200-scan) the chunked backward (with its forward) was 1.12x faster at
+# 1536 programs (64x768x1569, one direction), 0.93x at 3072 (two); the chosen lengths were within 2 % of the best
+# of 32/64/128/256 at every video shape. Accuracy: the backward of a
 # sequence longer than LONG_L is chunked (chunks <= LONG_TC) whatever the program count: the step-serial
 # backward over 3137 steps was 1.4e-5 (relative, fp32) off the fp64 reference in dA, the chunked one within
 # 1e-5. (Summing dA per 8 or per 256 steps did not bring the step-serial case within 1e-5; a likely cause is
 # the error of the approximate exp2 compounding over thousands of decays, which a chunk replaces with one.)
-CHUNK_CFG = dict(MIN_PROGS_FWD=1024, MIN_PROGS_BWD=2048, TARGET_PROGS=8192, MIN_TC=64, LONG_L=2048, LONG_TC=512)
+CHUNK_CFG = dict(MIN_PROGS_FWD=512, MIN_CHAIN_FWD=384, MIN_PROGS_BWD=2048, TARGET_PROGS=8192, MIN_TC=64,
+                 LONG_L=2048, LONG_TC=512)
 _SIDE_STREAMS: dict = {}
 _SPLIT = {"auto": "auto", "on": True, "off": False}
 
@@ -455,8 +461,8 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
     Returns the chunk length ``TC``; ``TC >= L`` means step-serial. ``forced`` (``cfg["TC"]``) or
     the ``scan_chunk`` setting (``$RMEETO_SCAN_CHUNK``): ``0`` forces step-serial, a positive number that chunk
     length, ``auto`` (the default) chunks when the step-serial launch has too few programs to fill the GPU
-    (see ``CHUNK_CFG``), into about ``TARGET_PROGS`` programs and chunks of at least ``MIN_TC`` steps; and the
-    backward of a sequence longer than ``LONG_L`` always, in chunks of at most ``LONG_TC`` (accuracy, see
+    and, for the forward, a serial chain long enough to pay for the extra passes (see ``CHUNK_CFG``), into
+    about ``TARGET_PROGS`` programs and chunks of at least ``MIN_TC`` steps; and the backward of a sequence longer than ``LONG_L`` always, in chunks of at most ``LONG_TC`` (accuracy, see
     ``CHUNK_CFG``).
     ``split``: the forward would run its directions as two concurrent launches (a graph capture), which
     doubles the step-serial programs in flight.
@@ -470,8 +476,10 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
         return L if tc <= 0 else min(tc, L)
     progs = triton.cdiv(E, block_e) * batch * (ndir if phase == "bwd" or split else 1)
     min_tc = CHUNK_CFG["MIN_TC"]
+    chain = L * (1 if phase == "bwd" or split else ndir)  # forward: the directions run one after the other
     tc = L
-    if progs < CHUNK_CFG["MIN_PROGS_" + phase.upper()] and L >= 2 * min_tc:
+    if (progs < CHUNK_CFG["MIN_PROGS_" + phase.upper()] and L >= 2 * min_tc
+            and (phase == "bwd" or chain >= CHUNK_CFG["MIN_CHAIN_FWD"])):
         nc = min(triton.cdiv(L, min_tc), triton.cdiv(CHUNK_CFG["TARGET_PROGS"], progs))
         tc = triton.cdiv(triton.cdiv(L, nc), 16) * 16
     if phase == "bwd" and L > CHUNK_CFG["LONG_L"]:
