@@ -55,7 +55,8 @@ def _run(mod, t, cfg, backward):
         return (out,)
     du, ddl = torch.empty_like(t["u"]), torch.empty_like(t["u"])
     dz = torch.empty_like(t["z"])
-    dBC, dA, dD, db = mod.scan_bwd(*args, t["gout"], du, ddl, dz, True, 0.5, cfg=cfg)
+    bcfg = dict(cfg or {}, **(cfg or {}).get("bwd", {}))
+    dBC, dA, dD, db = mod.scan_bwd(*args, t["gout"], du, ddl, dz, True, 0.5, cfg=bcfg)
     return out, du, ddl, dz, dBC, dA, dD, db
 
 
@@ -85,6 +86,10 @@ def _variants(args, new, old):
             if nw:
                 cfg["num_warps"] = int(nw)
             out.append((f"new TC={tc}" + (f" BE={be_nw}" if be != "default" else ""), new, cfg))
+    for spec in filter(None, args.bwd_cfg.split(",")):  # the backward alone re-blocked: BE/warps/T[/maxnreg]
+        be, nw, T, *mr = (int(v) for v in spec.split("/"))
+        bwd = dict(BLOCK_E=be, num_warps=nw, T=T, maxnreg=mr[0] if mr else None)
+        out.append((f"new bwd={spec}", new, dict(TC="auto", bwd=bwd)))
     return out
 
 
@@ -97,6 +102,8 @@ def main(argv=None) -> int:
     ap.add_argument("--be", default="default",
                     help="channel blocks to try, each optionally /num_warps (32,64/2); default: the kernels' own")
     ap.add_argument("--fwd-only", action="store_true", help="time the forward alone")
+    ap.add_argument("--bwd-cfg", default="", help="also the backward alone re-blocked, each BE/warps/T[/maxnreg], "
+                    "e.g. 32/1/8/168,16/1/8 (the forward keeps its own)")
     ap.add_argument("--N", type=int, default=16)
     ap.add_argument("--dtype", default="fp16", choices=["fp16", "bf16", "fp32"])
     ap.add_argument("--rep", type=int, default=60, help="do_bench rep (ms)")
@@ -127,7 +134,8 @@ def main(argv=None) -> int:
                 if mod is new:
                     tc = cfg["TC"] if cfg["TC"] != "auto" else None
                     for phase, dflt in (("fwd", new.FWD_CFG), ("bwd", new.BWD_CFG)):
-                        be = min(cfg.get("BLOCK_E", dflt["BLOCK_E"]), triton.next_power_of_2(E))
+                        own = cfg.get("bwd", cfg) if phase == "bwd" else cfg
+                        be = min(own.get("BLOCK_E", dflt["BLOCK_E"]), triton.next_power_of_2(E))
                         row["tc_" + phase] = new.chunk_len(phase, L, batch, E, ndir, be, tc)
                 row["fwd_ms"] = do_bench(lambda: _run(mod, t, cfg, False), warmup=10, rep=args.rep,
                                          return_mode="median")

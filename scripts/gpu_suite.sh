@@ -12,6 +12,7 @@
 #   OLD_REV=abc123 scripts/gpu_suite.sh trainab  # the training step here and at abc123, alternating
 #   scripts/gpu_suite.sh mergeprof           # kernel lists of merged inference, merge cost, training profile
 #   scripts/gpu_suite.sh fwdchunk            # the forward's chunking choice, the merge plan's warps, merge cost
+#   OLD_SCAN=mod scripts/gpu_suite.sh bwdsweep # the scan backward against OLD_SCAN and re-blocked; training step
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
 #   scripts/gpu_suite.sh recipe4              # 4 GPUs: the study's recipe stage (held-out recipe choice)
 #   RECIPE=auto scripts/gpu_suite.sh retrain4 # 4 GPUs: retrain + order stages with that recipe
@@ -303,6 +304,17 @@ fwdchunk)
   done
   timeout 90 $RM bench --model vim_tiny_patch16_224 --r 0,1,5 --dtype fp16 --cuda-graph --merge-cost 2>&1 \
     | grep -v -i warn | tee -a "$OUT/merge_cost.txt" ;;
+bwdsweep)
+  # the scan backward: GPU correctness, this tree against OLD_SCAN (a dotted module, e.g. an older scan.py placed
+  # in the package) and the backward re-blocked (BWD_SWEEP), then the Vim-S training step
+  info | tee "$OUT/env.txt"
+  timeout ${TEST_TIMEOUT:-200} python3 -m pytest -q -m gpu tests/test_triton_ops.py tests/test_scan_chunk.py 2>&1 \
+    | tail -4 | tee "$OUT/gpu_tests.txt"
+  timeout ${BENCH_TIMEOUT:-300} python3 scripts/bench_scan.py ${OLD_SCAN:+--old $OLD_SCAN} --dirs 2 --tc auto --rep 30 \
+    --shapes ${SWEEP_SHAPES:-128x768x197,128x384x197,32x768x1569} --bwd-cfg ${BWD_SWEEP:-32/1/8/168,32/1/8/128,16/1/8,16/1/8/128,32/2/8,32/1/16} \
+    --json "$OUT/bwdsweep.json" 2>&1 | tee "$OUT/bwdsweep.txt"
+  timeout 120 $RM bench --model vim_small_patch16_224 --r 0,11 --dtype bf16 --train --warmup 5 --iters 20 2>&1 \
+    | sed 's/^/[vim_s train] /' | tee -a "$OUT/bwdsweep.txt" ;;
 trainprof)
   # where the training step's time goes (Vim-S r=11 b128, and the proxy), with variants timed side by side
   info | tee "$OUT/env.txt"
