@@ -13,6 +13,7 @@
 #   scripts/gpu_suite.sh mergeprof           # kernel lists of merged inference, merge cost, training profile
 #   scripts/gpu_suite.sh fwdchunk            # the forward's chunking choice, the merge plan's warps, merge cost
 #   OLD_SCAN=mod scripts/gpu_suite.sh bwdsweep # the scan backward against OLD_SCAN and re-blocked; training step
+#   scripts/gpu_suite.sh conv                # the conv kernels' block configurations; ncu on the forward
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
 #   scripts/gpu_suite.sh recipe4              # 4 GPUs: the study's recipe stage (held-out recipe choice)
 #   RECIPE=auto scripts/gpu_suite.sh retrain4 # 4 GPUs: retrain + order stages with that recipe
@@ -315,6 +316,18 @@ bwdsweep)
     --json "$OUT/bwdsweep.json" 2>&1 | tee "$OUT/bwdsweep.txt"
   timeout 120 $RM bench --model vim_small_patch16_224 --r 0,11 --dtype bf16 --train --warmup 5 --iters 20 2>&1 \
     | sed 's/^/[vim_s train] /' | tee -a "$OUT/bwdsweep.txt" ;;
+conv)
+  # the fused conv kernels at each block configuration, then Nsight Compute on the forward kernel at Vim-S
+  info | tee "$OUT/env.txt"
+  timeout 240 python3 scripts/bench_conv.py ${CONV_CFGS:+--cfgs $CONV_CFGS} 2>&1 | tee "$OUT/bench_conv.txt"
+  timeout 120 ncu --clock-control none -k regex:_biconv_fwd -c 1 --section SpeedOfLight --section MemoryWorkloadAnalysis \
+    --section WarpStateStats --section Occupancy --section LaunchStats python3 -c "
+import torch
+from rmeeto.ops.triton import bimamba as tb
+xz = torch.randn(128, 197, 1536, device='cuda', dtype=torch.half)
+w, b = torch.randn(2, 768, 4, device='cuda'), torch.randn(2, 768, device='cuda')
+for _ in range(2): tb.biconv_fwd(xz[..., :768], w, b, torch.half)
+torch.cuda.synchronize()" > "$OUT/ncu_conv_fwd.txt" 2>&1; tail -n 80 "$OUT/ncu_conv_fwd.txt" ;;
 trainprof)
   # where the training step's time goes (Vim-S r=11 b128, and the proxy), with variants timed side by side
   info | tee "$OUT/env.txt"

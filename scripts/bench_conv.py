@@ -1,0 +1,68 @@
+"""Time the fused bidirectional conv kernels alone (forward; backward = both passes) at each block configuration.
+
+Device time from CUDA-graph replays (``triton.testing.do_bench_cudagraph``), with the bytes each kernel must move
+as an achieved bandwidth: the forward reads x and writes both directions' u; the backward reads x and both
+gradients and writes dx, through an fp32 scratch of the pre-activation gradient. Prints a table; asserts nothing.
+
+    PYTHONPATH=src python scripts/bench_conv.py [--shapes 128x768x197,128x384x197] [--dtype fp16]
+        [--cfgs 32/64/4,64/64/4,16/128/4]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import torch
+
+DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def _inputs(batch: int, E: int, L: int, dtype: torch.dtype, K: int = 4):
+    g = torch.Generator(device="cuda").manual_seed(0)
+    xz = torch.randn(batch, L, 2 * E, device="cuda", generator=g).to(dtype)
+    w = torch.randn(2, E, K, device="cuda", generator=g) * 0.5
+    b = torch.randn(2, E, device="cuda", generator=g) * 0.1
+    g1 = torch.randn(2, batch, L, E, device="cuda", generator=g).to(dtype)
+    g2 = torch.randn(2, batch, L, E, device="cuda", generator=g).to(dtype)
+    return xz[..., :E], w, b, g1, g2, torch.empty(batch, L, E, device="cuda", dtype=dtype)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shapes", default="128x768x197,128x384x197,32x768x1569", help="batch x width x length")
+    ap.add_argument("--dtype", default="fp16", choices=sorted(DTYPES))
+    ap.add_argument("--cfgs", default="32/64/4,16/64/4,64/64/4,32/128/4,16/128/4,32/256/4,64/128/8,32/64/2",
+                    help="BLOCK_L/BLOCK_E/num_warps each")
+    args = ap.parse_args(argv)
+    if not torch.cuda.is_available():
+        print("no CUDA device; nothing to benchmark", file=sys.stderr)
+        return 2
+    import triton
+    from triton.testing import do_bench_cudagraph
+
+    from rmeeto.ops.triton import bimamba as tb
+
+    default = dict(tb.CONV_CFG)
+    dt = DTYPES[args.dtype]
+    print(f"{torch.cuda.get_device_name()} | torch {torch.__version__} | triton {triton.__version__} | {args.dtype} | "
+          f"default {default}; median device ms (CUDA graph)")
+    print(f"{'shape':>14} {'L/E/warps':>10} | {'fwd ms':>7} {'GB/s':>6} | {'bwd ms':>7} {'GB/s':>6}")
+    for shape in args.shapes.split(","):
+        batch, E, L = (int(v) for v in shape.split("x"))
+        x, w, b, g1, g2, dx = _inputs(batch, E, L, dt)
+        n, item = batch * L * E, x.element_size()
+        fwd_bytes = n * item * 3  # x once, u twice
+        bwd_bytes = n * item * 6 + n * 4 * 4  # x, g1 x2, g2 x2, dx; fp32 dpre written and read for both directions
+        for spec in args.cfgs.split(","):
+            bl, be, nw = (int(v) for v in spec.split("/"))
+            tb.CONV_CFG.update(BLOCK_L=bl, BLOCK_E=be, num_warps=nw)
+            fwd = do_bench_cudagraph(lambda: tb.biconv_fwd(x, w, b, dt), rep=50, return_mode="median")
+            bwd = do_bench_cudagraph(lambda: tb.biconv_bwd(x, w, b, g1, g2, dx), rep=50, return_mode="median")
+            print(f"{shape:>14} {spec:>10} | {fwd:7.4f} {fwd_bytes / fwd / 1e6:6.0f} | {bwd:7.4f} "
+                  f"{bwd_bytes / bwd / 1e6:6.0f}", flush=True)
+        tb.CONV_CFG.update(default)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
