@@ -42,10 +42,10 @@ def main(argv=None) -> int:
 
     from rmeeto.ops.triton import bimamba as tb
 
-    default = dict(tb.CONV_CFG)
+    defaults = dict(tb.CONV_FWD_CFG), dict(tb.CONV_BWD_CFG)
     dt = DTYPES[args.dtype]
     print(f"{torch.cuda.get_device_name()} | torch {torch.__version__} | triton {triton.__version__} | {args.dtype} | "
-          f"default {default}; median device ms (CUDA graph)")
+          f"defaults fwd {defaults[0]} bwd {defaults[1]}; median device ms (CUDA graph)")
     print(f"{'shape':>14} {'L/E/warps':>10} | {'fwd ms':>7} {'GB/s':>6} | {'bwd ms':>7} {'GB/s':>6}")
     for shape in args.shapes.split(","):
         batch, E, L = (int(v) for v in shape.split("x"))
@@ -55,12 +55,14 @@ def main(argv=None) -> int:
         bwd_bytes = n * item * 6 + n * 4 * 4  # x, g1 x2, g2 x2, dx; fp32 dpre written and read for both directions
         for spec in args.cfgs.split(","):
             bl, be, nw = (int(v) for v in spec.split("/"))
-            tb.CONV_CFG.update(BLOCK_L=bl, BLOCK_E=be, num_warps=nw)
+            for cfg in (tb.CONV_FWD_CFG, tb.CONV_BWD_CFG):
+                cfg.update(BLOCK_L=bl, BLOCK_E=be, num_warps=nw)
             fwd = do_bench_cudagraph(lambda: tb.biconv_fwd(x, w, b, dt), rep=50, return_mode="median")
             bwd = do_bench_cudagraph(lambda: tb.biconv_bwd(x, w, b, g1, g2, dx), rep=50, return_mode="median")
             print(f"{shape:>14} {spec:>10} | {fwd:7.4f} {fwd_bytes / fwd / 1e6:6.0f} | {bwd:7.4f} "
                   f"{bwd_bytes / bwd / 1e6:6.0f}", flush=True)
-        tb.CONV_CFG.update(default)
+        tb.CONV_FWD_CFG.update(defaults[0])
+        tb.CONV_BWD_CFG.update(defaults[1])
     return 0
 
 

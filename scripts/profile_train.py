@@ -109,18 +109,21 @@ def main(argv=None) -> int:
     from rmeeto.ops import settings
     from rmeeto.ops.triton import bimamba as TB, scan as TS
 
-    defaults = (dict(TS.FWD_CFG), dict(TS.BWD_CFG), settings.current().grad_fp32, dict(TB.CONV_CFG))
+    defaults = (dict(TS.FWD_CFG), dict(TS.BWD_CFG), settings.current().grad_fp32,
+                dict(TB.CONV_FWD_CFG), dict(TB.CONV_BWD_CFG))
     for variant in args.variants.split(","):
         opts = set(variant.split("+"))
         torch.backends.cuda.matmul.allow_tf32 = "tf32" in opts
         TS.FWD_CFG.update(defaults[0])
         TS.BWD_CFG.update(defaults[1])
         settings.configure(grad_fp32=defaults[2])
-        TB.CONV_CFG.update(defaults[3])
+        TB.CONV_FWD_CFG.update(defaults[3])
+        TB.CONV_BWD_CFG.update(defaults[4])
         for o in opts:  # convL<BLOCK_L>E<BLOCK_E>w<num_warps>, e.g. convL64E32w4
             m = re.fullmatch(r"convL(\d+)E(\d+)w(\d+)", o)
             if m:
-                TB.CONV_CFG.update(BLOCK_L=int(m[1]), BLOCK_E=int(m[2]), num_warps=int(m[3]))
+                for cfg in (TB.CONV_FWD_CFG, TB.CONV_BWD_CFG):
+                    cfg.update(BLOCK_L=int(m[1]), BLOCK_E=int(m[2]), num_warps=int(m[3]))
         if "lowp" in opts:
             settings.configure(grad_fp32=False)
         if "fp32grad" in opts:

@@ -131,7 +131,11 @@ def _biconv_dx_kernel(
              dx.to(dx_ptr.dtype.element_ty), mask=tmask[:, None] & emask[None, :])
 
 
-CONV_CFG = dict(BLOCK_L=32, BLOCK_E=64, num_warps=4)  # tuning constants (measured on an H100, 2026-11-27)
+# Block sizes, each the fastest of eight at Vim-S, Vim-Ti and VideoMamba-S shapes on one H200 (2026-12-01,
+# docs/benchmarks/2026-12-01-h200-merge-cost, scripts/bench_conv.py): forward 0.058 ms against 0.107 with the
+# earlier shared 32/64/4 at batch 128 x 768 x 197, backward 0.42 against 0.66 ms.
+CONV_FWD_CFG = dict(BLOCK_L=16, BLOCK_E=128, num_warps=4)
+CONV_BWD_CFG = dict(BLOCK_L=32, BLOCK_E=64, num_warps=2)
 
 
 def biconv_fwd(x: Tensor, w: Tensor, bias: Tensor, out_dtype) -> Tensor:
@@ -141,11 +145,11 @@ def biconv_fwd(x: Tensor, w: Tensor, bias: Tensor, out_dtype) -> Tensor:
     u = torch.empty(2, batch, L, E, device=x.device, dtype=out_dtype)
     if u.numel() == 0:
         return u
-    BL = min(CONV_CFG["BLOCK_L"], triton.next_power_of_2(L))
-    BE = min(CONV_CFG["BLOCK_E"], triton.next_power_of_2(E))
+    BL = min(CONV_FWD_CFG["BLOCK_L"], triton.next_power_of_2(L))
+    BE = min(CONV_FWD_CFG["BLOCK_E"], triton.next_power_of_2(E))
     grid = (triton.cdiv(L, BL), triton.cdiv(E, BE), batch)
     launch(_biconv_fwd_kernel, grid, x, *x.stride(), w, bias, u, *u.stride(), L, E,
-           K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=CONV_CFG["num_warps"])
+           K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=CONV_FWD_CFG["num_warps"])
     return u
 
 
@@ -154,8 +158,8 @@ def biconv_bwd(x: Tensor, w: Tensor, bias: Tensor, g1: Tensor, g2: Tensor, dx: T
     pre-activation gradient of both directions (fp32 scratch), then dx from it."""
     batch, L, E = x.shape
     K = w.shape[-1]
-    BL = min(CONV_CFG["BLOCK_L"], triton.next_power_of_2(L))
-    BE = min(CONV_CFG["BLOCK_E"], triton.next_power_of_2(E))
+    BL = min(CONV_BWD_CFG["BLOCK_L"], triton.next_power_of_2(L))
+    BE = min(CONV_BWD_CFG["BLOCK_E"], triton.next_power_of_2(E))
     grid = (triton.cdiv(L, BL), triton.cdiv(E, BE), batch)
     nbl = grid[0] * grid[2]
     dw = torch.empty(2, nbl, E, K, device=x.device, dtype=torch.float32)
@@ -163,7 +167,7 @@ def biconv_bwd(x: Tensor, w: Tensor, bias: Tensor, g1: Tensor, g2: Tensor, dx: T
     if batch * L * E == 0:
         return dw.sum(1), db.sum(1)
     dpre = torch.empty(2, batch, L, E, device=x.device, dtype=torch.float32)
-    meta = dict(K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=CONV_CFG["num_warps"])
+    meta = dict(K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=CONV_BWD_CFG["num_warps"])
     launch(_biconv_dpre_kernel, grid, x, *x.stride(), w, bias, g1, *g1.stride(), g2, *g2.stride(),
            dpre, dw, db, L, E, nbl, **meta)
     launch(_biconv_dx_kernel, grid, dpre, w, dx, *dx.stride(), L, E, **meta)
