@@ -14,6 +14,7 @@
 #   scripts/gpu_suite.sh fwdchunk            # the forward's chunking choice, the merge plan's warps, merge cost
 #   OLD_SCAN=mod scripts/gpu_suite.sh bwdsweep # the scan backward against OLD_SCAN and re-blocked; training step
 #   scripts/gpu_suite.sh conv                # the conv kernels' block configurations; ncu on the forward
+#   scripts/gpu_suite.sh confcheck           # GPU tests, conv configurations, the targets, the training step
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
 #   scripts/gpu_suite.sh recipe4              # 4 GPUs: the study's recipe stage (held-out recipe choice)
 #   RECIPE=auto scripts/gpu_suite.sh retrain4 # 4 GPUs: retrain + order stages with that recipe
@@ -328,6 +329,21 @@ xz = torch.randn(128, 197, 1536, device='cuda', dtype=torch.half)
 w, b = torch.randn(2, 768, 4, device='cuda'), torch.randn(2, 768, device='cuda')
 for _ in range(2): tb.biconv_fwd(xz[..., :768], w, b, torch.half)
 torch.cuda.synchronize()" > "$OUT/ncu_conv_fwd.txt" 2>&1; tail -n 80 "$OUT/ncu_conv_fwd.txt" ;;
+confcheck)
+  # after a kernel-configuration change: the GPU tests of the kernels and the official-fixture parity, the conv
+  # configurations near the chosen ones, then the issue's targets (CUDA graph, batch 128, fp16) and the training step
+  info | tee "$OUT/env.txt"
+  timeout ${TEST_TIMEOUT:-200} python3 -m pytest -q -m gpu tests/test_gpu_model.py tests/test_triton_ops.py \
+    tests/test_gpu_bench.py 2>&1 | tail -4 | tee "$OUT/gpu_tests.txt"
+  timeout 60 python3 scripts/bench_conv.py --shapes 128x768x197 --cfgs 16/128/4,32/64/2,16/128/2,8/128/4,32/128/2,32/64/1,16/64/2 \
+    2>&1 | tee "$OUT/bench_conv.txt"
+  for spec in vim_small_patch16_224:--r:0,11 vim_small_patch16_224:--ratio:0.54 vim_tiny_patch16_224:--r:0,1,5; do
+    IFS=: read -r model flag vals <<< "$spec"
+    timeout 90 $RM bench --model $model $flag $vals --dtype fp16 --cuda-graph --merge-cost 2>&1 | grep -v -i warn \
+      | sed "s/^/[$model graph] /" | tee -a "$OUT/targets.txt"
+  done
+  timeout 120 $RM bench --model vim_small_patch16_224 --r 0,11 --dtype bf16 --train --warmup 5 --iters 20 2>&1 \
+    | sed 's/^/[vim_s train] /' | tee -a "$OUT/targets.txt" ;;
 trainprof)
   # where the training step's time goes (Vim-S r=11 b128, and the proxy), with variants timed side by side
   info | tee "$OUT/env.txt"
