@@ -34,14 +34,20 @@ def _ckpt(out):
 
 # ---------------------------------------------------------------- pieces
 
-def test_scheduler_warmup_and_cosine():
-    p = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.AdamW([p], lr=0.0)
-    s = CosineWarmupLR(opt, base_lr=1e-3, total_steps=110, warmup_steps=10, min_lr=1e-5, warmup_lr=1e-6)
+def _lr_trace(steps: int, **schedule):
+    """The learning rate of a one-parameter AdamW under ``CosineWarmupLR(**schedule)``, before and after each of
+    ``steps`` steps; and the schedule."""
+    opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=0.0)
+    s = CosineWarmupLR(opt, **schedule)
     lrs = [opt.param_groups[0]["lr"]]
-    for _ in range(120):
+    for _ in range(steps):
         s.step()
         lrs.append(opt.param_groups[0]["lr"])
+    return lrs, s, opt
+
+
+def test_scheduler_warmup_and_cosine():
+    lrs, s, opt = _lr_trace(120, base_lr=1e-3, total_steps=110, warmup_steps=10, min_lr=1e-5, warmup_lr=1e-6)
     assert lrs[0] == pytest.approx(1e-6)
     assert lrs[5] == pytest.approx(1e-6 + (1e-3 - 1e-6) * 0.5)
     assert lrs[10] == pytest.approx(1e-3)
@@ -172,13 +178,7 @@ def test_clear_errors(data, tmp_path, capsys):
 
 def test_lr_below_min_lr_stays_constant_and_is_warned(data, tmp_path, capsys):
     """A small batch scales --lr below --min-lr: the schedule must not rise along its "decay"."""
-    p = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.AdamW([p], lr=0.0)
-    s = CosineWarmupLR(opt, base_lr=3.1e-7, total_steps=10, warmup_steps=2, min_lr=1e-6, warmup_lr=1e-6)
-    lrs = [opt.param_groups[0]["lr"]]
-    for _ in range(12):
-        s.step()
-        lrs.append(opt.param_groups[0]["lr"])
+    lrs, _, _ = _lr_trace(12, base_lr=3.1e-7, total_steps=10, warmup_steps=2, min_lr=1e-6, warmup_lr=1e-6)
     assert lrs == pytest.approx([3.1e-7] * 13)
     from rmeeto.train.checks import warn_low_lr
     from rmeeto.train.config import TrainConfig

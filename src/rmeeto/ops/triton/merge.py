@@ -30,7 +30,7 @@ import triton.language as tl
 from torch import Tensor
 
 from .launch import launch
-from .merge_tiled import plan_tiled
+from .merge_tiled import accumulate_dots, plan_tiled
 
 MAX_SOURCES = 128  # the single-program plan holds the (sources x destinations) score tile
 PLAN_CFG = dict(num_warps=8)  # the single-program plan's launch settings
@@ -76,13 +76,7 @@ def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_p
             af = a.to(tl.float32)
             na += tl.sum(af * af, axis=1)
             if SCORE == 0:
-                d = tl.load(xb + fd[:, None] * sxt + kk[None, :], mask=md[:, None] & mk[None, :], other=0.0)
-                if IEEE:
-                    acc += tl.dot(a, tl.trans(d), input_precision="ieee")
-                else:
-                    acc += tl.dot(a, tl.trans(d))
-                df = d.to(tl.float32)
-                nb += tl.sum(df * df, axis=1)
+                acc, nb = accumulate_dots(acc, nb, a, xb, fd, sxt, kk, md, mk, IEEE)
         if SCORE == 1:  # prune-norm: the lowest-norm sources go first
             best = tl.where(ms, -tl.sqrt(na), float("-inf"))
             dst = tl.zeros((BS,), dtype=tl.int32)

@@ -32,6 +32,19 @@ TILE = 64  # sources (or destinations) per program and per inner step
 
 
 @triton.jit
+def accumulate_dots(acc, nb, a, xb, fd, sxt, kk, md, mk, IEEE: tl.constexpr):
+    """One channel slice ``kk`` of the cosine numerators: ``acc += a @ d^T`` for the destinations at rows ``fd``
+    (fp32 accumulation, IEEE for fp32 inputs), and their squared norms ``nb``."""
+    d = tl.load(xb + fd[:, None] * sxt + kk[None, :], mask=md[:, None] & mk[None, :], other=0.0)
+    if IEEE:
+        acc += tl.dot(a, tl.trans(d), input_precision="ieee")
+    else:
+        acc += tl.dot(a, tl.trans(d))
+    df = d.to(tl.float32)
+    return acc, nb + tl.sum(df * df, axis=1)
+
+
+@triton.jit
 def _best_kernel(x_ptr, best_ptr, dst_ptr, T, C, cls_idx, sxb, sxt,
                  NORM_ONLY: tl.constexpr, IEEE: tl.constexpr, BS: tl.constexpr, BK: tl.constexpr):
     b = tl.program_id(0).to(tl.int64)
@@ -63,13 +76,7 @@ def _best_kernel(x_ptr, best_ptr, dst_ptr, T, C, cls_idx, sxb, sxt,
                 kk = k0 + tl.arange(0, BK)
                 mk = kk < C
                 a = tl.load(xb + fs[:, None] * sxt + kk[None, :], mask=ms[:, None] & mk[None, :], other=0.0)
-                d = tl.load(xb + fd[:, None] * sxt + kk[None, :], mask=md[:, None] & mk[None, :], other=0.0)
-                if IEEE:
-                    acc += tl.dot(a, tl.trans(d), input_precision="ieee")
-                else:
-                    acc += tl.dot(a, tl.trans(d))
-                df = d.to(tl.float32)
-                nb += tl.sum(df * df, axis=1)
+                acc, nb = accumulate_dots(acc, nb, a, xb, fd, sxt, kk, md, mk, IEEE)
             cos = acc / (sa[:, None] * tl.sqrt(tl.where(md, nb, 1.0))[None, :])
             cos = tl.where(md[None, :], cos, float("-inf"))
             m = tl.max(cos, axis=1)
