@@ -161,6 +161,24 @@ def _scan_fwd_seq_kernel(
 # backward kernel
 # ----------------------------------------------------------------------------------------------
 @triton.jit
+def _step_inputs(u_base, dl_base, B_base, s_u_l, s_dl_l, s_B_l, p, emask, nmask, more):
+    """The raw ``u``, ``delta`` and ``B`` of position ``p`` (zeros where ``more`` is false)."""
+    return (tl.load(u_base + p * s_u_l, mask=emask & more, other=0.0),
+            tl.load(dl_base + p * s_dl_l, mask=emask & more, other=0.0),
+            tl.load(B_base + p * s_B_l, mask=nmask & more, other=0.0))
+
+
+@triton.jit
+def _state_step(h, u_n, dl_n, B_n, bias, A2, SOFTPLUS: tl.constexpr):
+    """One step of the recurrence on a (channel, state) tile: ``h <- exp(delta A) h + delta u B``."""
+    u = u_n.to(tl.float32)
+    dl = dl_n.to(tl.float32) + bias
+    if SOFTPLUS:
+        dl = _softplus(dl)
+    return tl.exp2(dl[:, None] * A2) * h + (dl * u)[:, None] * B_n.to(tl.float32)[None, :]
+
+
+@triton.jit
 def _bwd_checkpoints(ck, u_base, dl_base, B_base, s_u_l, s_dl_l, s_B_l, p0, sgn, L, nchunk, bias, A2, emask, nmask,
                      SOFTPLUS: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr):
     """Phase 1 from a zero state: the state before every chunk of ``T`` steps, into ``ck`` (the last chunk's
@@ -168,23 +186,14 @@ def _bwd_checkpoints(ck, u_base, dl_base, B_base, s_u_l, s_dl_l, s_B_l, p0, sgn,
     TILE: tl.constexpr = BLOCK_E * BLOCK_N
     h = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
     tl.store(ck, h)
-    u_n = tl.load(u_base + p0 * s_u_l, mask=emask, other=0.0)
-    dl_n = tl.load(dl_base + p0 * s_dl_l, mask=emask, other=0.0)
-    B_n = tl.load(B_base + p0 * s_B_l, mask=nmask, other=0.0)
+    u_n, dl_n, B_n = _step_inputs(u_base, dl_base, B_base, s_u_l, s_dl_l, s_B_l, p0, emask, nmask, True)
     for c in range(0, nchunk - 1):
         for j in range(0, T):
             i = c * T + j
-            u = u_n.to(tl.float32)
-            dl = dl_n.to(tl.float32) + bias
-            Bt = B_n.to(tl.float32)
-            pn = p0 + sgn * (i + 1)
-            more = (i + 1) < L
-            u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
-            dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
-            B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
-            if SOFTPLUS:
-                dl = _softplus(dl)
-            h = tl.exp2(dl[:, None] * A2) * h + (dl * u)[:, None] * Bt[None, :]
+            nxt = _step_inputs(u_base, dl_base, B_base, s_u_l, s_dl_l, s_B_l, p0 + sgn * (i + 1), emask, nmask,
+                               (i + 1) < L)
+            h = _state_step(h, u_n, dl_n, B_n, bias, A2, SOFTPLUS)
+            u_n, dl_n, B_n = nxt
         tl.store(ck + (c + 1) * TILE, h)
 
 
@@ -193,22 +202,12 @@ def _bwd_rewalk(h, hb, u_base, dl_base, B_base, s_u_l, s_dl_l, s_B_l, p0, sgn, t
                 SOFTPLUS: tl.constexpr, TILE: tl.constexpr):
     """Re-walk one chunk from its entering state ``h``: slot j of the scratch ``hb`` <- h_{t0 + j - 1}."""
     tl.store(hb, h)
-    p = p0 + sgn * t0
-    u_n = tl.load(u_base + p * s_u_l, mask=emask, other=0.0)
-    dl_n = tl.load(dl_base + p * s_dl_l, mask=emask, other=0.0)
-    B_n = tl.load(B_base + p * s_B_l, mask=nmask, other=0.0)
+    u_n, dl_n, B_n = _step_inputs(u_base, dl_base, B_base, s_u_l, s_dl_l, s_B_l, p0 + sgn * t0, emask, nmask, True)
     for j in range(1, jlen):
-        u = u_n.to(tl.float32)
-        dl = dl_n.to(tl.float32) + bias
-        Bt = B_n.to(tl.float32)
-        pn = p0 + sgn * (t0 + j)
-        more = (j + 1) < jlen
-        u_n = tl.load(u_base + pn * s_u_l, mask=emask & more, other=0.0)
-        dl_n = tl.load(dl_base + pn * s_dl_l, mask=emask & more, other=0.0)
-        B_n = tl.load(B_base + pn * s_B_l, mask=nmask & more, other=0.0)
-        if SOFTPLUS:
-            dl = _softplus(dl)
-        h = tl.exp2(dl[:, None] * A2) * h + (dl * u)[:, None] * Bt[None, :]
+        nxt = _step_inputs(u_base, dl_base, B_base, s_u_l, s_dl_l, s_B_l, p0 + sgn * (t0 + j), emask, nmask,
+                           (j + 1) < jlen)
+        h = _state_step(h, u_n, dl_n, B_n, bias, A2, SOFTPLUS)
+        u_n, dl_n, B_n = nxt
         tl.store(hb + j * TILE, h)
 
 
