@@ -15,6 +15,7 @@
 #   OLD_SCAN=mod scripts/gpu_suite.sh bwdsweep # the scan backward against OLD_SCAN and re-blocked; training step
 #   scripts/gpu_suite.sh conv                # the conv kernels' block configurations; ncu on the forward
 #   scripts/gpu_suite.sh confcheck           # GPU tests, conv configurations, the targets, the training step
+#   scripts/gpu_suite.sh videoquick          # VideoMamba-S clips/s, CUDA graph, r=0 and 88
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
 #   scripts/gpu_suite.sh recipe4              # 4 GPUs: the study's recipe stage (held-out recipe choice)
 #   RECIPE=auto scripts/gpu_suite.sh retrain4 # 4 GPUs: retrain + order stages with that recipe
@@ -344,6 +345,11 @@ confcheck)
   done
   timeout 120 $RM bench --model vim_small_patch16_224 --r 0,11 --dtype bf16 --train --warmup 5 --iters 20 2>&1 \
     | sed 's/^/[vim_s train] /' | tee -a "$OUT/targets.txt" ;;
+videoquick)
+  # VideoMamba-S clips/s in a CUDA graph, unmerged and r=88 (8 frames, batch 32, fp16)
+  info | tee "$OUT/env.txt"
+  timeout ${VQ_TIMEOUT:-120} $RM bench --model videomamba_small --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 --iters 20 \
+    --cuda-graph 2>&1 | grep -v -i warn | tee "$OUT/video_graph_small.txt" ;;
 trainprof)
   # where the training step's time goes (Vim-S r=11 b128, and the proxy), with variants timed side by side
   info | tee "$OUT/env.txt"
