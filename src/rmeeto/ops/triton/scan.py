@@ -404,7 +404,9 @@ def _scan_bwd_seq_kernel(
 # one direction: BLOCK_E=64/1 warp 0.176 ms, 32/1 0.204, 64/2 0.303 (before the softplus change), the earlier
 # (BLOCK_E, N) tile 0.204. Backward on H200, same shape, both directions (incl. the
 # torch sums of the partials): step-by-step BLOCK_E=32/T=8/1 warp 2.86 ms, T=16 3.04, T=32 3.20,
-# BLOCK_E=64/2 warps 3.37, BLOCK_E=16 4.45; the old chunked associative-scan backward 12.7 ms.
+# BLOCK_E=64/2 warps 3.37, BLOCK_E=16 4.45; the old chunked associative-scan backward 12.7 ms. Again on
+# 2026-12-01 (docs/benchmarks/2026-12-01-h200-merge-cost, forward + backward): 32/1/8 3.02 ms, a 168-register cap
+# 3.04, a 128 cap 3.87, 16/1/8 4.67, 32/2/8 5.14, T=16 3.29.
 # SPLIT: "auto" (default) runs the two directions as two launches on two streams for forwards that
 # are captured in a CUDA graph and will not be differentiated (inference with a graph: 1.13x on an
 # H100 on 2026-11-27, Vim-S unmerged and r=11), and as one launch otherwise (training: 0.98x split;
