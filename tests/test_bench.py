@@ -59,3 +59,53 @@ def test_a_forward_outside_label_merges_takes_no_profiler_range():
 
     assert ranges(False) == 0
     assert ranges(True) == sum(1 for r in model._rmeeto_cfg._resolved["schedule"] if r > 0)
+
+
+class _Event:
+    """A profiler event as ``launched_in_ranges_us`` reads it (the accessors of torch's kineto events)."""
+
+    def __init__(self, name, device, start, end, corr=0, annotation=False):
+        self._v = (name, device, start, end, corr, annotation)
+
+    def name(self):
+        return self._v[0]
+
+    def device_type(self):
+        return self._v[1]
+
+    def start_ns(self):
+        return self._v[2]
+
+    def end_ns(self):
+        return self._v[3]
+
+    def duration_ns(self):
+        return self._v[3] - self._v[2]
+
+    def correlation_id(self):
+        return self._v[4]
+
+    def is_user_annotation(self):
+        return self._v[5]
+
+
+def test_merge_cost_counts_what_the_ranges_launch_by_correlation():
+    from torch.autograd import DeviceType
+
+    from rmeeto.bench import launched_in_ranges_us
+
+    cpu, gpu = DeviceType.CPU, DeviceType.CUDA
+    events = [
+        _Event("rmeeto::merge", cpu, 100, 200),
+        _Event("cuLaunchKernelEx", cpu, 110, 115, corr=7),  # a Triton launch inside the range
+        _Event("cudaLaunchKernel", cpu, 150, 155, corr=8),  # a torch op's launch inside it
+        _Event("cudaLaunchKernel", cpu, 250, 255, corr=9),  # outside: not merge work
+        _Event("aten::add", cpu, 120, 130, corr=10),  # an op's id is not a CUDA correlation id
+        _Event("_plan_kernel", gpu, 1000, 1030, corr=7),
+        _Event("_apply_kernel", gpu, 1040, 1056, corr=8),
+        _Event("other_kernel", gpu, 1060, 1500, corr=9),
+        _Event("stray_kernel", gpu, 1500, 1600, corr=10),
+        _Event("rmeeto::merge", gpu, 1000, 1056, corr=7, annotation=True),  # the range's device-side span
+    ]
+    assert launched_in_ranges_us(events, "rmeeto::merge") == pytest.approx((30 + 16) / 1e3)
+    assert launched_in_ranges_us(events, "no such range") == 0.0

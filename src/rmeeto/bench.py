@@ -133,19 +133,18 @@ def merge_cost_ms(model, batch_size: int = 128, device: str = "cuda", dtype: str
     model.float()
     if dev.type != "cuda":
         return sum(e.cpu_time_total for e in prof.events() if e.name == MERGE_RANGE) / iters / 1e3
-    return _launched_in_ranges_us(prof, MERGE_RANGE) / iters / 1e3
+    return launched_in_ranges_us(prof.profiler.kineto_results.events(), MERGE_RANGE) / iters / 1e3
 
 
 _LAUNCH_CALLS = ("cudaLaunch", "cuLaunch", "cudaMemcpy", "cudaMemset", "cuMemcpy", "cuMemset")
 
 
-def _launched_in_ranges_us(prof, range_name: str) -> float:
+def launched_in_ranges_us(events, range_name: str) -> float:
     """Device microseconds of the kernels, copies and memsets launched inside the host-side ranges named
     ``range_name``: each launch call on the host and the work it starts on the device share a CUDA correlation id.
     (The profiler's own grouping attributes a kernel to the torch op that launched it, so a Triton kernel launched
     straight from Python under a plain range was left out; and the device-side copy of a range spans from its
     first kernel's start to its last's end, idle gaps included.)"""
-    events = prof.profiler.kineto_results.events()
     spans = [(e.start_ns(), e.end_ns()) for e in events
              if e.name() == range_name and e.device_type() == DeviceType.CPU]
     launched = {e.correlation_id() for e in events
