@@ -417,9 +417,9 @@ BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a registe
 # Forward: when the step-serial launch has fewer than MIN_PROGS_FWD programs (channel blocks of FWD_CFG's
 # BLOCK_E x batch, x2 for the two-stream launch) and its serial chain (length x directions walked one after the
 # other) is at least MIN_CHAIN_FWD steps. On one H200 (2026-12-01, fp16, N 16, 64-channel programs,
-# docs/benchmarks/2026-12-01-h200-merge-cost): at 197 steps and two directions the chunked forward was 1.3-1.6x
-# faster at 192-384 programs and 0.87-0.88x as fast at 768; with one direction (197 steps) the step-serial one
-# won even at 192 programs (0.141 vs 0.179 ms); at 1569-3137 steps chunks won 1.5-3.5x at 144-384 programs.
+# docs/benchmarks/2026-12-01-h200-merge-cost): at 197 steps and two directions the chunked forward was 1.4-1.6x
+# faster at 192-384 programs and 0.88-0.89x as fast at 768; with one direction (197 steps) the step-serial one
+# won even at 192 programs (0.141 vs 0.179 ms); at 1569-3137 steps chunks won 1.5-3.6x at 144-384 programs.
 # Backward (32-channel programs): when it has fewer than MIN_PROGS_BWD programs (x directions). On one H200
 # (2026-12-01, docs/benchmarks/2026-12-01-h200-scan) the chunked backward (with its forward) was 1.12x faster at
 # 1536 programs (64x768x1569, one direction), 0.93x at 3072 (two); the chosen lengths were within 2 % of the best
@@ -462,8 +462,8 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
     the ``scan_chunk`` setting (``$RMEETO_SCAN_CHUNK``): ``0`` forces step-serial, a positive number that chunk
     length, ``auto`` (the default) chunks when the step-serial launch has too few programs to fill the GPU
     and, for the forward, a serial chain long enough to pay for the extra passes (see ``CHUNK_CFG``), into
-    about ``TARGET_PROGS`` programs and chunks of at least ``MIN_TC`` steps; and the backward of a sequence longer than ``LONG_L`` always, in chunks of at most ``LONG_TC`` (accuracy, see
-    ``CHUNK_CFG``).
+    about ``TARGET_PROGS`` programs and chunks of at least ``MIN_TC`` steps; and the backward of a sequence
+    longer than ``LONG_L`` always, in chunks of at most ``LONG_TC`` (accuracy, see ``CHUNK_CFG``).
     ``split``: the forward would run its directions as two concurrent launches (a graph capture), which
     doubles the step-serial programs in flight.
     """
