@@ -129,8 +129,8 @@ def main(argv=None) -> int:
     print("median ms; reference = rmeeto.merge plan_merge + merge_tokens, fused = triton_merge plan + apply")
     print(f"{'tokens':>6} {'r':>5} | {'ref fwd':>8} {'fused':>8} {'':>7} | {'ref f+b':>8} {'fused':>8} {'':>7} | "
           f"{'plan 1p':>8} {'tiled':>8}")
+    warps = tuple(int(w) for w in args.plan_warps.split(",") if w)
     for tokens, r in zip(lens, rs):
-        warps = tuple(int(w) for w in args.plan_warps.split(",") if w)
         t = bench_length(args.batch, tokens, args.dim, r, DTYPES[args.dtype], warps)
         print(_row(tokens, r, t), flush=True)
         print("   device time (CUDA graph), ms: " + ", ".join(f"{k[:-6] if k.endswith('_graph') else k} {v:.4f}"
