@@ -177,11 +177,10 @@ class MergeBlockMixin:
 
     def forward(self, hidden, residual, state, backend=None):
         r = state.schedule[self.layer_idx]
-        if r > 0 and _labelled[0]:
-            with torch.profiler.record_function(MERGE_RANGE):
+        if r > 0:
+            label = torch.profiler.record_function(MERGE_RANGE) if _labelled[0] else contextlib.nullcontext()
+            with label:
                 hidden, residual = self._reduce_tokens(hidden, residual, state, backend, r)
-        elif r > 0:
-            hidden, residual = self._reduce_tokens(hidden, residual, state, backend, r)
         return self._parent.forward(self, hidden, residual, state, backend)
 
     def _reduce_tokens(self, hidden, residual, state, backend, r: int):
