@@ -7,11 +7,12 @@ and on the tiled kernels where both apply (up to 257 tokens). Median of CUDA-eve
 (triton.testing.do_bench); prints a table, asserts nothing.
 
     PYTHONPATH=src python scripts/bench_merge.py [--batch 32] [--dim 384] [--lens 197,1569,3137]
-        [--r 11,88,88] [--dtype fp16|bf16|fp32] [--plan-warps 4,8,16]
+        [--r 11,88,88] [--dtype fp16|bf16|fp32] [--plan-warps 4,8,16] [--old MODULE]
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from typing import Callable
 
@@ -69,8 +70,10 @@ def _fwd_bwd(step, h, res, size):
     return run
 
 
-def bench_length(batch: int, tokens: int, dim: int, r: int, dtype: torch.dtype, plan_warps: tuple = ()) -> dict:
-    """Milliseconds of every variant at one sequence length; ``*_graph`` entries are device time alone."""
+def bench_length(batch: int, tokens: int, dim: int, r: int, dtype: torch.dtype, plan_warps: tuple = (),
+                 old=None) -> dict:
+    """Milliseconds of every variant at one sequence length; ``*_graph`` entries are device time alone. ``old``:
+    another version of the merge module, whose single-program plan is timed beside this one."""
     from rmeeto.ops.triton import merge as triton_merge
 
     default_warps = triton_merge.PLAN_CFG["num_warps"]
@@ -91,6 +94,8 @@ def bench_length(batch: int, tokens: int, dim: int, r: int, dtype: torch.dtype, 
             if tokens // 2 <= triton_merge.MAX_SOURCES:
                 out[f"plan_single_graph_w{warps}"] = _graph_ms(lambda: triton_merge.plan(h, r, 0, size, tiled=False))
         triton_merge.PLAN_CFG["num_warps"] = default_warps
+        if old is not None and tokens // 2 <= triton_merge.MAX_SOURCES:
+            out["plan_single_old_graph"] = _graph_ms(lambda: old.plan(h, r, 0, size, tiled=False))
         out["plan_tiled_graph"] = _graph_ms(lambda: triton_merge.plan(h, r, 0, size, tiled=True))
         out["apply_graph"] = _graph_ms(lambda: triton_merge.apply(plan, h, res))
     out["ref_fb"] = _ms(_fwd_bwd(reference, h, res, size))
@@ -114,6 +119,8 @@ def main(argv=None) -> int:
     ap.add_argument("--dtype", default="fp16", choices=sorted(DTYPES))
     ap.add_argument("--plan-warps", default="", help="e.g. 4,8,16: also time the single-program plan's device "
                     "time (CUDA graph) at each warp count")
+    ap.add_argument("--old", default=None, help="dotted name of another merge module (a copy placed in the "
+                    "package, e.g. rmeeto.ops.triton.merge_prev): its single-program plan is timed too")
     args = ap.parse_args(argv)
     lens, rs = [int(v) for v in args.lens.split(",")], [int(v) for v in args.r.split(",")]
     if len(lens) != len(rs):
@@ -130,8 +137,9 @@ def main(argv=None) -> int:
     print(f"{'tokens':>6} {'r':>5} | {'ref fwd':>8} {'fused':>8} {'':>7} | {'ref f+b':>8} {'fused':>8} {'':>7} | "
           f"{'plan 1p':>8} {'tiled':>8}")
     warps = tuple(int(w) for w in args.plan_warps.split(",") if w)
+    old = importlib.import_module(args.old) if args.old else None
     for tokens, r in zip(lens, rs):
-        t = bench_length(args.batch, tokens, args.dim, r, DTYPES[args.dtype], warps)
+        t = bench_length(args.batch, tokens, args.dim, r, DTYPES[args.dtype], warps, old)
         print(_row(tokens, r, t), flush=True)
         print("   device time (CUDA graph), ms: " + ", ".join(f"{k[:-6] if k.endswith('_graph') else k} {v:.4f}"
                                                            for k, v in t.items() if "graph" in k), flush=True)

@@ -49,6 +49,23 @@ def _store_output(owner_ptr, nsize_ptr, off, owner, nsize, mask):
 
 
 @triton.jit
+def _max_first(v1, i1, v2, i2):
+    """Max and its index in one reduction; ties go to the lower index (``torch.max`` / ``argmax``)."""
+    take1 = (v1 > v2) | ((v1 == v2) & (i1 < i2))
+    return tl.where(take1, v1, v2), tl.where(take1, i1, i2)
+
+
+@triton.jit
+def _score_key(best, i, valid):
+    """Distinct int64 keys in the order of a stable descending sort of ``best`` (larger key: earlier): the
+    float's bits made order-preserving, then ``255 - i`` in the low byte; invalid entries come last."""
+    bits = tl.where(best == 0.0, 0.0, best).to(tl.int32, bitcast=True)  # -0.0 ties with 0.0, as in torch
+    bits = tl.where(bits < 0, bits ^ 0x7FFFFFFF, bits)
+    key = (bits.to(tl.int64) << 8) | (255 - i).to(tl.int64)
+    return tl.where(valid, key, -(1 << 48))
+
+
+@triton.jit
 def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr, first_ptr, nsrc_ptr,
                  T, C, cls_idx, new_cls, r, out_len, sxb, sxt,
                  HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, IEEE: tl.constexpr, SCORE: tl.constexpr,
@@ -82,20 +99,20 @@ def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_p
             dst = tl.zeros((BS,), dtype=tl.int32)
         else:
             na, nb = tl.where(ms, na, 1.0), tl.where(md, nb, 1.0)  # padding rows: no 0/0
-            cos = acc / (tl.sqrt(na)[:, None] * tl.sqrt(nb)[None, :])
-            cos = tl.where(md[None, :], cos, float("-inf"))
-            best = tl.max(cos, axis=1)
-            dst = tl.argmax(cos, axis=1, tie_break_left=True).to(tl.int32)
+            # a row's scale does not move its best column: divide by the source norm after the reduction
+            cos_na = tl.where(md[None, :], acc * (1.0 / tl.sqrt(nb))[None, :], float("-inf"))
+            best, dst = tl.reduce((cos_na, tl.broadcast_to(i[None, :], (BS, BS))), 1, _max_first)
+            best = best / tl.sqrt(na)
 
-    # rank = how many sources come first in a stable descending sort of ``best``
-    row, col = i[:, None], i[None, :]
-    first = (best[None, :] > best[:, None]) | ((best[None, :] == best[:, None]) & (col < row))
-    rank = tl.sum((first & ms[None, :]).to(tl.int32), axis=1)
-    sel = (rank < r) & ms
-    seli = sel.to(tl.int32)[None, :]
+    # the top r sources of a stable descending sort of ``best``: one sort of distinct keys, no rank matrix
+    key = _score_key(best, i, ms)
+    kth = tl.sum(tl.where(i == r - 1, tl.sort(key, descending=True), 0), axis=0)
+    sel = (key >= kth) & ms & (r > 0)
+    seli = sel.to(tl.int32)
+    removed = tl.cumsum(seli, axis=0)  # selected sources up to and including each one
     # place in kept order: non-class position minus the removed sources before it, then skip the class slot
-    r_src = 2 * i - tl.sum(seli * (col < row).to(tl.int32), axis=1)
-    r_dst = 2 * i + 1 - tl.sum(seli * (col <= row).to(tl.int32), axis=1)
+    r_src = 2 * i - (removed - seli)
+    r_dst = 2 * i + 1 - removed
     slot_src = r_src + (r_src >= new_cls).to(tl.int32)
     slot_dst = r_dst + (r_dst >= new_cls).to(tl.int32)
 
@@ -108,14 +125,23 @@ def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_p
         size_src = tl.where(ms, 1.0, 0.0)
         size_dst = tl.where(md, 1.0, 0.0)
         size_cls = 1.0
-    onehot = dst[:, None] == col  # (source, destination)
     if MERGE:
-        hit = onehot & sel[:, None]
-        gained = tl.sum(tl.where(hit, size_src[:, None], 0.0), axis=0)
-        nsize_dst = size_dst + gained
+        # the merged sources sorted by destination, in score order within one: the apply adds them in this order
+        order = tl.sort(tl.where(sel, (dst.to(tl.int64) << 40) | ((1 << 39) - 1 - key), (BS + 1) << 40))
+        k_src = (order & 255).to(tl.int32)  # low bits of the key: the source's index
+        tl.store(src_ptr + b * r + i, 2 * k_src + (2 * k_src >= cls_idx).to(tl.int32), mask=i < r)
+        # every source is counted; the unselected ones all land in bin 0
+        cnt = tl.histogram(tl.where(sel, dst, 0), BS) - tl.where(i == 0, BS - r, 0)
+        upto = tl.cumsum(cnt, axis=0)
+        start = upto - cnt
+        # sizes gained by each destination: differences of the running sum over the sorted merged sources
+        run = tl.cumsum(tl.where(i < r, tl.gather(size_src, k_src, 0), 0.0), axis=0)
+        hi = tl.gather(run, tl.maximum(upto - 1, 0), 0)
+        lo = tl.where(start > 0, tl.gather(run, tl.maximum(start - 1, 0), 0), 0.0)
+        nsize_dst = size_dst + tl.where(cnt > 0, hi - lo, 0.0)
         w_dst = size_dst / tl.where(md, nsize_dst, 1.0)  # padding: 0 / 1
-        moved_slot = tl.sum(tl.where(onehot, slot_dst[None, :], 0), axis=1)
-        into = tl.sum(tl.where(onehot, nsize_dst[None, :], 0.0), axis=1)
+        moved_slot = tl.gather(slot_dst, dst, 0)
+        into = tl.gather(nsize_dst, dst, 0)
         w_moved = size_src / tl.where(into > 0, into, 1.0)
     else:
         nsize_dst = size_dst
@@ -135,12 +161,7 @@ def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_p
     _store_output(owner_ptr, nsize_ptr, ob + slot_dst, fd, nsize_dst, md)
     tl.store(owner_ptr + ob + new_cls, cls_idx)
     tl.store(nsize_ptr + ob + new_cls, size_cls)
-    if MERGE:  # the merged sources grouped by output row, in score order within a row (the apply's order)
-        cnt = tl.sum(hit.to(tl.int32), axis=0)
-        start = tl.cumsum(cnt, axis=0) - cnt
-        same = first & ms[None, :] & (dst[None, :] == dst[:, None])  # every source before a merged one merges
-        at = tl.sum(tl.where(onehot, start[None, :], 0), axis=1) + tl.sum(same.to(tl.int32), axis=1)
-        tl.store(src_ptr + b * r + at, fs, mask=sel)
+    if MERGE:  # each output row's merged sources: where they start in the list and how many
         _store_output(first_ptr, nsrc_ptr, ob + slot_dst, start, cnt, md)
         zero = tl.zeros((BS,), dtype=tl.int32)
         _store_output(first_ptr, nsrc_ptr, ob + slot_src, zero, zero, ms & (sel == 0))
