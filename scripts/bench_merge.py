@@ -8,6 +8,7 @@ and on the tiled kernels where both apply (up to 257 tokens). Median of CUDA-eve
 
     PYTHONPATH=src python scripts/bench_merge.py [--batch 32] [--dim 384] [--lens 197,1569,3137]
         [--r 11,88,88] [--dtype fp16|bf16|fp32] [--plan-warps 4,8,16] [--old MODULE]
+        [--add-norm-cfgs 4096/8,2048/4]
 """
 from __future__ import annotations
 
@@ -71,13 +72,14 @@ def _fwd_bwd(step, h, res, size):
 
 
 def bench_length(batch: int, tokens: int, dim: int, r: int, dtype: torch.dtype, plan_warps: tuple = (),
-                 old=None) -> dict:
+                 old=None, add_norm_cfgs: tuple = ()) -> dict:
     """Milliseconds of every variant at one sequence length; ``*_graph`` entries are device time alone. ``old``:
     another version of the merge module, whose single-program plan is timed beside this one."""
     from rmeeto.ops.triton import merge as triton_merge
 
     default_warps = triton_merge.PLAN_CFG["num_warps"]
     plan_warps = plan_warps or (default_warps,)
+    add_norm_cfgs = add_norm_cfgs or ((triton_merge.ADD_NORM_CFG["tile"], triton_merge.ADD_NORM_CFG["num_warps"]),)
 
     h, res, size = _inputs(batch, tokens, dim, dtype)
     reference, fused = _steps(r, 0)
@@ -98,6 +100,16 @@ def bench_length(batch: int, tokens: int, dim: int, r: int, dtype: torch.dtype, 
             out["plan_single_old_graph"] = _graph_ms(lambda: old.plan(h, r, 0, size, tiled=False))
         out["plan_tiled_graph"] = _graph_ms(lambda: triton_merge.plan(h, r, 0, size, tiled=True))
         out["apply_graph"] = _graph_ms(lambda: triton_merge.apply(plan, h, res))
+        # the merge block's apply and residual add + RMSNorm: apart, then fused at each block configuration
+        from rmeeto.ops.triton.norm import add_rmsnorm
+        weight = torch.ones(dim, device="cuda")
+        out["apply+add_norm_graph"] = _graph_ms(lambda: add_rmsnorm(*triton_merge.apply(plan, h, res), weight))
+        default_cfg = dict(triton_merge.ADD_NORM_CFG)
+        for tile, warps in add_norm_cfgs:
+            triton_merge.ADD_NORM_CFG.update(tile=tile, num_warps=warps)
+            out[f"apply_add_norm_{tile}/{warps}_graph"] = _graph_ms(
+                lambda: triton_merge.apply_add_norm(plan, h, res, weight, 1e-5))
+        triton_merge.ADD_NORM_CFG.update(default_cfg)
     out["ref_fb"] = _ms(_fwd_bwd(reference, h, res, size))
     out["fused_fb"] = _ms(_fwd_bwd(fused, h, res, size))
     return out
@@ -121,6 +133,8 @@ def main(argv=None) -> int:
                     "time (CUDA graph) at each warp count")
     ap.add_argument("--old", default=None, help="dotted name of another merge module (a copy placed in the "
                     "package, e.g. rmeeto.ops.triton.merge_prev): its single-program plan is timed too")
+    ap.add_argument("--add-norm-cfgs", default="", help="e.g. 4096/8,2048/4: the fused merge + add + norm kernel's "
+                    "values per program / warps to time (default: its own)")
     args = ap.parse_args(argv)
     lens, rs = [int(v) for v in args.lens.split(",")], [int(v) for v in args.r.split(",")]
     if len(lens) != len(rs):
@@ -138,8 +152,9 @@ def main(argv=None) -> int:
           f"{'plan 1p':>8} {'tiled':>8}")
     warps = tuple(int(w) for w in args.plan_warps.split(",") if w)
     old = importlib.import_module(args.old) if args.old else None
+    add_norm_cfgs = tuple(tuple(int(v) for v in c.split("/")) for c in args.add_norm_cfgs.split(",") if c)
     for tokens, r in zip(lens, rs):
-        t = bench_length(args.batch, tokens, args.dim, r, DTYPES[args.dtype], warps, old)
+        t = bench_length(args.batch, tokens, args.dim, r, DTYPES[args.dtype], warps, old, add_norm_cfgs)
         print(_row(tokens, r, t), flush=True)
         print("   device time (CUDA graph), ms: " + ", ".join(f"{k[:-6] if k.endswith('_graph') else k} {v:.4f}"
                                                            for k, v in t.items() if "graph" in k), flush=True)

@@ -130,6 +130,31 @@ def compare_steps(case, device, dtype=torch.float32) -> dict:
             "grad_residual": _err(inputs[3].grad, inputs[1].grad)}
 
 
+def compare_add_norm(case, device, dtype=torch.float32) -> dict:
+    """The merge step fused with the block's residual add + RMSNorm against the same plan applied by
+    ``apply`` followed by ``add_rmsnorm_ref``: largest relative differences of both outputs and of the hidden,
+    residual and norm weight gradients."""
+    from rmeeto.ops.norm import add_rmsnorm_ref
+    from rmeeto.ops.triton import merge as F
+
+    B, T, C, r, cls, merged, sized = case
+    g = torch.Generator().manual_seed(T * 13 + C)
+    x = torch.randn(B, T, C, generator=g).to(device, dtype)
+    res = torch.randn(B, T, C, generator=g).to(device)
+    size = (torch.rand(B, T, 1, generator=g) * 3 + 1).to(device) if sized else None
+    weight = (1 + 0.1 * torch.randn(C, generator=g)).to(device)
+    p = F.plan(x, r, cls, size, "merge" if merged else "prune")
+    leaves = [t.clone().requires_grad_() for t in (x, res, weight, x, res, weight)]
+    want = add_rmsnorm_ref(*F.apply(p, leaves[0], leaves[1]), leaves[2], 1e-5)
+    got = F.apply_add_norm(p, leaves[3], leaves[4], leaves[5], 1e-5)
+    gn, gr = torch.randn_like(want[0]), torch.randn_like(want[1])
+    for normed, resid in (want, got):
+        ((normed.float() * gn).sum() + (resid * gr).sum()).backward()
+    names = ("grad_hidden", "grad_residual", "grad_weight")
+    return {"normed": _err(got[0], want[0]), "residual": _err(got[1], want[1]),
+            **{n: _err(leaves[3 + i].grad, leaves[i].grad) for i, n in enumerate(names)}}
+
+
 def _err(a, b) -> float:
     return ((a.float() - b.float()).abs().max() / b.float().abs().max().clamp_min(1e-12)).item()
 
@@ -142,6 +167,11 @@ def _interpreter_main() -> int:
         ok = all(v <= 1e-5 for v in errs.values())
         failed += not ok
         print(("ok  " if ok else "FAIL"), case, mode or "", {k: f"{v:.1e}" for k, v in errs.items()})
+    for case in CASES:
+        errs = compare_add_norm(case, "cpu")
+        ok = all(v <= 1e-5 for v in errs.values())
+        failed += not ok
+        print(("ok  " if ok else "FAIL"), "merge + add + norm", case, {k: f"{v:.1e}" for k, v in errs.items()})
     for case in STEPS:
         errs = compare_steps(case, "cpu")
         ok = all(v <= 1e-5 for v in errs.values())
@@ -250,6 +280,21 @@ def test_fused_merge_cuda_fp32(case):
 def test_fused_prune_ablations_cuda_fp32(case, mode):
     errs = compare(case, "cuda", mode=mode)
     assert all(v <= 1e-5 for v in errs.values()), errs
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("case", CASES, ids=[f"T{c[1]}-r{c[3]}-{'merge' if c[5] else 'prune'}" for c in CASES])
+def test_fused_merge_add_norm_cuda_fp32(case):
+    errs = compare_add_norm(case, "cuda")
+    assert all(v <= 1e-5 for v in errs.values()), errs
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["fp16", "bf16"])
+def test_fused_merge_add_norm_cuda_half(dtype):
+    # the fused kernel adds the merged hidden states in fp32, the reference after rounding them to their dtype
+    errs = compare_add_norm((8, 197, 384, 11, 98, True, True), "cuda", dtype)
+    assert errs["residual"] < 1e-2 and errs["normed"] < 2e-2, errs
 
 
 @pytest.mark.gpu

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .merge import CLS_PLACEMENTS, DISTANCES, MODES, ORDERS, follow_groups, max_r, merge_tokens, plan_merge
+from .ops import settings as kernel_settings
 from .ops.dispatch import fused_merge, merge_impl
 
 METRICS = ("hidden", "residual", "delta", "B", "C")
@@ -177,22 +178,32 @@ class MergeBlockMixin:
 
     def forward(self, hidden, residual, state, backend=None):
         r = state.schedule[self.layer_idx]
-        if r > 0:
-            label = torch.profiler.record_function(MERGE_RANGE) if _labelled[0] else contextlib.nullcontext()
-            with label:
-                hidden, residual = self._reduce_tokens(hidden, residual, state, backend, r)
+        if r <= 0:
+            return self._parent.forward(self, hidden, residual, state, backend)
+        label = torch.profiler.record_function(MERGE_RANGE) if _labelled[0] else contextlib.nullcontext()
+        with label:
+            normed, hidden, residual = self._reduce_tokens(hidden, residual, state, backend, r)
+        if normed is not None:  # the fused merge did the block's residual add + norm as well
+            return self.mix(normed, residual, state, backend)
         return self._parent.forward(self, hidden, residual, state, backend)
 
     def _reduce_tokens(self, hidden, residual, state, backend, r: int):
         """Merge or prune ``r`` tokens of ``hidden`` and ``residual``; updates the sizes, groups and class
-        token position in ``state``."""
+        token position in ``state``. Returns ``(normed, hidden, residual)``: ``normed`` is None unless the
+        fused merge also did the block's residual add + RMSNorm (then ``hidden`` is None)."""
         cfg: PatchConfig = self._rmeeto_cfg
         metric = _metric(cfg.metric, hidden, residual, state)
         fused = fused_merge(state.merge_impl, backend, metric, hidden, residual, state.cls_index, cfg.mode,
                             cfg.order, cfg.distance, cfg.cls)
+        normed = None
         if fused is not None:
             plan = fused.merge_plan(metric, r, state.cls_index, state.size, cfg.mode)
-            hidden, residual = fused.merge_apply(plan, hidden, residual)
+            if residual is not None and hasattr(self, "mix") and kernel_settings.current().merge_norm:
+                normed, residual = fused.merge_add_norm(plan, self.drop_path(hidden), residual, self.norm.weight,
+                                                        self.norm.eps)
+                hidden = None
+            else:
+                hidden, residual = fused.merge_apply(plan, hidden, residual)
             state.size = plan.new_size
         else:
             plan = plan_merge(metric, r, state.cls_index, cfg.mode, cfg.order, cfg.distance, cfg.cls)
@@ -202,9 +213,9 @@ class MergeBlockMixin:
                 state.size, hidden, residual = merge_tokens(plan, size, hidden, residual)
         if plan is not None:
             if state.groups is not None:
-                state.groups = follow_groups(plan, state.groups.expand(hidden.shape[0], -1))
+                state.groups = follow_groups(plan, state.groups.expand(metric.shape[0], -1))
             state.cls_index = plan.cls_index
-        return hidden, residual
+        return normed, hidden, residual
 
 
 class MergeModelMixin:

@@ -107,8 +107,12 @@ class Block(nn.Module):
 
     def forward(self, hidden: Tensor, residual: Optional[Tensor], state: TokenState,
                 backend: Optional[str] = None):
-        hidden, residual = add_norm(self.drop_path(hidden), residual, self.norm.weight, self.norm.eps, backend)
-        hidden, aux = self.mixer(hidden, backend=backend, want_aux=state.want_aux)
+        normed, residual = add_norm(self.drop_path(hidden), residual, self.norm.weight, self.norm.eps, backend)
+        return self.mix(normed, residual, state, backend)
+
+    def mix(self, normed: Tensor, residual: Tensor, state: TokenState, backend: Optional[str] = None):
+        """The mixer on the normed tokens; the residual stream passes through."""
+        hidden, aux = self.mixer(normed, backend=backend, want_aux=state.want_aux)
         state.aux = aux
         return hidden, residual
 

@@ -175,6 +175,38 @@ def _merge_apply_grad(ctx, gx, gy):
 _merge_apply.register_autograd(_merge_apply_grad, setup_context=_merge_apply_setup)
 
 
+@torch.library.custom_op("rmeeto::merge_add_rmsnorm", mutates_args=())
+def _merge_add_rmsnorm(x: Tensor, y: Tensor, weight: Tensor, slot: Tensor, w: Tensor, owner: Tensor, src: Tensor,
+                       first: Tensor, nsrc: Tensor, merged: bool, eps: float) -> tuple[Tensor, Tensor]:
+    p = _plan_of(slot, w, owner, None, src, first, nsrc, merged)
+    return tm._add_norm_launch(p, x.contiguous(), y.contiguous(), weight, eps)
+
+
+@_merge_add_rmsnorm.register_fake
+def _merge_add_rmsnorm_fake(x, y, weight, slot, w, owner, src, first, nsrc, merged, eps):
+    B, _, C = x.shape
+    return x.new_empty(B, owner.shape[1], C), x.new_empty(B, owner.shape[1], C, dtype=torch.float32)
+
+
+def _merge_add_rmsnorm_setup(ctx, inputs, output) -> None:
+    x, y, weight, slot, w = inputs[:5]
+    ctx.save_for_backward(slot, w, output[1], weight)
+    ctx.eps, ctx.dtypes = inputs[-1], (x.dtype, y.dtype)
+
+
+def _merge_add_rmsnorm_grad(ctx, g_normed, g_res):
+    slot, w, res_out, weight = ctx.saved_tensors
+    if g_normed is None:
+        g_normed = torch.zeros_like(res_out)
+    d_sum, dw = torch.ops.rmeeto.add_rmsnorm_backward(g_normed, g_res, res_out, weight, ctx.eps)
+    d = torch.ops.rmeeto.merge_apply_backward(d_sum, slot, w, torch.float32)
+    return (d.to(ctx.dtypes[0], copy=True), d.to(ctx.dtypes[1]), dw.to(weight.dtype),
+            None, None, None, None, None, None, None, None)
+
+
+_merge_add_rmsnorm.register_autograd(_merge_add_rmsnorm_grad, setup_context=_merge_add_rmsnorm_setup)
+
+
 def _plan_of(slot, w, owner, new_size, src, first, nsrc, merged: bool, out_len: Optional[int] = None,
              cls_index: int = 0) -> tm.FusedPlan:
     if out_len is None:
@@ -222,3 +254,12 @@ def merge_apply(p: tm.FusedPlan, x: Tensor, y: Optional[Tensor]) -> tuple[Tensor
     xo, yo = torch.ops.rmeeto.merge_apply(x, y if y is not None else x, p.slot, p.w, p.owner, p.src, p.first,
                                           p.nsrc, p.merged)
     return xo, (yo if y is not None else None)
+
+
+def merge_add_norm(p: tm.FusedPlan, x: Tensor, y: Tensor, weight: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+    """The merge step fused with the block's residual add + RMSNorm (see
+    :func:`rmeeto.ops.triton.merge.apply_add_norm`): ``(normed, residual fp32)``; differentiable."""
+    if not torch.compiler.is_compiling():
+        return tm.apply_add_norm(p, x, y, weight, eps)
+    return torch.ops.rmeeto.merge_add_rmsnorm(x, y, weight, p.slot, p.w, p.owner, p.src, p.first, p.nsrc,
+                                              p.merged, float(eps))

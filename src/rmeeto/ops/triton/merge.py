@@ -31,9 +31,11 @@ from torch import Tensor
 
 from .launch import launch
 from .merge_tiled import accumulate_dots, plan_tiled
+from .norm import add_rmsnorm_bwd
 
 MAX_SOURCES = 128  # the single-program plan holds the (sources x destinations) score tile
 PLAN_CFG = dict(num_warps=8)  # the single-program plan's launch settings
+ADD_NORM_CFG = dict(tile=2048, num_warps=4)  # the merge + add + norm kernel: values per program, warps
 
 
 @triton.jit
@@ -170,40 +172,78 @@ def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_p
 
 
 @triton.jit
+def _merged_rows(x_ptr, y_ptr, b, T, C, own, wo, cnt, fst, src_ptr, w_ptr, r, mj, cc, mc,
+                 ADD_Y: tl.constexpr, MERGE: tl.constexpr):
+    """fp32 (rows, channels) tile of ``x`` (of ``x + y`` with ``ADD_Y``) under the plan: each output row's owner
+    times its weight plus its merged sources times theirs, added in the reference's order."""
+    rows = b * T * C + own[:, None] * C + cc[None, :]
+    m2 = mj[:, None] & mc[None, :]
+    xt = tl.load(x_ptr + rows, mask=m2, other=0.0).to(tl.float32)
+    if ADD_Y:
+        xt += tl.load(y_ptr + rows, mask=m2, other=0.0).to(tl.float32)
+    if MERGE:
+        xt = xt * wo[:, None]
+        for k in range(0, tl.max(cnt, axis=0)):  # the k-th source of each row
+            h = k < cnt
+            s = tl.load(src_ptr + b * r + fst + k, mask=h, other=0).to(tl.int64)
+            ws = tl.load(w_ptr + b * T + s, mask=h, other=0.0)
+            rows = b * T * C + s[:, None] * C + cc[None, :]
+            hm = h[:, None] & mc[None, :]
+            v = tl.load(x_ptr + rows, mask=hm, other=0.0).to(tl.float32)
+            if ADD_Y:
+                v += tl.load(y_ptr + rows, mask=hm, other=0.0).to(tl.float32)
+            xt += v * ws[:, None]
+    return xt
+
+
+@triton.jit
+def _row_plan(owner_ptr, first_ptr, nsrc_ptr, w_ptr, b, T, out_len, jj, mj, MERGE: tl.constexpr):
+    """Per output row: its owner token, the owner's weight, and where its merged sources start and how many."""
+    own = tl.load(owner_ptr + b * out_len + jj, mask=mj, other=0).to(tl.int64)
+    wo = tl.load(w_ptr + b * T + own, mask=mj, other=0.0)
+    if MERGE:
+        cnt = tl.load(nsrc_ptr + b * out_len + jj, mask=mj, other=0)
+        fst = tl.load(first_ptr + b * out_len + jj, mask=mj, other=0)
+    else:
+        cnt = tl.zeros_like(jj)
+        fst = cnt
+    return own, wo, cnt, fst
+
+
+@triton.jit
 def _apply_kernel(x_ptr, y_ptr, xo_ptr, yo_ptr, owner_ptr, src_ptr, first_ptr, nsrc_ptr, w_ptr,
                   T, C, out_len, r, HAS_Y: tl.constexpr, MERGE: tl.constexpr,
                   BJ: tl.constexpr, BC: tl.constexpr):
     b = tl.program_id(0).to(tl.int64)
-    j0 = tl.program_id(1) * BJ
-    jj = j0 + tl.arange(0, BJ)
+    jj = tl.program_id(1) * BJ + tl.arange(0, BJ)
     cc = tl.program_id(2) * BC + tl.arange(0, BC)
     mj, mc = jj < out_len, cc < C
-    m2 = mj[:, None] & mc[None, :]
-    own = tl.load(owner_ptr + b * out_len + jj, mask=mj, other=0).to(tl.int64)
-    wo = tl.load(w_ptr + b * T + own, mask=mj, other=0.0)  # the owner's own weight in its output
-    offs = b * T * C + own[:, None] * C + cc[None, :]
-    xt = tl.load(x_ptr + offs, mask=m2, other=0.0).to(tl.float32)
-    if HAS_Y:
-        yt = tl.load(y_ptr + offs, mask=m2, other=0.0).to(tl.float32)
-    if MERGE:
-        xt = xt * wo[:, None]
-        if HAS_Y:
-            yt = yt * wo[:, None]
-        cnt = tl.load(nsrc_ptr + b * out_len + jj, mask=mj, other=0)
-        fst = tl.load(first_ptr + b * out_len + jj, mask=mj, other=0)
-        for k in range(0, tl.max(cnt, axis=0)):  # the k-th source of each row, in the reference's order
-            h = k < cnt
-            s = tl.load(src_ptr + b * r + fst + k, mask=h, other=0).to(tl.int64)
-            ws = tl.load(w_ptr + b * T + s, mask=h, other=0.0)
-            hm = h[:, None] & mc[None, :]
-            rows = b * T * C + s[:, None] * C + cc[None, :]
-            xt += tl.load(x_ptr + rows, mask=hm, other=0.0).to(tl.float32) * ws[:, None]
-            if HAS_Y:
-                yt += tl.load(y_ptr + rows, mask=hm, other=0.0).to(tl.float32) * ws[:, None]
+    own, wo, cnt, fst = _row_plan(owner_ptr, first_ptr, nsrc_ptr, w_ptr, b, T, out_len, jj, mj, MERGE)
     out = b * out_len * C + jj[:, None] * C + cc[None, :]
-    tl.store(xo_ptr + out, xt.to(xo_ptr.dtype.element_ty), mask=m2)
+    xt = _merged_rows(x_ptr, x_ptr, b, T, C, own, wo, cnt, fst, src_ptr, w_ptr, r, mj, cc, mc, False, MERGE)
+    tl.store(xo_ptr + out, xt.to(xo_ptr.dtype.element_ty), mask=mj[:, None] & mc[None, :])
     if HAS_Y:
-        tl.store(yo_ptr + out, yt.to(yo_ptr.dtype.element_ty), mask=m2)
+        yt = _merged_rows(y_ptr, y_ptr, b, T, C, own, wo, cnt, fst, src_ptr, w_ptr, r, mj, cc, mc, False, MERGE)
+        tl.store(yo_ptr + out, yt.to(yo_ptr.dtype.element_ty), mask=mj[:, None] & mc[None, :])
+
+
+@triton.jit
+def _apply_add_norm_kernel(x_ptr, y_ptr, no_ptr, ro_ptr, nw_ptr, owner_ptr, src_ptr, first_ptr, nsrc_ptr, w_ptr,
+                           T, C, out_len, r, eps, MERGE: tl.constexpr, BJ: tl.constexpr, BC: tl.constexpr):
+    """The merge step and the next block's residual add + RMSNorm in one pass: ``residual_out = plan(x + y)``
+    in fp32 and ``normed = RMSNorm(residual_out)``; the merged ``x`` and ``y`` are never written."""
+    b = tl.program_id(0).to(tl.int64)
+    jj = tl.program_id(1) * BJ + tl.arange(0, BJ)
+    cc = tl.arange(0, BC)
+    mj, mc = jj < out_len, cc < C
+    own, wo, cnt, fst = _row_plan(owner_ptr, first_ptr, nsrc_ptr, w_ptr, b, T, out_len, jj, mj, MERGE)
+    res = _merged_rows(x_ptr, y_ptr, b, T, C, own, wo, cnt, fst, src_ptr, w_ptr, r, mj, cc, mc, True, MERGE)
+    out = b * out_len * C + jj[:, None] * C + cc[None, :]
+    m2 = mj[:, None] & mc[None, :]
+    tl.store(ro_ptr + out, res, mask=m2)
+    rstd = 1.0 / tl.sqrt(tl.sum(res * res, axis=1) / C + eps)
+    nw = tl.load(nw_ptr + cc, mask=mc, other=0.0).to(tl.float32)
+    tl.store(no_ptr + out, (res * rstd[:, None] * nw[None, :]).to(no_ptr.dtype.element_ty), mask=m2)
 
 
 @triton.jit
@@ -312,6 +352,55 @@ def _grad_launch(p: FusedPlan, g: Tensor, T: int, dtype) -> Tensor:
         launch(_unmerge_grad_kernel, (B, triton.cdiv(T, BT), triton.cdiv(C, BC)), g, p.slot, p.w, gx, T, C, p.out_len,
                BT=BT, BC=BC, num_warps=4)
     return gx
+
+
+def _add_norm_launch(p: FusedPlan, x: Tensor, y: Tensor, weight: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+    B, T, C = x.shape
+    normed = torch.empty(B, p.out_len, C, device=x.device, dtype=x.dtype)
+    res = torch.empty(B, p.out_len, C, device=x.device, dtype=torch.float32)
+    BC = triton.next_power_of_2(C)
+    BJ = max(1, min(16, ADD_NORM_CFG["tile"] // BC))  # whole rows per program (the norm)
+    if B:
+        launch(_apply_add_norm_kernel, (B, triton.cdiv(p.out_len, BJ)), x, y, normed, res, weight, p.owner, p.src,
+               p.first, p.nsrc, p.w, T, C, p.out_len, T - p.out_len, float(eps), MERGE=p.merged, BJ=BJ, BC=BC,
+               num_warps=ADD_NORM_CFG["num_warps"])
+    return normed, res
+
+
+def unmerge_add_norm_grad(p: FusedPlan, g_normed: Optional[Tensor], g_res: Optional[Tensor], res: Tensor,
+                          weight: Tensor, eps: float, T: int) -> tuple[Tensor, Tensor]:
+    """Gradient of :func:`apply_add_norm` at its unmerged input sum (batch, T, C) fp32, and at the norm weight."""
+    B, n, C = res.shape
+    if g_normed is None:
+        g_normed = torch.zeros_like(res)
+    d_sum, dw = add_rmsnorm_bwd(g_normed, g_res, res.reshape(-1, C), weight, eps)
+    return _grad_launch(p, d_sum.view(B, n, C), T, torch.float32), dw
+
+
+class _ApplyAddNormFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, y, weight, p, eps):
+        normed, res = _add_norm_launch(p, x.contiguous(), y.contiguous(), weight, eps)
+        ctx.save_for_backward(res, weight)
+        ctx.p, ctx.eps, ctx.T, ctx.dtypes = p, eps, x.shape[1], (x.dtype, y.dtype)
+        return normed, res
+
+    @staticmethod
+    def backward(ctx, g_normed, g_res):
+        res, weight = ctx.saved_tensors
+        d, dw = unmerge_add_norm_grad(ctx.p, g_normed, g_res, res, weight, ctx.eps, ctx.T)
+        # separate buffers: autograd may keep one as a leaf's .grad and accumulate into it in place
+        return d.to(ctx.dtypes[0], copy=True), d.to(ctx.dtypes[1]), dw.to(weight.dtype), None, None
+
+
+def apply_add_norm(p: FusedPlan, x: Tensor, y: Tensor, weight: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+    """The merge step of ``x`` (the block's input, any float dtype) and ``y`` (the fp32 residual stream) fused
+    with the block's residual add and RMSNorm: ``(normed in x's dtype, residual_out fp32)``, the same as merging
+    both and then ``add_rmsnorm``, except that the merged ``x`` is not rounded to its dtype before the add.
+    Differentiable."""
+    if y.shape != x.shape:
+        raise ValueError(f"apply_add_norm: x {tuple(x.shape)} and y {tuple(y.shape)} must have the same shape")
+    return _ApplyAddNormFn.apply(x, y, weight, p, eps)
 
 
 class _ApplyFn(torch.autograd.Function):
