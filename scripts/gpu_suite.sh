@@ -16,6 +16,7 @@
 #   scripts/gpu_suite.sh conv                # the conv kernels' block configurations; ncu on the forward
 #   scripts/gpu_suite.sh confcheck           # GPU tests, conv configurations, the targets, the training step
 #   scripts/gpu_suite.sh videoquick          # VideoMamba-S clips/s, CUDA graph, r=0 and 88
+#   scripts/gpu_suite.sh hostcheck           # eager Vim-Ti r=0 / r=5: host time, synchronizing calls, Python profile
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
 #   scripts/gpu_suite.sh recipe4              # 4 GPUs: the study's recipe stage (held-out recipe choice)
 #   RECIPE=auto scripts/gpu_suite.sh retrain4 # 4 GPUs: retrain + order stages with that recipe
@@ -350,6 +351,13 @@ videoquick)
   info | tee "$OUT/env.txt"
   timeout ${VQ_TIMEOUT:-120} $RM bench --model videomamba_small --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 --iters 20 \
     --cuda-graph 2>&1 | grep -v -i warn | tee "$OUT/video_graph_small.txt" ;;
+hostcheck)
+  # why eager merged Vim-Ti enqueues slower than unmerged: synchronizing calls, then the Python functions
+  info | tee "$OUT/env.txt"
+  for r in 0 5; do
+    timeout 90 python3 scripts/profile_host.py --model vim_tiny_patch16_224 --r $r --batch 128 --iters 10 --sync-check \
+      --python 30 2>&1 | grep -v -i "warn(" | sed "s/^/[ti r=$r] /" | tee -a "$OUT/hostcheck.txt"
+  done ;;
 trainprof)
   # where the training step's time goes (Vim-S r=11 b128, and the proxy), with variants timed side by side
   info | tee "$OUT/env.txt"
