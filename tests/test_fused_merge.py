@@ -270,8 +270,9 @@ def test_merge_override_is_checked(monkeypatch):
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("case", CASES, ids=[f"T{c[1]}-r{c[3]}-{'merge' if c[5] else 'prune'}" for c in CASES])
-def test_fused_merge_cuda_fp32(case):
-    errs = compare(case, "cuda")
+@pytest.mark.parametrize("check", [compare, compare_add_norm], ids=["apply", "apply+add+norm"])
+def test_fused_merge_cuda_fp32(case, check):
+    errs = check(case, "cuda")
     assert all(v <= 1e-5 for v in errs.values()), errs
 
 
@@ -279,13 +280,6 @@ def test_fused_merge_cuda_fp32(case):
 @pytest.mark.parametrize("case,mode", ABLATIONS, ids=[f"T{c[1]}-r{c[3]}-{m}" for c, m in ABLATIONS])
 def test_fused_prune_ablations_cuda_fp32(case, mode):
     errs = compare(case, "cuda", mode=mode)
-    assert all(v <= 1e-5 for v in errs.values()), errs
-
-
-@pytest.mark.gpu
-@pytest.mark.parametrize("case", CASES, ids=[f"T{c[1]}-r{c[3]}-{'merge' if c[5] else 'prune'}" for c in CASES])
-def test_fused_merge_add_norm_cuda_fp32(case):
-    errs = compare_add_norm(case, "cuda")
     assert all(v <= 1e-5 for v in errs.values()), errs
 
 
