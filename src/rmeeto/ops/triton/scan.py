@@ -56,7 +56,7 @@ from torch import Tensor
 
 from .. import settings
 from ..scan_ref import selective_scan_torch
-from .common import _softplus
+from .common import _softplus, load_A2, program_tile
 from .launch import launch
 from .scan_chunk import chunk_states
 
@@ -319,15 +319,8 @@ def _scan_bwd_seq_kernel(
     HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
     BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
 ):
-    pid_e = tl.program_id(0)
-    pid_b = tl.program_id(1).to(tl.int64)
-    pid2 = tl.program_id(2)
-    d = pid2 // NC
-    seg = pid2 % NC
-    e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
-    n = tl.arange(0, BLOCK_N)
-    emask = e < E
-    nmask = n < N
+    e, n, emask, nmask, pid_b, d, seg = program_tile(E, N, NC, BLOCK_E, BLOCK_N)
+    pid_e, pid2 = tl.program_id(0), tl.program_id(2)
     en_mask = emask[:, None] & nmask[None, :]
     s0 = seg * TC
     L = tl.minimum(TC, L - s0)  # from here on, L is the segment's length
@@ -345,8 +338,7 @@ def _scan_bwd_seq_kernel(
     if HAS_H0:
         h0_tile = ((d * BATCH + pid_b) * NC + seg) * E * N + e[:, None] * N + n[None, :]
 
-    A2 = tl.load(A_ptr + d * s_A_d + e[:, None] * s_A_e + n[None, :] * s_A_n, mask=en_mask,
-                 other=0.0) * 1.4426950408889634
+    A2 = load_A2(A_ptr, s_A_d, s_A_e, s_A_n, d, e, n, en_mask)
     Dv = tl.load(D_ptr + d * E + e, mask=emask, other=0.0)
     bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
     u_base = u_ptr + d * s_u_d + pid_b * s_u_b + e * s_u_e

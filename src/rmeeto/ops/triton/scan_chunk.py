@@ -27,7 +27,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .common import _softplus
+from .common import _softplus, load_A2, program_tile
 from .launch import launch
 
 
@@ -47,23 +47,15 @@ def _chunk_local_kernel(
     BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
 ):
     """Phase 1: one chunk of one direction from zero (state) and from a zero adjoint (adjoint carry)."""
-    pid_e = tl.program_id(0)
-    pid_b = tl.program_id(1).to(tl.int64)
-    pid2 = tl.program_id(2)
-    d = pid2 // NC
-    c = pid2 % NC
-    e = pid_e * BLOCK_E + tl.arange(0, BLOCK_E)
-    n = tl.arange(0, BLOCK_N)
-    emask = e < E
-    nmask = n < N
+    e, n, emask, nmask, pid_b, d, c = program_tile(E, N, NC, BLOCK_E, BLOCK_N)
+    pid_e, pid2 = tl.program_id(0), tl.program_id(2)
     en_mask = emask[:, None] & nmask[None, :]
     t0 = c * TC
     clen = tl.minimum(TC, L - t0)
     sgn = 1 - 2 * d
     pf = t0 + d * (clen - 1)  # first position in scan order
     pr = t0 + (1 - d) * (clen - 1)  # last position in scan order (the adjoint walk starts there)
-    A2 = tl.load(A_ptr + d * s_A_d + e[:, None] * s_A_e + n[None, :] * s_A_n, mask=en_mask,
-                 other=0.0) * 1.4426950408889634
+    A2 = load_A2(A_ptr, s_A_d, s_A_e, s_A_n, d, e, n, en_mask)
     bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
     dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + e * s_dl_e
     S = tl.zeros((BLOCK_E,), dtype=tl.float32)
@@ -145,8 +137,7 @@ def _chunk_carry_kernel(
     n = tl.arange(0, BLOCK_N)
     emask = e < E
     en_mask = emask[:, None] & (n < N)[None, :]
-    A2 = tl.load(A_ptr + d * s_A_d + e[:, None] * s_A_e + n[None, :] * s_A_n, mask=en_mask,
-                 other=0.0) * 1.4426950408889634
+    A2 = load_A2(A_ptr, s_A_d, s_A_e, s_A_n, d, e, n, en_mask)
     row0 = (d * tl.num_programs(1) + pid_b) * NC
     if ADJ:
         tile = e[:, None] * N + n[None, :]
