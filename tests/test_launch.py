@@ -78,3 +78,10 @@ def test_cached_launch_passes_grid_stream_and_every_argument_in_order(monkeypatc
                        ((x, 7), dict(BLOCK=32, EVEN=True))]:  # another constexpr
         L.launch(k, (4,), *args, **meta, num_warps=1)
     assert k.own_path == 4 and len(k.compiled.runs) == 1
+
+
+def test_grid_helpers_equal_tritons():
+    import triton
+
+    assert all(L.cdiv(a, b) == triton.cdiv(a, b) for a in range(0, 400) for b in range(1, 70))
+    assert all(L.next_pow2(n) == triton.next_power_of_2(n) for n in range(0, 5000))

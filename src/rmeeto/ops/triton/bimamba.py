@@ -28,7 +28,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .launch import launch
+from .launch import cdiv, launch, next_pow2
 from .scan import scan_bwd, scan_fwd
 
 
@@ -145,9 +145,9 @@ def biconv_fwd(x: Tensor, w: Tensor, bias: Tensor, out_dtype) -> Tensor:
     u = torch.empty(2, batch, L, E, device=x.device, dtype=out_dtype)
     if u.numel() == 0:
         return u
-    BL = min(CONV_FWD_CFG["BLOCK_L"], triton.next_power_of_2(L))
-    BE = min(CONV_FWD_CFG["BLOCK_E"], triton.next_power_of_2(E))
-    grid = (triton.cdiv(L, BL), triton.cdiv(E, BE), batch)
+    BL = min(CONV_FWD_CFG["BLOCK_L"], next_pow2(L))
+    BE = min(CONV_FWD_CFG["BLOCK_E"], next_pow2(E))
+    grid = (cdiv(L, BL), cdiv(E, BE), batch)
     launch(_biconv_fwd_kernel, grid, x, *x.stride(), w, bias, u, *u.stride(), L, E,
            K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=CONV_FWD_CFG["num_warps"])
     return u
@@ -158,9 +158,9 @@ def biconv_bwd(x: Tensor, w: Tensor, bias: Tensor, g1: Tensor, g2: Tensor, dx: T
     pre-activation gradient of both directions (fp32 scratch), then dx from it."""
     batch, L, E = x.shape
     K = w.shape[-1]
-    BL = min(CONV_BWD_CFG["BLOCK_L"], triton.next_power_of_2(L))
-    BE = min(CONV_BWD_CFG["BLOCK_E"], triton.next_power_of_2(E))
-    grid = (triton.cdiv(L, BL), triton.cdiv(E, BE), batch)
+    BL = min(CONV_BWD_CFG["BLOCK_L"], next_pow2(L))
+    BE = min(CONV_BWD_CFG["BLOCK_E"], next_pow2(E))
+    grid = (cdiv(L, BL), cdiv(E, BE), batch)
     nbl = grid[0] * grid[2]
     dw = torch.empty(2, nbl, E, K, device=x.device, dtype=torch.float32)
     db = torch.empty(2, nbl, E, device=x.device, dtype=torch.float32)

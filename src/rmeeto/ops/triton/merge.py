@@ -29,7 +29,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .launch import launch
+from .launch import cdiv, launch, next_pow2
 from .merge_tiled import accumulate_dots, plan_tiled
 from .norm import add_rmsnorm_bwd
 
@@ -324,7 +324,7 @@ def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], mode: s
                out["owner"], out["new_size"], out["src"], out["first"], out["nsrc"],
                T, C, cls_index, new_cls, r, T - r, metric.stride(0), metric.stride(1),
                HAS_SIZE=size is not None, MERGE=merged, IEEE=metric.dtype == torch.float32,
-               SCORE=SCORES[mode], BS=max(16, triton.next_power_of_2(T // 2)),
+               SCORE=SCORES[mode], BS=max(16, next_pow2(T // 2)),
                BK=32 if C <= 32 else 64, **PLAN_CFG)
     return FusedPlan(out["slot"], out["w"], out["owner"], out["new_size"], out["src"], out["first"],
                      out["nsrc"], T - r, new_cls, merged)
@@ -334,9 +334,9 @@ def _apply_launch(p: FusedPlan, x: Tensor, y: Optional[Tensor]):
     B, T, C = x.shape
     xo = torch.empty(B, p.out_len, C, device=x.device, dtype=x.dtype)
     yo = torch.empty(B, p.out_len, C, device=x.device, dtype=y.dtype) if y is not None else xo
-    BJ, BC = 16, min(128, triton.next_power_of_2(C))
+    BJ, BC = 16, min(128, next_pow2(C))
     if B:
-        grid = (B, triton.cdiv(p.out_len, BJ), triton.cdiv(C, BC))
+        grid = (B, cdiv(p.out_len, BJ), cdiv(C, BC))
         launch(_apply_kernel, grid, x, y if y is not None else x, xo, yo, p.owner, p.src, p.first, p.nsrc, p.w,
                T, C, p.out_len, T - p.out_len, HAS_Y=y is not None, MERGE=p.merged,
                BJ=BJ, BC=BC, num_warps=4)
@@ -347,9 +347,9 @@ def _grad_launch(p: FusedPlan, g: Tensor, T: int, dtype) -> Tensor:
     B, _, C = g.shape
     g = g.contiguous()
     gx = torch.empty(B, T, C, device=g.device, dtype=dtype)
-    BT, BC = 16, min(128, triton.next_power_of_2(C))
+    BT, BC = 16, min(128, next_pow2(C))
     if B:
-        launch(_unmerge_grad_kernel, (B, triton.cdiv(T, BT), triton.cdiv(C, BC)), g, p.slot, p.w, gx, T, C, p.out_len,
+        launch(_unmerge_grad_kernel, (B, cdiv(T, BT), cdiv(C, BC)), g, p.slot, p.w, gx, T, C, p.out_len,
                BT=BT, BC=BC, num_warps=4)
     return gx
 
@@ -358,10 +358,10 @@ def _add_norm_launch(p: FusedPlan, x: Tensor, y: Tensor, weight: Tensor, eps: fl
     B, T, C = x.shape
     normed = torch.empty(B, p.out_len, C, device=x.device, dtype=x.dtype)
     res = torch.empty(B, p.out_len, C, device=x.device, dtype=torch.float32)
-    BC = triton.next_power_of_2(C)
+    BC = next_pow2(C)
     BJ = max(1, min(16, ADD_NORM_CFG["tile"] // BC))  # whole rows per program (the norm)
     if B:
-        launch(_apply_add_norm_kernel, (B, triton.cdiv(p.out_len, BJ)), x, y, normed, res, weight, p.owner, p.src,
+        launch(_apply_add_norm_kernel, (B, cdiv(p.out_len, BJ)), x, y, normed, res, weight, p.owner, p.src,
                p.first, p.nsrc, p.w, T, C, p.out_len, T - p.out_len, float(eps), MERGE=p.merged, BJ=BJ, BC=BC,
                num_warps=ADD_NORM_CFG["num_warps"])
     return normed, res

@@ -26,7 +26,7 @@ import triton.language as tl
 
 from torch import Tensor
 
-from .launch import launch
+from .launch import cdiv, launch, next_pow2
 
 TILE = 64  # sources (or destinations) per program and per inner step
 
@@ -225,7 +225,7 @@ def plan_tiled(metric: Tensor, best: Tensor, scratch: Tensor, size: Tensor, has_
     B, T, C = metric.shape
     S = T // 2
     dst, rank, pos = scratch[0], scratch[1], scratch[2]
-    grid = (B, triton.cdiv(S, TILE))
+    grid = (B, cdiv(S, TILE))
     if kind == 2:
         dst.zero_()
     else:

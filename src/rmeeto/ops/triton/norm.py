@@ -18,7 +18,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .launch import launch
+from .launch import cdiv, launch, next_pow2
 
 
 @triton.jit
@@ -55,7 +55,7 @@ def _add_rmsnorm_bwd_kernel(ro_ptr, w_ptr, g_ptr, gr_ptr, dx_ptr, dw_ptr, D, eps
 
 
 def _launch_cfg(D):
-    BLOCK = triton.next_power_of_2(D)
+    BLOCK = next_pow2(D)
     return BLOCK, min(max(BLOCK // 256, 1), 8)
 
 

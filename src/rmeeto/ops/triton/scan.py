@@ -57,7 +57,7 @@ from torch import Tensor
 from .. import settings
 from ..scan_ref import selective_scan_torch
 from .common import _softplus, load_A2, program_tile
-from .launch import launch
+from .launch import cdiv, launch, next_pow2
 from .scan_chunk import chunk_states
 
 LOG2E = math.log2(math.e)
@@ -466,14 +466,14 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
         except ValueError:
             raise ValueError(f"scan_chunk {setting!r} (RMEETO_SCAN_CHUNK): use auto, 0 or a chunk length") from None
         return L if tc <= 0 else min(tc, L)
-    progs = triton.cdiv(E, block_e) * batch * (ndir if phase == "bwd" or split else 1)
+    progs = cdiv(E, block_e) * batch * (ndir if phase == "bwd" or split else 1)
     min_tc = CHUNK_CFG["MIN_TC"]
     chain = L * (1 if phase == "bwd" or split else ndir)  # forward: the directions run one after the other
     tc = L
     if (progs < CHUNK_CFG["MIN_PROGS_" + phase.upper()] and L >= 2 * min_tc
             and (phase == "bwd" or chain >= CHUNK_CFG["MIN_CHAIN_FWD"])):
-        nc = min(triton.cdiv(L, min_tc), triton.cdiv(CHUNK_CFG["TARGET_PROGS"], progs))
-        tc = triton.cdiv(triton.cdiv(L, nc), 16) * 16
+        nc = min(cdiv(L, min_tc), cdiv(CHUNK_CFG["TARGET_PROGS"], progs))
+        tc = cdiv(cdiv(L, nc), 16) * 16
     if phase == "bwd" and L > CHUNK_CFG["LONG_L"]:
         tc = min(tc, CHUNK_CFG["LONG_TC"])
     return min(tc, L)
@@ -492,17 +492,17 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     N = A.shape[-1]
     if L == 0 or batch == 0 or E == 0:
         return out
-    BE = min(cfg["BLOCK_E"], triton.next_power_of_2(E))
+    BE = min(cfg["BLOCK_E"], next_pow2(E))
     capturing = u.is_cuda and torch.cuda.is_current_stream_capturing()
     split = use_split(cfg.get("SPLIT", split_setting()), for_backward, capturing) and ndir == 2
     TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=TC < L, BLOCK_E=BE,
-                BLOCK_N=max(2, triton.next_power_of_2(N)), num_warps=cfg["num_warps"])
+                BLOCK_N=max(2, next_pow2(N)), num_warps=cfg["num_warps"])
     h0 = None
     if TC < L:
         h0, _ = chunk_states(u, delta, B, C, z, None, A.contiguous(), bias, softplus, scale, TC, BE,
                              cfg["num_warps"], False)
-    grid = (triton.cdiv(E, BE), batch, triton.cdiv(L, TC))
+    grid = (cdiv(E, BE), batch, cdiv(L, TC))
     if TC >= L and split:
         _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, meta)
     else:
@@ -577,25 +577,25 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
     f32 = dict(device=u.device, dtype=torch.float32)
-    BE = min(cfg["BLOCK_E"], triton.next_power_of_2(E))
-    neb = triton.cdiv(E, BE) if E > 0 else 1
+    BE = min(cfg["BLOCK_E"], next_pow2(E))
+    neb = cdiv(E, BE) if E > 0 else 1
     empty = L * batch * E == 0
     TC = 1 if empty else chunk_len("bwd", L, batch, E, ndir, BE, cfg.get("TC"))
-    NC = 1 if empty else triton.cdiv(L, TC)
+    NC = 1 if empty else cdiv(L, TC)
     dA = torch.zeros(ndir, NC, batch, E, N, **f32)
     dD = torch.zeros(ndir, NC, batch, E, **f32)
     db = torch.zeros(ndir, NC, batch, E, **f32)
     part = (torch.zeros if empty else torch.empty)(neb, ndir, batch, L, 2 * N, **f32)
     if not empty:
-        BN = max(2, triton.next_power_of_2(N))
-        T = min(cfg["T"], max(2, triton.next_power_of_2(TC)))
+        BN = max(2, next_pow2(N))
+        T = min(cfg["T"], max(2, next_pow2(TC)))
         grid = (neb, batch, ndir * NC)
         nprog = grid[0] * grid[1] * grid[2]
-        ck = torch.empty(nprog * triton.cdiv(TC, T) * BE * BN, **f32)
+        ck = torch.empty(nprog * cdiv(TC, T) * BE * BN, **f32)
         hb = torch.empty(nprog * T * BE * BN, **f32)
         h0 = g0 = cs = None
         if NC > 1:
-            cs = torch.empty(nprog * triton.cdiv(TC, T) * BE, **f32)
+            cs = torch.empty(nprog * cdiv(TC, T) * BE, **f32)
             h0, g0 = chunk_states(u, delta, B, C, z, gout, A, bias, softplus, scale, TC, BE, cfg["num_warps"],
                                   True, (ck, cs, T))
         if z is None:

@@ -28,7 +28,7 @@ import triton.language as tl
 from torch import Tensor
 
 from .common import _softplus, load_A2, program_tile
-from .launch import launch
+from .launch import cdiv, launch, next_pow2
 
 
 @triton.jit
@@ -169,14 +169,14 @@ def chunk_states(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Ten
     chunk-local states and delta sums before every ``T``-th step."""
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
-    NC = triton.cdiv(L, TC)
+    NC = cdiv(L, TC)
     f32 = dict(device=u.device, dtype=torch.float32)
     rows = (E, N) if adjoint else (N, E)
     hs = torch.empty(ndir, batch, NC, *rows, **f32)
     gs = torch.empty(ndir, batch, NC, *rows, **f32) if adjoint else None
     S = torch.empty(ndir, batch, NC, E, **f32)
-    neb = triton.cdiv(E, block_e)
-    meta = dict(BLOCK_E=block_e, BLOCK_N=max(2, triton.next_power_of_2(N)), num_warps=num_warps)
+    neb = cdiv(E, block_e)
+    meta = dict(BLOCK_E=block_e, BLOCK_N=max(2, next_pow2(N)), num_warps=num_warps)
     zargs = (z, *z.stride()) if z is not None else (None, 0, 0, 0)
     gargs = (gout, *gout.stride()) if adjoint else (None, 0, 0, 0)
     ck, cs, T = scratch if adjoint else (None, None, 1)
