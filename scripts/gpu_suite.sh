@@ -17,6 +17,7 @@
 #   scripts/gpu_suite.sh confcheck           # GPU tests, conv configurations, the targets, the training step
 #   scripts/gpu_suite.sh videoquick          # VideoMamba-S clips/s, CUDA graph, r=0 and 88
 #   scripts/gpu_suite.sh hostcheck           # eager Vim-Ti r=0 / r=5: host time, synchronizing calls, Python profile
+#   scripts/gpu_suite.sh verify              # every kernel's GPU tests, then the targets in a graph and eager Vim-Ti
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
 #   scripts/gpu_suite.sh recipe4              # 4 GPUs: the study's recipe stage (held-out recipe choice)
 #   RECIPE=auto scripts/gpu_suite.sh retrain4 # 4 GPUs: retrain + order stages with that recipe
@@ -351,6 +352,19 @@ videoquick)
   info | tee "$OUT/env.txt"
   timeout ${VQ_TIMEOUT:-120} $RM bench --model videomamba_small --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 --iters 20 \
     --cuda-graph 2>&1 | grep -v -i warn | tee "$OUT/video_graph_small.txt" ;;
+verify)
+  # after kernel changes made without a GPU: the GPU tests of every kernel (official-fixture parity included),
+  # then the issue's targets in a CUDA graph with the merge blocks' cost, and eager Vim-Ti twice
+  info | tee "$OUT/env.txt"
+  timeout ${TEST_TIMEOUT:-400} python3 -m pytest -q -m gpu tests/test_triton_ops.py tests/test_scan_chunk.py \
+    tests/test_fused_merge.py tests/test_gpu_model.py tests/test_gpu_launch.py 2>&1 | tail -6 | tee "$OUT/gpu_tests.txt"
+  for spec in vim_small_patch16_224:--r:0,11 vim_small_patch16_224:--ratio:0.54 vim_tiny_patch16_224:--r:0,1,5; do
+    IFS=: read -r model flag vals <<< "$spec"
+    timeout 90 $RM bench --model $model $flag $vals --dtype fp16 --cuda-graph --merge-cost 2>&1 | grep -E "^auto" \
+      | sed "s/^/[$model graph] /" | tee -a "$OUT/targets.txt"
+  done
+  for i in 1 2; do timeout 60 $RM bench --model vim_tiny_patch16_224 --r 0,5 --dtype fp16 2>&1 | grep -E "^auto" \
+    | sed "s/^/[ti eager #$i] /" | tee -a "$OUT/targets.txt"; done ;;
 hostcheck)
   # why eager merged Vim-Ti enqueues slower than unmerged: synchronizing calls, then the Python functions
   info | tee "$OUT/env.txt"
