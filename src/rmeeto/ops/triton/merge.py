@@ -8,16 +8,20 @@ or class-token rules) goes through the PyTorch reference in ``merge.py``.
 
 - ``_plan_kernel``: one program per image, for up to 257 tokens (at most 128 sources, which fit
   in one program's registers). It computes the source x destination cosine matrix with ``tl.dot``
-  (fp32 accumulation, norms from the same loads), each source's best destination, the top-``r``
-  sources (rank by score, ties by position: a stable sort), every token's output slot in kept
-  order, and the size-weighted merge weights. ``prune-norm`` ranks the sources by their norm
-  instead (no matrix), ``prune-random`` by scores drawn with ``torch.rand``.
+  (fp32 accumulation, norms from the same loads) and each source's best destination; everything
+  after that is one-dimensional: the top-``r`` sources from a sort of distinct keys (score, then
+  position: a stable sort), every token's output slot in kept order from a cumsum, the merged-source
+  list from a second sort (by destination, then score), each destination's count from a histogram,
+  and the size-weighted merge weights. ``prune-norm`` ranks the sources by their norm instead (no
+  matrix), ``prune-random`` by scores drawn with ``torch.rand``.
 - Longer sequences (VideoMamba's 1569 and 3137 tokens) get the same plan from four tiled launches
   in :mod:`rmeeto.ops.triton.merge_tiled`.
 - ``_apply_kernel``: one program per (image, block of output rows, block of channels) writes
   ``owner * w_owner + sum(src * w_src)`` for the hidden states and the residual stream in one
   launch, accumulating in fp32. The plan lists each row's merged sources (in the order the
   reference adds them), so a row reads only its own.
+- ``_apply_add_norm_kernel``: the same rows of ``x + y`` in fp32, then the next block's RMSNorm, in one
+  pass (a merge block's residual add + norm; :func:`apply_add_norm`).
 - The backward is a single gather: ``grad_x[t] = w[t] * grad_out[slot[t]]``.
 """
 from __future__ import annotations
