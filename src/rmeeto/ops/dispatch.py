@@ -15,7 +15,6 @@ once, at import, so that deciding costs nothing inside a traced forward.
 """
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import logging
 import weakref
@@ -135,8 +134,9 @@ def _stacked_params(fwd: DirectionParams, bwd: DirectionParams, cdt: torch.dtype
     launches per block, a host cost that showed in eager inference of small models."""
     if torch.is_grad_enabled() or torch.compiler.is_compiling():
         return stack_params(fwd, bwd, cdt)
-    tensors = [t for p in (fwd, bwd) for t in (getattr(p, f.name) for f in dataclasses.fields(p)) if t is not None]
-    key = (cdt, tuple((t.data_ptr(), t._version) for t in tensors))
+    tensors = [t for p in (fwd, bwd) for t in (p.conv_weight, p.conv_bias, p.x_proj_weight, p.dt_proj_weight,
+                                               p.dt_proj_bias, p.A_log, p.D) if t is not None]
+    key = (cdt, tuple([(t.data_ptr(), t._version) for t in tensors]))
     owner = fwd.A_log
     hit = _stacked.get(id(owner))
     if hit is None or hit[0]() is not owner or hit[1] != key:

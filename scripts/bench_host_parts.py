@@ -1,0 +1,60 @@
+"""Host (Python) time of the per-block and per-merge-block work of an eager forward, on this machine's CPU.
+
+Eager forwards of small models are bound by host time (see docs/benchmarks/2026-12-01-h200-compile/), so these
+parts matter even though they move no data. Kernel launches are replaced by a no-op, so what is timed is the
+Python around them: argument checks, allocations, cache keys. Median of ``--repeat`` timeit rounds, in us per
+call; prints a table, asserts nothing.
+
+    PYTHONPATH=src python scripts/bench_host_parts.py [--model vim_tiny_patch16_224] [--r 5]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import timeit
+from typing import Callable
+
+import torch
+
+import rmeeto
+
+
+def _us(fn: Callable[[], object], number: int, repeat: int) -> float:
+    return statistics.median(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="vim_tiny_patch16_224")
+    ap.add_argument("--r", type=int, default=5)
+    ap.add_argument("--number", type=int, default=2000)
+    ap.add_argument("--repeat", type=int, default=7)
+    args = ap.parse_args(argv)
+    from rmeeto.ops import dispatch
+    from rmeeto.ops.triton import merge as tm
+
+    tm.launch = lambda *a, **k: None  # the kernels themselves are not what is timed
+    model = rmeeto.patch(rmeeto.create_model(args.model), r=args.r).eval()
+    mixer = model.layers[0].mixer
+    fwd, bwd = mixer.direction_params(False), mixer.direction_params(True)
+    T, C = model.num_tokens, model.embed_dim
+    h, res = torch.randn(1, T, C).half(), torch.randn(1, T, C)
+    size, weight = torch.ones(1, T, 1), torch.ones(C)
+    with torch.inference_mode():
+        plan = tm.plan(h, args.r, T // 2, size)
+        parts = {
+            "mixer.direction_params (2 per block)": lambda: mixer.direction_params(False),
+            "dispatch._stacked_params (1 per block, cached)": lambda: dispatch._stacked_params(fwd, bwd, torch.half),
+            "patched model's new_state (1 per forward)": lambda: model.new_state(T // 2),
+            "fused merge plan, launch stubbed (1 per merge block)": lambda: tm.plan(h, args.r, T // 2, size),
+            "fused apply + add + norm, launch stubbed": lambda: tm.apply_add_norm(plan, h, res, weight, 1e-5),
+        }
+        print(f"{args.model} r={args.r}, batch 1, torch {torch.__version__}; us per call, median of {args.repeat}")
+        for name, fn in parts.items():
+            fn()
+            print(f"{name:55s} {_us(fn, args.number, args.repeat):8.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
