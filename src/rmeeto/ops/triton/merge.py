@@ -37,7 +37,8 @@ from .launch import cdiv, launch, next_pow2
 from .merge_tiled import accumulate_dots, plan_tiled
 from .norm import add_rmsnorm_bwd
 
-MAX_SOURCES = 128  # the single-program plan holds the (sources x destinations) score tile
+MAX_SOURCES = 128  # the single-program plan holds the (sources x destinations) score tile; its sort keys
+# keep a source's index in one byte (_score_key), so this may not exceed 256
 PLAN_CFG = dict(num_warps=8)  # the single-program plan's launch settings
 ADD_NORM_CFG = dict(tile=2048, num_warps=4)  # the merge + add + norm kernel: values per program, warps
 
