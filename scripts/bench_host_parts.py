@@ -6,6 +6,11 @@ Python around them: argument checks, allocations, cache keys. Median of ``--repe
 call; prints a table, asserts nothing.
 
     PYTHONPATH=src python scripts/bench_host_parts.py [--model vim_tiny_patch16_224] [--r 5]
+    TRITON_INTERPRET=1 PYTHONPATH=src python scripts/bench_host_parts.py --forward   # whole forwards, r=0 and r
+
+``--forward`` times whole eager forwards on the Triton path instead (blocks of width 16, so the matmuls cost
+next to nothing; every Triton launch a no-op; r=0 and ``--r`` alternately): the host time a GPU forward would
+spend before its first wait, less the launches themselves.
 """
 from __future__ import annotations
 
@@ -29,7 +34,10 @@ def main(argv=None) -> int:
     ap.add_argument("--r", type=int, default=5)
     ap.add_argument("--number", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--forward", action="store_true", help="time whole forwards (needs TRITON_INTERPRET=1)")
     args = ap.parse_args(argv)
+    if args.forward:
+        return _forwards(args)
     from rmeeto.ops import dispatch
     from rmeeto.ops.triton import merge as tm
 
@@ -53,6 +61,30 @@ def main(argv=None) -> int:
         for name, fn in parts.items():
             fn()
             print(f"{name:55s} {_us(fn, args.number, args.repeat):8.1f}")
+    return 0
+
+
+def _forwards(args) -> int:
+    """Host ms per eager forward on the Triton path with every launch a no-op, r=0 against ``args.r``."""
+    from rmeeto.models import vim
+    from rmeeto.ops import dispatch
+    from rmeeto.ops.triton import bimamba, library, merge, merge_tiled, norm, scan, scan_chunk
+
+    for mod in (bimamba, merge, merge_tiled, norm, scan, scan_chunk):
+        mod.launch = lambda *a, **k: None
+    dispatch.available_backends = lambda device_type="cpu": ["ref", "torch", "triton"]
+    vim.add_norm = lambda h, r, w, eps, backend=None: library.add_rmsnorm(h, r, w, eps)  # as on CUDA
+    models = {}
+    for r in (0, args.r):
+        m = rmeeto.create_model(args.model, embed_dim=16).eval()
+        m.backend, m.merge_impl = "triton", "triton"
+        models[r] = rmeeto.patch(m, r=r) if r else m
+    x = torch.randn(1, *models[0].input_shape)
+    print(f"{args.model} (width 16), batch 1, torch {torch.__version__}; host ms per forward, launches stubbed")
+    with torch.inference_mode():
+        for rnd in range(3):
+            row = {r: _us(lambda: m(x), 10, args.repeat) / 1e3 for r, m in models.items()}
+            print(f"round {rnd}: " + ", ".join(f"r={r} {ms:.2f}" for r, ms in row.items()))
     return 0
 
 
