@@ -38,8 +38,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.forward:
         return _forwards(args)
+    import triton
+
     from rmeeto.ops import dispatch
     from rmeeto.ops.triton import merge as tm
+    from rmeeto.ops.triton.launch import cdiv
 
     tm.launch = lambda *a, **k: None  # the kernels themselves are not what is timed
     model = rmeeto.patch(rmeeto.create_model(args.model), r=args.r).eval()
@@ -56,6 +59,8 @@ def main(argv=None) -> int:
             "patched model's new_state (1 per forward)": lambda: model.new_state(T // 2),
             "fused merge plan, launch stubbed (1 per merge block)": lambda: tm.plan(h, args.r, T // 2, size),
             "fused apply + add + norm, launch stubbed": lambda: tm.apply_add_norm(plan, h, res, weight, 1e-5),
+            "triton.cdiv (a constexpr function)": lambda: triton.cdiv(T, 16),
+            "rmeeto.ops.triton.launch.cdiv": lambda: cdiv(T, 16),
         }
         print(f"{args.model} r={args.r}, batch 1, torch {torch.__version__}; us per call, median of {args.repeat}")
         for name, fn in parts.items():

@@ -111,3 +111,20 @@ def test_trains_under_autograd():
 def test_resolve_config_overrides():
     name, cfg = resolve_config("vim_base_patch16_224", num_classes=10, in_chans=1)
     assert name == "vim_base_patch16_224" and cfg["num_classes"] == 10 and cfg["channels"] == 1
+
+
+def test_direction_params_follow_a_parametrized_weight():
+    from torch.nn.utils import parametrize
+
+    import rmeeto
+
+    class Double(torch.nn.Module):
+        def forward(self, w):
+            return 2 * w
+
+    mixer = rmeeto.create_model("vim_tiny_patch16_224", depth=1, embed_dim=16).layers[0].mixer
+    plain = mixer.direction_params(True).x_proj_weight.clone()
+    parametrize.register_parametrization(mixer.x_proj_b, "weight", Double())
+    params = mixer.direction_params(True)
+    assert torch.equal(params.x_proj_weight, 2 * plain)
+    assert params.A_log is mixer.A_b_log and params.conv_bias is mixer.conv1d_b.bias

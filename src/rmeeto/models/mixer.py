@@ -17,6 +17,14 @@ def _s4d_real_A_log(d_inner: int, d_state: int) -> Tensor:
     return torch.log(torch.arange(1, d_state + 1, dtype=torch.float32).repeat(d_inner, 1))
 
 
+
+def _param(module: nn.Module, name: str) -> Optional[Tensor]:
+    """``getattr(module, name)`` for a plain parameter without ``nn.Module.__getattr__``, which made
+    ``direction_params`` 13 us a call (two per block and forward); a parametrized or wrapped weight (no entry of
+    that name) still goes through ``getattr``."""
+    params = module._parameters
+    return params[name] if name in params else getattr(module, name)
+
 class BiMambaMixer(nn.Module):
     """in_proj -> two selective-scan branches (forward and reversed) -> mean (or sum) -> out_proj.
 
@@ -64,13 +72,12 @@ class BiMambaMixer(nn.Module):
         dt_proj.bias._no_reinit = True
 
     def direction_params(self, backward: bool) -> DirectionParams:
-        # through the modules' own dicts: nn.Module.__getattr__ made this 13 us per call (2 per block and forward)
         s = "_b" if backward else ""
-        mods, own = self._modules, self._parameters
-        conv, dt_proj = mods["conv1d" + s]._parameters, mods["dt_proj" + s]._parameters
-        return DirectionParams(conv["weight"], conv["bias"], mods["x_proj" + s]._parameters["weight"],
-                               dt_proj["weight"], dt_proj["bias"], own["A_b_log" if backward else "A_log"],
-                               own["D" + s])
+        mods = self._modules
+        conv, dt_proj = mods["conv1d" + s], mods["dt_proj" + s]
+        return DirectionParams(_param(conv, "weight"), _param(conv, "bias"), _param(mods["x_proj" + s], "weight"),
+                               _param(dt_proj, "weight"), _param(dt_proj, "bias"),
+                               _param(self, "A_b_log" if backward else "A_log"), _param(self, "D" + s))
 
     def forward(self, hidden: Tensor, backend: Optional[str] = None, want_aux: bool = False):
         """(batch, length, d_model) -> (batch, length, d_model); also the SSM aux if ``want_aux``."""
