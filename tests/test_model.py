@@ -128,3 +128,31 @@ def test_direction_params_follow_a_parametrized_weight():
     params = mixer.direction_params(True)
     assert torch.equal(params.x_proj_weight, 2 * plain)
     assert params.A_log is mixer.A_b_log and params.conv_bias is mixer.conv1d_b.bias
+
+
+@pytest.mark.parametrize("kernel,shape", [((16, 16), (2, 3, 64, 48)), ((4, 4), (3, 1, 30, 29)),
+                                          ((2, 8, 8), (2, 3, 6, 33, 40))])
+def test_patchify_linear_is_the_convolution(kernel, shape):
+    """The patch embedding's matmul form gives the convolution's output and gradients (trailing pixels that
+    fill no patch dropped, as the convolution drops them)."""
+    from rmeeto.models.patchify import is_patchify, patchify_linear
+    torch.manual_seed(0)
+    conv = (torch.nn.Conv2d if len(kernel) == 2 else torch.nn.Conv3d)(shape[1], 24, kernel, kernel).double()
+    x = torch.randn(shape, dtype=torch.double, requires_grad=True)
+    ref = conv(x).movedim(1, -1)
+    out = patchify_linear(x, conv)
+    assert is_patchify(conv) and out.shape == ref.shape
+    torch.testing.assert_close(out, ref)
+    g = torch.randn_like(ref)
+    for a, b in zip(torch.autograd.grad(out, (x, conv.weight, conv.bias), g),
+                    torch.autograd.grad(ref, (x, conv.weight, conv.bias), g)):
+        torch.testing.assert_close(a, b)
+
+
+def test_overlapping_patch_embedding_keeps_the_convolution():
+    model = rmeeto.create_model("vim_tiny_patch16_224", img_size=64, stride=8, num_classes=3)
+    from rmeeto.models.patchify import is_patchify
+    assert not is_patchify(model.patch_embed.proj)
+    x = torch.randn(2, 3, 64, 64)
+    ref = model.patch_embed.proj(x).flatten(2).transpose(1, 2)
+    torch.testing.assert_close(model.patch_embed(x), ref)

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .patchify import patchify_linear
 from .vim import VisionMamba
 
 INFLATE_MODES = ("center", "average")
@@ -51,8 +52,7 @@ class TubeletEmbed(nn.Module):
             raise ValueError(f"the model takes clips of shape (batch, {', '.join(map(str, want))}) = "
                              f"(batch, channels, frames, height, width), got {tuple(x.shape)}; build the model "
                              f"with channels/num_frames/img_size matching the input")
-        x = self.proj(x)  # (B, D, T', H', W')
-        return x.flatten(3).permute(0, 2, 3, 1)  # (B, T', H'W', D)
+        return patchify_linear(x, self.proj).flatten(2, 3)  # (B, T', H'W', D)
 
 
 class VideoMamba(VisionMamba):

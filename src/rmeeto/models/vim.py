@@ -22,6 +22,7 @@ from ..ops.bimamba import SSMAux
 from ..ops.dispatch import add_norm, resolve_backend
 from ..ops.norm import rms_norm_ref
 from .mixer import BiMambaMixer
+from .patchify import is_patchify, patchify_linear
 
 
 @dataclass
@@ -91,6 +92,8 @@ class PatchEmbed(nn.Module):
             raise ValueError(f"the model takes {self.img_size}x{self.img_size} images but got {h}x{w}; "
                              f"resize the input or build the model with img_size={h} (pretrained "
                              f"position embeddings are resized on load)")
+        if is_patchify(self.proj):
+            return patchify_linear(x, self.proj).flatten(1, 2)
         return self.proj(x).flatten(2).transpose(1, 2)
 
 
