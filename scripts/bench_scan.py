@@ -47,7 +47,7 @@ def _run(mod, t, cfg, backward):
     ndir, batch, L, E = t["u"].shape
     out = torch.empty(batch, L, E, device="cuda", dtype=t["u"].dtype)
     A = t["A"]
-    if mod.__name__ == "rmeeto.ops.triton.scan":  # takes any strides; (ndir, N, E) memory is its fast layout
+    if mod.__name__.startswith("rmeeto.ops.triton."):  # any strides; (ndir, N, E) memory is the fast layout
         A = A.transpose(1, 2).contiguous().transpose(1, 2)
     args = (t["u"], t["delta"], t["B"], t["C"], t["z"], A, t["D"], t["bias"])
     mod.scan_fwd(*args, out, True, 0.5, cfg=cfg)

@@ -100,6 +100,8 @@ def main(argv=None) -> int:
                                                       ("states" if args.kernel == "bwd" else "channels")]
     consts = {n: 1 for n in UNIT_STRIDES | {a_unit} if any(p.name == n for p in fn.params)}
     consts.update(HAS_Z=True, SOFTPLUS=True, HAS_H0=args.h0, BLOCK_E=block_e, BLOCK_N=16)
+    if any(p.name == "EVEN" for p in fn.params):  # the width divides into channel blocks, N = BLOCK_N
+        consts["EVEN"] = True
     if args.kernel == "bwd":
         consts["T"] = args.T or cfg["T"]
     else:

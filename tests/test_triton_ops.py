@@ -334,7 +334,8 @@ def _interpreter_main() -> int:
     cases = []
     for shape in [(2, 7, 12, 4, 3, 4), (1, 1, 8, 4, 2, 4), (3, 19, 5, 3, 2, 3), (1, 37, 20, 8, 4, 4)]:
         cases.append((f"bimamba {shape}", _bimamba_errors(*shape, device=cpu), 1e-4))
-    for cfg in [dict(b=2, d=5, n=4, L=7), dict(b=1, d=3, n=3, L=1),
+    # d=16, n=4: the unmasked (EVEN) forward, whole channel blocks and a power-of-two state count
+    for cfg in [dict(b=2, d=5, n=4, L=7), dict(b=1, d=3, n=3, L=1), dict(b=2, d=16, n=4, L=9), dict(b=1, d=16, n=4, L=1),
                 dict(b=2, d=17, n=8, L=37, has_z=False, has_D=False, has_bias=False, softplus=False)]:
         cases.append((f"scan {cfg}", _scan_errors(**cfg, device=cpu), 1e-4))
     for has_res in (True, False):

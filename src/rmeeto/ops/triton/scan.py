@@ -56,7 +56,7 @@ from torch import Tensor
 
 from .. import settings
 from ..scan_ref import selective_scan_torch
-from .common import _softplus, load_A2, program_tile
+from .common import _load, _sigmoid, _softplus, load_A2, program_tile
 from .launch import cdiv, launch, next_pow2
 from .scan_chunk import chunk_states
 
@@ -78,7 +78,7 @@ def _scan_fwd_seq_kernel(
     h0_ptr,  # (NDIR, batch, NC, N, E) fp32: the state entering each chunk (HAS_H0)
     L, E, N, TC, scale,
     NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
-    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr,
+    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, EVEN: tl.constexpr,
 ):
     """The forward scan, one step at a time with the next step's inputs prefetched (see the module doc).
     Program (channel block, batch element, chunk): positions ``[c*TC, (c+1)*TC)`` from the states
@@ -110,12 +110,14 @@ def _scan_fwd_seq_kernel(
             p0 = t0
         else:
             p0 = t0 + clen - 1
-        u_n = tl.load(u_base + p0 * s_u_l, mask=emask, other=0.0)
-        dl_n = tl.load(dl_base + p0 * s_dl_l, mask=emask, other=0.0)
-        B_n = tl.load(B_base + p0 * s_B_l, mask=nmask, other=0.0)
-        C_n = tl.load(C_base + p0 * s_C_l, mask=nmask, other=0.0)
+        # the last position of the walk: prefetches past it re-read it, so no load needs the step's mask
+        p_last = p0 + (clen - 1) * (1 - 2 * d)
+        u_n = _load(u_base + p0 * s_u_l, emask, EVEN)
+        dl_n = _load(dl_base + p0 * s_dl_l, emask, EVEN)
+        B_n = _load(B_base + p0 * s_B_l, nmask, EVEN)
+        C_n = _load(C_base + p0 * s_C_l, nmask, EVEN)
         if HAS_Z:
-            z_n = tl.load(z_base + p0 * s_z_l, mask=emask, other=0.0)
+            z_n = _load(z_base + p0 * s_z_l, emask, EVEN)
         if HAS_H0:
             row = (d * tl.num_programs(1) + pid_b) * tl.num_programs(2) + c
             h = tl.load(h0_ptr + row * E * N + n[:, None] * E + e[None, :],
@@ -125,10 +127,10 @@ def _scan_fwd_seq_kernel(
         for i in range(0, clen):
             if d == 0:
                 pos = p0 + i
-                pnx = pos + 1
+                pnx = tl.minimum(pos + 1, p_last)
             else:
                 pos = p0 - i
-                pnx = pos - 1
+                pnx = tl.maximum(pos - 1, p_last)
             u = u_n.to(tl.float32)
             dl = dl_n.to(tl.float32) + bias
             Bt = B_n.to(tl.float32)
@@ -136,25 +138,27 @@ def _scan_fwd_seq_kernel(
             if HAS_Z:
                 zv = z_n.to(tl.float32)
             # prefetch the next step
-            more = (i + 1) < clen
-            u_n = tl.load(u_base + pnx * s_u_l, mask=emask & more, other=0.0)
-            dl_n = tl.load(dl_base + pnx * s_dl_l, mask=emask & more, other=0.0)
-            B_n = tl.load(B_base + pnx * s_B_l, mask=nmask & more, other=0.0)
-            C_n = tl.load(C_base + pnx * s_C_l, mask=nmask & more, other=0.0)
+            u_n = _load(u_base + pnx * s_u_l, emask, EVEN)
+            dl_n = _load(dl_base + pnx * s_dl_l, emask, EVEN)
+            B_n = _load(B_base + pnx * s_B_l, nmask, EVEN)
+            C_n = _load(C_base + pnx * s_C_l, nmask, EVEN)
             if HAS_Z:
-                z_n = tl.load(z_base + pnx * s_z_l, mask=emask & more, other=0.0)
+                z_n = _load(z_base + pnx * s_z_l, emask, EVEN)
             if SOFTPLUS:
                 dl = _softplus(dl)
             a = tl.exp2(dl[None, :] * A2)
             h = a * h + (dl * u)[None, :] * Bt[:, None]
             y = tl.sum(h * Ct[:, None], axis=0) + Dv * u
             if HAS_Z:
-                y = y * zv * tl.sigmoid(zv)
+                y = y * zv * _sigmoid(zv)
             y = y * scale
             optr = o_base + pos * s_o_l
             if d == 1:
-                y = y + tl.load(optr, mask=emask, other=0.0).to(tl.float32)
-            tl.store(optr, y.to(out_ptr.dtype.element_ty), mask=emask)
+                y = y + _load(optr, emask, EVEN).to(tl.float32)
+            if EVEN:
+                tl.store(optr, y.to(out_ptr.dtype.element_ty))
+            else:
+                tl.store(optr, y.to(out_ptr.dtype.element_ty), mask=emask)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -260,7 +264,7 @@ def _bwd_reverse(carry, dA_acc, dD_acc, db_acc, hb, p0, sgn, t0, jlen, scale, A2
         dlu = dl * u
         hs = a * hprev + dlu[:, None] * Bt[None, :]
         if HAS_Z:
-            sz = tl.sigmoid(zv)
+            sz = _sigmoid(zv)
             y = tl.sum(hs * Ct[None, :], axis=1) + Dv * u
             dz = gy * y * sz * (1.0 + zv * (1.0 - sz))
             tl.store(dz_base + pos * s_dz_l, dz.to(dz_base.dtype.element_ty), mask=emask)
@@ -277,7 +281,7 @@ def _bwd_reverse(carry, dA_acc, dD_acc, db_acc, hb, p0, sgn, t0, jlen, scale, A2
         du = dl * dhB + Dv * dy
         dD_acc += dy * u
         if SOFTPLUS:
-            ddl = ddl * tl.sigmoid(dlr)
+            ddl = ddl * _sigmoid(dlr)
         ddl = tl.where(emask, ddl, 0.0)
         db_acc += ddl
         tl.store(du_base + pos * s_du_l, du.to(du_base.dtype.element_ty), mask=emask)
@@ -496,8 +500,9 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     capturing = u.is_cuda and torch.cuda.is_current_stream_capturing()
     split = use_split(cfg.get("SPLIT", split_setting()), for_backward, capturing) and ndir == 2
     TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
+    BN = max(2, next_pow2(N))
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=TC < L, BLOCK_E=BE,
-                BLOCK_N=max(2, next_pow2(N)), num_warps=cfg["num_warps"])
+                BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, num_warps=cfg["num_warps"])
     h0 = None
     if TC < L:
         h0, _ = chunk_states(u, delta, B, C, z, None, A.contiguous(), bias, softplus, scale, TC, BE,

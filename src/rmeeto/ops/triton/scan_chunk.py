@@ -27,7 +27,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .common import _softplus, load_A2, program_tile
+from .common import _sigmoid, _softplus, load_A2, program_tile
 from .launch import cdiv, launch, next_pow2
 
 
@@ -108,7 +108,7 @@ def _chunk_local_kernel(
             if HAS_Z:
                 zv = z_r.to(tl.float32)
                 z_r = tl.load(z_base + pn * s_z_l, mask=emask & more, other=0.0)
-                gy = gy * zv * tl.sigmoid(zv)
+                gy = gy * zv * _sigmoid(zv)
             if SOFTPLUS:
                 dlr = _softplus(dlr)
             dh = Ct[None, :] * gy[:, None] + a_nx * dh
