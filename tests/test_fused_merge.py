@@ -81,6 +81,11 @@ STEPS = [(2, 3, 8, (1,), 1, "merge", True, False), (2, 258, 24, (100, 60), 0, "m
          (2, 301, 16, (120,), 150, "merge", None, True), (2, 301, 16, (30, 100), 0, "prune-norm", None, True),
          (2, 61, 16, (25,), 30, "merge", False, True), (2, 61, 16, (25,), 60, "merge", True, True)]
 
+# the tiled plan with its multi-launch bookkeeping (merge_tiled.BOOK_SOURCES set to 0)
+TILED_BOOKKEEPING_STEPS = [(2, 301, 40, (40, 88), 150, "merge", None, False),
+                           (2, 301, 40, (40, 100), 300, "prune", None, False),
+                           (2, 301, 16, (120,), 150, "merge", None, True)]
+
 
 def _tied_tokens(B: int, T: int, C: int, cls: int, g: torch.Generator) -> torch.Tensor:
     """Scaled one-hot tokens: exact ties in every score and norm. Sources use 12 directions and
@@ -177,6 +182,18 @@ def _interpreter_main() -> int:
         ok = all(v <= 1e-5 for v in errs.values())
         failed += not ok
         print(("ok  " if ok else "FAIL"), case, {k: f"{v:.1e}" for k, v in errs.items()})
+    # the tiled plan's own bookkeeping launches, which take over beyond merge_book's source count
+    from rmeeto.ops.triton import merge_tiled
+
+    saved, merge_tiled.BOOK_SOURCES = merge_tiled.BOOK_SOURCES, 0
+    try:
+        for case in TILED_BOOKKEEPING_STEPS:
+            errs = compare_steps(case, "cpu")
+            ok = all(v <= 1e-5 for v in errs.values())
+            failed += not ok
+            print(("ok  " if ok else "FAIL"), "tiled bookkeeping", case, {k: f"{v:.1e}" for k, v in errs.items()})
+    finally:
+        merge_tiled.BOOK_SOURCES = saved
     # the whole patched model with the fused merge against the official R-MeeTo outputs
     kernel_settings.configure(merge="triton")
     sys.path.insert(0, str(ROOT / "tests"))
@@ -247,7 +264,7 @@ def _interpreter_main() -> int:
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
 def test_fused_merge_interpreter():
-    proc = run_under_interpreter(__file__, timeout=300)
+    proc = run_under_interpreter(__file__, timeout=600)  # about 5 min on 2 cores (2026-12-01)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -343,6 +360,19 @@ def no_tf32():
 @pytest.mark.parametrize("case", VIDEO_STEPS, ids=[f"T{c[1]}-r{'+'.join(map(str, c[3]))}-cls{c[4]}-{c[5]}"
                                                    + ("-ties" if c[7] else "") for c in VIDEO_STEPS])
 def test_fused_merge_video_lengths_cuda_fp32(case, no_tf32):
+    errs = compare_steps(case, "cuda")
+    assert all(v <= 1e-5 for v in errs.values()), errs
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("book", ["one program", "tiled"])
+@pytest.mark.parametrize("case", [VIDEO_STEPS[0], VIDEO_STEPS[3], VIDEO_STEPS[7], (2, 4097, 64, (600,), 0, "merge", None, True)],
+                         ids=["T1569-merge", "T3137-merge-cls1568", "T1569-ties", "T4097-ties"])
+def test_fused_merge_bookkeeping_paths_cuda_fp32(case, book, no_tf32, monkeypatch):
+    """Both bookkeeping paths of the tiled plan, up to 2048 sources (4097 tokens, the one-program limit)."""
+    from rmeeto.ops.triton import merge_tiled
+    if book == "tiled":
+        monkeypatch.setattr(merge_tiled, "BOOK_SOURCES", 0)
     errs = compare_steps(case, "cuda")
     assert all(v <= 1e-5 for v in errs.values()), errs
 

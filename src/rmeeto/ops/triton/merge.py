@@ -8,14 +8,12 @@ or class-token rules) goes through the PyTorch reference in ``merge.py``.
 
 - ``_plan_kernel``: one program per image, for up to 257 tokens (at most 128 sources, which fit
   in one program's registers). It computes the source x destination cosine matrix with ``tl.dot``
-  (fp32 accumulation, norms from the same loads) and each source's best destination; everything
-  after that is one-dimensional: the top-``r`` sources from a sort of distinct keys (score, then
-  position: a stable sort), every token's output slot in kept order from a cumsum, the merged-source
-  list from a second sort (by destination, then score), each destination's count from a histogram,
-  and the size-weighted merge weights. ``prune-norm`` ranks the sources by their norm instead (no
-  matrix), ``prune-random`` by scores drawn with ``torch.rand``.
-- Longer sequences (VideoMamba's 1569 and 3137 tokens) get the same plan from four tiled launches
-  in :mod:`rmeeto.ops.triton.merge_tiled`.
+  (fp32 accumulation, norms from the same loads) and each source's best destination; the rest is the
+  one-dimensional bookkeeping of :mod:`rmeeto.ops.triton.merge_book` (sorts, cumsums, a histogram).
+  ``prune-norm`` ranks the sources by their norm instead (no matrix), ``prune-random`` by scores drawn with
+  ``torch.rand``.
+- Longer sequences (VideoMamba's 1569 and 3137 tokens) get the same plan from a tiled score launch and
+  the same bookkeeping (:mod:`rmeeto.ops.triton.merge_tiled`).
 - ``_apply_kernel``: one program per (image, block of output rows, block of channels) writes
   ``owner * w_owner + sum(src * w_src)`` for the hidden states and the residual stream in one
   launch, accumulating in fp32. The plan lists each row's merged sources (in the order the
@@ -34,25 +32,13 @@ import triton.language as tl
 from torch import Tensor
 
 from .launch import cdiv, launch, next_pow2
+from .merge_book import plan_tokens
 from .merge_tiled import accumulate_dots, plan_tiled
 from .norm import add_rmsnorm_bwd
 
-MAX_SOURCES = 128  # the single-program plan holds the (sources x destinations) score tile; its sort keys
-# keep a source's index in one byte (_score_key), so this may not exceed 256
+MAX_SOURCES = 128  # the single-program plan holds the (sources x destinations) score tile in registers
 PLAN_CFG = dict(num_warps=8)  # the single-program plan's launch settings
 ADD_NORM_CFG = dict(tile=2048, num_warps=4)  # the merge + add + norm kernel: values per program, warps
-
-
-@triton.jit
-def _store_token(slot_ptr, w_ptr, off, slot, w, mask):
-    tl.store(slot_ptr + off, slot, mask=mask)
-    tl.store(w_ptr + off, w, mask=mask)
-
-
-@triton.jit
-def _store_output(owner_ptr, nsize_ptr, off, owner, nsize, mask):
-    tl.store(owner_ptr + off, owner, mask=mask)
-    tl.store(nsize_ptr + off, nsize, mask=mask)
 
 
 @triton.jit
@@ -60,16 +46,6 @@ def _max_first(v1, i1, v2, i2):
     """Max and its index in one reduction; ties go to the lower index (``torch.max`` / ``argmax``)."""
     take1 = (v1 > v2) | ((v1 == v2) & (i1 < i2))
     return tl.where(take1, v1, v2), tl.where(take1, i1, i2)
-
-
-@triton.jit
-def _score_key(best, i, valid):
-    """Distinct int64 keys in the order of a stable descending sort of ``best`` (larger key: earlier): the
-    float's bits made order-preserving, then ``255 - i`` in the low byte; invalid entries come last."""
-    bits = tl.where(best == 0.0, 0.0, best).to(tl.int32, bitcast=True)  # -0.0 ties with 0.0, as in torch
-    bits = tl.where(bits < 0, bits ^ 0x7FFFFFFF, bits)
-    key = (bits.to(tl.int64) << 8) | (255 - i).to(tl.int64)
-    return tl.where(valid, key, -(1 << 48))
 
 
 @triton.jit
@@ -111,69 +87,8 @@ def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_p
             best, dst = tl.reduce((cos_na, tl.broadcast_to(i[None, :], (BS, BS))), 1, _max_first)
             best = best / tl.sqrt(na)
 
-    # the top r sources of a stable descending sort of ``best``: one sort of distinct keys, no rank matrix
-    key = _score_key(best, i, ms)
-    kth = tl.sum(tl.where(i == r - 1, tl.sort(key, descending=True), 0), axis=0)
-    sel = (key >= kth) & ms & (r > 0)
-    seli = sel.to(tl.int32)
-    removed = tl.cumsum(seli, axis=0)  # selected sources up to and including each one
-    # place in kept order: non-class position minus the removed sources before it, then skip the class slot
-    r_src = 2 * i - (removed - seli)
-    r_dst = 2 * i + 1 - removed
-    slot_src = r_src + (r_src >= new_cls).to(tl.int32)
-    slot_dst = r_dst + (r_dst >= new_cls).to(tl.int32)
-
-    sb = size_ptr + b * T
-    if HAS_SIZE:
-        size_src = tl.load(sb + fs, mask=ms, other=0.0)
-        size_dst = tl.load(sb + fd, mask=md, other=0.0)
-        size_cls = tl.load(sb + cls_idx)
-    else:
-        size_src = tl.where(ms, 1.0, 0.0)
-        size_dst = tl.where(md, 1.0, 0.0)
-        size_cls = 1.0
-    if MERGE:
-        # the merged sources sorted by destination, in score order within one: the apply adds them in this order
-        order = tl.sort(tl.where(sel, (dst.to(tl.int64) << 40) | ((1 << 39) - 1 - key), (BS + 1) << 40))
-        k_src = (order & 255).to(tl.int32)  # low bits of the key: the source's index
-        tl.store(src_ptr + b * r + i, 2 * k_src + (2 * k_src >= cls_idx).to(tl.int32), mask=i < r)
-        # every source is counted; the unselected ones all land in bin 0
-        cnt = tl.histogram(tl.where(sel, dst, 0), BS) - tl.where(i == 0, BS - r, 0)
-        upto = tl.cumsum(cnt, axis=0)
-        start = upto - cnt
-        # sizes gained by each destination: differences of the running sum over the sorted merged sources
-        run = tl.cumsum(tl.where(i < r, tl.gather(size_src, k_src, 0), 0.0), axis=0)
-        hi = tl.gather(run, tl.maximum(upto - 1, 0), 0)
-        lo = tl.where(start > 0, tl.gather(run, tl.maximum(start - 1, 0), 0), 0.0)
-        nsize_dst = size_dst + tl.where(cnt > 0, hi - lo, 0.0)
-        w_dst = size_dst / tl.where(md, nsize_dst, 1.0)  # padding: 0 / 1
-        moved_slot = tl.gather(slot_dst, dst, 0)
-        into = tl.gather(nsize_dst, dst, 0)
-        w_moved = size_src / tl.where(into > 0, into, 1.0)
-    else:
-        nsize_dst = size_dst
-        w_dst = tl.where(md, 1.0, 0.0)
-        moved_slot = tl.zeros((BS,), dtype=tl.int32) + out_len
-        w_moved = tl.zeros((BS,), dtype=tl.float32)
-    tok_slot = tl.where(sel, moved_slot, slot_src)
-    tok_w = tl.where(sel, w_moved, 1.0)
-
-    pb = b * T
-    _store_token(slot_ptr, w_ptr, pb + fs, tok_slot, tok_w, ms)
-    _store_token(slot_ptr, w_ptr, pb + fd, slot_dst, w_dst, md)
-    tl.store(slot_ptr + pb + cls_idx, new_cls)
-    tl.store(w_ptr + pb + cls_idx, 1.0)
-    ob = b * out_len  # every output row: the token it starts from and the new size
-    _store_output(owner_ptr, nsize_ptr, ob + slot_src, fs, size_src, ms & (sel == 0))
-    _store_output(owner_ptr, nsize_ptr, ob + slot_dst, fd, nsize_dst, md)
-    tl.store(owner_ptr + ob + new_cls, cls_idx)
-    tl.store(nsize_ptr + ob + new_cls, size_cls)
-    if MERGE:  # each output row's merged sources: where they start in the list and how many
-        _store_output(first_ptr, nsrc_ptr, ob + slot_dst, start, cnt, md)
-        zero = tl.zeros((BS,), dtype=tl.int32)
-        _store_output(first_ptr, nsrc_ptr, ob + slot_src, zero, zero, ms & (sel == 0))
-        tl.store(first_ptr + ob + new_cls, 0)
-        tl.store(nsrc_ptr + ob + new_cls, 0)
+    plan_tokens(best, dst, b, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr,
+                first_ptr, nsrc_ptr, T, cls_idx, new_cls, r, out_len, HAS_SIZE, MERGE, BS)
 
 
 @triton.jit

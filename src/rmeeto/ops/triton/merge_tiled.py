@@ -1,4 +1,4 @@
-"""The fused merge plan for sequences of any length: four tiled launches instead of one program per image.
+"""The fused merge plan for sequences of any length: the scores from a tiled launch, then the bookkeeping.
 
 The single-program plan in :mod:`rmeeto.ops.triton.merge` holds the whole (sources x destinations)
 score tile in registers, which limits it to 257 tokens. Here every launch works on blocks of
@@ -9,14 +9,18 @@ and VideoMamba's 1569 / 3137 tokens (and longer) run with the same result:
    ``tl.dot`` over the channels (fp32 accumulation) divided by the two norms; keeps the running
    best score and its destination (a later block wins only when strictly greater, so ties go to
    the lowest destination, as ``torch.max`` does). ``prune-norm`` computes only the norms.
-2. ``_rank_kernel`` (batch, source block): each source's rank in a stable descending sort of the
-   scores (how many come first), and its place among the sources that go to the same destination
-   (the order in which they are added, as the reference's ``scatter_add``).
-3. ``_slot_kernel`` (batch, block): output slots from the removed sources before each token, new
-   sizes and weights of the destinations (sum over the source blocks), owners, and the start and
-   count of each output row's sources in the merged-source list.
-4. ``_moved_kernel`` (batch, source block), merge only: each merged source's slot (its
-   destination's), weight and place in that list.
+2. Up to ``BOOK_SOURCES`` sources: the one-program-per-image bookkeeping of
+   :mod:`rmeeto.ops.triton.merge_book` (sorts and cumsums), as the single-program plan does it.
+   Beyond that, three tiled launches:
+
+   - ``_rank_kernel`` (batch, source block): each source's rank in a stable descending sort of the
+     scores (how many come first), and its place among the sources that go to the same destination
+     (the order in which they are added, as the reference's ``scatter_add``);
+   - ``_slot_kernel`` (batch, block): output slots from the removed sources before each token, new
+     sizes and weights of the destinations (sum over the source blocks), owners, and the start and
+     count of each output row's sources in the merged-source list;
+   - ``_moved_kernel`` (batch, source block), merge only: each merged source's slot (its
+     destination's), weight and place in that list.
 """
 from __future__ import annotations
 
@@ -27,8 +31,13 @@ import triton.language as tl
 from torch import Tensor
 
 from .launch import cdiv, launch, next_pow2
+from .merge_book import MAX_BOOK_SOURCES, _book_kernel, store_pair
 
 TILE = 64  # sources (or destinations) per program and per inner step
+# Up to this many sources the bookkeeping after the scores is one program per image (merge_book: sorts, cumsums);
+# beyond it, launches 2-4 below. On one H200 (2026-12-01, batch 32, 384 channels) those took 107 us per plan at
+# 1569 tokens and 366 us at 3137 (scripts/profile_merge_plan.py).
+BOOK_SOURCES = MAX_BOOK_SOURCES
 
 
 @triton.jit
@@ -113,12 +122,6 @@ def _rank_kernel(best_ptr, dst_ptr, rank_ptr, pos_ptr, S, MERGE: tl.constexpr, B
 
 
 @triton.jit
-def _pair(p0, p1, off, v0, v1, mask):
-    tl.store(p0 + off, v0, mask=mask)
-    tl.store(p1 + off, v1, mask=mask)
-
-
-@triton.jit
 def _slot_kernel(size_ptr, rank_ptr, dst_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, first_ptr, nsrc_ptr,
                  T, cls_idx, new_cls, r, out_len,
                  HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, BS: tl.constexpr):
@@ -170,16 +173,16 @@ def _slot_kernel(size_ptr, rank_ptr, dst_ptr, slot_ptr, w_ptr, owner_ptr, nsize_
     w_dst = size_dst / tl.where(md, nsize_dst, 1.0)
     keep = ms & (sel == 0)
     pb, ob = b * T, b * out_len
-    _pair(slot_ptr, w_ptr, pb + fs, slot_src, tl.full((BS,), 1.0, tl.float32), keep)
-    _pair(slot_ptr, w_ptr, pb + fd, slot_dst, w_dst, md)
-    _pair(owner_ptr, nsize_ptr, ob + slot_src, fs, size_src, keep)
-    _pair(owner_ptr, nsize_ptr, ob + slot_dst, fd, nsize_dst, md)
+    store_pair(slot_ptr, w_ptr, pb + fs, slot_src, tl.full((BS,), 1.0, tl.float32), keep)
+    store_pair(slot_ptr, w_ptr, pb + fd, slot_dst, w_dst, md)
+    store_pair(owner_ptr, nsize_ptr, ob + slot_src, fs, size_src, keep)
+    store_pair(owner_ptr, nsize_ptr, ob + slot_dst, fd, nsize_dst, md)
     if MERGE:  # the merged sources' slots and weights come from _moved_kernel
         start = tl.sum(below, axis=0) + tl.cumsum(cnt, axis=0) - cnt
-        _pair(first_ptr, nsrc_ptr, ob + slot_dst, start, cnt, md)
-        _pair(first_ptr, nsrc_ptr, ob + slot_src, tl.zeros((BS,), tl.int32), tl.zeros((BS,), tl.int32), keep)
+        store_pair(first_ptr, nsrc_ptr, ob + slot_dst, start, cnt, md)
+        store_pair(first_ptr, nsrc_ptr, ob + slot_src, tl.zeros((BS,), tl.int32), tl.zeros((BS,), tl.int32), keep)
     else:  # pruned sources go to the overflow slot
-        _pair(slot_ptr, w_ptr, pb + fs, tl.zeros((BS,), tl.int32) + out_len, tl.zeros((BS,), tl.float32),
+        store_pair(slot_ptr, w_ptr, pb + fs, tl.zeros((BS,), tl.int32) + out_len, tl.zeros((BS,), tl.float32),
               ms & (sel != 0))
     if tl.program_id(1) == 0:
         if HAS_SIZE:
@@ -212,7 +215,7 @@ def _moved_kernel(size_ptr, rank_ptr, dst_ptr, pos_ptr, slot_ptr, w_ptr, nsize_p
         size = tl.load(size_ptr + b * T + fs, mask=sel, other=0.0)
     else:
         size = tl.where(sel, 1.0, 0.0)
-    _pair(slot_ptr, w_ptr, b * T + fs, to, size / into, sel)
+    store_pair(slot_ptr, w_ptr, b * T + fs, to, size / into, sel)
     at = tl.load(first_ptr + b * out_len + to, mask=sel, other=0) + tl.load(pos_ptr + b * S + i, mask=sel, other=0)
     tl.store(src_ptr + b * r + at, fs, mask=sel)
 
@@ -232,6 +235,11 @@ def plan_tiled(metric: Tensor, best: Tensor, scratch: Tensor, size: Tensor, has_
         launch(_best_kernel, grid, metric, best, dst, T, C, cls_index, metric.stride(0), metric.stride(1),
                NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=TILE,
                BK=32 if C <= 32 else 64, num_warps=4)
+    if S <= BOOK_SOURCES:
+        launch(_book_kernel, (B,), best, dst, size, out["slot"], out["w"], out["owner"], out["new_size"], out["src"],
+               out["first"], out["nsrc"], T, cls_index, new_cls, r, T - r, HAS_SIZE=has_size, MERGE=merged,
+               BS=max(16, next_pow2(S)), num_warps=8)
+        return
     launch(_rank_kernel, grid, best, dst, rank, pos, S, MERGE=merged, BS=TILE, num_warps=4)
     launch(_slot_kernel, grid, size, rank, dst, out["slot"], out["w"], out["owner"], out["new_size"], out["first"],
            out["nsrc"], T, cls_index, new_cls, r, T - r, HAS_SIZE=has_size, MERGE=merged,
