@@ -16,6 +16,9 @@
 #   scripts/gpu_suite.sh conv                # the conv kernels' block configurations; ncu on the forward
 #   scripts/gpu_suite.sh confcheck           # GPU tests, conv configurations, the targets, the training step
 #   scripts/gpu_suite.sh videoquick          # VideoMamba-S clips/s, CUDA graph, r=0 and 88
+#   OLD_SCAN=mod scripts/gpu_suite.sh scanfwd # the scan against OLD_SCAN, targets, profile, training, video, GPU tests
+#   OLD_SCAN=mod scripts/gpu_suite.sh scanncu  # the forward scan vs OLD_SCAN, ncu on it, video merge, targets again
+#   scripts/gpu_suite.sh videoplan          # merge-plan GPU tests, the plan's kernels at video lengths, video clips/s
 #   scripts/gpu_suite.sh hostcheck           # eager Vim-Ti r=0 / r=5: host time, synchronizing calls, Python profile
 #   scripts/gpu_suite.sh verify              # every kernel's GPU tests, then the targets in a graph and eager Vim-Ti
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
@@ -365,6 +368,65 @@ verify)
   done
   for i in 1 2; do timeout 60 $RM bench --model vim_tiny_patch16_224 --r 0,5 --dtype fp16 2>&1 | grep -E "^auto" \
     | sed "s/^/[ti eager #$i] /" | tee -a "$OUT/targets.txt"; done ;;
+scanfwd)
+  # the forward scan against OLD_SCAN (a dotted module: an earlier scan.py placed in the package) at the issue's
+  # shapes, with an fp32 check of output and gradients; then the targets in a CUDA graph, where the forward's
+  # time goes, eager Vim-Ti, the training step, VideoMamba-S; last the GPU tests of the kernels and models
+  info | tee "$OUT/env.txt"; md5sum src/rmeeto/ops/triton/*.py src/rmeeto/models/*.py >> "$OUT/env.txt"
+  timeout 150 python3 scripts/bench_scan.py ${OLD_SCAN:+--old $OLD_SCAN} --dirs 1,2 --tc auto --rep 30 --check \
+    --shapes ${SCAN_SHAPES:-128x768x197,128x1536x197,32x768x1569,16x768x3137,8x1152x1569} 2>&1 | tee "$OUT/scan.txt"
+  for spec in vim_small_patch16_224:--r:0,11 vim_small_patch16_224:--ratio:0.54 vim_tiny_patch16_224:--r:0,1,5 \
+      vim_base_patch16_224:--r:0,11; do
+    IFS=: read -r model flag vals <<< "$spec"
+    timeout 90 $RM bench --model $model $flag $vals --dtype fp16 --cuda-graph --merge-cost 2>&1 | grep -E "^auto" \
+      | sed "s/^/[$model graph] /" | tee -a "$OUT/targets.txt"
+  done
+  for i in 1 2; do timeout 60 $RM bench --model vim_tiny_patch16_224 --r 0,5 --dtype fp16 2>&1 | grep -E "^auto" \
+    | sed "s/^/[ti eager #$i] /" | tee -a "$OUT/targets.txt"; done
+  timeout 60 python3 scripts/profile_forward.py --r 0 --top 8 2>&1 | grep -v -i warn | tee "$OUT/prof_fwd_s.txt"
+  timeout 100 $RM bench --model vim_small_patch16_224 --r 0,11 --dtype bf16 --train --warmup 5 --iters 20 2>&1 \
+    | grep -E "^auto" | sed 's/^/[vim_s train] /' | tee -a "$OUT/targets.txt"
+  timeout 100 $RM bench --model videomamba_small --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 --iters 20 \
+    --cuda-graph 2>&1 | grep -E "^auto" | sed 's/^/[videomamba_s graph] /' | tee -a "$OUT/targets.txt"
+  timeout ${TEST_TIMEOUT:-200} python3 -m pytest -q -m gpu tests/test_triton_ops.py tests/test_gpu_model.py \
+    tests/test_gpu_videomamba.py 2>&1 | tail -6 | tee "$OUT/gpu_tests.txt" ;;
+scanncu)
+  # the forward scan alone against OLD_SCAN; Nsight Compute on the forward kernel (one direction, Vim-S); the
+  # merge at video lengths; the targets again (CUDA graph), VideoMamba-S and the training step
+  info | tee "$OUT/env.txt"; md5sum src/rmeeto/ops/triton/*.py >> "$OUT/env.txt"
+  timeout 100 python3 scripts/bench_scan.py ${OLD_SCAN:+--old $OLD_SCAN} --fwd-only --dirs 1,2 --tc auto --rep 30 \
+    --shapes ${SCAN_SHAPES:-128x768x197,128x1536x197,32x768x1569,8x1152x1569} 2>&1 | tee "$OUT/scan_fwd.txt"
+  timeout 120 ncu --clock-control none -k regex:_scan_fwd_seq_kernel -c 1 --section SpeedOfLight --section WarpStateStats \
+    --section SchedulerStats --section ComputeWorkloadAnalysis --section InstructionStats --section Occupancy \
+    python3 -c "
+import sys, torch; sys.path.insert(0, 'scripts')
+import bench_scan as bs
+from rmeeto.ops.triton import scan
+t = bs._inputs(1, 128, 768, 197, 16, torch.float16)
+for _ in range(2): bs._run(scan, t, dict(TC=0), False)
+torch.cuda.synchronize()" > "$OUT/ncu_fwd.txt" 2>&1
+  timeout 60 python3 scripts/bench_merge.py --batch 32 --dim 384 --lens 1569,3137 --r 88,88 2>&1 | tee "$OUT/bench_merge_video.txt"
+  for spec in vim_small_patch16_224:--r:0,11 vim_small_patch16_224:--ratio:0.54 vim_tiny_patch16_224:--r:0,1,5; do
+    IFS=: read -r model flag vals <<< "$spec"
+    timeout 90 $RM bench --model $model $flag $vals --dtype fp16 --cuda-graph --merge-cost 2>&1 | grep -E "^auto" \
+      | sed "s/^/[$model graph] /" | tee -a "$OUT/targets.txt"
+  done
+  timeout 100 $RM bench --model videomamba_small --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 --iters 20 \
+    --cuda-graph 2>&1 | grep -E "^auto" | sed 's/^/[videomamba_s graph] /' | tee -a "$OUT/targets.txt"
+  timeout 100 $RM bench --model vim_small_patch16_224 --r 0,11 --dtype bf16 --train --warmup 5 --iters 20 2>&1 \
+    | grep -E "^auto" | sed 's/^/[vim_s train] /' | tee -a "$OUT/targets.txt" ;;
+videoplan)
+  # after a merge-plan change: the fused merge's GPU tests (video lengths, both bookkeeping paths) and the compiled
+  # video model; the plan's kernels at 1569 / 3137 tokens; one merge step; VideoMamba-S and Vim-Ti in a CUDA graph
+  info | tee "$OUT/env.txt"; md5sum src/rmeeto/ops/triton/*.py >> "$OUT/env.txt"
+  timeout ${TEST_TIMEOUT:-200} python3 -m pytest -q -m gpu tests/test_fused_merge.py \
+    tests/test_gpu_compile.py::test_compiled_video_model_with_the_tiled_merge 2>&1 | tail -6 | tee "$OUT/gpu_tests.txt"
+  timeout 60 python3 scripts/profile_merge_plan.py 2>&1 | grep -v -i warn | tee "$OUT/plan_profile.txt"
+  timeout 60 python3 scripts/bench_merge.py --batch 32 --dim 384 --lens 1569,3137 --r 88,88 2>&1 | tee "$OUT/bench_merge_video.txt"
+  timeout 100 $RM bench --model videomamba_small --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 --iters 20 \
+    --cuda-graph 2>&1 | grep -E "^auto" | sed 's/^/[videomamba_s graph] /' | tee -a "$OUT/targets.txt"
+  timeout 90 $RM bench --model vim_tiny_patch16_224 --r 0,1,5 --dtype fp16 --cuda-graph --merge-cost 2>&1 \
+    | grep -E "^auto" | sed 's/^/[vim_tiny graph] /' | tee -a "$OUT/targets.txt" ;;
 hostcheck)
   # why eager merged Vim-Ti enqueues slower than unmerged: synchronizing calls, then the Python functions
   info | tee "$OUT/env.txt"
