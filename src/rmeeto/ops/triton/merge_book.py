@@ -13,7 +13,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-IDX_BITS = 11  # a source's index in the low bits of its sort key
+IDX_BITS = 11  # a source's index in the low bits of its sort key (the 11, 2047, 42 and 43 in the kernels below)
 MAX_BOOK_SOURCES = 1 << IDX_BITS
 
 
