@@ -52,6 +52,27 @@ fakeinet() {
     for f in "$d"/*; do mv "$f" "$dst/s${i}_$(basename "$f")"; done
   done; done
 }
+# the kernels issue's inference targets in a CUDA graph (Vim-S r=0,11 and ratio 0.54, Vim-Ti r=0,1,5) plus any
+# MODEL:FLAG:VALUES given, with the merge blocks' cost; appended to $OUT/targets.txt
+graph_targets() {
+  for spec in vim_small_patch16_224:--r:0,11 vim_small_patch16_224:--ratio:0.54 vim_tiny_patch16_224:--r:0,1,5 "$@"; do
+    IFS=: read -r model flag vals <<< "$spec"
+    timeout 90 $RM bench --model $model $flag $vals --dtype fp16 --cuda-graph --merge-cost 2>&1 | grep -E "^auto" \
+      | sed "s/^/[$model graph] /" | tee -a "$OUT/targets.txt"
+  done
+}
+eager_ti() {  # eager Vim-Ti r=0,5 twice (eager timings follow the host)
+  for i in 1 2; do timeout 60 $RM bench --model vim_tiny_patch16_224 --r 0,5 --dtype fp16 2>&1 | grep -E "^auto" \
+    | sed "s/^/[ti eager #$i] /" | tee -a "$OUT/targets.txt"; done
+}
+train_s() {  # the Vim-S bf16 training step, r=0 and 11
+  timeout ${TRAIN_TIMEOUT:-120} $RM bench --model vim_small_patch16_224 --r 0,11 --dtype bf16 --train --warmup 5 --iters 20 \
+    2>&1 | grep -E "^auto" | sed 's/^/[vim_s train] /' | tee -a "$OUT/targets.txt"
+}
+video_s_graph() {  # VideoMamba-S clips/s in a CUDA graph, r=0 and 88 (8 frames, batch 32, fp16)
+  timeout 100 $RM bench --model videomamba_small --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 --iters 20 \
+    --cuda-graph 2>&1 | grep -E "^auto" | sed 's/^/[videomamba_s graph] /' | tee -a "$OUT/targets.txt"
+}
 for what in "$@"; do case $what in
 compile)
   info | tee "$OUT/compile_env.txt"
@@ -343,11 +364,7 @@ confcheck)
     tests/test_gpu_bench.py 2>&1 | tail -4 | tee "$OUT/gpu_tests.txt"
   timeout 60 python3 scripts/bench_conv.py --shapes 128x768x197 --cfgs 16/128/4,32/64/2,16/128/2,8/128/4,32/128/2,32/64/1,16/64/2 \
     2>&1 | tee "$OUT/bench_conv.txt"
-  for spec in vim_small_patch16_224:--r:0,11 vim_small_patch16_224:--ratio:0.54 vim_tiny_patch16_224:--r:0,1,5; do
-    IFS=: read -r model flag vals <<< "$spec"
-    timeout 90 $RM bench --model $model $flag $vals --dtype fp16 --cuda-graph --merge-cost 2>&1 | grep -v -i warn \
-      | sed "s/^/[$model graph] /" | tee -a "$OUT/targets.txt"
-  done
+  graph_targets
   timeout 120 $RM bench --model vim_small_patch16_224 --r 0,11 --dtype bf16 --train --warmup 5 --iters 20 2>&1 \
     | sed 's/^/[vim_s train] /' | tee -a "$OUT/targets.txt" ;;
 videoquick)
@@ -361,13 +378,8 @@ verify)
   info | tee "$OUT/env.txt"
   timeout ${TEST_TIMEOUT:-400} python3 -m pytest -q -m gpu tests/test_triton_ops.py tests/test_scan_chunk.py \
     tests/test_fused_merge.py tests/test_gpu_model.py tests/test_gpu_launch.py 2>&1 | tail -6 | tee "$OUT/gpu_tests.txt"
-  for spec in vim_small_patch16_224:--r:0,11 vim_small_patch16_224:--ratio:0.54 vim_tiny_patch16_224:--r:0,1,5; do
-    IFS=: read -r model flag vals <<< "$spec"
-    timeout 90 $RM bench --model $model $flag $vals --dtype fp16 --cuda-graph --merge-cost 2>&1 | grep -E "^auto" \
-      | sed "s/^/[$model graph] /" | tee -a "$OUT/targets.txt"
-  done
-  for i in 1 2; do timeout 60 $RM bench --model vim_tiny_patch16_224 --r 0,5 --dtype fp16 2>&1 | grep -E "^auto" \
-    | sed "s/^/[ti eager #$i] /" | tee -a "$OUT/targets.txt"; done ;;
+  graph_targets
+  eager_ti ;;
 scanfwd)
   # the forward scan against OLD_SCAN (a dotted module: an earlier scan.py placed in the package) at the issue's
   # shapes, with an fp32 check of output and gradients; then the targets in a CUDA graph, where the forward's
@@ -375,19 +387,11 @@ scanfwd)
   info | tee "$OUT/env.txt"; md5sum src/rmeeto/ops/triton/*.py src/rmeeto/models/*.py >> "$OUT/env.txt"
   timeout 150 python3 scripts/bench_scan.py ${OLD_SCAN:+--old $OLD_SCAN} --dirs 1,2 --tc auto --rep 30 --check \
     --shapes ${SCAN_SHAPES:-128x768x197,128x1536x197,32x768x1569,16x768x3137,8x1152x1569} 2>&1 | tee "$OUT/scan.txt"
-  for spec in vim_small_patch16_224:--r:0,11 vim_small_patch16_224:--ratio:0.54 vim_tiny_patch16_224:--r:0,1,5 \
-      vim_base_patch16_224:--r:0,11; do
-    IFS=: read -r model flag vals <<< "$spec"
-    timeout 90 $RM bench --model $model $flag $vals --dtype fp16 --cuda-graph --merge-cost 2>&1 | grep -E "^auto" \
-      | sed "s/^/[$model graph] /" | tee -a "$OUT/targets.txt"
-  done
-  for i in 1 2; do timeout 60 $RM bench --model vim_tiny_patch16_224 --r 0,5 --dtype fp16 2>&1 | grep -E "^auto" \
-    | sed "s/^/[ti eager #$i] /" | tee -a "$OUT/targets.txt"; done
+  graph_targets vim_base_patch16_224:--r:0,11
+  eager_ti
   timeout 60 python3 scripts/profile_forward.py --r 0 --top 8 2>&1 | grep -v -i warn | tee "$OUT/prof_fwd_s.txt"
-  timeout 100 $RM bench --model vim_small_patch16_224 --r 0,11 --dtype bf16 --train --warmup 5 --iters 20 2>&1 \
-    | grep -E "^auto" | sed 's/^/[vim_s train] /' | tee -a "$OUT/targets.txt"
-  timeout 100 $RM bench --model videomamba_small --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 --iters 20 \
-    --cuda-graph 2>&1 | grep -E "^auto" | sed 's/^/[videomamba_s graph] /' | tee -a "$OUT/targets.txt"
+  TRAIN_TIMEOUT=100 train_s
+  video_s_graph
   timeout ${TEST_TIMEOUT:-200} python3 -m pytest -q -m gpu tests/test_triton_ops.py tests/test_gpu_model.py \
     tests/test_gpu_videomamba.py 2>&1 | tail -6 | tee "$OUT/gpu_tests.txt" ;;
 scanncu)
@@ -406,15 +410,9 @@ t = bs._inputs(1, 128, 768, 197, 16, torch.float16)
 for _ in range(2): bs._run(scan, t, dict(TC=0), False)
 torch.cuda.synchronize()" > "$OUT/ncu_fwd.txt" 2>&1
   timeout 60 python3 scripts/bench_merge.py --batch 32 --dim 384 --lens 1569,3137 --r 88,88 2>&1 | tee "$OUT/bench_merge_video.txt"
-  for spec in vim_small_patch16_224:--r:0,11 vim_small_patch16_224:--ratio:0.54 vim_tiny_patch16_224:--r:0,1,5; do
-    IFS=: read -r model flag vals <<< "$spec"
-    timeout 90 $RM bench --model $model $flag $vals --dtype fp16 --cuda-graph --merge-cost 2>&1 | grep -E "^auto" \
-      | sed "s/^/[$model graph] /" | tee -a "$OUT/targets.txt"
-  done
-  timeout 100 $RM bench --model videomamba_small --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 --iters 20 \
-    --cuda-graph 2>&1 | grep -E "^auto" | sed 's/^/[videomamba_s graph] /' | tee -a "$OUT/targets.txt"
-  timeout 100 $RM bench --model vim_small_patch16_224 --r 0,11 --dtype bf16 --train --warmup 5 --iters 20 2>&1 \
-    | grep -E "^auto" | sed 's/^/[vim_s train] /' | tee -a "$OUT/targets.txt" ;;
+  graph_targets
+  video_s_graph
+  TRAIN_TIMEOUT=100 train_s ;;
 videoplan)
   # after a merge-plan change: the fused merge's GPU tests (video lengths, both bookkeeping paths) and the compiled
   # video model; the plan's kernels at 1569 / 3137 tokens; one merge step; VideoMamba-S and Vim-Ti in a CUDA graph
@@ -423,8 +421,7 @@ videoplan)
     tests/test_gpu_compile.py::test_compiled_video_model_with_the_tiled_merge 2>&1 | tail -6 | tee "$OUT/gpu_tests.txt"
   timeout 60 python3 scripts/profile_merge_plan.py 2>&1 | grep -v -i warn | tee "$OUT/plan_profile.txt"
   timeout 60 python3 scripts/bench_merge.py --batch 32 --dim 384 --lens 1569,3137 --r 88,88 2>&1 | tee "$OUT/bench_merge_video.txt"
-  timeout 100 $RM bench --model videomamba_small --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 --iters 20 \
-    --cuda-graph 2>&1 | grep -E "^auto" | sed 's/^/[videomamba_s graph] /' | tee -a "$OUT/targets.txt"
+  video_s_graph
   timeout 90 $RM bench --model vim_tiny_patch16_224 --r 0,1,5 --dtype fp16 --cuda-graph --merge-cost 2>&1 \
     | grep -E "^auto" | sed 's/^/[vim_tiny graph] /' | tee -a "$OUT/targets.txt" ;;
 hostcheck)

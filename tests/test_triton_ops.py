@@ -340,7 +340,7 @@ def _interpreter_main() -> int:
         cases.append((f"scan {cfg}", _scan_errors(**cfg, device=cpu), 1e-4))
     for has_res in (True, False):
         cases.append((f"norm res={has_res}", _norm_errors(5, 48, cpu, has_res), 1e-4))
-    # the scans' softplus (an atanh series for log1p) against float64 softplus over [-30, 30]
+    # the scans' softplus (a polynomial for log1p) against float64 softplus over [-30, 30]
     x = torch.linspace(-30, 30, 120001)
     y = torch.empty_like(x)
     _softplus_kernel[(triton.cdiv(x.numel(), 4096),)](x, y, x.numel(), BLOCK=4096)

@@ -17,13 +17,13 @@ def _s4d_real_A_log(d_inner: int, d_state: int) -> Tensor:
     return torch.log(torch.arange(1, d_state + 1, dtype=torch.float32).repeat(d_inner, 1))
 
 
-
 def _param(module: nn.Module, name: str) -> Optional[Tensor]:
     """``getattr(module, name)`` for a plain parameter without ``nn.Module.__getattr__``, which made
     ``direction_params`` 13 us a call (two per block and forward); a parametrized or wrapped weight (no entry of
     that name) still goes through ``getattr``."""
     params = module._parameters
     return params[name] if name in params else getattr(module, name)
+
 
 class BiMambaMixer(nn.Module):
     """in_proj -> two selective-scan branches (forward and reversed) -> mean (or sum) -> out_proj.

@@ -43,7 +43,6 @@ def _triton_version() -> tuple[int, int]:
 _KNOWN = KNOWN_LAUNCHERS[0] <= _triton_version() <= KNOWN_LAUNCHERS[1]
 
 
-
 def cdiv(a: int, b: int) -> int:
     """``ceil(a / b)`` for launch grids: ``triton.cdiv``'s value without its constexpr-function wrapper, which
     costs 2.7 us of host time per call against 0.1 (this package's CPU machine, Triton 3.8, 2026-12-01,
@@ -54,6 +53,7 @@ def cdiv(a: int, b: int) -> int:
 def next_pow2(n: int) -> int:
     """The smallest power of 2 at least ``n`` (0 for 0), as ``triton.next_power_of_2`` gives it, without its wrapper."""
     return 0 if n <= 0 else 1 << (n - 1).bit_length()
+
 
 def _enabled() -> bool:
     return _KNOWN and settings.current().fast_launch and os.environ.get("TRITON_INTERPRET", "0") != "1"

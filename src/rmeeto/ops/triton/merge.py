@@ -237,8 +237,7 @@ def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], mode: s
                  else torch.rand(B, T // 2, device=dev))
     if B and tiled:
         best = score if score is not None else torch.empty(B, T // 2, **f32)
-        plan_tiled(metric, best, torch.empty(3, B, T // 2, **i32), sz, size is not None, out, r, cls_index,
-                   new_cls, SCORES[mode], merged)
+        plan_tiled(metric, best, sz, size is not None, out, r, cls_index, new_cls, SCORES[mode], merged)
     elif B:
         launch(_plan_kernel, (B,), metric, sz, score if score is not None else out["w"], out["slot"], out["w"],
                out["owner"], out["new_size"], out["src"], out["first"], out["nsrc"],

@@ -220,14 +220,14 @@ def _moved_kernel(size_ptr, rank_ptr, dst_ptr, pos_ptr, slot_ptr, w_ptr, nsize_p
     tl.store(src_ptr + b * r + at, fs, mask=sel)
 
 
-def plan_tiled(metric: Tensor, best: Tensor, scratch: Tensor, size: Tensor, has_size: bool, out: dict,
+def plan_tiled(metric: Tensor, best: Tensor, size: Tensor, has_size: bool, out: dict,
                r: int, cls_index: int, new_cls: int, kind: int, merged: bool) -> None:
     """Fill ``out`` (slot, w, owner, new_size, first, nsrc, src: as in ``rmeeto.ops.triton.merge.plan``) for
     ``metric`` (batch, T, C) with unit last stride. ``kind``: 0 cosine, 1 norm, 2 the scores
-    already in ``best`` (batch, T // 2, fp32); ``scratch`` is (3, batch, T // 2) int32."""
+    already in ``best`` (batch, T // 2, fp32)."""
     B, T, C = metric.shape
     S = T // 2
-    dst, rank, pos = scratch[0], scratch[1], scratch[2]
+    dst = torch.empty(B, S, device=metric.device, dtype=torch.int32)  # each source's best destination
     grid = (B, cdiv(S, TILE))
     if kind == 2:
         dst.zero_()
@@ -240,6 +240,7 @@ def plan_tiled(metric: Tensor, best: Tensor, scratch: Tensor, size: Tensor, has_
                out["first"], out["nsrc"], T, cls_index, new_cls, r, T - r, HAS_SIZE=has_size, MERGE=merged,
                BS=max(16, next_pow2(S)), num_warps=8)
         return
+    rank, pos = torch.empty(2, B, S, device=metric.device, dtype=torch.int32)
     launch(_rank_kernel, grid, best, dst, rank, pos, S, MERGE=merged, BS=TILE, num_warps=4)
     launch(_slot_kernel, grid, size, rank, dst, out["slot"], out["w"], out["owner"], out["new_size"], out["first"],
            out["nsrc"], T, cls_index, new_cls, r, T - r, HAS_SIZE=has_size, MERGE=merged,
