@@ -78,14 +78,19 @@ def _load(path):
 def _variants(args, new, old):
     out = [("old", old, None)] if old is not None else []
     for be_nw in args.be.split(","):
-        be, _, nw = be_nw.partition("/")
+        be, nw, mr = (be_nw.split("/") + ["", ""])[:3]
         for tc in args.tc.split(","):
             cfg = dict(TC=tc if tc == "auto" else int(tc))
             if be != "default":  # the forward's and the backward's own blocks otherwise
                 cfg["BLOCK_E"] = int(be)
             if nw:
                 cfg["num_warps"] = int(nw)
-            out.append((f"new TC={tc}" + (f" BE={be_nw}" if be != "default" else ""), new, cfg))
+            if mr:  # the forward's register cap; 0 lifts it
+                cfg["maxnreg"] = int(mr) or None
+            if args.split:
+                cfg["SPLIT"] = True
+            out.append((f"new TC={tc}" + (f" BE={be_nw}" if be != "default" else "") + (" split" if args.split else ""),
+                        new, cfg))
     for spec in filter(None, args.bwd_cfg.split(",")):  # the backward alone re-blocked: BE/warps/T[/maxnreg]
         be, nw, T, *mr = (int(v) for v in spec.split("/"))
         bwd = dict(BLOCK_E=be, num_warps=nw, T=T, maxnreg=mr[0] if mr else None)
@@ -100,10 +105,13 @@ def main(argv=None) -> int:
     ap.add_argument("--dirs", default="1,2")
     ap.add_argument("--tc", default="auto,0,64,128")
     ap.add_argument("--be", default="default",
-                    help="channel blocks to try, each optionally /num_warps (32,64/2); default: the kernels' own")
+                    help="channel blocks to try, each optionally /num_warps[/maxnreg] (32,64/2,64/1/0); "
+                    "default: the kernels' own")
     ap.add_argument("--fwd-only", action="store_true", help="time the forward alone")
     ap.add_argument("--bwd-cfg", default="", help="also the backward alone re-blocked, each BE/warps/T[/maxnreg], "
                     "e.g. 32/1/8/168,16/1/8 (the forward keeps its own)")
+    ap.add_argument("--split", action="store_true", help="the forward's two directions as two launches on two "
+                    "streams (what a CUDA graph of an inference forward runs)")
     ap.add_argument("--N", type=int, default=16)
     ap.add_argument("--dtype", default="fp16", choices=["fp16", "bf16", "fp32"])
     ap.add_argument("--rep", type=int, default=60, help="do_bench rep (ms)")

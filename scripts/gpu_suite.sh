@@ -19,6 +19,7 @@
 #   OLD_SCAN=mod scripts/gpu_suite.sh scanfwd # the scan against OLD_SCAN, targets, profile, training, video, GPU tests
 #   OLD_SCAN=mod scripts/gpu_suite.sh scanncu  # the forward scan vs OLD_SCAN, ncu on it, video merge, targets again
 #   scripts/gpu_suite.sh videoplan          # merge-plan GPU tests, the plan's kernels at video lengths, video clips/s
+#   CAPS="128 0" scripts/gpu_suite.sh regcap # the forward scan's register cap: scan alone, targets, video, training
 #   scripts/gpu_suite.sh hostcheck           # eager Vim-Ti r=0 / r=5: host time, synchronizing calls, Python profile
 #   scripts/gpu_suite.sh verify              # every kernel's GPU tests, then the targets in a graph and eager Vim-Ti
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
@@ -424,6 +425,20 @@ videoplan)
   video_s_graph
   timeout 90 $RM bench --model vim_tiny_patch16_224 --r 0,1,5 --dtype fp16 --cuda-graph --merge-cost 2>&1 \
     | grep -E "^auto" | sed 's/^/[vim_tiny graph] /' | tee -a "$OUT/targets.txt" ;;
+regcap)
+  # the forward scan's register cap (FWD_CFG maxnreg): the scan alone at caps 128 (the default), none, 112 and 120,
+  # one launch and the two-stream one; then every target in a graph, VideoMamba-S and the training step at each of
+  # $CAPS (0 = none), the configurations alternating
+  info | tee "$OUT/env.txt"; md5sum src/rmeeto/ops/triton/*.py >> "$OUT/env.txt"
+  timeout 170 python3 scripts/bench_scan.py --fwd-only --dirs 1,2 --tc auto --be default,64/1/0,64/1/112,64/1/120 \
+    --rep 30 --shapes 128x768x197,128x384x197,32x768x1569,8x1152x1569 2>&1 | grep -v -i warn | tee "$OUT/scan_regcap.txt"
+  timeout 80 python3 scripts/bench_scan.py --fwd-only --dirs 2 --tc auto --split --be default,64/1/0,64/1/112,64/1/120 \
+    --rep 30 --shapes 128x768x197,128x384x197 2>&1 | grep -v -i warn | tee "$OUT/scan_regcap_split.txt"
+  for cap in ${CAPS:-128 0 112}; do
+    RM="python3 scripts/with_scan_cfg.py fwd.maxnreg=$cap --"
+    echo "# fwd.maxnreg=$cap" >> "$OUT/targets.txt"
+    graph_targets; video_s_graph; [ "${TRAIN:-1}" = 1 ] && train_s
+  done ;;
 hostcheck)
   # why eager merged Vim-Ti enqueues slower than unmerged: synchronizing calls, then the Python functions
   info | tee "$OUT/env.txt"

@@ -8,7 +8,7 @@ branch) its instructions per iteration and the barriers, shuffles and special-fu
 Static counts only: they say nothing about time. Asserts nothing.
 
     PYTHONPATH=src python scripts/inspect_scan_sass.py [--kernel bwd|fwd] [--block-e 32] [--warps 1] [--T 8]
-        [--h0] [--a-contiguous channels|states] [--keep DIR]
+        [--h0] [--ndir 1|2] [--maxnreg N] [--a-contiguous channels|states] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ UNIT_STRIDES = {"s_u_e", "s_dl_e", "s_B_n", "s_C_n", "s_z_e", "s_g_e", "s_o_e", 
                 "s_dC_n", "s_dz_e"}
 
 
-def compile_sass(fn, constexprs: dict, num_warps: int, workdir: str) -> tuple[str, str]:
+def compile_sass(fn, constexprs: dict, num_warps: int, workdir: str, maxnreg: int = 0) -> tuple[str, str]:
     """(ptxas -v report, SASS listing) of ``fn`` specialised like a launch on aligned, 16-divisible inputs."""
     import triton
     from triton.backends.compiler import GPUTarget
@@ -47,7 +47,8 @@ def compile_sass(fn, constexprs: dict, num_warps: int, workdir: str) -> tuple[st
         if p.name not in constexprs and divisible and not p.do_not_specialize:
             attrs[(i,)] = [["tt.divisibility", 16]]
     src = triton.compiler.ASTSource(fn=fn, signature=signature, constexprs=constexprs, attrs=attrs)
-    kernel = triton.compile(src, target=GPUTarget("cuda", 90, 32), options={"num_warps": num_warps})
+    options = {"num_warps": num_warps, **({"maxnreg": maxnreg} if maxnreg else {})}
+    kernel = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options)
     tools = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin")
     ptx, cubin = os.path.join(workdir, "kernel.ptx"), os.path.join(workdir, "kernel.cubin")
     with open(ptx, "w") as f:
@@ -82,6 +83,8 @@ def main(argv=None) -> int:
     ap.add_argument("--warps", type=int, default=None)
     ap.add_argument("--T", type=int, default=None, help="backward checkpoint interval")
     ap.add_argument("--h0", action="store_true", help="the chunked (segment) variant")
+    ap.add_argument("--ndir", type=int, default=2, help="forward: directions per program (1: the two-stream launch)")
+    ap.add_argument("--maxnreg", type=int, default=None, help="register cap (default: the kernel's own; 0: none)")
     ap.add_argument("--a-contiguous", default=None, choices=["channels", "states"],
                     help="A's unit-stride axis as scan_fwd / scan_bwd pass it (default: channels for the forward, "
                          "states for the backward, which gets A.contiguous())")
@@ -105,11 +108,13 @@ def main(argv=None) -> int:
     if args.kernel == "bwd":
         consts["T"] = args.T or cfg["T"]
     else:
-        consts["NDIR"] = 2
+        consts["NDIR"] = args.ndir
     workdir = args.keep or tempfile.mkdtemp()
     os.makedirs(workdir, exist_ok=True)
-    report, sass = compile_sass(fn, consts, warps, workdir)
-    print(f"{fn.__name__} BLOCK_E={block_e} warps={warps} {'HAS_H0 ' if args.h0 else ''}sm_90a")
+    maxnreg = cfg.get("maxnreg") or 0 if args.maxnreg is None else args.maxnreg
+    report, sass = compile_sass(fn, consts, warps, workdir, maxnreg)
+    print(f"{fn.__name__} BLOCK_E={block_e} warps={warps} {'HAS_H0 ' if args.h0 else ''}"
+          f"{'NDIR=%d ' % args.ndir if args.kernel == 'fwd' else ''}maxnreg={maxnreg or 'none'} sm_90a")
     print("\n".join(line.split(":", 1)[-1].strip() for line in report.splitlines()
                     if "registers" in line or "spill" in line))
     for loop in loop_counts(sass):

@@ -407,7 +407,11 @@ def _scan_bwd_seq_kernel(
 # are captured in a CUDA graph and will not be differentiated (inference with a graph: 1.13x on an
 # H100 on 2026-11-27, Vim-S unmerged and r=11), and as one launch otherwise (training: 0.98x split;
 # eager merged Vim-S inference: 0.86x split, CPU-bound); the ``scan_split`` setting forces it on or off.
-FWD_CFG = dict(BLOCK_E=64, num_warps=1)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
+# maxnreg: ptxas's register cap. Uncapped, the forward kernel took 168 registers (12 one-warp programs per SM);
+# capped at 128 (16 per SM, no spills) it was 1.43x faster at 128 x 768 x 197 with one direction, 1.02-1.11x at
+# every other shape timed, and Vim-S / Vim-Ti in a CUDA graph 1.03-1.05x faster (one H200, 2026-12-01,
+# docs/benchmarks/2026-12-01-h200-fwd-regcap); 104 spilled.
+FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=128)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
 # Forward: when the step-serial launch has fewer than MIN_PROGS_FWD programs (channel blocks of FWD_CFG's
@@ -502,11 +506,11 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
     BN = max(2, next_pow2(N))
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=TC < L, BLOCK_E=BE,
-                BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, num_warps=cfg["num_warps"])
+                BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, num_warps=cfg["num_warps"], **_regcap(cfg))
     h0 = None
     if TC < L:
         h0, _ = chunk_states(u, delta, B, C, z, None, A.contiguous(), bias, softplus, scale, TC, BE,
-                             cfg["num_warps"], False)
+                             cfg["num_warps"], False, regcap=_regcap(cfg))
     grid = (cdiv(E, BE), batch, cdiv(L, TC))
     if TC >= L and split:
         _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, meta)
@@ -514,6 +518,11 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
         launch(_scan_fwd_seq_kernel, grid, *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), *_s3(A), D, bias,
                h0, L, E, N, TC, float(scale), **meta)
     return out
+
+
+def _regcap(cfg: dict) -> dict:
+    """The launch option for ``cfg``'s register cap, if it has one."""
+    return {"maxnreg": cfg["maxnreg"]} if cfg.get("maxnreg") else {}
 
 
 def use_split(setting, for_backward: bool, capturing: bool) -> bool:
@@ -618,7 +627,7 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
                *dz_args, dA, dD, db, ck, hb, h0, g0, cs, L, E, N, batch, TC, NC, float(scale),
                HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=NC > 1,
                BLOCK_E=BE, BLOCK_N=BN, T=T, num_warps=cfg["num_warps"],
-               **({"maxnreg": cfg["maxnreg"]} if cfg.get("maxnreg") else {}))
+               **_regcap(cfg))
         if dzp is not None:
             dz.copy_(dzp.sum(0))
     return part.sum(0), dA.sum((1, 2)), dD.sum((1, 2)), db.sum((1, 2))
