@@ -20,6 +20,7 @@
 #   OLD_SCAN=mod scripts/gpu_suite.sh scanncu  # the forward scan vs OLD_SCAN, ncu on it, video merge, targets again
 #   scripts/gpu_suite.sh videoplan          # merge-plan GPU tests, the plan's kernels at video lengths, video clips/s
 #   CAPS="128 0" scripts/gpu_suite.sh regcap # the forward scan's register cap: scan alone, targets, video, training
+#   AB_CONFIGS=";fwd.maxnreg=0" scripts/gpu_suite.sh regab # the same, configurations interleaved in one process
 #   scripts/gpu_suite.sh hostcheck           # eager Vim-Ti r=0 / r=5: host time, synchronizing calls, Python profile
 #   scripts/gpu_suite.sh verify              # every kernel's GPU tests, then the targets in a graph and eager Vim-Ti
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
@@ -439,6 +440,18 @@ regcap)
     echo "# fwd.maxnreg=$cap" >> "$OUT/targets.txt"
     graph_targets; video_s_graph; [ "${TRAIN:-1}" = 1 ] && train_s
   done ;;
+regab)
+  # the forward scan's register cap, configurations interleaved in one process (scripts/ab_scan_cfg.py):
+  # $AB_CONFIGS (default: cap 128 = the default, none, 120) on Vim-S, Vim-Ti and VideoMamba-S in graphs, then training
+  info | tee "$OUT/env.txt"; md5sum src/rmeeto/ops/triton/*.py >> "$OUT/env.txt"
+  AB=${AB_CONFIGS:-;fwd.maxnreg=0;fwd.maxnreg=120}
+  for spec in vim_small_patch16_224:0,11:128 vim_tiny_patch16_224:0,5:128 videomamba_small:0,88:32; do
+    IFS=: read -r model rs batch <<< "$spec"
+    timeout 150 python3 scripts/ab_scan_cfg.py --model $model --r $rs --batch $batch --configs "$AB" 2>&1 \
+      | grep -v -i warn | tee -a "$OUT/ab.txt"
+  done
+  timeout 150 python3 scripts/ab_scan_cfg.py --model vim_small_patch16_224 --r 0,11 --train --rounds 5 --iters 10 \
+    --configs "${AB_TRAIN_CONFIGS:-;fwd.maxnreg=0}" 2>&1 | grep -v -i warn | tee -a "$OUT/ab.txt" ;;
 hostcheck)
   # why eager merged Vim-Ti enqueues slower than unmerged: synchronizing calls, then the Python functions
   info | tee "$OUT/env.txt"

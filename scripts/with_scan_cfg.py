@@ -8,10 +8,26 @@ configuration at the model level before changing its default.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 
 
-def apply(assignments: list[str]) -> None:
+@contextlib.contextmanager
+def overridden(assignments: list[str]):
+    """The overrides applied inside the ``with`` block, the previous values restored after it."""
+    from rmeeto.ops.triton import scan
+
+    saved = {"fwd": dict(scan.FWD_CFG), "bwd": dict(scan.BWD_CFG)}
+    apply(assignments, quiet=True)
+    try:
+        yield
+    finally:
+        for table, old in (("fwd", scan.FWD_CFG), ("bwd", scan.BWD_CFG)):
+            old.clear()
+            old.update(saved[table])
+
+
+def apply(assignments: list[str], quiet: bool = False) -> None:
     """Set each ``fwd.KEY=INT`` / ``bwd.KEY=INT`` in the scan module's configuration dicts."""
     from rmeeto.ops.triton import scan
 
@@ -23,7 +39,8 @@ def apply(assignments: list[str]) -> None:
             raise SystemExit(f"bad override {item!r}: use fwd.KEY=INT or bwd.KEY=INT with KEY one of "
                              f"{sorted(scan.FWD_CFG)} / {sorted(scan.BWD_CFG)}")
         tables[table][key] = int(value)
-    print("scan configuration:", {"fwd": scan.FWD_CFG, "bwd": scan.BWD_CFG}, flush=True)
+    if not quiet:
+        print("scan configuration:", {"fwd": scan.FWD_CFG, "bwd": scan.BWD_CFG}, flush=True)
 
 
 def main(argv: list[str]) -> int:

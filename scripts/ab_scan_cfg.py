@@ -1,0 +1,118 @@
+"""Time scan configurations against each other at the model level, interleaved, in one process.
+
+Timings of one configuration after another drift with the GPU's state (on one H200, 2026-12-01, the same code
+measured 10 % apart minutes apart). Here every configuration's forward is captured in its own CUDA graph of
+the same model and input (or, with ``--train``, its training step runs eagerly), and the configurations take
+turns, in a rotating order, for ``--rounds`` rounds of ``--iters`` timed iterations each. Prints each
+configuration's median, lowest and highest images per second over the rounds and its median ratio to the first.
+
+    PYTHONPATH=src python scripts/ab_scan_cfg.py --model vim_small_patch16_224 --r 0,11 \\
+        --configs "fwd.maxnreg=128;fwd.maxnreg=0" [--rounds 7] [--iters 20] [--batch 128] [--train]
+
+A configuration is a space-separated list of ``fwd.KEY=INT`` / ``bwd.KEY=INT`` (``scripts/with_scan_cfg.py``);
+an empty one is the defaults.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from with_scan_cfg import overridden  # noqa: E402
+
+
+def _steps(model, configs: list[list[str]], batch: int, train: bool) -> list:
+    """One callable per configuration: a graph replay of the fp16 forward, or an eager bf16 training step."""
+    from rmeeto.bench import _for_inference, _graphed
+
+    dev = torch.device("cuda")
+    model.to(dev)
+    x = torch.randn(batch, *model.input_shape, device=dev)
+    if train:
+        model.train()
+        y = torch.randint(0, max(model.num_classes, 1), (batch,), device=dev)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-6, fused=True)
+
+        def step():
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+        return [step for _ in configs]
+    xin = _for_inference(model, x, torch.float16)
+
+    def fwd():
+        with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
+            return model(xin)
+    out = []
+    for cfg in configs:
+        with overridden(cfg):
+            out.append(_graphed(fwd, dev))
+    return out
+
+
+def _time(step, iters: int) -> float:
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        step()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / iters
+
+
+def compare(model_name: str, setting: dict, configs: list[list[str]], batch: int, rounds: int, iters: int,
+            train: bool) -> list[list[float]]:
+    """Images per second of every configuration in every round."""
+    import rmeeto
+
+    model = rmeeto.create_model(model_name)
+    if setting:
+        rmeeto.patch(model, **setting)
+    steps = _steps(model, configs, batch, train)
+    for cfg, step in zip(configs, steps):  # warm-up (and, for training, compilation) of each configuration
+        with overridden(cfg):
+            _time(step, 3)
+    rates: list[list[float]] = [[] for _ in configs]
+    for k in range(rounds):
+        order = [(k + i) % len(configs) for i in range(len(configs))]
+        for i in order:
+            with overridden(configs[i]):
+                rates[i].append(batch / _time(steps[i], iters))
+    return rates
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="vim_small_patch16_224")
+    ap.add_argument("--r", default="0", help="comma list of merge r (0: unmerged)")
+    ap.add_argument("--configs", required=True, help="';'-separated configurations, the first the baseline")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--train", action="store_true", help="the bf16 AdamW training step, eager")
+    args = ap.parse_args(argv)
+    if not torch.cuda.is_available():
+        print("no CUDA device; nothing to time")
+        return 0
+    configs = [c.split() for c in args.configs.split(";")]
+    print(f"{torch.cuda.get_device_name()} | torch {torch.__version__} | {args.model} batch {args.batch} "
+          f"{'bf16 training step' if args.train else 'fp16 forward, CUDA graph'} | {args.rounds} rounds x "
+          f"{args.iters} iterations, images/s")
+    for r in (int(v) for v in args.r.split(",")):
+        rates = compare(args.model, {"r": r} if r else {}, configs, args.batch, args.rounds, args.iters, args.train)
+        base = rates[0]
+        for cfg, rs in zip(configs, rates):
+            ratio = statistics.median(a / b for a, b in zip(rs, base))
+            print(f"r={r:<3d} {' '.join(cfg) or 'defaults':28s} median {statistics.median(rs):9.1f}  "
+                  f"min {min(rs):9.1f}  max {max(rs):9.1f}  vs first {ratio:.3f}x", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
