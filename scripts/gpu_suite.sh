@@ -441,16 +441,17 @@ regcap)
     graph_targets; video_s_graph; [ "${TRAIN:-1}" = 1 ] && train_s
   done ;;
 regab)
-  # the forward scan's register cap, configurations interleaved in one process (scripts/ab_scan_cfg.py):
-  # $AB_CONFIGS (default: cap 128 = the default, none, 120) on Vim-S, Vim-Ti and VideoMamba-S in graphs, then training
+  # the forward scan's register cap, configurations interleaved in one process (scripts/ab_scan_cfg.py), with
+  # MODEL:R:BATCH specs in $AB_MODELS and TRAIN=0 to skip the training step:
+  # $AB_CONFIGS (default: the default cap, none, 120) on Vim-S, Vim-Ti and VideoMamba-S in graphs, then training
   info | tee "$OUT/env.txt"; md5sum src/rmeeto/ops/triton/*.py >> "$OUT/env.txt"
   AB=${AB_CONFIGS:-;fwd.maxnreg=0;fwd.maxnreg=120}
-  for spec in vim_small_patch16_224:0,11:128 vim_tiny_patch16_224:0,5:128 videomamba_small:0,88:32; do
+  for spec in ${AB_MODELS:-vim_small_patch16_224:0,11:128 vim_tiny_patch16_224:0,5:128 videomamba_small:0,88:32}; do
     IFS=: read -r model rs batch <<< "$spec"
     timeout 150 python3 scripts/ab_scan_cfg.py --model $model --r $rs --batch $batch --configs "$AB" 2>&1 \
       | grep -v -i warn | tee -a "$OUT/ab.txt"
   done
-  timeout 150 python3 scripts/ab_scan_cfg.py --model vim_small_patch16_224 --r 0,11 --train --rounds 5 --iters 10 \
+  [ "${TRAIN:-1}" = 1 ] && timeout 150 python3 scripts/ab_scan_cfg.py --model vim_small_patch16_224 --r 0,11 --train --rounds 5 --iters 10 \
     --configs "${AB_TRAIN_CONFIGS:-;fwd.maxnreg=0}" 2>&1 | grep -v -i warn | tee -a "$OUT/ab.txt" ;;
 hostcheck)
   # why eager merged Vim-Ti enqueues slower than unmerged: synchronizing calls, then the Python functions

@@ -407,11 +407,13 @@ def _scan_bwd_seq_kernel(
 # are captured in a CUDA graph and will not be differentiated (inference with a graph: 1.13x on an
 # H100 on 2026-11-27, Vim-S unmerged and r=11), and as one launch otherwise (training: 0.98x split;
 # eager merged Vim-S inference: 0.86x split, CPU-bound); the ``scan_split`` setting forces it on or off.
-# maxnreg: ptxas's register cap. Uncapped, the forward kernel took 168 registers (12 one-warp programs per SM);
-# capped at 128 (16 per SM, no spills) it was 1.43x faster at 128 x 768 x 197 with one direction, 1.02-1.11x at
-# every other shape timed, and Vim-S / Vim-Ti in a CUDA graph 1.03-1.05x faster (one H200, 2026-12-01,
-# docs/benchmarks/2026-12-01-h200-fwd-regcap); 104 spilled.
-FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=128)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
+# maxnreg: ptxas's register cap for the forward kernels (0 or None: none). Uncapped the forward kernel takes about
+# 168 registers, 12 one-warp programs per SM. On one H200 with Triton 3.6 (2026-12-01,
+# docs/benchmarks/2026-12-01-h200-fwd-regcap, scripts/ab_scan_cfg.py, configurations interleaved in one process)
+# a cap of 120 made Vim-S / Vim-Ti / VideoMamba-S in a CUDA graph 1.02-1.05x faster than no cap, but a cap of 128
+# made them 0.85-0.92x as fast: how ptxas schedules under a cap is fragile, so re-time it after any change to the
+# kernel or to Triton (scripts/gpu_suite.sh regab).
+FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
 # Forward: when the step-serial launch has fewer than MIN_PROGS_FWD programs (channel blocks of FWD_CFG's
