@@ -22,8 +22,8 @@ def run(model_name: str, setting: dict, *, merge: str = "auto", backend=None, tr
     from rmeeto.bench import measure
     from rmeeto.ops.triton import scan as triton_scan
 
-    saved = triton_scan.FWD_CFG["SPLIT"]
-    triton_scan.FWD_CFG["SPLIT"] = split  # "auto" (the default), or False: the one-launch forward scan
+    saved = triton_scan.FWD_CFG.get("SPLIT")
+    triton_scan.FWD_CFG["SPLIT"] = split  # "auto" (the setting's default), or False: the one-launch forward scan
     m = rmeeto.create_model(model_name)
     m.backend = backend
     m.merge_impl = merge
@@ -32,7 +32,10 @@ def run(model_name: str, setting: dict, *, merge: str = "auto", backend=None, tr
     try:
         res = measure(m, batch, "cuda", "bf16" if train else "fp16", train, warmup, iters, graph and not train)
     finally:
-        triton_scan.FWD_CFG["SPLIT"] = saved
+        if saved is None:
+            del triton_scan.FWD_CFG["SPLIT"]
+        else:
+            triton_scan.FWD_CFG["SPLIT"] = saved
     res.update(model=model_name, setting=setting, merge=merge, backend=backend or "auto", train=train,
                graph=graph and not train, scan_split=split)
     tag = f"{model_name:22s} {str(setting):18s} merge={merge:5s} {'train' if train else 'infer'}" \

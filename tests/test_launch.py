@@ -85,3 +85,49 @@ def test_grid_helpers_equal_tritons():
 
     assert all(L.cdiv(a, b) == triton.cdiv(a, b) for a in range(0, 400) for b in range(1, 70))
     assert all(L.next_pow2(n) == triton.next_power_of_2(n) for n in range(0, 5000))
+
+
+def _scan_inputs(ndir=2, batch=2, L=8, E=64, N=16):
+    g = torch.Generator().manual_seed(0)
+    u = torch.randn(ndir, batch, L, E, generator=g)
+    return (u, torch.randn_like(u), torch.randn(ndir, batch, L, N, generator=g), torch.randn(ndir, batch, L, N, generator=g),
+            torch.randn(batch, L, E, generator=g), -torch.ones(ndir, E, N), torch.ones(ndir, E), torch.zeros(ndir, E),
+            torch.empty(batch, L, E))
+
+
+@pytest.mark.parametrize("cfg", [{}, {"SPLIT": True}, {"TC": 4}], ids=["one-launch", "two-stream", "chunked"])
+def test_every_forward_scan_launch_carries_the_register_cap(monkeypatch, cfg):
+    from rmeeto.ops.triton import scan, scan_chunk
+
+    metas = []
+    record = lambda kernel, grid, *args, **meta: metas.append((kernel.__name__, meta))  # noqa: E731
+    monkeypatch.setattr(scan, "launch", record)
+    monkeypatch.setattr(scan_chunk, "launch", record)
+    u, dl, B, C, z, A, D, bias, out = _scan_inputs()
+    for cap in (scan.FWD_CFG["maxnreg"], 96, 0):
+        metas.clear()
+        scan.scan_fwd(u, dl, B, C, z, A, D, bias, out, True, 0.5, cfg=dict(cfg, maxnreg=cap))
+        capped = {name: meta.get("maxnreg") for name, meta in metas if name != "_chunk_carry_kernel"}
+        assert set(capped) >= {"_scan_fwd_seq_kernel"} and set(capped.values()) == {cap or None}, (cap, capped)
+        assert ("_chunk_local_kernel" in capped) == ("TC" in cfg)
+
+
+def test_scan_configuration_overrides_are_checked_and_undone():
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "scripts"))
+    try:
+        from with_scan_cfg import overridden
+    finally:
+        sys.path.pop(0)
+    from rmeeto.ops.triton import scan
+
+    before = dict(scan.FWD_CFG), dict(scan.BWD_CFG)
+    with overridden(["fwd.maxnreg=0", "bwd.T=16"]):
+        assert scan.FWD_CFG["maxnreg"] == 0 and scan.BWD_CFG["T"] == 16
+    assert (scan.FWD_CFG, scan.BWD_CFG) == before
+    with pytest.raises(SystemExit, match="fwd.KEY=INT"):
+        with overridden(["fwd.no_such_key=1"]):
+            pass
+    assert (scan.FWD_CFG, scan.BWD_CFG) == before
