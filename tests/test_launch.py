@@ -95,21 +95,25 @@ def _scan_inputs(ndir=2, batch=2, L=8, E=64, N=16):
             torch.empty(batch, L, E))
 
 
-@pytest.mark.parametrize("cfg", [{}, {"SPLIT": True}, {"TC": 4}], ids=["one-launch", "two-stream", "chunked"])
-def test_every_forward_scan_launch_carries_the_register_cap(monkeypatch, cfg):
+@pytest.mark.parametrize("ndir,cfg,capped", [
+    (2, {"SPLIT": True}, True), (1, {}, True), (2, {}, False), (2, {"TC": 4}, False), (1, {"TC": 4}, True)],
+    ids=["two-stream", "one-direction", "two-directions", "chunked", "chunked-one-direction"])
+def test_the_register_cap_reaches_exactly_the_one_direction_forward_launches(monkeypatch, ndir, cfg, capped):
     from rmeeto.ops.triton import scan, scan_chunk
 
     metas = []
     record = lambda kernel, grid, *args, **meta: metas.append((kernel.__name__, meta))  # noqa: E731
     monkeypatch.setattr(scan, "launch", record)
     monkeypatch.setattr(scan_chunk, "launch", record)
-    u, dl, B, C, z, A, D, bias, out = _scan_inputs()
+    u, dl, B, C, z, A, D, bias, out = _scan_inputs(ndir)
     for cap in (scan.FWD_CFG["maxnreg"], 96, 0):
         metas.clear()
         scan.scan_fwd(u, dl, B, C, z, A, D, bias, out, True, 0.5, cfg=dict(cfg, maxnreg=cap))
-        capped = {name: meta.get("maxnreg") for name, meta in metas if name != "_chunk_carry_kernel"}
-        assert set(capped) >= {"_scan_fwd_seq_kernel"} and set(capped.values()) == {cap or None}, (cap, capped)
-        assert ("_chunk_local_kernel" in capped) == ("TC" in cfg)
+        fwd = [meta for name, meta in metas if name == "_scan_fwd_seq_kernel"]
+        assert len(fwd) == (2 if cfg.get("SPLIT") else 1)
+        assert all(m["NDIR"] == (1 if capped else 2) for m in fwd)
+        assert {m.get("maxnreg") for m in fwd} == {cap or None if capped else None}, (cap, fwd)
+        assert all("maxnreg" not in meta for name, meta in metas if name != "_scan_fwd_seq_kernel")
 
 
 def test_scan_configuration_overrides_are_checked_and_undone():

@@ -407,12 +407,13 @@ def _scan_bwd_seq_kernel(
 # are captured in a CUDA graph and will not be differentiated (inference with a graph: 1.13x on an
 # H100 on 2026-11-27, Vim-S unmerged and r=11), and as one launch otherwise (training: 0.98x split;
 # eager merged Vim-S inference: 0.86x split, CPU-bound); the ``scan_split`` setting forces it on or off.
-# maxnreg: ptxas's register cap for the forward kernels (0 or None: none). Uncapped the forward kernel takes about
-# 168 registers, 12 one-warp programs per SM. On one H200 with Triton 3.6 (2026-12-01,
+# maxnreg: ptxas's register cap (0 or None: none) for the forward kernel's one-direction launches: the two-stream
+# launch of a captured inference forward, and single-direction scans. On one H200 with Triton 3.6 (2026-12-01,
 # docs/benchmarks/2026-12-01-h200-fwd-regcap, scripts/ab_scan_cfg.py, configurations interleaved in one process)
 # a cap of 120 made Vim-S / Vim-Ti / VideoMamba-S in a CUDA graph 1.02-1.05x faster than no cap, but a cap of 128
 # made them 0.85-0.92x as fast: how ptxas schedules under a cap is fragile, so re-time it after any change to the
-# kernel or to Triton (scripts/gpu_suite.sh regab).
+# kernel or to Triton (scripts/gpu_suite.sh regab). Two-direction launches (eager inference, training, chunked
+# segments) stay uncapped: the cap was not timed there, and with Triton 3.6 their kernel spills under 120.
 FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
@@ -508,17 +509,18 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
     BN = max(2, next_pow2(N))
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=TC < L, BLOCK_E=BE,
-                BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, num_warps=cfg["num_warps"], **_regcap(cfg))
+                BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, num_warps=cfg["num_warps"])
+    one_dir = dict(meta, NDIR=1, **_regcap(cfg))
     h0 = None
     if TC < L:
         h0, _ = chunk_states(u, delta, B, C, z, None, A.contiguous(), bias, softplus, scale, TC, BE,
-                             cfg["num_warps"], False, regcap=_regcap(cfg))
+                             cfg["num_warps"], False)
     grid = (cdiv(E, BE), batch, cdiv(L, TC))
     if TC >= L and split:
-        _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, meta)
+        _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, one_dir)
     else:
         launch(_scan_fwd_seq_kernel, grid, *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), *_s3(A), D, bias,
-               h0, L, E, N, TC, float(scale), **meta)
+               h0, L, E, N, TC, float(scale), **(one_dir if ndir == 1 else meta))
     return out
 
 
@@ -554,10 +556,10 @@ def _one_dir(x: Optional[Tensor], d: Optional[int], reverse: bool) -> tuple:
 def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, grid, meta) -> None:
     """Default for captured inference (``SPLIT="auto"``; 1.13x faster on an H100): the two directions as two
     launches of the one-direction kernel on two CUDA streams, so both run at once with twice the resident
-    programs and half the serial chain each; then ``out = y_0 + y_1``. Capturable in a CUDA graph."""
+    programs and half the serial chain each; then ``out = y_0 + y_1``. Capturable in a CUDA graph. ``meta``: the
+    one-direction kernel's."""
     L, E, N = u.shape[2], u.shape[3], A.shape[-1]
     other = torch.empty(out.shape, device=out.device, dtype=out.dtype)
-    meta = dict(meta, NDIR=1)
 
     def one_direction(d: int, dst: Tensor) -> None:
         rev = d == 1

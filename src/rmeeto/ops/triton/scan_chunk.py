@@ -162,13 +162,11 @@ def _chunk_carry_kernel(
 
 def chunk_states(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor], gout: Optional[Tensor],
                  A: Tensor, bias: Tensor, softplus: bool, scale: float, TC: int, block_e: int,
-                 num_warps: int, adjoint: bool, scratch: Optional[tuple] = None,
-                 regcap: Optional[dict] = None) -> tuple[Tensor, Optional[Tensor]]:
+                 num_warps: int, adjoint: bool, scratch: Optional[tuple] = None) -> tuple[Tensor, Optional[Tensor]]:
     """States entering every chunk, ``(ndir, batch, NC, N, E)`` fp32 (``E, N`` with ``adjoint``), and with
     ``adjoint`` the adjoints entering every chunk from its end. Tensors as in :func:`rmeeto.ops.triton.scan.scan_fwd`.
     With ``adjoint``, ``scratch = (ck, cs, T)``: the backward kernel's checkpoint buffers, filled with the
-    chunk-local states and delta sums before every ``T``-th step. ``regcap``: phase 1's register cap as a launch
-    option (``{"maxnreg": n}``), the forward scan's."""
+    chunk-local states and delta sums before every ``T``-th step."""
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
     NC = cdiv(L, TC)
@@ -185,6 +183,6 @@ def chunk_states(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Ten
     launch(_chunk_local_kernel, (neb, batch, ndir * NC),
            u, *u.stride(), delta, *delta.stride(), B, *B.stride(), C, *C.stride(), *zargs, *gargs, A, *A.stride(), bias,
            hs, gs, S, ck, cs, L, E, N, TC, NC, float(scale),
-           ADJ=adjoint, HAS_Z=z is not None, SOFTPLUS=bool(softplus), T=T, **meta, **(regcap or {}))
+           ADJ=adjoint, HAS_Z=z is not None, SOFTPLUS=bool(softplus), T=T, **meta)
     launch(_chunk_carry_kernel, (neb, batch, ndir), hs, gs, S, A, *A.stride(), E, N, NC, ADJ=adjoint, **meta)
     return hs, gs
