@@ -443,9 +443,9 @@ regcap)
 regab)
   # the forward scan's register cap, configurations interleaved in one process (scripts/ab_scan_cfg.py), with
   # MODEL:R:BATCH specs in $AB_MODELS and TRAIN=0 to skip the training step:
-  # $AB_CONFIGS (default: the default cap, none, 120) on Vim-S, Vim-Ti and VideoMamba-S in graphs, then training
+  # $AB_CONFIGS (default: the defaults twice, as a control of the graphs' memory placement, no cap, 120, 128) on Vim-S, Vim-Ti and VideoMamba-S in graphs, then training
   info | tee "$OUT/env.txt"; md5sum src/rmeeto/ops/triton/*.py >> "$OUT/env.txt"
-  AB=${AB_CONFIGS:-;fwd.maxnreg=0;fwd.maxnreg=120}
+  AB=${AB_CONFIGS:-;;fwd.maxnreg=0;fwd.maxnreg=120;fwd.maxnreg=128}
   for spec in ${AB_MODELS:-vim_small_patch16_224:0,11:128 vim_tiny_patch16_224:0,5:128 videomamba_small:0,88:32}; do
     IFS=: read -r model rs batch <<< "$spec"
     timeout 150 python3 scripts/ab_scan_cfg.py --model $model --r $rs --batch $batch --configs "$AB" 2>&1 \
