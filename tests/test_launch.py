@@ -96,9 +96,9 @@ def _scan_inputs(ndir=2, batch=2, L=8, E=64, N=16):
 
 
 @pytest.mark.parametrize("ndir,cfg,capped", [
-    (2, {"SPLIT": True}, True), (1, {}, True), (2, {}, False), (2, {"TC": 4}, False), (1, {"TC": 4}, True)],
+    (2, {"SPLIT": True}, True), (1, {}, True), (2, {}, False), (2, {"TC": 4}, False), (1, {"TC": 4}, False)],
     ids=["two-stream", "one-direction", "two-directions", "chunked", "chunked-one-direction"])
-def test_the_register_cap_reaches_exactly_the_one_direction_forward_launches(monkeypatch, ndir, cfg, capped):
+def test_the_register_cap_reaches_exactly_the_step_serial_one_direction_forward_launches(monkeypatch, ndir, cfg, capped):
     from rmeeto.ops.triton import scan, scan_chunk
 
     metas = []
@@ -111,7 +111,7 @@ def test_the_register_cap_reaches_exactly_the_one_direction_forward_launches(mon
         scan.scan_fwd(u, dl, B, C, z, A, D, bias, out, True, 0.5, cfg=dict(cfg, maxnreg=cap))
         fwd = [meta for name, meta in metas if name == "_scan_fwd_seq_kernel"]
         assert len(fwd) == (2 if cfg.get("SPLIT") else 1)
-        assert all(m["NDIR"] == (1 if capped else 2) for m in fwd)
+        assert all(m["NDIR"] == ndir if not cfg.get("SPLIT") else m["NDIR"] == 1 for m in fwd)
         assert {m.get("maxnreg") for m in fwd} == {cap or None if capped else None}, (cap, fwd)
         assert all("maxnreg" not in meta for name, meta in metas if name != "_scan_fwd_seq_kernel")
 

@@ -407,13 +407,14 @@ def _scan_bwd_seq_kernel(
 # are captured in a CUDA graph and will not be differentiated (inference with a graph: 1.13x on an
 # H100 on 2026-11-27, Vim-S unmerged and r=11), and as one launch otherwise (training: 0.98x split;
 # eager merged Vim-S inference: 0.86x split, CPU-bound); the ``scan_split`` setting forces it on or off.
-# maxnreg: ptxas's register cap (0 or None: none) for the forward kernel's one-direction launches: the two-stream
-# launch of a captured inference forward, and single-direction scans. On one H200 with Triton 3.6 (2026-12-01,
+# maxnreg: ptxas's register cap (0 or None: none) for the forward kernel's step-serial one-direction launches: the
+# two-stream launch of a captured inference forward, and unchunked single-direction scans. On one H200 with Triton 3.6 (2026-12-01,
 # docs/benchmarks/2026-12-01-h200-fwd-regcap, scripts/ab_scan_cfg.py, configurations interleaved in one process)
 # a cap of 120 made Vim-S / Vim-Ti / VideoMamba-S in a CUDA graph 1.02-1.05x faster than no cap, but a cap of 128
 # made them 0.85-0.92x as fast: how ptxas schedules under a cap is fragile, so re-time it after any change to the
-# kernel or to Triton (scripts/gpu_suite.sh regab). Two-direction launches (eager inference, training, chunked
-# segments) stay uncapped: the cap was not timed there, and with Triton 3.6 their kernel spills under 120.
+# kernel or to Triton (scripts/gpu_suite.sh regab). Two-direction launches (eager inference, training) stay
+# uncapped: the cap was not timed there, and with Triton 3.6 their kernel spills under 120. So do chunked segments:
+# alone, one direction at 32 x 768 x 1569 and 8 x 1152 x 1569, 120 was 2-3 % slower than no cap.
 FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
@@ -510,7 +511,7 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     BN = max(2, next_pow2(N))
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=TC < L, BLOCK_E=BE,
                 BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, num_warps=cfg["num_warps"])
-    one_dir = dict(meta, NDIR=1, **_regcap(cfg))
+    one_dir = dict(meta, NDIR=1, **(_regcap(cfg) if TC >= L else {}))
     h0 = None
     if TC < L:
         h0, _ = chunk_states(u, delta, B, C, z, None, A.contiguous(), bias, softplus, scale, TC, BE,
