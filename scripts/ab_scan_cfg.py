@@ -29,24 +29,15 @@ from with_scan_cfg import overridden  # noqa: E402
 
 def _steps(model, configs: list[list[str]], batch: int, train: bool) -> list:
     """One callable per configuration: a graph replay of the fp16 forward, or an eager bf16 training step."""
-    from rmeeto.bench import _for_inference, _graphed
+    from rmeeto.bench import for_inference, graphed, training_step
 
     dev = torch.device("cuda")
     model.to(dev)
     x = torch.randn(batch, *model.input_shape, device=dev)
     if train:
-        model.train()
-        y = torch.randint(0, max(model.num_classes, 1), (batch,), device=dev)
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-6, fused=True)
-
-        def step():
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                loss = torch.nn.functional.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
+        step = training_step(model, x, torch.autocast("cuda", dtype=torch.bfloat16))
         return [step for _ in configs]
-    xin = _for_inference(model, x, torch.float16)
+    xin = for_inference(model, x, torch.float16)
 
     def fwd():
         with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
@@ -54,7 +45,7 @@ def _steps(model, configs: list[list[str]], batch: int, train: bool) -> list:
     out = []
     for cfg in configs:
         with overridden(cfg):
-            out.append(_graphed(fwd, dev))
+            out.append(graphed(fwd, dev))
     return out
 
 

@@ -11,7 +11,7 @@ import json
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import torch
 from torch.autograd import DeviceType
@@ -48,7 +48,7 @@ def _timeit(step, device, warmup: int, iters: int) -> list[float]:
     return times
 
 
-def _graphed(fn, device):
+def graphed(fn, device):
     """Capture ``fn`` (no arguments, static shapes) in a CUDA graph; returns a replay callable."""
     stream = torch.cuda.Stream(device)
     stream.wait_stream(torch.cuda.current_stream(device))
@@ -62,13 +62,29 @@ def _graphed(fn, device):
     return graph.replay
 
 
-def _for_inference(model, x: torch.Tensor, dt: torch.dtype) -> torch.Tensor:
+def for_inference(model, x: torch.Tensor, dt: torch.dtype) -> torch.Tensor:
     """Put ``model`` in eval mode with its weights in ``dt`` (as the official scripts' ``model.half()``; the
     caller restores fp32 with ``model.float()``) and return ``x`` in ``dt``."""
     model.eval()
     if dt != torch.float32:
         model.to(dt)
     return x.to(dt)
+
+
+def training_step(model, x: torch.Tensor, autocast) -> Callable[[], None]:
+    """One AdamW step on ``x`` with random labels, as a callable (``model`` put in training mode)."""
+    model.train()
+    y = torch.randint(0, max(model.num_classes, 1), (x.shape[0],), device=x.device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-6, fused=x.device.type == "cuda")
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step():
+        with autocast:
+            loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    return step
 
 
 def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp16", train: bool = False,
@@ -83,19 +99,9 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(dev)
     if train:
-        model.train()
-        y = torch.randint(0, max(model.num_classes, 1), (batch_size,), device=dev)
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-6, fused=dev.type == "cuda")
-        loss_fn = torch.nn.CrossEntropyLoss()
-
-        def step():
-            with autocast:
-                loss = loss_fn(model(x), y)
-            loss.backward()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
+        step = training_step(model, x, autocast)
     else:
-        xin = _for_inference(model, x, dt)
+        xin = for_inference(model, x, dt)
 
         def fwd():
             with torch.inference_mode(), autocast:
@@ -105,7 +111,7 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
             def fwd_nograd():
                 with torch.no_grad(), autocast:
                     return model(xin)
-            step = _graphed(fwd_nograd, dev)
+            step = graphed(fwd_nograd, dev)
     times = _timeit(step, dev, warmup, iters)
     model.float()
     med = statistics.median(times)
@@ -121,7 +127,7 @@ def merge_cost_ms(model, batch_size: int = 128, device: str = "cuda", dtype: str
     dev = torch.device(device)
     dt = DTYPES[dtype]
     model = model.to(dev)
-    x = _for_inference(model, torch.randn(batch_size, *model.input_shape, device=dev), dt)
+    x = for_inference(model, torch.randn(batch_size, *model.input_shape, device=dev), dt)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
     with torch.inference_mode(), torch.autocast(dev.type, dtype=dt, enabled=dt != torch.float32):
         model(x)  # first-call work (compilation, caches) stays out of the profile
