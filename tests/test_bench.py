@@ -109,3 +109,20 @@ def test_merge_cost_counts_what_the_ranges_launch_by_correlation():
     ]
     assert launched_in_ranges_us(events, "rmeeto::merge") == pytest.approx((30 + 16) / 1e3)
     assert launched_in_ranges_us(events, "no such range") == 0.0
+
+
+def test_training_rows_come_from_real_optimizer_steps():
+    import torch
+
+    import rmeeto
+    from rmeeto.bench import measure, training_step
+
+    model = rmeeto.create_model("vim_tiny_patch16_224", **TINY_KW)
+    before = [p.detach().clone() for p in model.parameters()]
+    step = training_step(model, torch.randn(2, *model.input_shape), torch.autocast("cpu", enabled=False))
+    assert model.training
+    step()
+    assert any(not torch.equal(a, p) for a, p in zip(before, model.parameters()))
+    assert all(p.grad is None for p in model.parameters())  # zeroed for the next step
+    row = measure(model, batch_size=2, device="cpu", dtype="fp32", train=True, warmup=0, iters=1)
+    assert row["im_per_s"] > 0 and row["ratio"] == 0.0
