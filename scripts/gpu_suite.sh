@@ -75,6 +75,10 @@ video_s_graph() {  # VideoMamba-S clips/s in a CUDA graph, r=0 and 88 (8 frames,
   timeout 100 $RM bench --model videomamba_small --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 --iters 20 \
     --cuda-graph 2>&1 | grep -E "^auto" | sed 's/^/[videomamba_s graph] /' | tee -a "$OUT/targets.txt"
 }
+targets_with_cap() {  # graph targets, VideoMamba-S and (unless TRAIN=0) training with the forward's cap set to $1
+  local RM="python3 scripts/with_scan_cfg.py fwd.maxnreg=$1 --"  # seen by the functions below, gone after
+  graph_targets; video_s_graph; [ "${TRAIN:-1}" = 1 ] && train_s
+}
 for what in "$@"; do case $what in
 compile)
   info | tee "$OUT/compile_env.txt"
@@ -427,18 +431,17 @@ videoplan)
   timeout 90 $RM bench --model vim_tiny_patch16_224 --r 0,1,5 --dtype fp16 --cuda-graph --merge-cost 2>&1 \
     | grep -E "^auto" | sed 's/^/[vim_tiny graph] /' | tee -a "$OUT/targets.txt" ;;
 regcap)
-  # the forward scan's register cap (FWD_CFG maxnreg): the scan alone at caps 128 (the default), none, 112 and 120,
-  # one launch and the two-stream one; then every target in a graph, VideoMamba-S and the training step at each of
-  # $CAPS (0 = none), the configurations alternating
+  # the forward scan's register cap (FWD_CFG maxnreg): the scan alone with the defaults and at caps none, 112 and
+  # 120, one launch and the two-stream one; then every target in a graph, VideoMamba-S and the training step at each
+  # of $CAPS (0 = none), one process per configuration
   info | tee "$OUT/env.txt"; md5sum src/rmeeto/ops/triton/*.py >> "$OUT/env.txt"
   timeout 170 python3 scripts/bench_scan.py --fwd-only --dirs 1,2 --tc auto --be default,64/1/0,64/1/112,64/1/120 \
     --rep 30 --shapes 128x768x197,128x384x197,32x768x1569,8x1152x1569 2>&1 | grep -v -i warn | tee "$OUT/scan_regcap.txt"
   timeout 80 python3 scripts/bench_scan.py --fwd-only --dirs 2 --tc auto --split --be default,64/1/0,64/1/112,64/1/120 \
     --rep 30 --shapes 128x768x197,128x384x197 2>&1 | grep -v -i warn | tee "$OUT/scan_regcap_split.txt"
-  for cap in ${CAPS:-128 0 112}; do
-    RM="python3 scripts/with_scan_cfg.py fwd.maxnreg=$cap --"
+  for cap in ${CAPS:-120 0 112}; do
     echo "# fwd.maxnreg=$cap" >> "$OUT/targets.txt"
-    graph_targets; video_s_graph; [ "${TRAIN:-1}" = 1 ] && train_s
+    targets_with_cap "$cap"
   done ;;
 regab)
   # the forward scan's register cap, configurations interleaved in one process (scripts/ab_scan_cfg.py), with

@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     ap.add_argument("--T", type=int, default=None, help="backward checkpoint interval")
     ap.add_argument("--h0", action="store_true", help="the chunked (segment) variant")
     ap.add_argument("--ndir", type=int, default=2, help="forward: directions per program (1: the two-stream launch)")
-    ap.add_argument("--maxnreg", type=int, default=None, help="register cap (default: the kernel's own; 0: none)")
+    ap.add_argument("--maxnreg", type=int, default=None, help="register cap (default: the one the launch gets; 0: none)")
     ap.add_argument("--a-contiguous", default=None, choices=["channels", "states"],
                     help="A's unit-stride axis as scan_fwd / scan_bwd pass it (default: channels for the forward, "
                          "states for the backward, which gets A.contiguous())")
@@ -111,7 +111,12 @@ def main(argv=None) -> int:
         consts["NDIR"] = args.ndir
     workdir = args.keep or tempfile.mkdtemp()
     os.makedirs(workdir, exist_ok=True)
-    maxnreg = cfg.get("maxnreg") or 0 if args.maxnreg is None else args.maxnreg
+    if args.maxnreg is not None:
+        maxnreg = args.maxnreg
+    elif args.kernel == "fwd":  # the cap scan_fwd would launch this variant with
+        maxnreg = S.fwd_regcap(cfg, args.ndir == 1, args.h0).get("maxnreg", 0)
+    else:
+        maxnreg = cfg.get("maxnreg") or 0
     report, sass = compile_sass(fn, consts, warps, workdir, maxnreg)
     print(f"{fn.__name__} BLOCK_E={block_e} warps={warps} {'HAS_H0 ' if args.h0 else ''}"
           f"{'NDIR=%d ' % args.ndir if args.kernel == 'fwd' else ''}maxnreg={maxnreg or 'none'} sm_90a")

@@ -511,7 +511,7 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     BN = max(2, next_pow2(N))
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=TC < L, BLOCK_E=BE,
                 BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, num_warps=cfg["num_warps"])
-    one_dir = dict(meta, NDIR=1, **(_regcap(cfg) if TC >= L else {}))
+    one_dir = dict(meta, NDIR=1, **fwd_regcap(cfg, one_direction=True, chunked=TC < L))
     h0 = None
     if TC < L:
         h0, _ = chunk_states(u, delta, B, C, z, None, A.contiguous(), bias, softplus, scale, TC, BE,
@@ -528,6 +528,12 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
 def _regcap(cfg: dict) -> dict:
     """The launch option for ``cfg``'s register cap, if it has one."""
     return {"maxnreg": cfg["maxnreg"]} if cfg.get("maxnreg") else {}
+
+
+def fwd_regcap(cfg: dict, one_direction: bool, chunked: bool) -> dict:
+    """The register-cap launch option of a forward launch: ``cfg``'s cap for step-serial one-direction launches,
+    none for the others (see ``FWD_CFG``)."""
+    return _regcap(cfg) if one_direction and not chunked else {}
 
 
 def use_split(setting, for_backward: bool, capturing: bool) -> bool:
