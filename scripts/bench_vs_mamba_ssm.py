@@ -2,6 +2,9 @@
 
 Median ms from ``triton.testing.do_bench``; the ratio is mamba_ssm's time over rmeeto's (above 1: rmeeto is
 faster). mamba_ssm's package ``__init__`` imports transformers, so its ``ops`` subpackage is loaded without it.
+Then, per shape, the channels-last copy of one (b, d, l) fp16 tensor that ``selective_scan_triton`` makes of
+``u``, ``delta`` and ``z`` (and of the output gradient): ``Tensor.contiguous()`` against :mod:`rmeeto.ops.triton.layout`
+at each ``--layout-cfgs`` entry (BLOCK_C/BLOCK_L/num_warps).
 
     python scripts/bench_vs_mamba_ssm.py --shapes 128x768x197,32x768x1569
 """
@@ -20,6 +23,7 @@ from triton.testing import do_bench
 import rmeeto
 
 from rmeeto.ops import dispatch
+from rmeeto.ops.triton.layout import to_channels_last
 from rmeeto.ops.triton.scan import selective_scan_triton
 
 SHAPES = "128x768x197,128x1536x197,32x768x1569,16x768x3137,8x1152x1569"
@@ -72,10 +76,35 @@ def model_check() -> None:
           f"{worst:.2e} (mamba_ssm backend against triton)")
 
 
+def copy_table(shapes: list[str], cfgs: list[str]) -> None:
+    """ms and GB/s (read + write) of one (b, d, l) fp16 tensor copied channels-last, torch against each tile config."""
+    print(f"{'channels-last copy':24s} {'torch ms':>9s} {'GB/s':>6s} " + " ".join(f"{c:>16s}" for c in cfgs))
+    for shape in shapes:
+        b, d, L = map(int, shape.split("x"))
+        x = torch.randn(b, d, L, device="cuda").half()
+        gb = 2 * x.numel() * x.element_size() / 1e9
+        ref = x.transpose(1, 2).contiguous()
+        t_torch = do_bench(lambda: x.transpose(1, 2).contiguous())
+        cells = []
+        for c in cfgs:
+            bc, bl, w = map(int, c.split("/"))
+            cfg = dict(BLOCK_C=bc, BLOCK_L=bl, num_warps=w)
+            assert torch.equal(to_channels_last(x, cfg), ref)
+            t = do_bench(lambda: to_channels_last(x, cfg))
+            cells.append(f"{t:7.3f} {gb / t * 1e3:5.0f}GB/s")
+        print(f"{shape:24s} {t_torch:9.3f} {gb / t_torch * 1e3:6.0f} " + " ".join(f"{c:>16s}" for c in cells),
+              flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shapes", default=SHAPES)
+    ap.add_argument("--layout-cfgs", default="64/64/4,32/64/4,64/128/4,128/64/8,32/32/2")
+    ap.add_argument("--copies-only", action="store_true", help="only the channels-last copy table (no mamba_ssm)")
     a = ap.parse_args()
+    if a.copies_only:
+        copy_table(a.shapes.split(","), a.layout_cfgs.split(","))
+        return
     theirs = mamba_selective_scan()
     print("mamba_ssm usable as a backend here:", "mamba_ssm" in dispatch.available_backends("cuda"))
     model_check()
@@ -91,6 +120,7 @@ def main() -> None:
         b_ours, b_theirs = time_ms(selective_scan_triton, xg, True), time_ms(theirs, xg, True)
         print(f"{shape:24s} {f_ours:11.3f} {f_theirs:7.3f} {f_theirs / f_ours:5.2f}x {b_ours:11.3f} {b_theirs:7.3f} "
               f"{b_theirs / b_ours:5.2f}x {diff:14.2e}", flush=True)
+    copy_table(a.shapes.split(","), a.layout_cfgs.split(","))
 
 
 if __name__ == "__main__":

@@ -308,6 +308,28 @@ def test_split_scan_half_against_truth(monkeypatch, dtype):
     _check({k: v for k, v in errs.items() if k == "out" or k.startswith("aux_")}, 1e-2, "split forward")
 
 
+def _layout_mismatches() -> dict:
+    """``to_channels_last`` on odd shapes, a strided input and a channels-last one (which must come back uncopied):
+    1.0 for each that is not an exact contiguous copy (or, channels-last, not the same memory)."""
+    from rmeeto.ops.triton.layout import to_channels_last
+
+    dev = "cuda" if HAS_CUDA and os.environ.get("TRITON_INTERPRET") != "1" else "cpu"
+    xs = {"2x5x7": torch.randn(2, 5, 7, device=dev), "1x100x197 fp16": torch.randn(1, 100, 197, device=dev).half(),
+          "1x16x1569 bf16": torch.randn(1, 16, 1569, device=dev).bfloat16(),
+          "strided": torch.randn(3, 40, 150, device=dev)[:, ::2, 1:]}
+    bad = {k: float(not (y.is_contiguous() and torch.equal(y, x.transpose(1, 2))))
+           for k, x in xs.items() for y in [to_channels_last(x)]}
+    cl = torch.randn(2, 9, 6, device=dev).transpose(1, 2)
+    bad["channels-last input copied"] = float(to_channels_last(cl).data_ptr() != cl.data_ptr())
+    return bad
+
+
+@gpu
+@needs_cuda
+def test_to_channels_last():
+    assert not any(_layout_mismatches().values())
+
+
 @gpu
 @needs_cuda
 def test_selective_scan_triton_bf16():
@@ -346,6 +368,7 @@ def _interpreter_main() -> int:
     _softplus_kernel[(triton.cdiv(x.numel(), 4096),)](x, y, x.numel(), BLOCK=4096)
     want = torch.nn.functional.softplus(x.double())
     cases.append(("softplus in [-30, 30]", {"rel": ((y.double() - want).abs() / want).max().item()}, 5e-6))
+    cases.append(("to_channels_last", _layout_mismatches(), 0.0))
     # the opt-in two-stream forward (cfg SPLIT=True) against the default
     from rmeeto.ops.triton import scan as TS
 

@@ -58,6 +58,7 @@ from .. import settings
 from ..scan_ref import selective_scan_torch
 from .common import _load, _sigmoid, _softplus, load_A2, program_tile
 from .launch import cdiv, launch, next_pow2
+from .layout import to_channels_last
 from .scan_chunk import chunk_states
 
 LOG2E = math.log2(math.e)
@@ -647,12 +648,6 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
 # ----------------------------------------------------------------------------------------------
 # official-layout single-direction entry point
 # ----------------------------------------------------------------------------------------------
-def _cl(x: Optional[Tensor]) -> Optional[Tensor]:
-    """(b, c, l) -> (b, l, c) with the channels contiguous: the kernels read a step of every channel at once,
-    so an l-contiguous tensor is copied once here (no copy when it already is channels-last)."""
-    return None if x is None else x.transpose(1, 2).contiguous()
-
-
 class _SelectiveScanFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus):
@@ -661,7 +656,7 @@ class _SelectiveScanFn(torch.autograd.Function):
         A32 = A.float().t().contiguous().t()  # (d, N) with the channels contiguous: the forward's fast layout
         D32 = (D.float() if D is not None else torch.zeros(dim, device=dev)).contiguous()
         b32 = (delta_bias.float() if delta_bias is not None else torch.zeros(dim, device=dev)).contiguous()
-        u, delta, B, C, z = _cl(u), _cl(delta), _cl(B), _cl(C), _cl(z)
+        u, delta, B, C, z = map(to_channels_last, (u, delta, B, C, z))
         out = torch.empty(batch, L, dim, device=dev, dtype=u.dtype)
         scan_fwd(u[None], delta[None], B[None], C[None], z, A32[None], D32[None], b32[None], out, delta_softplus, 1.0)
         ctx.save_for_backward(u, delta, A32, B, C, D32, z, b32)
@@ -676,7 +671,7 @@ class _SelectiveScanFn(torch.autograd.Function):
         du, dd = torch.empty_like(u), torch.empty_like(delta)
         dz = torch.empty_like(z) if z is not None else None
         dBC, dA, dD, db = scan_bwd(u[None], delta[None], B[None], C[None], z, A32[None], D32[None], b32[None],
-                                   _cl(gout), du[None], dd[None], dz, softplus, 1.0)
+                                   to_channels_last(gout), du[None], dd[None], dz, softplus, 1.0)
         dB, dC = dBC[0, :, :, :N].transpose(1, 2), dBC[0, :, :, N:].transpose(1, 2)
         return (du.transpose(1, 2), dd.transpose(1, 2), dA[0], dB.to(B.dtype), dC.to(C.dtype),
                 dD[0] if has_D else None, dz.transpose(1, 2) if dz is not None else None,
@@ -691,8 +686,8 @@ def selective_scan_triton(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Ten
 
     Variable ``B``/``C`` of shape (b, n, l) (or (b, 1, n, l)) run on Triton; fixed (d, n) or
     multi-group B/C and complex A fall back to :func:`selective_scan_torch`. The kernels read one step of every
-    channel at a time, so l-contiguous inputs are copied channels-last once, and the output (shape (b, d, l))
-    and the input gradients come back as views of channels-last memory.
+    channel at a time, so l-contiguous inputs are copied channels-last once (:mod:`.layout`'s tiled copy), and the
+    output (shape (b, d, l)) and the input gradients come back as views of channels-last memory.
     """
     def _norm(X):
         if X.dim() == 4 and X.shape[1] == 1:
