@@ -14,6 +14,7 @@ import argparse
 import importlib
 import importlib.util
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -96,12 +97,54 @@ def copy_table(shapes: list[str], cfgs: list[str]) -> None:
               flush=True)
 
 
+def profile(shape: str, backward: bool) -> None:
+    """Device time per kernel of one ``selective_scan_triton`` call (forward, or forward + backward) at ``shape``,
+    averaged over 20 calls, and the host's wall time per call; where the contract's time goes."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    b, d, L = map(int, shape.split("x"))
+    xs = inputs(b, d, L, requires_grad=backward)
+    g = torch.randn(b, d, L, device="cuda").half()
+
+    def call():
+        y = selective_scan_triton(*xs, True)
+        if backward:
+            torch.autograd.grad(y, xs, g)
+
+    for _ in range(5):
+        call()
+    torch.cuda.synchronize()
+    with torch_profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(20):
+            call()
+        torch.cuda.synchronize()
+    print(f"{shape} {'forward + backward' if backward else 'forward'}: device us per call, by kernel")
+    events = sorted(prof.key_averages(), key=lambda e: -e.device_time_total)
+    for e in events:
+        if e.device_time_total > 0:
+            print(f"  {e.device_time_total / 20:9.1f}  x{e.count // 20:<3d} {e.key[:90]}")
+    print(f"  {sum(e.self_device_time_total for e in events) / 20:9.1f}  total")
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(20):
+        call()
+    torch.cuda.synchronize()
+    print(f"  {(time.perf_counter() - t0) / 20 * 1e6:9.1f}  wall per call (back to back, no profiler)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shapes", default=SHAPES)
     ap.add_argument("--layout-cfgs", default="64/64/4,32/64/4,64/128/4,128/64/8,32/32/2")
     ap.add_argument("--copies-only", action="store_true", help="only the channels-last copy table (no mamba_ssm)")
+    ap.add_argument("--profile", default="", help="only the kernel breakdown of our scan at these shapes")
     a = ap.parse_args()
+    for shape in filter(None, a.profile.split(",")):
+        profile(shape, False)
+        profile(shape, True)
+    if a.profile:
+        return
     if a.copies_only:
         copy_table(a.shapes.split(","), a.layout_cfgs.split(","))
         return
