@@ -11,8 +11,10 @@ at each ``--layout-cfgs`` entry (BLOCK_C/BLOCK_L/num_warps).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import importlib
 import importlib.util
+import pstats
 import sys
 import time
 import types
@@ -24,6 +26,7 @@ from triton.testing import do_bench
 import rmeeto
 
 from rmeeto.ops import dispatch
+from rmeeto.ops.triton import scan_chunk
 from rmeeto.ops.triton.layout import to_channels_last
 from rmeeto.ops.triton.scan import selective_scan_triton
 
@@ -131,6 +134,18 @@ def profile(shape: str, backward: bool) -> None:
         call()
     torch.cuda.synchronize()
     print(f"  {(time.perf_counter() - t0) / 20 * 1e6:9.1f}  wall per call (back to back, no profiler)")
+    t0 = time.perf_counter()
+    for _ in range(20):
+        call()
+    host = (time.perf_counter() - t0) / 20 * 1e6
+    torch.cuda.synchronize()
+    print(f"  {host:9.1f}  host time per call (to enqueue it)")
+    if not backward:
+        stats = cProfile.Profile()
+        stats.runcall(lambda: [call() for _ in range(50)])
+        torch.cuda.synchronize()
+        print("  host profile of 50 forward calls (cProfile, by own time):")
+        pstats.Stats(stats, stream=sys.stdout).sort_stats("tottime").print_stats(12)
 
 
 def main() -> None:
@@ -139,7 +154,12 @@ def main() -> None:
     ap.add_argument("--layout-cfgs", default="64/64/4,32/64/4,64/128/4,128/64/8,32/32/2")
     ap.add_argument("--copies-only", action="store_true", help="only the channels-last copy table (no mamba_ssm)")
     ap.add_argument("--profile", default="", help="only the kernel breakdown of our scan at these shapes")
+    ap.add_argument("--carry", default="", help="the chunk carry's BLOCK_E/K/num_warps (scan_chunk.CARRY_CFG)")
     a = ap.parse_args()
+    if a.carry:
+        be, k, w = map(int, a.carry.split("/"))
+        scan_chunk.CARRY_CFG.update(BLOCK_E=be, K=k, num_warps=w)
+        print("CARRY_CFG", scan_chunk.CARRY_CFG)
     for shape in filter(None, a.profile.split(",")):
         profile(shape, False)
         profile(shape, True)

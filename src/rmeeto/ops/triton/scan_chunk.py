@@ -13,7 +13,7 @@ the sum of the (softplus'd) ``delta`` over the chunk:
 - phase 2 (``_chunk_carry_kernel``, one program per channel block x batch element x direction): a pass
   over the chunks, ``H_c = exp2(A2 S_c) H_{c-1} + h_c`` in scan order and ``G_{c-1} = exp2(A2 S_c) G_c +
   P_c`` in reverse, written in place: afterwards slot ``c`` holds the state entering chunk ``c`` and the
-  adjoint entering it from its end.
+  adjoint entering it from its end. It takes ``K`` chunks per load, combined with ``tl.associative_scan``.
 
 Phase 3 is the step-serial kernel of :mod:`rmeeto.ops.triton.scan` run on every chunk at once from these
 states. The exponents are ``<= 0`` throughout, so nothing overflows as chunks grow.
@@ -29,6 +29,10 @@ from torch import Tensor
 
 from .common import _sigmoid, _softplus, load_A2, program_tile
 from .launch import cdiv, launch, next_pow2
+
+# Phase 2's programs: channels per program, chunks combined per load, warps. Its own blocks, not the scan's: each
+# program holds K x BLOCK_E x N values per tensor.
+CARRY_CFG = dict(BLOCK_E=16, K=16, num_warps=4)
 
 
 @triton.jit
@@ -125,11 +129,50 @@ def _chunk_local_kernel(
 
 
 @triton.jit
+def _then(a1, b1, a2, b2):
+    """Two steps ``H -> a H + b`` of a linear recurrence as one: ``(a1, b1)`` then ``(a2, b2)``."""
+    return a1 * a2, a2 * b1 + b2
+
+
+@triton.jit
+def _carry_block(buf_ptr, S_ptr, A2, H, row0, j0, NC, REV, e, tile, emask, en_mask, E, N, K: tl.constexpr):
+    """Scan steps ``j0 .. j0+K-1`` of one carry pass (``REV``: scan step ``j`` is chunk ``NC-1-j``): writes the
+    carry entering each of those chunks over the chunk's own (local) value, and returns the carry leaving the last.
+
+    All ``K`` chunks are loaded at once and combined by ``tl.associative_scan``, so the pass waits on memory once
+    per ``K`` chunks rather than once per chunk. Element ``k`` holds chunk step ``j0+k-1`` (so the scan is exclusive),
+    element 0 the incoming carry; steps past the end are the identity ``(1, 0)``."""
+    k = tl.arange(0, K)
+    j = j0 + k - 1
+    live = (k >= 1) & (j < NC)
+    rows = row0 + j + REV * (NC - 1 - 2 * j)
+    m3 = live[:, None, None] & en_mask[None, :, :]
+    local = tl.load(buf_ptr + rows[:, None, None] * E * N + tile[None, :, :], mask=m3, other=0.0)
+    S = tl.load(S_ptr + rows[:, None] * E + e[None, :], mask=live[:, None] & emask[None, :], other=0.0)
+    a = tl.where(k[:, None, None] == 0, 0.0, tl.exp2(A2[None, :, :] * S[:, :, None]))
+    b = tl.where(k[:, None, None] == 0, H[None, :, :], local)
+    jl = j0 + K - 1  # the block's last chunk: its local value is overwritten below but carries into the next block
+    rl = row0 + jl + REV * (NC - 1 - 2 * jl)
+    last_ok = jl < NC
+    last = tl.load(buf_ptr + rl * E * N + tile, mask=en_mask & last_ok, other=0.0)
+    S_last = tl.load(S_ptr + rl * E + e, mask=emask & last_ok, other=0.0)
+    tl.debug_barrier()  # every load of the block before any store over it
+    _, entering = tl.associative_scan((a, b), 0, _then)
+    jo = j0 + k
+    rows_out = row0 + jo + REV * (NC - 1 - 2 * jo)
+    tl.store(buf_ptr + rows_out[:, None, None] * E * N + tile[None, :, :], entering,
+             mask=(jo < NC)[:, None, None] & en_mask[None, :, :])
+    H_last = tl.sum(tl.where(k[:, None, None] == K - 1, entering, 0.0), axis=0)
+    return tl.exp2(A2 * S_last[:, None]) * H_last + last
+
+
+@triton.jit
 def _chunk_carry_kernel(
     hs_ptr, gs_ptr, S_ptr, A_ptr, s_A_d, s_A_e, s_A_n, E, N, NC,
-    ADJ: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr,
+    ADJ: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, K: tl.constexpr,
 ):
-    """Phase 2: carry the state over the chunks in scan order and the adjoint in reverse, in place."""
+    """Phase 2: carry the state over the chunks in scan order and the adjoint in reverse, in place, ``K`` chunks at
+    a time."""
     pid_e = tl.program_id(0)
     pid_b = tl.program_id(1).to(tl.int64)
     d = tl.program_id(2)
@@ -145,19 +188,11 @@ def _chunk_carry_kernel(
         tile = n[None, :] * E + e[:, None]
     H = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
     G = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
-    for k in range(0, NC):
-        # scan step k is chunk k (direction 0) or NC-1-k (direction 1)
-        rf = row0 + k + d * (NC - 1 - 2 * k)
-        hl = tl.load(hs_ptr + rf * E * N + tile, mask=en_mask, other=0.0)
-        sf = tl.load(S_ptr + rf * E + e, mask=emask, other=0.0)
-        tl.store(hs_ptr + rf * E * N + tile, H, mask=en_mask)
-        H = tl.exp2(A2 * sf[:, None]) * H + hl
-        if ADJ:  # reverse scan step k is chunk NC-1-k (direction 0) or k (direction 1)
-            rr = row0 + (NC - 1 - k) + d * (2 * k - (NC - 1))
-            pl = tl.load(gs_ptr + rr * E * N + tile, mask=en_mask, other=0.0)
-            sr = tl.load(S_ptr + rr * E + e, mask=emask, other=0.0)
-            tl.store(gs_ptr + rr * E * N + tile, G, mask=en_mask)
-            G = tl.exp2(A2 * sr[:, None]) * G + pl
+    for j0 in range(0, NC, K):
+        # the state walks the chunks in the direction's scan order, the adjoint against it
+        H = _carry_block(hs_ptr, S_ptr, A2, H, row0, j0, NC, d, e, tile, emask, en_mask, E, N, K)
+        if ADJ:
+            G = _carry_block(gs_ptr, S_ptr, A2, G, row0, j0, NC, 1 - d, e, tile, emask, en_mask, E, N, K)
 
 
 def chunk_states(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor], gout: Optional[Tensor],
@@ -184,5 +219,7 @@ def chunk_states(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Ten
            u, *u.stride(), delta, *delta.stride(), B, *B.stride(), C, *C.stride(), *zargs, *gargs, A, *A.stride(), bias,
            hs, gs, S, ck, cs, L, E, N, TC, NC, float(scale),
            ADJ=adjoint, HAS_Z=z is not None, SOFTPLUS=bool(softplus), T=T, **meta)
-    launch(_chunk_carry_kernel, (neb, batch, ndir), hs, gs, S, A, *A.stride(), E, N, NC, ADJ=adjoint, **meta)
+    be = min(CARRY_CFG["BLOCK_E"], next_pow2(E))
+    launch(_chunk_carry_kernel, (cdiv(E, be), batch, ndir), hs, gs, S, A, *A.stride(), E, N, NC, ADJ=adjoint,
+           BLOCK_E=be, BLOCK_N=meta["BLOCK_N"], K=CARRY_CFG["K"], num_warps=CARRY_CFG["num_warps"])
     return hs, gs
