@@ -31,8 +31,10 @@ from .common import _sigmoid, _softplus, load_A2, program_tile
 from .launch import cdiv, launch, next_pow2
 
 # Phase 2's programs: channels per program, chunks combined per load, warps. Its own blocks, not the scan's: each
-# program holds K x BLOCK_E x N values per tensor.
-CARRY_CFG = dict(BLOCK_E=16, K=16, num_warps=4)
+# program holds K x BLOCK_E x N values per tensor. On one H200 (2026-12-01, fp16, N 16, one direction at 8x1152x1569,
+# 16x768x3137 and 32x768x1569; docs/benchmarks/2026-12-01-h200-scan-contract, run 3) the forward's carry took
+# 14-28 us with these blocks, 25-49 us with K=16, 22-69 us with the other blocks tried, 56-219 us one chunk per load.
+CARRY_CFG = dict(BLOCK_E=16, K=8, num_warps=4)
 
 
 @triton.jit
