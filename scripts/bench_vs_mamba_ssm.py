@@ -102,7 +102,7 @@ def copy_table(shapes: list[str], cfgs: list[str]) -> None:
 
 def profile(shape: str, backward: bool) -> None:
     """Device time per kernel of one ``selective_scan_triton`` call (forward, or forward + backward) at ``shape``,
-    averaged over 20 calls, and the host's wall time per call; where the contract's time goes."""
+    averaged over 20 calls, with its host, wall and do_bench times per call: where the contract's time goes."""
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
 
@@ -118,6 +118,17 @@ def profile(shape: str, backward: bool) -> None:
     for _ in range(5):
         call()
     torch.cuda.synchronize()
+    # host, wall and do_bench times first, before torch's profiler runs in this process
+    times = {}
+    for what in ("host time per call (to enqueue 20 back to back)", "wall per call (20 back to back, synchronized)"):
+        t0 = time.perf_counter()
+        for _ in range(20):
+            call()
+        if what.startswith("wall"):
+            torch.cuda.synchronize()
+        times[what] = (time.perf_counter() - t0) / 20 * 1e6
+        torch.cuda.synchronize()
+    times["do_bench (L2 flushed before each call)"] = do_bench(call) * 1e3
     with torch_profile(activities=[ProfilerActivity.CUDA]) as prof:
         for _ in range(20):
             call()
@@ -128,18 +139,8 @@ def profile(shape: str, backward: bool) -> None:
         if e.device_time_total > 0:
             print(f"  {e.device_time_total / 20:9.1f}  x{e.count // 20:<3d} {e.key[:90]}")
     print(f"  {sum(e.self_device_time_total for e in events) / 20:9.1f}  total")
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(20):
-        call()
-    torch.cuda.synchronize()
-    print(f"  {(time.perf_counter() - t0) / 20 * 1e6:9.1f}  wall per call (back to back, no profiler)")
-    t0 = time.perf_counter()
-    for _ in range(20):
-        call()
-    host = (time.perf_counter() - t0) / 20 * 1e6
-    torch.cuda.synchronize()
-    print(f"  {host:9.1f}  host time per call (to enqueue it)")
+    for what, us in times.items():
+        print(f"  {us:9.1f}  {what}")
     if not backward:
         stats = cProfile.Profile()
         stats.runcall(lambda: [call() for _ in range(50)])
