@@ -20,22 +20,16 @@ def run(model_name: str, setting: dict, *, merge: str = "auto", backend=None, tr
         graph: bool = True, warmup: int = 20, iters: int = 30, batch: int = 128, split="auto") -> dict:
     import rmeeto
     from rmeeto.bench import measure
-    from rmeeto.ops.triton import scan as triton_scan
+    from rmeeto.ops import settings
 
-    saved = triton_scan.FWD_CFG.get("SPLIT")
-    triton_scan.FWD_CFG["SPLIT"] = split  # "auto" (the setting's default), or False: the one-launch forward scan
     m = rmeeto.create_model(model_name)
     m.backend = backend
     m.merge_impl = merge
     if setting:
         rmeeto.patch(m, **setting)
-    try:
+    # "auto" (the default), or False: the one-launch forward scan
+    with settings.using(scan_split={"auto": "auto", False: "off", True: "on"}[split]):
         res = measure(m, batch, "cuda", "bf16" if train else "fp16", train, warmup, iters, graph and not train)
-    finally:
-        if saved is None:
-            del triton_scan.FWD_CFG["SPLIT"]
-        else:
-            triton_scan.FWD_CFG["SPLIT"] = saved
     res.update(model=model_name, setting=setting, merge=merge, backend=backend or "auto", train=train,
                graph=graph and not train, scan_split=split)
     tag = f"{model_name:22s} {str(setting):18s} merge={merge:5s} {'train' if train else 'infer'}" \
