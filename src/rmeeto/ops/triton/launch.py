@@ -55,8 +55,13 @@ def next_pow2(n: int) -> int:
     return 0 if n <= 0 else 1 << (n - 1).bit_length()
 
 
+def interpreting() -> bool:
+    """Whether Triton's interpreter runs the kernels (``TRITON_INTERPRET=1``); read on every call, as tests switch it."""
+    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
 def _enabled() -> bool:
-    return _KNOWN and settings.current().fast_launch and os.environ.get("TRITON_INTERPRET", "0") != "1"
+    return _KNOWN and settings.current().fast_launch and not interpreting()
 
 
 def _spec(arg: Any) -> Any:

@@ -7,14 +7,13 @@ along the length and the writes along the channels, both coalesced.
 """
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 import triton
 import triton.language as tl
 from torch import Tensor
 
-from .launch import cdiv, launch, next_pow2
+from .launch import cdiv, interpreting, launch, next_pow2
 
 LAYOUT_CFG = dict(BLOCK_C=64, BLOCK_L=64, num_warps=4)
 
@@ -40,7 +39,7 @@ def to_channels_last(x: Optional[Tensor], cfg: Optional[dict] = None) -> Optiona
     any under Triton's interpreter) take the tiled kernel, others ``Tensor.contiguous()``."""
     if x is None or is_channels_last(x):
         return None if x is None else x.transpose(1, 2)
-    if not (x.is_cuda or os.environ.get("TRITON_INTERPRET", "0") == "1") or x.numel() == 0:
+    if not (x.is_cuda or interpreting()) or x.numel() == 0:
         return x.transpose(1, 2).contiguous()
     cfg = dict(LAYOUT_CFG, **(cfg or {}))
     batch, C, L = x.shape

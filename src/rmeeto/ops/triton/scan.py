@@ -46,7 +46,6 @@ backward rather than stored by the forward, like the rest of the core (``checkpo
 from __future__ import annotations
 
 import math
-import os
 from typing import Optional
 
 import torch
@@ -57,7 +56,7 @@ from torch import Tensor
 from .. import settings
 from ..scan_ref import selective_scan_torch
 from .common import _load, _sigmoid, _softplus, load_A2, program_tile
-from .launch import cdiv, launch, next_pow2
+from .launch import cdiv, interpreting, launch, next_pow2
 from .layout import to_channels_last
 from .scan_chunk import chunk_states
 
@@ -695,11 +694,7 @@ def selective_scan_triton(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Ten
         return X
 
     Bn, Cn = _norm(B), _norm(C)
-    if (Bn.dim() != 3 or Cn.dim() != 3 or A.is_complex() or not u.is_cuda and not _interpreting()):
+    if (Bn.dim() != 3 or Cn.dim() != 3 or A.is_complex() or not u.is_cuda and not interpreting()):
         return selective_scan_torch(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
     out = _SelectiveScanFn.apply(u, delta, A, Bn, Cn, D, z, delta_bias, delta_softplus)
     return out
-
-
-def _interpreting() -> bool:
-    return os.environ.get("TRITON_INTERPRET", "0") == "1"
