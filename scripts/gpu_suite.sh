@@ -21,6 +21,7 @@
 #   scripts/gpu_suite.sh videoplan          # merge-plan GPU tests, the plan's kernels at video lengths, video clips/s
 #   CAPS="128 0" scripts/gpu_suite.sh regcap # the forward scan's register cap: scan alone, targets, video, training
 #   AB_CONFIGS=";fwd.maxnreg=0" scripts/gpu_suite.sh regab # the same, configurations interleaved in one process
+#   scripts/gpu_suite.sh contract            # selective_scan_fn contract: chunked-scan GPU tests, profile, chunk sweep, mamba_ssm
 #   scripts/gpu_suite.sh hostcheck           # eager Vim-Ti r=0 / r=5: host time, synchronizing calls, Python profile
 #   scripts/gpu_suite.sh verify              # every kernel's GPU tests, then the targets in a graph and eager Vim-Ti
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
@@ -456,6 +457,20 @@ regab)
   done
   [ "${TRAIN:-1}" = 1 ] && timeout 150 python3 scripts/ab_scan_cfg.py --model vim_small_patch16_224 --r 0,11 --train --rounds 5 --iters 10 \
     --configs "${AB_TRAIN_CONFIGS:-;fwd.maxnreg=0}" 2>&1 | grep -v -i warn | tee -a "$OUT/ab.txt" ;;
+contract)
+  # the selective_scan_fn contract: chunked-scan GPU tests while mamba_ssm builds (from $MAMBA_SDIST), then, with
+  # nothing else running, the contract's per-kernel and host profile, the chunk lengths re-swept, and mamba_ssm
+  info | tee "$OUT/env.txt"; md5sum src/rmeeto/ops/triton/*.py >> "$OUT/env.txt"
+  (bash scripts/build_mamba_ssm.sh "${MAMBA_SDIST:-.device_data/mamba_ssm-2.3.1.tar.gz}" /tmp/mamba_whl \
+    > "$OUT/mamba_build.txt" 2>&1) & bpid=$!
+  timeout 270 python3 -m pytest -q -m gpu tests/test_scan_chunk.py tests/test_triton_ops.py -p no:cacheprovider 2>&1 \
+    | tail -5 | tee "$OUT/gpu_tests.txt"
+  wait $bpid
+  timeout 100 python3 scripts/bench_vs_mamba_ssm.py --profile 8x1152x1569,16x768x3137 2>&1 | grep -v -i warn \
+    | tee "$OUT/profile.txt"
+  timeout 150 python3 scripts/bench_scan.py --shapes 32x768x1569,16x768x3137,8x1152x1569 --dirs 1,2 \
+    --tc auto,64,96,128,192,256 --rep 40 2>&1 | grep -v -i warn | tee "$OUT/sweep.txt"
+  timeout 120 python3 scripts/bench_vs_mamba_ssm.py --layout-cfgs 64/64/4 2>&1 | grep -v -i warn | tee "$OUT/vs_mamba_ssm.txt" ;;
 hostcheck)
   # why eager merged Vim-Ti enqueues slower than unmerged: synchronizing calls, then the Python functions
   info | tee "$OUT/env.txt"
