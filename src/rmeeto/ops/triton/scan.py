@@ -652,12 +652,13 @@ class _SelectiveScanFn(torch.autograd.Function):
     def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus):
         batch, dim, L = u.shape
         dev = u.device
-        A32 = A.float().t().contiguous().t()  # (d, N) with the channels contiguous: the forward's fast layout
+        A32 = A.float().contiguous()  # (d, N) with the states contiguous: what the backward kernel reads
         D32 = (D.float() if D is not None else torch.zeros(dim, device=dev)).contiguous()
         b32 = (delta_bias.float() if delta_bias is not None else torch.zeros(dim, device=dev)).contiguous()
         u, delta, B, C, z = map(to_channels_last, (u, delta, B, C, z))
         out = torch.empty(batch, L, dim, device=dev, dtype=u.dtype)
-        scan_fwd(u[None], delta[None], B[None], C[None], z, A32[None], D32[None], b32[None], out, delta_softplus, 1.0)
+        A_fwd = A32.t().contiguous().t()  # the channels contiguous: the forward kernel's fast layout
+        scan_fwd(u[None], delta[None], B[None], C[None], z, A_fwd[None], D32[None], b32[None], out, delta_softplus, 1.0)
         ctx.save_for_backward(u, delta, A32, B, C, D32, z, b32)
         ctx.flags = (D is not None, delta_bias is not None, delta_softplus)
         return out.transpose(1, 2)
