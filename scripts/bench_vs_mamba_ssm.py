@@ -100,12 +100,41 @@ def copy_table(shapes: list[str], cfgs: list[str]) -> None:
               flush=True)
 
 
-def profile(shape: str, backward: bool) -> None:
-    """Device time per kernel of one ``selective_scan_triton`` call (forward, or forward + backward) at ``shape``,
-    averaged over 20 calls, with its host, wall and do_bench times per call: where the contract's time goes."""
+def _call_times(call) -> dict:
+    """Host time to enqueue, synchronized wall time and do_bench time per call, in us (before torch's profiler runs in
+    this process)."""
+    times = {}
+    for what in ("host time per call (to enqueue 20 back to back)", "wall per call (20 back to back, synchronized)"):
+        t0 = time.perf_counter()
+        for _ in range(20):
+            call()
+        if what.startswith("wall"):
+            torch.cuda.synchronize()
+        times[what] = (time.perf_counter() - t0) / 20 * 1e6
+        torch.cuda.synchronize()
+    times["do_bench (L2 flushed before each call)"] = do_bench(call) * 1e3
+    return times
+
+
+def _print_kernel_times(call) -> None:
+    """Device time per kernel of ``call``, averaged over 20 calls, from torch's profiler."""
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
 
+    with torch_profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(20):
+            call()
+        torch.cuda.synchronize()
+    events = sorted(prof.key_averages(), key=lambda e: -e.device_time_total)
+    for e in events:
+        if e.device_time_total > 0:
+            print(f"  {e.device_time_total / 20:9.1f}  x{e.count // 20:<3d} {e.key[:90]}")
+    print(f"  {sum(e.self_device_time_total for e in events) / 20:9.1f}  total")
+
+
+def profile(shape: str, backward: bool) -> None:
+    """Where the contract's time goes at ``shape``: device time per kernel of one ``selective_scan_triton`` call
+    (forward, or forward + backward), its host, wall and do_bench times, and for the forward a host cProfile."""
     b, d, L = map(int, shape.split("x"))
     xs = inputs(b, d, L, requires_grad=backward)
     g = torch.randn(b, d, L, device="cuda").half()
@@ -118,27 +147,9 @@ def profile(shape: str, backward: bool) -> None:
     for _ in range(5):
         call()
     torch.cuda.synchronize()
-    # host, wall and do_bench times first, before torch's profiler runs in this process
-    times = {}
-    for what in ("host time per call (to enqueue 20 back to back)", "wall per call (20 back to back, synchronized)"):
-        t0 = time.perf_counter()
-        for _ in range(20):
-            call()
-        if what.startswith("wall"):
-            torch.cuda.synchronize()
-        times[what] = (time.perf_counter() - t0) / 20 * 1e6
-        torch.cuda.synchronize()
-    times["do_bench (L2 flushed before each call)"] = do_bench(call) * 1e3
-    with torch_profile(activities=[ProfilerActivity.CUDA]) as prof:
-        for _ in range(20):
-            call()
-        torch.cuda.synchronize()
+    times = _call_times(call)
     print(f"{shape} {'forward + backward' if backward else 'forward'}: device us per call, by kernel")
-    events = sorted(prof.key_averages(), key=lambda e: -e.device_time_total)
-    for e in events:
-        if e.device_time_total > 0:
-            print(f"  {e.device_time_total / 20:9.1f}  x{e.count // 20:<3d} {e.key[:90]}")
-    print(f"  {sum(e.self_device_time_total for e in events) / 20:9.1f}  total")
+    _print_kernel_times(call)
     for what, us in times.items():
         print(f"  {us:9.1f}  {what}")
     if not backward:
