@@ -93,8 +93,8 @@ def copy_table(shapes: list[str], cfgs: list[str]) -> None:
         for c in cfgs:
             bc, bl, w = map(int, c.split("/"))
             cfg = dict(BLOCK_C=bc, BLOCK_L=bl, num_warps=w)
-            assert torch.equal(to_channels_last(x, cfg), ref)
-            t = do_bench(lambda: to_channels_last(x, cfg))
+            assert torch.equal(to_channels_last(x, cfg=cfg)[0], ref)
+            t = do_bench(lambda: to_channels_last(x, cfg=cfg))
             cells.append(f"{t:7.3f} {gb / t * 1e3:5.0f}GB/s")
         print(f"{shape:24s} {t_torch:9.3f} {gb / t_torch * 1e3:6.0f} " + " ".join(f"{c:>16s}" for c in cells),
               flush=True)

@@ -3,9 +3,11 @@
 Kernel launches are replaced by a no-op that counts them, the tensors are small CPU ones (so torch's own ops cost
 their dispatch, not their arithmetic) and the chunked path is forced (``scan_chunk=64``), as at the video shapes.
 What is left is the host time spent outside the launches themselves. Prints the best of 7 x 100 calls, forward
-(no grad) and forward + backward, and with ``--cprofile`` the functions by own time.
+(no grad) and forward + backward, and with ``--cprofile`` the functions by own time. ``--launch-path`` keeps
+:func:`rmeeto.ops.triton.launch.launch` and its cache key, and replaces only the compiled kernel's launcher (a
+cache that hits with a no-op kernel), so the Python of every launch is timed too.
 
-    PYTHONPATH=src python scripts/profile_contract_host.py [--cprofile]
+    PYTHONPATH=src python scripts/profile_contract_host.py [--cprofile] [--launch-path]
 """
 from __future__ import annotations
 
@@ -30,6 +32,31 @@ def _count_launch(kernel, grid, *args, **meta) -> None:
     LAUNCHES.append(getattr(kernel, "__name__", str(kernel)))
 
 
+class _NoOpKernel:
+    function = packed_metadata = None
+
+    def run(self, *args) -> None:
+        LAUNCHES.append("run")
+
+
+class _AlwaysHit(dict):
+    """A launch cache in which every key hits, with a no-op compiled kernel."""
+
+    def get(self, key, default=None):
+        return (_NoOpKernel(), (), None)
+
+
+def _fake_launch_path() -> None:
+    """:func:`launch`'s cached path on this CPU: its key and call run, the launcher does nothing."""
+    from rmeeto.ops.triton import launch as L
+
+    L._COMPILED = _AlwaysHit()
+    L._KNOWN = True
+    L.interpreting = lambda: False
+    torch.cuda.current_device = lambda: 0
+    torch._C._cuda_getCurrentRawStream = lambda device: 0
+
+
 def _inputs(b: int = 1, d: int = 64, L: int = 256, n: int = 16) -> list[torch.Tensor]:
     half = [torch.randn(b, d, L), torch.randn(b, d, L), torch.randn(b, n, L), torch.randn(b, n, L),
             torch.randn(b, d, L)]
@@ -41,9 +68,13 @@ def _inputs(b: int = 1, d: int = 64, L: int = 256, n: int = 16) -> list[torch.Te
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cprofile", action="store_true")
+    ap.add_argument("--launch-path", action="store_true", help="time launch()'s key and call as well")
     a = ap.parse_args()
-    for mod in (scan, scan_chunk, layout):
-        mod.launch = _count_launch
+    if a.launch_path:
+        _fake_launch_path()
+    else:
+        for mod in (scan, scan_chunk, layout):
+            mod.launch = _count_launch
     xs = _inputs()
     g = torch.randn(xs[0].shape).half()
 
@@ -67,6 +98,9 @@ def main() -> None:
                 best = min(best, (time.perf_counter() - t0) / 100 * 1e6)
             print(f"{name:20s} {best:7.1f} us per call (best of 7 x 100), {len(LAUNCHES) // 700} launches")
         if a.cprofile:
+            prof = cProfile.Profile()
+            prof.runcall(lambda: [forward() for _ in range(200)])
+            pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(25)
             prof = cProfile.Profile()
             prof.runcall(lambda: [forward_backward() for _ in range(200)])
             pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(20)

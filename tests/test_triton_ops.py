@@ -309,8 +309,10 @@ def test_split_scan_half_against_truth(monkeypatch, dtype):
 
 
 def _layout_mismatches() -> dict:
-    """``to_channels_last`` on odd shapes, a strided input and a channels-last one (which must come back uncopied):
-    1.0 for each that is not an exact contiguous copy (or, channels-last, not the same memory)."""
+    """``to_channels_last`` on odd shapes, a strided input and a channels-last one (which must come back uncopied),
+    one at a time and as groups: five of mixed widths and dtypes in one launch, nine (six copied by two launches) with a
+    None, two channels-last ones and one of another length among them. 1.0 for each that is not an exact contiguous copy (or,
+    channels-last, not the same memory)."""
     from rmeeto.ops.triton.layout import to_channels_last
 
     dev = "cuda" if HAS_CUDA and os.environ.get("TRITON_INTERPRET") != "1" else "cpu"
@@ -318,9 +320,20 @@ def _layout_mismatches() -> dict:
           "1x16x1569 bf16": torch.randn(1, 16, 1569, device=dev).bfloat16(),
           "strided": torch.randn(3, 40, 150, device=dev)[:, ::2, 1:]}
     bad = {k: float(not (y.is_contiguous() and torch.equal(y, x.transpose(1, 2))))
-           for k, x in xs.items() for y in [to_channels_last(x)]}
+           for k, x in xs.items() for (y,) in [to_channels_last(x)]}
     cl = torch.randn(2, 9, 6, device=dev).transpose(1, 2)
-    bad["channels-last input copied"] = float(to_channels_last(cl).data_ptr() != cl.data_ptr())
+    bad["channels-last input copied"] = float(to_channels_last(cl)[0].data_ptr() != cl.data_ptr())
+    five = [torch.randn(3, 130, 70, device=dev), torch.randn(3, 16, 70, device=dev).half(),
+            torch.randn(3, 3, 70, device=dev), torch.randn(3, 65, 140, device=dev)[:, :, ::2],
+            torch.randn(3, 16, 70, device=dev).bfloat16()]
+    nine = [five[0], None, cl, *five[1:], torch.randn(3, 8, 71, device=dev), torch.randn(3, 1, 70, device=dev),
+             torch.randn(3, 7, 70, device=dev)]
+    for name, group in (("five", five), ("nine", nine)):
+        for i, (x, y) in enumerate(zip(group, to_channels_last(*group))):
+            if x is None:
+                bad[f"{name}[{i}] None"] = float(y is not None)
+            else:
+                bad[f"{name}[{i}]"] = float(not (y.is_contiguous() and torch.equal(y, x.transpose(1, 2))))
     return bad
 
 

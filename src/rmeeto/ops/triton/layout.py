@@ -6,6 +6,9 @@ with one side of every access strided; this kernel moves a tile through shared m
 along the length and the writes along the channels, both coalesced. On one H200 (2026-12-01, fp16, the shapes of
 ``scripts/bench_vs_mamba_ssm.py``) it copied at 2.5-3.2 TB/s against 560-650 GB/s, and the five tile shapes
 tried were within 5 % of each other (docs/benchmarks/2026-12-01-h200-scan-contract).
+
+Up to ``MAX_PER_LAUNCH`` tensors of one batch size and length are copied by one launch (grid axis 2 = batch element
+x tensor): at the video shapes the contract is bound by the host's time per launch, not by the copies.
 """
 from __future__ import annotations
 
@@ -18,17 +21,41 @@ from torch import Tensor
 from .launch import cdiv, interpreting, launch, next_pow2
 
 LAYOUT_CFG = dict(BLOCK_C=64, BLOCK_L=64, num_warps=4)
+MAX_PER_LAUNCH = 5
 
 
 @triton.jit
-def _to_channels_last_kernel(x_ptr, s_b, s_c, s_l, y_ptr, C, L, BLOCK_C: tl.constexpr, BLOCK_L: tl.constexpr):
-    """``y[b, l, c] = x[b, c, l]`` for one (length block, channel block, batch element); ``y`` contiguous."""
-    b = tl.program_id(2).to(tl.int64)
+def _copy_tile(x_ptr, s_b, s_c, s_l, y_ptr, C, L, b, BLOCK_C: tl.constexpr, BLOCK_L: tl.constexpr):
+    """``y[b, l, c] = x[b, c, l]`` for one (length block, channel block) tile; ``y`` contiguous."""
     c = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
-    l = tl.program_id(0) * BLOCK_L + tl.arange(0, BLOCK_L)
-    mask = (c[:, None] < C) & (l[None, :] < L)
-    tile = tl.load(x_ptr + b * s_b + c[:, None] * s_c + l[None, :] * s_l, mask=mask)
-    tl.store(y_ptr + b * L * C + l[None, :] * C + c[:, None], tile, mask=mask)
+    if tl.program_id(1) * BLOCK_C < C:  # tensors narrower than the widest one leave their extra blocks idle
+        l = tl.program_id(0) * BLOCK_L + tl.arange(0, BLOCK_L)
+        mask = (c[:, None] < C) & (l[None, :] < L)
+        tile = tl.load(x_ptr + b * s_b + c[:, None] * s_c + l[None, :] * s_l, mask=mask)
+        tl.store(y_ptr + b * L * C + l[None, :] * C + c[:, None], tile, mask=mask)
+
+
+@triton.jit
+def _to_channels_last_kernel(x0, b0, c0, l0, y0, C0, x1, b1, c1, l1, y1, C1, x2, b2, c2, l2, y2, C2,
+                             x3, b3, c3, l3, y3, C3, x4, b4, c4, l4, y4, C4, L,
+                             NT: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_L: tl.constexpr):
+    """Tensor ``pid2 % NT`` of up to five (its pointer, batch / channel / length strides, output, channels)."""
+    which = tl.program_id(2) % NT
+    b = (tl.program_id(2) // NT).to(tl.int64)
+    if which == 0:
+        _copy_tile(x0, b0, c0, l0, y0, C0, L, b, BLOCK_C, BLOCK_L)
+    if NT > 1:
+        if which == 1:
+            _copy_tile(x1, b1, c1, l1, y1, C1, L, b, BLOCK_C, BLOCK_L)
+    if NT > 2:
+        if which == 2:
+            _copy_tile(x2, b2, c2, l2, y2, C2, L, b, BLOCK_C, BLOCK_L)
+    if NT > 3:
+        if which == 3:
+            _copy_tile(x3, b3, c3, l3, y3, C3, L, b, BLOCK_C, BLOCK_L)
+    if NT > 4:
+        if which == 4:
+            _copy_tile(x4, b4, c4, l4, y4, C4, L, b, BLOCK_C, BLOCK_L)
 
 
 def is_channels_last(x: Tensor) -> bool:
@@ -36,17 +63,37 @@ def is_channels_last(x: Tensor) -> bool:
     return x.transpose(1, 2).is_contiguous()
 
 
-def to_channels_last(x: Optional[Tensor], cfg: Optional[dict] = None) -> Optional[Tensor]:
-    """``x`` (b, c, l) as a contiguous (b, l, c) tensor; no copy when it already is channels-last. CUDA tensors (and
-    any under Triton's interpreter) take the tiled kernel, others ``Tensor.contiguous()``."""
-    if x is None or is_channels_last(x):
-        return None if x is None else x.transpose(1, 2)
-    if not (x.is_cuda or interpreting()) or x.numel() == 0:
-        return x.transpose(1, 2).contiguous()
-    cfg = dict(LAYOUT_CFG, **(cfg or {}))
-    batch, C, L = x.shape
-    y = x.new_empty(batch, L, C)
-    bc, bl = min(cfg["BLOCK_C"], next_pow2(C)), min(cfg["BLOCK_L"], next_pow2(L))
-    launch(_to_channels_last_kernel, (cdiv(L, bl), cdiv(C, bc), batch), x, *x.stride(), y, C, L,
-           BLOCK_C=bc, BLOCK_L=bl, num_warps=cfg["num_warps"])
-    return y
+def to_channels_last(*xs: Optional[Tensor], cfg: Optional[dict] = None) -> tuple[Optional[Tensor], ...]:
+    """Each ``(b, c, l)`` tensor of ``xs`` as a contiguous ``(b, l, c)`` one (None stays None); no copy of one that
+    already is channels-last. CUDA tensors (and any under Triton's interpreter) that share the first one's batch size
+    and length are copied by one launch per ``MAX_PER_LAUNCH``; others take ``Tensor.contiguous()``."""
+    out: list[Optional[Tensor]] = [None if x is None else x.transpose(1, 2) for x in xs]
+    todo = [i for i, x in enumerate(xs) if x is not None and not out[i].is_contiguous()]
+    if not todo:
+        return tuple(out)
+    first = xs[todo[0]]
+    batch, L = first.shape[0], first.shape[2]
+    tiled = []
+    for i in todo:
+        x = xs[i]
+        if (x.is_cuda or interpreting()) and x.numel() > 0 and x.shape[0] == batch and x.shape[2] == L:
+            tiled.append(i)
+        else:
+            out[i] = out[i].contiguous()
+    for start in range(0, len(tiled), MAX_PER_LAUNCH):
+        group = tiled[start:start + MAX_PER_LAUNCH]
+        for i in group:
+            out[i] = xs[i].new_empty(batch, L, xs[i].shape[1])
+        _launch_copies([xs[i] for i in group], [out[i] for i in group], batch, L, dict(LAYOUT_CFG, **(cfg or {})))
+    return tuple(out)
+
+
+def _launch_copies(xs: list[Tensor], ys: list[Tensor], batch: int, L: int, cfg: dict) -> None:
+    args: list = []
+    for x, y in zip(xs, ys):
+        args += [x, *x.stride(), y, x.shape[1]]
+    args += [None, 0, 0, 0, None, 0] * (MAX_PER_LAUNCH - len(xs))
+    widest = max(x.shape[1] for x in xs)
+    bc, bl = min(cfg["BLOCK_C"], next_pow2(widest)), min(cfg["BLOCK_L"], next_pow2(L))
+    launch(_to_channels_last_kernel, (cdiv(L, bl), cdiv(widest, bc), batch * len(xs)), *args, L,
+           NT=len(xs), BLOCK_C=bc, BLOCK_L=bl, num_warps=cfg["num_warps"])

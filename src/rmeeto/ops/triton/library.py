@@ -39,8 +39,9 @@ def _bimamba_fake(xz, conv_w, conv_b, xproj_w, dt_w, A, D, dt_b, out_scale, for_
 def _bimamba_backward(gout: Tensor, xz: Tensor, x_dbl: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor,
                       dt_w: Tensor, A: Tensor, D: Tensor, dt_b: Tensor, out_scale: float,
                       grad_fp32: bool) -> list[Tensor]:
-    return list(tb.bimamba_bwd(gout.contiguous(), xz, x_dbl, conv_w, conv_b, xproj_w, dt_w, A, D, dt_b, out_scale,
-                               grad_fp32))
+    # contiguous: the fake gives contiguous tensors, and dA / dD / d dt_bias come back as views of one buffer
+    return [g.contiguous() for g in tb.bimamba_bwd(gout.contiguous(), xz, x_dbl, conv_w, conv_b, xproj_w, dt_w, A, D,
+                                                   dt_b, out_scale, grad_fp32)]
 
 
 @_bimamba_backward.register_fake

@@ -314,7 +314,7 @@ def _scan_bwd_seq_kernel(
     dB_ptr, s_dB_p, s_dB_d, s_dB_b, s_dB_l, s_dB_n,  # fp32 partials, one slab per channel block
     dC_ptr, s_dC_p, s_dC_d, s_dC_b, s_dC_l, s_dC_n,
     dz_ptr, s_dz_d, s_dz_b, s_dz_l, s_dz_e,  # per-direction dz (s_dz_d = 0 with one direction)
-    dA_ptr, dD_ptr, dbias_ptr,  # (NDIR, batch, E, N), (NDIR, batch, E), (NDIR, batch, E) fp32
+    pg_ptr,  # (NDIR, NC, batch, E, N + 2) fp32: per segment and batch element [dA | dD | d delta_bias]
     ck_ptr,  # (programs, nchunk, BLOCK_E, BLOCK_N) fp32: state before each chunk
     hb_ptr,  # (programs, T, BLOCK_E, BLOCK_N) fp32: the states h_{t-1} of the current chunk
     h0_ptr, g0_ptr,  # (ndir, batch, NC, E, N) fp32: state and adjoint entering each segment (HAS_H0)
@@ -388,9 +388,10 @@ def _scan_bwd_seq_kernel(
             du_base, s_du_l, ddl_base, s_ddl_l, dB_base, s_dB_l, dC_base, s_dC_l, dz_base, s_dz_l,
             HAS_Z, SOFTPLUS, TILE)
         tl.debug_barrier()  # the next chunk overwrites the scratch
-    tl.store(dA_ptr + (pid2 * BATCH + pid_b) * E * N + e[:, None] * N + n[None, :], dA_acc, mask=en_mask)
-    tl.store(dD_ptr + (pid2 * BATCH + pid_b) * E + e, dD_acc, mask=emask)
-    tl.store(dbias_ptr + (pid2 * BATCH + pid_b) * E + e, db_acc, mask=emask)
+    row = pg_ptr + (pid2 * BATCH + pid_b) * E * (N + 2) + e * (N + 2)
+    tl.store(row[:, None] + n[None, :], dA_acc, mask=en_mask)
+    tl.store(row + N, dD_acc, mask=emask)
+    tl.store(row + N + 1, db_acc, mask=emask)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -493,12 +494,13 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
 
 def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor], A: Tensor,
              D: Tensor, bias: Tensor, out: Tensor, softplus: bool, scale: float, cfg=None,
-             for_backward: bool = True) -> Tensor:
+             for_backward: bool = True, A_states: Optional[Tensor] = None) -> Tensor:
     """u, delta: (ndir, b, L, E); B, C: (ndir, b, L, N); z, out: (b, L, E); A: (ndir, E, N) fp32, any strides
     (fastest as a view of an (ndir, N, E) tensor, which ``stack_params`` gives); D, bias: (ndir, E) fp32.
     Writes ``out = scale * sum_dir y_dir``. Step-serial or chunked as :func:`chunk_len` says.
     ``for_backward=False`` (a forward that will not be differentiated) lets ``SPLIT="auto"`` pick the two-stream
-    launch of the step-serial scan during a CUDA graph capture."""
+    launch of the step-serial scan during a CUDA graph capture. ``A_states``: ``A`` with the states contiguous, if
+    the caller has it; the chunked path needs that layout and otherwise copies ``A``."""
     cfg = dict(FWD_CFG, **(cfg or {}))
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
@@ -514,8 +516,8 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     one_dir = dict(meta, NDIR=1, **fwd_regcap(cfg, one_direction=True, chunked=TC < L))
     h0 = None
     if TC < L:
-        h0, _ = chunk_states(u, delta, B, C, z, None, A.contiguous(), bias, softplus, scale, TC, BE,
-                             cfg["num_warps"], False)
+        h0, _ = chunk_states(u, delta, B, C, z, None, A.contiguous() if A_states is None else A_states, bias, softplus,
+                             scale, TC, BE, cfg["num_warps"], False)
     grid = (cdiv(E, BE), batch, cdiv(L, TC))
     if TC >= L and split:
         _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, one_dir)
@@ -607,10 +609,9 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
     empty = L * batch * E == 0
     TC = 1 if empty else chunk_len("bwd", L, batch, E, ndir, BE, cfg.get("TC"))
     NC = 1 if empty else cdiv(L, TC)
-    dA = torch.zeros(ndir, NC, batch, E, N, **f32)
-    dD = torch.zeros(ndir, NC, batch, E, **f32)
-    db = torch.zeros(ndir, NC, batch, E, **f32)
-    part = (torch.zeros if empty else torch.empty)(neb, ndir, batch, L, 2 * N, **f32)
+    alloc = torch.zeros if empty else torch.empty  # otherwise the kernel writes every element
+    pg = alloc(ndir, NC, batch, E, N + 2, **f32)  # one buffer, so one reduction: [dA | dD | d delta_bias]
+    part = alloc(neb, ndir, batch, L, 2 * N, **f32)
     if not empty:
         BN = max(2, next_pow2(N))
         T = min(cfg["T"], max(2, next_pow2(TC)))
@@ -635,13 +636,14 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
         launch(_scan_bwd_seq_kernel, grid,
                *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(gout), *_s3(A), D, bias,
                *_s4(du), *_s4(ddelta), part[..., :N], *part.stride(), part[..., N:], *part.stride(),
-               *dz_args, dA, dD, db, ck, hb, h0, g0, cs, L, E, N, batch, TC, NC, float(scale),
+               *dz_args, pg, ck, hb, h0, g0, cs, L, E, N, batch, TC, NC, float(scale),
                HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=NC > 1,
                BLOCK_E=BE, BLOCK_N=BN, T=T, num_warps=cfg["num_warps"],
                **_regcap(cfg))
         if dzp is not None:
             dz.copy_(dzp.sum(0))
-    return part.sum(0), dA.sum((1, 2)), dD.sum((1, 2)), db.sum((1, 2))
+    pg = pg.sum((1, 2))
+    return part.sum(0), pg[..., :N], pg[..., N], pg[..., N + 1]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -655,10 +657,11 @@ class _SelectiveScanFn(torch.autograd.Function):
         A32 = A.float().contiguous()  # (d, N) with the states contiguous: what the backward kernel reads
         D32 = (D.float() if D is not None else torch.zeros(dim, device=dev)).contiguous()
         b32 = (delta_bias.float() if delta_bias is not None else torch.zeros(dim, device=dev)).contiguous()
-        u, delta, B, C, z = map(to_channels_last, (u, delta, B, C, z))
+        u, delta, B, C, z = to_channels_last(u, delta, B, C, z)
         out = torch.empty(batch, L, dim, device=dev, dtype=u.dtype)
         A_fwd = A32.t().contiguous().t()  # the channels contiguous: the forward kernel's fast layout
-        scan_fwd(u[None], delta[None], B[None], C[None], z, A_fwd[None], D32[None], b32[None], out, delta_softplus, 1.0)
+        scan_fwd(u[None], delta[None], B[None], C[None], z, A_fwd[None], D32[None], b32[None], out, delta_softplus, 1.0,
+                 A_states=A32[None])
         ctx.save_for_backward(u, delta, A32, B, C, D32, z, b32)
         ctx.flags = (D is not None, delta_bias is not None, delta_softplus)
         return out.transpose(1, 2)
@@ -671,8 +674,9 @@ class _SelectiveScanFn(torch.autograd.Function):
         du, dd = torch.empty_like(u), torch.empty_like(delta)
         dz = torch.empty_like(z) if z is not None else None
         dBC, dA, dD, db = scan_bwd(u[None], delta[None], B[None], C[None], z, A32[None], D32[None], b32[None],
-                                   to_channels_last(gout), du[None], dd[None], dz, softplus, 1.0)
-        dB, dC = dBC[0, :, :, :N].transpose(1, 2), dBC[0, :, :, N:].transpose(1, 2)
+                                   to_channels_last(gout)[0], du[None], dd[None], dz, softplus, 1.0)
+        dBC = dBC[0].to(B.dtype) if B.dtype == C.dtype else dBC[0]  # one cast for both
+        dB, dC = dBC[:, :, :N].transpose(1, 2), dBC[:, :, N:].transpose(1, 2)
         return (du.transpose(1, 2), dd.transpose(1, 2), dA[0], dB.to(B.dtype), dC.to(C.dtype),
                 dD[0] if has_D else None, dz.transpose(1, 2) if dz is not None else None,
                 db[0] if has_bias else None, None)
