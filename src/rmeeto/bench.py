@@ -123,7 +123,9 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
 def merge_cost_ms(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp16", iters: int = 3) -> float:
     """Milliseconds per inference forward spent in the merge blocks' own token reduction (plan + apply), from a
     profile of ``iters`` eager forwards: the device time of the kernels inside the :data:`MERGE_RANGE` ranges on a
-    GPU, their CPU time on the CPU. 0 for an unpatched model."""
+    GPU, their CPU time on the CPU. 0 for an unpatched model. With the fused merge's ``merge_norm`` (the default)
+    the apply kernel also does the block's residual add + RMSNorm, which an unmerged block runs as a kernel of its
+    own; that share is counted here too, so the figure is an upper bound on the merge's own cost."""
     dev = torch.device(device)
     dt = DTYPES[dtype]
     model = model.to(dev)
