@@ -7,6 +7,11 @@ call; prints a table, asserts nothing.
 
     PYTHONPATH=src python scripts/bench_host_parts.py [--model vim_tiny_patch16_224] [--r 5]
     TRITON_INTERPRET=1 PYTHONPATH=src python scripts/bench_host_parts.py --forward   # whole forwards, r=0 and r
+    PYTHONPATH=src python scripts/bench_host_parts.py --launch    # the launch cache's key and its cached path
+
+``--launch`` times :func:`rmeeto.ops.triton.launch.launch`'s cache key for the forward scan kernel's leading
+arguments (every one but the constexprs), against a per-argument function (the key before 2026-12-01's change), and a whole cached launch with a
+no-op compiled kernel in place of Triton's launcher.
 
 ``--forward`` times whole eager forwards on the Triton path instead (blocks of width 16, so the matmuls cost
 next to nothing; every Triton launch a no-op; r=0 and ``--r`` alternately): the host time a GPU forward would
@@ -35,9 +40,12 @@ def main(argv=None) -> int:
     ap.add_argument("--number", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--forward", action="store_true", help="time whole forwards (needs TRITON_INTERPRET=1)")
+    ap.add_argument("--launch", action="store_true", help="time the launch cache's key and cached path")
     args = ap.parse_args(argv)
     if args.forward:
         return _forwards(args)
+    if args.launch:
+        return _launch_parts(args)
     import triton
 
     from rmeeto.ops import dispatch
@@ -66,6 +74,46 @@ def main(argv=None) -> int:
         for name, fn in parts.items():
             fn()
             print(f"{name:55s} {_us(fn, args.number, args.repeat):8.1f}")
+    return 0
+
+
+def _spec_each(arg):
+    """The launch key's entry for one argument, one call per argument (the key before 2026-12-01's change)."""
+    if isinstance(arg, torch.Tensor):
+        return arg.dtype, arg.data_ptr() % 16 == 0
+    return float if isinstance(arg, float) else arg
+
+
+class _NoOpCompiled:
+    function = packed_metadata = None
+
+    def run(self, *args) -> None:
+        pass
+
+
+def _launch_parts(args) -> int:
+    """us per call of the launch key (both forms) and of a whole cached launch whose launcher does nothing."""
+    from unittest import mock
+
+    from rmeeto.ops.triton import launch as L
+    from rmeeto.ops.triton.scan import _scan_fwd_seq_kernel as kernel
+
+    t = torch.randn(2, 4, 8, 16)
+    params = [p for p in kernel.params if not p.is_constexpr]  # tensors for pointers, a float scale, int strides
+    leading = tuple(t if p.name.endswith("_ptr") else 1.0 if p.name == "scale" else 16 * (i + 1)
+                    for i, p in enumerate(params))
+    names = kernel.arg_names[len(leading):]
+    meta = {n: 1 for n in names}
+    key = (id(kernel), 0, *L._specs(leading), *meta.items())
+    print(f"forward scan kernel, {len(leading)} leading arguments; us per call, median of {args.repeat}")
+    print(f"{'key, one call per argument':55s} {_us(lambda: tuple(map(_spec_each, leading)), args.number, args.repeat):8.1f}")
+    print(f"{'key, one comprehension (launch._specs)':55s} {_us(lambda: L._specs(leading), args.number, args.repeat):8.1f}")
+    with mock.patch.object(L, "_COMPILED", {key: (_NoOpCompiled(), tuple(meta[n] for n in names), kernel)}), \
+            mock.patch.object(L, "_KNOWN", True), mock.patch.object(torch.cuda, "current_device", lambda: 0), \
+            mock.patch.object(torch._C, "_cuda_getCurrentRawStream", lambda device: 0, create=True):
+        cached = lambda: L.launch(kernel, (12, 8, 1), *leading, **meta)  # noqa: E731
+        cached()
+        print(f"{'whole cached launch, no-op launcher':55s} {_us(cached, args.number, args.repeat):8.1f}")
     return 0
 
 
