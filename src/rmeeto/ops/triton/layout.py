@@ -58,11 +58,6 @@ def _to_channels_last_kernel(x0, b0, c0, l0, y0, C0, x1, b1, c1, l1, y1, C1, x2,
             _copy_tile(x4, b4, c4, l4, y4, C4, L, b, BLOCK_C, BLOCK_L)
 
 
-def is_channels_last(x: Tensor) -> bool:
-    """Whether the ``(batch, channels, length)`` tensor ``x`` is a transposed view of contiguous ``(b, l, c)`` memory."""
-    return x.transpose(1, 2).is_contiguous()
-
-
 def to_channels_last(*xs: Optional[Tensor], cfg: Optional[dict] = None) -> tuple[Optional[Tensor], ...]:
     """Each ``(b, c, l)`` tensor of ``xs`` as a contiguous ``(b, l, c)`` one (None stays None); no copy of one that
     already is channels-last. CUDA tensors (and any under Triton's interpreter) that share the first one's batch size
@@ -89,6 +84,7 @@ def to_channels_last(*xs: Optional[Tensor], cfg: Optional[dict] = None) -> tuple
 
 
 def _launch_copies(xs: list[Tensor], ys: list[Tensor], batch: int, L: int, cfg: dict) -> None:
+    """One launch of the copy kernel for up to ``MAX_PER_LAUNCH`` pairs; unused slots get null arguments."""
     args: list = []
     for x, y in zip(xs, ys):
         args += [x, *x.stride(), y, x.shape[1]]
