@@ -12,12 +12,18 @@ from rmeeto.ops.triton import launch as L  # noqa: E402
 
 def test_key_separates_alignment_dtype_and_integer_values():
     t = torch.zeros(64)
-    assert L._spec(t) == (torch.float32, True)
-    assert L._spec(t[1:]) == (torch.float32, False)  # 4 bytes past a 16-byte boundary
-    assert L._spec(t.half()) == (torch.float16, True)
-    assert L._spec(1) != L._spec(2) and L._spec(16) != L._spec(32)
-    assert L._spec(0.5) == L._spec(2.0)  # float arguments are never specialised
-    assert L._spec(None) is None and L._spec(True) is True
+
+    def spec(arg):
+        return L._specs((arg,))[0]
+
+    assert spec(t) == (torch.float32, True)
+    assert spec(t[1:]) == (torch.float32, False)  # 4 bytes past a 16-byte boundary
+    assert spec(t.half()) == (torch.float16, True)
+    assert spec(torch.nn.Parameter(t)) == (torch.float32, True)  # a subclass of Tensor
+    assert spec(1) != spec(2) and spec(16) != spec(32)
+    assert spec(0.5) == spec(2.0)  # float arguments are never specialised
+    assert spec(None) is None and spec(True) is True
+    assert L._specs((t[1:], 3, 0.5, None)) == [(torch.float32, False), 3, float, None]  # in order
 
 
 def test_an_unknown_triton_takes_its_own_path(monkeypatch):
