@@ -20,9 +20,10 @@ spend before its first wait, less the launches themselves.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import timeit
-from typing import Callable
+from typing import Callable, Iterator, Optional
 
 import torch
 
@@ -85,16 +86,44 @@ def _spec_each(arg):
 
 
 class _NoOpCompiled:
-    function = packed_metadata = None
+    def __init__(self, launched: Optional[list]) -> None:
+        self.function = self.packed_metadata = None
+        self.launched = launched
 
     def run(self, *args) -> None:
-        pass
+        if self.launched is not None:
+            self.launched.append(args)
+
+
+class _AlwaysHit(dict):
+    """A launch cache in which every key hits."""
+
+    def __init__(self, compiled: _NoOpCompiled) -> None:
+        super().__init__()
+        self.hit = (compiled, (), None)
+
+    def get(self, key, default=None):
+        hash(key)  # what a real lookup costs first
+        return self.hit
+
+
+@contextlib.contextmanager
+def no_op_launcher(launched: Optional[list] = None) -> Iterator[None]:
+    """:func:`rmeeto.ops.triton.launch.launch`'s cached path on any machine: the cache key is built and looked up as on
+    a GPU, every lookup hits, and the compiled kernel's launcher does nothing but append its arguments to
+    ``launched``. The kernels' modules keep checking ``TRITON_INTERPRET`` themselves."""
+    from unittest import mock
+
+    from rmeeto.ops.triton import launch as L
+
+    with mock.patch.object(L, "_COMPILED", _AlwaysHit(_NoOpCompiled(launched))), mock.patch.object(L, "_KNOWN", True), \
+            mock.patch.object(L, "interpreting", lambda: False), mock.patch.object(torch.cuda, "current_device", lambda: 0), \
+            mock.patch.object(torch._C, "_cuda_getCurrentRawStream", lambda device: 0, create=True):
+        yield
 
 
 def _launch_parts(args) -> int:
     """us per call of the launch key (both forms) and of a whole cached launch whose launcher does nothing."""
-    from unittest import mock
-
     from rmeeto.ops.triton import launch as L
     from rmeeto.ops.triton.scan import _scan_fwd_seq_kernel as kernel
 
@@ -102,17 +131,12 @@ def _launch_parts(args) -> int:
     params = [p for p in kernel.params if not p.is_constexpr]  # tensors for pointers, a float scale, int strides
     leading = tuple(t if p.name.endswith("_ptr") else 1.0 if p.name == "scale" else 16 * (i + 1)
                     for i, p in enumerate(params))
-    names = kernel.arg_names[len(leading):]
-    meta = {n: 1 for n in names}
-    key = (id(kernel), 0, *L._specs(leading), *meta.items())
+    meta = {n: 1 for n in kernel.arg_names[len(leading):]}
     print(f"forward scan kernel, {len(leading)} leading arguments; us per call, median of {args.repeat}")
     print(f"{'key, one call per argument':55s} {_us(lambda: tuple(map(_spec_each, leading)), args.number, args.repeat):8.1f}")
     print(f"{'key, one comprehension (launch._specs)':55s} {_us(lambda: L._specs(leading), args.number, args.repeat):8.1f}")
-    with mock.patch.object(L, "_COMPILED", {key: (_NoOpCompiled(), tuple(meta[n] for n in names), kernel)}), \
-            mock.patch.object(L, "_KNOWN", True), mock.patch.object(torch.cuda, "current_device", lambda: 0), \
-            mock.patch.object(torch._C, "_cuda_getCurrentRawStream", lambda device: 0, create=True):
+    with no_op_launcher():
         cached = lambda: L.launch(kernel, (12, 8, 1), *leading, **meta)  # noqa: E731
-        cached()
         print(f"{'whole cached launch, no-op launcher':55s} {_us(cached, args.number, args.repeat):8.1f}")
     return 0
 

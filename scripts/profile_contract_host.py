@@ -12,11 +12,13 @@ cache that hits with a no-op kernel), so the Python of every launch is timed too
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import os
 import pstats
 import sys
 import time
+from unittest import mock
 
 os.environ["TRITON_INTERPRET"] = "1"  # the Triton path on CPU tensors; before triton is imported
 
@@ -25,36 +27,14 @@ import torch  # noqa: E402
 from rmeeto.ops import settings  # noqa: E402
 from rmeeto.ops.triton import layout, scan, scan_chunk  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_host_parts import no_op_launcher  # noqa: E402
+
 LAUNCHES: list[str] = []
 
 
 def _count_launch(kernel, grid, *args, **meta) -> None:
     LAUNCHES.append(getattr(kernel, "__name__", str(kernel)))
-
-
-class _NoOpKernel:
-    function = packed_metadata = None
-
-    def run(self, *args) -> None:
-        LAUNCHES.append("run")
-
-
-class _AlwaysHit(dict):
-    """A launch cache in which every key hits, with a no-op compiled kernel."""
-
-    def get(self, key, default=None):
-        return (_NoOpKernel(), (), None)
-
-
-def _fake_launch_path() -> None:
-    """:func:`launch`'s cached path on this CPU: its key and call run, the launcher does nothing."""
-    from rmeeto.ops.triton import launch as L
-
-    L._COMPILED = _AlwaysHit()
-    L._KNOWN = True
-    L.interpreting = lambda: False
-    torch.cuda.current_device = lambda: 0
-    torch._C._cuda_getCurrentRawStream = lambda device: 0
 
 
 def _inputs(b: int = 1, d: int = 64, L: int = 256, n: int = 16) -> list[torch.Tensor]:
@@ -70,11 +50,20 @@ def main() -> None:
     ap.add_argument("--cprofile", action="store_true")
     ap.add_argument("--launch-path", action="store_true", help="time launch()'s key and call as well")
     a = ap.parse_args()
-    if a.launch_path:
-        _fake_launch_path()
-    else:
+    with no_op_launcher(LAUNCHES) if a.launch_path else _launches_counted():
+        _profile(a.cprofile)
+
+
+@contextlib.contextmanager
+def _launches_counted():
+    """Every ``launch()`` of the contract's modules replaced by :func:`_count_launch`."""
+    with contextlib.ExitStack() as stack:
         for mod in (scan, scan_chunk, layout):
-            mod.launch = _count_launch
+            stack.enter_context(mock.patch.object(mod, "launch", _count_launch))
+        yield
+
+
+def _profile(cprofile: bool) -> None:
     xs = _inputs()
     g = torch.randn(xs[0].shape).half()
 
@@ -97,7 +86,7 @@ def main() -> None:
                     fn()
                 best = min(best, (time.perf_counter() - t0) / 100 * 1e6)
             print(f"{name:20s} {best:7.1f} us per call (best of 7 x 100), {len(LAUNCHES) // 700} launches")
-        if a.cprofile:
+        if cprofile:
             prof = cProfile.Profile()
             prof.runcall(lambda: [forward() for _ in range(200)])
             pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(25)

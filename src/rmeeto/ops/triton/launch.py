@@ -66,8 +66,8 @@ def _enabled() -> bool:
 
 def _specs(args: tuple) -> list:
     """What Triton specialises a kernel on, per argument: a tensor's dtype and 16-byte alignment, an integer's value,
-    ``float`` for a float. One comprehension with the common cases first: 5-8 us for the forward scan kernel's 40
-    arguments against 19-23 us through a function per argument (this package's 2-core CPU machine, 2026-12-01,
+    ``float`` for a float. One comprehension with the common cases first: 4-8 us for the forward scan kernel's 40
+    arguments against 12-23 us through a function per argument (this package's 2-core CPU machine, 2026-12-01, five runs,
     ``scripts/bench_host_parts.py --launch``)."""
     return [a if type(a) is int else (a.dtype, a.data_ptr() & 15 == 0) if isinstance(a, Tensor)
             else float if type(a) is float else a for a in args]
