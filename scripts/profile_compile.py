@@ -1,0 +1,98 @@
+"""Default-mode ``torch.compile`` against eager on one GPU: interleaved timing, then a kernel profile of each.
+
+Eager and compiled forwards alternate in rounds (``--rounds`` x ``--iters`` timed forwards each), so a drift of the
+machine hits both alike; the ratio of each round is printed. Then ``torch.profiler`` records ``--prof-iters``
+forwards of each and prints, per forward: kernels launched, their summed device time, the host wall time, and
+the kernels by total device time (compiled and eager side by side).
+
+    python scripts/profile_compile.py --model vim_tiny_patch16_224 --r 0 --batch-size 128
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import statistics
+import time
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+import rmeeto
+
+
+def timed(fn, x: torch.Tensor, iters: int) -> float:
+    """Median images/s of ``iters`` forwards, each synchronised."""
+    times = []
+    for _ in range(iters):
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        fn(x)
+        torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return x.shape[0] / statistics.median(times)
+
+
+def kernel_table(fn, x: torch.Tensor, iters: int) -> tuple[dict, float]:
+    """``{kernel name: (launches, total us)}`` over ``iters`` forwards, and the host wall ms per forward."""
+    with profile(activities=[ProfilerActivity.CUDA, ProfilerActivity.CPU]) as prof:
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            fn(x)
+        torch.cuda.synchronize()
+        wall = (time.perf_counter() - t0) / iters * 1e3
+    table: dict = collections.defaultdict(lambda: [0, 0.0])
+    for ev in prof.events():
+        if ev.device_type == torch.autograd.DeviceType.CUDA and ev.device_time_total > 0:
+            row = table[ev.name[:70]]
+            row[0] += 1
+            row[1] += ev.device_time_total
+    return {k: (n / iters, us / iters) for k, (n, us) in table.items()}, wall
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="vim_tiny_patch16_224")
+    ap.add_argument("--r", type=int, default=0)
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--prof-iters", type=int, default=5)
+    ap.add_argument("--top", type=int, default=14)
+    a = ap.parse_args()
+    m = rmeeto.create_model(a.model).cuda().eval().half()
+    if a.r:
+        rmeeto.patch(m, r=a.r)
+    x = torch.randn(a.batch_size, *m.input_shape, device="cuda", dtype=torch.half)
+    compiled = torch.compile(m)
+    fns = {"eager": m, "compiled": compiled}
+    with torch.inference_mode():
+        for fn in fns.values():
+            for _ in range(5):
+                fn(x)
+        print(f"{a.model} r={a.r} batch {a.batch_size}: images/s per round, eager / compiled / ratio")
+        ratios = []
+        for rnd in range(a.rounds):
+            e, c = timed(m, x, a.iters), timed(compiled, x, a.iters)
+            ratios.append(c / e)
+            print(f"round {rnd}: {e:8.0f} {c:8.0f} {c / e:6.3f}x", flush=True)
+        print(f"median compiled/eager {statistics.median(ratios):.3f}x")
+        tables = {}
+        for name, fn in fns.items():
+            tables[name], wall = kernel_table(fn, x, a.prof_iters)
+            n = sum(v[0] for v in tables[name].values())
+            us = sum(v[1] for v in tables[name].values())
+            print(f"{name:9s} per forward: {n:6.1f} kernels, {us / 1e3:7.3f} ms device, {wall:7.3f} ms wall (profiled)")
+    names = sorted(set(tables["eager"]) | set(tables["compiled"]),
+                   key=lambda k: -max(tables["eager"].get(k, (0, 0))[1], tables["compiled"].get(k, (0, 0))[1]))
+    print(f"{'kernel':70s} {'eager n':>8s} {'eager us':>9s} {'comp n':>7s} {'comp us':>9s}")
+    for k in names[:a.top]:
+        (en, eu), (cn, cu) = tables["eager"].get(k, (0, 0)), tables["compiled"].get(k, (0, 0))
+        print(f"{k:70s} {en:8.1f} {eu:9.1f} {cn:7.1f} {cu:9.1f}")
+    only = [k for k in names if k not in tables["eager"]]
+    print("only in compiled: " + ", ".join(f"{k} ({tables['compiled'][k][0]:.0f}x, {tables['compiled'][k][1]:.0f} us)"
+                                            for k in only))
+
+
+if __name__ == "__main__":
+    main()
