@@ -49,7 +49,7 @@ def main(argv=None) -> int:
         return _launch_parts(args)
     import triton
 
-    from rmeeto.ops import dispatch
+    from rmeeto.ops.triton import bimamba as tb
     from rmeeto.ops.triton import merge as tm
     from rmeeto.ops.triton.launch import cdiv
 
@@ -64,7 +64,7 @@ def main(argv=None) -> int:
         plan = tm.plan(h, args.r, T // 2, size)
         parts = {
             "mixer.direction_params (2 per block)": lambda: mixer.direction_params(False),
-            "dispatch._stacked_params (1 per block, cached)": lambda: dispatch._stacked_params(fwd, bwd, torch.half),
+            "bimamba.cached_stack_params (1 per block)": lambda: tb.cached_stack_params(fwd, bwd, torch.half),
             "patched model's new_state (1 per forward)": lambda: model.new_state(T // 2),
             "fused merge plan, launch stubbed (1 per merge block)": lambda: tm.plan(h, args.r, T // 2, size),
             "fused apply + add + norm, launch stubbed": lambda: tm.apply_add_norm(plan, h, res, weight, 1e-5),

@@ -81,7 +81,31 @@ def test_exported_program_gives_the_same_logits(family, r):
 def test_triton_custom_ops_pass_opcheck_in_the_interpreter():
     proc = run_under_interpreter(__file__, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert proc.stdout.count("ok ") == 6, proc.stdout
+    assert proc.stdout.count("ok ") == 7, proc.stdout
+
+
+def _compiled_inference_does_not_stack_weights() -> None:
+    """The Triton path traced by Dynamo without autograd: the inference op takes the weights as the model holds them,
+    so the graph has no stacking left to run on every call; with autograd the differentiable op and the stacking."""
+    from rmeeto.models import vim
+    from rmeeto.ops import dispatch
+    from rmeeto.ops.triton import library
+
+    backends, add_norm = dispatch.available_backends, vim.add_norm
+    dispatch.available_backends = lambda device_type="cpu": ["ref", "torch", "triton"]
+    vim.add_norm = lambda h, r, w, eps, backend=None: library.add_rmsnorm(h, r, w, eps)  # as on CUDA
+    try:
+        m, x = tiny_model(6), tiny_input()
+        m.backend, m.merge_impl = "triton", "triton"
+        torch._dynamo.reset()
+        with torch.no_grad():
+            code = "\n".join(g.code for g in torch._dynamo.explain(m)(x).graphs)
+        assert code.count("rmeeto.bimamba_inference") == 4 and "stack" not in code, code
+        torch._dynamo.reset()
+        code = "\n".join(g.code for g in torch._dynamo.explain(m.train())(x).graphs)
+        assert "rmeeto.bimamba_inference" not in code and code.count("stack") >= 4, code
+    finally:
+        dispatch.available_backends, vim.add_norm = backends, add_norm
 
 
 def _opcheck_all() -> None:
@@ -107,6 +131,17 @@ def _opcheck_all() -> None:
     for a, b in zip(got_grads, want_grads):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     print("ok bimamba op = eager, forward and gradients")
+    fwd, bwd = mix.direction_params(False), mix.direction_params(True)
+    with torch.no_grad():
+        args = (xz.detach(), fwd.tensors(), bwd.tensors(), torch.float32, 0.5)
+        torch.library.opcheck(torch.ops.rmeeto.bimamba_inference.default, args,
+                              test_utils=("test_schema", "test_faketensor"))
+        got = torch.ops.rmeeto.bimamba_inference(*args)
+        want = tb.bimamba_core(xz.detach(), tuple(p.detach() for p in params), 0.5, False, False)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    _compiled_inference_does_not_stack_weights()
+    print("ok bimamba_inference op = eager; a compiled inference graph stacks no weights")
     h, res, w = (torch.randn(2, 9, 16, requires_grad=True), torch.randn(2, 9, 16, requires_grad=True),
                  torch.randn(16, requires_grad=True))
     torch.library.opcheck(torch.ops.rmeeto.add_rmsnorm.default, (h, res, w, 1e-5))

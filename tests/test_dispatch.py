@@ -8,6 +8,7 @@ import torch
 
 from rmeeto.models.mixer import BiMambaMixer
 from rmeeto.ops import dispatch, settings
+from rmeeto.ops.triton import bimamba as tb
 
 
 def _params(mix: BiMambaMixer):
@@ -16,32 +17,53 @@ def _params(mix: BiMambaMixer):
 
 def test_inference_reuses_stacked_weights_until_a_weight_changes():
     mix = BiMambaMixer(16, d_state=4)
+    first = tb.cached_stack_params(*_params(mix), torch.float32)
+    assert tb.cached_stack_params(*_params(mix), torch.float32) is first
+    assert not first[0].requires_grad  # no autograd graph is kept alive by the cache
+    half = tb.cached_stack_params(*_params(mix), torch.float16)
+    assert half is not first and half[2].dtype == torch.float16
     with torch.no_grad():
-        first = dispatch._stacked_params(*_params(mix), torch.float32)
-        assert dispatch._stacked_params(*_params(mix), torch.float32) is first
-        half = dispatch._stacked_params(*_params(mix), torch.float16)
-        assert half is not first and half[2].dtype == torch.float16
         mix.x_proj_b.weight.add_(1.0)  # an in-place update (an optimizer step, a load) is seen
-        again = dispatch._stacked_params(*_params(mix), torch.float16)
+    again = tb.cached_stack_params(*_params(mix), torch.float16)
     assert again is not half
     # x_proj comes padded with zero rows between the dt and the B/C rows, to a multiple of 16 rows
     w, got, bc = mix.x_proj_b.weight.detach().half(), again[2][1], 2 * 4
     assert got.shape[0] % 16 == 0 and got.shape[0] >= w.shape[0]
     torch.testing.assert_close(torch.cat([got[:w.shape[0] - bc], got[-bc:]]), w)
     assert not got[w.shape[0] - bc:-bc].any()
-    with_grad = dispatch._stacked_params(*_params(mix), torch.float32)  # autograd: never cached
-    assert with_grad[0].requires_grad and with_grad is not dispatch._stacked_params(*_params(mix), torch.float32)
 
 
 def test_cache_entries_go_with_their_model():
     mix = BiMambaMixer(16, d_state=4)
-    with torch.no_grad():
-        dispatch._stacked_params(*_params(mix), torch.float32)
+    tb.cached_stack_params(*_params(mix), torch.float32)
     key = id(mix.A_log)
-    assert key in dispatch._stacked
+    assert key in tb._stacked
     del mix
     gc.collect()
-    assert key not in dispatch._stacked
+    assert key not in tb._stacked
+
+
+def test_training_stacks_with_autograd_and_inference_uses_the_cache(monkeypatch):
+    """The dispatch: a forward that a backward can follow stacks the weights (differentiably) on every call; one
+    without autograd takes the inference entry, whose weights come from the cache."""
+    seen = []
+    monkeypatch.setattr(dispatch.triton_ops, "bimamba", lambda xz, params, *a: seen.append(("train", params)) or _stub(xz))
+    monkeypatch.setattr(dispatch.triton_ops, "bimamba_inference", lambda xz, f, b, cdt, s: seen.append(("infer", cdt))
+                        or _stub(xz))
+    mix = BiMambaMixer(16, d_state=4)
+    xz = torch.randn(1, 5, 2 * mix.d_inner)
+    dispatch.bimamba_v2_inner_triton(xz, *_params(mix))
+    assert seen[-1][0] == "train" and seen[-1][1][0].requires_grad
+    with torch.no_grad():
+        dispatch.bimamba_v2_inner_triton(xz, *_params(mix))
+    assert seen[-1] == ("infer", torch.float32)
+    mix.requires_grad_(False)  # frozen weights and an input without grad: nothing to differentiate
+    dispatch.bimamba_v2_inner_triton(xz, *_params(mix))
+    assert seen[-1] == ("infer", torch.float32)
+
+
+def _stub(xz):
+    return xz[..., :xz.shape[-1] // 2], None, None
 
 
 def test_settings_come_from_the_environment_once_and_change_explicitly(monkeypatch):

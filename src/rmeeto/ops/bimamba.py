@@ -33,6 +33,11 @@ class DirectionParams:
     A_log: Tensor  # (E, N)
     D: Tensor  # (E,)
 
+    def tensors(self) -> list[Optional[Tensor]]:
+        """The weights in field order (``DirectionParams(*p.tensors())`` rebuilds ``p``)."""
+        return [self.conv_weight, self.conv_bias, self.x_proj_weight, self.dt_proj_weight, self.dt_proj_bias,
+                self.A_log, self.D]
+
 
 @dataclass
 class SSMAux:

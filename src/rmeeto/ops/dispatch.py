@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import weakref
 from typing import Optional
 
 import torch
@@ -40,10 +39,6 @@ except ImportError:  # a PyTorch build without Triton
 log = logging.getLogger("rmeeto.ops")
 _HAS_MAMBA_SSM = importlib.util.find_spec("mamba_ssm") is not None
 _announced: set = set()
-# inference reuses the stacked weights of each mixer while no weight changes: id(forward A_log) -> (weak
-# reference to it, key, stacked); an entry goes when its A_log does (a tensor cannot key a WeakKeyDictionary:
-# its == is elementwise)
-_stacked: dict[int, tuple] = {}
 
 
 def triton_usable() -> bool:
@@ -117,34 +112,21 @@ def bimamba_v2_inner_triton(xz: Tensor, fwd: DirectionParams, bwd: DirectionPara
                             out_scale: float = 0.5) -> tuple[Tensor, Optional[SSMAux]]:
     """:func:`bimamba_v2_inner` on the Triton kernels, whatever the device (the CPU runs them under
     ``TRITON_INTERPRET=1``, for tests)."""
-    params = _stacked_params(fwd, bwd, compute_dtype(xz))
+    cdt = compute_dtype(xz)
     # autograd runs a function's forward with grad off, so whether a backward can follow is decided here
-    for_backward = torch.is_grad_enabled() and (xz.requires_grad or any(p.requires_grad for p in params))
-    out, x_dbl, delta = triton_ops.bimamba(xz, params, out_scale, for_backward, settings.current().grad_fp32)
+    for_backward = torch.is_grad_enabled() and (xz.requires_grad or any(
+        t is not None and t.requires_grad for p in (fwd, bwd) for t in p.tensors()))
+    if for_backward:
+        out, x_dbl, delta = triton_ops.bimamba(xz, stack_params(fwd, bwd, cdt), out_scale, True,
+                                               settings.current().grad_fp32)
+    else:
+        out, x_dbl, delta = triton_ops.bimamba_inference(xz, fwd, bwd, cdt, out_scale)
     if not want_aux:
         return out, None
     N = fwd.A_log.shape[1]
     P = bc_offset(x_dbl, N)
     xd = x_dbl[0].view(xz.shape[0], xz.shape[1], -1)
     return out, SSMAux(delta[0], xd[..., P:P + N], xd[..., P + N:])
-
-
-def _stacked_params(fwd: DirectionParams, bwd: DirectionParams, cdt: torch.dtype) -> tuple[Tensor, ...]:
-    """:func:`stack_params`, cached for forwards without autograd: stacking costs about a dozen small
-    launches per block, a host cost that showed in eager inference of small models."""
-    if torch.is_grad_enabled() or torch.compiler.is_compiling():
-        return stack_params(fwd, bwd, cdt)
-    tensors = [t for p in (fwd, bwd) for t in (p.conv_weight, p.conv_bias, p.x_proj_weight, p.dt_proj_weight,
-                                               p.dt_proj_bias, p.A_log, p.D) if t is not None]
-    key = (cdt, tuple([(t.data_ptr(), t._version) for t in tensors]))
-    owner = fwd.A_log
-    hit = _stacked.get(id(owner))
-    if hit is None or hit[0]() is not owner or hit[1] != key:
-        if hit is None or hit[0]() is not owner:
-            weakref.finalize(owner, _stacked.pop, id(owner), None)
-        hit = (weakref.ref(owner), key, stack_params(fwd, bwd, cdt))
-        _stacked[id(owner)] = hit
-    return hit[2]
 
 
 def add_norm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps: float,

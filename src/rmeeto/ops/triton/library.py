@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from .. import settings
+from ..bimamba import DirectionParams
 from . import bimamba as tb
 from . import merge as tm
 from . import norm as tn
@@ -66,6 +67,22 @@ def _bimamba_grad(ctx, gout, _g_x_dbl, _g_delta):
 
 
 _bimamba.register_autograd(_bimamba_grad, setup_context=_bimamba_setup)
+
+
+@torch.library.custom_op("rmeeto::bimamba_inference", mutates_args=())
+def _bimamba_inference(xz: Tensor, fwd: list[Optional[Tensor]], bwd: list[Optional[Tensor]], cdt: torch.dtype,
+                       out_scale: float) -> tuple[Tensor, Tensor, Tensor]:
+    params = tb.cached_stack_params(DirectionParams(*fwd), DirectionParams(*bwd), cdt)
+    return tb.bimamba_fwd(xz, *params, out_scale, False)
+
+
+@_bimamba_inference.register_fake
+def _bimamba_inference_fake(xz, fwd, bwd, cdt, out_scale):
+    batch, L, E2 = xz.shape
+    rows = fwd[2].shape[0]
+    rows += -rows % 16  # tb._pad_bc_rows
+    return (xz.new_empty(batch, L, E2 // 2, dtype=cdt), xz.new_empty(2, batch * L, rows, dtype=cdt),
+            xz.new_empty(2, batch, L, E2 // 2, dtype=cdt))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -226,6 +243,16 @@ def bimamba(xz: Tensor, params: tuple[Tensor, ...], out_scale: float, for_backwa
     if torch.compiler.is_compiling():
         return torch.ops.rmeeto.bimamba(xz, *params, out_scale, for_backward)
     return tb.bimamba_core(xz, params, out_scale, for_backward, grad_fp32)
+
+
+def bimamba_inference(xz: Tensor, fwd: DirectionParams, bwd: DirectionParams, cdt: torch.dtype,
+                      out_scale: float) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`bimamba` for a forward that no backward follows, on the weights as the model holds them: the stacked
+    weights come from :func:`rmeeto.ops.triton.bimamba.cached_stack_params` inside the op, so a compiled graph does
+    not stack them again on every call."""
+    if torch.compiler.is_compiling():
+        return torch.ops.rmeeto.bimamba_inference(xz, fwd.tensors(), bwd.tensors(), cdt, float(out_scale))
+    return tb.bimamba_fwd(xz, *tb.cached_stack_params(fwd, bwd, cdt), out_scale, False)
 
 
 def add_rmsnorm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps: float) -> tuple[Tensor, Tensor]:
