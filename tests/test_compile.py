@@ -133,13 +133,22 @@ def _opcheck_all() -> None:
     print("ok bimamba op = eager, forward and gradients")
     fwd, bwd = mix.direction_params(False), mix.direction_params(True)
     with torch.no_grad():
-        args = (xz.detach(), fwd.tensors(), bwd.tensors(), torch.float32, 0.5)
+        args = (xz.detach(), *fwd.tensors(), *bwd.tensors(), torch.float32, 0.5)
         torch.library.opcheck(torch.ops.rmeeto.bimamba_inference.default, args,
                               test_utils=("test_schema", "test_faketensor"))
         got = torch.ops.rmeeto.bimamba_inference(*args)
         want = tb.bimamba_core(xz.detach(), tuple(p.detach() for p in params), 0.5, False, False)
     for a, b in zip(got, want):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+    no_bias = list(args)
+    no_bias[2] = no_bias[9] = None  # no conv bias: the same as a zero one
+    with torch.no_grad():
+        torch.library.opcheck(torch.ops.rmeeto.bimamba_inference.default, tuple(no_bias),
+                              test_utils=("test_schema", "test_faketensor"))
+        for p in (mix.conv1d.bias, mix.conv1d_b.bias):
+            p.zero_()
+        torch.testing.assert_close(torch.ops.rmeeto.bimamba_inference(*no_bias)[0],
+                                   torch.ops.rmeeto.bimamba_inference(*args)[0], rtol=0, atol=0)
     _compiled_inference_does_not_stack_weights()
     print("ok bimamba_inference op = eager; a compiled inference graph stacks no weights")
     h, res, w = (torch.randn(2, 9, 16, requires_grad=True), torch.randn(2, 9, 16, requires_grad=True),
