@@ -18,7 +18,6 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .buffers import carve
 from .launch import cdiv, interpreting, launch, next_pow2
 
 LAYOUT_CFG = dict(BLOCK_C=64, BLOCK_L=64, num_warps=4)
@@ -61,43 +60,27 @@ def _to_channels_last_kernel(x0, b0, c0, l0, y0, C0, x1, b1, c1, l1, y1, C1, x2,
 
 def to_channels_last(*xs: Optional[Tensor], cfg: Optional[dict] = None) -> tuple[Optional[Tensor], ...]:
     """Each ``(b, c, l)`` tensor of ``xs`` as a contiguous ``(b, l, c)`` one (None stays None); no copy of one that
-    already is channels-last. CUDA tensors (and any under Triton's interpreter) that share the first one's device,
-    batch size and length are copied by one launch per ``MAX_PER_LAUNCH``, into one allocation per dtype
-    (:func:`.buffers.carve`); others take ``Tensor.contiguous()``."""
-    out: list[Optional[Tensor]] = list(xs)
-    todo = []
-    for i, x in enumerate(xs):
-        if x is not None:
-            if _is_channels_last(x):
-                out[i] = x.transpose(1, 2)
-            else:
-                todo.append(i)
+    already is channels-last. CUDA tensors (and any under Triton's interpreter) that share the first one's batch size
+    and length are copied by one launch per ``MAX_PER_LAUNCH``; others take ``Tensor.contiguous()``."""
+    out: list[Optional[Tensor]] = [None if x is None else x.transpose(1, 2) for x in xs]
+    todo = [i for i, x in enumerate(xs) if x is not None and not out[i].is_contiguous()]
     if not todo:
         return tuple(out)
     first = xs[todo[0]]
     batch, L = first.shape[0], first.shape[2]
-    tiled, on_device = [], first.is_cuda or interpreting()
+    tiled = []
     for i in todo:
         x = xs[i]
-        if on_device and x.device == first.device and x.numel() > 0 and x.shape[0] == batch and x.shape[2] == L:
+        if (x.is_cuda or interpreting()) and x.numel() > 0 and x.shape[0] == batch and x.shape[2] == L:
             tiled.append(i)
         else:
-            out[i] = x.transpose(1, 2).contiguous()
+            out[i] = out[i].contiguous()
     for start in range(0, len(tiled), MAX_PER_LAUNCH):
         group = tiled[start:start + MAX_PER_LAUNCH]
-        for dtype in {xs[i].dtype for i in group}:
-            same = [i for i in group if xs[i].dtype == dtype]
-            for i, y in zip(same, carve([(batch, L, xs[i].shape[1]) for i in same], dtype, first.device)):
-                out[i] = y
+        for i in group:
+            out[i] = xs[i].new_empty(batch, L, xs[i].shape[1])
         _launch_copies([xs[i] for i in group], [out[i] for i in group], batch, L, dict(LAYOUT_CFG, **(cfg or {})))
     return tuple(out)
-
-
-def _is_channels_last(x: Tensor) -> bool:
-    """Whether ``x.transpose(1, 2)`` is contiguous, from the strides alone (no view made)."""
-    b, c, n = x.shape
-    sb, sc, sn = x.stride()
-    return (c <= 1 or sc == 1) and (n <= 1 or sn == c) and (b <= 1 or sb == n * c)
 
 
 def _launch_copies(xs: list[Tensor], ys: list[Tensor], batch: int, L: int, cfg: dict) -> None:

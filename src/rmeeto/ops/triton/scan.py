@@ -57,7 +57,6 @@ from .. import settings
 from ..scan_ref import selective_scan_torch
 from .common import _load, _sigmoid, _softplus, load_A2, program_tile
 from .launch import cdiv, interpreting, launch, next_pow2
-from .buffers import carve
 from .layout import to_channels_last
 from .scan_chunk import chunk_states
 
@@ -610,29 +609,29 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
     empty = L * batch * E == 0
     TC = 1 if empty else chunk_len("bwd", L, batch, E, ndir, BE, cfg.get("TC"))
     NC = 1 if empty else cdiv(L, TC)
-    # pg: one buffer, so one reduction: [dA | dD | d delta_bias]; the kernel writes every element of pg and part
-    shapes = [(ndir, NC, batch, E, N + 2), (neb, ndir, batch, L, 2 * N)]
-    if empty:
-        pg, part = (torch.zeros(s, **f32) for s in shapes)
-    else:
+    alloc = torch.zeros if empty else torch.empty  # otherwise the kernel writes every element
+    pg = alloc(ndir, NC, batch, E, N + 2, **f32)  # one buffer, so one reduction: [dA | dD | d delta_bias]
+    part = alloc(neb, ndir, batch, L, 2 * N, **f32)
+    if not empty:
         BN = max(2, next_pow2(N))
         T = min(cfg["T"], max(2, next_pow2(TC)))
         grid = (neb, batch, ndir * NC)
         nprog = grid[0] * grid[1] * grid[2]
-        with_dzp = z is not None and ndir > 1  # dz per direction in fp32, summed below
-        shapes += [(nprog * cdiv(TC, T) * BE * BN,), (nprog * T * BE * BN,)] + [(nprog * cdiv(TC, T) * BE,)] * (NC > 1)
-        pg, part, ck, hb, *rest = carve(shapes + [(ndir, batch, L, E)] * with_dzp, torch.float32, u.device)
-        cs = rest[0] if NC > 1 else None
-        dzp = rest[-1] if with_dzp else None
-        h0 = g0 = None
+        ck = torch.empty(nprog * cdiv(TC, T) * BE * BN, **f32)
+        hb = torch.empty(nprog * T * BE * BN, **f32)
+        h0 = g0 = cs = None
         if NC > 1:
+            cs = torch.empty(nprog * cdiv(TC, T) * BE, **f32)
             h0, g0 = chunk_states(u, delta, B, C, z, gout, A, bias, softplus, scale, TC, BE, cfg["num_warps"],
                                   True, (ck, cs, T))
         if z is None:
             dz_args = (None, 0, 0, 0, 0)
+            dzp = None
         elif ndir == 1:
             dz_args = (dz, 0, *dz.stride())
+            dzp = None
         else:
+            dzp = torch.empty(ndir, batch, L, E, **f32)
             dz_args = _s4(dzp)
         launch(_scan_bwd_seq_kernel, grid,
                *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(gout), *_s3(A), D, bias,
@@ -655,10 +654,10 @@ class _SelectiveScanFn(torch.autograd.Function):
     def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus):
         batch, dim, L = u.shape
         dev = u.device
-        u, delta, B, C, z = to_channels_last(u, delta, B, C, z)  # first: the GPU copies while the host goes on
         A32 = A.float().contiguous()  # (d, N) with the states contiguous: what the backward kernel reads
         D32 = (D.float() if D is not None else torch.zeros(dim, device=dev)).contiguous()
         b32 = (delta_bias.float() if delta_bias is not None else torch.zeros(dim, device=dev)).contiguous()
+        u, delta, B, C, z = to_channels_last(u, delta, B, C, z)
         out = torch.empty(batch, L, dim, device=dev, dtype=u.dtype)
         A_fwd = A32.t().contiguous().t()  # the channels contiguous: the forward kernel's fast layout
         scan_fwd(u[None], delta[None], B[None], C[None], z, A_fwd[None], D32[None], b32[None], out, delta_softplus, 1.0,
@@ -669,14 +668,13 @@ class _SelectiveScanFn(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, gout):
-        gout = to_channels_last(gout)[0]  # first: the GPU copies while the host goes on
         u, delta, A32, B, C, D32, z, b32 = ctx.saved_tensors
         has_D, has_bias, softplus = ctx.flags
         N = A32.shape[1]
         du, dd = torch.empty_like(u), torch.empty_like(delta)
         dz = torch.empty_like(z) if z is not None else None
         dBC, dA, dD, db = scan_bwd(u[None], delta[None], B[None], C[None], z, A32[None], D32[None], b32[None],
-                                   gout, du[None], dd[None], dz, softplus, 1.0)
+                                   to_channels_last(gout)[0], du[None], dd[None], dz, softplus, 1.0)
         dBC = dBC[0].to(B.dtype) if B.dtype == C.dtype else dBC[0]  # one cast for both
         dB, dC = dBC[:, :, :N].transpose(1, 2), dBC[:, :, N:].transpose(1, 2)
         return (du.transpose(1, 2), dd.transpose(1, 2), dA[0], dB.to(B.dtype), dC.to(C.dtype),

@@ -27,7 +27,6 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .buffers import carve
 from .common import _sigmoid, _softplus, load_A2, program_tile
 from .launch import cdiv, launch, next_pow2
 
@@ -208,9 +207,11 @@ def chunk_states(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Ten
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
     NC = cdiv(L, TC)
-    rows = (ndir, batch, NC, E, N) if adjoint else (ndir, batch, NC, N, E)
-    hs, S, *gs = carve([rows, (ndir, batch, NC, E)] + [rows] * adjoint, torch.float32, u.device)
-    gs = gs[0] if adjoint else None
+    f32 = dict(device=u.device, dtype=torch.float32)
+    rows = (E, N) if adjoint else (N, E)
+    hs = torch.empty(ndir, batch, NC, *rows, **f32)
+    gs = torch.empty(ndir, batch, NC, *rows, **f32) if adjoint else None
+    S = torch.empty(ndir, batch, NC, E, **f32)
     neb = cdiv(E, block_e)
     meta = dict(BLOCK_E=block_e, BLOCK_N=max(2, next_pow2(N)), num_warps=num_warps)
     zargs = (z, *z.stride()) if z is not None else (None, 0, 0, 0)
