@@ -1,7 +1,8 @@
 """Default-mode ``torch.compile`` against eager on one GPU: interleaved timing, then a kernel profile of each.
 
 Eager and compiled forwards alternate in rounds (``--rounds`` x ``--iters`` timed forwards each), so a drift of the
-machine hits both alike; the ratio of each round is printed. Then ``torch.profiler`` records ``--prof-iters``
+machine hits both alike; the ratio of each round is printed, first with every forward synchronised (as ``rmeeto
+bench`` times), then with the round's forwards enqueued back to back. Then ``torch.profiler`` records ``--prof-iters``
 forwards of each and prints, per forward: kernels launched, their summed device time, the host wall time, and
 the kernels by total device time (compiled and eager side by side).
 
@@ -30,6 +31,17 @@ def timed(fn, x: torch.Tensor, iters: int) -> float:
         torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
     return x.shape[0] / statistics.median(times)
+
+
+def back_to_back(fn, x: torch.Tensor, iters: int) -> float:
+    """Images/s of ``iters`` forwards enqueued back to back, one synchronisation at the end: a call's fixed host cost
+    before its first kernel overlaps the previous call's kernels, as in a serving loop."""
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        fn(x)
+    torch.cuda.synchronize()
+    return x.shape[0] * iters / (time.perf_counter() - t0)
 
 
 def kernel_table(fn, x: torch.Tensor, iters: int) -> tuple[dict, float]:
@@ -77,6 +89,12 @@ def main() -> None:
             ratios.append(c / e)
             print(f"round {rnd}: {e:8.0f} {c:8.0f} {c / e:6.3f}x", flush=True)
         print(f"median compiled/eager {statistics.median(ratios):.3f}x")
+        b2b = []
+        for rnd in range(a.rounds):
+            e, c = back_to_back(m, x, a.iters), back_to_back(compiled, x, a.iters)
+            b2b.append(c / e)
+            print(f"back to back, round {rnd}: {e:8.0f} {c:8.0f} {c / e:6.3f}x", flush=True)
+        print(f"median compiled/eager, back to back {statistics.median(b2b):.3f}x")
         tables = {}
         for name, fn in fns.items():
             tables[name], wall = kernel_table(fn, x, a.prof_iters)
