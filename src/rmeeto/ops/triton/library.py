@@ -69,7 +69,6 @@ def _bimamba_grad(ctx, gout, _g_x_dbl, _g_delta):
 _bimamba.register_autograd(_bimamba_grad, setup_context=_bimamba_setup)
 
 
-# the weights one by one, not as lists: a list of optional tensors costs the dispatcher about 2 us per element
 @torch.library.custom_op("rmeeto::bimamba_inference", mutates_args=())
 def _bimamba_inference(xz: Tensor, conv_w: Tensor, conv_b: Optional[Tensor], xproj_w: Tensor, dt_w: Tensor,
                        dt_b: Tensor, A_log: Tensor, D: Tensor, conv_w_b: Tensor, conv_b_b: Optional[Tensor],
