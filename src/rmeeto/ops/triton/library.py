@@ -74,8 +74,8 @@ def _bimamba_inference(xz: Tensor, conv_w: Tensor, conv_b: Optional[Tensor], xpr
                        dt_b: Tensor, A_log: Tensor, D: Tensor, conv_w_b: Tensor, conv_b_b: Optional[Tensor],
                        xproj_w_b: Tensor, dt_w_b: Tensor, dt_b_b: Tensor, A_log_b: Tensor, D_b: Tensor,
                        cdt: torch.dtype, out_scale: float) -> tuple[Tensor, Tensor, Tensor]:
-    fwd, bwd = DirectionParams(*(conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D)), DirectionParams(
-        *(conv_w_b, conv_b_b, xproj_w_b, dt_w_b, dt_b_b, A_log_b, D_b))
+    fwd = DirectionParams(conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D)
+    bwd = DirectionParams(conv_w_b, conv_b_b, xproj_w_b, dt_w_b, dt_b_b, A_log_b, D_b)
     return tb.bimamba_fwd(xz, *tb.cached_stack_params(fwd, bwd, cdt), out_scale, False)
 
 
