@@ -44,6 +44,18 @@ def back_to_back(fn, x: torch.Tensor, iters: int) -> float:
     return x.shape[0] * iters / (time.perf_counter() - t0)
 
 
+def compare_rounds(label: str, measure, eager, compiled, x: torch.Tensor, rounds: int, iters: int) -> None:
+    """Print eager's and the compiled model's images/s from ``measure`` round by round, alternating, and the median
+    ratio."""
+    ratios = []
+    prefix = f"{label}, " if label else ""
+    for rnd in range(rounds):
+        e, c = measure(eager, x, iters), measure(compiled, x, iters)
+        ratios.append(c / e)
+        print(f"{prefix}round {rnd}: {e:8.0f} {c:8.0f} {c / e:6.3f}x", flush=True)
+    print(f"median compiled/eager{', ' + label if label else ''} {statistics.median(ratios):.3f}x")
+
+
 def kernel_table(fn, x: torch.Tensor, iters: int) -> tuple[dict, float]:
     """``{kernel name: (launches, total us)}`` over ``iters`` forwards, and the host wall ms per forward."""
     with profile(activities=[ProfilerActivity.CUDA, ProfilerActivity.CPU]) as prof:
@@ -83,18 +95,8 @@ def main() -> None:
             for _ in range(5):
                 fn(x)
         print(f"{a.model} r={a.r} batch {a.batch_size}: images/s per round, eager / compiled / ratio")
-        ratios = []
-        for rnd in range(a.rounds):
-            e, c = timed(m, x, a.iters), timed(compiled, x, a.iters)
-            ratios.append(c / e)
-            print(f"round {rnd}: {e:8.0f} {c:8.0f} {c / e:6.3f}x", flush=True)
-        print(f"median compiled/eager {statistics.median(ratios):.3f}x")
-        b2b = []
-        for rnd in range(a.rounds):
-            e, c = back_to_back(m, x, a.iters), back_to_back(compiled, x, a.iters)
-            b2b.append(c / e)
-            print(f"back to back, round {rnd}: {e:8.0f} {c:8.0f} {c / e:6.3f}x", flush=True)
-        print(f"median compiled/eager, back to back {statistics.median(b2b):.3f}x")
+        compare_rounds("", timed, m, compiled, x, a.rounds, a.iters)
+        compare_rounds("back to back", back_to_back, m, compiled, x, a.rounds, a.iters)
         tables = {}
         for name, fn in fns.items():
             tables[name], wall = kernel_table(fn, x, a.prof_iters)
