@@ -44,8 +44,8 @@ def test_cache_entries_go_with_their_model():
 
 
 def test_training_stacks_with_autograd_and_inference_uses_the_cache(monkeypatch):
-    """The dispatch: a forward that a backward can follow stacks the weights (differentiably) on every call; one
-    without autograd takes the inference entry, whose weights come from the cache."""
+    """The dispatch's choice of entry: a forward that a backward can follow stacks the weights (differentiably) on
+    every call; one without autograd takes the inference entry (which stacks through the cache, tested above)."""
     seen = []
     monkeypatch.setattr(dispatch.triton_ops, "bimamba", lambda xz, params, *a: seen.append(("train", params)) or _stub(xz))
     monkeypatch.setattr(dispatch.triton_ops, "bimamba_inference", lambda xz, f, b, cdt, s: seen.append(("infer", cdt))

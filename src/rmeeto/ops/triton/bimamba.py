@@ -211,7 +211,7 @@ _stacked: dict[int, tuple] = {}
 def cached_stack_params(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
     """:func:`stack_params` for forwards without autograd, reused while no weight changes (each weight's data pointer
     and version are the key): stacking costs about a dozen small launches per block, a host cost that showed in
-    eager inference of small models, and in compiled inference as six more kernels per block."""
+    eager inference of small models, and in compiled inference as seven more kernels per block."""
     tensors = [t for p in (fwd, bwd) for t in p.tensors() if t is not None]
     key = (cdt, tuple([(t.data_ptr(), t._version) for t in tensors]))
     owner = fwd.A_log

@@ -80,8 +80,8 @@ def _bimamba_inference(xz: Tensor, conv_w: Tensor, conv_b: Optional[Tensor], xpr
 
 
 @_bimamba_inference.register_fake
-def _bimamba_inference_fake(xz, conv_w, conv_b, xproj_w, *rest):
-    cdt = rest[-2]
+def _bimamba_inference_fake(xz, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D, conv_w_b, conv_b_b, xproj_w_b,
+                            dt_w_b, dt_b_b, A_log_b, D_b, cdt, out_scale):
     batch, L, E2 = xz.shape
     rows = xproj_w.shape[0]
     rows += -rows % 16  # tb._pad_bc_rows
