@@ -29,13 +29,14 @@ from with_scan_cfg import overridden  # noqa: E402
 
 def _steps(model, configs: list[list[str]], batch: int, train: bool) -> list:
     """One callable per configuration: a graph replay of the fp16 forward, or an eager bf16 training step."""
-    from rmeeto.bench import for_inference, graphed, training_step
+    from rmeeto.bench import for_inference, training_step
+    from rmeeto.cuda_graphs import graphed
 
     dev = torch.device("cuda")
     model.to(dev)
     x = torch.randn(batch, *model.input_shape, device=dev)
     if train:
-        step = training_step(model, x, torch.autocast("cuda", dtype=torch.bfloat16))
+        step = training_step(model, x, torch.bfloat16)
         return [step for _ in configs]
     xin = for_inference(model, x, torch.float16)
 

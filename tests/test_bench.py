@@ -119,7 +119,7 @@ def test_training_rows_come_from_real_optimizer_steps():
 
     model = rmeeto.create_model("vim_tiny_patch16_224", **TINY_KW)
     before = [p.detach().clone() for p in model.parameters()]
-    step = training_step(model, torch.randn(2, *model.input_shape), torch.autocast("cpu", enabled=False))
+    step = training_step(model, torch.randn(2, *model.input_shape), torch.float32)
     assert model.training
     step()
     assert any(not torch.equal(a, p) for a, p in zip(before, model.parameters()))

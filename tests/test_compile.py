@@ -81,7 +81,7 @@ def test_exported_program_gives_the_same_logits(family, r):
 def test_triton_custom_ops_pass_opcheck_in_the_interpreter():
     proc = run_under_interpreter(__file__, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert proc.stdout.count("ok ") == 7, proc.stdout
+    assert proc.stdout.count("ok ") == 8, proc.stdout
 
 
 def _compiled_inference_does_not_stack_weights() -> None:
@@ -123,6 +123,13 @@ def _opcheck_all() -> None:
                           test_utils=("test_schema", "test_autograd_registration", "test_faketensor"))
     print("ok bimamba opcheck")
     g = torch.randn(2, 9, 32)
+    x_dbl = torch.ops.rmeeto.bimamba(xz, *params, 0.5, True)[1]
+    # A comes as stack_params gives it, a transposed view: the fake's gradients must still be contiguous like the real
+    assert not params[4].is_contiguous()
+    torch.library.opcheck(torch.ops.rmeeto.bimamba_backward.default,
+                          (g, xz.detach(), x_dbl, *[p.detach() for p in params], 0.5, False),
+                          test_utils=("test_schema", "test_faketensor"))
+    print("ok bimamba_backward opcheck")
     got = torch.ops.rmeeto.bimamba(xz, *params, 0.5, True)[0]
     got_grads = torch.autograd.grad((got * g).sum(), [xz, *params])
     want = tb.bimamba_core(xz, tuple(params), 0.5, True, False)[0]

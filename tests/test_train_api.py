@@ -12,7 +12,7 @@ from torch.utils.data import TensorDataset
 from conftest_data import TINY_KW  # also puts src/ on sys.path
 import rmeeto
 from rmeeto.train.config import BenchDataConfig, EvalConfig, TrainConfig, from_layers
-from rmeeto.train.engine import evaluate, train
+from rmeeto.train.engine import TrainError, evaluate, train
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -163,3 +163,20 @@ def test_mode_and_order_choices_come_from_merge():
     acts = {a.dest: a for a in p._actions}
     assert tuple(acts["mode"].choices) == MODES and tuple(acts["order"].choices) == ORDERS
     assert (TrainConfig().mode, TrainConfig().order) == (MODES[0], ORDERS[0])
+
+
+def test_cuda_graph_refuses_what_it_cannot_capture():
+    model = rmeeto.create_model("vim_tiny_patch16_224", num_classes=3, **TINY_KW)
+    with pytest.raises(TrainError, match="--cuda-graph needs a CUDA device.*drop --cuda-graph"):
+        train(_cfg(cuda_graph=True), model=model, datasets=_sets(), quiet=True)
+    with pytest.raises(TrainError, match="--cuda-graph and --compile: use one"):
+        train(_cfg(cuda_graph=True, compile=True), model=model, datasets=_sets(), quiet=True)
+
+
+def test_graphed_step_takes_only_cuda_batches():
+    from rmeeto.cuda_graphs import GraphedStep
+
+    model = rmeeto.create_model("vim_tiny_patch16_224", num_classes=3, **TINY_KW)
+    step = GraphedStep(lambda x, y: torch.nn.functional.cross_entropy(model(x), y), model.parameters())
+    with pytest.raises(ValueError, match="needs CUDA tensors.*drop --cuda-graph"):
+        step(torch.randn(2, 3, 32, 32), torch.tensor([0, 1]))

@@ -24,6 +24,7 @@ from .flops import gflops
 from .models import create_model
 from .ops.dispatch import BACKENDS, available_backends
 from .patch import MERGE_RANGE, label_merges, patch, reduction_ratio, unpatch
+from .cuda_graphs import GraphedStep, graphed
 from .env_info import environment
 
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
@@ -48,20 +49,6 @@ def _timeit(step, device, warmup: int, iters: int) -> list[float]:
     return times
 
 
-def graphed(fn, device):
-    """Capture ``fn`` (no arguments, static shapes) in a CUDA graph; returns a replay callable."""
-    stream = torch.cuda.Stream(device)
-    stream.wait_stream(torch.cuda.current_stream(device))
-    with torch.cuda.stream(stream):
-        for _ in range(3):
-            fn()
-    torch.cuda.current_stream(device).wait_stream(stream)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        fn()
-    return graph.replay
-
-
 def for_inference(model, x: torch.Tensor, dt: torch.dtype) -> torch.Tensor:
     """Put ``model`` in eval mode with its weights in ``dt`` (as the official scripts' ``model.half()``; the
     caller restores fp32 with ``model.float()``) and return ``x`` in ``dt``."""
@@ -71,19 +58,25 @@ def for_inference(model, x: torch.Tensor, dt: torch.dtype) -> torch.Tensor:
     return x.to(dt)
 
 
-def training_step(model, x: torch.Tensor, autocast) -> Callable[[], None]:
-    """One AdamW step on ``x`` with random labels, as a callable (``model`` put in training mode)."""
+def training_step(model, x: torch.Tensor, dt: torch.dtype, cuda_graph: bool = False) -> Callable[[], None]:
+    """One AdamW step on ``x`` with random labels, as a callable (``model`` put in training mode); with
+    ``cuda_graph`` the forward and backward replay from a CUDA graph, as ``rmeeto train --cuda-graph`` runs them."""
     model.train()
     y = torch.randint(0, max(model.num_classes, 1), (x.shape[0],), device=x.device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-6, fused=x.device.type == "cuda")
     loss_fn = torch.nn.CrossEntropyLoss()
 
-    def step():
-        with autocast:
-            loss = loss_fn(model(x), y)
+    def loss_and_backward(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(x.device.type, dtype=dt, enabled=dt != torch.float32, cache_enabled=not cuda_graph):
+            loss = loss_fn(model(xb), yb)
         loss.backward()
+        return loss.detach()
+    micro = GraphedStep(loss_and_backward, model.parameters()) if cuda_graph else loss_and_backward
+
+    def step():
+        micro(x, y)
         opt.step()
-        opt.zero_grad(set_to_none=True)
+        opt.zero_grad(set_to_none=not cuda_graph)
     return step
 
 
@@ -99,7 +92,7 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(dev)
     if train:
-        step = training_step(model, x, autocast)
+        step = training_step(model, x, dt, cuda_graph and dev.type == "cuda")
     else:
         xin = for_inference(model, x, dt)
 
@@ -334,7 +327,8 @@ def register(sub) -> None:
     p.add_argument("--merge", default="auto",
                    help="comma list of merge implementations: auto (fused Triton on CUDA), torch, triton")
     p.add_argument("--train", action="store_true", help="time forward+backward+AdamW instead")
-    p.add_argument("--cuda-graph", action="store_true", help="replay the forward as a CUDA graph")
+    p.add_argument("--cuda-graph", action="store_true", help="replay the forward (with --train: the forward and "
+                   "backward, as rmeeto train --cuda-graph) from a CUDA graph")
     p.add_argument("--merge-cost", action="store_true",
                    help="also profile what the merge blocks' own work (plan + apply) costs per batch, and its share")
     p.add_argument("--warmup", type=int, default=20, help="untimed iterations first")

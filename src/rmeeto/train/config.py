@@ -119,6 +119,7 @@ class TrainConfig(ModelConfig, DataConfig):
     initial_eval: bool = True
     tensorboard: bool = True
     compile: bool = False
+    cuda_graph: bool = False
 
 
 @dataclass

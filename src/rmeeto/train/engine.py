@@ -28,6 +28,7 @@ from torch import nn
 from ..baselines.vit_tome import BASELINES, create_baseline
 from ..checkpoint import CheckpointError, UnsafeCheckpointError, atomic_save, check_state_dict, read_checkpoint
 from ..cli_checks import UsageError, build_model as build_checked
+from ..cuda_graphs import GraphedStep
 from ..models.vim import VisionMamba
 from ..data import (DataError, build_criterion, build_dataset, build_eval_loader, build_mixup,
                     build_train_loader, dataset_classes, gpu_pipelines, make_subset, split_holdout,
@@ -71,10 +72,11 @@ def amp_dtype(amp: Optional[str], device: torch.device) -> Optional[torch.dtype]
     return {"bf16": torch.bfloat16, "fp16": torch.float16, "off": None}[amp]
 
 
-def autocast(device: torch.device, dtype: Optional[torch.dtype]):
+def autocast(device: torch.device, dtype: Optional[torch.dtype], cache: bool = True):
+    """``cache=False`` for a CUDA graph capture: autocast's cache of cast weights would outlive the capture."""
     if dtype is None:
         return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
+    return torch.autocast(device_type=device.type, dtype=dtype, cache_enabled=cache)
 
 
 def build_model(args: ModelConfig, drop_path: float = 0.0, teacher: bool = False) -> nn.Module:
@@ -433,6 +435,7 @@ class _Run:
     budget_s: Optional[float]
     probe: int
     progress: Optional[Callable[..., Any]] = None  # makes each epoch's bar (rank 0)
+    graphed: Optional[GraphedStep] = None  # --cuda-graph: forward + backward replayed from a CUDA graph
 
     def num_epochs(self) -> int:
         return math.ceil(self.opt.sched.total_steps / self.opt.spe)
@@ -477,6 +480,8 @@ def _train(args: TrainConfig, info: DistInfo, model: Optional[nn.Module] = None,
     """Set up a run (resume, model, data, merge, optimiser, output) and train it; returns the summary."""
     t_start = time.time()
     dev = info.device
+    if args.cuda_graph:
+        _check_cuda_graph(args, info)
     dtype = amp_dtype(args.amp, dev)
     bs, global_batch = _batch_sizes(args, info)
     accum = int(args.accum_steps)
@@ -521,9 +526,21 @@ def _train(args: TrainConfig, info: DistInfo, model: Optional[nn.Module] = None,
                recorder=recorder, ckpt_path=os.path.join(args.output, CHECKPOINT_NAME), kill_at=kill_at,
                budget_s=args.time_budget * 60.0 if args.time_budget else None,
                probe=max(2, int(args.budget_probe_steps)), progress=progress or _default_bar(args))
+    if args.cuda_graph:
+        run.graphed = GraphedStep(lambda x, y: _loss_and_backward(run, x, y), raw_model.parameters())
     prog.last_ckpt_time = time.time()
     _loop(run, prog)
     return prog.summary
+
+
+def _check_cuda_graph(args: TrainConfig, info: DistInfo) -> None:
+    if args.compile:
+        raise TrainError("--cuda-graph and --compile: use one of them (each wraps the forward its own way)")
+    if info.device.type != "cuda":
+        raise TrainError(f"--cuda-graph needs a CUDA device, this run is on {info.device}: drop --cuda-graph")
+    if info.enabled:
+        raise TrainError("--cuda-graph runs in one process (DDP's gradient all-reduce is not captured): drop "
+                         "--cuda-graph when launching several processes")
 
 
 def _default_bar(cfg: TrainConfig) -> Optional[Callable[..., Any]]:
@@ -799,20 +816,30 @@ def _forward_backward(run: _Run, prog: _Progress, ep: _Epoch, batch) -> bool:
         x, y = run.data.mixup(x, y)
     last_micro = (ep.micro % accum) == accum - 1
     sync = run.model.no_sync() if (info.enabled and not last_micro) else contextlib.nullcontext()
-    criterion = run.data.criterion
+    poison = args.debug_nan_step is not None and prog.step + 1 == args.debug_nan_step
     with sync:
-        with autocast(dev, run.dtype):
-            logits = run.fwd_model(x)
-            loss = criterion(x, logits, y) if run.teacher is not None else criterion(logits, y)
-        debug_nan = args.debug_nan_step
-        if debug_nan is not None and prog.step + 1 == debug_nan:
-            loss = loss * float("nan")
-        ep.loss_buf.append(loss.detach().float())
+        if run.graphed is not None and not poison:
+            loss = run.graphed(x, y)
+        else:
+            loss = _loss_and_backward(run, x, y, poison)
+        ep.loss_buf.append(loss.float())
         ep.buf_steps.append(prog.step + 1)
-        scaled = loss / accum
-        (run.opt.scaler.scale(scaled) if run.opt.scaler is not None else scaled).backward()
     ep.micro += 1
     return last_micro
+
+
+def _loss_and_backward(run: _Run, x: torch.Tensor, y: torch.Tensor, poison: bool = False) -> torch.Tensor:
+    """Forward, loss and its backward (scaled for accumulation and the fp16 loss scaler); the loss, detached.
+    ``poison``: make the loss NaN (``--debug-nan-step``)."""
+    criterion = run.data.criterion
+    with autocast(run.info.device, run.dtype, cache=run.graphed is None):
+        logits = run.fwd_model(x)
+        loss = criterion(x, logits, y) if run.teacher is not None else criterion(logits, y)
+    if poison:
+        loss = loss * float("nan")
+    scaled = loss / run.accum
+    (run.opt.scaler.scale(scaled) if run.opt.scaler is not None else scaled).backward()
+    return loss.detach()
 
 
 def _optimizer_step(run: _Run, prog: _Progress, ep: _Epoch) -> None:
@@ -828,7 +855,7 @@ def _optimizer_step(run: _Run, prog: _Progress, ep: _Epoch) -> None:
         if clip:
             torch.nn.utils.clip_grad_norm_(run.raw_model.parameters(), clip)
         opt.optimizer.step()
-    opt.optimizer.zero_grad(set_to_none=True)
+    opt.optimizer.zero_grad(set_to_none=run.graphed is None)  # the graph writes into the gradients it has
     prog.step += 1
     prog.run_steps += 1
     ep.cur_lr = opt.optimizer.param_groups[0]["lr"]

@@ -48,9 +48,10 @@ def _bimamba_backward(gout: Tensor, xz: Tensor, x_dbl: Tensor, conv_w: Tensor, c
 @_bimamba_backward.register_fake
 def _bimamba_backward_fake(gout, xz, x_dbl, conv_w, conv_b, xproj_w, dt_w, A, D, dt_b, out_scale, grad_fp32):
     gdt = torch.float32 if grad_fp32 else xproj_w.dtype
-    return [torch.empty_like(xz), torch.empty_like(conv_w), torch.empty_like(conv_b),
-            torch.empty_like(xproj_w, dtype=gdt), torch.empty_like(dt_w, dtype=gdt), torch.empty_like(A),
-            torch.empty_like(D), torch.empty_like(dt_b)]
+    # new_empty, not empty_like: the real gradients are contiguous, and empty_like keeps A's transposed strides
+    return [t.new_empty(t.shape, dtype=dt) for t, dt in ((xz, xz.dtype), (conv_w, conv_w.dtype),
+                                                         (conv_b, conv_b.dtype), (xproj_w, gdt), (dt_w, gdt),
+                                                         (A, A.dtype), (D, D.dtype), (dt_b, dt_b.dtype))]
 
 
 def _bimamba_setup(ctx, inputs, output) -> None:

@@ -1,0 +1,98 @@
+"""CUDA graphs: a forward replayed for inference timing (:func:`graphed`), and a micro-batch's forward, loss and
+backward captured once and replayed in training (:class:`GraphedStep`, ``rmeeto train --cuda-graph``).
+
+The training graph accumulates into gradients that exist before it is captured, so everything after the backward stays
+eager and unchanged: the optimizer step, gradient clipping, the fp16 loss scaler, the EMA, accumulation over
+micro-batches. A batch the graph does not fit (another shape or dtype) runs eagerly into the same gradients.
+Between optimizer steps the gradients must be zeroed in place, never set to None: the graph writes into those
+tensors. Replays draw the same random numbers as eager steps (dropout, drop path): the CUDA generator's seed and
+offset are read at every replay, and the warm-up leaves the generator as it found it.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Optional
+
+import torch
+from torch import Tensor
+
+def graphed(fn: Callable[[], object], device: torch.device) -> Callable[[], None]:
+    """Capture ``fn`` (no arguments, static shapes) in a CUDA graph; returns a replay callable."""
+    stream = torch.cuda.Stream(device)
+    stream.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            fn()
+    torch.cuda.current_stream(device).wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        fn()
+    return graph.replay
+
+
+# Warm-up steps before the capture (the CUDA graphs notes ask for a few, on a side stream): they compile the Triton
+# kernels and let cuBLAS and the allocator settle; their gradients are undone.
+WARMUP_STEPS = 2
+
+
+class GraphedStep:
+    """Call as ``step(x, y)`` -> the loss (a detached copy that the next replay does not overwrite).
+
+    ``fn(x, y)`` runs the forward, the loss and its backward (scaled as the caller wants) and returns the loss,
+    detached; under autocast it must not cache casts (``cache_enabled=False``). ``params``: the parameters whose
+    gradients the backward accumulates."""
+
+    def __init__(self, fn: Callable[[Tensor, Tensor], Tensor], params: Iterable[Tensor]):
+        self.fn = fn
+        self.params = [p for p in params if p.requires_grad]
+        self.graph: Optional[torch.cuda.CUDAGraph] = None
+        self.replays = 0
+        self.eager_steps = 0
+
+    def fits(self, x: Tensor, y: Tensor) -> bool:
+        """Whether the captured graph can take this batch."""
+        return all(a.shape == b.shape and a.dtype == b.dtype and a.device == b.device
+                   for a, b in ((x, self.x), (y, self.y)))
+
+    def __call__(self, x: Tensor, y: Tensor) -> Tensor:
+        if self.graph is None:
+            self._capture(x, y)
+        elif not self.fits(x, y):
+            self.eager_steps += 1
+            return self.fn(x, y)
+        self._check_grads()
+        self.x.copy_(x)
+        self.y.copy_(y)
+        self.graph.replay()
+        self.replays += 1
+        return self.loss.clone()
+
+    def _capture(self, x: Tensor, y: Tensor) -> None:
+        if x.device.type != "cuda":
+            raise ValueError(f"--cuda-graph needs CUDA tensors, got a batch on {x.device}: drop --cuda-graph")
+        self.x, self.y = x.clone(), y.clone()
+        for p in self.params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        self.grads = [p.grad for p in self.params]
+        saved = [g.clone() for g in self.grads]
+        rng = torch.cuda.get_rng_state(x.device)
+        main = torch.cuda.current_stream(x.device)
+        side = torch.cuda.Stream(x.device)
+        side.wait_stream(main)
+        with torch.cuda.stream(side):
+            for _ in range(WARMUP_STEPS):
+                self.fn(self.x, self.y)
+        main.wait_stream(side)
+        torch._foreach_copy_(self.grads, saved)
+        del saved
+        torch.cuda.set_rng_state(rng, x.device)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.loss = self.fn(self.x, self.y)
+
+    def _check_grads(self) -> None:
+        """The graph writes into the gradients it was captured with; a caller that replaced them (``zero_grad()``
+        with ``set_to_none=True``) would silently stop training."""
+        if any(p.grad is not g for p, g in zip(self.params, self.grads)):
+            raise RuntimeError("a parameter's .grad was replaced after the CUDA graph was captured: zero gradients "
+                               "with optimizer.zero_grad(set_to_none=False) when training with --cuda-graph")

@@ -1,0 +1,98 @@
+"""Training with the forward and backward replayed from a CUDA graph (``--cuda-graph``) on the Triton path: the same
+losses and weights as eager steps, with drop path, merging, accumulation, the loss scaler and odd batches."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.data import TensorDataset
+
+import rmeeto
+from rmeeto.cuda_graphs import GraphedStep
+from rmeeto.train.config import TrainConfig
+from rmeeto.train.engine import train
+from rmeeto.train.state import seed_everything
+
+pytestmark = pytest.mark.gpu
+
+
+def _vim(r: int = 4) -> torch.nn.Module:
+    torch.manual_seed(0)
+    m = rmeeto.create_model("vim_tiny_patch16_224", depth=4, num_classes=10, drop_path_rate=0.2)
+    return rmeeto.patch(m, r=r).cuda().train()
+
+
+def _steps(graph: bool, batches: list, dtype=torch.bfloat16) -> tuple[list[float], dict, GraphedStep | None]:
+    model = _vim()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
+
+    def loss_and_backward(x, y):
+        with torch.autocast("cuda", dtype=dtype, cache_enabled=not graph):
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        return loss.detach()
+    micro = GraphedStep(loss_and_backward, model.parameters()) if graph else loss_and_backward
+    losses = []
+    for i, (x, y) in enumerate(batches):
+        seed_everything(100 + i)  # as the training loop re-seeds every micro-batch: drop path draws the same
+        losses.append(micro(x, y).item())
+        opt.step()
+        opt.zero_grad(set_to_none=not graph)
+    return losses, {k: v.detach().clone() for k, v in model.state_dict().items()}, micro if graph else None
+
+
+def _batches(sizes: list[int]) -> list:
+    g = torch.Generator().manual_seed(0)
+    return [(torch.randn(n, 3, 224, 224, generator=g).cuda(), torch.randint(0, 10, (n,), generator=g).cuda())
+            for n in sizes]
+
+
+def test_graph_replays_give_the_eager_losses_and_weights():
+    batches = _batches([8, 8, 8, 5, 8])  # the 5-image batch does not fit the graph and runs eagerly
+    want_losses, want_w, _ = _steps(False, batches)
+    got_losses, got_w, micro = _steps(True, batches)
+    assert micro.replays == 4 and micro.eager_steps == 1
+    torch.testing.assert_close(torch.tensor(got_losses), torch.tensor(want_losses), rtol=1e-4, atol=1e-5)
+    for k in want_w:
+        torch.testing.assert_close(got_w[k], want_w[k], rtol=1e-3, atol=1e-5, msg=k)
+    assert not torch.equal(got_w["head.weight"], _vim().state_dict()["head.weight"].cuda())  # it trained
+
+
+def test_replacing_the_gradients_is_refused():
+    model = _vim()
+
+    def loss_and_backward(x, y):
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        return loss.detach()
+    micro = GraphedStep(loss_and_backward, model.parameters())
+    (x, y), = _batches([4])
+    micro(x, y)
+    model.zero_grad(set_to_none=True)
+    with pytest.raises(RuntimeError, match="set_to_none=False"):
+        micro(x, y)
+
+
+def _data(n: int = 40) -> TensorDataset:
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(n) % 10
+    return TensorDataset(torch.randn(n, 3, 224, 224, generator=g) + y[:, None, None, None] * 0.1, y)
+
+
+@pytest.mark.parametrize("amp,accum", [("bf16", 1), ("fp16", 2)])
+def test_train_with_cuda_graph_matches_eager(amp, accum):
+    """The training loop end to end: mixup's soft targets, the schedule, the fp16 loss scaler, accumulation."""
+    def run(cuda_graph: bool):
+        model = _vim()
+        cfg = TrainConfig(epochs=2, batch_size=4, lr=1e-3, lr_base_batch=4, workers=0, device="cuda", amp=amp,
+                          accum_steps=accum, num_classes=10, mixup=0.8, cutmix=0.0, output=None, tensorboard=False, progress=False,
+                          initial_eval=False, log_interval=1, cuda_graph=cuda_graph)
+        summary = train(cfg, model=model, datasets=(_data(), _data(12)), quiet=True)
+        return summary, model.state_dict()
+
+    (s_eager, w_eager), (s_graph, w_graph) = run(False), run(True)
+    assert s_graph["steps"] == s_eager["steps"] == 2 * 40 // (4 * accum)
+    for a, b in zip(s_eager["epochs"], s_graph["epochs"]):
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-3)
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-3)
+    for k in w_eager:
+        torch.testing.assert_close(w_graph[k], w_eager[k], rtol=1e-3, atol=1e-4, msg=k)
