@@ -96,3 +96,20 @@ def test_train_with_cuda_graph_matches_eager(amp, accum):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-3)
     for k in w_eager:
         torch.testing.assert_close(w_graph[k], w_eager[k], rtol=1e-3, atol=1e-4, msg=k)
+
+
+def test_capture_needs_zero_gradients_and_static_inputs_are_not_copied():
+    model = _vim()
+
+    def loss_and_backward(x, y):
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        return loss.detach()
+    (x, y), = _batches([4])
+    loss_and_backward(x, y)  # gradients left over from an eager step
+    with pytest.raises(ValueError, match="start of an optimizer step"):
+        GraphedStep(loss_and_backward, model.parameters())(x, y)
+    model.zero_grad(set_to_none=True)
+    micro = GraphedStep(loss_and_backward, model.parameters(), static_inputs=True)
+    micro(x, y)
+    assert micro.x is x and micro.y is y and micro.replays == 1

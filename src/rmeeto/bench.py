@@ -71,7 +71,7 @@ def training_step(model, x: torch.Tensor, dt: torch.dtype, cuda_graph: bool = Fa
             loss = loss_fn(model(xb), yb)
         loss.backward()
         return loss.detach()
-    micro = GraphedStep(loss_and_backward, model.parameters()) if cuda_graph else loss_and_backward
+    micro = GraphedStep(loss_and_backward, model.parameters(), static_inputs=True) if cuda_graph else loss_and_backward
 
     def step():
         micro(x, y)
