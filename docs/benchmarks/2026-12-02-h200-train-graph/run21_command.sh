@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# run 21: GPU tests at HEAD, then the training step four ways (eager, one CUDA graph, compile, compile reduce-overhead)
+set -uo pipefail
+export PYTHONUNBUFFERED=1 TRITON_CACHE_DIR=/tmp/tcache
+{ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader; date -u
+  python3 -c "import torch, triton; print(torch.__version__, triton.__version__)"
+  md5sum src/rmeeto/ops/triton/*.py src/rmeeto/ops/dispatch.py scripts/bench_train_modes.py; } > $OUT/env.txt 2>&1
+PYTHONPATH=$PWD/src timeout 200 python3 -m pytest -q -m gpu tests/test_gpu_compile.py tests/test_gpu_model.py \
+  -p no:cacheprovider 2>&1 | tail -4 | tee $OUT/gpu_tests.txt
+PYTHONPATH=$PWD/src timeout 150 python3 scripts/bench_train_modes.py --r 11,0 --ways eager,graph \
+  2>&1 | grep -v Warning | tee $OUT/train_modes.txt
+PYTHONPATH=$PWD/src timeout 200 python3 scripts/bench_train_modes.py --r 11 --ways eager,compile,compile-ro \
+  2>&1 | grep -v Warning | tee $OUT/train_modes_compile.txt
+date -u >> $OUT/env.txt
