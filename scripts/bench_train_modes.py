@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import argparse
 import gc
-import statistics
+import os
+import sys
 import time
 
 import torch
 
 import rmeeto
 from rmeeto.cuda_graphs import GraphedStep
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from profile_train import timed  # noqa: E402  (median seconds of synchronised steps)
 
 LR = 1e-4  # large enough that eight steps move the loss visibly
 
@@ -119,17 +123,6 @@ def setup(way: str, name: str, r: int, x, y, dtype):
     raise SystemExit(f"unknown way {way!r}: use eager, graph, graph-all, compile, compile-ro")
 
 
-def timed(step, iters: int) -> float:
-    torch.cuda.synchronize()
-    ts = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        step()
-        torch.cuda.synchronize()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="vim_small_patch16_224")
@@ -164,7 +157,7 @@ def main() -> None:
             steps[(r, way)] = step
     for rnd in range(a.rounds):
         for (r, way), step in steps.items():
-            sec = timed(step, a.iters)
+            sec = timed(step, 0, a.iters)
             print(f"round {rnd} r={r:<3d} {way:10s} {sec * 1e3:8.2f} ms/step {a.batch / sec:8.1f} im/s", flush=True)
 
 

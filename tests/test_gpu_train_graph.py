@@ -57,14 +57,17 @@ def test_graph_replays_give_the_eager_losses_and_weights():
     assert not torch.equal(got_w["head.weight"], _vim().state_dict()["head.weight"].cuda())  # it trained
 
 
-def test_replacing_the_gradients_is_refused():
-    model = _vim()
-
+def _fp32_loss_and_backward(model):
     def loss_and_backward(x, y):
         loss = torch.nn.functional.cross_entropy(model(x), y)
         loss.backward()
         return loss.detach()
-    micro = GraphedStep(loss_and_backward, model.parameters())
+    return loss_and_backward
+
+
+def test_replacing_the_gradients_is_refused():
+    model = _vim()
+    micro = GraphedStep(_fp32_loss_and_backward(model), model.parameters())
     (x, y), = _batches([4])
     micro(x, y)
     model.zero_grad(set_to_none=True)
@@ -100,11 +103,7 @@ def test_train_with_cuda_graph_matches_eager(amp, accum):
 
 def test_capture_needs_zero_gradients_and_static_inputs_are_not_copied():
     model = _vim()
-
-    def loss_and_backward(x, y):
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        return loss.detach()
+    loss_and_backward = _fp32_loss_and_backward(model)
     (x, y), = _batches([4])
     loss_and_backward(x, y)  # gradients left over from an eager step
     with pytest.raises(ValueError, match="start of an optimizer step"):

@@ -20,11 +20,11 @@ from torch.profiler import ProfilerActivity
 from .cli import parse_kv
 from .cli_checks import (UsageError, build_model, check_at_least, check_out_file, check_patch, check_r_ratio,
                          plot_extensions, require)
+from .cuda_graphs import GraphedStep, graphed
 from .flops import gflops
 from .models import create_model
 from .ops.dispatch import BACKENDS, available_backends
 from .patch import MERGE_RANGE, label_merges, patch, reduction_ratio, unpatch
-from .cuda_graphs import GraphedStep, graphed
 from .env_info import environment
 
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}

@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Optional
 import torch
 from torch import Tensor
 
+
 def graphed(fn: Callable[[], object], device: torch.device) -> Callable[[], None]:
     """Capture ``fn`` (no arguments, static shapes) in a CUDA graph; returns a replay callable."""
     stream = torch.cuda.Stream(device)
@@ -30,7 +31,7 @@ def graphed(fn: Callable[[], object], device: torch.device) -> Callable[[], None
 
 
 # Warm-up steps before the capture (the CUDA graphs notes ask for a few, on a side stream): they compile the Triton
-# kernels and let cuBLAS and the allocator settle; their gradients are undone.
+# kernels and let cuBLAS and the allocator settle; their gradients are zeroed afterwards.
 WARMUP_STEPS = 2
 
 
