@@ -101,9 +101,14 @@ def _compiled_inference_does_not_stack_weights() -> None:
         with torch.no_grad():
             code = "\n".join(g.code for g in torch._dynamo.explain(m)(x).graphs)
         assert code.count("rmeeto.bimamba_inference") == 4 and "stack" not in code, code
+        # norms and merges take the ops without autograd too (below custom_op's per-call layers)
+        assert code.count("rmeeto.add_rmsnorm_inference") == 4 and "rmeeto.add_rmsnorm(" not in code, code
+        assert code.count("rmeeto.merge_add_rmsnorm_inference") == 1 and "rmeeto.merge_add_rmsnorm(" not in code, code
         torch._dynamo.reset()
         code = "\n".join(g.code for g in torch._dynamo.explain(m.train())(x).graphs)
         assert "rmeeto.bimamba_inference" not in code and code.count("stack") >= 4, code
+        assert "_inference" not in code and code.count("rmeeto.add_rmsnorm(") == 4, code
+        assert code.count("rmeeto.merge_add_rmsnorm(") == 1, code
     finally:
         dispatch.available_backends, vim.add_norm = backends, add_norm
 
@@ -162,7 +167,14 @@ def _opcheck_all() -> None:
                  torch.randn(16, requires_grad=True))
     torch.library.opcheck(torch.ops.rmeeto.add_rmsnorm.default, (h, res, w, 1e-5))
     torch.library.opcheck(torch.ops.rmeeto.add_rmsnorm.default, (h, None, w, 1e-5))
-    print("ok add_rmsnorm opcheck")
+    with torch.no_grad():
+        for r_ in (res, None):
+            args = (h.detach(), None if r_ is None else r_.detach(), w.detach(), 1e-5)
+            torch.library.opcheck(torch.ops.rmeeto.add_rmsnorm_inference.default, args,
+                                  test_utils=("test_schema", "test_faketensor"))
+            for a, b in zip(torch.ops.rmeeto.add_rmsnorm_inference(*args), torch.ops.rmeeto.add_rmsnorm(*args)):
+                torch.testing.assert_close(a, b, rtol=0, atol=0)
+    print("ok add_rmsnorm opcheck, with and without autograd")
     metric = torch.randn(2, 9, 16)
     for mode in ("merge", "prune"):
         torch.library.opcheck(torch.ops.rmeeto.merge_plan.default, (metric, None, None, 3, 4, mode),
@@ -171,6 +183,13 @@ def _opcheck_all() -> None:
         x, y = torch.randn(2, 9, 16, requires_grad=True), torch.randn(2, 9, 16, requires_grad=True)
         torch.library.opcheck(torch.ops.rmeeto.merge_apply.default,
                               (x, y, slot, w8, owner, src, first, nsrc, mode == "merge"))
+        norm_args = (x.detach(), y.detach(), torch.randn(16), slot, w8, owner, src, first, nsrc, mode == "merge", 1e-5)
+        with torch.no_grad():
+            torch.library.opcheck(torch.ops.rmeeto.merge_add_rmsnorm_inference.default, norm_args,
+                                  test_utils=("test_schema", "test_faketensor"))
+            for a, b in zip(torch.ops.rmeeto.merge_add_rmsnorm_inference(*norm_args),
+                            torch.ops.rmeeto.merge_add_rmsnorm(*norm_args)):
+                torch.testing.assert_close(a, b, rtol=0, atol=0)
         print(f"ok merge_plan + merge_apply opcheck ({mode})")
     from rmeeto.ops.triton import merge as tm
 

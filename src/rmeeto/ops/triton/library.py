@@ -19,6 +19,24 @@ from . import bimamba as tb
 from . import merge as tm
 from . import norm as tn
 
+# Ops that only forwards without autograd call (compiled inference) are registered below custom_op's Python layers
+# (its autograd wrapper and its aliasing checks): on this package's CPU machine a call through custom_op cost about
+# twice as much host time (docs/benchmarks/2026-12-02-cpu-op-dispatch), and a compiled Vim-S r=11 forward makes
+# about 60 such calls.
+_NO_AUTOGRAD = torch.library.Library("rmeeto", "FRAGMENT")
+
+
+def _op_without_autograd(name: str, impl, fake) -> None:
+    """Define ``rmeeto::name`` from ``impl``'s annotations, with ``impl`` for every device and ``fake`` for tracing;
+    gradients do not flow through it."""
+    _NO_AUTOGRAD.define(name + torch.library.infer_schema(impl, mutates_args=()))
+    _NO_AUTOGRAD.impl(name, impl, "CompositeExplicitAutograd")
+    torch.library.register_fake(f"rmeeto::{name}", fake, lib=_NO_AUTOGRAD)
+
+
+def _needs_grad(*tensors: Optional[Tensor]) -> bool:
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
 # ----------------------------------------------------------------------------------------------
 # bidirectional Mamba core
 # ----------------------------------------------------------------------------------------------
@@ -70,7 +88,6 @@ def _bimamba_grad(ctx, gout, _g_x_dbl, _g_delta):
 _bimamba.register_autograd(_bimamba_grad, setup_context=_bimamba_setup)
 
 
-@torch.library.custom_op("rmeeto::bimamba_inference", mutates_args=())
 def _bimamba_inference(xz: Tensor, conv_w: Tensor, conv_b: Optional[Tensor], xproj_w: Tensor, dt_w: Tensor,
                        dt_b: Tensor, A_log: Tensor, D: Tensor, conv_w_b: Tensor, conv_b_b: Optional[Tensor],
                        xproj_w_b: Tensor, dt_w_b: Tensor, dt_b_b: Tensor, A_log_b: Tensor, D_b: Tensor,
@@ -80,7 +97,6 @@ def _bimamba_inference(xz: Tensor, conv_w: Tensor, conv_b: Optional[Tensor], xpr
     return tb.bimamba_fwd(xz, *tb.cached_stack_params(fwd, bwd, cdt), out_scale, False)
 
 
-@_bimamba_inference.register_fake
 def _bimamba_inference_fake(xz, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D, conv_w_b, conv_b_b, xproj_w_b,
                             dt_w_b, dt_b_b, A_log_b, D_b, cdt, out_scale):
     batch, L, E2 = xz.shape
@@ -90,18 +106,25 @@ def _bimamba_inference_fake(xz, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D, c
             xz.new_empty(2, batch, L, E2 // 2, dtype=cdt))
 
 
+_op_without_autograd("bimamba_inference", _bimamba_inference, _bimamba_inference_fake)
+
+
 # ----------------------------------------------------------------------------------------------
 # residual add + RMSNorm
 # ----------------------------------------------------------------------------------------------
-@torch.library.custom_op("rmeeto::add_rmsnorm", mutates_args=())
-def _add_rmsnorm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+def _add_rmsnorm_impl(hidden: Tensor, residual: Optional[Tensor], weight: Tensor,
+                      eps: float) -> tuple[Tensor, Tensor]:
     normed, res = tn.add_rmsnorm_fwd(hidden, residual, weight, eps)
     return normed.view(hidden.shape), res.view(hidden.shape)
 
 
-@_add_rmsnorm.register_fake
 def _add_rmsnorm_fake(hidden, residual, weight, eps):
     return torch.empty_like(hidden), torch.empty_like(hidden, dtype=torch.float32)
+
+
+_add_rmsnorm = torch.library.custom_op("rmeeto::add_rmsnorm", _add_rmsnorm_impl, mutates_args=())
+_add_rmsnorm.register_fake(_add_rmsnorm_fake)
+_op_without_autograd("add_rmsnorm_inference", _add_rmsnorm_impl, _add_rmsnorm_fake)
 
 
 @torch.library.custom_op("rmeeto::add_rmsnorm_backward", mutates_args=())
@@ -137,7 +160,6 @@ _add_rmsnorm.register_autograd(_add_rmsnorm_grad, setup_context=_add_rmsnorm_set
 # ----------------------------------------------------------------------------------------------
 # fused merge: plan, apply, and the apply's gradient
 # ----------------------------------------------------------------------------------------------
-@torch.library.custom_op("rmeeto::merge_plan", mutates_args=())
 def _merge_plan(metric: Tensor, size: Optional[Tensor], scores: Optional[Tensor], r: int, cls_index: int,
                 mode: str) -> list[Tensor]:
     p = tm.plan(metric, r, cls_index, size, mode, scores=scores)
@@ -147,7 +169,6 @@ def _merge_plan(metric: Tensor, size: Optional[Tensor], scores: Optional[Tensor]
     return [p.slot, p.w, p.owner, p.new_size, p.src, empty, empty.clone()]
 
 
-@_merge_plan.register_fake
 def _merge_plan_fake(metric, size, scores, r, cls_index, mode):
     B, T, _ = metric.shape
     r = min(r, (T - 1) // 2)
@@ -156,6 +177,9 @@ def _merge_plan_fake(metric, size, scores, r, cls_index, mode):
     return [metric.new_empty(B, T, **i32), metric.new_empty(B, T, dtype=torch.float32),
             metric.new_empty(B, T - r, **i32), metric.new_empty(B, T - r, 1, dtype=torch.float32),
             metric.new_empty(B, max(r, 1), **i32), metric.new_empty(B, rows, **i32), metric.new_empty(B, rows, **i32)]
+
+
+_op_without_autograd("merge_plan", _merge_plan, _merge_plan_fake)  # a plan takes no gradient
 
 
 @torch.library.custom_op("rmeeto::merge_apply", mutates_args=())
@@ -198,17 +222,21 @@ def _merge_apply_grad(ctx, gx, gy):
 _merge_apply.register_autograd(_merge_apply_grad, setup_context=_merge_apply_setup)
 
 
-@torch.library.custom_op("rmeeto::merge_add_rmsnorm", mutates_args=())
-def _merge_add_rmsnorm(x: Tensor, y: Tensor, weight: Tensor, slot: Tensor, w: Tensor, owner: Tensor, src: Tensor,
-                       first: Tensor, nsrc: Tensor, merged: bool, eps: float) -> tuple[Tensor, Tensor]:
+def _merge_add_rmsnorm_impl(x: Tensor, y: Tensor, weight: Tensor, slot: Tensor, w: Tensor, owner: Tensor,
+                            src: Tensor, first: Tensor, nsrc: Tensor, merged: bool,
+                            eps: float) -> tuple[Tensor, Tensor]:
     p = _plan_of(slot, w, owner, None, src, first, nsrc, merged)
     return tm._add_norm_launch(p, x.contiguous(), y.contiguous(), weight, eps)
 
 
-@_merge_add_rmsnorm.register_fake
 def _merge_add_rmsnorm_fake(x, y, weight, slot, w, owner, src, first, nsrc, merged, eps):
     B, _, C = x.shape
     return x.new_empty(B, owner.shape[1], C), x.new_empty(B, owner.shape[1], C, dtype=torch.float32)
+
+
+_merge_add_rmsnorm = torch.library.custom_op("rmeeto::merge_add_rmsnorm", _merge_add_rmsnorm_impl, mutates_args=())
+_merge_add_rmsnorm.register_fake(_merge_add_rmsnorm_fake)
+_op_without_autograd("merge_add_rmsnorm_inference", _merge_add_rmsnorm_impl, _merge_add_rmsnorm_fake)
 
 
 def _merge_add_rmsnorm_setup(ctx, inputs, output) -> None:
@@ -263,7 +291,9 @@ def bimamba_inference(xz: Tensor, fwd: DirectionParams, bwd: DirectionParams, cd
 def add_rmsnorm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps: float) -> tuple[Tensor, Tensor]:
     """``(normed in hidden's dtype, residual fp32)``."""
     if torch.compiler.is_compiling():
-        return torch.ops.rmeeto.add_rmsnorm(hidden, residual, weight, float(eps))
+        op = torch.ops.rmeeto.add_rmsnorm if _needs_grad(hidden, residual, weight) else \
+            torch.ops.rmeeto.add_rmsnorm_inference
+        return op(hidden, residual, weight, float(eps))
     return tn.add_rmsnorm(hidden, residual, weight, eps)
 
 
@@ -294,5 +324,6 @@ def merge_add_norm(p: tm.FusedPlan, x: Tensor, y: Tensor, weight: Tensor, eps: f
     :func:`rmeeto.ops.triton.merge.apply_add_norm`): ``(normed, residual fp32)``; differentiable."""
     if not torch.compiler.is_compiling():
         return tm.apply_add_norm(p, x, y, weight, eps)
-    return torch.ops.rmeeto.merge_add_rmsnorm(x, y, weight, p.slot, p.w, p.owner, p.src, p.first, p.nsrc,
-                                              p.merged, float(eps))
+    op = torch.ops.rmeeto.merge_add_rmsnorm if _needs_grad(x, y, weight) else \
+        torch.ops.rmeeto.merge_add_rmsnorm_inference
+    return op(x, y, weight, p.slot, p.w, p.owner, p.src, p.first, p.nsrc, p.merged, float(eps))
