@@ -711,6 +711,9 @@ def _open_output(args: TrainConfig, info: DistInfo, plan: StartPlan, ck: Optiona
         log(info, f"training {args.model} on {len(data.train_ds)} images ({n_val} {scored_on}), "
                   f"{info.world_size} process(es) x batch {bs} x accum {accum} = {global_batch}/step, "
                   f"lr {lr:.3g}, {spe} steps/epoch, device {info.device}, amp {dtype}")
+        if info.device.type == "cuda" and not info.enabled and not (args.cuda_graph or args.compile):
+            log(info, "tip: on one GPU, --cuda-graph replays each step's forward and backward from a CUDA graph, "
+                      "which is faster when the step is bound by the host (see docs/training.md)")
     return recorder
 
 
