@@ -3,10 +3,10 @@
 The launches inside the ops are replaced by functions that return preallocated tensors, so what is timed is the
 route from ``torch.ops.rmeeto.<op>`` to the op's Python body and back: the op registered through ``custom_op``
 (with the autograd formula where the op has one, and without one, as a twin in a probe namespace) against the op
-registered without autograd (what a compiled forward without autograd calls), and the plain Python call of the body. CPU tensors
-under ``torch.no_grad``, the ways interleaved in rounds, median per way. Numbers only.
+registered without autograd (what a compiled forward without autograd calls), and the plain Python call of the
+body. CPU tensors under ``torch.no_grad``, the ways interleaved in rounds, median per way. Numbers only.
 
-    PYTHONPATH=src python scripts/bench_op_dispatch.py [--calls 20000] [--rounds 5]
+    PYTHONPATH=src python scripts/bench_op_dispatch.py [--repeats 20000] [--rounds 5]
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def per_call_us(ways: list, args, calls: int, rounds: int) -> list[float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--calls", type=int, default=20000)
+    ap.add_argument("--repeats", type=int, default=20000)
     ap.add_argument("--rounds", type=int, default=5)
     a = ap.parse_args()
 
@@ -83,10 +83,10 @@ def main() -> None:
                                ("Python body", library._bimamba_inference)], core_args),
     ]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; us per call, median of {a.rounds} rounds "
-          f"of {a.calls}")
+          f"of {a.repeats}")
     for name, ways, args in rows:
-        per_call_us(ways, args, a.calls // 10, 1)  # warm-up
-        for (way, _), us in zip(ways, per_call_us(ways, args, a.calls, a.rounds)):
+        per_call_us(ways, args, a.repeats // 10, 1)  # warm-up
+        for (way, _), us in zip(ways, per_call_us(ways, args, a.repeats, a.rounds)):
             print(f"{name:20s} {way:26s} {us:7.2f}", flush=True)
 
 
