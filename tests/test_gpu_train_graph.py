@@ -87,8 +87,8 @@ def test_train_with_cuda_graph_matches_eager(amp, accum):
     def run(cuda_graph: bool):
         model = _vim()
         cfg = TrainConfig(epochs=2, batch_size=4, lr=1e-3, lr_base_batch=4, workers=0, device="cuda", amp=amp,
-                          accum_steps=accum, num_classes=10, mixup=0.8, cutmix=0.0, output=None, tensorboard=False, progress=False,
-                          initial_eval=False, log_interval=1, cuda_graph=cuda_graph)
+                          accum_steps=accum, num_classes=10, mixup=0.8, cutmix=0.0, output=None, tensorboard=False,
+                          progress=False, initial_eval=False, log_interval=1, cuda_graph=cuda_graph)
         summary = train(cfg, model=model, datasets=(_data(), _data(12)), quiet=True)
         return summary, model.state_dict()
 
