@@ -21,8 +21,15 @@ def _vim(r: int = 4) -> torch.nn.Module:
     return rmeeto.patch(m, r=r).cuda().train()
 
 
-def _steps(graph: bool, batches: list, dtype=torch.bfloat16) -> tuple[list[float], dict, GraphedStep | None]:
-    model = _vim()
+def _videomamba(r: int = 88) -> torch.nn.Module:
+    torch.manual_seed(0)
+    m = rmeeto.create_model("videomamba_tiny_patch16_224", depth=4, num_classes=10, drop_path_rate=0.2)
+    return rmeeto.patch(m, r=r).cuda().train()
+
+
+def _steps(graph: bool, batches: list, make=_vim,
+           dtype=torch.bfloat16) -> tuple[list[float], dict, GraphedStep | None]:
+    model = make()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
 
     def loss_and_backward(x, y):
@@ -40,21 +47,30 @@ def _steps(graph: bool, batches: list, dtype=torch.bfloat16) -> tuple[list[float
     return losses, {k: v.detach().clone() for k, v in model.state_dict().items()}, micro if graph else None
 
 
-def _batches(sizes: list[int]) -> list:
+def _batches(sizes: list[int], shape: tuple = (3, 224, 224)) -> list:
     g = torch.Generator().manual_seed(0)
-    return [(torch.randn(n, 3, 224, 224, generator=g).cuda(), torch.randint(0, 10, (n,), generator=g).cuda())
+    return [(torch.randn(n, *shape, generator=g).cuda(), torch.randint(0, 10, (n,), generator=g).cuda())
             for n in sizes]
 
 
-def test_graph_replays_give_the_eager_losses_and_weights():
-    batches = _batches([8, 8, 8, 5, 8])  # the 5-image batch does not fit the graph and runs eagerly
-    want_losses, want_w, _ = _steps(False, batches)
-    got_losses, got_w, micro = _steps(True, batches)
-    assert micro.replays == 4 and micro.eager_steps == 1
+def _assert_graph_matches_eager(batches: list, make, replays: int, eager_steps: int) -> None:
+    want_losses, want_w, _ = _steps(False, batches, make)
+    got_losses, got_w, micro = _steps(True, batches, make)
+    assert micro.replays == replays and micro.eager_steps == eager_steps
     torch.testing.assert_close(torch.tensor(got_losses), torch.tensor(want_losses), rtol=1e-4, atol=1e-5)
     for k in want_w:
         torch.testing.assert_close(got_w[k], want_w[k], rtol=1e-3, atol=1e-5, msg=k)
-    assert not torch.equal(got_w["head.weight"], _vim().state_dict()["head.weight"].cuda())  # it trained
+    assert not torch.equal(got_w["head.weight"], make().state_dict()["head.weight"])  # it trained
+
+
+def test_graph_replays_give_the_eager_losses_and_weights():
+    # the 5-image batch does not fit the graph and runs eagerly
+    _assert_graph_matches_eager(_batches([8, 8, 8, 5, 8]), _vim, replays=4, eager_steps=1)
+
+
+def test_videomamba_graph_replays_give_the_eager_losses_and_weights():
+    """1569 tokens, the chunked scan and the tiled merge plan inside the graph."""
+    _assert_graph_matches_eager(_batches([2, 2, 2], (3, 8, 224, 224)), _videomamba, replays=3, eager_steps=0)
 
 
 def _fp32_loss_and_backward(model):
