@@ -36,19 +36,11 @@ def family(name: str) -> str:
 
 
 def make_step(model, batch: int, dtype):
-    dev = torch.device("cuda")
-    x = torch.randn(batch, model.in_chans, model.img_size, model.img_size, device=dev)
-    y = torch.randint(0, model.num_classes, (batch,), device=dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-6, fused=True)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    """``rmeeto bench --train``'s step (:func:`rmeeto.bench.training_step`) on a fixed random batch."""
+    from rmeeto.bench import training_step
 
-    def step():
-        with torch.autocast("cuda", dtype=dtype):
-            loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-    return step
+    x = torch.randn(batch, model.in_chans, model.img_size, model.img_size, device="cuda")
+    return training_step(model, x, dtype)
 
 
 def timed(step, warmup: int, iters: int) -> float:
