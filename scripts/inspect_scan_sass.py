@@ -8,7 +8,7 @@ branch) its instructions per iteration and the barriers, shuffles and special-fu
 Static counts only: they say nothing about time. Asserts nothing.
 
     PYTHONPATH=src python scripts/inspect_scan_sass.py [--kernel bwd|fwd] [--block-e 32] [--warps 1] [--T 8]
-        [--h0] [--ndir 1|2] [--maxnreg N] [--a-contiguous channels|states] [--keep DIR]
+        [--h0] [--ndir 1|2] [--maxnreg N] [--bc-fp32] [--a-contiguous channels|states] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -27,8 +27,10 @@ UNIT_STRIDES = {"s_u_e", "s_dl_e", "s_B_n", "s_C_n", "s_z_e", "s_g_e", "s_o_e", 
                 "s_dC_n", "s_dz_e"}
 
 
-def compile_sass(fn, constexprs: dict, num_warps: int, workdir: str, maxnreg: int = 0) -> tuple[str, str]:
-    """(ptxas -v report, SASS listing) of ``fn`` specialised like a launch on aligned, 16-divisible inputs."""
+def compile_sass(fn, constexprs: dict, num_warps: int, workdir: str, maxnreg: int = 0,
+                 fp32_ptrs: frozenset = frozenset()) -> tuple[str, str]:
+    """(ptxas -v report, SASS listing) of ``fn`` specialised like a launch on aligned, 16-divisible inputs;
+    ``fp32_ptrs`` names activation pointers that are fp32 too."""
     import triton
     from triton.backends.compiler import GPUTarget
 
@@ -38,7 +40,7 @@ def compile_sass(fn, constexprs: dict, num_warps: int, workdir: str, maxnreg: in
         if p.name in constexprs:
             signature[p.name] = "constexpr"
         elif p.name.endswith("_ptr"):
-            signature[p.name] = "*fp32" if p.name in FP32_PTRS else "*fp16"
+            signature[p.name] = "*fp32" if p.name in FP32_PTRS | fp32_ptrs else "*fp16"
         elif p.name == "scale":
             signature[p.name] = "fp32"
         else:
@@ -88,6 +90,7 @@ def main(argv=None) -> int:
     ap.add_argument("--a-contiguous", default=None, choices=["channels", "states"],
                     help="A's unit-stride axis as scan_fwd / scan_bwd pass it (default: channels for the forward, "
                          "states for the backward, which gets A.contiguous())")
+    ap.add_argument("--bc-fp32", action="store_true", help="B and C in fp32 (the forward's inference input)")
     ap.add_argument("--keep", default=None, help="write the PTX and cubin here instead of a temporary folder")
     args = ap.parse_args(argv)
     try:
@@ -117,7 +120,8 @@ def main(argv=None) -> int:
         maxnreg = S.fwd_regcap(cfg, args.ndir == 1, args.h0).get("maxnreg", 0)
     else:
         maxnreg = cfg.get("maxnreg") or 0
-    report, sass = compile_sass(fn, consts, warps, workdir, maxnreg)
+    fp32 = frozenset({"B_ptr", "C_ptr"} if args.bc_fp32 else ())
+    report, sass = compile_sass(fn, consts, warps, workdir, maxnreg, fp32)
     print(f"{fn.__name__} BLOCK_E={block_e} warps={warps} {'HAS_H0 ' if args.h0 else ''}"
           f"{'NDIR=%d ' % args.ndir if args.kernel == 'fwd' else ''}maxnreg={maxnreg or 'none'} sm_90a")
     print("\n".join(line.split(":", 1)[-1].strip() for line in report.splitlines()
