@@ -4,8 +4,7 @@ configuration at the model level before changing its default.
     PYTHONPATH=src python scripts/with_scan_cfg.py fwd.maxnreg=0 bwd.T=16 -- bench --model vim_small_patch16_224
 
 ``fwd.KEY`` / ``bwd.KEY`` set ``FWD_CFG[KEY]`` / ``BWD_CFG[KEY]`` of :mod:`rmeeto.ops.triton.scan` to an integer
-(``maxnreg=0`` lifts the register cap). ``core.x_dbl_fp32=0`` makes inference forwards compute ``x_dbl`` in the
-compute dtype, as training does (:func:`rmeeto.ops.triton.bimamba.x_dbl_dtype`).
+(``maxnreg=0`` lifts the register cap).
 """
 from __future__ import annotations
 
@@ -18,10 +17,7 @@ def overridden(assignments: list[str]):
     """The overrides applied inside the ``with`` block, the previous values restored after it."""
     from rmeeto.ops.triton import scan
 
-    from rmeeto.ops.triton import bimamba
-
     saved = {"fwd": dict(scan.FWD_CFG), "bwd": dict(scan.BWD_CFG)}
-    saved_core = bimamba._BMM_OUT_DTYPE
     apply(assignments, quiet=True)
     try:
         yield
@@ -29,24 +25,18 @@ def overridden(assignments: list[str]):
         for table, old in (("fwd", scan.FWD_CFG), ("bwd", scan.BWD_CFG)):
             old.clear()
             old.update(saved[table])
-        bimamba._BMM_OUT_DTYPE = saved_core
 
 
 def apply(assignments: list[str], quiet: bool = False) -> None:
     """Set each ``fwd.KEY=INT`` / ``bwd.KEY=INT`` in the scan module's configuration dicts."""
     from rmeeto.ops.triton import scan
 
-    from rmeeto.ops.triton import bimamba
-
     tables = {"fwd": scan.FWD_CFG, "bwd": scan.BWD_CFG}
     for item in assignments:
         name, sep, value = item.partition("=")
-        if name == "core.x_dbl_fp32":
-            bimamba._BMM_OUT_DTYPE = bimamba._BMM_OUT_DTYPE and bool(int(value))
-            continue
         table, dot, key = name.partition(".")
         if not sep or not dot or table not in tables or key not in tables[table]:
-            raise SystemExit(f"bad override {item!r}: use core.x_dbl_fp32=0|1, fwd.KEY=INT or bwd.KEY=INT with KEY one of "
+            raise SystemExit(f"bad override {item!r}: use fwd.KEY=INT or bwd.KEY=INT with KEY one of "
                              f"{sorted(scan.FWD_CFG)} / {sorted(scan.BWD_CFG)}")
         tables[table][key] = int(value)
     if not quiet:

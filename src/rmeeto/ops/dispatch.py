@@ -126,7 +126,7 @@ def bimamba_v2_inner_triton(xz: Tensor, fwd: DirectionParams, bwd: DirectionPara
     N = fwd.A_log.shape[1]
     P = bc_offset(x_dbl, N)
     xd = x_dbl[0].view(xz.shape[0], xz.shape[1], -1)
-    return out, SSMAux(delta[0], xd[..., P:P + N].to(delta.dtype), xd[..., P + N:].to(delta.dtype))
+    return out, SSMAux(delta[0], xd[..., P:P + N], xd[..., P + N:])
 
 
 def add_norm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps: float,

@@ -248,37 +248,15 @@ def _unpack(xz: Tensor, dt_w: Tensor, A: Tensor):
     return batch, L, E, dt_w.shape[-1], A.shape[-1], xz[..., :E], xz[..., E:]
 
 
-def x_dbl_dtype(cdt: torch.dtype, for_backward: bool) -> torch.dtype:
-    """The dtype of ``x_dbl`` that :func:`bimamba_fwd` returns: fp32 for a forward without backward, else ``cdt``.
-
-    The forward scan converts every B and C value it reads to fp32 in each lane, 32 conversions per step; fed fp32,
-    its step loop runs 327 instructions instead of 342 (sm_90, ``scripts/inspect_scan_sass.py --kernel fwd --ndir 1
-    --bc-fp32``). Training keeps ``cdt``: ``x_dbl`` is saved for the backward, and fp32 would add its size again."""
-    return cdt if for_backward or not _BMM_OUT_DTYPE else torch.float32
-
-
-_BMM_OUT_DTYPE = hasattr(torch.ops.aten.bmm, "dtype")  # torch.bmm(..., out_dtype=): torch 2.8 and later
-
-
-def _x_proj(u: Tensor, xproj_w: Tensor, out_dtype: torch.dtype) -> Tensor:
-    """``u (2, bL, E) @ xproj_w^T`` accumulated in fp32 and returned in ``out_dtype``."""
-    if out_dtype == u.dtype:
-        return torch.bmm(u, xproj_w.transpose(1, 2))
-    if u.is_cuda:
-        return torch.bmm(u, xproj_w.transpose(1, 2), out_dtype=out_dtype)
-    return torch.bmm(u.to(out_dtype), xproj_w.transpose(1, 2).to(out_dtype))  # CPU: no bmm with an out dtype
-
-
 def bimamba_fwd(xz: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_w: Tensor, A: Tensor, D: Tensor,
                 dt_b: Tensor, out_scale: float, for_backward: bool) -> tuple[Tensor, Tensor, Tensor]:
     """The core on the stacked weights of :func:`stack_params`; computes in ``xproj_w``'s dtype.
-    Returns ``(out (b, L, E), x_dbl (2, b*L, P+2N), delta (2, b, L, E))``; ``P`` is :func:`bc_offset`; ``x_dbl`` is
-    in :func:`x_dbl_dtype`, its dt columns rounded to the compute dtype before ``dt_proj`` either way."""
+    Returns ``(out (b, L, E), x_dbl (2, b*L, P+2N), delta (2, b, L, E))``; ``P`` is :func:`bc_offset`."""
     cdt = xproj_w.dtype
     batch, L, E, R, N, x, z = _unpack(xz, dt_w, A)
     u = biconv_fwd(x, conv_w, conv_b, cdt)  # (2, b, L, E)
-    x_dbl = _x_proj(u.view(2, batch * L, E), xproj_w, x_dbl_dtype(cdt, for_backward))  # (2, bL, P+2N), P >= R
-    delta = torch.bmm(x_dbl[..., :R].to(cdt), dt_w.transpose(1, 2)).view(2, batch, L, E)
+    x_dbl = torch.bmm(u.view(2, batch * L, E), xproj_w.transpose(1, 2))  # (2, bL, P+2N), P >= R
+    delta = torch.bmm(x_dbl[..., :R], dt_w.transpose(1, 2)).view(2, batch, L, E)
     P = bc_offset(x_dbl, N)
     xd = x_dbl.view(2, batch, L, P + 2 * N)
     out = torch.empty(batch, L, E, device=xz.device, dtype=cdt)

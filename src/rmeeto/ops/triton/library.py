@@ -50,8 +50,7 @@ def _bimamba(xz: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_w: 
 def _bimamba_fake(xz, conv_w, conv_b, xproj_w, dt_w, A, D, dt_b, out_scale, for_backward):
     batch, L, E2 = xz.shape
     cdt = xproj_w.dtype
-    return (xz.new_empty(batch, L, E2 // 2, dtype=cdt),
-            xz.new_empty(2, batch * L, xproj_w.shape[1], dtype=tb.x_dbl_dtype(cdt, for_backward)),
+    return (xz.new_empty(batch, L, E2 // 2, dtype=cdt), xz.new_empty(2, batch * L, xproj_w.shape[1], dtype=cdt),
             xz.new_empty(2, batch, L, E2 // 2, dtype=cdt))
 
 
@@ -103,8 +102,7 @@ def _bimamba_inference_fake(xz, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D, c
     batch, L, E2 = xz.shape
     rows = xproj_w.shape[0]
     rows += -rows % 16  # tb._pad_bc_rows
-    return (xz.new_empty(batch, L, E2 // 2, dtype=cdt),
-            xz.new_empty(2, batch * L, rows, dtype=tb.x_dbl_dtype(cdt, False)),
+    return (xz.new_empty(batch, L, E2 // 2, dtype=cdt), xz.new_empty(2, batch * L, rows, dtype=cdt),
             xz.new_empty(2, batch, L, E2 // 2, dtype=cdt))
 
 
