@@ -90,7 +90,8 @@ def main(argv=None) -> int:
     ap.add_argument("--a-contiguous", default=None, choices=["channels", "states"],
                     help="A's unit-stride axis as scan_fwd / scan_bwd pass it (default: channels for the forward, "
                          "states for the backward, which gets A.contiguous())")
-    ap.add_argument("--bc-fp32", action="store_true", help="B and C in fp32 instead of fp16 (see docs/benchmarks/2026-12-02-h200-bc-dtype)")
+    ap.add_argument("--bc-fp32", action="store_true",
+                    help="B and C in fp32 instead of fp16 (docs/benchmarks/2026-12-02-h200-bc-dtype)")
     ap.add_argument("--keep", default=None, help="write the PTX and cubin here instead of a temporary folder")
     args = ap.parse_args(argv)
     try:
