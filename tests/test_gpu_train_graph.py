@@ -73,6 +73,19 @@ def test_videomamba_graph_replays_give_the_eager_losses_and_weights():
     _assert_graph_matches_eager(_batches([2, 2, 2], (3, 8, 224, 224)), _videomamba, replays=3, eager_steps=0)
 
 
+def test_a_parameter_the_backward_does_not_reach_stays_untouched():
+    """Eagerly its gradient stays None and AdamW skips it; the graph must not give it a zero gradient to decay."""
+    def make() -> torch.nn.Module:
+        model = _vim()
+        model.register_parameter("unused", torch.nn.Parameter(torch.ones(4, device="cuda")))
+        return model
+
+    _, weights, micro = _steps(True, _batches([4, 4, 4]), make)
+    assert micro.replays == 3
+    assert torch.equal(weights["unused"], torch.ones(4, device="cuda"))
+    assert not torch.equal(weights["head.weight"], make().state_dict()["head.weight"])  # the rest trained
+
+
 def _fp32_loss_and_backward(model):
     def loss_and_backward(x, y):
         loss = torch.nn.functional.cross_entropy(model(x), y)

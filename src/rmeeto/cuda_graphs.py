@@ -41,7 +41,8 @@ class GraphedStep:
     ``fn(x, y)`` runs the forward, the loss and its backward (scaled as the caller wants) and returns the loss,
     detached; under autocast it must not cache casts (``cache_enabled=False``). ``params``: the parameters whose
     gradients the backward accumulates. The first call captures the graph and must come at the start of an optimizer
-    step, with the gradients zero or None. The graph reads its own copy of the first batch, refilled at every call;
+    step, with the gradients zero or None; a parameter whose gradient is None then and that the backward does not
+    reach keeps None. The graph reads its own copy of the first batch, refilled at every call;
     ``static_inputs=True`` (a benchmark that passes the same two tensors every time) reads the caller's tensors
     instead and saves that copy's memory."""
 
@@ -76,11 +77,8 @@ class GraphedStep:
         if x.device.type != "cuda":
             raise ValueError(f"--cuda-graph needs CUDA tensors, got a batch on {x.device}: drop --cuda-graph")
         self.x, self.y = (x, y) if self.static_inputs else (x.clone(), y.clone())
-        for p in self.params:
-            if p.grad is None:
-                p.grad = torch.zeros_like(p)
-        self.grads = [p.grad for p in self.params]
-        if self.grads and torch.stack(torch._foreach_norm(self.grads)).sum().item() != 0:
+        held = [p.grad for p in self.params if p.grad is not None]
+        if held and torch.stack(torch._foreach_norm(held)).sum().item() != 0:
             raise ValueError("the first call of a GraphedStep captures its graph and must come at the start of an "
                              "optimizer step: zero the gradients first")
         rng = torch.cuda.get_rng_state(x.device)
@@ -91,7 +89,10 @@ class GraphedStep:
             for _ in range(WARMUP_STEPS):
                 self.fn(self.x, self.y)
         main.wait_stream(side)
-        torch._foreach_zero_(self.grads)  # undo the warm-up's gradients
+        # the warm-up created the gradients the backward reaches; a parameter it does not reach keeps None, as in an
+        # eager step, so that the optimizer skips it instead of decaying it
+        self.grads = [p.grad for p in self.params]
+        torch._foreach_zero_([g for g in self.grads if g is not None])  # undo the warm-up's gradients
         torch.cuda.set_rng_state(rng, x.device)
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
