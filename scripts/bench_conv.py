@@ -5,7 +5,9 @@ as an achieved bandwidth: the forward reads x and writes both directions' u; the
 gradients and writes dx, through an fp32 scratch of the pre-activation gradient. Prints a table; asserts nothing.
 
     PYTHONPATH=src python scripts/bench_conv.py [--shapes 128x768x197,128x384x197] [--dtype fp16]
-        [--cfgs 32/64/4,64/64/4,16/128/4]
+        [--cfgs 32/64/4,64/64/4,16/128/4] [--module rmeeto.ops.triton.bimamba]
+
+``--module`` times the conv functions of another copy of the kernels' module (an earlier version put beside it).
 """
 from __future__ import annotations
 
@@ -31,20 +33,24 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shapes", default="128x768x197,128x384x197,32x768x1569", help="batch x width x length")
     ap.add_argument("--dtype", default="fp16", choices=sorted(DTYPES))
+    ap.add_argument("--module", default="rmeeto.ops.triton.bimamba", help="the module whose kernels are timed")
     ap.add_argument("--cfgs", default="32/64/4,16/64/4,64/64/4,32/128/4,16/128/4,32/256/4,64/128/8,32/64/2",
                     help="BLOCK_L/BLOCK_E/num_warps each")
     args = ap.parse_args(argv)
     if not torch.cuda.is_available():
         print("no CUDA device; nothing to benchmark", file=sys.stderr)
         return 2
+    import importlib
+
     import triton
     from triton.testing import do_bench_cudagraph
 
-    from rmeeto.ops.triton import bimamba as tb
+    tb = importlib.import_module(args.module)
 
     defaults = dict(tb.CONV_FWD_CFG), dict(tb.CONV_BWD_CFG)
     dt = DTYPES[args.dtype]
-    print(f"{torch.cuda.get_device_name()} | torch {torch.__version__} | triton {triton.__version__} | {args.dtype} | "
+    print(f"{args.module} | {torch.cuda.get_device_name()} | torch {torch.__version__} | triton {triton.__version__} | "
+          f"{args.dtype} | "
           f"defaults fwd {defaults[0]} bwd {defaults[1]}; median device ms (CUDA graph)")
     print(f"{'shape':>14} {'L/E/warps':>10} | {'fwd ms':>7} {'GB/s':>6} | {'bwd ms':>7} {'GB/s':>6}")
     for shape in args.shapes.split(","):

@@ -27,6 +27,13 @@ def _videomamba(r: int = 88) -> torch.nn.Module:
     return rmeeto.patch(m, r=r).cuda().train()
 
 
+def _deit() -> torch.nn.Module:
+    from rmeeto.baselines.vit_tome import create_baseline
+
+    torch.manual_seed(0)
+    return create_baseline("deit_tiny_patch16_224", num_classes=10, drop_path_rate=0.2).cuda().train()
+
+
 def _steps(graph: bool, batches: list, make=_vim,
            dtype=torch.bfloat16) -> tuple[list[float], dict, GraphedStep | None]:
     model = make()
@@ -84,6 +91,11 @@ def test_a_parameter_the_backward_does_not_reach_stays_untouched():
     assert micro.replays == 3
     assert torch.equal(weights["unused"], torch.ones(4, device="cuda"))
     assert not torch.equal(weights["head.weight"], make().state_dict()["head.weight"])  # the rest trained
+
+
+def test_deit_baseline_graph_replays_give_the_eager_losses_and_weights():
+    """The Transformer baseline of ``rmeeto train --model deit_tiny_patch16_224``: timm's attention in the graph."""
+    _assert_graph_matches_eager(_batches([4, 4, 4]), _deit, replays=3, eager_steps=0)
 
 
 def _fp32_loss_and_backward(model):

@@ -69,13 +69,25 @@ def _biconv_fwd_kernel(
     L, E,
     K: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
 ):
+    """Both directions from one pass over the 2K-1 row offsets: offset ``o`` is tap ``o+K-1`` of the causal conv
+    (``o <= 0``) and tap ``K-1-o`` of the anti-causal one (``o >= 0``). Each shifted tile is loaded once, and all of
+    them are in flight together."""
     pid_l, pid_b, t, tmask, e, emask = _conv_tile(L, E, BLOCK_L, BLOCK_E)
     xb = x_ptr + pid_b * s_x_b + e[None, :] * s_x_e
-    for d in tl.static_range(2):
-        acc = _conv_pre(xb, s_x_l, w_ptr, b_ptr, d, t, tmask, e, emask, L, E, K, BLOCK_L, BLOCK_E)
-        y = acc * tl.sigmoid(acc)
-        tl.store(u_ptr + d * s_u_d + pid_b * s_u_b + t[:, None] * s_u_l + e[None, :] * s_u_e,
-                 y.to(u_ptr.dtype.element_ty), mask=tmask[:, None] & emask[None, :])
+    acc0 = tl.zeros((BLOCK_L, BLOCK_E), dtype=tl.float32) + tl.load(b_ptr + e, mask=emask, other=0.0)[None, :]
+    acc1 = tl.zeros((BLOCK_L, BLOCK_E), dtype=tl.float32) + tl.load(b_ptr + E + e, mask=emask, other=0.0)[None, :]
+    for j in tl.static_range(2 * K - 1):
+        q = t + (j - (K - 1))
+        m = ((q >= 0) & (q < L))[:, None] & emask[None, :]
+        xv = tl.load(xb + q[:, None] * s_x_l, mask=m, other=0.0).to(tl.float32)
+        if j <= K - 1:
+            acc0 += tl.load(w_ptr + e * K + j, mask=emask, other=0.0)[None, :] * xv
+        if j >= K - 1:
+            acc1 += tl.load(w_ptr + (E + e) * K + (2 * K - 2 - j), mask=emask, other=0.0)[None, :] * xv
+    out = u_ptr + pid_b * s_u_b + t[:, None] * s_u_l + e[None, :] * s_u_e
+    m2 = tmask[:, None] & emask[None, :]
+    tl.store(out, (acc0 * tl.sigmoid(acc0)).to(u_ptr.dtype.element_ty), mask=m2)
+    tl.store(out + s_u_d, (acc1 * tl.sigmoid(acc1)).to(u_ptr.dtype.element_ty), mask=m2)
 
 
 @triton.jit
