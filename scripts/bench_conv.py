@@ -2,7 +2,8 @@
 
 Device time from CUDA-graph replays (``triton.testing.do_bench_cudagraph``), with the bytes each kernel must move
 as an achieved bandwidth: the forward reads x and writes both directions' u; the backward reads x and both
-gradients and writes dx, through an fp32 scratch of the pre-activation gradient. Prints a table; asserts nothing.
+gradients and writes dx, through a scratch of the pre-activation gradient (fp16 for fp16 gradients since
+2026-12-02, else fp32). Prints a table; asserts nothing.
 
     PYTHONPATH=src python scripts/bench_conv.py [--shapes 128x768x197,128x384x197] [--dtype fp16]
         [--cfgs 32/64/4,64/64/4,16/128/4] [--module rmeeto.ops.triton.bimamba]
@@ -58,7 +59,8 @@ def main(argv=None) -> int:
         x, w, b, g1, g2, dx = _inputs(batch, E, L, dt)
         n, item = batch * L * E, x.element_size()
         fwd_bytes = n * item * 3  # x once, u twice
-        bwd_bytes = n * item * 6 + n * 4 * 4  # x, g1 x2, g2 x2, dx; fp32 dpre written and read for both directions
+        # x, g1 x2, g2 x2, dx; the pre-activation gradient written and read for both directions (fp16 for fp16)
+        bwd_bytes = n * item * 6 + n * (2 if dt == torch.float16 else 4) * 4
         for spec in args.cfgs.split(","):
             bl, be, nw = (int(v) for v in spec.split("/"))
             for cfg in (tb.CONV_FWD_CFG, tb.CONV_BWD_CFG):

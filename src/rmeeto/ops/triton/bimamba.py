@@ -14,8 +14,9 @@ Pipeline (forward), all in the original token order, no flipped copies:
 Backward recomputes the conv output and ``delta`` (like mamba's ``checkpoint_lvl=1``), runs the
 scan backward kernel, the matmul gradients in torch (in the compute dtype unless
 ``RMEETO_GRAD_FP32=1``), then the conv backward in two passes: ``_biconv_dpre_kernel`` (the
-pre-activation gradient of both directions, and the weight/bias partials) and ``_biconv_dx_kernel``,
-which writes ``dx`` into the first half of ``dxz`` (the scan kernel writes ``dz`` into the second half).
+pre-activation gradient of both directions, in fp16 for fp16 gradients, and the weight/bias partials) and
+``_biconv_dx_kernel``, which writes ``dx`` into the first half of ``dxz`` (the scan kernel writes ``dz`` into the
+second half).
 
 Everything is shape-static and sync-free, so the forward can be captured in a CUDA graph.
 """
@@ -96,7 +97,7 @@ def _biconv_dpre_kernel(
     w_ptr, b_ptr,
     g1_ptr, s_g1_d, s_g1_b, s_g1_l, s_g1_e,  # gradient of u, part 1 (from the scan)
     g2_ptr, s_g2_d, s_g2_b, s_g2_l, s_g2_e,  # gradient of u, part 2 (from the x_proj matmul)
-    dp_ptr,  # (2, b, L, E) fp32: gradient of the pre-activation
+    dp_ptr,  # (2, b, L, E) fp16 or fp32 (see biconv_bwd): gradient of the pre-activation
     dw_ptr, db_ptr,  # (2, programs_bl, E, K), (2, programs_bl, E) fp32 partials
     L, E, NPROG_BL,
     K: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
@@ -114,7 +115,8 @@ def _biconv_dpre_kernel(
                       mask=m2, other=0.0).to(tl.float32)
         sg = tl.sigmoid(pre)
         dpre = tl.where(m2, gu * sg * (1.0 + pre * (1.0 - sg)), 0.0)
-        tl.store(dp_ptr + ((d * tl.num_programs(2) + pid_b) * L + t[:, None]) * E + e[None, :], dpre, mask=m2)
+        tl.store(dp_ptr + ((d * tl.num_programs(2) + pid_b) * L + t[:, None]) * E + e[None, :],
+                 dpre.to(dp_ptr.dtype.element_ty), mask=m2)
         tl.store(db_ptr + (d * NPROG_BL + prog_bl) * E + e, tl.sum(dpre, axis=0), mask=emask)
         for k in tl.static_range(K):
             q = t + (k - (K - 1)) * (1 - 2 * d)
@@ -138,7 +140,7 @@ def _biconv_dx_kernel(
         for k in tl.static_range(K):
             s = t - (k - (K - 1)) * (1 - 2 * d)
             m = ((s >= 0) & (s < L))[:, None] & emask[None, :]
-            dp = tl.load(base + s[:, None] * E, mask=m, other=0.0)
+            dp = tl.load(base + s[:, None] * E, mask=m, other=0.0).to(tl.float32)
             dx += tl.load(w_ptr + (d * E + e) * K + k, mask=emask, other=0.0)[None, :] * dp
     tl.store(dx_ptr + pid_b * s_dx_b + t[:, None] * s_dx_l + e[None, :] * s_dx_e,
              dx.to(dx_ptr.dtype.element_ty), mask=tmask[:, None] & emask[None, :])
@@ -168,7 +170,10 @@ def biconv_fwd(x: Tensor, w: Tensor, bias: Tensor, out_dtype) -> Tensor:
 
 def biconv_bwd(x: Tensor, w: Tensor, bias: Tensor, g1: Tensor, g2: Tensor, dx: Tensor):
     """Writes dx (b, L, E view) and returns (dw (2, E, K), dbias (2, E)) in fp32. Two passes: the
-    pre-activation gradient of both directions (fp32 scratch), then dx from it."""
+    pre-activation gradient of both directions, then dx from it. That gradient goes through memory in fp16 when ``g1``
+    (the gradient dtype) is fp16, else in fp32: rounded to bf16 it doubled the error of dx (0.0115 against 0.0070
+    relative, ``tests/test_triton_ops.py``'s bf16 case, 2026-12-02), in fp16 it left every error as it was. dw and
+    dbias are summed from it in fp32 before it is rounded."""
     batch, L, E = x.shape
     K = w.shape[-1]
     BL = min(CONV_BWD_CFG["BLOCK_L"], next_pow2(L))
@@ -179,7 +184,8 @@ def biconv_bwd(x: Tensor, w: Tensor, bias: Tensor, g1: Tensor, g2: Tensor, dx: T
     db = torch.empty(2, nbl, E, device=x.device, dtype=torch.float32)
     if batch * L * E == 0:
         return dw.sum(1), db.sum(1)
-    dpre = torch.empty(2, batch, L, E, device=x.device, dtype=torch.float32)
+    dpre = torch.empty(2, batch, L, E, device=x.device,
+                       dtype=torch.float16 if g1.dtype == torch.float16 else torch.float32)
     meta = dict(K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=CONV_BWD_CFG["num_warps"])
     launch(_biconv_dpre_kernel, grid, x, *x.stride(), w, bias, g1, *g1.stride(), g2, *g2.stride(),
            dpre, dw, db, L, E, nbl, **meta)
