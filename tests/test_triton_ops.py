@@ -427,8 +427,8 @@ def _interpreter_main() -> int:
     finally:
         TS.BWD_CFG.clear()
         TS.BWD_CFG.update(saved)
-    # fp16 gradients: the conv backward's pre-activation gradient goes through memory in fp16 (2026-12-02: the worst
-    # error 1.2e-3 against the PyTorch path's 1.7e-3 under the same autocast)
+    # fp16 gradients: the conv backward's pre-activation gradient goes through memory in fp16 (the worst error 1.2e-3
+    # against the PyTorch path's 1.7e-3 under the same autocast: scripts/conv_scratch_error.py, 2026-12-02)
     cases.append(("bimamba fp16 (fp16 conv scratch)",
                   _bimamba_errors(2, 19, 24, 4, 3, 4, device=cpu, dtype=torch.float16), 3e-3))
     # scan gradients and their matmuls in the compute dtype (the default) and in fp32, under bf16

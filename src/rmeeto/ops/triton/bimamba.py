@@ -168,12 +168,13 @@ def biconv_fwd(x: Tensor, w: Tensor, bias: Tensor, out_dtype) -> Tensor:
     return u
 
 
-def biconv_bwd(x: Tensor, w: Tensor, bias: Tensor, g1: Tensor, g2: Tensor, dx: Tensor):
+def biconv_bwd(x: Tensor, w: Tensor, bias: Tensor, g1: Tensor, g2: Tensor, dx: Tensor,
+               scratch_dtype: Optional[torch.dtype] = None):
     """Writes dx (b, L, E view) and returns (dw (2, E, K), dbias (2, E)) in fp32. Two passes: the
-    pre-activation gradient of both directions, then dx from it. That gradient goes through memory in fp16 when ``g1``
-    (the gradient dtype) is fp16, else in fp32: rounded to bf16 it doubled the error of dx (0.0115 against 0.0070
-    relative, ``tests/test_triton_ops.py``'s bf16 case, 2026-12-02), in fp16 it left every error as it was. dw and
-    dbias are summed from it in fp32 before it is rounded."""
+    pre-activation gradient of both directions, then dx from it. That gradient goes through memory in
+    ``scratch_dtype``; by default fp16 when ``g1`` (the gradient dtype) is fp16, else fp32: rounded to bf16 it doubled
+    the error of dx, in fp16 it left every error as it was (``scripts/conv_scratch_error.py``). dw and dbias are
+    summed from it in fp32 before it is rounded."""
     batch, L, E = x.shape
     K = w.shape[-1]
     BL = min(CONV_BWD_CFG["BLOCK_L"], next_pow2(L))
@@ -184,8 +185,9 @@ def biconv_bwd(x: Tensor, w: Tensor, bias: Tensor, g1: Tensor, g2: Tensor, dx: T
     db = torch.empty(2, nbl, E, device=x.device, dtype=torch.float32)
     if batch * L * E == 0:
         return dw.sum(1), db.sum(1)
-    dpre = torch.empty(2, batch, L, E, device=x.device,
-                       dtype=torch.float16 if g1.dtype == torch.float16 else torch.float32)
+    if scratch_dtype is None:
+        scratch_dtype = torch.float16 if g1.dtype == torch.float16 else torch.float32
+    dpre = torch.empty(2, batch, L, E, device=x.device, dtype=scratch_dtype)
     meta = dict(K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=CONV_BWD_CFG["num_warps"])
     launch(_biconv_dpre_kernel, grid, x, *x.stride(), w, bias, g1, *g1.stride(), g2, *g2.stride(),
            dpre, dw, db, L, E, nbl, **meta)
