@@ -8,11 +8,12 @@ branch) its instructions per iteration and the barriers, shuffles and special-fu
 Static counts only: they say nothing about time. Asserts nothing.
 
     PYTHONPATH=src python scripts/inspect_scan_sass.py [--kernel bwd|fwd] [--block-e 32] [--warps 1] [--T 8]
-        [--h0] [--ndir 1|2] [--maxnreg N] [--bc-fp32] [--a-contiguous channels|states] [--keep DIR]
+        [--h0] [--ndir 1|2] [--maxnreg N] [--bc-fp32] [--opcodes] [--a-contiguous channels|states] [--keep DIR]
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import re
 import subprocess
@@ -74,7 +75,8 @@ def loop_counts(sass: str) -> list[dict]:
         start = int(m.group(1), 16)
         ops = [re.sub(r"^@!?U?P\w+\s+", "", t).split()[0] for a, t in rows if start <= a <= addr]
         loops.append(dict(start=hex(start), end=hex(addr), instructions=len(ops),
-                          **{k: sum(o.startswith(k) for o in ops) for k in ("BAR", "SHFL", "MUFU", "LDS", "STS")}))
+                          **{k: sum(o.startswith(k) for o in ops) for k in ("BAR", "SHFL", "MUFU", "LDS", "STS")},
+                          opcodes=collections.Counter(o.split(".")[0] for o in ops).most_common()))
     return loops
 
 
@@ -92,6 +94,7 @@ def main(argv=None) -> int:
                          "states for the backward, which gets A.contiguous())")
     ap.add_argument("--bc-fp32", action="store_true",
                     help="B and C in fp32 instead of fp16 (docs/benchmarks/2026-12-02-h200-bc-dtype)")
+    ap.add_argument("--opcodes", action="store_true", help="also print each loop's instructions by opcode")
     ap.add_argument("--keep", default=None, help="write the PTX and cubin here instead of a temporary folder")
     args = ap.parse_args(argv)
     try:
@@ -130,6 +133,8 @@ def main(argv=None) -> int:
     for loop in loop_counts(sass):
         print("loop {start}-{end}: {instructions} instructions, BAR {BAR}, SHFL {SHFL}, MUFU {MUFU}, "
               "LDS {LDS}, STS {STS}".format(**loop))
+        if args.opcodes:
+            print("  " + ", ".join(f"{op} {n}" for op, n in loop["opcodes"]))
     return 0
 
 
