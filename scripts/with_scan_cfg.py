@@ -4,7 +4,8 @@ configuration at the model level before changing its default.
     PYTHONPATH=src python scripts/with_scan_cfg.py fwd.maxnreg=0 bwd.T=16 -- bench --model vim_small_patch16_224
 
 ``fwd.KEY`` / ``bwd.KEY`` set ``FWD_CFG[KEY]`` / ``BWD_CFG[KEY]`` of :mod:`rmeeto.ops.triton.scan` to an integer
-(``maxnreg=0`` lifts the register cap).
+(``maxnreg=0`` lifts the register cap); ``proj.KEY`` sets ``CONV_PROJ_CFG[KEY]`` of :mod:`rmeeto.ops.triton.conv_proj`;
+``set.FIELD=0|1`` a boolean field of :mod:`rmeeto.ops.settings` (``set.fused_proj=0``: the unfused front).
 """
 from __future__ import annotations
 
@@ -15,37 +16,49 @@ import sys
 @contextlib.contextmanager
 def overridden(assignments: list[str]):
     """The overrides applied inside the ``with`` block, the previous values restored after it."""
-    from rmeeto.ops.triton import scan
+    from rmeeto.ops import settings
 
-    saved = {"fwd": dict(scan.FWD_CFG), "bwd": dict(scan.BWD_CFG)}
+    tables = _tables()
+    saved = {name: dict(table) for name, table in tables.items()}
+    old_settings = settings.current()
     apply(assignments, quiet=True)
     try:
         yield
     finally:
-        for table, old in (("fwd", scan.FWD_CFG), ("bwd", scan.BWD_CFG)):
-            old.clear()
-            old.update(saved[table])
+        for name, table in tables.items():
+            table.clear()
+            table.update(saved[name])
+        settings.configure(**{f: getattr(old_settings, f) for f in old_settings.__dataclass_fields__})
+
+
+def _tables() -> dict:
+    from rmeeto.ops.triton import conv_proj, scan
+
+    return {"fwd": scan.FWD_CFG, "bwd": scan.BWD_CFG, "proj": conv_proj.CONV_PROJ_CFG}
 
 
 def apply(assignments: list[str], quiet: bool = False) -> None:
-    """Set each ``fwd.KEY=INT`` / ``bwd.KEY=INT`` in the scan module's configuration dicts."""
-    from rmeeto.ops.triton import scan
+    """Set each ``TABLE.KEY=INT`` in the kernels' configuration dicts, and each ``set.FIELD=0|1`` in the settings."""
+    from rmeeto.ops import settings
 
-    tables = {"fwd": scan.FWD_CFG, "bwd": scan.BWD_CFG}
+    tables = _tables()
     for item in assignments:
         name, sep, value = item.partition("=")
         table, dot, key = name.partition(".")
+        if sep and dot and table == "set" and isinstance(getattr(settings.current(), key, None), bool):
+            settings.configure(**{key: value == "1"})
+            continue
         if not sep or not dot or table not in tables or key not in tables[table]:
-            raise SystemExit(f"bad override {item!r}: use fwd.KEY=INT or bwd.KEY=INT with KEY one of "
-                             f"{sorted(scan.FWD_CFG)} / {sorted(scan.BWD_CFG)}")
+            raise SystemExit(f"bad override {item!r}: use TABLE.KEY=INT with TABLE.KEY one of "
+                             f"{[t + '.' + k for t in tables for k in tables[t]]}, or set.FIELD=0|1")
         tables[table][key] = int(value)
     if not quiet:
-        print("scan configuration:", {"fwd": scan.FWD_CFG, "bwd": scan.BWD_CFG}, flush=True)
+        print("kernel configuration:", tables, settings.current(), flush=True)
 
 
 def main(argv: list[str]) -> int:
     if "--" not in argv:
-        raise SystemExit("usage: with_scan_cfg.py fwd.KEY=INT ... -- <rmeeto command and flags>")
+        raise SystemExit("usage: with_scan_cfg.py TABLE.KEY=INT ... -- <rmeeto command and flags>")
     cut = argv.index("--")
     apply(argv[:cut])
     from rmeeto.cli import main as cli_main
