@@ -4,7 +4,7 @@ cuBLAS matmuls. Device time from CUDA-graph replays (``triton.testing.do_bench_c
 must move (x read once; u, x_dbl and delta written) as an achieved bandwidth, and the largest difference of the fused
 outputs from the unfused ones. Prints a table; asserts nothing.
 
-    PYTHONPATH=src python scripts/bench_front.py [--shapes 128x768x197] [--dtype fp16] [--cfgs 64/64/4,32/64/4]
+    PYTHONPATH=src python scripts/bench_front.py [--shapes 128x768x197] [--dtype fp16] [--cfgs 64/64/4/3,64/32/8/2]
 
 A shape is batch x width E x length, with Vim's dt rank E/16 and 16 states.
 """
@@ -35,8 +35,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shapes", default="128x768x197,128x384x197,128x1536x197,32x768x1569,8x1152x1569")
     ap.add_argument("--dtype", default="fp16", choices=sorted(DTYPES))
-    ap.add_argument("--cfgs", default="64/64/4,32/64/4,64/32/4,64/128/4,128/64/8,64/64/8,128/32/4",
-                    help="BLOCK_M/BLOCK_E/num_warps each")
+    ap.add_argument("--cfgs", default="64/64/4/3,64/32/8/2,64/16/4/2,128/32/8/2,64/32/4/2",
+                    help="BLOCK_M/BLOCK_E/num_warps/num_stages each")
     args = ap.parse_args(argv)
     if not torch.cuda.is_available():
         print("no CUDA device; nothing to benchmark", file=sys.stderr)
@@ -61,8 +61,8 @@ def main(argv=None) -> int:
             base = do_bench_cudagraph(lambda: bimamba.front(x, w, b, xw, dw, None))
         print(f"{shape:>14} {'unfused':>16} | {base:7.4f} {moved / base / 1e6:6.0f} {1.0:10.2f} |")
         for spec in args.cfgs.split(","):
-            bm, be, nw = (int(v) for v in spec.split("/"))
-            cfg = dict(BLOCK_M=bm, BLOCK_E=be, num_warps=nw)
+            bm, be, nw, ns = (int(v) for v in spec.split("/"))
+            cfg = dict(BLOCK_M=bm, BLOCK_E=be, num_warps=nw, num_stages=ns)
             try:
                 got = conv_proj.conv_proj_fwd(x, w, b, xw, dw, cfg=cfg)
                 ms = do_bench_cudagraph(lambda: conv_proj.conv_proj_fwd(x, w, b, xw, dw, cfg=cfg))

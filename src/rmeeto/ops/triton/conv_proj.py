@@ -20,7 +20,7 @@ from torch import Tensor
 
 from .launch import cdiv, interpreting, launch, next_pow2
 
-CONV_PROJ_CFG = dict(BLOCK_M=64, BLOCK_E=64, num_warps=4)
+CONV_PROJ_CFG = dict(BLOCK_M=64, BLOCK_E=64, num_warps=4, num_stages=3)
 
 
 @triton.jit
@@ -103,5 +103,5 @@ def conv_proj_fwd(x: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt
     launch(_conv_proj_kernel, (2, cdiv(M, BM)), x, *x.stride(), conv_w, conv_b, xproj_w, dt_w, u,
            xd if x_dbl else u, delta, M, L, E, P2, R, K=K, BLOCK_M=BM, BLOCK_E=BE,
            BLOCK_P=max(16, next_pow2(P2)), STORE_XDBL=x_dbl, IEEE=cdt == torch.float32,
-           UPCAST=cdt == torch.bfloat16 and interpreting(), num_warps=cfg["num_warps"])
+           UPCAST=cdt == torch.bfloat16 and interpreting(), num_warps=cfg["num_warps"], num_stages=cfg["num_stages"])
     return u, xd, delta
