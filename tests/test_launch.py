@@ -132,15 +132,14 @@ def test_scan_configuration_overrides_are_checked_and_undone():
     finally:
         sys.path.pop(0)
     from rmeeto.ops import settings
-    from rmeeto.ops.triton import conv_proj, scan
+    from rmeeto.ops.triton import scan
 
-    before = dict(scan.FWD_CFG), dict(scan.BWD_CFG), dict(conv_proj.CONV_PROJ_CFG), settings.current()
-    with overridden(["fwd.maxnreg=0", "bwd.T=16", "proj.BLOCK_M=32", "set.fused_proj=0"]):
-        assert scan.FWD_CFG["maxnreg"] == 0 and scan.BWD_CFG["T"] == 16
-        assert conv_proj.CONV_PROJ_CFG["BLOCK_M"] == 32 and not settings.current().fused_proj
-    assert (scan.FWD_CFG, scan.BWD_CFG, conv_proj.CONV_PROJ_CFG, settings.current()) == before
+    before = dict(scan.FWD_CFG), dict(scan.BWD_CFG), settings.current()
+    with overridden(["fwd.maxnreg=0", "bwd.T=16", "set.merge_norm=0"]):
+        assert scan.FWD_CFG["maxnreg"] == 0 and scan.BWD_CFG["T"] == 16 and not settings.current().merge_norm
+    assert (scan.FWD_CFG, scan.BWD_CFG, settings.current()) == before
     for bad in ("fwd.no_such_key=1", "set.no_such_field=1", "set.backend=1"):
         with pytest.raises(SystemExit, match="TABLE.KEY=INT"):
             with overridden([bad]):
                 pass
-    assert (scan.FWD_CFG, scan.BWD_CFG, conv_proj.CONV_PROJ_CFG, settings.current()) == before
+    assert (scan.FWD_CFG, scan.BWD_CFG, settings.current()) == before

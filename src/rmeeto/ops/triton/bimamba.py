@@ -2,11 +2,12 @@
 
 Pipeline (forward), all in the original token order, no flipped copies:
 
-1. the front, one kernel (:mod:`.conv_proj`): ``u[0] = silu(causal_conv(x))`` and ``u[1] =
-   silu(anticausal_conv(x))`` (the backward direction's conv, read right to left) straight from the
-   ``x`` half of ``xz``, then ``x_dbl = u @ x_proj_w^T`` and ``delta = dt @ dt_proj_w^T`` from ``u`` still
-   in registers (``RMEETO_FUSED_PROJ=0``: ``_biconv_fwd_kernel`` and two batched cuBLAS matmuls);
-2. the bidirectional selective scan of :mod:`rmeeto.ops.triton.scan` (direction 1 walks from the
+1. ``_biconv_fwd_kernel``: one launch computes ``u[0] = silu(causal_conv(x))`` and
+   ``u[1] = silu(anticausal_conv(x))`` (the backward direction's conv, read right to left)
+   straight from the ``x`` half of ``xz``;
+2. ``x_dbl = u @ x_proj_w^T`` and ``delta = dt @ dt_proj_w^T`` as batched cuBLAS matmuls over the
+   two directions;
+3. the bidirectional selective scan of :mod:`rmeeto.ops.triton.scan` (direction 1 walks from the
    end) with softplus(delta + bias), the D skip, the ``silu(z)`` gate and ``(y_f + y_b) / 2``
    fused; ``z`` is read from ``xz`` in place.
 
@@ -29,8 +30,6 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .. import settings
-from .conv_proj import conv_proj_fwd
 from .launch import cdiv, launch, next_pow2
 from .scan import scan_bwd, scan_fwd
 
@@ -269,29 +268,15 @@ def _unpack(xz: Tensor, dt_w: Tensor, A: Tensor):
     return batch, L, E, dt_w.shape[-1], A.shape[-1], xz[..., :E], xz[..., E:]
 
 
-def front(x: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_w: Tensor,
-          x_dbl: Optional[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
-    """``(u (2, b, L, E), x_dbl (2, b*L, P+2N), delta (2, b, L, E))``: the conv, ``x_proj`` and ``dt_proj``, fused
-    (:mod:`.conv_proj`) unless ``RMEETO_FUSED_PROJ=0``. A backward passes the forward's ``x_dbl``, which is then
-    not computed again."""
-    batch, L, E = x.shape
-    if settings.current().fused_proj:
-        u, xd, delta = conv_proj_fwd(x, conv_w, conv_b, xproj_w, dt_w, x_dbl=x_dbl is None)
-        return u, xd if x_dbl is None else x_dbl, delta
-    u = biconv_fwd(x, conv_w, conv_b, xproj_w.dtype)
-    if x_dbl is None:
-        x_dbl = torch.bmm(u.view(2, batch * L, E), xproj_w.transpose(1, 2))  # (2, bL, P+2N), P >= R
-    delta = torch.bmm(x_dbl[..., :dt_w.shape[-1]], dt_w.transpose(1, 2)).view(2, batch, L, E)
-    return u, x_dbl, delta
-
-
 def bimamba_fwd(xz: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_w: Tensor, A: Tensor, D: Tensor,
                 dt_b: Tensor, out_scale: float, for_backward: bool) -> tuple[Tensor, Tensor, Tensor]:
     """The core on the stacked weights of :func:`stack_params`; computes in ``xproj_w``'s dtype.
     Returns ``(out (b, L, E), x_dbl (2, b*L, P+2N), delta (2, b, L, E))``; ``P`` is :func:`bc_offset`."""
     cdt = xproj_w.dtype
     batch, L, E, R, N, x, z = _unpack(xz, dt_w, A)
-    u, x_dbl, delta = front(x, conv_w, conv_b, xproj_w, dt_w, None)
+    u = biconv_fwd(x, conv_w, conv_b, cdt)  # (2, b, L, E)
+    x_dbl = torch.bmm(u.view(2, batch * L, E), xproj_w.transpose(1, 2))  # (2, bL, P+2N), P >= R
+    delta = torch.bmm(x_dbl[..., :R], dt_w.transpose(1, 2)).view(2, batch, L, E)
     P = bc_offset(x_dbl, N)
     xd = x_dbl.view(2, batch, L, P + 2 * N)
     out = torch.empty(batch, L, E, device=xz.device, dtype=cdt)
@@ -307,8 +292,9 @@ def bimamba_bwd(gout: Tensor, xz: Tensor, x_dbl: Tensor, conv_w: Tensor, conv_b:
     of those inputs except x_proj/dt_proj, which come in the gradient dtype (fp32 with ``grad_fp32``)."""
     cdt = xproj_w.dtype
     batch, L, E, R, N, x, z = _unpack(xz, dt_w, A)
-    u, _, delta = front(x, conv_w, conv_b, xproj_w, dt_w, x_dbl)
+    u = biconv_fwd(x, conv_w, conv_b, cdt)
     dt = x_dbl[..., :R]
+    delta = torch.bmm(dt, dt_w.transpose(1, 2)).view(2, batch, L, E)
     P = bc_offset(x_dbl, N)
     xd = x_dbl.view(2, batch, L, P + 2 * N)
     dxz = torch.empty(batch, L, 2 * E, device=xz.device, dtype=xz.dtype)
