@@ -3,12 +3,10 @@
 Device time from CUDA-graph replays (``triton.testing.do_bench_cudagraph``), with the bytes each kernel must move
 as an achieved bandwidth: the forward reads x and writes both directions' u; the backward reads x and both
 gradients and writes dx, through a scratch of the pre-activation gradient (fp16 for fp16 gradients since
-2026-12-02, else fp32). A configuration written ``w:L/E/warps`` times the 4-tap window forward
-(``_biconv4_fwd_kernel``) instead of the tiled one. The last column says whether each forward's output equals the
-tiled forward's at its default blocks, bit for bit. Prints a table; asserts nothing.
+2026-12-02, else fp32). Prints a table; asserts nothing.
 
     PYTHONPATH=src python scripts/bench_conv.py [--shapes 128x768x197,128x384x197] [--dtype fp16]
-        [--cfgs 16/128/4,w:16/256/1] [--module rmeeto.ops.triton.bimamba]
+        [--cfgs 32/64/4,64/64/4,16/128/4] [--module rmeeto.ops.triton.bimamba]
 
 ``--module`` times the conv functions of another copy of the kernels' module (an earlier version put beside it).
 """
@@ -37,9 +35,8 @@ def main(argv=None) -> int:
     ap.add_argument("--shapes", default="128x768x197,128x384x197,32x768x1569", help="batch x width x length")
     ap.add_argument("--dtype", default="fp16", choices=sorted(DTYPES))
     ap.add_argument("--module", default="rmeeto.ops.triton.bimamba", help="the module whose kernels are timed")
-    ap.add_argument("--cfgs", default="16/128/4,32/64/2,w:16/128/1,w:16/256/1,w:32/256/1,w:16/256/2",
-                    help="BLOCK_L/BLOCK_E/num_warps each: the tiled kernels (forward and backward), or with 'w:' the "
-                         "4-tap window forward")
+    ap.add_argument("--cfgs", default="32/64/4,16/64/4,64/64/4,32/128/4,16/128/4,32/256/4,64/128/8,32/64/2",
+                    help="BLOCK_L/BLOCK_E/num_warps each")
     args = ap.parse_args(argv)
     if not torch.cuda.is_available():
         print("no CUDA device; nothing to benchmark", file=sys.stderr)
@@ -51,14 +48,12 @@ def main(argv=None) -> int:
 
     tb = importlib.import_module(args.module)
 
-    from rmeeto.ops import settings
-
-    defaults = dict(tb.CONV_FWD_CFG), dict(tb.CONV_BWD_CFG), dict(getattr(tb, "CONV4_FWD_CFG", {}))
+    defaults = dict(tb.CONV_FWD_CFG), dict(tb.CONV_BWD_CFG)
     dt = DTYPES[args.dtype]
     print(f"{args.module} | {torch.cuda.get_device_name()} | torch {torch.__version__} | triton {triton.__version__} | "
           f"{args.dtype} | "
-          f"defaults fwd {defaults[0]} bwd {defaults[1]} window fwd {defaults[2]}; median device ms (CUDA graph)")
-    print(f"{'shape':>14} {'L/E/warps':>10} | {'fwd ms':>7} {'GB/s':>6} | {'bwd ms':>7} {'GB/s':>6} | fwd vs tiled")
+          f"defaults fwd {defaults[0]} bwd {defaults[1]}; median device ms (CUDA graph)")
+    print(f"{'shape':>14} {'L/E/warps':>10} | {'fwd ms':>7} {'GB/s':>6} | {'bwd ms':>7} {'GB/s':>6}")
     for shape in args.shapes.split(","):
         batch, E, L = (int(v) for v in shape.split("x"))
         x, w, b, g1, g2, dx = _inputs(batch, E, L, dt)
@@ -66,23 +61,16 @@ def main(argv=None) -> int:
         fwd_bytes = n * item * 3  # x once, u twice
         # x, g1 x2, g2 x2, dx; the pre-activation gradient written and read for both directions (fp16 for fp16)
         bwd_bytes = n * item * 6 + n * (2 if dt == torch.float16 else 4) * 4
-        with settings.using(conv_window=False):
-            tiled = tb.biconv_fwd(x, w, b, dt)
         for spec in args.cfgs.split(","):
-            window = spec.startswith("w:")
-            bl, be, nw = (int(v) for v in spec.removeprefix("w:").split("/"))
-            for cfg in (tb.CONV4_FWD_CFG,) if window else (tb.CONV_FWD_CFG, tb.CONV_BWD_CFG):
+            bl, be, nw = (int(v) for v in spec.split("/"))
+            for cfg in (tb.CONV_FWD_CFG, tb.CONV_BWD_CFG):
                 cfg.update(BLOCK_L=bl, BLOCK_E=be, num_warps=nw)
-            with settings.using(conv_window=window):
-                fwd = do_bench_cudagraph(lambda: tb.biconv_fwd(x, w, b, dt), rep=50, return_mode="median")
-                same = torch.equal(tb.biconv_fwd(x, w, b, dt), tiled)
-            bwd = None if window else do_bench_cudagraph(lambda: tb.biconv_bwd(x, w, b, g1, g2, dx), rep=50,
-                                                         return_mode="median")
-            back = "      -      -" if bwd is None else f"{bwd:7.4f} {bwd_bytes / bwd / 1e6:6.0f}"
-            print(f"{shape:>14} {spec:>10} | {fwd:7.4f} {fwd_bytes / fwd / 1e6:6.0f} | {back} | "
-                  f"{'equal' if same else 'DIFFERS'}", flush=True)
-        for cfg, default in zip((tb.CONV_FWD_CFG, tb.CONV_BWD_CFG, getattr(tb, "CONV4_FWD_CFG", {})), defaults):
-            cfg.update(default)
+            fwd = do_bench_cudagraph(lambda: tb.biconv_fwd(x, w, b, dt), rep=50, return_mode="median")
+            bwd = do_bench_cudagraph(lambda: tb.biconv_bwd(x, w, b, g1, g2, dx), rep=50, return_mode="median")
+            print(f"{shape:>14} {spec:>10} | {fwd:7.4f} {fwd_bytes / fwd / 1e6:6.0f} | {bwd:7.4f} "
+                  f"{bwd_bytes / bwd / 1e6:6.0f}", flush=True)
+        tb.CONV_FWD_CFG.update(defaults[0])
+        tb.CONV_BWD_CFG.update(defaults[1])
     return 0
 
 

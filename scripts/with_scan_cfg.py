@@ -4,9 +4,8 @@ configuration at the model level before changing its default.
     PYTHONPATH=src python scripts/with_scan_cfg.py fwd.maxnreg=0 bwd.T=16 -- bench --model vim_small_patch16_224
 
 ``fwd.KEY`` / ``bwd.KEY`` set ``FWD_CFG[KEY]`` / ``BWD_CFG[KEY]`` of :mod:`rmeeto.ops.triton.scan` to an integer
-(``maxnreg=0`` lifts the register cap); ``conv4.KEY`` sets ``CONV4_FWD_CFG[KEY]`` of :mod:`rmeeto.ops.triton.bimamba`
-(the 4-tap window conv forward); ``set.FIELD=0|1`` sets a boolean field of :mod:`rmeeto.ops.settings`
-(``set.conv_window=0``).
+(``maxnreg=0`` lifts the register cap); ``set.FIELD=0|1`` sets a boolean field of :mod:`rmeeto.ops.settings`
+(``set.merge_norm=0``).
 """
 from __future__ import annotations
 
@@ -33,9 +32,9 @@ def overridden(assignments: list[str]):
 
 
 def _tables() -> dict:
-    from rmeeto.ops.triton import bimamba, scan
+    from rmeeto.ops.triton import scan
 
-    return {"fwd": scan.FWD_CFG, "bwd": scan.BWD_CFG, "conv4": bimamba.CONV4_FWD_CFG}
+    return {"fwd": scan.FWD_CFG, "bwd": scan.BWD_CFG}
 
 
 def apply(assignments: list[str], quiet: bool = False) -> None:

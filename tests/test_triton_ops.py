@@ -221,19 +221,6 @@ def test_bimamba_half(shape, dtype):
 
 @gpu
 @needs_cuda
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=["fp32", "fp16", "bf16"])
-@pytest.mark.parametrize("shape", [(4, 197, 768), (2, 1569, 1152), (3, 5, 40)], ids=lambda s: "x".join(map(str, s)))
-def test_window_conv_matches_tiled(shape, dtype):
-    """The 4-tap window conv forward (the default) against the tiled one, at the default blocks: the same sums in the
-    same order, so equal up to the compiler's choice of fused multiply-adds."""
-    from rmeeto.ops.triton import bimamba as TB
-
-    tol = 1e-6 if dtype == torch.float32 else 4e-3
-    _check(_window_conv_mismatch(*shape, torch.device("cuda"), dtype, dict(TB.CONV4_FWD_CFG)), tol, f"{dtype} {shape}")
-
-
-@gpu
-@needs_cuda
 @pytest.mark.parametrize("chunk", ["100", "auto"])
 def test_bimamba_fp32_video_length(monkeypatch, chunk):
     """The whole Triton core at a video length (L=1569) with the chunked scan (chunks of 100, or the
@@ -321,24 +308,6 @@ def test_split_scan_half_against_truth(monkeypatch, dtype):
     _check({k: v for k, v in errs.items() if k == "out" or k.startswith("aux_")}, 1e-2, "split forward")
 
 
-def _window_conv_mismatch(batch: int, L: int, E: int, device, dtype, cfg: dict) -> dict:
-    """The 4-tap window conv forward against the tiled one: the largest difference, relative to the largest value."""
-    from rmeeto.ops.triton import bimamba as TB
-
-    gen = torch.Generator().manual_seed(2)
-    x = torch.randn(batch, L, 2 * E, generator=gen).to(device, dtype)[..., :E]  # a strided view, as in the core
-    w, b = torch.randn(2, E, 4, generator=gen).to(device), torch.randn(2, E, generator=gen).to(device)
-    with settings.using(conv_window=False):
-        tiled = TB.biconv_fwd(x, w, b, dtype)
-    saved = dict(TB.CONV4_FWD_CFG)
-    TB.CONV4_FWD_CFG.update(cfg)
-    try:
-        window = TB.biconv_fwd(x, w, b, dtype)
-    finally:
-        TB.CONV4_FWD_CFG.update(saved)
-    return {"window vs tiled": _rel(window, tiled)}
-
-
 def _layout_mismatches() -> dict:
     """``to_channels_last`` on odd shapes, a strided input and a channels-last one (which must come back uncopied),
     one at a time and as groups: five of mixed widths and dtypes in one launch, nine (six copied by two launches) with a
@@ -413,11 +382,6 @@ def _interpreter_main() -> int:
     want = torch.nn.functional.softplus(x.double())
     cases.append(("softplus in [-30, 30]", {"rel": ((y.double() - want).abs() / want).max().item()}, 5e-6))
     cases.append(("to_channels_last", _layout_mismatches(), 0.0))
-    # the 4-tap window conv forward: row blocks shorter than L and than the 7-row window, partial channel blocks
-    for (b, L, E, cfg) in [(2, 37, 48, dict(BLOCK_L=8, BLOCK_E=16)), (3, 2, 24, dict(BLOCK_L=4, BLOCK_E=16)),
-                           (1, 1, 8, dict(BLOCK_L=16, BLOCK_E=256))]:
-        for dt in (torch.float32, torch.float16):
-            cases.append((f"window conv {dt} {(b, L, E)} {cfg}", _window_conv_mismatch(b, L, E, cpu, dt, cfg), 0.0))
     # the opt-in two-stream forward (cfg SPLIT=True) against the default
     from rmeeto.ops.triton import scan as TS
 

@@ -30,7 +30,6 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .. import settings
 from .launch import cdiv, launch, next_pow2
 from .scan import scan_bwd, scan_fwd
 
@@ -93,62 +92,6 @@ def _biconv_fwd_kernel(
 
 
 @triton.jit
-def _load_row(xb, s_x_l, t, L, emask):
-    return tl.load(xb + t * s_x_l, mask=emask & (t >= 0) & (t < L), other=0.0).to(tl.float32)
-
-
-@triton.jit
-def _biconv4_fwd_kernel(
-    x_ptr, s_x_b, s_x_l, s_x_e,
-    w_ptr, b_ptr,  # (2, E, 4) fp32, (2, E) fp32
-    u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
-    L, E,
-    BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
-):
-    """The forward for K = 4 (every Vim and VideoMamba) as a window sliding down ``BLOCK_L`` rows: each row of x is
-    loaded and widened once, where the tiled kernel loads every row 2K-1 times. Row t needs x[t-3 .. t+3]; the
-    window holds them in registers and takes one new row per step. Same sums, in the same order, as the tiled one."""
-    t0 = tl.program_id(0) * BLOCK_L
-    pid_b = tl.program_id(2).to(tl.int64)
-    e = tl.program_id(1) * BLOCK_E + tl.arange(0, BLOCK_E)
-    emask = e < E
-    xb = x_ptr + pid_b * s_x_b + e * s_x_e
-    ub = u_ptr + pid_b * s_u_b + e * s_u_e
-    w00, w01 = tl.load(w_ptr + e * 4, mask=emask, other=0.0), tl.load(w_ptr + e * 4 + 1, mask=emask, other=0.0)
-    w02, w03 = tl.load(w_ptr + e * 4 + 2, mask=emask, other=0.0), tl.load(w_ptr + e * 4 + 3, mask=emask, other=0.0)
-    w1 = w_ptr + E * 4 + e * 4
-    w10, w11 = tl.load(w1, mask=emask, other=0.0), tl.load(w1 + 1, mask=emask, other=0.0)
-    w12, w13 = tl.load(w1 + 2, mask=emask, other=0.0), tl.load(w1 + 3, mask=emask, other=0.0)
-    b0, b1 = tl.load(b_ptr + e, mask=emask, other=0.0), tl.load(b_ptr + E + e, mask=emask, other=0.0)
-    xm3 = _load_row(xb, s_x_l, t0 - 3, L, emask)
-    xm2 = _load_row(xb, s_x_l, t0 - 2, L, emask)
-    xm1 = _load_row(xb, s_x_l, t0 - 1, L, emask)
-    x0 = _load_row(xb, s_x_l, t0, L, emask)
-    xp1 = _load_row(xb, s_x_l, t0 + 1, L, emask)
-    xp2 = _load_row(xb, s_x_l, t0 + 2, L, emask)
-    for j in tl.static_range(BLOCK_L):
-        t = t0 + j
-        xp3 = _load_row(xb, s_x_l, t + 3, L, emask)
-        a0 = b0 + w00 * xm3
-        a0 += w01 * xm2
-        a0 += w02 * xm1
-        a0 += w03 * x0
-        a1 = b1 + w13 * x0
-        a1 += w12 * xp1
-        a1 += w11 * xp2
-        a1 += w10 * xp3
-        m = emask & (t < L)
-        tl.store(ub + t * s_u_l, (a0 * tl.sigmoid(a0)).to(u_ptr.dtype.element_ty), mask=m)
-        tl.store(ub + s_u_d + t * s_u_l, (a1 * tl.sigmoid(a1)).to(u_ptr.dtype.element_ty), mask=m)
-        xm3 = xm2
-        xm2 = xm1
-        xm1 = x0
-        x0 = xp1
-        xp1 = xp2
-        xp2 = xp3
-
-
-@triton.jit
 def _biconv_dpre_kernel(
     x_ptr, s_x_b, s_x_l, s_x_e,
     w_ptr, b_ptr,
@@ -207,7 +150,6 @@ def _biconv_dx_kernel(
 # docs/benchmarks/2026-12-01-h200-merge-cost, scripts/bench_conv.py): forward 0.058 ms against 0.107 with the
 # earlier shared 32/64/4 at batch 128 x 768 x 197, backward 0.42 against 0.66 ms.
 CONV_FWD_CFG = dict(BLOCK_L=16, BLOCK_E=128, num_warps=4)
-CONV4_FWD_CFG = dict(BLOCK_L=16, BLOCK_E=256, num_warps=1)
 CONV_BWD_CFG = dict(BLOCK_L=32, BLOCK_E=64, num_warps=2)
 
 
@@ -218,16 +160,11 @@ def biconv_fwd(x: Tensor, w: Tensor, bias: Tensor, out_dtype) -> Tensor:
     u = torch.empty(2, batch, L, E, device=x.device, dtype=out_dtype)
     if u.numel() == 0:
         return u
-    cfg = CONV4_FWD_CFG if K == 4 and settings.current().conv_window else CONV_FWD_CFG
-    BL = min(cfg["BLOCK_L"], next_pow2(L))
-    BE = min(cfg["BLOCK_E"], next_pow2(E))
+    BL = min(CONV_FWD_CFG["BLOCK_L"], next_pow2(L))
+    BE = min(CONV_FWD_CFG["BLOCK_E"], next_pow2(E))
     grid = (cdiv(L, BL), cdiv(E, BE), batch)
-    if cfg is CONV4_FWD_CFG:
-        launch(_biconv4_fwd_kernel, grid, x, *x.stride(), w, bias, u, *u.stride(), L, E,
-               BLOCK_L=BL, BLOCK_E=BE, num_warps=cfg["num_warps"])
-    else:
-        launch(_biconv_fwd_kernel, grid, x, *x.stride(), w, bias, u, *u.stride(), L, E,
-               K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=cfg["num_warps"])
+    launch(_biconv_fwd_kernel, grid, x, *x.stride(), w, bias, u, *u.stride(), L, E,
+           K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=CONV_FWD_CFG["num_warps"])
     return u
 
 
