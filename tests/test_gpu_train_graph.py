@@ -7,8 +7,9 @@ import torch
 from torch.utils.data import TensorDataset
 
 import rmeeto
-from rmeeto.cuda_graphs import GraphedStep
+from rmeeto.cuda_graphs import WARMUP_STEPS, GraphedStep
 from rmeeto.train.config import TrainConfig
+from rmeeto.train.dist import GRAPH_WARMUP_STEPS, wrap_ddp
 from rmeeto.train.engine import train
 from rmeeto.train.state import seed_everything
 
@@ -34,17 +35,21 @@ def _deit() -> torch.nn.Module:
     return create_baseline("deit_tiny_patch16_224", num_classes=10, drop_path_rate=0.2).cuda().train()
 
 
-def _steps(graph: bool, batches: list, make=_vim,
-           dtype=torch.bfloat16) -> tuple[list[float], dict, GraphedStep | None]:
+def _steps(graph: bool, batches: list, make=_vim, dtype=torch.bfloat16,
+           ddp: bool = False) -> tuple[list[float], dict, GraphedStep | None]:
+    """AdamW steps, eager or replayed; ``ddp``: through DistributedDataParallel (a process group must exist), built
+    and warmed up as ``rmeeto train --cuda-graph`` does under torchrun."""
     model = make()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
+    forward = wrap_ddp(model, torch.device("cuda", torch.cuda.current_device()), graph_capture=graph) if ddp else model
 
     def loss_and_backward(x, y):
         with torch.autocast("cuda", dtype=dtype, cache_enabled=not graph):
-            loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss = torch.nn.functional.cross_entropy(forward(x), y)
         loss.backward()
         return loss.detach()
-    micro = GraphedStep(loss_and_backward, model.parameters()) if graph else loss_and_backward
+    warmup = GRAPH_WARMUP_STEPS if ddp else WARMUP_STEPS
+    micro = GraphedStep(loss_and_backward, model.parameters(), warmup_steps=warmup) if graph else loss_and_backward
     losses = []
     for i, (x, y) in enumerate(batches):
         seed_everything(100 + i)  # as the training loop re-seeds every micro-batch: drop path draws the same
@@ -60,9 +65,9 @@ def _batches(sizes: list[int], shape: tuple = (3, 224, 224)) -> list:
             for n in sizes]
 
 
-def _assert_graph_matches_eager(batches: list, make, replays: int, eager_steps: int) -> None:
-    want_losses, want_w, _ = _steps(False, batches, make)
-    got_losses, got_w, micro = _steps(True, batches, make)
+def _assert_graph_matches_eager(batches: list, make, replays: int, eager_steps: int, ddp: bool = False) -> None:
+    want_losses, want_w, _ = _steps(False, batches, make, ddp=ddp)
+    got_losses, got_w, micro = _steps(True, batches, make, ddp=ddp)
     assert micro.replays == replays and micro.eager_steps == eager_steps
     torch.testing.assert_close(torch.tensor(got_losses), torch.tensor(want_losses), rtol=1e-4, atol=1e-5)
     for k in want_w:
@@ -78,6 +83,21 @@ def test_graph_replays_give_the_eager_losses_and_weights():
 def test_videomamba_graph_replays_give_the_eager_losses_and_weights():
     """1569 tokens, the chunked scan and the tiled merge plan inside the graph."""
     _assert_graph_matches_eager(_batches([2, 2, 2], (3, 8, 224, 224)), _videomamba, replays=3, eager_steps=0)
+
+
+def test_ddp_graph_replays_give_the_eager_ddp_losses_and_weights(tmp_path, monkeypatch):
+    """DDP's backward, its gradient all-reduce included, captured in the graph: one process on one GPU (a process
+    group of one), set up as ``rmeeto train --cuda-graph`` sets up every torchrun process. The odd batch runs
+    eagerly through DDP between replays."""
+    import torch.distributed as dist
+
+    monkeypatch.setenv("TORCH_NCCL_ASYNC_ERROR_HANDLING", "0")  # what init_distributed(graph_capture=True) sets
+    dist.init_process_group("nccl", init_method=f"file://{tmp_path}/store", rank=0, world_size=1,
+                            device_id=torch.device("cuda", torch.cuda.current_device()))
+    try:
+        _assert_graph_matches_eager(_batches([4, 4, 3, 4]), _vim, replays=3, eager_steps=1, ddp=True)
+    finally:
+        dist.destroy_process_group()
 
 
 def test_a_parameter_the_backward_does_not_reach_stays_untouched():

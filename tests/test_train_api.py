@@ -173,6 +173,32 @@ def test_cuda_graph_refuses_what_it_cannot_capture():
         train(_cfg(cuda_graph=True, compile=True), model=model, datasets=_sets(), quiet=True)
 
 
+def test_cuda_graph_under_torchrun(monkeypatch):
+    """Several processes: one micro-batch per step (DDP's all-reduce is in the graph), and NCCL's asynchronous error
+    handling off before the process group exists, unless the environment chose otherwise."""
+    import os
+
+    import torch.distributed as dist
+
+    from rmeeto.train.dist import DistInfo, init_distributed
+    from rmeeto.train.engine import _check_cuda_graph
+
+    info = DistInfo(rank=0, world_size=2, device=torch.device("cuda", 0))
+    _check_cuda_graph(_cfg(cuda_graph=True, accum_steps=1), info)
+    with pytest.raises(TrainError, match="--cuda-graph with several processes.*use --accum-steps 1"):
+        _check_cuda_graph(_cfg(cuda_graph=True, accum_steps=2), info)
+    for name, value in (("WORLD_SIZE", "2"), ("RANK", "0"), ("LOCAL_RANK", "0")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(dist, "init_process_group", lambda *a, **k: None)  # the environment alone is checked
+    for graph, preset, want in ((True, None, "0"), (True, "3", "3"), (False, None, None)):
+        if preset is None:
+            monkeypatch.delenv("TORCH_NCCL_ASYNC_ERROR_HANDLING", raising=False)
+        else:
+            monkeypatch.setenv("TORCH_NCCL_ASYNC_ERROR_HANDLING", preset)
+        init_distributed("cpu", graph_capture=graph)
+        assert os.environ.get("TORCH_NCCL_ASYNC_ERROR_HANDLING") == want
+
+
 def test_graphed_step_takes_only_cuda_batches():
     from rmeeto.cuda_graphs import GraphedStep
 

@@ -44,11 +44,14 @@ class GraphedStep:
     step, with the gradients zero or None; a parameter whose gradient is None then and that the backward does not
     reach keeps None. The graph reads its own copy of the first batch, refilled at every call;
     ``static_inputs=True`` (a benchmark that passes the same two tensors every time) reads the caller's tensors
-    instead and saves that copy's memory."""
+    instead and saves that copy's memory. ``warmup_steps``: eager calls of ``fn`` on a side stream before the capture
+    (a DDP model needs :data:`rmeeto.train.dist.GRAPH_WARMUP_STEPS`)."""
 
-    def __init__(self, fn: Callable[[Tensor, Tensor], Tensor], params: Iterable[Tensor], static_inputs: bool = False):
+    def __init__(self, fn: Callable[[Tensor, Tensor], Tensor], params: Iterable[Tensor], static_inputs: bool = False,
+                 warmup_steps: int = WARMUP_STEPS):
         self.fn = fn
         self.static_inputs = static_inputs
+        self.warmup_steps = warmup_steps
         self.params = [p for p in params if p.requires_grad]
         self.graph: Optional[torch.cuda.CUDAGraph] = None
         self.replays = 0
@@ -86,7 +89,7 @@ class GraphedStep:
         side = torch.cuda.Stream(x.device)
         side.wait_stream(main)
         with torch.cuda.stream(side):
-            for _ in range(WARMUP_STEPS):
+            for _ in range(self.warmup_steps):
                 self.fn(self.x, self.y)
         main.wait_stream(side)
         # the warm-up created the gradients the backward reaches; a parameter it does not reach keeps None, as in an

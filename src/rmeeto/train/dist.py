@@ -28,9 +28,18 @@ class DistInfo:
         return self.rank == 0
 
 
-def init_distributed(device: Optional[str] = None) -> DistInfo:
-    """Join the process group when launched by torchrun (NCCL on CUDA, gloo on CPU)."""
+# PyTorch's CUDA graphs notes, for capturing DDP's backward: NCCL's asynchronous error handling off (before the
+# process group exists), DDP built on a side stream, and at least 11 eager DDP iterations before the capture
+GRAPH_WARMUP_STEPS = 11
+
+
+def init_distributed(device: Optional[str] = None, graph_capture: bool = False) -> DistInfo:
+    """Join the process group when launched by torchrun (NCCL on CUDA, gloo on CPU). ``graph_capture``: DDP's
+    backward will be captured in a CUDA graph, so NCCL's asynchronous error handling is turned off unless the
+    environment sets ``TORCH_NCCL_ASYNC_ERROR_HANDLING`` itself."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    if graph_capture and world > 1:
+        os.environ.setdefault("TORCH_NCCL_ASYNC_ERROR_HANDLING", "0")
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if device is None:
@@ -50,6 +59,22 @@ def init_distributed(device: Optional[str] = None) -> DistInfo:
                                 timeout=datetime.timedelta(minutes=30), **kw)
         info.initialized_here = True
     return info
+
+
+def wrap_ddp(model: torch.nn.Module, device: torch.device, graph_capture: bool = False) -> torch.nn.Module:
+    """``model`` in DistributedDataParallel; with ``graph_capture``, built on a side stream, as a DDP backward that
+    is captured in a CUDA graph needs."""
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    ids = [device.index] if device.type == "cuda" else None
+    if not (graph_capture and device.type == "cuda"):
+        return DDP(model, device_ids=ids)
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):
+        wrapped = DDP(model, device_ids=ids)
+    torch.cuda.current_stream(device).wait_stream(side)
+    return wrapped
 
 
 def cleanup(info: DistInfo, synchronize: bool = True) -> None:

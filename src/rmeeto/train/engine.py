@@ -28,7 +28,7 @@ from torch import nn
 from ..baselines.vit_tome import BASELINES, create_baseline
 from ..checkpoint import CheckpointError, UnsafeCheckpointError, atomic_save, check_state_dict, read_checkpoint
 from ..cli_checks import UsageError, build_model as build_checked
-from ..cuda_graphs import GraphedStep
+from ..cuda_graphs import WARMUP_STEPS, GraphedStep
 from ..models.vim import VisionMamba
 from ..data import (DataError, build_criterion, build_dataset, build_eval_loader, build_mixup,
                     build_train_loader, dataset_classes, gpu_pipelines, make_subset, split_holdout,
@@ -36,7 +36,8 @@ from ..data import (DataError, build_criterion, build_dataset, build_eval_loader
 from ..patch import patch, patch_settings, reduction_ratio, unpatch
 from . import elastic, faults, run_dir
 from .config import ModelConfig, TrainConfig
-from .dist import DistInfo, all_reduce_sum, barrier, broadcast_object, cleanup, init_distributed
+from .dist import (GRAPH_WARMUP_STEPS, DistInfo, all_reduce_sum, barrier, broadcast_object, cleanup,
+                   init_distributed, wrap_ddp)
 from .errors import NonFiniteLoss, TrainError
 from .losses import DistillationLoss
 from .run_dir import CHECKPOINT_NAME, StartPlan
@@ -230,7 +231,7 @@ def run_command(body: Callable[[Any, DistInfo], int], cfg: Any) -> int:
         if os.environ.get("RANK", "0") == "0":
             print(f"error: {hazard}", file=sys.stderr, flush=True)
         return 2
-    info = init_distributed(cfg.device)
+    info = init_distributed(cfg.device, graph_capture=bool(getattr(cfg, "cuda_graph", False)))
     rc = 1
     try:
         rc = body(cfg, info)
@@ -276,7 +277,7 @@ def train(cfg: TrainConfig, model: Optional[nn.Module] = None, datasets: Optiona
         if quiet:
             token = _ECHO.set(lambda *a, **k: None)
             stack.callback(_ECHO.reset, token)
-        info = init_distributed(cfg.device)
+        info = init_distributed(cfg.device, graph_capture=cfg.cuda_graph)
         ok = False
         try:
             summary = _train(cfg, info, model=model, datasets=datasets, progress=progress)
@@ -517,8 +518,7 @@ def _train(args: TrainConfig, info: DistInfo, model: Optional[nn.Module] = None,
 
     raw_model = model
     if info.enabled:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-        model = DDP(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+        model = wrap_ddp(model, dev, graph_capture=args.cuda_graph)
     fwd_model = torch.compile(model) if args.compile else model
     recorder = _open_output(args, info, plan, ck, agents, data, bs, global_batch, lr, opt.spe, dtype)
     run = _Run(args=args, info=info, dtype=dtype, bs=bs, global_batch=global_batch, accum=accum, data=data,
@@ -527,7 +527,8 @@ def _train(args: TrainConfig, info: DistInfo, model: Optional[nn.Module] = None,
                budget_s=args.time_budget * 60.0 if args.time_budget else None,
                probe=max(2, int(args.budget_probe_steps)), progress=progress or _default_bar(args))
     if args.cuda_graph:
-        run.graphed = GraphedStep(lambda x, y: _loss_and_backward(run, x, y), raw_model.parameters())
+        run.graphed = GraphedStep(lambda x, y: _loss_and_backward(run, x, y), raw_model.parameters(),
+                                  warmup_steps=GRAPH_WARMUP_STEPS if info.enabled else WARMUP_STEPS)
     prog.last_ckpt_time = time.time()
     _loop(run, prog)
     return prog.summary
@@ -538,9 +539,9 @@ def _check_cuda_graph(args: TrainConfig, info: DistInfo) -> None:
         raise TrainError("--cuda-graph and --compile: use one of them (each wraps the forward its own way)")
     if info.device.type != "cuda":
         raise TrainError(f"--cuda-graph needs a CUDA device, this run is on {info.device}: drop --cuda-graph")
-    if info.enabled:
-        raise TrainError("--cuda-graph runs in one process (DDP's gradient all-reduce is not captured): drop "
-                         "--cuda-graph when launching several processes")
+    if info.enabled and int(args.accum_steps) > 1:
+        raise TrainError("--cuda-graph with several processes captures DDP's gradient all-reduce, which runs after "
+                         "every micro-batch: use --accum-steps 1 (a larger --batch-size), or drop --cuda-graph")
 
 
 def _default_bar(cfg: TrainConfig) -> Optional[Callable[..., Any]]:
