@@ -45,13 +45,16 @@ class GraphedStep:
     reach keeps None. The graph reads its own copy of the first batch, refilled at every call;
     ``static_inputs=True`` (a benchmark that passes the same two tensors every time) reads the caller's tensors
     instead and saves that copy's memory. ``warmup_steps``: eager calls of ``fn`` on a side stream before the capture
-    (a DDP model needs :data:`rmeeto.train.dist.GRAPH_WARMUP_STEPS`)."""
+    (a DDP model needs :data:`rmeeto.train.dist.GRAPH_WARMUP_STEPS`). ``stream``: the side stream for the warm-up
+    and the capture; a DDP model must have been built on it (:func:`rmeeto.train.dist.wrap_ddp`), or autograd sees
+    its gradient hooks on one stream and the backward on another."""
 
     def __init__(self, fn: Callable[[Tensor, Tensor], Tensor], params: Iterable[Tensor], static_inputs: bool = False,
-                 warmup_steps: int = WARMUP_STEPS):
+                 warmup_steps: int = WARMUP_STEPS, stream: Optional[torch.cuda.Stream] = None):
         self.fn = fn
         self.static_inputs = static_inputs
         self.warmup_steps = warmup_steps
+        self.stream = stream
         self.params = [p for p in params if p.requires_grad]
         self.graph: Optional[torch.cuda.CUDAGraph] = None
         self.replays = 0
@@ -86,7 +89,7 @@ class GraphedStep:
                              "optimizer step: zero the gradients first")
         rng = torch.cuda.get_rng_state(x.device)
         main = torch.cuda.current_stream(x.device)
-        side = torch.cuda.Stream(x.device)
+        side = self.stream or torch.cuda.Stream(x.device)
         side.wait_stream(main)
         with torch.cuda.stream(side):
             for _ in range(self.warmup_steps):
@@ -98,7 +101,7 @@ class GraphedStep:
         torch._foreach_zero_([g for g in self.grads if g is not None])  # undo the warm-up's gradients
         torch.cuda.set_rng_state(rng, x.device)
         self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
+        with torch.cuda.graph(self.graph, stream=self.stream):
             self.loss = self.fn(self.x, self.y)
 
     def _check_grads(self) -> None:

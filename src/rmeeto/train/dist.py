@@ -61,15 +61,16 @@ def init_distributed(device: Optional[str] = None, graph_capture: bool = False) 
     return info
 
 
-def wrap_ddp(model: torch.nn.Module, device: torch.device, graph_capture: bool = False) -> torch.nn.Module:
-    """``model`` in DistributedDataParallel; with ``graph_capture``, built on a side stream, as a DDP backward that
-    is captured in a CUDA graph needs."""
+def wrap_ddp(model: torch.nn.Module, device: torch.device,
+             side: Optional[torch.cuda.Stream] = None) -> torch.nn.Module:
+    """``model`` in DistributedDataParallel; built on the stream ``side`` if given, as a DDP backward that is
+    captured in a CUDA graph needs (then warm up and capture on that stream too: :class:`rmeeto.cuda_graphs.GraphedStep`'s
+    ``stream``)."""
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     ids = [device.index] if device.type == "cuda" else None
-    if not (graph_capture and device.type == "cuda"):
+    if side is None:
         return DDP(model, device_ids=ids)
-    side = torch.cuda.Stream(device)
     side.wait_stream(torch.cuda.current_stream(device))
     with torch.cuda.stream(side):
         wrapped = DDP(model, device_ids=ids)

@@ -517,8 +517,10 @@ def _train(args: TrainConfig, info: DistInfo, model: Optional[nn.Module] = None,
         _restore(ck, resume_path, args, info, model, opt, prog)
 
     raw_model = model
+    # under DDP, --cuda-graph builds DDP, warms up and captures on one side stream (PyTorch's recipe)
+    graph_stream = torch.cuda.Stream(dev) if args.cuda_graph and info.enabled else None
     if info.enabled:
-        model = wrap_ddp(model, dev, graph_capture=args.cuda_graph)
+        model = wrap_ddp(model, dev, graph_stream)
     fwd_model = torch.compile(model) if args.compile else model
     recorder = _open_output(args, info, plan, ck, agents, data, bs, global_batch, lr, opt.spe, dtype)
     run = _Run(args=args, info=info, dtype=dtype, bs=bs, global_batch=global_batch, accum=accum, data=data,
@@ -528,7 +530,8 @@ def _train(args: TrainConfig, info: DistInfo, model: Optional[nn.Module] = None,
                probe=max(2, int(args.budget_probe_steps)), progress=progress or _default_bar(args))
     if args.cuda_graph:
         run.graphed = GraphedStep(lambda x, y: _loss_and_backward(run, x, y), raw_model.parameters(),
-                                  warmup_steps=GRAPH_WARMUP_STEPS if info.enabled else WARMUP_STEPS)
+                                  warmup_steps=GRAPH_WARMUP_STEPS if info.enabled else WARMUP_STEPS,
+                                  stream=graph_stream)
     prog.last_ckpt_time = time.time()
     _loop(run, prog)
     return prog.summary
