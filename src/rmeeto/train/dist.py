@@ -64,8 +64,8 @@ def init_distributed(device: Optional[str] = None, graph_capture: bool = False) 
 def wrap_ddp(model: torch.nn.Module, device: torch.device,
              side: Optional[torch.cuda.Stream] = None) -> torch.nn.Module:
     """``model`` in DistributedDataParallel; built on the stream ``side`` if given, as a DDP backward that is
-    captured in a CUDA graph needs (then warm up and capture on that stream too: :class:`rmeeto.cuda_graphs.GraphedStep`'s
-    ``stream``)."""
+    captured in a CUDA graph needs (then warm up and capture on that stream too: the ``stream`` of
+    :class:`rmeeto.cuda_graphs.GraphedStep`)."""
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     ids = [device.index] if device.type == "cuda" else None
