@@ -29,9 +29,10 @@ UNIT_STRIDES = {"s_u_e", "s_dl_e", "s_B_n", "s_C_n", "s_z_e", "s_g_e", "s_o_e", 
 
 
 def compile_sass(fn, constexprs: dict, num_warps: int, workdir: str, maxnreg: int = 0,
-                 fp32_ptrs: frozenset = frozenset()) -> tuple[str, str]:
-    """(ptxas -v report, SASS listing) of ``fn`` specialised like a launch on aligned, 16-divisible inputs;
-    ``fp32_ptrs`` names activation pointers that are fp32 too."""
+                 fp32_ptrs: frozenset = frozenset(), num_stages: int = 0) -> tuple[str, str, int]:
+    """(ptxas -v report, SASS listing, shared memory bytes) of ``fn`` specialised like a launch on aligned,
+    16-divisible inputs; ``fp32_ptrs`` names activation pointers that are fp32 too; ``num_stages`` 0: Triton's
+    default."""
     import triton
     from triton.backends.compiler import GPUTarget
 
@@ -50,7 +51,8 @@ def compile_sass(fn, constexprs: dict, num_warps: int, workdir: str, maxnreg: in
         if p.name not in constexprs and divisible and not p.do_not_specialize:
             attrs[(i,)] = [["tt.divisibility", 16]]
     src = triton.compiler.ASTSource(fn=fn, signature=signature, constexprs=constexprs, attrs=attrs)
-    options = {"num_warps": num_warps, **({"maxnreg": maxnreg} if maxnreg else {})}
+    options = {"num_warps": num_warps, **({"maxnreg": maxnreg} if maxnreg else {}),
+               **({"num_stages": num_stages} if num_stages else {})}
     kernel = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options)
     tools = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin")
     ptx, cubin = os.path.join(workdir, "kernel.ptx"), os.path.join(workdir, "kernel.cubin")
@@ -60,7 +62,7 @@ def compile_sass(fn, constexprs: dict, num_warps: int, workdir: str, maxnreg: in
                             capture_output=True, text=True, check=True).stderr
     sass = subprocess.run([os.path.join(tools, "cuobjdump"), "-sass", cubin], capture_output=True, text=True,
                           check=True).stdout
-    return report, sass
+    return report, sass, kernel.metadata.shared
 
 
 def loop_counts(sass: str) -> list[dict]:
@@ -125,7 +127,7 @@ def main(argv=None) -> int:
     else:
         maxnreg = cfg.get("maxnreg") or 0
     fp32 = frozenset({"B_ptr", "C_ptr"} if args.bc_fp32 else ())
-    report, sass = compile_sass(fn, consts, warps, workdir, maxnreg, fp32)
+    report, sass, _ = compile_sass(fn, consts, warps, workdir, maxnreg, fp32)
     print(f"{fn.__name__} BLOCK_E={block_e} warps={warps} {'HAS_H0 ' if args.h0 else ''}"
           f"{'NDIR=%d ' % args.ndir if args.kernel == 'fwd' else ''}maxnreg={maxnreg or 'none'} sm_90a")
     print("\n".join(line.split(":", 1)[-1].strip() for line in report.splitlines()
