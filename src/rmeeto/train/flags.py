@@ -178,7 +178,8 @@ def _add_run_options(o: Options) -> None:
     o.add("--tensorboard", action=_BOOL)
     o.add("--compile", action=_BOOL, help="torch.compile the model")
     o.add("--cuda-graph", action=_BOOL,
-          help="replay each micro-batch's forward + backward from a CUDA graph (one GPU; see docs/training.md)")
+          help="replay each micro-batch's forward + backward from a CUDA graph (under torchrun: DDP's all-reduce "
+               "too, with --accum-steps 1; see docs/training.md)")
 
 
 def _add_config(o: Options, help: str = "YAML of flag names -> values") -> None:
