@@ -192,8 +192,8 @@ def test_restarts_without_the_store_opt_out_are_refused(data, tmp_path):
         _stop_all([p], tag)
     assert p.returncode != 0
     # once per attempt, and torchrun allows two. In about one run of ten on this project's 2-core machine
-    # (2026-12-02) the line came only once: the second attempt need not reach the workers (its rendezvous goes
-    # through the shared store that the refusal is about), so at least one refusal, and no attempt trained
+    # (2026-12-02) the line came only once; the second attempt may not reach the workers (a guess, not confirmed:
+    # its rendezvous uses the shared store that the refusal is about). So: at least one refusal, no attempt trained
     assert text.count("error: torchrun --max-restarts shares its rendezvous store") in (1, 2), text[-3000:]
     assert "TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1" in text and not os.path.exists(out)
 
