@@ -43,6 +43,32 @@ def test_dynamo_sees_one_graph(family, r):
     assert explained.graph_count == 1
 
 
+@pytest.mark.parametrize("family,r", [("vim", 6), ("video", 8), ("vim", 0)])
+def test_a_compiled_model_compiles_once(family, r):
+    """The kernel settings are read when the model is built and a patched model's merge schedule is resolved when it
+    is patched, not inside the first forward: there, under torch.compile, each left a guard that failed on the
+    second call, and every model compiled twice."""
+    torch._dynamo.reset()
+    m, x = tiny_model(r, family), tiny_input(family)
+    graphs = []
+
+    def count(gm, example_inputs):
+        graphs.append(gm)
+        return gm.forward
+
+    compiled = torch.compile(m, backend=count)
+    with torch.no_grad():
+        for _ in range(3):
+            compiled(x)
+    assert len(graphs) == 1
+    if r:
+        m.r = 1  # a new r is a new schedule: one more compilation, as expected, and only one
+        with torch.no_grad():
+            for _ in range(2):
+                compiled(x)
+        assert len(graphs) == 2
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("r", [0, 6])
 def test_compiled_model_gives_the_same_logits_and_gradients(r):

@@ -227,8 +227,10 @@ class MergeBlockMixin:
 class MergeModelMixin:
     """Modifications: compute the merge schedule per forward; expose ``r`` as a settable attribute."""
 
-    def new_state(self, cls_index):
-        state = self._parent.new_state(self, cls_index)
+    def merge_schedule(self) -> list[int]:
+        """The per-block r, resolved once per token count, depth and settings (cached on the patch's settings).
+        :func:`patch` and the ``r`` setter resolve it at once: resolved inside a compiled forward, it would leave a
+        guard that fails on the next call, and the model would compile twice."""
         cfg: PatchConfig = self._rmeeto_cfg
         key = (self.num_tokens, len(self.layers), _settings_key(cfg))
         if cfg._resolved.get("key") != key:
@@ -237,7 +239,12 @@ class MergeModelMixin:
                 c = PatchConfig(**{**_public(cfg), "ratio": None,
                                    "r": r_for_ratio(cfg.ratio, cfg, len(self.layers), self.num_tokens)})
             cfg._resolved = {"key": key, "schedule": resolve_schedule(c, len(self.layers), self.num_tokens)}
-        state.schedule = cfg._resolved["schedule"]
+        return cfg._resolved["schedule"]
+
+    def new_state(self, cls_index):
+        state = self._parent.new_state(self, cls_index)
+        cfg: PatchConfig = self._rmeeto_cfg
+        state.schedule = self.merge_schedule()
         state.merge_impl = merge_impl(getattr(self, "merge_impl", None))  # once per forward
         state.want_aux = cfg.metric in ("delta", "B", "C")
         if cfg.track_groups:
@@ -253,6 +260,7 @@ class MergeModelMixin:
         new = PatchConfig(**{**_public(self._rmeeto_cfg), "r": value, "ratio": None})
         _validate(new, self)
         self._rmeeto_cfg.r, self._rmeeto_cfg.ratio = value, None
+        self.merge_schedule()
 
 
 def _swap(module: nn.Module, mixin: type, cfg: PatchConfig) -> None:
@@ -300,6 +308,7 @@ def patch(model: nn.Module, r: Union[int, Sequence[int], None] = None, ratio: Op
     _swap(model, MergeModelMixin, cfg)
     for block in model.layers:
         _swap(block, MergeBlockMixin, cfg)
+    model.merge_schedule()
     return model
 
 

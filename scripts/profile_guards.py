@@ -1,0 +1,60 @@
+"""Host time of Dynamo's guards for a compiled model, on any machine: what ``torch.compile`` checks before every call.
+
+The model is compiled with ``backend="eager"`` (Dynamo only) and called three times, then the guards of the compiled
+entry that accepts the call are timed alone (``guard_manager.check`` on the call's locals), with the default guards
+and with ``options={"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe}``, which PyTorch's
+"Reducing Guard Overhead" page offers for models whose modules do not change between calls. Also prints how many
+times each was compiled. Asserts nothing.
+
+    PYTHONPATH=src python scripts/profile_guards.py [--model vim_small_patch16_224] [--r 0]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import timeit
+
+import torch
+
+import rmeeto
+
+
+def guard_time(model: torch.nn.Module, x: torch.Tensor, number: int, repeat: int, **compile_kw) -> tuple:
+    """(us per guard check, guard code lines, compiled entries) of ``model`` compiled with ``compile_kw``."""
+    from torch._C._dynamo.eval_frame import _debug_get_cache_entry_list
+
+    torch._dynamo.reset()
+    compiled = torch.compile(model, backend="eager", **compile_kw)
+    local = {"self": model, "x": x}
+    with torch.inference_mode():
+        for _ in range(3):
+            compiled(x)
+        entries = _debug_get_cache_entry_list(type(model).forward.__code__)
+        guards = next(e.guard_manager for e in entries if e.guard_manager.check(local))
+        t = statistics.median(timeit.repeat(lambda: guards.check(local), number=number, repeat=repeat))
+    return t / number * 1e6, len(guards.code_parts), len(entries)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="vim_small_patch16_224")
+    ap.add_argument("--r", type=int, default=0)
+    ap.add_argument("--number", type=int, default=500)
+    ap.add_argument("--repeat", type=int, default=7)
+    args = ap.parse_args(argv)
+    torch.manual_seed(0)
+    model = rmeeto.create_model(args.model).eval()
+    if args.r:
+        rmeeto.patch(model, r=args.r)
+    x = torch.randn(1, *model.input_shape)
+    skip = {"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe}
+    print(f"{args.model} r={args.r}, {sum(1 for _ in model.parameters())} parameters, torch {torch.__version__}; "
+          f"us per guard check, median of {args.repeat} x {args.number}")
+    for name, kw in (("default guards", {}), ("module guards skipped", {"options": skip})):
+        us, lines, entries = guard_time(model, x, args.number, args.repeat, **kw)
+        print(f"{name:24s} {us:8.1f} us  ({lines} guard lines, compiled {entries}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
