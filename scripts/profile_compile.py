@@ -6,7 +6,10 @@ bench`` times), then with the round's forwards enqueued back to back. Then ``tor
 forwards of each and prints, per forward: kernels launched, their summed device time, the host wall time, and
 the kernels by total device time (compiled and eager side by side).
 
-    python scripts/profile_compile.py --model vim_tiny_patch16_224 --r 0 --batch-size 128
+    python scripts/profile_compile.py --model vim_tiny_patch16_224 --r 0 --batch-size 128 [--skip-module-guards]
+
+``--skip-module-guards`` compiles with ``options={"guard_filter_fn":
+torch.compiler.skip_guard_on_all_nn_modules_unsafe}`` (docs/benchmarks/2026-12-02-cpu-guards).
 """
 from __future__ import annotations
 
@@ -83,12 +86,14 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--prof-iters", type=int, default=5)
     ap.add_argument("--top", type=int, default=14)
+    ap.add_argument("--skip-module-guards", action="store_true", help="compile without Dynamo's module guards")
     a = ap.parse_args()
     m = rmeeto.create_model(a.model).cuda().eval().half()
     if a.r:
         rmeeto.patch(m, r=a.r)
     x = torch.randn(a.batch_size, *m.input_shape, device="cuda", dtype=torch.half)
-    compiled = torch.compile(m)
+    skip = {"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe}
+    compiled = torch.compile(m, options=skip) if a.skip_module_guards else torch.compile(m)
     fns = {"eager": m, "compiled": compiled}
     with torch.inference_mode():
         for fn in fns.values():
