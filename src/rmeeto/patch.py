@@ -225,7 +225,8 @@ class MergeBlockMixin:
 
 
 class MergeModelMixin:
-    """Modifications: compute the merge schedule per forward; expose ``r`` as a settable attribute."""
+    """Modifications: the merge schedule of each forward (resolved when patched, then cached); ``r`` as a settable
+    attribute."""
 
     def merge_schedule(self) -> list[int]:
         """The per-block r, resolved once per token count, depth and settings (cached on the patch's settings).
