@@ -4,7 +4,8 @@ The model is compiled with ``backend="eager"`` (Dynamo only) and called three ti
 entry that accepts the call are timed alone (``guard_manager.check`` on the call's locals), with the default guards
 and with ``options={"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe}``, which PyTorch's
 "Reducing Guard Overhead" page offers for models whose modules do not change between calls. Also prints how many
-times each was compiled. Asserts nothing.
+times each was compiled (the kernel settings are read before, as a program that used the package first would have).
+Asserts nothing.
 
     PYTHONPATH=src python scripts/profile_guards.py [--model vim_small_patch16_224] [--r 0]
 """
@@ -42,6 +43,9 @@ def main(argv=None) -> int:
     ap.add_argument("--number", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=7)
     args = ap.parse_args(argv)
+    from rmeeto.ops import settings
+
+    settings.current()  # read at the first use; a first use inside the compiled call would cost a second compile
     torch.manual_seed(0)
     model = rmeeto.create_model(args.model).eval()
     if args.r:

@@ -18,7 +18,6 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from ..ops import settings as kernel_settings
 from ..ops.bimamba import SSMAux
 from ..ops.dispatch import add_norm, resolve_backend
 from ..ops.norm import rms_norm_ref
@@ -140,9 +139,6 @@ class VisionMamba(nn.Module):
         self.img_size, self.in_chans = img_size, channels
         self.backend = backend  # None: $RMEETO_BACKEND or automatic per device
         self.rmeeto_config: dict = {}
-        # the kernel settings are read from the environment at their first use; make that here, since a first use
-        # inside a compiled forward leaves a guard that fails on the next call (every model compiled twice)
-        kernel_settings.current()
 
         self.patch_embed = self.make_patch_embed(img_size, patch_size, stride, channels, embed_dim)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
