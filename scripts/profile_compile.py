@@ -7,13 +7,18 @@ forwards of each and prints, per forward: kernels launched, their summed device 
 the kernels by total device time (compiled and eager side by side).
 
     python scripts/profile_compile.py --model vim_tiny_patch16_224 --r 0 --batch-size 128 [--skip-module-guards]
+        [--inductor size_asserts=False ...]
 
 ``--skip-module-guards`` compiles with ``options={"guard_filter_fn":
-torch.compiler.skip_guard_on_all_nn_modules_unsafe}`` (docs/benchmarks/2026-12-02-cpu-guards).
+torch.compiler.skip_guard_on_all_nn_modules_unsafe}`` (docs/benchmarks/2026-12-02-cpu-guards). ``--inductor KEY=VALUE``
+(repeatable) sets an Inductor option for the compile, the value read as a Python literal (``freezing=True``). Also
+prints how many graphs were compiled and each model's host time per call: from the call to its return, nothing
+synchronised inside, the GPU idle at the start (so the kernels it enqueues do not hold it up).
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import collections
 import statistics
 import time
@@ -59,6 +64,31 @@ def compare_rounds(label: str, measure, eager, compiled, x: torch.Tensor, rounds
     print(f"median compiled/eager{', ' + label if label else ''} {statistics.median(ratios):.3f}x")
 
 
+def host_time(fn, x: torch.Tensor, iters: int) -> float:
+    """Median host us from the call to its return, each call starting on an idle GPU."""
+    times = []
+    for _ in range(iters):
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        fn(x)
+        times.append(time.perf_counter() - t0)
+    torch.cuda.synchronize()
+    return statistics.median(times) * 1e6
+
+
+def compile_options(skip_module_guards: bool, inductor: list[str]) -> dict:
+    """``torch.compile``'s ``options`` from the flags: the guard filter and ``KEY=VALUE`` Inductor settings."""
+    options: dict = {}
+    if skip_module_guards:
+        options["guard_filter_fn"] = torch.compiler.skip_guard_on_all_nn_modules_unsafe
+    for item in inductor:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--inductor {item!r}: use KEY=VALUE, e.g. --inductor size_asserts=False")
+        options[key] = ast.literal_eval(value)
+    return options
+
+
 def kernel_table(fn, x: torch.Tensor, iters: int) -> tuple[dict, float]:
     """``{kernel name: (launches, total us)}`` over ``iters`` forwards, and the host wall ms per forward."""
     with profile(activities=[ProfilerActivity.CUDA, ProfilerActivity.CPU]) as prof:
@@ -87,18 +117,24 @@ def main() -> None:
     ap.add_argument("--prof-iters", type=int, default=5)
     ap.add_argument("--top", type=int, default=14)
     ap.add_argument("--skip-module-guards", action="store_true", help="compile without Dynamo's module guards")
+    ap.add_argument("--inductor", action="append", default=[], metavar="KEY=VALUE", help="an Inductor option")
     a = ap.parse_args()
+    options = compile_options(a.skip_module_guards, a.inductor)
     m = rmeeto.create_model(a.model).cuda().eval().half()
     if a.r:
         rmeeto.patch(m, r=a.r)
     x = torch.randn(a.batch_size, *m.input_shape, device="cuda", dtype=torch.half)
-    skip = {"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe}
-    compiled = torch.compile(m, options=skip) if a.skip_module_guards else torch.compile(m)
+    compiled = torch.compile(m, options=options) if options else torch.compile(m)
     fns = {"eager": m, "compiled": compiled}
     with torch.inference_mode():
         for fn in fns.values():
             for _ in range(5):
                 fn(x)
+        from torch._C._dynamo.eval_frame import _debug_get_cache_entry_list
+        graphs = len(_debug_get_cache_entry_list(type(m).forward.__code__))
+        print(f"compiled {graphs} graph(s) for the model's forward; options {sorted(options)}")
+        print("host us per call, GPU idle at the start: " + ", ".join(
+            f"{name} {host_time(fn, x, 30):.0f}" for name, fn in fns.items()))
         print(f"{a.model} r={a.r} batch {a.batch_size}: images/s per round, eager / compiled / ratio")
         compare_rounds("", timed, m, compiled, x, a.rounds, a.iters)
         compare_rounds("back to back", back_to_back, m, compiled, x, a.rounds, a.iters)
