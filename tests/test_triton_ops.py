@@ -337,6 +337,25 @@ def _layout_mismatches() -> dict:
     return bad
 
 
+@pytest.mark.skipif(not HAS_TRITON, reason="needs triton")
+def test_is_channels_last_agrees_with_torch():
+    """``layout.is_channels_last`` (strides only) says what ``x.transpose(1, 2).is_contiguous()`` says, size-1
+    dimensions, slices, transposes and expanded tensors included."""
+    from rmeeto.ops.triton.layout import is_channels_last
+
+    gen = torch.Generator().manual_seed(0)
+    checked = 0
+    for _ in range(400):
+        b, c, l = (int(v) for v in torch.randint(1, 4, (3,), generator=gen))
+        base = torch.empty(b, l, c).transpose(1, 2) if torch.rand(1, generator=gen) < 0.5 else torch.empty(b, c, l)
+        views = [base, base[:, :1], base[:, :, :1], base[:1], base.expand(2, c, l) if b == 1 else base,
+                 torch.empty(b, c, 2 * l)[:, :, ::2], torch.empty(c, b, l).transpose(0, 1)]
+        for x in views:
+            assert is_channels_last(x) == x.transpose(1, 2).is_contiguous(), (x.shape, x.stride())
+            checked += 1
+    assert checked == 2800
+
+
 @gpu
 @needs_cuda
 def test_to_channels_last():

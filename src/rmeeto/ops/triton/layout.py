@@ -60,27 +60,39 @@ def _to_channels_last_kernel(x0, b0, c0, l0, y0, C0, x1, b1, c1, l1, y1, C1, x2,
 
 def to_channels_last(*xs: Optional[Tensor], cfg: Optional[dict] = None) -> tuple[Optional[Tensor], ...]:
     """Each ``(b, c, l)`` tensor of ``xs`` as a contiguous ``(b, l, c)`` one (None stays None); no copy of one that
-    already is channels-last. CUDA tensors (and any under Triton's interpreter) that share the first one's batch size
-    and length are copied by one launch per ``MAX_PER_LAUNCH``; others take ``Tensor.contiguous()``."""
-    out: list[Optional[Tensor]] = [None if x is None else x.transpose(1, 2) for x in xs]
-    todo = [i for i, x in enumerate(xs) if x is not None and not out[i].is_contiguous()]
-    if not todo:
-        return tuple(out)
-    first = xs[todo[0]]
-    batch, L = first.shape[0], first.shape[2]
-    tiled = []
-    for i in todo:
-        x = xs[i]
-        if (x.is_cuda or interpreting()) and x.numel() > 0 and x.shape[0] == batch and x.shape[2] == L:
+    already is channels-last. CUDA tensors (and any under Triton's interpreter) that share the first copied one's batch
+    size and length are copied by one launch per ``MAX_PER_LAUNCH``; others take ``Tensor.contiguous()``."""
+    out: list[Optional[Tensor]] = list(xs)
+    tiled: list[int] = []
+    interp = interpreting()
+    batch = L = -1
+    for i, x in enumerate(xs):
+        if x is None:
+            continue
+        if is_channels_last(x):
+            out[i] = x.transpose(1, 2)
+            continue
+        if batch < 0:
+            batch, L = x.shape[0], x.shape[2]
+        if (x.is_cuda or interp) and x.numel() > 0 and x.shape[0] == batch and x.shape[2] == L:
             tiled.append(i)
         else:
-            out[i] = out[i].contiguous()
+            out[i] = x.transpose(1, 2).contiguous()
     for start in range(0, len(tiled), MAX_PER_LAUNCH):
         group = tiled[start:start + MAX_PER_LAUNCH]
         for i in group:
             out[i] = xs[i].new_empty(batch, L, xs[i].shape[1])
-        _launch_copies([xs[i] for i in group], [out[i] for i in group], batch, L, dict(LAYOUT_CFG, **(cfg or {})))
+        _launch_copies([xs[i] for i in group], [out[i] for i in group], batch, L,
+                       LAYOUT_CFG if cfg is None else dict(LAYOUT_CFG, **cfg))
     return tuple(out)
+
+
+def is_channels_last(x: Tensor) -> bool:
+    """Whether the ``(b, c, l)`` tensor ``x`` is a transposed view of contiguous ``(b, l, c)`` memory, as
+    ``x.transpose(1, 2).is_contiguous()`` says (dimensions of size 1 may have any stride), without making the view."""
+    b, c, l = x.shape
+    sb, sc, sl = x.stride()
+    return (c < 2 or sc == 1) and (l < 2 or sl == c) and (b < 2 or sb == c * l)
 
 
 def _launch_copies(xs: list[Tensor], ys: list[Tensor], batch: int, L: int, cfg: dict) -> None:
