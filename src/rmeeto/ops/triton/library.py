@@ -294,6 +294,8 @@ def add_rmsnorm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps:
         op = torch.ops.rmeeto.add_rmsnorm if _needs_grad(hidden, residual, weight) else \
             torch.ops.rmeeto.add_rmsnorm_inference
         return op(hidden, residual, weight, float(eps))
+    if not _needs_grad(hidden, residual, weight):  # no autograd Function: a host cost of every eager inference block
+        return _add_rmsnorm_impl(hidden, residual, weight, eps)
     return tn.add_rmsnorm(hidden, residual, weight, eps)
 
 

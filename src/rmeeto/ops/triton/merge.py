@@ -319,6 +319,8 @@ def apply_add_norm(p: FusedPlan, x: Tensor, y: Tensor, weight: Tensor, eps: floa
     Differentiable."""
     if y.shape != x.shape:
         raise ValueError(f"apply_add_norm: x {tuple(x.shape)} and y {tuple(y.shape)} must have the same shape")
+    if not (torch.is_grad_enabled() and (x.requires_grad or y.requires_grad or weight.requires_grad)):
+        return _add_norm_launch(p, x.contiguous(), y.contiguous(), weight, eps)  # no autograd node to build
     return _ApplyAddNormFn.apply(x, y, weight, p, eps)
 
 
