@@ -124,6 +124,7 @@ def main() -> None:
     if a.r:
         rmeeto.patch(m, r=a.r)
     x = torch.randn(a.batch_size, *m.input_shape, device="cuda", dtype=torch.half)
+    option_names = sorted(options)  # before torch.compile, which takes guard_filter_fn out of the dict
     compiled = torch.compile(m, options=options) if options else torch.compile(m)
     fns = {"eager": m, "compiled": compiled}
     with torch.inference_mode():
@@ -132,7 +133,7 @@ def main() -> None:
                 fn(x)
         from torch._C._dynamo.eval_frame import _debug_get_cache_entry_list
         graphs = len(_debug_get_cache_entry_list(type(m).forward.__code__))
-        print(f"compiled {graphs} graph(s) for the model's forward; options {sorted(options)}")
+        print(f"compiled {graphs} graph(s) for the model's forward; options {option_names}")
         print("host us per call, GPU idle at the start: " + ", ".join(
             f"{name} {host_time(fn, x, 30):.0f}" for name, fn in fns.items()))
         print(f"{a.model} r={a.r} batch {a.batch_size}: images/s per round, eager / compiled / ratio")
