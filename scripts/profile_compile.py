@@ -29,16 +29,24 @@ from torch.profiler import ProfilerActivity, profile
 import rmeeto
 
 
-def timed(fn, x: torch.Tensor, iters: int) -> float:
-    """Median images/s of ``iters`` forwards, each synchronised."""
+def call_seconds(fn, x: torch.Tensor, iters: int, wait: bool) -> float:
+    """Median seconds of ``iters`` calls, each starting on an idle GPU; ``wait``: until the GPU is done, else until
+    the call returns (its host time)."""
     times = []
     for _ in range(iters):
         torch.cuda.synchronize()
         t0 = time.perf_counter()
         fn(x)
-        torch.cuda.synchronize()
+        if wait:
+            torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
-    return x.shape[0] / statistics.median(times)
+    torch.cuda.synchronize()
+    return statistics.median(times)
+
+
+def timed(fn, x: torch.Tensor, iters: int) -> float:
+    """Median images/s of ``iters`` forwards, each synchronised."""
+    return x.shape[0] / call_seconds(fn, x, iters, wait=True)
 
 
 def back_to_back(fn, x: torch.Tensor, iters: int) -> float:
@@ -62,18 +70,6 @@ def compare_rounds(label: str, measure, eager, compiled, x: torch.Tensor, rounds
         ratios.append(c / e)
         print(f"{prefix}round {rnd}: {e:8.0f} {c:8.0f} {c / e:6.3f}x", flush=True)
     print(f"median compiled/eager{', ' + label if label else ''} {statistics.median(ratios):.3f}x")
-
-
-def host_time(fn, x: torch.Tensor, iters: int) -> float:
-    """Median host us from the call to its return, each call starting on an idle GPU."""
-    times = []
-    for _ in range(iters):
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        fn(x)
-        times.append(time.perf_counter() - t0)
-    torch.cuda.synchronize()
-    return statistics.median(times) * 1e6
 
 
 def compile_options(skip_module_guards: bool, inductor: list[str]) -> dict:
@@ -135,7 +131,7 @@ def main() -> None:
         graphs = len(_debug_get_cache_entry_list(type(m).forward.__code__))
         print(f"compiled {graphs} graph(s) for the model's forward; options {option_names}")
         print("host us per call, GPU idle at the start: " + ", ".join(
-            f"{name} {host_time(fn, x, 30):.0f}" for name, fn in fns.items()))
+            f"{name} {call_seconds(fn, x, 30, wait=False) * 1e6:.0f}" for name, fn in fns.items()))
         print(f"{a.model} r={a.r} batch {a.batch_size}: images/s per round, eager / compiled / ratio")
         compare_rounds("", timed, m, compiled, x, a.rounds, a.iters)
         compare_rounds("back to back", back_to_back, m, compiled, x, a.rounds, a.iters)
