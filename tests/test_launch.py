@@ -143,3 +143,26 @@ def test_scan_configuration_overrides_are_checked_and_undone():
             with overridden([bad]):
                 pass
     assert (scan.FWD_CFG, scan.BWD_CFG, settings.current()) == before
+
+
+def test_profile_compile_options_are_parsed_and_checked():
+    """``scripts/profile_compile.py``'s ``--skip-module-guards`` and ``--inductor KEY=VALUE`` become
+    ``torch.compile`` options (values read as Python literals, never run); a flag without ``=`` is refused."""
+    import os
+    import sys
+
+    import torch
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "scripts"))
+    try:
+        from profile_compile import compile_options
+    finally:
+        sys.path.pop(0)
+    opts = compile_options(True, ["freezing=True", "size_asserts=False", "max_autotune_gemm_backends='ATEN'"])
+    assert opts == {"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe, "freezing": True,
+                    "size_asserts": False, "max_autotune_gemm_backends": "ATEN"}
+    assert compile_options(False, []) == {}
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        compile_options(False, ["freezing"])
+    with pytest.raises(ValueError):
+        compile_options(False, ["freezing=__import__('os')"])
