@@ -206,6 +206,9 @@ def _interpreter_main() -> int:
     calls = []
     real_plan = triton_merge.plan
     triton_merge.plan = lambda *a, **k: calls.append(1) or real_plan(*a, **k)  # proves the fused path ran
+    # whether grad was on at each use of the fused merge + add + norm's autograd Function (inference must skip it)
+    fn_grad, real_fn_apply = [], triton_merge._ApplyAddNormFn.apply
+    triton_merge._ApplyAddNormFn.apply = lambda *a: fn_grad.append(torch.is_grad_enabled()) or real_fn_apply(*a)
     reference = torch.load(FIXTURES / "public_vim_d64_l8.pt", weights_only=True)
     for run, mode in (("merge_r11_keep", "merge"), ("prune_r11_keep", "prune")):
         m = rmeeto.patch(reference_model(reference, "torch"), r=11, mode=mode)
@@ -258,6 +261,10 @@ def _interpreter_main() -> int:
     same = torch.equal(fused_state.groups, ref_state.groups)
     failed += not same
     print(("ok  " if same else "FAIL"), "track_groups")
+    triton_merge._ApplyAddNormFn.apply = real_fn_apply
+    ok = len(fn_grad) > 0 and all(fn_grad)
+    failed += not ok
+    print(("ok  " if ok else "FAIL"), f"merge + add + norm Function: {len(fn_grad)} uses, all with grad: {all(fn_grad)}")
     return 1 if failed else 0
 
 
