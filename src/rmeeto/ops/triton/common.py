@@ -1,12 +1,21 @@
-"""Small Triton device functions shared by the scan kernels."""
+"""Small Triton device functions shared by the scan kernels, and :func:`needs_grad`, shared by the eager entries."""
 from __future__ import annotations
 
 import os
+from typing import Optional
 
+import torch
 import triton
 import triton.language as tl
+from torch import Tensor
 
 INTERPRETING = tl.constexpr(os.environ.get("TRITON_INTERPRET", "0") == "1")
+
+
+def needs_grad(*tensors: Optional[Tensor]) -> bool:
+    """Whether autograd would record an op on ``tensors`` (grad mode on and one of them requires grad). Eager
+    inference skips the autograd Functions when it would not: their cost is host time in every block."""
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
 @triton.jit

@@ -18,6 +18,7 @@ from ..bimamba import DirectionParams
 from . import bimamba as tb
 from . import merge as tm
 from . import norm as tn
+from .common import needs_grad
 
 # Ops that only forwards without autograd call (compiled inference) are registered below custom_op's Python layers
 # (its autograd wrapper and its aliasing checks): on this package's CPU machine a call through custom_op cost about
@@ -34,8 +35,6 @@ def _op_without_autograd(name: str, impl, fake) -> None:
     torch.library.register_fake(f"rmeeto::{name}", fake, lib=_NO_AUTOGRAD)
 
 
-def _needs_grad(*tensors: Optional[Tensor]) -> bool:
-    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 # ----------------------------------------------------------------------------------------------
 # bidirectional Mamba core
@@ -112,10 +111,7 @@ _op_without_autograd("bimamba_inference", _bimamba_inference, _bimamba_inference
 # ----------------------------------------------------------------------------------------------
 # residual add + RMSNorm
 # ----------------------------------------------------------------------------------------------
-def _add_rmsnorm_impl(hidden: Tensor, residual: Optional[Tensor], weight: Tensor,
-                      eps: float) -> tuple[Tensor, Tensor]:
-    normed, res = tn.add_rmsnorm_fwd(hidden, residual, weight, eps)
-    return normed.view(hidden.shape), res.view(hidden.shape)
+_add_rmsnorm_impl = tn.add_rmsnorm_plain
 
 
 def _add_rmsnorm_fake(hidden, residual, weight, eps):
@@ -291,11 +287,9 @@ def bimamba_inference(xz: Tensor, fwd: DirectionParams, bwd: DirectionParams, cd
 def add_rmsnorm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps: float) -> tuple[Tensor, Tensor]:
     """``(normed in hidden's dtype, residual fp32)``."""
     if torch.compiler.is_compiling():
-        op = torch.ops.rmeeto.add_rmsnorm if _needs_grad(hidden, residual, weight) else \
+        op = torch.ops.rmeeto.add_rmsnorm if needs_grad(hidden, residual, weight) else \
             torch.ops.rmeeto.add_rmsnorm_inference
         return op(hidden, residual, weight, float(eps))
-    if not _needs_grad(hidden, residual, weight):  # no autograd Function: a host cost of every eager inference block
-        return _add_rmsnorm_impl(hidden, residual, weight, eps)
     return tn.add_rmsnorm(hidden, residual, weight, eps)
 
 
@@ -326,6 +320,6 @@ def merge_add_norm(p: tm.FusedPlan, x: Tensor, y: Tensor, weight: Tensor, eps: f
     :func:`rmeeto.ops.triton.merge.apply_add_norm`): ``(normed, residual fp32)``; differentiable."""
     if not torch.compiler.is_compiling():
         return tm.apply_add_norm(p, x, y, weight, eps)
-    op = torch.ops.rmeeto.merge_add_rmsnorm if _needs_grad(x, y, weight) else \
+    op = torch.ops.rmeeto.merge_add_rmsnorm if needs_grad(x, y, weight) else \
         torch.ops.rmeeto.merge_add_rmsnorm_inference
     return op(x, y, weight, p.slot, p.w, p.owner, p.src, p.first, p.nsrc, p.merged, float(eps))

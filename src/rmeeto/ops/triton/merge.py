@@ -31,6 +31,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
+from .common import needs_grad
 from .launch import cdiv, launch, next_pow2
 from .merge_book import plan_tokens
 from .merge_tiled import accumulate_dots, plan_tiled
@@ -319,8 +320,8 @@ def apply_add_norm(p: FusedPlan, x: Tensor, y: Tensor, weight: Tensor, eps: floa
     Differentiable."""
     if y.shape != x.shape:
         raise ValueError(f"apply_add_norm: x {tuple(x.shape)} and y {tuple(y.shape)} must have the same shape")
-    if not (torch.is_grad_enabled() and (x.requires_grad or y.requires_grad or weight.requires_grad)):
-        return _add_norm_launch(p, x.contiguous(), y.contiguous(), weight, eps)  # no autograd node to build
+    if not needs_grad(x, y, weight):
+        return _add_norm_launch(p, x.contiguous(), y.contiguous(), weight, eps)
     return _ApplyAddNormFn.apply(x, y, weight, p, eps)
 
 

@@ -18,6 +18,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
+from .common import needs_grad
 from .launch import cdiv, launch, next_pow2
 
 
@@ -112,6 +113,15 @@ class _AddRMSNormFn(torch.autograd.Function):
         return dh, dr, dw.to(weight.dtype), None
 
 
+def add_rmsnorm_plain(hidden: Tensor, residual: Optional[Tensor], weight: Tensor,
+                      eps: float) -> tuple[Tensor, Tensor]:
+    """:func:`add_rmsnorm` without autograd, both outputs in ``hidden``'s shape."""
+    normed, res = add_rmsnorm_fwd(hidden, residual, weight, eps)
+    return normed.view(hidden.shape), res.view(hidden.shape)
+
+
 def add_rmsnorm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps: float = 1e-5):
     """Returns ``(normed in hidden.dtype, residual fp32)``; see the module docstring."""
+    if not needs_grad(hidden, residual, weight):
+        return add_rmsnorm_plain(hidden, residual, weight, eps)
     return _AddRMSNormFn.apply(hidden, residual, weight, eps)
