@@ -126,3 +126,47 @@ def test_training_rows_come_from_real_optimizer_steps():
     assert all(p.grad is None for p in model.parameters())  # zeroed for the next step
     row = measure(model, batch_size=2, device="cpu", dtype="fp32", train=True, warmup=0, iters=1)
     assert row["im_per_s"] > 0 and row["ratio"] == 0.0
+
+
+def _fake_step_and_sync(monkeypatch, host_s: float, device_s: float):
+    """A step whose host part sleeps ``host_s`` and whose synchronisation then waits ``device_s``."""
+    import time
+
+    import rmeeto.bench as bench
+
+    monkeypatch.setattr(bench, "_sync", lambda device: time.sleep(device_s))
+    return lambda: time.sleep(host_s)
+
+
+def test_timeit_splits_the_host_part_from_the_wait(monkeypatch):
+    from rmeeto.bench import _timeit
+
+    step = _fake_step_and_sync(monkeypatch, host_s=0.002, device_s=0.008)
+    times, host = _timeit(step, None, warmup=0, iters=3)
+    assert len(times) == len(host) == 3
+    for t, h in zip(times, host):
+        assert 0.002 <= h < t and t >= 0.010
+        assert h / t < 0.6  # the wait after the host part counts in the step, not in its host part
+
+
+def test_host_bound_rows_are_marked_and_explained(capsys):
+    from rmeeto.bench import HOST_BOUND_SHARE, host_bound, host_bound_note, print_row
+
+    row = dict(backend="triton", setting="r=5", ratio=0.3, gflops=1.0, im_per_s=100.0, speedup=1.0, ideal=1.4,
+               of_ideal=0.7, peak_mem_gb=1.0, ms_per_batch=10.0)
+    cpu, waited, starved = dict(row, host_share=None), dict(row, host_share=0.4), dict(row, host_share=0.97)
+    assert not host_bound(cpu) and not host_bound(waited) and host_bound(starved)
+    assert host_bound(dict(row, host_share=HOST_BOUND_SHARE)) and not host_bound(dict(row, host_share=0.89))
+    assert host_bound_note([cpu, waited]) is None
+    assert "host-bound" in host_bound_note([waited, starved])
+    print_row(waited, header=True)
+    print_row(starved)
+    print_row(cpu)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[-1] == "host"
+    assert lines[1].split()[-1] == "40%" and lines[2].split()[-1] == "97%*" and lines[3].split()[-1] == "-"
+
+
+def test_cpu_rows_have_no_host_share():
+    rows = run_bench(_cfg())
+    assert all(r["host_share"] is None for r in rows)

@@ -36,17 +36,25 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _timeit(step, device, warmup: int, iters: int) -> list[float]:
+# A step whose host part (up to the return of the call that enqueues its work) takes at least this share of the
+# synchronised step left the GPU waiting on Python: its speed is the CPU's, and moves with it.
+HOST_BOUND_SHARE = 0.9
+
+
+def _timeit(step, device, warmup: int, iters: int) -> tuple[list[float], list[float]]:
+    """Seconds per synchronised step, and seconds per step until ``step()`` returned (its host part)."""
     for _ in range(warmup):
         step()
     _sync(device)
-    times = []
+    times, host = [], []
     for _ in range(iters):
         t0 = time.perf_counter()
         step()
+        t1 = time.perf_counter()
         _sync(device)
+        host.append(t1 - t0)
         times.append(time.perf_counter() - t0)
-    return times
+    return times, host
 
 
 def for_inference(model, x: torch.Tensor, dt: torch.dtype) -> torch.Tensor:
@@ -82,7 +90,8 @@ def training_step(model, x: torch.Tensor, dt: torch.dtype, cuda_graph: bool = Fa
 
 def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp16", train: bool = False,
             warmup: int = 20, iters: int = 30, cuda_graph: bool = False) -> dict:
-    """Images per second (median) and peak memory of ``model`` as patched now."""
+    """Images per second (median) and peak memory of ``model`` as patched now; on a GPU also ``host_share``, the
+    median share of a step spent before its enqueuing call returned (see :data:`HOST_BOUND_SHARE`)."""
     dev = torch.device(device)
     dt = DTYPES[dtype]
     model = model.to(dev)
@@ -105,10 +114,12 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
                 with torch.no_grad(), autocast:
                     return model(xin)
             step = graphed(fwd_nograd, dev)
-    times = _timeit(step, dev, warmup, iters)
+    times, host = _timeit(step, dev, warmup, iters)
     model.float()
     med = statistics.median(times)
-    return {"im_per_s": batch_size / med, "ms_per_batch": med * 1e3,
+    # on the CPU every op finishes before it returns, so the host part is the whole step and says nothing
+    host_share = statistics.median(h / t for h, t in zip(host, times)) if dev.type == "cuda" else None
+    return {"im_per_s": batch_size / med, "ms_per_batch": med * 1e3, "host_share": host_share,
             "peak_mem_gb": torch.cuda.max_memory_allocated(dev) / 2 ** 30 if dev.type == "cuda" else None,
             "ratio": reduction_ratio(model), "gflops": gflops(model)}
 
@@ -198,6 +209,9 @@ def run_bench(cfg: BenchConfig) -> list[dict]:
     for backend, merge in runs:
         label = backend if len(runs) == 1 or merge == "auto" else f"{backend}/{merge}"
         _bench_settings(cfg, backend, merge, label, rows)
+    note = host_bound_note(rows)
+    if note:
+        print(note)
     return rows
 
 
@@ -227,15 +241,34 @@ def _bench_settings(cfg: BenchConfig, backend: str, merge: str, label: str, rows
 
 
 def print_row(r: dict, header: bool = False) -> None:
-    """One row; with ``merge_ms`` (``--merge-cost``) also the merge blocks' own ms per batch and its share."""
+    """One row; with ``merge_ms`` (``--merge-cost``) also the merge blocks' own ms per batch and its share. ``host``:
+    the share of a step spent enqueuing it, ``*`` where that makes the row host-bound (:func:`host_bound`)."""
     cost = "merge_ms" in r
     if header:
         print(f"{'backend':14s} {'setting':10s} {'ratio':>6s} {'GFLOPs':>7s} {'im/s':>9s} {'speedup':>8s} "
-              f"{'ideal':>6s} {'of ideal':>8s} {'peak GB':>8s}" + (f" {'merge ms':>9s} {'share':>6s}" if cost else ""))
+              f"{'ideal':>6s} {'of ideal':>8s} {'peak GB':>8s} {'host':>5s}"
+              + (f" {'merge ms':>9s} {'share':>6s}" if cost else ""))
     mem = f"{r['peak_mem_gb']:8.2f}" if r["peak_mem_gb"] is not None else f"{'-':>8s}"
+    share = r.get("host_share")
+    host = f"{share:4.0%}" + ("*" if host_bound(r) else " ") if share is not None else f"{'-':>5s}"
     extra = f" {r['merge_ms']:9.3f} {r['merge_ms'] / r['ms_per_batch']:6.1%}" if cost else ""
     print(f"{r['backend']:14s} {r['setting']:10s} {r['ratio']:6.3f} {r['gflops']:7.3f} {r['im_per_s']:9.1f} "
-          f"{r['speedup']:7.2f}x {r['ideal']:5.2f}x {r['of_ideal']:7.0%} {mem}{extra}", flush=True)
+          f"{r['speedup']:7.2f}x {r['ideal']:5.2f}x {r['of_ideal']:7.0%} {mem} {host}{extra}", flush=True)
+
+
+def host_bound(row: dict) -> bool:
+    """Whether a GPU row spent at least :data:`HOST_BOUND_SHARE` of each step enqueuing work: the GPU then waited on
+    Python, and the row times the CPU."""
+    share = row.get("host_share")
+    return share is not None and share >= HOST_BOUND_SHARE
+
+
+def host_bound_note(rows: list[dict]) -> Optional[str]:
+    """The line printed under a table with host-bound rows, else None."""
+    if not any(host_bound(r) for r in rows):
+        return None
+    return (f"* host-bound: at least {HOST_BOUND_SHARE:.0%} of each step went to enqueuing it, so the GPU waited on "
+            "the CPU and these figures follow the CPU's speed; --cuda-graph replays the forward without that cost")
 
 
 def plot(rows: list[dict], path: str) -> None:
