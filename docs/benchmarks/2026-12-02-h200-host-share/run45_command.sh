@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# run 45: the GPU tests run 44's time limit cut (the rest of tests/test_fused_merge.py, then the models, the launch
-# cache, bench's merge cost, compile/export), one pytest process per file; before them, how fast the host runs a
+# run 45: the GPU tests run 44's time limit cut (the models, the launch
+# cache, bench's merge cost, compile/export, then all of tests/test_fused_merge.py), one pytest process per file; before them, how fast the host runs a
 # fixed piece of pure Python, in 0.25 s windows for 20 s (does the host's speed move within one process?)
 set -uo pipefail
 export PYTHONUNBUFFERED=1 TRITON_CACHE_DIR=/tmp/tcache PYTHONPATH=$PWD/src
@@ -24,7 +24,7 @@ q = statistics.quantiles(rates, n=20)
 print(f"pure-Python work units per s over {len(rates)} windows of 0.25 s: min {min(rates):.0f}, 5% {q[0]:.0f}, "
       f"median {statistics.median(rates):.0f}, 95% {q[-1]:.0f}, max {max(rates):.0f}")
 PY
-for f in test_fused_merge test_gpu_model test_gpu_launch test_gpu_bench test_gpu_compile; do
+for f in test_gpu_model test_gpu_launch test_gpu_bench test_gpu_compile test_fused_merge; do
   timeout 200 python3 -m pytest -q -m gpu tests/$f.py -p no:cacheprovider 2>&1 | tail -3 | sed "s/^/[$f] /" \
     | tee -a $OUT/gpu_tests.txt
 done
