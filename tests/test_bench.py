@@ -145,8 +145,7 @@ def test_timeit_splits_the_host_part_from_the_wait(monkeypatch):
     times, host = _timeit(step, None, warmup=0, iters=3)
     assert len(times) == len(host) == 3
     for t, h in zip(times, host):
-        assert 0.002 <= h < t and t >= 0.010
-        assert h / t < 0.6  # the wait after the host part counts in the step, not in its host part
+        assert h >= 0.002 and t - h >= 0.008  # the wait after the host part counts in the step, not in its host part
 
 
 def test_host_bound_rows_are_marked_and_explained(capsys):
