@@ -31,3 +31,29 @@ def test_merge_cost_counts_every_merge_kernel_once():
     got = bench.launched_in_ranges_us(prof.profiler.kineto_results.events(), MERGE_RANGE)
     assert got == pytest.approx(merge_kernels, rel=0.02)
     assert 0 < bench.merge_cost_ms(model, batch_size=16) < 1e3
+
+
+def test_host_share_tells_a_host_bound_forward_from_a_graph_replay():
+    # a two-block model at batch 1 gives the GPU almost nothing to do: the step is its Python
+    small = rmeeto.create_model("vim_tiny_patch16_224", depth=2)
+    eager = bench.measure(small, batch_size=1, device="cuda", dtype="fp16", warmup=3, iters=10)
+    full = rmeeto.create_model("vim_tiny_patch16_224")
+    replay = bench.measure(full, batch_size=64, device="cuda", dtype="fp16", warmup=3, iters=10, cuda_graph=True)
+    assert bench.host_bound(eager), eager["host_share"]
+    assert 0 < replay["host_share"] < 0.5 and not bench.host_bound(replay)
+
+
+def test_eval_times_graph_replays(tmp_path):
+    import json
+
+    from conftest_data import TINY, make_data, run_inproc
+
+    data = make_data(str(tmp_path / "jpegs"))
+    out = tmp_path / "ev"
+    code = run_inproc(["eval", *TINY, "--num-classes", "3", "--data-dir", data, "--workers", "0", "--batch-size", "4",
+                       "--device", "cuda", "--r-list", "0,2", "--throughput-cuda-graph", "--throughput-iters", "5",
+                       "--output", str(out)])
+    assert code == 0
+    res = json.loads((out / "eval.json").read_text())["results"]
+    assert [r["r"] for r in res] == [0, 2]
+    assert all(r["images_per_s"] > 0 and 0 < r["host_share"] <= 1 for r in res)

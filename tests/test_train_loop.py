@@ -269,8 +269,15 @@ def test_eval_r_list_writes_json_and_png(data, tmp_path):
     res = json.loads((out / "eval.json").read_text())["results"]
     assert [r["r"] for r in res] == [0, 2, 4] and all(r["n"] == 15 for r in res)
     assert res[0]["patch"] is None and res[2]["reduction_ratio"] > res[1]["reduction_ratio"] > 0
-    assert all(r["images_per_s"] > 0 for r in res)
+    assert all(r["images_per_s"] > 0 and r["host_share"] is None for r in res)  # no host share on the CPU
     assert (out / "eval.png").stat().st_size > 1000
+
+
+def test_eval_throughput_cuda_graph_needs_a_gpu(data, tmp_path, capsys):
+    code = run_inproc(["eval", *TINY, "--num-classes", "3", "--data-dir", data, "--workers", "0", "--batch-size", "4",
+                       "--device", "cpu", "--throughput-cuda-graph"])
+    assert code == 2
+    assert "--throughput-cuda-graph needs a CUDA device, this run is on cpu: drop it" in capsys.readouterr().err
 
 
 def test_bench_data_cpu_and_device_decode(data, tmp_path, capsys):

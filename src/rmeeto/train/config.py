@@ -136,6 +136,7 @@ class EvalConfig(ModelConfig, DataConfig):
     throughput: bool = True
     throughput_batch_size: Optional[int] = None
     throughput_iters: int = 20
+    throughput_cuda_graph: bool = False
     output: Optional[str] = None
 
 

@@ -8,7 +8,7 @@ import time
 import torch
 
 from ..data import build_dataset, build_eval_loader, gpu_pipelines, make_subset
-from ..bench import measure
+from ..bench import host_bound, measure
 from ..flops import gflops
 from ..patch import patch, patch_settings, reduction_ratio, unpatch
 from .checks import eval_settings
@@ -23,8 +23,18 @@ def run_eval(args: EvalConfig) -> int:
     return run_command(_eval, args)
 
 
+def _throughput(model, args: EvalConfig, dev: torch.device, dtype) -> dict:
+    """``images_per_s`` and ``host_share`` by `rmeeto bench`'s protocol (median of synchronised runs)."""
+    name = {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype, "fp32")
+    row = measure(model, args.throughput_batch_size or args.batch_size, str(dev), name, warmup=3,
+                  iters=args.throughput_iters, cuda_graph=args.throughput_cuda_graph)
+    return {"images_per_s": row["im_per_s"], "host_share": row["host_share"]}
+
+
 def _eval(args: EvalConfig, info: DistInfo) -> int:
     dev = info.device
+    if args.throughput and args.throughput_cuda_graph and dev.type != "cuda":
+        raise TrainError(f"--throughput-cuda-graph needs a CUDA device, this run is on {dev}: drop it")
     dtype = amp_dtype(args.amp, dev)
     model = build_model(args)
     model.to(dev).eval()
@@ -61,13 +71,12 @@ def _eval(args: EvalConfig, info: DistInfo) -> int:
             res["gflops"] = float(gflops(model))
         except Exception:
             res["gflops"] = None
-        if args.throughput:  # the same protocol as `rmeeto bench` (median of synchronised runs)
-            name = {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype, "fp32")
-            res["images_per_s"] = measure(model, args.throughput_batch_size or args.batch_size, str(dev), name,
-                                          warmup=3, iters=args.throughput_iters)["im_per_s"]
+        if args.throughput:
+            res.update(_throughput(model, args, dev, dtype))
         results.append(res)
         if info.is_main:
             tp = f"  {res['images_per_s']:.1f} im/s" if args.throughput else ""
+            tp += " (host-bound)" if args.throughput and host_bound(res) else ""
             rr = f"{res['reduction_ratio']:.3f}" if res["reduction_ratio"] is not None else "n/a"
             print(f"r={res['r']!s:>4} ratio={rr}  top-1 {stats['top1']:.2f}  top-5 {stats['top5']:.2f}  "
                   f"(n={stats['n']}){tp}", flush=True)

@@ -217,6 +217,9 @@ def build_eval_parser(p: argparse.ArgumentParser) -> Options:
     o.add("--throughput", action=_BOOL, help="also time forward passes of the model alone")
     o.add("--throughput-batch-size", type=int, help="batch of the throughput timing (default: --batch-size)")
     o.add("--throughput-iters", type=int)
+    o.add("--throughput-cuda-graph", action=_BOOL,
+          help="time forwards replayed from a CUDA graph, as rmeeto bench --cuda-graph (eager forwards of small "
+               "models are often bound by Python on the host)")
     o.add("--output", metavar="DIR", help="write eval.json (+ eval.png for lists) here")
     return o
 
