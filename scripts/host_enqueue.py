@@ -18,6 +18,7 @@ import time
 import torch
 
 import rmeeto
+from profile_compile import call_seconds  # scripts/ is first on sys.path when a script in it runs
 
 
 def cycles_per_ms() -> float:
@@ -43,15 +44,6 @@ def host_seconds_behind_sleep(fn, sleep_cycles: int) -> tuple[float, bool]:
     late = woke.query()
     torch.cuda.synchronize()
     return seconds, late
-
-
-def synchronised_seconds(fn) -> float:
-    """Seconds of one call on an idle GPU, until the GPU is done."""
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    fn()
-    torch.cuda.synchronize()
-    return time.perf_counter() - t0
 
 
 def main() -> int:
@@ -84,9 +76,9 @@ def main() -> int:
                 seconds, was_late = host_seconds_behind_sleep(lambda: m(x), sleep)
                 host[r].append(seconds)
                 late[r] += was_late
-                synced[r].append(synchronised_seconds(lambda: m(x)))
-    print(f"{a.model}, batch {a.batch_size}, fp16 (autocast), {a.rounds} rounds; GPU asleep {a.sleep_ms:.0f} ms before each "
-          f"host-timed call")
+                synced[r].append(call_seconds(m, x, iters=1, wait=True))
+    print(f"{a.model}, batch {a.batch_size}, fp16 (autocast), {a.rounds} rounds; GPU asleep {a.sleep_ms:.0f} ms "
+          "before each host-timed call")
     for r in models:
         print(f"r={r:<3d} host {statistics.median(host[r]) * 1e3:7.2f} ms (min {min(host[r]) * 1e3:6.2f}, "
               f"max {max(host[r]) * 1e3:6.2f}); synchronised {statistics.median(synced[r]) * 1e3:7.2f} ms; "

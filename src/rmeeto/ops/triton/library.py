@@ -35,7 +35,6 @@ def _op_without_autograd(name: str, impl, fake) -> None:
     torch.library.register_fake(f"rmeeto::{name}", fake, lib=_NO_AUTOGRAD)
 
 
-
 # ----------------------------------------------------------------------------------------------
 # bidirectional Mamba core
 # ----------------------------------------------------------------------------------------------
@@ -111,16 +110,13 @@ _op_without_autograd("bimamba_inference", _bimamba_inference, _bimamba_inference
 # ----------------------------------------------------------------------------------------------
 # residual add + RMSNorm
 # ----------------------------------------------------------------------------------------------
-_add_rmsnorm_impl = tn.add_rmsnorm_plain
-
-
 def _add_rmsnorm_fake(hidden, residual, weight, eps):
     return torch.empty_like(hidden), torch.empty_like(hidden, dtype=torch.float32)
 
 
-_add_rmsnorm = torch.library.custom_op("rmeeto::add_rmsnorm", _add_rmsnorm_impl, mutates_args=())
+_add_rmsnorm = torch.library.custom_op("rmeeto::add_rmsnorm", tn.add_rmsnorm_plain, mutates_args=())
 _add_rmsnorm.register_fake(_add_rmsnorm_fake)
-_op_without_autograd("add_rmsnorm_inference", _add_rmsnorm_impl, _add_rmsnorm_fake)
+_op_without_autograd("add_rmsnorm_inference", tn.add_rmsnorm_plain, _add_rmsnorm_fake)
 
 
 @torch.library.custom_op("rmeeto::add_rmsnorm_backward", mutates_args=())
