@@ -3,11 +3,12 @@
 Timings of one configuration after another drift with the GPU's state (on one H200, 2026-12-01, the same code
 measured 10 % apart minutes apart). Here every configuration's forward is captured in its own CUDA graph of
 the same model and input (or, with ``--train``, its training step runs eagerly), and the configurations take
-turns, in a rotating order, for ``--rounds`` rounds of ``--iters`` timed iterations each. Prints each
+turns, in a rotating order, for ``--rounds`` rounds of ``--iters`` timed iterations each. ``--eager`` times the
+eager forward instead of a graph (its host time included), each configuration in force while it runs. Prints each
 configuration's median, lowest and highest images per second over the rounds and its median ratio to the first.
 
     PYTHONPATH=src python scripts/ab_scan_cfg.py --model vim_small_patch16_224 --r 0,11 \\
-        --configs "fwd.maxnreg=128;fwd.maxnreg=0" [--rounds 7] [--iters 20] [--batch 128] [--train]
+        --configs "fwd.maxnreg=128;fwd.maxnreg=0" [--rounds 7] [--iters 20] [--batch 128] [--train | --eager]
 
 A configuration is a space-separated list of ``fwd.KEY=INT`` / ``bwd.KEY=INT`` / ``set.FIELD=0|1``
 (``scripts/with_scan_cfg.py``);
@@ -28,8 +29,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from with_scan_cfg import overridden  # noqa: E402
 
 
-def _steps(model, configs: list[list[str]], batch: int, train: bool) -> list:
-    """One callable per configuration: a graph replay of the fp16 forward, or an eager bf16 training step."""
+def _steps(model, configs: list[list[str]], batch: int, train: bool, eager: bool = False) -> list:
+    """One callable per configuration: a graph replay of the fp16 forward (the eager forward with ``eager``), or an
+    eager bf16 training step."""
     from rmeeto.bench import for_inference, training_step
     from rmeeto.cuda_graphs import graphed
 
@@ -44,6 +46,8 @@ def _steps(model, configs: list[list[str]], batch: int, train: bool) -> list:
     def fwd():
         with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
             return model(xin)
+    if eager:
+        return [fwd for _ in configs]
     out = []
     for cfg in configs:
         with overridden(cfg):
@@ -61,14 +65,14 @@ def _time(step, iters: int) -> float:
 
 
 def compare(model_name: str, setting: dict, configs: list[list[str]], batch: int, rounds: int, iters: int,
-            train: bool) -> list[list[float]]:
+            train: bool, eager: bool = False) -> list[list[float]]:
     """Images per second of every configuration in every round."""
     import rmeeto
 
     model = rmeeto.create_model(model_name)
     if setting:
         rmeeto.patch(model, **setting)
-    steps = _steps(model, configs, batch, train)
+    steps = _steps(model, configs, batch, train, eager)
     for cfg, step in zip(configs, steps):  # warm-up (and, for training, compilation) of each configuration
         with overridden(cfg):
             _time(step, 3)
@@ -90,16 +94,19 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--train", action="store_true", help="the bf16 AdamW training step, eager")
+    ap.add_argument("--eager", action="store_true", help="the fp16 forward without a CUDA graph")
     args = ap.parse_args(argv)
     if not torch.cuda.is_available():
         print("no CUDA device; nothing to time")
         return 0
     configs = [c.split() for c in args.configs.split(";")]
     print(f"{torch.cuda.get_device_name()} | torch {torch.__version__} | {args.model} batch {args.batch} "
-          f"{'bf16 training step' if args.train else 'fp16 forward, CUDA graph'} | {args.rounds} rounds x "
+          f"{'bf16 training step' if args.train else 'fp16 forward, ' + ('eager' if args.eager else 'CUDA graph')} | "
+          f"{args.rounds} rounds x "
           f"{args.iters} iterations, images/s")
     for r in (int(v) for v in args.r.split(",")):
-        rates = compare(args.model, {"r": r} if r else {}, configs, args.batch, args.rounds, args.iters, args.train)
+        rates = compare(args.model, {"r": r} if r else {}, configs, args.batch, args.rounds, args.iters, args.train,
+                        args.eager)
         base = rates[0]
         for cfg, rs in zip(configs, rates):
             ratio = statistics.median(a / b for a, b in zip(rs, base))
