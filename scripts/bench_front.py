@@ -41,13 +41,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shapes", default=SHAPES, help="batch x width x length x dt rank, comma-separated")
     ap.add_argument("--dtype", default="fp16", choices=sorted(DTYPES))
-    ap.add_argument("--cfgs", default="64/64/4,32/64/4,64/64/8,128/64/8,64/128/8,32/32/4",
-                    help="BLOCK_R/BLOCK_E/num_warps each")
+    ap.add_argument("--cfgs", default="64/64/4/1,32/64/4/1,64/64/8/1,128/64/8/1,64/32/4/1,32/32/2/1,64/64/4/2",
+                    help="BLOCK_R/BLOCK_E/num_warps/num_stages each")
     args = ap.parse_args(argv)
     if not torch.cuda.is_available():
         print("no CUDA device; nothing to benchmark", file=sys.stderr)
         return 2
     import triton
+    from triton.runtime.errors import OutOfResources
     from triton.testing import do_bench_cudagraph
 
     from rmeeto.ops import settings
@@ -68,10 +69,14 @@ def main(argv=None) -> int:
         cells = []
         try:
             for cfg in args.cfgs.split(","):
-                br, be, w = (int(v) for v in cfg.split("/"))
-                front.FRONT_CFG.update(BLOCK_R=br, BLOCK_E=be, num_warps=w)
-                with settings.using(fused_front=True):
-                    ms = do_bench_cudagraph(lambda: tb._front(x, cw, cb, xw, dw), rep=50, return_mode="median")
+                br, be, w, st = (int(v) for v in cfg.split("/"))
+                front.FRONT_CFG.update(BLOCK_R=br, BLOCK_E=be, num_warps=w, num_stages=st)
+                try:
+                    with settings.using(fused_front=True):
+                        ms = do_bench_cudagraph(lambda: tb._front(x, cw, cb, xw, dw), rep=50, return_mode="median")
+                except OutOfResources:
+                    cells.append("out of resources")
+                    continue
                 cells.append(f"{ms:.4f} {moved / ms / 1e6:5.0f}GB/s")
         finally:
             front.FRONT_CFG.clear()
