@@ -37,11 +37,19 @@ def _inputs(batch: int, E: int, L: int, R: int, dtype: torch.dtype, N: int = 16,
     return xz[..., :E], cw, cb, xw, dw
 
 
+def _registers(kernel) -> str:
+    """Registers per thread and spilled bytes of ``kernel``'s newest compiled variant in the launch cache."""
+    from rmeeto.ops.triton.launch import _COMPILED
+
+    hits = [compiled for compiled, _, k in _COMPILED.values() if k is kernel]
+    return f"{hits[-1].n_regs}r/{hits[-1].n_spills}s" if hits else "?"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shapes", default=SHAPES, help="batch x width x length x dt rank, comma-separated")
     ap.add_argument("--dtype", default="fp16", choices=sorted(DTYPES))
-    ap.add_argument("--cfgs", default="64/64/4/1,32/64/4/1,64/64/8/1,128/64/8/1,64/32/4/1,32/32/2/1,64/64/4/2",
+    ap.add_argument("--cfgs", default="64/64/4/3,64/64/4/1,32/64/4/1,16/64/4/1,32/32/4/1,16/32/2/1,32/64/8/1,16/128/4/1",
                     help="BLOCK_R/BLOCK_E/num_warps/num_stages each")
     args = ap.parse_args(argv)
     if not torch.cuda.is_available():
@@ -59,7 +67,7 @@ def main(argv=None) -> int:
     default = dict(front.FRONT_CFG)
     print(f"{torch.cuda.get_device_name()} | torch {torch.__version__} | triton {triton.__version__} | "
           f"{args.dtype} | fused default {default}; median device ms (CUDA graph)")
-    print(f"{'shape':>20s} {'three launches':>15s} | " + " | ".join(f"{c:>16s}" for c in args.cfgs.split(",")))
+    print(f"{'shape':>20s} {'three launches':>15s} | " + " | ".join(f"{c:>26s}" for c in args.cfgs.split(",")))
     for shape in args.shapes.split(","):
         batch, E, L, R = (int(v) for v in shape.split("x"))
         x, cw, cb, xw, dw = _inputs(batch, E, L, R, dtype)
@@ -77,11 +85,11 @@ def main(argv=None) -> int:
                 except OutOfResources:
                     cells.append("out of resources")
                     continue
-                cells.append(f"{ms:.4f} {moved / ms / 1e6:5.0f}GB/s")
+                cells.append(f"{ms:.4f} {moved / ms / 1e6:5.0f}GB/s {_registers(front._front_fwd_kernel)}")
         finally:
             front.FRONT_CFG.clear()
             front.FRONT_CFG.update(default)
-        print(f"{shape:>20s} {base:15.4f} | " + " | ".join(f"{c:>16s}" for c in cells), flush=True)
+        print(f"{shape:>20s} {base:15.4f} | " + " | ".join(f"{c:>26s}" for c in cells), flush=True)
     return 0
 
 

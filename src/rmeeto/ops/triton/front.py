@@ -87,9 +87,9 @@ def _front_fwd_kernel(
     xd1 = acc1.to(out_ty)
     if STORE_XD:
         rows_j = r[:, None] * J + j[None, :]
-        m2 = valid[:, None] & jmask[None, :]
-        tl.store(xd_ptr + rows_j, xd0, mask=m2)
-        tl.store(xd_ptr + ROWS * J + rows_j, xd1, mask=m2)
+        mj = valid[:, None] & jmask[None, :]
+        tl.store(xd_ptr + rows_j, xd0, mask=mj)
+        tl.store(xd_ptr + ROWS * J + rows_j, xd1, mask=mj)
     for e0 in range(0, E, BLOCK_E):
         e = e0 + tl.arange(0, BLOCK_E)
         emask = e < E
