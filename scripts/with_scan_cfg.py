@@ -4,7 +4,7 @@ configuration at the model level before changing its default.
     PYTHONPATH=src python scripts/with_scan_cfg.py fwd.maxnreg=0 bwd.T=16 -- bench --model vim_small_patch16_224
 
 ``fwd.KEY`` / ``bwd.KEY`` set ``FWD_CFG[KEY]`` / ``BWD_CFG[KEY]`` of :mod:`rmeeto.ops.triton.scan` to an integer
-(``maxnreg=0`` lifts the register cap), ``front.KEY`` ``FRONT_CFG[KEY]`` of :mod:`rmeeto.ops.triton.front`; ``set.FIELD=0|1`` sets a boolean field of :mod:`rmeeto.ops.settings`
+(``maxnreg=0`` lifts the register cap); ``set.FIELD=0|1`` sets a boolean field of :mod:`rmeeto.ops.settings`
 (``set.merge_norm=0``).
 """
 from __future__ import annotations
@@ -32,9 +32,9 @@ def overridden(assignments: list[str]):
 
 
 def _tables() -> dict:
-    from rmeeto.ops.triton import front, scan
+    from rmeeto.ops.triton import scan
 
-    return {"fwd": scan.FWD_CFG, "bwd": scan.BWD_CFG, "front": front.FRONT_CFG}
+    return {"fwd": scan.FWD_CFG, "bwd": scan.BWD_CFG}
 
 
 def apply(assignments: list[str], quiet: bool = False) -> None:

@@ -13,7 +13,6 @@ changed explicitly with :func:`configure` (or, for a block of code, :func:`using
 | ``RMEETO_GRAD_FP32`` | ``grad_fp32`` | ``0``, ``1`` |
 | ``RMEETO_FAST_LAUNCH`` | ``fast_launch`` | ``1`` (default), ``0`` (Triton's own launch every time) |
 | ``RMEETO_MERGE_NORM`` | ``merge_norm`` | ``1`` (default), ``0`` (the fused merge writes the merged tensors) |
-| ``RMEETO_FUSED_FRONT`` | ``fused_front`` | ``1`` (default), ``0`` (the core's conv, x_proj and dt_proj in three launches) |
 """
 from __future__ import annotations
 
@@ -26,7 +25,7 @@ BACKENDS = ("ref", "torch", "triton", "mamba_ssm")
 MERGE_IMPLS = ("auto", "torch", "triton")
 ENV = {"backend": "RMEETO_BACKEND", "merge": "RMEETO_MERGE", "scan_split": "RMEETO_SCAN_SPLIT",
        "scan_chunk": "RMEETO_SCAN_CHUNK", "grad_fp32": "RMEETO_GRAD_FP32", "fast_launch": "RMEETO_FAST_LAUNCH",
-       "merge_norm": "RMEETO_MERGE_NORM", "fused_front": "RMEETO_FUSED_FRONT"}
+       "merge_norm": "RMEETO_MERGE_NORM"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +41,6 @@ class KernelSettings:
     grad_fp32: bool = False
     fast_launch: bool = True  # reuse compiled kernels through rmeeto.ops.triton.launch's cheap key
     merge_norm: bool = True  # the fused merge also does the block's residual add + RMSNorm (one pass, not two)
-    fused_front: bool = True  # the Mamba core's conv, x_proj and dt_proj in one kernel (rmeeto.ops.triton.front)
 
     def __post_init__(self) -> None:  # values are checked where they are used, so one bad knob breaks only its user
         object.__setattr__(self, "backend", str(self.backend).lower())
@@ -57,8 +55,7 @@ def from_env(environ: Mapping[str, str] = os.environ) -> KernelSettings:
                           scan_chunk=environ.get(ENV["scan_chunk"], "auto") or "auto",
                           grad_fp32=environ.get(ENV["grad_fp32"], "0") == "1",
                           fast_launch=environ.get(ENV["fast_launch"], "1") != "0",
-                          merge_norm=environ.get(ENV["merge_norm"], "1") != "0",
-                          fused_front=environ.get(ENV["fused_front"], "1") != "0")
+                          merge_norm=environ.get(ENV["merge_norm"], "1") != "0")
 
 
 _current: Optional[KernelSettings] = None

@@ -30,8 +30,6 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .. import settings
-from .front import biconv_pre, front_fwd
 from .launch import cdiv, launch, next_pow2
 from .scan import scan_bwd, scan_fwd
 
@@ -72,10 +70,21 @@ def _biconv_fwd_kernel(
     L, E,
     K: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
 ):
-    """Both directions' pre-activations from :func:`rmeeto.ops.triton.front.biconv_pre`, then SiLU."""
+    """Both directions from one pass over the 2K-1 row offsets: offset ``o`` is tap ``o+K-1`` of the causal conv
+    (``o <= 0``) and tap ``K-1-o`` of the anti-causal one (``o >= 0``). Each shifted tile is loaded once, and all of
+    them are in flight together."""
     pid_l, pid_b, t, tmask, e, emask = _conv_tile(L, E, BLOCK_L, BLOCK_E)
     xb = x_ptr + pid_b * s_x_b + e[None, :] * s_x_e
-    acc0, acc1 = biconv_pre(xb, s_x_l, w_ptr, b_ptr, t, tmask, e, emask, L, E, K, BLOCK_L, BLOCK_E)
+    acc0 = tl.zeros((BLOCK_L, BLOCK_E), dtype=tl.float32) + tl.load(b_ptr + e, mask=emask, other=0.0)[None, :]
+    acc1 = tl.zeros((BLOCK_L, BLOCK_E), dtype=tl.float32) + tl.load(b_ptr + E + e, mask=emask, other=0.0)[None, :]
+    for j in tl.static_range(2 * K - 1):
+        q = t + (j - (K - 1))
+        m = ((q >= 0) & (q < L))[:, None] & emask[None, :]
+        xv = tl.load(xb + q[:, None] * s_x_l, mask=m, other=0.0).to(tl.float32)
+        if j <= K - 1:
+            acc0 += tl.load(w_ptr + e * K + j, mask=emask, other=0.0)[None, :] * xv
+        if j >= K - 1:
+            acc1 += tl.load(w_ptr + (E + e) * K + (2 * K - 2 - j), mask=emask, other=0.0)[None, :] * xv
     out = u_ptr + pid_b * s_u_b + t[:, None] * s_u_l + e[None, :] * s_u_e
     m2 = tmask[:, None] & emask[None, :]
     tl.store(out, (acc0 * tl.sigmoid(acc0)).to(u_ptr.dtype.element_ty), mask=m2)
@@ -259,27 +268,15 @@ def _unpack(xz: Tensor, dt_w: Tensor, A: Tensor):
     return batch, L, E, dt_w.shape[-1], A.shape[-1], xz[..., :E], xz[..., E:]
 
 
-def _front(x: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_w: Tensor,
-           x_dbl: Optional[Tensor] = None) -> tuple[Tensor, Tensor, Tensor]:
-    """``(u, x_dbl, delta)`` of the core's front: one fused kernel (:mod:`rmeeto.ops.triton.front`), or with
-    ``RMEETO_FUSED_FRONT=0`` the conv kernel and two batched matmuls. ``x_dbl`` given: reused, not recomputed."""
-    if settings.current().fused_front:
-        return front_fwd(x, conv_w, conv_b, xproj_w, dt_w, x_dbl)
-    batch, L, E = x.shape
-    u = biconv_fwd(x, conv_w, conv_b, xproj_w.dtype)  # (2, b, L, E)
-    if x_dbl is None:
-        x_dbl = torch.bmm(u.view(2, batch * L, E), xproj_w.transpose(1, 2))
-    delta = torch.bmm(x_dbl[..., :dt_w.shape[-1]], dt_w.transpose(1, 2)).view(2, batch, L, E)
-    return u, x_dbl, delta
-
-
 def bimamba_fwd(xz: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_w: Tensor, A: Tensor, D: Tensor,
                 dt_b: Tensor, out_scale: float, for_backward: bool) -> tuple[Tensor, Tensor, Tensor]:
     """The core on the stacked weights of :func:`stack_params`; computes in ``xproj_w``'s dtype.
     Returns ``(out (b, L, E), x_dbl (2, b*L, P+2N), delta (2, b, L, E))``; ``P`` is :func:`bc_offset`."""
     cdt = xproj_w.dtype
     batch, L, E, R, N, x, z = _unpack(xz, dt_w, A)
-    u, x_dbl, delta = _front(x, conv_w, conv_b, xproj_w, dt_w)  # x_dbl (2, bL, P+2N), P >= R
+    u = biconv_fwd(x, conv_w, conv_b, cdt)  # (2, b, L, E)
+    x_dbl = torch.bmm(u.view(2, batch * L, E), xproj_w.transpose(1, 2))  # (2, bL, P+2N), P >= R
+    delta = torch.bmm(x_dbl[..., :R], dt_w.transpose(1, 2)).view(2, batch, L, E)
     P = bc_offset(x_dbl, N)
     xd = x_dbl.view(2, batch, L, P + 2 * N)
     out = torch.empty(batch, L, E, device=xz.device, dtype=cdt)
@@ -295,8 +292,9 @@ def bimamba_bwd(gout: Tensor, xz: Tensor, x_dbl: Tensor, conv_w: Tensor, conv_b:
     of those inputs except x_proj/dt_proj, which come in the gradient dtype (fp32 with ``grad_fp32``)."""
     cdt = xproj_w.dtype
     batch, L, E, R, N, x, z = _unpack(xz, dt_w, A)
-    u, _, delta = _front(x, conv_w, conv_b, xproj_w, dt_w, x_dbl)
+    u = biconv_fwd(x, conv_w, conv_b, cdt)
     dt = x_dbl[..., :R]
+    delta = torch.bmm(dt, dt_w.transpose(1, 2)).view(2, batch, L, E)
     P = bc_offset(x_dbl, N)
     xd = x_dbl.view(2, batch, L, P + 2 * N)
     dxz = torch.empty(batch, L, 2 * E, device=xz.device, dtype=xz.dtype)
