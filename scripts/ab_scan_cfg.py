@@ -93,17 +93,17 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--iters", type=int, default=20)
-    ap.add_argument("--train", action="store_true", help="the bf16 AdamW training step, eager")
-    ap.add_argument("--eager", action="store_true", help="the fp16 forward without a CUDA graph")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--train", action="store_true", help="the bf16 AdamW training step, eager")
+    mode.add_argument("--eager", action="store_true", help="the fp16 forward without a CUDA graph")
     args = ap.parse_args(argv)
     if not torch.cuda.is_available():
         print("no CUDA device; nothing to time")
         return 0
     configs = [c.split() for c in args.configs.split(";")]
-    print(f"{torch.cuda.get_device_name()} | torch {torch.__version__} | {args.model} batch {args.batch} "
-          f"{'bf16 training step' if args.train else 'fp16 forward, ' + ('eager' if args.eager else 'CUDA graph')} | "
-          f"{args.rounds} rounds x "
-          f"{args.iters} iterations, images/s")
+    timed = "bf16 training step" if args.train else "fp16 forward, eager" if args.eager else "fp16 forward, CUDA graph"
+    print(f"{torch.cuda.get_device_name()} | torch {torch.__version__} | {args.model} batch {args.batch} {timed} | "
+          f"{args.rounds} rounds x {args.iters} iterations, images/s")
     for r in (int(v) for v in args.r.split(",")):
         rates = compare(args.model, {"r": r} if r else {}, configs, args.batch, args.rounds, args.iters, args.train,
                         args.eager)
