@@ -66,6 +66,22 @@ LOG2E = math.log2(math.e)
 # ----------------------------------------------------------------------------------------------
 # forward kernel
 # ----------------------------------------------------------------------------------------------
+@triton.jit
+def _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l, s_C_l, s_z_l, p, emask, nmask,
+                     HAS_Z: tl.constexpr, EVEN: tl.constexpr):
+    """The raw ``u``, ``delta``, ``B``, ``C`` and ``z`` of position ``p`` for the forward scan (``z`` is ``u`` again,
+    unused, without ``HAS_Z``)."""
+    u = _load(u_base + p * s_u_l, emask, EVEN)
+    dl = _load(dl_base + p * s_dl_l, emask, EVEN)
+    B = _load(B_base + p * s_B_l, nmask, EVEN)
+    C = _load(C_base + p * s_C_l, nmask, EVEN)
+    if HAS_Z:
+        z = _load(z_base + p * s_z_l, emask, EVEN)
+    else:
+        z = u
+    return u, dl, B, C, z
+
+
 @triton.jit(do_not_specialize=["A_ptr"])  # A's alignment must not change the layout (see the module doc)
 def _scan_fwd_seq_kernel(
     u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
@@ -105,6 +121,8 @@ def _scan_fwd_seq_kernel(
         C_base = C_ptr + d * s_C_d + pid_b * s_C_b + n * s_C_n
         if HAS_Z:
             z_base = z_ptr + pid_b * s_z_b + e * s_z_e
+        else:
+            z_base = u_base  # a placeholder: nothing reads it
         o_base = out_ptr + pid_b * s_o_b + e * s_o_e
         if d == 0:
             p0 = t0
@@ -112,12 +130,8 @@ def _scan_fwd_seq_kernel(
             p0 = t0 + clen - 1
         # the last position of the walk: prefetches past it re-read it, so no load needs the step's mask
         p_last = p0 + (clen - 1) * (1 - 2 * d)
-        u_n = _load(u_base + p0 * s_u_l, emask, EVEN)
-        dl_n = _load(dl_base + p0 * s_dl_l, emask, EVEN)
-        B_n = _load(B_base + p0 * s_B_l, nmask, EVEN)
-        C_n = _load(C_base + p0 * s_C_l, nmask, EVEN)
-        if HAS_Z:
-            z_n = _load(z_base + p0 * s_z_l, emask, EVEN)
+        u_n, dl_n, B_n, C_n, z_n = _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l,
+                                                    s_C_l, s_z_l, p0, emask, nmask, HAS_Z, EVEN)
         if HAS_H0:
             row = (d * tl.num_programs(1) + pid_b) * tl.num_programs(2) + c
             h = tl.load(h0_ptr + row * E * N + n[:, None] * E + e[None, :],
@@ -138,12 +152,8 @@ def _scan_fwd_seq_kernel(
             if HAS_Z:
                 zv = z_n.to(tl.float32)
             # prefetch the next step
-            u_n = _load(u_base + pnx * s_u_l, emask, EVEN)
-            dl_n = _load(dl_base + pnx * s_dl_l, emask, EVEN)
-            B_n = _load(B_base + pnx * s_B_l, nmask, EVEN)
-            C_n = _load(C_base + pnx * s_C_l, nmask, EVEN)
-            if HAS_Z:
-                z_n = _load(z_base + pnx * s_z_l, emask, EVEN)
+            u_n, dl_n, B_n, C_n, z_n = _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l,
+                                                        s_C_l, s_z_l, pnx, emask, nmask, HAS_Z, EVEN)
             if SOFTPLUS:
                 dl = _softplus(dl)
             a = tl.exp2(dl[None, :] * A2)
