@@ -8,7 +8,8 @@ branch) its instructions per iteration and the barriers, shuffles and special-fu
 Static counts only: they say nothing about time. Asserts nothing.
 
     PYTHONPATH=src python scripts/inspect_scan_sass.py [--kernel bwd|fwd] [--block-e 32] [--warps 1] [--T 8]
-        [--h0] [--ndir 1|2] [--maxnreg N] [--bc-fp32] [--opcodes] [--a-contiguous channels|states] [--keep DIR]
+        [--h0] [--ndir 1|2] [--maxnreg N] [--bc-fp32] [--opcodes] [--a-contiguous channels|states] [--no-z]
+        [--uneven] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -97,6 +98,8 @@ def main(argv=None) -> int:
     ap.add_argument("--bc-fp32", action="store_true",
                     help="B and C in fp32 instead of fp16 (docs/benchmarks/2026-12-02-h200-bc-dtype)")
     ap.add_argument("--opcodes", action="store_true", help="also print each loop's instructions by opcode")
+    ap.add_argument("--no-z", action="store_true", help="without the z gate (HAS_Z=False, z_ptr None)")
+    ap.add_argument("--uneven", action="store_true", help="masked loads (EVEN=False: a ragged last channel block)")
     ap.add_argument("--keep", default=None, help="write the PTX and cubin here instead of a temporary folder")
     args = ap.parse_args(argv)
     try:
@@ -111,9 +114,11 @@ def main(argv=None) -> int:
     a_unit = {"channels": "s_A_e", "states": "s_A_n"}[args.a_contiguous or
                                                       ("states" if args.kernel == "bwd" else "channels")]
     consts = {n: 1 for n in UNIT_STRIDES | {a_unit} if any(p.name == n for p in fn.params)}
-    consts.update(HAS_Z=True, SOFTPLUS=True, HAS_H0=args.h0, BLOCK_E=block_e, BLOCK_N=16)
+    consts.update(HAS_Z=not args.no_z, SOFTPLUS=True, HAS_H0=args.h0, BLOCK_E=block_e, BLOCK_N=16)
+    if args.no_z:  # a launch without z passes None for its pointer, which Triton makes a constant
+        consts["z_ptr"] = None
     if any(p.name == "EVEN" for p in fn.params):  # the width divides into channel blocks, N = BLOCK_N
-        consts["EVEN"] = True
+        consts["EVEN"] = not args.uneven
     if args.kernel == "bwd":
         consts["T"] = args.T or cfg["T"]
     else:
