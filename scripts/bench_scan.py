@@ -8,7 +8,7 @@ kernel on the same fp32 inputs. Mamba-like inputs: ``A = -(1..N)``, ``delta`` bi
 [1e-3, 1e-1], the gate ``z``, D; ``out_scale`` 0.5.
 
     PYTHONPATH=src python scripts/bench_scan.py --old path/to/old/triton_scan.py \
-        [--shapes 128x768x197,8x1152x1569] [--dirs 1,2] [--tc auto,0,64] [--be 32,16] [--dtype fp16]
+        [--shapes 128x768x197,8x1152x1569] [--dirs 1,2] [--tc auto,0,64] [--be 32,16] [--pf 0,8] [--dtype fp16]
         [--check] [--json out.json]
 
 ``--tc``: ``auto`` = the dispatch's own choice (``chunk_len``), ``0`` = step-serial, ``n`` = chunks of n.
@@ -89,8 +89,11 @@ def _variants(args, new, old):
                 cfg["maxnreg"] = int(mr) or None
             if args.split:
                 cfg["SPLIT"] = True
-            out.append((f"new TC={tc}" + (f" BE={be_nw}" if be != "default" else "") + (" split" if args.split else ""),
-                        new, cfg))
+            for pf in args.pf.split(","):  # the forward's prefetch distance[/cache level]
+                dist, level = (pf.split("/") + ["2"])[:2]
+                tag = (f"new TC={tc}" + (f" BE={be_nw}" if be != "default" else "") + (" split" if args.split else "")
+                       + (f" PF={pf}" if args.pf != "0" else ""))
+                out.append((tag, new, dict(cfg, PF=int(dist), PF_LEVEL=int(level))))
     for spec in filter(None, args.bwd_cfg.split(",")):  # the backward alone re-blocked: BE/warps/T[/maxnreg]
         be, nw, T, *mr = (int(v) for v in spec.split("/"))
         bwd = dict(BLOCK_E=be, num_warps=nw, T=T, maxnreg=mr[0] if mr else None)
@@ -112,6 +115,8 @@ def main(argv=None) -> int:
                     "e.g. 32/1/8/168,16/1/8 (the forward keeps its own)")
     ap.add_argument("--split", action="store_true", help="the forward's two directions as two launches on two "
                     "streams (what a CUDA graph of an inference forward runs)")
+    ap.add_argument("--pf", default="0", help="the forward's prefetch variants, each DIST[/LEVEL] (FWD_CFG's PF and "
+                    "PF_LEVEL), e.g. 0,4,8/1; each variant's forward output is compared with the first's")
     ap.add_argument("--N", type=int, default=16)
     ap.add_argument("--dtype", default="fp16", choices=["fp16", "bf16", "fp32"])
     ap.add_argument("--rep", type=int, default=60, help="do_bench rep (ms)")
@@ -137,8 +142,12 @@ def main(argv=None) -> int:
             t = _inputs(ndir, batch, E, L, args.N, dtype)
             t32 = _inputs(ndir, batch, E, L, args.N, torch.float32) if args.check else None
             ref = _run(old, t32, None, True) if args.check and old is not None else None
+            first = None
             for tag, mod, cfg in _variants(args, new, old):
                 row = dict(shape=shape, ndir=ndir, variant=tag)
+                out = _run(mod, t, cfg, False)[0].float()
+                first = out if first is None else first
+                row["fwd_max_diff_vs_first"] = (out - first).abs().max().item()
                 if mod is new:
                     tc = cfg["TC"] if cfg["TC"] != "auto" else None
                     for phase, dflt in (("fwd", new.FWD_CFG), ("bwd", new.BWD_CFG)):
@@ -167,7 +176,7 @@ def _fmt(r: dict) -> str:
     tc = f" tc fwd/bwd {r['tc_fwd']}/{r['tc_bwd']}" if "tc_fwd" in r else ""
     chk = f" | rel.diff vs old {r['max_rel_vs_old_fp32']:.1e}" if "max_rel_vs_old_fp32" in r else ""
     return (f"{r['shape']:>13} dirs={r['ndir']} {r['variant']:<22} fwd {r['fwd_ms']:8.3f}  fwd+bwd "
-            f"{r['fwdbwd_ms']:8.3f}{tc}{chk}")
+            f"{r['fwdbwd_ms']:8.3f}{tc}{chk} | out vs first {r['fwd_max_diff_vs_first']:.1e}")
 
 
 def _summary(rows) -> None:

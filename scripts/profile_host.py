@@ -64,6 +64,10 @@ def main(argv=None) -> int:
             pstats.Stats(cprof, stream=out).sort_stats("cumulative").print_stats(args.python)
             print(f"# Python functions, cumulative, {args.iters} forwards (cProfile; its overhead included)")
             print(out.getvalue())
+            out = io.StringIO()
+            pstats.Stats(cprof, stream=out).sort_stats("tottime").print_stats(args.python)
+            print(f"# Python functions, own time, {args.iters} forwards")
+            print(out.getvalue())
         with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
             for _ in range(args.iters):
                 m(x)

@@ -55,7 +55,7 @@ from torch import Tensor
 
 from .. import settings
 from ..scan_ref import selective_scan_torch
-from .common import _load, _sigmoid, _softplus, load_A2, program_tile
+from .common import INTERPRETING, _load, _sigmoid, _softplus, load_A2, program_tile
 from .launch import cdiv, interpreting, launch, next_pow2
 from .layout import to_channels_last
 from .scan_chunk import chunk_states
@@ -82,6 +82,24 @@ def _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B
     return u, dl, B, C, z
 
 
+@triton.jit
+def _prefetch_rows(p0, p1, p2, p3, p4, LEVEL: tl.constexpr):
+    """Ask the memory system for the cache lines at the scalar pointers ``p0..p4`` (into L1 and L2 for ``LEVEL`` 1,
+    L2 only for 2), without registers to wait on: every lane names the same lines, so the warp sends one request
+    per line. One asm statement, so one dummy result for all five."""
+    if not INTERPRETING:
+        if LEVEL == 1:
+            tl.inline_asm_elementwise(
+                "prefetch.global.L1 [$1]; prefetch.global.L1 [$2]; prefetch.global.L1 [$3]; "
+                "prefetch.global.L1 [$4]; prefetch.global.L1 [$5];", "=r,l,l,l,l,l", [p0, p1, p2, p3, p4],
+                dtype=tl.int32, is_pure=False, pack=1)
+        else:
+            tl.inline_asm_elementwise(
+                "prefetch.global.L2 [$1]; prefetch.global.L2 [$2]; prefetch.global.L2 [$3]; "
+                "prefetch.global.L2 [$4]; prefetch.global.L2 [$5];", "=r,l,l,l,l,l", [p0, p1, p2, p3, p4],
+                dtype=tl.int32, is_pure=False, pack=1)
+
+
 @triton.jit(do_not_specialize=["A_ptr"])  # A's alignment must not change the layout (see the module doc)
 def _scan_fwd_seq_kernel(
     u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
@@ -94,7 +112,7 @@ def _scan_fwd_seq_kernel(
     h0_ptr,  # (NDIR, batch, NC, N, E) fp32: the state entering each chunk (HAS_H0)
     L, E, N, TC, scale,
     NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
-    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, EVEN: tl.constexpr,
+    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, EVEN: tl.constexpr, PF: tl.constexpr = 0, PF_LEVEL: tl.constexpr = 2,
 ):
     """The forward scan, one step at a time with the next step's inputs prefetched (see the module doc).
     Program (channel block, batch element, chunk): positions ``[c*TC, (c+1)*TC)`` from the states
@@ -151,6 +169,20 @@ def _scan_fwd_seq_kernel(
             Ct = C_n.to(tl.float32)
             if HAS_Z:
                 zv = z_n.to(tl.float32)
+            if PF > 0:  # the rows PF steps ahead, towards the cache
+                if d == 0:
+                    pf = tl.minimum(pos + PF, p_last)
+                else:
+                    pf = tl.maximum(pos - PF, p_last)
+                e0 = pid_e * BLOCK_E
+                pu = u_ptr + d * s_u_d + pid_b * s_u_b + e0 * s_u_e + pf * s_u_l
+                if HAS_Z:
+                    pz = z_ptr + pid_b * s_z_b + e0 * s_z_e + pf * s_z_l
+                else:
+                    pz = pu
+                _prefetch_rows(pu, dl_ptr + d * s_dl_d + pid_b * s_dl_b + e0 * s_dl_e + pf * s_dl_l,
+                               B_ptr + d * s_B_d + pid_b * s_B_b + pf * s_B_l,
+                               C_ptr + d * s_C_d + pid_b * s_C_b + pf * s_C_l, pz, PF_LEVEL)
             # prefetch the next step
             u_n, dl_n, B_n, C_n, z_n = _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l,
                                                         s_C_l, s_z_l, pnx, emask, nmask, HAS_Z, EVEN)
@@ -426,7 +458,7 @@ def _scan_bwd_seq_kernel(
 # kernel or to Triton (scripts/gpu_suite.sh regab). Two-direction launches (eager inference, training) stay
 # uncapped: the cap was not timed there, and with Triton 3.6 their kernel spills under 120. So do chunked segments:
 # alone, one direction at 32 x 768 x 1569 and 8 x 1152 x 1569, 120 was 2-3 % slower than no cap.
-FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
+FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, PF=0, PF_LEVEL=2)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
 # Forward: when the step-serial launch has fewer than MIN_PROGS_FWD programs (channel blocks of FWD_CFG's
@@ -522,7 +554,8 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
     BN = max(2, next_pow2(N))
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=TC < L, BLOCK_E=BE,
-                BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, num_warps=cfg["num_warps"])
+                BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, PF=cfg["PF"], PF_LEVEL=cfg["PF_LEVEL"],
+                num_warps=cfg["num_warps"])
     one_dir = dict(meta, NDIR=1, **fwd_regcap(cfg, one_direction=True, chunked=TC < L))
     h0 = None
     if TC < L:
