@@ -422,17 +422,27 @@ def _interpreter_main() -> int:
         u, dl = torch.randn(2, b, L, E), torch.randn(2, b, L, E)
         xd, z = torch.randn(2, b, L, R + 2 * N), torch.randn(b, L, E)
         A, D, bias = -torch.rand(2, E, N) - 0.5, torch.randn(2, E), torch.randn(2, E)
-        o2 = torch.full((b, L, E), float("nan"))
-        TS.scan_fwd(u, dl, xd[..., R:R + N], xd[..., R + N:], z, A, D, bias, o2, True, 0.5)
-        o3 = torch.full((b, L, E), float("nan"))
-        real, used = TS._scan_fwd_split, []
-        TS._scan_fwd_split = lambda *a: used.append(1) or real(*a)
-        try:
-            TS.scan_fwd(u, dl, xd[..., R:R + N], xd[..., R + N:], z, A, D, bias, o3, True, 0.5, cfg=dict(SPLIT=True))
-        finally:
-            TS._scan_fwd_split = real
-        cases.append((f"split-direction vs seq fwd {(b, L, E, N)}",
-                       {"out": _rel(o3, o2), "split path not taken": float(not used)}, 1e-5))
+        # with and without the gate; the gate after the sum (SUM_GATE=1, the default) or in each direction's scan
+        for zz, sum_gates in ((z, 1), (z, 0), (None, 1)):
+            o2 = torch.full((b, L, E), float("nan"))
+            TS.scan_fwd(u, dl, xd[..., R:R + N], xd[..., R + N:], zz, A, D, bias, o2, True, 0.5)
+            o3 = torch.full((b, L, E), float("nan"))
+            real, used = TS._scan_fwd_split, []
+            TS._scan_fwd_split = lambda *a: used.append(1) or real(*a)
+            try:
+                TS.scan_fwd(u, dl, xd[..., R:R + N], xd[..., R + N:], zz, A, D, bias, o3, True, 0.5,
+                            cfg=dict(SPLIT=True, SUM_GATE=sum_gates))
+            finally:
+                TS._scan_fwd_split = real
+            cases.append((f"split-direction vs seq fwd {(b, L, E, N)} z={zz is not None} sum_gate={sum_gates}",
+                           {"out": _rel(o3, o2), "split path not taken": float(not used)}, 1e-5))
+    # the split forward's sum-and-gate pass: the kernel (channels contiguous) and torch (any strides) agree
+    a, c, zt = torch.randn(2, 11, 40), torch.randn(2, 11, 40), torch.randn(2, 40, 11)
+    o_kernel, o_torch = a.clone(), a.clone()
+    TS.sum_gate(o_kernel, c, zt.transpose(1, 2).contiguous())
+    TS.sum_gate(o_torch, c, zt.transpose(1, 2))
+    want = (a + c) * torch.nn.functional.silu(zt.transpose(1, 2))
+    cases.append(("sum_gate", {"kernel": _rel(o_kernel, want), "torch": _rel(o_torch, want)}, 1e-6))
     # the Mamba core tells the scan whether a backward can follow (no_grad: no; grad: yes), which is
     # what lets SPLIT="auto" use the two-stream scan for captured inference only
     from rmeeto.ops.dispatch import bimamba_v2_inner_triton

@@ -83,21 +83,29 @@ def _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B
 
 
 @triton.jit
-def _prefetch_rows(p0, p1, p2, p3, p4, LEVEL: tl.constexpr):
-    """Ask the memory system for the cache lines at the scalar pointers ``p0..p4`` (into L1 and L2 for ``LEVEL`` 1,
+def _prefetch_rows(p0, p1, p2, p3, LEVEL: tl.constexpr):
+    """Ask the memory system for the cache lines at the scalar pointers ``p0..p3`` (into L1 and L2 for ``LEVEL`` 1,
     L2 only for 2), without registers to wait on: every lane names the same lines, so the warp sends one request
-    per line. One asm statement, so one dummy result for all five."""
+    per line. One asm statement, so one dummy result for all four."""
     if not INTERPRETING:
         if LEVEL == 1:
             tl.inline_asm_elementwise(
-                "prefetch.global.L1 [$1]; prefetch.global.L1 [$2]; prefetch.global.L1 [$3]; "
-                "prefetch.global.L1 [$4]; prefetch.global.L1 [$5];", "=r,l,l,l,l,l", [p0, p1, p2, p3, p4],
-                dtype=tl.int32, is_pure=False, pack=1)
+                "prefetch.global.L1 [$1]; prefetch.global.L1 [$2]; prefetch.global.L1 [$3]; prefetch.global.L1 [$4];",
+                "=r,l,l,l,l", [p0, p1, p2, p3], dtype=tl.int32, is_pure=False, pack=1)
         else:
             tl.inline_asm_elementwise(
-                "prefetch.global.L2 [$1]; prefetch.global.L2 [$2]; prefetch.global.L2 [$3]; "
-                "prefetch.global.L2 [$4]; prefetch.global.L2 [$5];", "=r,l,l,l,l,l", [p0, p1, p2, p3, p4],
-                dtype=tl.int32, is_pure=False, pack=1)
+                "prefetch.global.L2 [$1]; prefetch.global.L2 [$2]; prefetch.global.L2 [$3]; prefetch.global.L2 [$4];",
+                "=r,l,l,l,l", [p0, p1, p2, p3], dtype=tl.int32, is_pure=False, pack=1)
+
+
+@triton.jit
+def _prefetch_row(p, LEVEL: tl.constexpr):
+    """:func:`_prefetch_rows` for one line."""
+    if not INTERPRETING:
+        if LEVEL == 1:
+            tl.inline_asm_elementwise("prefetch.global.L1 [$1];", "=r,l", [p], dtype=tl.int32, is_pure=False, pack=1)
+        else:
+            tl.inline_asm_elementwise("prefetch.global.L2 [$1];", "=r,l", [p], dtype=tl.int32, is_pure=False, pack=1)
 
 
 @triton.jit(do_not_specialize=["A_ptr"])  # A's alignment must not change the layout (see the module doc)
@@ -129,6 +137,8 @@ def _scan_fwd_seq_kernel(
     for d in tl.static_range(NDIR):
         if d == 1:
             tl.debug_barrier()
+        # silu(z) multiplies the sum of the directions, so only the last direction's pass applies it (the condition
+        # is written out each time: a local variable would not stay a compile-time constant)
         A2 = tl.load(A_ptr + d * s_A_d + n[:, None] * s_A_n + e[None, :] * s_A_e,
                      mask=nmask[:, None] & emask[None, :], other=0.0) * 1.4426950408889634
         Dv = tl.load(D_ptr + d * E + e, mask=emask, other=0.0)
@@ -137,7 +147,7 @@ def _scan_fwd_seq_kernel(
         dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + e * s_dl_e
         B_base = B_ptr + d * s_B_d + pid_b * s_B_b + n * s_B_n
         C_base = C_ptr + d * s_C_d + pid_b * s_C_b + n * s_C_n
-        if HAS_Z:
+        if HAS_Z & (d == NDIR - 1):
             z_base = z_ptr + pid_b * s_z_b + e * s_z_e
         else:
             z_base = u_base  # a placeholder: nothing reads it
@@ -149,7 +159,7 @@ def _scan_fwd_seq_kernel(
         # the last position of the walk: prefetches past it re-read it, so no load needs the step's mask
         p_last = p0 + (clen - 1) * (1 - 2 * d)
         u_n, dl_n, B_n, C_n, z_n = _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l,
-                                                    s_C_l, s_z_l, p0, emask, nmask, HAS_Z, EVEN)
+                                                    s_C_l, s_z_l, p0, emask, nmask, HAS_Z & (d == NDIR - 1), EVEN)
         if HAS_H0:
             row = (d * tl.num_programs(1) + pid_b) * tl.num_programs(2) + c
             h = tl.load(h0_ptr + row * E * N + n[:, None] * E + e[None, :],
@@ -167,7 +177,7 @@ def _scan_fwd_seq_kernel(
             dl = dl_n.to(tl.float32) + bias
             Bt = B_n.to(tl.float32)
             Ct = C_n.to(tl.float32)
-            if HAS_Z:
+            if HAS_Z & (d == NDIR - 1):
                 zv = z_n.to(tl.float32)
             if PF > 0:  # the rows PF steps ahead, towards the cache
                 if d == 0:
@@ -175,28 +185,25 @@ def _scan_fwd_seq_kernel(
                 else:
                     pf = tl.maximum(pos - PF, p_last)
                 e0 = pid_e * BLOCK_E
-                pu = u_ptr + d * s_u_d + pid_b * s_u_b + e0 * s_u_e + pf * s_u_l
-                if HAS_Z:
-                    pz = z_ptr + pid_b * s_z_b + e0 * s_z_e + pf * s_z_l
-                else:
-                    pz = pu
-                _prefetch_rows(pu, dl_ptr + d * s_dl_d + pid_b * s_dl_b + e0 * s_dl_e + pf * s_dl_l,
+                _prefetch_rows(u_ptr + d * s_u_d + pid_b * s_u_b + e0 * s_u_e + pf * s_u_l,
+                               dl_ptr + d * s_dl_d + pid_b * s_dl_b + e0 * s_dl_e + pf * s_dl_l,
                                B_ptr + d * s_B_d + pid_b * s_B_b + pf * s_B_l,
-                               C_ptr + d * s_C_d + pid_b * s_C_b + pf * s_C_l, pz, PF_LEVEL)
+                               C_ptr + d * s_C_d + pid_b * s_C_b + pf * s_C_l, PF_LEVEL)
+                if HAS_Z & (d == NDIR - 1):
+                    _prefetch_row(z_ptr + pid_b * s_z_b + e0 * s_z_e + pf * s_z_l, PF_LEVEL)
             # prefetch the next step
             u_n, dl_n, B_n, C_n, z_n = _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l,
-                                                        s_C_l, s_z_l, pnx, emask, nmask, HAS_Z, EVEN)
+                                                        s_C_l, s_z_l, pnx, emask, nmask, HAS_Z & (d == NDIR - 1), EVEN)
             if SOFTPLUS:
                 dl = _softplus(dl)
             a = tl.exp2(dl[None, :] * A2)
             h = a * h + (dl * u)[None, :] * Bt[:, None]
-            y = tl.sum(h * Ct[:, None], axis=0) + Dv * u
-            if HAS_Z:
-                y = y * zv * _sigmoid(zv)
-            y = y * scale
+            y = (tl.sum(h * Ct[:, None], axis=0) + Dv * u) * scale
             optr = o_base + pos * s_o_l
             if d == 1:
                 y = y + _load(optr, emask, EVEN).to(tl.float32)
+            if HAS_Z & (d == NDIR - 1):
+                y = y * zv * _sigmoid(zv)
             if EVEN:
                 tl.store(optr, y.to(out_ptr.dtype.element_ty))
             else:
@@ -458,7 +465,7 @@ def _scan_bwd_seq_kernel(
 # kernel or to Triton (scripts/gpu_suite.sh regab). Two-direction launches (eager inference, training) stay
 # uncapped: the cap was not timed there, and with Triton 3.6 their kernel spills under 120. So do chunked segments:
 # alone, one direction at 32 x 768 x 1569 and 8 x 1152 x 1569, 120 was 2-3 % slower than no cap.
-FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, PF=0, PF_LEVEL=2)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
+FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, PF=0, PF_LEVEL=2, SUM_GATE=1)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
 # Forward: when the step-serial launch has fewer than MIN_PROGS_FWD programs (channel blocks of FWD_CFG's
@@ -563,7 +570,7 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
                              scale, TC, BE, cfg["num_warps"], False)
     grid = (cdiv(E, BE), batch, cdiv(L, TC))
     if TC >= L and split:
-        _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, one_dir)
+        _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, one_dir, bool(cfg["SUM_GATE"]))
     else:
         launch(_scan_fwd_seq_kernel, grid, *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), *_s3(A), D, bias,
                h0, L, E, N, TC, float(scale), **(one_dir if ndir == 1 else meta))
@@ -605,18 +612,21 @@ def _one_dir(x: Optional[Tensor], d: Optional[int], reverse: bool) -> tuple:
     return (v, *strides)
 
 
-def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, grid, meta) -> None:
+def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, grid, meta, sum_gates: bool = True) -> None:
     """Default for captured inference (``SPLIT="auto"``; 1.13x faster on an H100): the two directions as two
     launches of the one-direction kernel on two CUDA streams, so both run at once with twice the resident
-    programs and half the serial chain each; then ``out = y_0 + y_1``. Capturable in a CUDA graph. ``meta``: the
-    one-direction kernel's."""
+    programs and half the serial chain each; then ``out = (y_0 + y_1) * silu(z)`` in one pass, so the scans compute
+    no gate (``sum_gates``; otherwise each scan gates its own output and they are added). Capturable in a CUDA graph.
+    ``meta``: the one-direction kernel's."""
     L, E, N = u.shape[2], u.shape[3], A.shape[-1]
     other = torch.empty(out.shape, device=out.device, dtype=out.dtype)
+    zs = None if sum_gates else z
+    meta = dict(meta, HAS_Z=zs is not None)
 
     def one_direction(d: int, dst: Tensor) -> None:
         rev = d == 1
         launch(_scan_fwd_seq_kernel, grid, *_one_dir(u, d, rev), *_one_dir(delta, d, rev), *_one_dir(B, d, rev),
-               *_one_dir(C, d, rev), *_one_dir(z, None, rev), *_one_dir(dst, None, rev),
+               *_one_dir(C, d, rev), *_one_dir(zs, None, rev), *_one_dir(dst, None, rev),
                *_s3(A[d:d + 1]), D[d:d + 1], bias[d:d + 1], None, L, E, N, L, scale, **meta)
 
     if u.is_cuda:
@@ -632,7 +642,46 @@ def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, grid, meta
     else:  # Triton's interpreter
         one_direction(0, out)
         one_direction(1, other)
-    out.add_(other)
+    sum_gate(out, other, z if sum_gates else None)
+
+
+@triton.jit
+def _sum_gate_kernel(out_ptr, s_o_b, s_o_l, other_ptr, s_t_b, s_t_l, z_ptr, s_z_b, s_z_l, L, E,
+                     HAS_Z: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr):
+    """``out = (out + other) * silu(z)`` (``out + other`` without ``HAS_Z``) on a (positions, channels) tile of one
+    batch element; channels contiguous in all three."""
+    t = tl.program_id(0) * BLOCK_L + tl.arange(0, BLOCK_L)
+    e = tl.program_id(1) * BLOCK_E + tl.arange(0, BLOCK_E)
+    b = tl.program_id(2).to(tl.int64)
+    m = (t < L)[:, None] & (e < E)[None, :]
+    optr = out_ptr + b * s_o_b + t[:, None] * s_o_l + e[None, :]
+    y = tl.load(optr, mask=m, other=0.0).to(tl.float32)
+    y += tl.load(other_ptr + b * s_t_b + t[:, None] * s_t_l + e[None, :], mask=m, other=0.0).to(tl.float32)
+    if HAS_Z:
+        zv = tl.load(z_ptr + b * s_z_b + t[:, None] * s_z_l + e[None, :], mask=m, other=0.0).to(tl.float32)
+        y = y * zv * tl.sigmoid(zv)
+    tl.store(optr, y.to(out_ptr.dtype.element_ty), mask=m)
+
+
+SUM_GATE_CFG = dict(BLOCK_L=8, BLOCK_E=256, num_warps=4)
+
+
+def sum_gate(out: Tensor, other: Tensor, z: Optional[Tensor]) -> None:
+    """``out = (out + other) * silu(z)`` in place (``out += other`` for ``z`` None); (b, L, E) tensors whose channels
+    are contiguous (``z`` may be a view into ``xz``)."""
+    batch, L, E = out.shape
+    if out.numel() == 0:
+        return
+    if z is not None and z.stride(2) != 1 or out.stride(2) != 1 or other.stride(2) != 1:
+        out.add_(other)
+        if z is not None:
+            out.mul_(torch.nn.functional.silu(z.to(torch.float32)).to(out.dtype))
+        return
+    bl, be = min(SUM_GATE_CFG["BLOCK_L"], next_pow2(L)), min(SUM_GATE_CFG["BLOCK_E"], next_pow2(E))
+    zs = (z, z.stride(0), z.stride(1)) if z is not None else (None, 0, 0)
+    launch(_sum_gate_kernel, (cdiv(L, bl), cdiv(E, be), batch), out, out.stride(0), out.stride(1), other,
+           other.stride(0), other.stride(1), *zs, L, E, HAS_Z=z is not None, BLOCK_L=bl, BLOCK_E=be,
+           num_warps=SUM_GATE_CFG["num_warps"])
 
 
 def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool,
