@@ -91,9 +91,12 @@ def _variants(args, new, old):
                 cfg["SPLIT"] = True
             for pf in args.pf.split(","):  # the forward's prefetch distance[/cache level]
                 dist, level = (pf.split("/") + ["2"])[:2]
-                tag = (f"new TC={tc}" + (f" BE={be_nw}" if be != "default" else "") + (" split" if args.split else "")
-                       + (f" PF={pf}" if args.pf != "0" else ""))
-                out.append((tag, new, dict(cfg, PF=int(dist), PF_LEVEL=int(level))))
+                for extra in args.fwd_cfgs.split(";"):  # more FWD_CFG entries, KEY=INT separated by spaces
+                    tag = (f"new TC={tc}" + (f" BE={be_nw}" if be != "default" else "")
+                           + (" split" if args.split else "") + (f" PF={pf}" if args.pf != "0" else "")
+                           + (f" {extra}" if extra else ""))
+                    more = {k: int(v) for k, v in (item.split("=") for item in extra.split())}
+                    out.append((tag, new, dict(cfg, PF=int(dist), PF_LEVEL=int(level), **more)))
     for spec in filter(None, args.bwd_cfg.split(",")):  # the backward alone re-blocked: BE/warps/T[/maxnreg]
         be, nw, T, *mr = (int(v) for v in spec.split("/"))
         bwd = dict(BLOCK_E=be, num_warps=nw, T=T, maxnreg=mr[0] if mr else None)
@@ -117,6 +120,8 @@ def main(argv=None) -> int:
                     "streams (what a CUDA graph of an inference forward runs)")
     ap.add_argument("--pf", default="0", help="the forward's prefetch variants, each DIST[/LEVEL] (FWD_CFG's PF and "
                     "PF_LEVEL), e.g. 0,4,8/1; each variant's forward output is compared with the first's")
+    ap.add_argument("--fwd-cfgs", default="", help="variants of other FWD_CFG entries, separated by ';', each "
+                    "KEY=INT pairs separated by spaces (e.g. 'SUM_GATE=0;SUM_GATE=1')")
     ap.add_argument("--N", type=int, default=16)
     ap.add_argument("--dtype", default="fp16", choices=["fp16", "bf16", "fp32"])
     ap.add_argument("--rep", type=int, default=60, help="do_bench rep (ms)")
