@@ -101,10 +101,13 @@ def _scan_inputs(ndir=2, batch=2, L=8, E=64, N=16):
             torch.empty(batch, L, E))
 
 
-@pytest.mark.parametrize("ndir,cfg,capped", [
-    (2, {"SPLIT": True}, True), (1, {}, True), (2, {}, False), (2, {"TC": 4}, False), (1, {"TC": 4}, False)],
-    ids=["two-stream", "one-direction", "two-directions", "chunked", "chunked-one-direction"])
-def test_the_register_cap_reaches_exactly_the_step_serial_one_direction_forward_launches(monkeypatch, ndir, cfg, capped):
+@pytest.mark.parametrize("ndir,cfg,cap_key", [
+    (2, {"SPLIT": True, "SUM_GATE": 0}, "maxnreg"), (2, {"SPLIT": True}, "SPLIT_MAXNREG"), (1, {}, "maxnreg"),
+    (2, {}, None), (2, {"TC": 4}, None), (1, {"TC": 4}, None)],
+    ids=["two-stream-gated", "two-stream-ungated", "one-direction", "two-directions", "chunked", "chunked-one-direction"])
+def test_the_register_caps_reach_exactly_the_step_serial_one_direction_forward_launches(monkeypatch, ndir, cfg, cap_key):
+    """``maxnreg`` caps one-direction launches that gate their output, ``SPLIT_MAXNREG`` the split forward's ungated
+    ones; no other launch is capped."""
     from rmeeto.ops.triton import scan, scan_chunk
 
     metas = []
@@ -114,12 +117,30 @@ def test_the_register_cap_reaches_exactly_the_step_serial_one_direction_forward_
     u, dl, B, C, z, A, D, bias, out = _scan_inputs(ndir)
     for cap in (scan.FWD_CFG["maxnreg"], 96, 0):
         metas.clear()
-        scan.scan_fwd(u, dl, B, C, z, A, D, bias, out, True, 0.5, cfg=dict(cfg, maxnreg=cap))
+        other = {"maxnreg": 104, "SPLIT_MAXNREG": 112}  # the cap that must not be used
+        caps = {**other, cap_key: cap} if cap_key else {k: cap for k in other}
+        scan.scan_fwd(u, dl, B, C, z, A, D, bias, out, True, 0.5, cfg=dict(cfg, **caps))
         fwd = [meta for name, meta in metas if name == "_scan_fwd_seq_kernel"]
         assert len(fwd) == (2 if cfg.get("SPLIT") else 1)
         assert all(m["NDIR"] == ndir if not cfg.get("SPLIT") else m["NDIR"] == 1 for m in fwd)
-        assert {m.get("maxnreg") for m in fwd} == {cap or None if capped else None}, (cap, fwd)
+        assert {m.get("maxnreg") for m in fwd} == {cap or None if cap_key else None}, (cap, fwd)
         assert all("maxnreg" not in meta for name, meta in metas if name != "_scan_fwd_seq_kernel")
+
+
+@pytest.mark.parametrize("E,batch,sms,want", [(768, 128, 132, 128), (384, 128, 132, 64), (1536, 128, 132, 128),
+                                              (768, 64, 132, 64), (768, 32, 1, 128), (40, 128, 1, 64)])
+def test_the_split_forward_takes_wide_programs_only_where_they_fill_the_gpu(monkeypatch, E, batch, sms, want):
+    """128-channel programs where the two launches' programs reach 8 per multiprocessor (Vim-S and Vim-B at batch 128
+    on an H200's 132), 64 otherwise (Vim-Ti; smaller batches); never wider than the width's power of two."""
+    from rmeeto.ops.triton import scan
+
+    monkeypatch.setattr(scan, "sm_count", lambda device: sms)
+    meta = dict(BLOCK_E=64, BLOCK_N=16, NDIR=2, EVEN=True)
+    got = scan.split_meta(scan.FWD_CFG, meta, E, 16, batch, torch.device("cpu"))
+    assert got["BLOCK_E"] == want and got["NDIR"] == 1 and got["EVEN"] == (E % want == 0)
+    assert "maxnreg" not in got  # no cap on the ungated scans by default
+    gated = scan.split_meta(dict(scan.FWD_CFG, SUM_GATE=0), meta, E, 16, batch, torch.device("cpu"))
+    assert gated["BLOCK_E"] == 64 and gated["maxnreg"] == scan.FWD_CFG["maxnreg"]  # the gate in each scan: as before
 
 
 def test_scan_configuration_overrides_are_checked_and_undone():

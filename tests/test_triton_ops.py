@@ -418,12 +418,13 @@ def _interpreter_main() -> int:
     # the opt-in two-stream forward (cfg SPLIT=True) against the default
     from rmeeto.ops.triton import scan as TS
 
-    for (b, L, E, N, R) in [(2, 13, 20, 4, 3), (1, 1, 8, 5, 2), (2, 40, 33, 16, 4)]:
+    for (b, L, E, N, R) in [(2, 13, 20, 4, 3), (1, 1, 8, 5, 2), (2, 40, 33, 16, 4), (1, 9, 130, 16, 4)]:
         u, dl = torch.randn(2, b, L, E), torch.randn(2, b, L, E)
         xd, z = torch.randn(2, b, L, R + 2 * N), torch.randn(b, L, E)
         A, D, bias = -torch.rand(2, E, N) - 0.5, torch.randn(2, E), torch.randn(2, E)
-        # with and without the gate; the gate after the sum (SUM_GATE=1, the default) or in each direction's scan
-        for zz, sum_gates in ((z, 1), (z, 0), (None, 1)):
+        # with and without the gate; the gate after the sum (SUM_GATE=1, the default) or in each direction's scan;
+        # wide programs (SPLIT_WIDE_BLOCK_E channels) forced where the width allows them
+        for zz, sum_gates, wide_at in ((z, 1, 8), (z, 0, 8), (None, 1, 8), (z, 1, 0)):
             o2 = torch.full((b, L, E), float("nan"))
             TS.scan_fwd(u, dl, xd[..., R:R + N], xd[..., R + N:], zz, A, D, bias, o2, True, 0.5)
             o3 = torch.full((b, L, E), float("nan"))
@@ -431,10 +432,11 @@ def _interpreter_main() -> int:
             TS._scan_fwd_split = lambda *a: used.append(1) or real(*a)
             try:
                 TS.scan_fwd(u, dl, xd[..., R:R + N], xd[..., R + N:], zz, A, D, bias, o3, True, 0.5,
-                            cfg=dict(SPLIT=True, SUM_GATE=sum_gates))
+                            cfg=dict(SPLIT=True, SUM_GATE=sum_gates, SPLIT_WIDE_PROGS_PER_SM=wide_at))
             finally:
                 TS._scan_fwd_split = real
-            cases.append((f"split-direction vs seq fwd {(b, L, E, N)} z={zz is not None} sum_gate={sum_gates}",
+            cases.append((f"split-direction vs seq fwd {(b, L, E, N)} z={zz is not None} sum_gate={sum_gates} "
+                          f"wide={wide_at == 0}",
                            {"out": _rel(o3, o2), "split path not taken": float(not used)}, 1e-5))
     # the split forward's sum-and-gate pass: the kernel (channels contiguous) and torch (any strides) agree
     a, c, zt = torch.randn(2, 11, 40), torch.randn(2, 11, 40), torch.randn(2, 40, 11)

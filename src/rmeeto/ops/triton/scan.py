@@ -457,15 +457,27 @@ def _scan_bwd_seq_kernel(
 # are captured in a CUDA graph and will not be differentiated (inference with a graph: 1.13x on an
 # H100 on 2026-11-27, Vim-S unmerged and r=11), and as one launch otherwise (training: 0.98x split;
 # eager merged Vim-S inference: 0.86x split, CPU-bound); the ``scan_split`` setting forces it on or off.
-# maxnreg: ptxas's register cap (0 or None: none) for the forward kernel's step-serial one-direction launches: the
-# two-stream launch of a captured inference forward, and unchunked single-direction scans. On one H200 with Triton 3.6 (2026-12-01,
+# maxnreg: ptxas's register cap (0 or None: none) for the forward kernel's step-serial one-direction launches that
+# gate their own output: unchunked single-direction scans (the selective_scan_fn contract), and the two-stream launches
+# of a captured inference forward when SUM_GATE is 0. On one H200 with Triton 3.6 (2026-12-01,
 # docs/benchmarks/2026-12-01-h200-fwd-regcap, scripts/ab_scan_cfg.py, configurations interleaved in one process)
 # a cap of 120 made Vim-S / Vim-Ti / VideoMamba-S in a CUDA graph 1.02-1.05x faster than no cap, but a cap of 128
 # made them 0.85-0.92x as fast: how ptxas schedules under a cap is fragile, so re-time it after any change to the
 # kernel or to Triton (scripts/gpu_suite.sh regab). Two-direction launches (eager inference, training) stay
 # uncapped: the cap was not timed there, and with Triton 3.6 their kernel spills under 120. So do chunked segments:
 # alone, one direction at 32 x 768 x 1569 and 8 x 1152 x 1569, 120 was 2-3 % slower than no cap.
-FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, PF=0, PF_LEVEL=2, SUM_GATE=1)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
+# SUM_GATE (default 1): silu(z) multiplies the sum of the directions, so the split forward runs its two scans without
+# the gate and applies it in the pass that sums them (sum_gate), and a two-direction launch gates in its second
+# direction's pass only. Those scans then take SPLIT_MAXNREG (default none) and, where the two launches have at
+# least SPLIT_WIDE_PROGS_PER_SM programs per multiprocessor, SPLIT_WIDE_BLOCK_E channels per program. On one H200
+# (2026-12-03, docs/benchmarks/2026-12-03-h200-scan-prefetch, batch 128, fp16, CUDA graph, interleaved): against
+# the gate in each scan under the 120 cap, Vim-S 1.030x / 1.028x (r=0 / 11) with 128 channels, Vim-B 1.039x /
+# 1.039x, Vim-Ti 1.014x / 1.016x with 64 (128 channels: 0.92x, 768 programs); the ungated scans under the 120 cap
+# were 0.86-0.88x. The two-direction launch alone: 1.26-1.31x at the image shapes, 1.02x at 1569 steps.
+# PF (default 0: off): prefetch the rows PF steps ahead into L2 (PF_LEVEL 2) or L1 (1); 1.007-1.010x on Vim-S,
+# 0.997-0.998x on Vim-Ti with the gate in each scan (same record).
+FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, PF=0, PF_LEVEL=2, SUM_GATE=1, SPLIT_MAXNREG=0,
+               SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
 # Forward: when the step-serial launch has fewer than MIN_PROGS_FWD programs (channel blocks of FWD_CFG's
@@ -570,11 +582,40 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
                              scale, TC, BE, cfg["num_warps"], False)
     grid = (cdiv(E, BE), batch, cdiv(L, TC))
     if TC >= L and split:
-        _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), grid, one_dir, bool(cfg["SUM_GATE"]))
+        _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), split_meta(cfg, meta, E, N, batch, u.device),
+                        bool(cfg["SUM_GATE"]))
     else:
         launch(_scan_fwd_seq_kernel, grid, *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), *_s3(A), D, bias,
                h0, L, E, N, TC, float(scale), **(one_dir if ndir == 1 else meta))
     return out
+
+
+_SM_COUNT: dict = {}
+
+
+def sm_count(device: torch.device) -> int:
+    """Streaming multiprocessors of a CUDA ``device`` (cached: the query costs host time); 1 elsewhere (Triton's
+    interpreter)."""
+    if device.type != "cuda":
+        return 1
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    if index not in _SM_COUNT:
+        _SM_COUNT[index] = torch.cuda.get_device_properties(index).multi_processor_count
+    return _SM_COUNT[index]
+
+
+def split_meta(cfg: dict, meta: dict, E: int, N: int, batch: int, device: torch.device) -> dict:
+    """The launch options of the split forward's one-direction launches (see ``FWD_CFG``). When the gate follows the
+    sum (``SUM_GATE``): the ``SPLIT_MAXNREG`` cap, and ``SPLIT_WIDE_BLOCK_E`` channels per program where the two
+    launches' programs reach ``SPLIT_WIDE_PROGS_PER_SM`` per multiprocessor. Otherwise ``maxnreg`` and ``BLOCK_E``."""
+    if not cfg["SUM_GATE"]:
+        return dict(meta, NDIR=1, **_regcap(cfg))
+    wide = min(cfg["SPLIT_WIDE_BLOCK_E"], next_pow2(E))
+    be = meta["BLOCK_E"]
+    if wide > be and 2 * batch * cdiv(E, wide) >= cfg["SPLIT_WIDE_PROGS_PER_SM"] * sm_count(device):
+        be = wide
+    cap = cfg["SPLIT_MAXNREG"]
+    return dict(meta, NDIR=1, BLOCK_E=be, EVEN=E % be == 0 and N == meta["BLOCK_N"], **({"maxnreg": cap} if cap else {}))
 
 
 def _regcap(cfg: dict) -> dict:
@@ -612,13 +653,14 @@ def _one_dir(x: Optional[Tensor], d: Optional[int], reverse: bool) -> tuple:
     return (v, *strides)
 
 
-def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, grid, meta, sum_gates: bool = True) -> None:
+def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, meta, sum_gates: bool = True) -> None:
     """Default for captured inference (``SPLIT="auto"``; 1.13x faster on an H100): the two directions as two
     launches of the one-direction kernel on two CUDA streams, so both run at once with twice the resident
     programs and half the serial chain each; then ``out = (y_0 + y_1) * silu(z)`` in one pass, so the scans compute
     no gate (``sum_gates``; otherwise each scan gates its own output and they are added). Capturable in a CUDA graph.
-    ``meta``: the one-direction kernel's."""
+    ``meta``: the one-direction kernel's (:func:`split_meta`)."""
     L, E, N = u.shape[2], u.shape[3], A.shape[-1]
+    grid = (cdiv(E, meta["BLOCK_E"]), u.shape[1], 1)
     other = torch.empty(out.shape, device=out.device, dtype=out.dtype)
     zs = None if sum_gates else z
     meta = dict(meta, HAS_Z=zs is not None)
