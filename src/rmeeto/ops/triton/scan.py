@@ -13,10 +13,11 @@ layout follows the load of ``A``, read channel-contiguous and not specialised on
 not change with the inputs' alignment. Direction 1 (the "backward" Mamba direction) walks the
 sequence from ``L-1`` down to 0 by reading position ``L-1-i`` at scan step ``i``: no flipped
 copies. With two directions the same program runs direction 0, writes ``scale * y_0``, then runs
-direction 1 and adds ``scale * y_1`` in place (a barrier in between): deterministic, no atomics.
-For inference forwards captured in a CUDA graph (``SPLIT="auto"``, the default; 1.13x on an H100)
-the two directions run as two launches on two CUDA streams (direction 1 through a negated sequence
-stride), at the same time, and are summed; ``RMEETO_SCAN_SPLIT=1|0`` forces that on or off. (A chunked
+direction 1, adds ``scale * y_1`` in place (a barrier in between) and applies the gate ``silu(z)`` once, to the
+sum: deterministic, no atomics. For inference forwards captured in a CUDA graph (``SPLIT="auto"``, the default;
+1.13x on an H100) the two directions run as two ungated launches on two CUDA streams (direction 1 through a
+negated sequence stride), at the same time, and one pass sums and gates them (:func:`sum_gate`);
+``RMEETO_SCAN_SPLIT=1|0`` forces that on or off. (A chunked
 forward with ``tl.associative_scan`` over ``(BLOCK_E, N, T)`` tiles was 3.6x slower on H100 and
 was removed on 2026-11-27.)
 
