@@ -9,7 +9,7 @@ Static counts only: they say nothing about time. Asserts nothing.
 
     PYTHONPATH=src python scripts/inspect_scan_sass.py [--kernel bwd|fwd] [--block-e 32] [--warps 1] [--T 8]
         [--h0] [--ndir 1|2] [--maxnreg N] [--bc-fp32] [--opcodes] [--a-contiguous channels|states] [--no-z]
-        [--uneven] [--pf STEPS] [--pf-level 1|2] [--keep DIR]
+        [--uneven] [--pf STEPS] [--pf-level 1|2] [--loads] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -77,9 +77,10 @@ def loop_counts(sass: str) -> list[dict]:
             continue
         start = int(m.group(1), 16)
         ops = [re.sub(r"^@!?U?P\w+\s+", "", t).split()[0] for a, t in rows if start <= a <= addr]
+        loads = [f"{o} {i / len(ops):.0%}" for i, o in enumerate(ops) if o.startswith("LDG")]
         loops.append(dict(start=hex(start), end=hex(addr), instructions=len(ops),
                           **{k: sum(o.startswith(k) for o in ops) for k in ("BAR", "SHFL", "MUFU", "LDS", "STS")},
-                          opcodes=collections.Counter(o.split(".")[0] for o in ops).most_common()))
+                          opcodes=collections.Counter(o.split(".")[0] for o in ops).most_common(), loads=loads))
     return loops
 
 
@@ -98,6 +99,7 @@ def main(argv=None) -> int:
     ap.add_argument("--bc-fp32", action="store_true",
                     help="B and C in fp32 instead of fp16 (docs/benchmarks/2026-12-02-h200-bc-dtype)")
     ap.add_argument("--opcodes", action="store_true", help="also print each loop's instructions by opcode")
+    ap.add_argument("--loads", action="store_true", help="also print where in each loop body its global loads sit")
     ap.add_argument("--no-z", action="store_true", help="without the z gate (HAS_Z=False, z_ptr None)")
     ap.add_argument("--uneven", action="store_true", help="masked loads (EVEN=False: a ragged last channel block)")
     ap.add_argument("--pf", type=int, default=0, help="forward: prefetch the rows this many steps ahead (PF)")
@@ -145,6 +147,8 @@ def main(argv=None) -> int:
               "LDS {LDS}, STS {STS}".format(**loop))
         if args.opcodes:
             print("  " + ", ".join(f"{op} {n}" for op, n in loop["opcodes"]))
+        if args.loads:
+            print("  global loads at (share of the loop body before them): " + ", ".join(loop["loads"]))
     return 0
 
 

@@ -10,5 +10,5 @@ echo "triton $(PYTHONPATH=$pre python3 -c 'import triton; print(triton.__version
 for variant in "--maxnreg 120" "--maxnreg 120 --no-z" "--maxnreg 0 --no-z" "--block-e 128 --maxnreg 0 --no-z" \
                "--block-e 128 --maxnreg 0" "--maxnreg 120 --pf 8"; do
   echo "== fwd --ndir 1 --warps 1 $variant"
-  PYTHONPATH=${pre}src python3 scripts/inspect_scan_sass.py --kernel fwd --ndir 1 --warps 1 --opcodes $variant 2>&1 | tail -3
+  PYTHONPATH=${pre}src python3 scripts/inspect_scan_sass.py --kernel fwd --ndir 1 --warps 1 --opcodes --loads $variant 2>&1 | tail -4
 done
