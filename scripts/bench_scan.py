@@ -8,7 +8,7 @@ kernel on the same fp32 inputs. Mamba-like inputs: ``A = -(1..N)``, ``delta`` bi
 [1e-3, 1e-1], the gate ``z``, D; ``out_scale`` 0.5.
 
     PYTHONPATH=src python scripts/bench_scan.py --old path/to/old/triton_scan.py \
-        [--shapes 128x768x197,8x1152x1569] [--dirs 1,2] [--tc auto,0,64] [--be 32,16] [--pf 0,8] [--dtype fp16]
+        [--shapes 128x768x197,8x1152x1569] [--dirs 1,2] [--tc auto,0,64] [--be 32,16] [--fwd-cfgs 'SUM_GATE=0;'] [--dtype fp16]
         [--check] [--json out.json]
 
 ``--tc``: ``auto`` = the dispatch's own choice (``chunk_len``), ``0`` = step-serial, ``n`` = chunks of n.
@@ -89,14 +89,11 @@ def _variants(args, new, old):
                 cfg["maxnreg"] = int(mr) or None
             if args.split:
                 cfg["SPLIT"] = True
-            for pf in args.pf.split(","):  # the forward's prefetch distance[/cache level]
-                dist, level = (pf.split("/") + ["2"])[:2]
-                for extra in args.fwd_cfgs.split(";"):  # more FWD_CFG entries, KEY=INT separated by spaces
-                    tag = (f"new TC={tc}" + (f" BE={be_nw}" if be != "default" else "")
-                           + (" split" if args.split else "") + (f" PF={pf}" if args.pf != "0" else "")
-                           + (f" {extra}" if extra else ""))
-                    more = {k: int(v) for k, v in (item.split("=") for item in extra.split())}
-                    out.append((tag, new, dict(cfg, PF=int(dist), PF_LEVEL=int(level), **more)))
+            for extra in args.fwd_cfgs.split(";"):  # more FWD_CFG entries, KEY=INT separated by spaces
+                tag = (f"new TC={tc}" + (f" BE={be_nw}" if be != "default" else "") + (" split" if args.split else "")
+                       + (f" {extra}" if extra else ""))
+                more = {k: int(v) for k, v in (item.split("=") for item in extra.split())}
+                out.append((tag, new, dict(cfg, **more)))
     for spec in filter(None, args.bwd_cfg.split(",")):  # the backward alone re-blocked: BE/warps/T[/maxnreg]
         be, nw, T, *mr = (int(v) for v in spec.split("/"))
         bwd = dict(BLOCK_E=be, num_warps=nw, T=T, maxnreg=mr[0] if mr else None)
@@ -118,10 +115,9 @@ def main(argv=None) -> int:
                     "e.g. 32/1/8/168,16/1/8 (the forward keeps its own)")
     ap.add_argument("--split", action="store_true", help="the forward's two directions as two launches on two "
                     "streams (what a CUDA graph of an inference forward runs)")
-    ap.add_argument("--pf", default="0", help="the forward's prefetch variants, each DIST[/LEVEL] (FWD_CFG's PF and "
-                    "PF_LEVEL), e.g. 0,4,8/1; each variant's forward output is compared with the first's")
     ap.add_argument("--fwd-cfgs", default="", help="variants of other FWD_CFG entries, separated by ';', each "
-                    "KEY=INT pairs separated by spaces (e.g. 'SUM_GATE=0;SUM_GATE=1')")
+                    "KEY=INT pairs separated by spaces (e.g. 'SUM_GATE=0;SUM_GATE=1'); each variant's forward output "
+                    "is compared with the first's")
     ap.add_argument("--N", type=int, default=16)
     ap.add_argument("--dtype", default="fp16", choices=["fp16", "bf16", "fp32"])
     ap.add_argument("--rep", type=int, default=60, help="do_bench rep (ms)")

@@ -9,7 +9,7 @@ Static counts only: they say nothing about time. Asserts nothing.
 
     PYTHONPATH=src python scripts/inspect_scan_sass.py [--kernel bwd|fwd] [--block-e 32] [--warps 1] [--T 8]
         [--h0] [--ndir 1|2] [--maxnreg N] [--bc-fp32] [--opcodes] [--a-contiguous channels|states] [--no-z]
-        [--uneven] [--pf STEPS] [--pf-level 1|2] [--loads] [--keep DIR]
+        [--uneven] [--loads] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -102,8 +102,6 @@ def main(argv=None) -> int:
     ap.add_argument("--loads", action="store_true", help="also print where in each loop body its global loads sit")
     ap.add_argument("--no-z", action="store_true", help="without the z gate (HAS_Z=False, z_ptr None)")
     ap.add_argument("--uneven", action="store_true", help="masked loads (EVEN=False: a ragged last channel block)")
-    ap.add_argument("--pf", type=int, default=0, help="forward: prefetch the rows this many steps ahead (PF)")
-    ap.add_argument("--pf-level", type=int, default=2, choices=(1, 2), help="forward: the prefetch's cache (PF_LEVEL)")
     ap.add_argument("--keep", default=None, help="write the PTX and cubin here instead of a temporary folder")
     args = ap.parse_args(argv)
     try:
@@ -127,7 +125,6 @@ def main(argv=None) -> int:
         consts["T"] = args.T or cfg["T"]
     else:
         consts["NDIR"] = args.ndir
-        consts.update(PF=args.pf, PF_LEVEL=args.pf_level)
     workdir = args.keep or tempfile.mkdtemp()
     os.makedirs(workdir, exist_ok=True)
     if args.maxnreg is not None:

@@ -56,7 +56,7 @@ from torch import Tensor
 
 from .. import settings
 from ..scan_ref import selective_scan_torch
-from .common import INTERPRETING, _load, _sigmoid, _softplus, load_A2, program_tile
+from .common import _load, _sigmoid, _softplus, load_A2, program_tile
 from .launch import cdiv, interpreting, launch, next_pow2
 from .layout import to_channels_last
 from .scan_chunk import chunk_states
@@ -83,32 +83,6 @@ def _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B
     return u, dl, B, C, z
 
 
-@triton.jit
-def _prefetch_rows(p0, p1, p2, p3, LEVEL: tl.constexpr):
-    """Ask the memory system for the cache lines at the scalar pointers ``p0..p3`` (into L1 and L2 for ``LEVEL`` 1,
-    L2 only for 2), without registers to wait on: every lane names the same lines, so the warp sends one request
-    per line. One asm statement, so one dummy result for all four."""
-    if not INTERPRETING:
-        if LEVEL == 1:
-            tl.inline_asm_elementwise(
-                "prefetch.global.L1 [$1]; prefetch.global.L1 [$2]; prefetch.global.L1 [$3]; prefetch.global.L1 [$4];",
-                "=r,l,l,l,l", [p0, p1, p2, p3], dtype=tl.int32, is_pure=False, pack=1)
-        else:
-            tl.inline_asm_elementwise(
-                "prefetch.global.L2 [$1]; prefetch.global.L2 [$2]; prefetch.global.L2 [$3]; prefetch.global.L2 [$4];",
-                "=r,l,l,l,l", [p0, p1, p2, p3], dtype=tl.int32, is_pure=False, pack=1)
-
-
-@triton.jit
-def _prefetch_row(p, LEVEL: tl.constexpr):
-    """:func:`_prefetch_rows` for one line."""
-    if not INTERPRETING:
-        if LEVEL == 1:
-            tl.inline_asm_elementwise("prefetch.global.L1 [$1];", "=r,l", [p], dtype=tl.int32, is_pure=False, pack=1)
-        else:
-            tl.inline_asm_elementwise("prefetch.global.L2 [$1];", "=r,l", [p], dtype=tl.int32, is_pure=False, pack=1)
-
-
 @triton.jit(do_not_specialize=["A_ptr"])  # A's alignment must not change the layout (see the module doc)
 def _scan_fwd_seq_kernel(
     u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
@@ -121,7 +95,7 @@ def _scan_fwd_seq_kernel(
     h0_ptr,  # (NDIR, batch, NC, N, E) fp32: the state entering each chunk (HAS_H0)
     L, E, N, TC, scale,
     NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
-    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, EVEN: tl.constexpr, PF: tl.constexpr = 0, PF_LEVEL: tl.constexpr = 2,
+    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, EVEN: tl.constexpr,
 ):
     """The forward scan, one step at a time with the next step's inputs prefetched (see the module doc).
     Program (channel block, batch element, chunk): positions ``[c*TC, (c+1)*TC)`` from the states
@@ -180,18 +154,6 @@ def _scan_fwd_seq_kernel(
             Ct = C_n.to(tl.float32)
             if HAS_Z & (d == NDIR - 1):
                 zv = z_n.to(tl.float32)
-            if PF > 0:  # the rows PF steps ahead, towards the cache
-                if d == 0:
-                    pf = tl.minimum(pos + PF, p_last)
-                else:
-                    pf = tl.maximum(pos - PF, p_last)
-                e0 = pid_e * BLOCK_E
-                _prefetch_rows(u_ptr + d * s_u_d + pid_b * s_u_b + e0 * s_u_e + pf * s_u_l,
-                               dl_ptr + d * s_dl_d + pid_b * s_dl_b + e0 * s_dl_e + pf * s_dl_l,
-                               B_ptr + d * s_B_d + pid_b * s_B_b + pf * s_B_l,
-                               C_ptr + d * s_C_d + pid_b * s_C_b + pf * s_C_l, PF_LEVEL)
-                if HAS_Z & (d == NDIR - 1):
-                    _prefetch_row(z_ptr + pid_b * s_z_b + e0 * s_z_e + pf * s_z_l, PF_LEVEL)
             # prefetch the next step
             u_n, dl_n, B_n, C_n, z_n = _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l,
                                                         s_C_l, s_z_l, pnx, emask, nmask, HAS_Z & (d == NDIR - 1), EVEN)
@@ -475,9 +437,9 @@ def _scan_bwd_seq_kernel(
 # the gate in each scan under the 120 cap, Vim-S 1.030x / 1.028x (r=0 / 11) with 128 channels, Vim-B 1.039x /
 # 1.039x, Vim-Ti 1.014x / 1.016x with 64 (128 channels: 0.92x, 768 programs); the ungated scans under the 120 cap
 # were 0.86-0.88x. The two-direction launch alone: 1.26-1.31x at the image shapes, 1.02x at 1569 steps.
-# PF (default 0: off): prefetch the rows PF steps ahead into L2 (PF_LEVEL 2) or L1 (1); 1.007-1.010x on Vim-S,
-# 0.997-0.998x on Vim-Ti with the gate in each scan (same record).
-FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, PF=0, PF_LEVEL=2, SUM_GATE=1, SPLIT_MAXNREG=0,
+# A prefetch of the rows 2-16 steps ahead into L2 or L1 was 1.007-1.010x on Vim-S and 0.997-0.998x on Vim-Ti with
+# the gate in each scan (same record); its code is at commit dc44c79.
+FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, SUM_GATE=1, SPLIT_MAXNREG=0,
                SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
@@ -574,8 +536,7 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
     BN = max(2, next_pow2(N))
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=TC < L, BLOCK_E=BE,
-                BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, PF=cfg["PF"], PF_LEVEL=cfg["PF_LEVEL"],
-                num_warps=cfg["num_warps"])
+                BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, num_warps=cfg["num_warps"])
     one_dir = dict(meta, NDIR=1, **fwd_regcap(cfg, one_direction=True, chunked=TC < L))
     h0 = None
     if TC < L:
