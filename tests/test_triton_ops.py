@@ -438,13 +438,18 @@ def _interpreter_main() -> int:
             cases.append((f"split-direction vs seq fwd {(b, L, E, N)} z={zz is not None} sum_gate={sum_gates} "
                           f"wide={wide_at == 0}",
                            {"out": _rel(o3, o2), "split path not taken": float(not used)}, 1e-5))
-    # the split forward's sum-and-gate pass: the kernel (channels contiguous) and torch (any strides) agree
+    # the split forward's sum-and-gate pass, on contiguous and on strided tensors, with and without z
     a, c, zt = torch.randn(2, 11, 40), torch.randn(2, 11, 40), torch.randn(2, 40, 11)
-    o_kernel, o_torch = a.clone(), a.clone()
-    TS.sum_gate(o_kernel, c, zt.transpose(1, 2).contiguous())
-    TS.sum_gate(o_torch, c, zt.transpose(1, 2))
     want = (a + c) * torch.nn.functional.silu(zt.transpose(1, 2))
-    cases.append(("sum_gate", {"kernel": _rel(o_kernel, want), "torch": _rel(o_torch, want)}, 1e-6))
+    errs = {}
+    for name, zz in (("contiguous", zt.transpose(1, 2).contiguous()), ("strided", zt.transpose(1, 2))):
+        o = a.transpose(1, 2).contiguous().transpose(1, 2) if name == "strided" else a.clone()
+        TS.sum_gate(o, c, zz)
+        errs[name] = _rel(o, want)
+    o = a.clone()
+    TS.sum_gate(o, c, None)
+    errs["no z"] = _rel(o, a + c)
+    cases.append(("sum_gate", errs, 1e-6))
     # the Mamba core tells the scan whether a backward can follow (no_grad: no; grad: yes), which is
     # what lets SPLIT="auto" use the two-stream scan for captured inference only
     from rmeeto.ops.dispatch import bimamba_v2_inner_triton

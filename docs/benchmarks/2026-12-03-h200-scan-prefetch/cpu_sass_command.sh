@@ -4,7 +4,7 @@
 # 120-register cap, without z and without a cap at 64 and 128 channels, and with the prefetch. TRITON_PATH (optional)
 # is put first on PYTHONPATH, to compile with another Triton than the installed one. Run from the repository root:
 #   [TRITON_PATH=dir] bash docs/benchmarks/2026-12-03-h200-scan-prefetch/cpu_sass_command.sh
-# The last variant (--pf) needs a commit from dc44c79 to 6f125f1 (cpu_sass.txt was made at 95cde97); later commits
+# The last variant (--pf) needs a commit from dc44c79 to 44ae655 (cpu_sass.txt was made at 95cde97); later commits
 # removed the prefetch.
 set -euo pipefail
 pre=${TRITON_PATH:+$TRITON_PATH:}

@@ -650,19 +650,19 @@ def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, meta, sum_
 
 
 @triton.jit
-def _sum_gate_kernel(out_ptr, s_o_b, s_o_l, other_ptr, s_t_b, s_t_l, z_ptr, s_z_b, s_z_l, L, E,
+def _sum_gate_kernel(out_ptr, s_o_b, s_o_l, s_o_e, other_ptr, s_t_b, s_t_l, s_t_e, z_ptr, s_z_b, s_z_l, s_z_e, L, E,
                      HAS_Z: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr):
     """``out = (out + other) * silu(z)`` (``out + other`` without ``HAS_Z``) on a (positions, channels) tile of one
-    batch element; channels contiguous in all three."""
+    batch element."""
     t = tl.program_id(0) * BLOCK_L + tl.arange(0, BLOCK_L)
     e = tl.program_id(1) * BLOCK_E + tl.arange(0, BLOCK_E)
     b = tl.program_id(2).to(tl.int64)
     m = (t < L)[:, None] & (e < E)[None, :]
-    optr = out_ptr + b * s_o_b + t[:, None] * s_o_l + e[None, :]
+    optr = out_ptr + b * s_o_b + t[:, None] * s_o_l + e[None, :] * s_o_e
     y = tl.load(optr, mask=m, other=0.0).to(tl.float32)
-    y += tl.load(other_ptr + b * s_t_b + t[:, None] * s_t_l + e[None, :], mask=m, other=0.0).to(tl.float32)
+    y += tl.load(other_ptr + b * s_t_b + t[:, None] * s_t_l + e[None, :] * s_t_e, mask=m, other=0.0).to(tl.float32)
     if HAS_Z:
-        zv = tl.load(z_ptr + b * s_z_b + t[:, None] * s_z_l + e[None, :], mask=m, other=0.0).to(tl.float32)
+        zv = tl.load(z_ptr + b * s_z_b + t[:, None] * s_z_l + e[None, :] * s_z_e, mask=m, other=0.0).to(tl.float32)
         y = y * zv * tl.sigmoid(zv)
     tl.store(optr, y.to(out_ptr.dtype.element_ty), mask=m)
 
@@ -671,21 +671,14 @@ SUM_GATE_CFG = dict(BLOCK_L=8, BLOCK_E=256, num_warps=4)
 
 
 def sum_gate(out: Tensor, other: Tensor, z: Optional[Tensor]) -> None:
-    """``out = (out + other) * silu(z)`` in place (``out += other`` for ``z`` None); (b, L, E) tensors whose channels
-    are contiguous (``z`` may be a view into ``xz``)."""
+    """``out = (out + other) * silu(z)`` in place (``out += other`` for ``z`` None), for (b, L, E) tensors of any
+    strides (``z`` may be a view into ``xz``); fastest with the channels contiguous."""
     batch, L, E = out.shape
     if out.numel() == 0:
         return
-    if z is not None and z.stride(2) != 1 or out.stride(2) != 1 or other.stride(2) != 1:
-        out.add_(other)
-        if z is not None:
-            out.mul_(torch.nn.functional.silu(z.to(torch.float32)).to(out.dtype))
-        return
     bl, be = min(SUM_GATE_CFG["BLOCK_L"], next_pow2(L)), min(SUM_GATE_CFG["BLOCK_E"], next_pow2(E))
-    zs = (z, z.stride(0), z.stride(1)) if z is not None else (None, 0, 0)
-    launch(_sum_gate_kernel, (cdiv(L, bl), cdiv(E, be), batch), out, out.stride(0), out.stride(1), other,
-           other.stride(0), other.stride(1), *zs, L, E, HAS_Z=z is not None, BLOCK_L=bl, BLOCK_E=be,
-           num_warps=SUM_GATE_CFG["num_warps"])
+    launch(_sum_gate_kernel, (cdiv(L, bl), cdiv(E, be), batch), out, *out.stride(), other, *other.stride(),
+           *_s3(z), L, E, HAS_Z=z is not None, BLOCK_L=bl, BLOCK_E=be, num_warps=SUM_GATE_CFG["num_warps"])
 
 
 def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool,
