@@ -10,7 +10,7 @@ configuration's median, lowest and highest images per second over the rounds and
     PYTHONPATH=src python scripts/ab_scan_cfg.py --model vim_small_patch16_224 --r 0,11 \\
         --configs "fwd.maxnreg=128;fwd.maxnreg=0" [--rounds 7] [--iters 20] [--batch 128] [--train | --eager]
 
-A configuration is a space-separated list of ``fwd.KEY=INT`` / ``bwd.KEY=INT`` / ``set.FIELD=0|1``
+A configuration is a space-separated list of ``fwd.KEY=INT`` / ``bwd.KEY=INT`` / ``set.FIELD=VALUE``
 (``scripts/with_scan_cfg.py``);
 an empty one is the defaults. A configuration may repeat: each copy gets its own graph, and so its own memory, so
 a repeated one (``";;fwd.maxnreg=0"``) measures how much the buffers' placement alone moves a result.

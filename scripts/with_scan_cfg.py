@@ -4,8 +4,8 @@ configuration at the model level before changing its default.
     PYTHONPATH=src python scripts/with_scan_cfg.py fwd.maxnreg=0 bwd.T=16 -- bench --model vim_small_patch16_224
 
 ``fwd.KEY`` / ``bwd.KEY`` set ``FWD_CFG[KEY]`` / ``BWD_CFG[KEY]`` of :mod:`rmeeto.ops.triton.scan` to an integer
-(``maxnreg=0`` lifts the register cap); ``set.FIELD=0|1`` sets a boolean field of :mod:`rmeeto.ops.settings`
-(``set.merge_norm=0``).
+(``maxnreg=0`` lifts the register cap); ``set.FIELD=VALUE`` sets a field of :mod:`rmeeto.ops.settings`, 0 or 1 for a
+boolean one (``set.merge_norm=0``, ``set.scan_split=off``).
 """
 from __future__ import annotations
 
@@ -38,19 +38,20 @@ def _tables() -> dict:
 
 
 def apply(assignments: list[str], quiet: bool = False) -> None:
-    """Set each ``TABLE.KEY=INT`` in the kernels' configuration dicts, and each ``set.FIELD=0|1`` in the settings."""
+    """Set each ``TABLE.KEY=INT`` in the kernels' configuration dicts, and each ``set.FIELD=VALUE`` in the settings."""
     from rmeeto.ops import settings
 
     tables = _tables()
     for item in assignments:
         name, sep, value = item.partition("=")
         table, dot, key = name.partition(".")
-        if sep and dot and table == "set" and isinstance(getattr(settings.current(), key, None), bool):
-            settings.configure(**{key: value == "1"})
+        current = getattr(settings.current(), key, None) if table == "set" else None
+        if sep and dot and isinstance(current, (bool, str)):
+            settings.configure(**{key: value == "1" if isinstance(current, bool) else value})
             continue
         if not sep or not dot or table not in tables or key not in tables[table]:
             raise SystemExit(f"bad override {item!r}: use TABLE.KEY=INT with TABLE.KEY one of "
-                             f"{[t + '.' + k for t in tables for k in tables[t]]}, or set.FIELD=0|1")
+                             f"{[t + '.' + k for t in tables for k in tables[t]]}, or set.FIELD=VALUE")
         tables[table][key] = int(value)
     if not quiet:
         print("kernel configuration:", tables, settings.current(), flush=True)
