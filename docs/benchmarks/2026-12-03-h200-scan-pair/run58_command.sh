@@ -11,7 +11,7 @@ export PYTHONUNBUFFERED=1 TRITON_CACHE_DIR=/tmp/tcache PYTHONPATH=$PWD/src
 timeout 200 python3 scripts/bench_gated_linear.py --shapes 128x197x384x192,128x197x768x384,128x197x1536x768,32x1569x768x384 \
   2>&1 | grep -v -i warn | tee $OUT/run58_gated_linear.txt
 timeout 90 python3 scripts/ab_scan_cfg.py --model vim_tiny_patch16_224 --r 0,5 --rounds 5 \
-  --configs ";set.scan_split=off;set.scan_split=off fwd.PAIR_BLOCK_E=32" 2>&1 | grep -v -i warn | tee $OUT/run58_ab_vim_ti_graph.txt
+  --configs ";set.scan_split=off fwd.PAIR=1;set.scan_split=off fwd.PAIR=1 fwd.PAIR_BLOCK_E=32" 2>&1 | grep -v -i warn | tee $OUT/run58_ab_vim_ti_graph.txt
 timeout 40 python3 -m rmeeto.cli bench --model vim_small_patch16_224 --r 0,11 --batch-size 128 --dtype fp16 --cuda-graph \
   --warmup 10 --iters 30 2>&1 | grep -v -i warn | tee $OUT/run58_bench_graph.txt
 date -u >> $OUT/run58_env.txt

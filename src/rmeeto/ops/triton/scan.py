@@ -560,7 +560,7 @@ def _scan_bwd_seq_kernel(
 # A prefetch of the rows 2-16 steps ahead into L2 or L1 was 1.007-1.010x on Vim-S and 0.997-0.998x on Vim-Ti with
 # the gate in each scan (same record); its code is at commit dc44c79.
 FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, SUM_GATE=1, SPLIT_MAXNREG=0,
-               SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8, PAIR=1, PAIR_BLOCK_E=64, PAIR_MAXNREG=0)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
+               SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8, PAIR=0, PAIR_BLOCK_E=64, PAIR_MAXNREG=0)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
 # Forward: when the step-serial launch has fewer than MIN_PROGS_FWD programs (channel blocks of FWD_CFG's
