@@ -560,7 +560,7 @@ def _scan_bwd_seq_kernel(
 # A prefetch of the rows 2-16 steps ahead into L2 or L1 was 1.007-1.010x on Vim-S and 0.997-0.998x on Vim-Ti with
 # the gate in each scan (same record); its code is at commit dc44c79.
 FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, SUM_GATE=1, SPLIT_MAXNREG=0,
-               SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8, PAIR=0, PAIR_BLOCK_E=64, PAIR_MAXNREG=0)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
+               SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8, PAIR=0, PAIR_BLOCK_E=64, PAIR_MAXNREG=0, DEFER_GATE=1)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
 # Forward: when the step-serial launch has fewer than MIN_PROGS_FWD programs (channel blocks of FWD_CFG's
@@ -638,18 +638,22 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
 
 def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor], A: Tensor,
              D: Tensor, bias: Tensor, out: Tensor, softplus: bool, scale: float, cfg=None,
-             for_backward: bool = True, A_states: Optional[Tensor] = None) -> Tensor:
+             for_backward: bool = True, A_states: Optional[Tensor] = None,
+             defer_gate: bool = False) -> Optional[Tensor]:
     """u, delta: (ndir, b, L, E); B, C: (ndir, b, L, N); z, out: (b, L, E); A: (ndir, E, N) fp32, any strides
     (fastest as a view of an (ndir, N, E) tensor, which ``stack_params`` gives); D, bias: (ndir, E) fp32.
     Writes ``out = scale * sum_dir y_dir``. Step-serial or chunked as :func:`chunk_len` says.
     ``for_backward=False`` (a forward that will not be differentiated) lets ``SPLIT="auto"`` pick the two-stream
     launch of the step-serial scan during a CUDA graph capture. ``A_states``: ``A`` with the states contiguous, if
-    the caller has it; the chunked path needs that layout and otherwise copies ``A``."""
+    the caller has it; the chunked path needs that layout and otherwise copies ``A``. ``defer_gate``: where the
+    split forward runs with ``SUM_GATE`` and ``DEFER_GATE``, leave ``out`` holding direction 0's ``scale * y`` and
+    return direction 1's, for the caller to sum and gate (:func:`rmeeto.ops.triton.gated_linear.gated_linear`);
+    otherwise (and always without ``defer_gate``) return None, ``out`` holding the result."""
     cfg = dict(FWD_CFG, **(cfg or {}))
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
     if L == 0 or batch == 0 or E == 0:
-        return out
+        return None
     BE = min(cfg["BLOCK_E"], next_pow2(E))
     capturing = u.is_cuda and torch.cuda.is_current_stream_capturing()
     split = use_split(cfg.get("SPLIT", split_setting()), for_backward, capturing) and ndir == 2
@@ -664,8 +668,9 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
                              scale, TC, BE, cfg["num_warps"], False)
     grid = (cdiv(E, BE), batch, cdiv(L, TC))
     if TC >= L and split:
-        _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), split_meta(cfg, meta, E, N, batch, u.device),
-                        bool(cfg["SUM_GATE"]))
+        return _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale),
+                               split_meta(cfg, meta, E, N, batch, u.device), bool(cfg["SUM_GATE"]),
+                               defer_gate and bool(cfg["DEFER_GATE"]))
     elif ndir == 2 and cfg["PAIR"]:
         pm = pair_meta(cfg, meta, E, N)
         launch(_scan_fwd_pair_kernel, (cdiv(E, pm["BLOCK_E"]), batch, cdiv(L, TC)), *_s4(u), *_s4(delta), *_s4(B),
@@ -673,7 +678,7 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     else:
         launch(_scan_fwd_seq_kernel, grid, *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), *_s3(A), D, bias,
                h0, L, E, N, TC, float(scale), **(one_dir if ndir == 1 else meta))
-    return out
+    return None
 
 
 def pair_meta(cfg: dict, meta: dict, E: int, N: int) -> dict:
@@ -748,12 +753,14 @@ def _one_dir(x: Optional[Tensor], d: Optional[int], reverse: bool) -> tuple:
     return (v, *strides)
 
 
-def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, meta, sum_gates: bool = True) -> None:
+def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, meta, sum_gates: bool = True,
+                    defer: bool = False) -> Optional[Tensor]:
     """Default for captured inference (``SPLIT="auto"``; 1.13x faster on an H100): the two directions as two
     launches of the one-direction kernel on two CUDA streams, so both run at once with twice the resident
     programs and half the serial chain each; then ``out = (y_0 + y_1) * silu(z)`` in one pass, so the scans compute
     no gate (``sum_gates``; otherwise each scan gates its own output and they are added). Capturable in a CUDA graph.
-    ``meta``: the one-direction kernel's (:func:`split_meta`)."""
+    ``meta``: the one-direction kernel's (:func:`split_meta`). ``defer`` (with ``sum_gates``): skip that pass and
+    return direction 1's output (see :func:`scan_fwd`)."""
     L, E, N = u.shape[2], u.shape[3], A.shape[-1]
     grid = (cdiv(E, meta["BLOCK_E"]), u.shape[1], 1)
     other = torch.empty(out.shape, device=out.device, dtype=out.dtype)
@@ -779,7 +786,10 @@ def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, meta, sum_
     else:  # Triton's interpreter
         one_direction(0, out)
         one_direction(1, other)
+    if defer and sum_gates:
+        return other
     sum_gate(out, other, z if sum_gates else None)
+    return None
 
 
 @triton.jit
