@@ -43,7 +43,15 @@ def _gated_linear_kernel(y0_ptr, s_y0, y1_ptr, s_y1, z_ptr, s_z, w_ptr, s_w, o_p
              mask=mmask[:, None] & nmask[None, :])
 
 
-GATED_LINEAR_CFG = dict(BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, num_warps=8, num_stages=3)
+# On one H200 (2026-12-03, docs/benchmarks/2026-12-03-h200-scan-pair, run 58) the best of six tilings took 35.1 us against
+# 53.4 for the sum-and-gate pass and cuBLAS at 128 x 197 tokens, K 384 (Vim-Ti), but 0.93x, 0.74x and 0.89x as long at
+# K 768 and 1536: the callers use it up to MAX_K.
+GATED_LINEAR_CFG = dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, num_warps=8, num_stages=3, MAX_K=384)
+
+
+def gated_linear_pays(K: int) -> bool:
+    """Whether :func:`gated_linear` is the faster way to project an inner width ``K`` (see ``GATED_LINEAR_CFG``)."""
+    return K <= GATED_LINEAR_CFG["MAX_K"]
 
 
 def _rows(x: Tensor) -> int:
