@@ -1,13 +1,13 @@
 """Compile a selective-scan kernel for sm_90 on a machine without a GPU and count what its loops execute.
 
-Compiles ``_scan_bwd_seq_kernel``, ``_scan_fwd_seq_kernel`` or ``_scan_fwd_pair_kernel`` (``--kernel pair``) with the specialisation a real launch gets on
+Compiles ``_scan_bwd_seq_kernel`` or ``_scan_fwd_seq_kernel`` with the specialisation a real launch gets on
 Vim-S-like inputs (fp16 activations; 16-byte aligned pointers except the kernel's ``do_not_specialize`` ones;
 strides, width and state count divisible by 16; unit channel/state strides as constants), then runs Triton's
 bundled ``ptxas`` and ``cuobjdump``. Prints the registers and spills, and for every loop of the SASS (a backward
 branch) its instructions per iteration and the barriers, shuffles and special-function instructions among them.
 Static counts only: they say nothing about time. Asserts nothing.
 
-    PYTHONPATH=src python scripts/inspect_scan_sass.py [--kernel bwd|fwd|pair] [--block-e 32] [--warps 1] [--T 8]
+    PYTHONPATH=src python scripts/inspect_scan_sass.py [--kernel bwd|fwd] [--block-e 32] [--warps 1] [--T 8]
         [--h0] [--ndir 1|2] [--maxnreg N] [--bc-fp32] [--opcodes] [--a-contiguous channels|states] [--no-z]
         [--uneven] [--loads] [--keep DIR]
 """
@@ -86,7 +86,7 @@ def loop_counts(sass: str) -> list[dict]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kernel", default="bwd", choices=["bwd", "fwd", "pair"])
+    ap.add_argument("--kernel", default="bwd", choices=["bwd", "fwd"])
     ap.add_argument("--block-e", type=int, default=None, help="default: the kernel's own (BWD_CFG / FWD_CFG)")
     ap.add_argument("--warps", type=int, default=None)
     ap.add_argument("--T", type=int, default=None, help="backward checkpoint interval")
@@ -110,9 +110,9 @@ def main(argv=None) -> int:
         print(f"needs triton: {exc}", file=sys.stderr)
         return 2
     cfg = S.BWD_CFG if args.kernel == "bwd" else S.FWD_CFG
-    block_e = args.block_e or cfg["PAIR_BLOCK_E" if args.kernel == "pair" else "BLOCK_E"]
+    block_e = args.block_e or cfg["BLOCK_E"]
     warps = args.warps or cfg["num_warps"]
-    fn = {"bwd": S._scan_bwd_seq_kernel, "fwd": S._scan_fwd_seq_kernel, "pair": S._scan_fwd_pair_kernel}[args.kernel]
+    fn = S._scan_bwd_seq_kernel if args.kernel == "bwd" else S._scan_fwd_seq_kernel
     a_unit = {"channels": "s_A_e", "states": "s_A_n"}[args.a_contiguous or
                                                       ("states" if args.kernel == "bwd" else "channels")]
     consts = {n: 1 for n in UNIT_STRIDES | {a_unit} if any(p.name == n for p in fn.params)}
@@ -123,7 +123,7 @@ def main(argv=None) -> int:
         consts["EVEN"] = not args.uneven
     if args.kernel == "bwd":
         consts["T"] = args.T or cfg["T"]
-    elif args.kernel == "fwd":
+    else:
         consts["NDIR"] = args.ndir
     workdir = args.keep or tempfile.mkdtemp()
     os.makedirs(workdir, exist_ok=True)
@@ -131,8 +131,6 @@ def main(argv=None) -> int:
         maxnreg = args.maxnreg
     elif args.kernel == "fwd":  # the cap scan_fwd would launch this variant with
         maxnreg = S.fwd_regcap(cfg, args.ndir == 1, args.h0).get("maxnreg", 0)
-    elif args.kernel == "pair":
-        maxnreg = cfg["PAIR_MAXNREG"]
     else:
         maxnreg = cfg.get("maxnreg") or 0
     fp32 = frozenset({"B_ptr", "C_ptr"} if args.bc_fp32 else ())

@@ -1,13 +1,13 @@
 """Where a Vim forward spends its GPU time, by kernel family, against a roofline estimate.
 
-Profiles ``--iters`` eager forwards (fp16 autocast, weights in fp16, batch 128) with
+Profiles ``--iters`` forwards, eager or (``--cuda-graph``) replayed from a CUDA graph (fp16, batch 128) with
 ``torch.profiler``, sums the CUDA kernel time per family (GEMM, scan, conv, add+norm, merge,
 other) and sets it beside analytic bytes moved / FLOPs for that family, so each row reads as a
 roofline point: achieved GB/s or TFLOP/s and the share of the GPU's peak. The estimates count
 the unavoidable traffic of our kernels' layouts (fp16 activations, fp32 residual); they are
 estimates, not counters.
 
-    PYTHONPATH=src python scripts/profile_forward.py [--model vim_small_patch16_224] [--r 0,11]
+    PYTHONPATH=src python scripts/profile_forward.py [--model vim_small_patch16_224] [--r 0,11] [--cuda-graph]
 """
 from __future__ import annotations
 
@@ -55,19 +55,25 @@ def estimates(model, batch: int) -> dict:
     return est
 
 
-def profile(model, batch: int, iters: int) -> dict:
+def profile(model, batch: int, iters: int, cuda_graph: bool = False) -> dict:
     from torch.profiler import ProfilerActivity, profile as tprof
+
+    from rmeeto.cuda_graphs import graphed
 
     x = torch.randn(batch, *model.input_shape, device="cuda", dtype=torch.float16)
     model.cuda().eval().half()
-    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16):
-        for _ in range(3):
-            model(x)
+
+    def fwd():
+        with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
+            return model(x)
+    step = graphed(fwd, torch.device("cuda")) if cuda_graph else fwd
+    for _ in range(3):
+        step()
+    torch.cuda.synchronize()
+    with tprof(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(iters):
+            step()
         torch.cuda.synchronize()
-        with tprof(activities=[ProfilerActivity.CUDA]) as prof:
-            for _ in range(iters):
-                model(x)
-            torch.cuda.synchronize()
     per, kernels = {}, {}
     launches = 0
     for ev in prof.key_averages():
@@ -90,17 +96,20 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--top", type=int, default=0, help="also list the N kernels with the most time")
+    ap.add_argument("--cuda-graph", action="store_true", help="profile replays of the forward captured in a CUDA graph "
+                    "(the split forward scan and its sum-and-gate pass, as in rmeeto bench --cuda-graph)")
     args = ap.parse_args(argv)
     name = torch.cuda.get_device_name()
     bw, fl = next((v for k, v in PEAKS.items() if k in name), PEAKS["H100"])
-    print(f"# {args.model}, batch {args.batch}, fp16, eager; {name}; peaks assumed {bw / 1e12:.2f} TB/s, "
+    mode = "CUDA graph" if args.cuda_graph else "eager"
+    print(f"# {args.model}, batch {args.batch}, fp16, {mode}; {name}; peaks assumed {bw / 1e12:.2f} TB/s, "
           f"{fl / 1e12:.0f} TFLOP/s")
     for r in (int(v) for v in args.r.split(",")):
         m = rmeeto.create_model(args.model)
         if r:
             rmeeto.patch(m, r=r)
         est = estimates(m, args.batch)
-        prof = profile(m, args.batch, args.iters)
+        prof = profile(m, args.batch, args.iters, args.cuda_graph)
         total = sum(prof["ms"].values())
         print(f"\nr={r}: GPU kernel time {total:.2f} ms per forward ({args.batch / total * 1e3:.0f} im/s if "
               f"back-to-back), {prof['launches']:.0f} kernel launches per forward")

@@ -4,7 +4,7 @@ configuration at the model level before changing its default.
     PYTHONPATH=src python scripts/with_scan_cfg.py fwd.maxnreg=0 bwd.T=16 -- bench --model vim_small_patch16_224
 
 ``fwd.KEY`` / ``bwd.KEY`` / ``sg.KEY`` set ``FWD_CFG[KEY]`` / ``BWD_CFG[KEY]`` / ``SUM_GATE_CFG[KEY]`` of
-:mod:`rmeeto.ops.triton.scan`, ``gl.KEY`` ``GATED_LINEAR_CFG[KEY]`` of :mod:`rmeeto.ops.triton.gated_linear`, to an integer
+:mod:`rmeeto.ops.triton.scan` to an integer
 (``maxnreg=0`` lifts the register cap); ``set.FIELD=VALUE`` sets a field of :mod:`rmeeto.ops.settings`, 0 or 1 for a
 boolean one (``set.merge_norm=0``, ``set.scan_split=off``).
 """
@@ -33,9 +33,9 @@ def overridden(assignments: list[str]):
 
 
 def _tables() -> dict:
-    from rmeeto.ops.triton import gated_linear, scan
+    from rmeeto.ops.triton import scan
 
-    return {"fwd": scan.FWD_CFG, "bwd": scan.BWD_CFG, "gl": gated_linear.GATED_LINEAR_CFG, "sg": scan.SUM_GATE_CFG}
+    return {"fwd": scan.FWD_CFG, "bwd": scan.BWD_CFG, "sg": scan.SUM_GATE_CFG}
 
 
 def apply(assignments: list[str], quiet: bool = False) -> None:

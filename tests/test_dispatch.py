@@ -48,7 +48,7 @@ def test_training_stacks_with_autograd_and_inference_uses_the_cache(monkeypatch)
     every call; one without autograd takes the inference entry (which stacks through the cache, tested above)."""
     seen = []
     monkeypatch.setattr(dispatch.triton_ops, "bimamba", lambda xz, params, *a: seen.append(("train", params)) or _stub(xz))
-    monkeypatch.setattr(dispatch.triton_ops, "bimamba_inference", lambda xz, f, b, cdt, *a: seen.append(("infer", cdt))
+    monkeypatch.setattr(dispatch.triton_ops, "bimamba_inference", lambda xz, f, b, cdt, s: seen.append(("infer", cdt))
                         or _stub(xz))
     mix = BiMambaMixer(16, d_state=4)
     xz = torch.randn(1, 5, 2 * mix.d_inner)

@@ -450,18 +450,6 @@ def _interpreter_main() -> int:
     TS.sum_gate(o, c, None)
     errs["no z"] = _rel(o, a + c)
     cases.append(("sum_gate", errs, 1e-6))
-    # out_proj with the sum and gate in its prologue: 3-D inputs with z a view into xz, 2-D ones, ragged tiles
-    from rmeeto.ops.triton.gated_linear import gated_linear
-
-    errs = {}
-    for (b, L, K, N) in ((2, 5, 40, 24), (1, 7, 64, 48), (3, 1, 32, 16)):
-        y0, y1, xz, w = torch.randn(b, L, K), torch.randn(b, L, K), torch.randn(b, L, 2 * K), torch.randn(N, K)
-        want = ((y0 + y1) * torch.nn.functional.silu(xz[..., K:])) @ w.t()
-        errs[f"{(b, L, K, N)}"] = _rel(gated_linear(y0, y1, xz[..., K:], w, dict(BLOCK_M=16, BLOCK_N=16, BLOCK_K=16)),
-                                       want)
-        errs[f"{(b, L, K, N)} 2-D"] = _rel(gated_linear(y0.reshape(-1, K), y1.reshape(-1, K),
-                                                        xz[..., K:].reshape(-1, K), w), want.reshape(-1, N))
-    cases.append(("gated_linear", errs, 1e-5))
     # the Mamba core tells the scan whether a backward can follow (no_grad: no; grad: yes), which is
     # what lets SPLIT="auto" use the two-stream scan for captured inference only
     from rmeeto.ops.dispatch import bimamba_v2_inner_triton
@@ -515,17 +503,6 @@ def test_use_split_only_for_captured_inference_by_default():
     table = {(fb, cap): use_split("auto", fb, cap) for fb in (False, True) for cap in (False, True)}
     assert table == {(False, False): False, (False, True): True, (True, False): False, (True, True): False}
     assert use_split(True, True, False) and not use_split(False, False, True)
-
-
-@pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
-def test_gated_linear_rejects_rows_at_two_strides():
-    from rmeeto.ops.triton.gated_linear import gated_linear
-
-    y = torch.randn(4, 3, 8).transpose(0, 1)  # (3, 4, 8): batch and length do not flatten at one stride
-    with pytest.raises(ValueError, match="contiguous"):
-        gated_linear(y, y, y, torch.randn(5, 8))
-    with pytest.raises(ValueError, match="contiguous"):
-        gated_linear(torch.randn(2, 8, 3).transpose(1, 2), y, y, torch.randn(5, 8))
 
 
 @pytest.mark.slow

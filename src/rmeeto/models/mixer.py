@@ -82,5 +82,6 @@ class BiMambaMixer(nn.Module):
     def forward(self, hidden: Tensor, backend: Optional[str] = None, want_aux: bool = False):
         """(batch, length, d_model) -> (batch, length, d_model); also the SSM aux if ``want_aux``."""
         xz = F.linear(hidden, self.in_proj.weight)
-        return bimamba_v2_inner(xz, self.direction_params(False), self.direction_params(True), backend=backend,
-                                want_aux=want_aux, out_scale=self.out_scale, out_w=_param(self.out_proj, "weight"))
+        y, aux = bimamba_v2_inner(xz, self.direction_params(False), self.direction_params(True),
+                                  backend=backend, want_aux=want_aux, out_scale=self.out_scale)
+        return F.linear(y, self.out_proj.weight), aux

@@ -20,7 +20,6 @@ import logging
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from . import settings
@@ -100,20 +99,17 @@ def selective_scan(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
 
 
 def bimamba_v2_inner(xz: Tensor, fwd: DirectionParams, bwd: DirectionParams, backend: Optional[str] = None,
-                     want_aux: bool = False, out_scale: float = 0.5,
-                     out_w: Optional[Tensor] = None) -> tuple[Tensor, Optional[SSMAux]]:
+                     want_aux: bool = False, out_scale: float = 0.5) -> tuple[Tensor, Optional[SSMAux]]:
     """The bidirectional core between ``in_proj`` and ``out_proj`` (see :mod:`rmeeto.ops.bimamba`);
-    returns ``(out, aux)``, ``aux`` (detached on the Triton path) only if ``want_aux``. With ``out_w``
-    (``out_proj``'s weight) ``out`` is projected by it."""
+    returns ``(out, aux)``, ``aux`` (detached on the Triton path) only if ``want_aux``."""
     name = resolve_backend(xz.device.type, backend)
     if name != "triton":
-        out, aux = bimamba_v2_inner_ref(xz, fwd, bwd, _scan_fn(name), want_aux, out_scale)
-        return (out if out_w is None else F.linear(out, out_w)), aux
-    return bimamba_v2_inner_triton(xz, fwd, bwd, want_aux, out_scale, out_w)
+        return bimamba_v2_inner_ref(xz, fwd, bwd, _scan_fn(name), want_aux, out_scale)
+    return bimamba_v2_inner_triton(xz, fwd, bwd, want_aux, out_scale)
 
 
 def bimamba_v2_inner_triton(xz: Tensor, fwd: DirectionParams, bwd: DirectionParams, want_aux: bool = False,
-                            out_scale: float = 0.5, out_w: Optional[Tensor] = None) -> tuple[Tensor, Optional[SSMAux]]:
+                            out_scale: float = 0.5) -> tuple[Tensor, Optional[SSMAux]]:
     """:func:`bimamba_v2_inner` on the Triton kernels, whatever the device (the CPU runs them under
     ``TRITON_INTERPRET=1``, for tests)."""
     cdt = compute_dtype(xz)
@@ -123,10 +119,8 @@ def bimamba_v2_inner_triton(xz: Tensor, fwd: DirectionParams, bwd: DirectionPara
     if for_backward:
         out, x_dbl, delta = triton_ops.bimamba(xz, stack_params(fwd, bwd, cdt), out_scale, True,
                                                settings.current().grad_fp32)
-        if out_w is not None:
-            out = F.linear(out, out_w)
     else:
-        out, x_dbl, delta = triton_ops.bimamba_inference(xz, fwd, bwd, cdt, out_scale, out_w)
+        out, x_dbl, delta = triton_ops.bimamba_inference(xz, fwd, bwd, cdt, out_scale)
     if not want_aux:
         return out, None
     N = fwd.A_log.shape[1]

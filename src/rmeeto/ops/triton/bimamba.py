@@ -30,7 +30,6 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .gated_linear import gated_linear, gated_linear_pays
 from .launch import cdiv, launch, next_pow2
 from .scan import scan_bwd, scan_fwd
 
@@ -270,12 +269,9 @@ def _unpack(xz: Tensor, dt_w: Tensor, A: Tensor):
 
 
 def bimamba_fwd(xz: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_w: Tensor, A: Tensor, D: Tensor,
-                dt_b: Tensor, out_scale: float, for_backward: bool,
-                out_w: Optional[Tensor] = None) -> tuple[Tensor, Tensor, Tensor]:
+                dt_b: Tensor, out_scale: float, for_backward: bool) -> tuple[Tensor, Tensor, Tensor]:
     """The core on the stacked weights of :func:`stack_params`; computes in ``xproj_w``'s dtype.
-    Returns ``(out (b, L, E), x_dbl (2, b*L, P+2N), delta (2, b, L, E))``; ``P`` is :func:`bc_offset`. With
-    ``out_w`` (``out_proj``'s weight, (C, E)) ``out`` is projected, (b, L, C): where the split forward runs and
-    :func:`gated_linear_pays`, by :func:`gated_linear`, which sums and gates the two directions in its prologue."""
+    Returns ``(out (b, L, E), x_dbl (2, b*L, P+2N), delta (2, b, L, E))``; ``P`` is :func:`bc_offset`."""
     cdt = xproj_w.dtype
     batch, L, E, R, N, x, z = _unpack(xz, dt_w, A)
     u = biconv_fwd(x, conv_w, conv_b, cdt)  # (2, b, L, E)
@@ -284,12 +280,8 @@ def bimamba_fwd(xz: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_
     P = bc_offset(x_dbl, N)
     xd = x_dbl.view(2, batch, L, P + 2 * N)
     out = torch.empty(batch, L, E, device=xz.device, dtype=cdt)
-    other = scan_fwd(u, delta, xd[..., P:P + N], xd[..., P + N:], z, A, D, dt_b, out, True, out_scale,
-                     for_backward=for_backward, defer_gate=out_w is not None and gated_linear_pays(E))
-    if other is not None:
-        out = gated_linear(out, other, z, out_w.to(cdt))
-    elif out_w is not None:
-        out = torch.nn.functional.linear(out, out_w.to(cdt))
+    scan_fwd(u, delta, xd[..., P:P + N], xd[..., P + N:], z, A, D, dt_b, out, True, out_scale,
+             for_backward=for_backward)
     return out, x_dbl, delta
 
 

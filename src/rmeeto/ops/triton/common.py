@@ -62,15 +62,6 @@ def _load(ptr, mask, EVEN: tl.constexpr):
 
 
 @triton.jit
-def _store(ptr, value, mask, EVEN: tl.constexpr):
-    """``tl.store`` of a row in ``ptr``'s dtype, without the mask when ``EVEN``."""
-    if EVEN:
-        tl.store(ptr, value.to(ptr.dtype.element_ty))
-    else:
-        tl.store(ptr, value.to(ptr.dtype.element_ty), mask=mask)
-
-
-@triton.jit
 def program_tile(E, N, NC, BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr):
     """A scan program's place in a (channel blocks, batch, directions x NC segments) grid: its channels ``e`` and
     states ``n`` with their masks, its batch element, direction and segment."""

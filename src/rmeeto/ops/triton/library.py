@@ -89,20 +89,18 @@ _bimamba.register_autograd(_bimamba_grad, setup_context=_bimamba_setup)
 def _bimamba_inference(xz: Tensor, conv_w: Tensor, conv_b: Optional[Tensor], xproj_w: Tensor, dt_w: Tensor,
                        dt_b: Tensor, A_log: Tensor, D: Tensor, conv_w_b: Tensor, conv_b_b: Optional[Tensor],
                        xproj_w_b: Tensor, dt_w_b: Tensor, dt_b_b: Tensor, A_log_b: Tensor, D_b: Tensor,
-                       cdt: torch.dtype, out_scale: float, out_w: Optional[Tensor] = None) -> tuple[Tensor, Tensor,
-                                                                                                    Tensor]:
+                       cdt: torch.dtype, out_scale: float) -> tuple[Tensor, Tensor, Tensor]:
     fwd = DirectionParams(conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D)
     bwd = DirectionParams(conv_w_b, conv_b_b, xproj_w_b, dt_w_b, dt_b_b, A_log_b, D_b)
-    return tb.bimamba_fwd(xz, *tb.cached_stack_params(fwd, bwd, cdt), out_scale, False, out_w)
+    return tb.bimamba_fwd(xz, *tb.cached_stack_params(fwd, bwd, cdt), out_scale, False)
 
 
 def _bimamba_inference_fake(xz, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D, conv_w_b, conv_b_b, xproj_w_b,
-                            dt_w_b, dt_b_b, A_log_b, D_b, cdt, out_scale, out_w=None):
+                            dt_w_b, dt_b_b, A_log_b, D_b, cdt, out_scale):
     batch, L, E2 = xz.shape
     rows = xproj_w.shape[0]
     rows += -rows % 16  # tb._pad_bc_rows
-    width = E2 // 2 if out_w is None else out_w.shape[0]
-    return (xz.new_empty(batch, L, width, dtype=cdt), xz.new_empty(2, batch * L, rows, dtype=cdt),
+    return (xz.new_empty(batch, L, E2 // 2, dtype=cdt), xz.new_empty(2, batch * L, rows, dtype=cdt),
             xz.new_empty(2, batch, L, E2 // 2, dtype=cdt))
 
 
@@ -273,13 +271,13 @@ def bimamba(xz: Tensor, params: tuple[Tensor, ...], out_scale: float, for_backwa
 
 
 def bimamba_inference(xz: Tensor, fwd: DirectionParams, bwd: DirectionParams, cdt: torch.dtype,
-                      out_scale: float, out_w: Optional[Tensor] = None) -> tuple[Tensor, Tensor, Tensor]:
+                      out_scale: float) -> tuple[Tensor, Tensor, Tensor]:
     """:func:`bimamba` for a forward that no backward follows, on the weights as the model holds them: the stacked
     weights come from :func:`rmeeto.ops.triton.bimamba.cached_stack_params` inside the op, so a compiled graph does
-    not stack them again on every call. With ``out_w`` the output is projected by it (``out_proj``)."""
+    not stack them again on every call."""
     if torch.compiler.is_compiling():
-        return torch.ops.rmeeto.bimamba_inference(xz, *fwd.tensors(), *bwd.tensors(), cdt, float(out_scale), out_w)
-    return tb.bimamba_fwd(xz, *tb.cached_stack_params(fwd, bwd, cdt), out_scale, False, out_w)
+        return torch.ops.rmeeto.bimamba_inference(xz, *fwd.tensors(), *bwd.tensors(), cdt, float(out_scale))
+    return tb.bimamba_fwd(xz, *tb.cached_stack_params(fwd, bwd, cdt), out_scale, False)
 
 
 def add_rmsnorm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps: float) -> tuple[Tensor, Tensor]:

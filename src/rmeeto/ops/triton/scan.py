@@ -56,7 +56,7 @@ from torch import Tensor
 
 from .. import settings
 from ..scan_ref import selective_scan_torch
-from .common import _load, _sigmoid, _softplus, _store, load_A2, program_tile
+from .common import _load, _sigmoid, _softplus, load_A2, program_tile
 from .launch import cdiv, interpreting, launch, next_pow2
 from .layout import to_channels_last
 from .scan_chunk import chunk_states
@@ -171,126 +171,6 @@ def _scan_fwd_seq_kernel(
                 tl.store(optr, y.to(out_ptr.dtype.element_ty))
             else:
                 tl.store(optr, y.to(out_ptr.dtype.element_ty), mask=emask)
-
-
-@triton.jit
-def _fwd_advance(h, u_raw, dl_raw, B_raw, C_raw, A2, Dv, bias, scale, SOFTPLUS: tl.constexpr):
-    """One scan step of one direction from its raw inputs: the new state and ``scale * y`` (ungated)."""
-    u = u_raw.to(tl.float32)
-    dl = dl_raw.to(tl.float32) + bias
-    if SOFTPLUS:
-        dl = _softplus(dl)
-    h = tl.exp2(dl[None, :] * A2) * h + (dl * u)[None, :] * B_raw.to(tl.float32)[:, None]
-    return h, (tl.sum(h * C_raw.to(tl.float32)[:, None], axis=0) + Dv * u) * scale
-
-
-@triton.jit
-def _fwd_direction_setup(u_ptr, s_u_d, s_u_b, s_u_e, dl_ptr, s_dl_d, s_dl_b, s_dl_e, B_ptr, s_B_d, s_B_b, s_B_n,
-                         C_ptr, s_C_d, s_C_b, s_C_n, A_ptr, s_A_d, s_A_e, s_A_n, D_ptr, bias_ptr, h0_ptr,
-                         d, pid_b, c, e, n, emask, nmask, E, N, HAS_H0: tl.constexpr, BLOCK_E: tl.constexpr,
-                         BLOCK_N: tl.constexpr):
-    """Direction ``d``'s row pointers, its ``A * log2(e)``, ``D`` and ``delta`` bias, and its entering state."""
-    en = nmask[:, None] & emask[None, :]
-    A2 = tl.load(A_ptr + d * s_A_d + n[:, None] * s_A_n + e[None, :] * s_A_e, mask=en, other=0.0) * 1.4426950408889634
-    if HAS_H0:
-        row = (d * tl.num_programs(1) + pid_b) * tl.num_programs(2) + c
-        h = tl.load(h0_ptr + row * E * N + n[:, None] * E + e[None, :], mask=en, other=0.0)
-    else:
-        h = tl.zeros((BLOCK_N, BLOCK_E), dtype=tl.float32)
-    return (u_ptr + d * s_u_d + pid_b * s_u_b + e * s_u_e, dl_ptr + d * s_dl_d + pid_b * s_dl_b + e * s_dl_e,
-            B_ptr + d * s_B_d + pid_b * s_B_b + n * s_B_n, C_ptr + d * s_C_d + pid_b * s_C_b + n * s_C_n,
-            A2, tl.load(D_ptr + d * E + e, mask=emask, other=0.0), tl.load(bias_ptr + d * E + e, mask=emask, other=0.0),
-            h)
-
-
-@triton.jit
-def _fwd_finish(optr, y, zptr, emask, HAS_Z: tl.constexpr, EVEN: tl.constexpr):
-    """Store ``y``, gated by ``silu(z)`` at ``zptr`` with ``HAS_Z``."""
-    if HAS_Z:
-        zv = _load(zptr, emask, EVEN).to(tl.float32)
-        y = y * zv * _sigmoid(zv)
-    _store(optr, y, emask, EVEN)
-
-
-@triton.jit(do_not_specialize=["A_ptr"])  # A's alignment must not change the layout (see the module doc)
-def _scan_fwd_pair_kernel(
-    u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
-    dl_ptr, s_dl_d, s_dl_b, s_dl_l, s_dl_e,
-    B_ptr, s_B_d, s_B_b, s_B_l, s_B_n,
-    C_ptr, s_C_d, s_C_b, s_C_l, s_C_n,
-    z_ptr, s_z_b, s_z_l, s_z_e,
-    out_ptr, s_o_b, s_o_l, s_o_e,
-    A_ptr, s_A_d, s_A_e, s_A_n, D_ptr, bias_ptr,
-    h0_ptr,  # (2, batch, NC, N, E) fp32: the state entering each chunk (HAS_H0)
-    L, E, N, TC, scale,
-    HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
-    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, EVEN: tl.constexpr,
-):
-    """Both directions in one step loop (``PAIR``): step ``i`` advances direction 0 at position ``t0 + i`` and
-    direction 1 at ``t0 + clen - 1 - i``, two independent chains of ``clen`` steps instead of one of ``2 clen``.
-    The first half of the walk stores each direction's ``scale * y``; in the second half every position is met
-    the second time, so its stored value is added and the sum gated and stored (at an odd length's middle position
-    both directions meet in the same step). Program (channel block, batch element, chunk) as in
-    ``_scan_fwd_seq_kernel``."""
-    pid_b = tl.program_id(1).to(tl.int64)
-    c = tl.program_id(2)
-    e = tl.program_id(0) * BLOCK_E + tl.arange(0, BLOCK_E)
-    n = tl.arange(0, BLOCK_N)
-    emask = e < E
-    nmask = n < N
-    t0 = c * TC
-    clen = tl.minimum(TC, L - t0)
-    ub0, db0, Bb0, Cb0, A20, D0, bias0, h_0 = _fwd_direction_setup(
-        u_ptr, s_u_d, s_u_b, s_u_e, dl_ptr, s_dl_d, s_dl_b, s_dl_e, B_ptr, s_B_d, s_B_b, s_B_n, C_ptr, s_C_d, s_C_b,
-        s_C_n, A_ptr, s_A_d, s_A_e, s_A_n, D_ptr, bias_ptr, h0_ptr, 0, pid_b, c, e, n, emask, nmask, E, N, HAS_H0,
-        BLOCK_E, BLOCK_N)
-    ub1, db1, Bb1, Cb1, A21, D1, bias1, h_1 = _fwd_direction_setup(
-        u_ptr, s_u_d, s_u_b, s_u_e, dl_ptr, s_dl_d, s_dl_b, s_dl_e, B_ptr, s_B_d, s_B_b, s_B_n, C_ptr, s_C_d, s_C_b,
-        s_C_n, A_ptr, s_A_d, s_A_e, s_A_n, D_ptr, bias_ptr, h0_ptr, 1, pid_b, c, e, n, emask, nmask, E, N, HAS_H0,
-        BLOCK_E, BLOCK_N)
-    o_base = out_ptr + pid_b * s_o_b + e * s_o_e
-    if HAS_Z:
-        z_base = z_ptr + pid_b * s_z_b + e * s_z_e
-    else:
-        z_base = o_base  # a placeholder: nothing reads it
-    last = t0 + clen - 1
-    u0, dl0, B0, C0, _ = _fwd_step_inputs(ub0, db0, Bb0, Cb0, ub0, s_u_l, s_dl_l, s_B_l, s_C_l, 0, t0, emask, nmask,
-                                          False, EVEN)
-    u1, dl1, B1, C1, _ = _fwd_step_inputs(ub1, db1, Bb1, Cb1, ub1, s_u_l, s_dl_l, s_B_l, s_C_l, 0, last, emask, nmask,
-                                          False, EVEN)
-    half = clen // 2
-    for i in range(0, half):  # both positions met for the first time: store
-        p = t0 + i
-        q = last - i
-        h_0, y0 = _fwd_advance(h_0, u0, dl0, B0, C0, A20, D0, bias0, scale, SOFTPLUS)
-        h_1, y1 = _fwd_advance(h_1, u1, dl1, B1, C1, A21, D1, bias1, scale, SOFTPLUS)
-        u0, dl0, B0, C0, _ = _fwd_step_inputs(ub0, db0, Bb0, Cb0, ub0, s_u_l, s_dl_l, s_B_l, s_C_l, 0, p + 1, emask,
-                                              nmask, False, EVEN)
-        u1, dl1, B1, C1, _ = _fwd_step_inputs(ub1, db1, Bb1, Cb1, ub1, s_u_l, s_dl_l, s_B_l, s_C_l, 0, q - 1, emask,
-                                              nmask, False, EVEN)
-        _store(o_base + p * s_o_l, y0, emask, EVEN)
-        _store(o_base + q * s_o_l, y1, emask, EVEN)
-    # loaded again rather than carried over: carried, they kept the first loop's layouts, which cost the second loop
-    # conversions through shared memory (Triton 3.6)
-    u0, dl0, B0, C0, _ = _fwd_step_inputs(ub0, db0, Bb0, Cb0, ub0, s_u_l, s_dl_l, s_B_l, s_C_l, 0, t0 + half, emask,
-                                          nmask, False, EVEN)
-    u1, dl1, B1, C1, _ = _fwd_step_inputs(ub1, db1, Bb1, Cb1, ub1, s_u_l, s_dl_l, s_B_l, s_C_l, 0, last - half, emask,
-                                          nmask, False, EVEN)
-    for i in range(half, clen):  # met for the second time (or both at once in the middle): add, gate, store
-        p = t0 + i
-        q = last - i
-        h_0, y0 = _fwd_advance(h_0, u0, dl0, B0, C0, A20, D0, bias0, scale, SOFTPLUS)
-        h_1, y1 = _fwd_advance(h_1, u1, dl1, B1, C1, A21, D1, bias1, scale, SOFTPLUS)
-        u0, dl0, B0, C0, _ = _fwd_step_inputs(ub0, db0, Bb0, Cb0, ub0, s_u_l, s_dl_l, s_B_l, s_C_l, 0,
-                                              tl.minimum(p + 1, last), emask, nmask, False, EVEN)
-        u1, dl1, B1, C1, _ = _fwd_step_inputs(ub1, db1, Bb1, Cb1, ub1, s_u_l, s_dl_l, s_B_l, s_C_l, 0,
-                                              tl.maximum(q - 1, t0), emask, nmask, False, EVEN)
-        # at the middle position (p == q) the other direction's y is in registers; the row read there is not yet
-        # written and is discarded
-        prev0 = tl.where(p != q, _load(o_base + p * s_o_l, emask, EVEN).to(tl.float32), y1)
-        prev1 = tl.where(p != q, _load(o_base + q * s_o_l, emask, EVEN).to(tl.float32), y0)
-        _fwd_finish(o_base + p * s_o_l, y0 + prev0, z_base + p * s_z_l, emask, HAS_Z, EVEN)
-        _fwd_finish(o_base + q * s_o_l, y1 + prev1, z_base + q * s_z_l, emask, HAS_Z, EVEN)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -560,7 +440,7 @@ def _scan_bwd_seq_kernel(
 # A prefetch of the rows 2-16 steps ahead into L2 or L1 was 1.007-1.010x on Vim-S and 0.997-0.998x on Vim-Ti with
 # the gate in each scan (same record); its code is at commit dc44c79.
 FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, SUM_GATE=1, SPLIT_MAXNREG=0,
-               SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8, PAIR=0, PAIR_BLOCK_E=64, PAIR_MAXNREG=0, DEFER_GATE=1)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
+               SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
 # Forward: when the step-serial launch has fewer than MIN_PROGS_FWD programs (channel blocks of FWD_CFG's
@@ -638,22 +518,18 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
 
 def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor], A: Tensor,
              D: Tensor, bias: Tensor, out: Tensor, softplus: bool, scale: float, cfg=None,
-             for_backward: bool = True, A_states: Optional[Tensor] = None,
-             defer_gate: bool = False) -> Optional[Tensor]:
+             for_backward: bool = True, A_states: Optional[Tensor] = None) -> Tensor:
     """u, delta: (ndir, b, L, E); B, C: (ndir, b, L, N); z, out: (b, L, E); A: (ndir, E, N) fp32, any strides
     (fastest as a view of an (ndir, N, E) tensor, which ``stack_params`` gives); D, bias: (ndir, E) fp32.
     Writes ``out = scale * sum_dir y_dir``. Step-serial or chunked as :func:`chunk_len` says.
     ``for_backward=False`` (a forward that will not be differentiated) lets ``SPLIT="auto"`` pick the two-stream
     launch of the step-serial scan during a CUDA graph capture. ``A_states``: ``A`` with the states contiguous, if
-    the caller has it; the chunked path needs that layout and otherwise copies ``A``. ``defer_gate``: where the
-    split forward runs with ``SUM_GATE`` and ``DEFER_GATE``, leave ``out`` holding direction 0's ``scale * y`` and
-    return direction 1's, for the caller to sum and gate (:func:`rmeeto.ops.triton.gated_linear.gated_linear`);
-    otherwise (and always without ``defer_gate``) return None, ``out`` holding the result."""
+    the caller has it; the chunked path needs that layout and otherwise copies ``A``."""
     cfg = dict(FWD_CFG, **(cfg or {}))
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
     if L == 0 or batch == 0 or E == 0:
-        return None
+        return out
     BE = min(cfg["BLOCK_E"], next_pow2(E))
     capturing = u.is_cuda and torch.cuda.is_current_stream_capturing()
     split = use_split(cfg.get("SPLIT", split_setting()), for_backward, capturing) and ndir == 2
@@ -668,26 +544,12 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
                              scale, TC, BE, cfg["num_warps"], False)
     grid = (cdiv(E, BE), batch, cdiv(L, TC))
     if TC >= L and split:
-        return _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale),
-                               split_meta(cfg, meta, E, N, batch, u.device), bool(cfg["SUM_GATE"]),
-                               defer_gate and bool(cfg["DEFER_GATE"]))
-    elif ndir == 2 and cfg["PAIR"]:
-        pm = pair_meta(cfg, meta, E, N)
-        launch(_scan_fwd_pair_kernel, (cdiv(E, pm["BLOCK_E"]), batch, cdiv(L, TC)), *_s4(u), *_s4(delta), *_s4(B),
-               *_s4(C), *_s3(z), *_s3(out), *_s3(A), D, bias, h0, L, E, N, TC, float(scale), **pm)
+        _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), split_meta(cfg, meta, E, N, batch, u.device),
+                        bool(cfg["SUM_GATE"]))
     else:
         launch(_scan_fwd_seq_kernel, grid, *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), *_s3(A), D, bias,
                h0, L, E, N, TC, float(scale), **(one_dir if ndir == 1 else meta))
-    return None
-
-
-def pair_meta(cfg: dict, meta: dict, E: int, N: int) -> dict:
-    """The launch options of ``_scan_fwd_pair_kernel``: ``PAIR_BLOCK_E`` channels per program, the ``PAIR_MAXNREG``
-    register cap (0: none)."""
-    be = min(cfg["PAIR_BLOCK_E"], next_pow2(E))
-    pm = {k: v for k, v in meta.items() if k != "NDIR"}
-    cap = cfg["PAIR_MAXNREG"]
-    return dict(pm, BLOCK_E=be, EVEN=E % be == 0 and N == meta["BLOCK_N"], **({"maxnreg": cap} if cap else {}))
+    return out
 
 
 _SM_COUNT: dict = {}
@@ -753,14 +615,12 @@ def _one_dir(x: Optional[Tensor], d: Optional[int], reverse: bool) -> tuple:
     return (v, *strides)
 
 
-def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, meta, sum_gates: bool = True,
-                    defer: bool = False) -> Optional[Tensor]:
+def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, meta, sum_gates: bool = True) -> None:
     """Default for captured inference (``SPLIT="auto"``; 1.13x faster on an H100): the two directions as two
     launches of the one-direction kernel on two CUDA streams, so both run at once with twice the resident
     programs and half the serial chain each; then ``out = (y_0 + y_1) * silu(z)`` in one pass, so the scans compute
     no gate (``sum_gates``; otherwise each scan gates its own output and they are added). Capturable in a CUDA graph.
-    ``meta``: the one-direction kernel's (:func:`split_meta`). ``defer`` (with ``sum_gates``): skip that pass and
-    return direction 1's output (see :func:`scan_fwd`)."""
+    ``meta``: the one-direction kernel's (:func:`split_meta`)."""
     L, E, N = u.shape[2], u.shape[3], A.shape[-1]
     grid = (cdiv(E, meta["BLOCK_E"]), u.shape[1], 1)
     other = torch.empty(out.shape, device=out.device, dtype=out.dtype)
@@ -786,10 +646,7 @@ def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, meta, sum_
     else:  # Triton's interpreter
         one_direction(0, out)
         one_direction(1, other)
-    if defer and sum_gates:
-        return other
     sum_gate(out, other, z if sum_gates else None)
-    return None
 
 
 @triton.jit
@@ -810,7 +667,9 @@ def _sum_gate_kernel(out_ptr, s_o_b, s_o_l, s_o_e, other_ptr, s_t_b, s_t_l, s_t_
     tl.store(optr, y.to(out_ptr.dtype.element_ty), mask=m)
 
 
-SUM_GATE_CFG = dict(BLOCK_L=8, BLOCK_E=256, num_warps=4)
+# 8 warps: 1.002x (Vim-S unmerged) and 1.003x (r=11) against 4 in CUDA graphs on one H200, the best of four blockings
+# (2026-12-03, docs/benchmarks/2026-12-03-h200-scan-pair, run 59)
+SUM_GATE_CFG = dict(BLOCK_L=8, BLOCK_E=256, num_warps=8)
 
 
 def sum_gate(out: Tensor, other: Tensor, z: Optional[Tensor]) -> None:
