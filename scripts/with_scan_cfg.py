@@ -38,6 +38,17 @@ def _tables() -> dict:
     return {"fwd": scan.FWD_CFG, "bwd": scan.BWD_CFG, "sg": scan.SUM_GATE_CFG}
 
 
+def _valid_setting(field: str, value: str) -> bool:
+    """Whether ``value`` is one the string setting ``field`` takes (see :mod:`rmeeto.ops.settings`)."""
+    from rmeeto.ops import settings
+
+    choices = {"backend": ("auto", *settings.BACKENDS), "merge": settings.MERGE_IMPLS,
+               "scan_split": ("auto", "on", "off")}
+    if field == "scan_chunk":
+        return value == "auto" or value.isdigit()
+    return value in choices.get(field, ())
+
+
 def apply(assignments: list[str], quiet: bool = False) -> None:
     """Set each ``TABLE.KEY=INT`` in the kernels' configuration dicts, and each ``set.FIELD=VALUE`` in the settings."""
     from rmeeto.ops import settings
@@ -47,12 +58,13 @@ def apply(assignments: list[str], quiet: bool = False) -> None:
         name, sep, value = item.partition("=")
         table, dot, key = name.partition(".")
         current = getattr(settings.current(), key, None) if table == "set" else None
-        if sep and dot and isinstance(current, (bool, str)):
+        if sep and dot and (isinstance(current, bool) and value in ("0", "1")
+                            or isinstance(current, str) and _valid_setting(key, value)):
             settings.configure(**{key: value == "1" if isinstance(current, bool) else value})
             continue
         if not sep or not dot or table not in tables or key not in tables[table]:
             raise SystemExit(f"bad override {item!r}: use TABLE.KEY=INT with TABLE.KEY one of "
-                             f"{[t + '.' + k for t in tables for k in tables[t]]}, or set.FIELD=VALUE")
+                             f"{[t + '.' + k for t in tables for k in tables[t]]}, or set.FIELD=VALUE with a value the field takes")
         tables[table][key] = int(value)
     if not quiet:
         print("kernel configuration:", tables, settings.current(), flush=True)

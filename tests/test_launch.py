@@ -156,10 +156,12 @@ def test_scan_configuration_overrides_are_checked_and_undone():
     from rmeeto.ops.triton import scan
 
     before = dict(scan.FWD_CFG), dict(scan.BWD_CFG), settings.current()
-    with overridden(["fwd.maxnreg=0", "bwd.T=16", "set.merge_norm=0"]):
+    with overridden(["fwd.maxnreg=0", "bwd.T=16", "set.merge_norm=0", "set.scan_split=off", "sg.num_warps=2"]):
         assert scan.FWD_CFG["maxnreg"] == 0 and scan.BWD_CFG["T"] == 16 and not settings.current().merge_norm
+        assert settings.current().scan_split == "off" and scan.SUM_GATE_CFG["num_warps"] == 2
     assert (scan.FWD_CFG, scan.BWD_CFG, settings.current()) == before
-    for bad in ("fwd.no_such_key=1", "set.no_such_field=1", "set.backend=1"):
+    for bad in ("fwd.no_such_key=1", "set.no_such_field=1", "set.backend=1", "set.scan_split=maybe",
+                "set.merge_norm=yes"):
         with pytest.raises(SystemExit, match="TABLE.KEY=INT"):
             with overridden([bad]):
                 pass
