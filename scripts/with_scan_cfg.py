@@ -4,9 +4,9 @@ configuration at the model level before changing its default.
     PYTHONPATH=src python scripts/with_scan_cfg.py fwd.maxnreg=0 bwd.T=16 -- bench --model vim_small_patch16_224
 
 ``fwd.KEY`` / ``bwd.KEY`` / ``sg.KEY`` set ``FWD_CFG[KEY]`` / ``BWD_CFG[KEY]`` / ``SUM_GATE_CFG[KEY]`` of
-:mod:`rmeeto.ops.triton.scan` to an integer
-(``maxnreg=0`` lifts the register cap); ``set.FIELD=VALUE`` sets a field of :mod:`rmeeto.ops.settings`, 0 or 1 for a
-boolean one (``set.merge_norm=0``, ``set.scan_split=off``).
+:mod:`rmeeto.ops.triton.scan` to an integer (``maxnreg=0`` lifts the register cap); ``set.FIELD=VALUE`` sets a field
+of :mod:`rmeeto.ops.settings` to a value it takes, 0 or 1 for a boolean one (``set.merge_norm=0``,
+``set.scan_split=off``).
 """
 from __future__ import annotations
 
@@ -64,7 +64,8 @@ def apply(assignments: list[str], quiet: bool = False) -> None:
             continue
         if not sep or not dot or table not in tables or key not in tables[table]:
             raise SystemExit(f"bad override {item!r}: use TABLE.KEY=INT with TABLE.KEY one of "
-                             f"{[t + '.' + k for t in tables for k in tables[t]]}, or set.FIELD=VALUE with a value the field takes")
+                             f"{[t + '.' + k for t in tables for k in tables[t]]}, "
+                             "or set.FIELD=VALUE with a value the field takes")
         tables[table][key] = int(value)
     if not quiet:
         print("kernel configuration:", tables, settings.current(), flush=True)
