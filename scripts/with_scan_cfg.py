@@ -4,14 +4,19 @@ configuration at the model level before changing its default.
     PYTHONPATH=src python scripts/with_scan_cfg.py fwd.maxnreg=0 bwd.T=16 -- bench --model vim_small_patch16_224
 
 ``fwd.KEY`` / ``bwd.KEY`` / ``sg.KEY`` set ``FWD_CFG[KEY]`` / ``BWD_CFG[KEY]`` / ``SUM_GATE_CFG[KEY]`` of
-:mod:`rmeeto.ops.triton.scan` to an integer (``maxnreg=0`` lifts the register cap); ``set.FIELD=VALUE`` sets a field
+:mod:`rmeeto.ops.triton.scan` to an integer (``maxnreg=0`` lifts the register cap), and ``conv.KEY`` / ``convb.KEY``
+``CONV_FWD_CFG[KEY]`` / ``CONV_BWD_CFG[KEY]`` of :mod:`rmeeto.ops.triton.bimamba`; ``set.FIELD=VALUE`` sets a field
 of :mod:`rmeeto.ops.settings` to a value it takes, 0 or 1 for a boolean one (``set.merge_norm=0``,
-``set.scan_split=off``).
+``set.scan_split=off``). ``swap.MOD.NAME=OTHER`` replaces function ``NAME`` of ``rmeeto.ops.triton.MOD`` with the one of
+the same name in module ``OTHER`` (an earlier copy of the kernels put beside them, to time old against new in one
+process): ``swap.bimamba.biconv_fwd=rmeeto.ops.triton.bimamba_prev``.
 """
 from __future__ import annotations
 
 import contextlib
+import importlib
 import sys
+from typing import Optional
 
 
 @contextlib.contextmanager
@@ -22,20 +27,41 @@ def overridden(assignments: list[str]):
     tables = _tables()
     saved = {name: dict(table) for name, table in tables.items()}
     old_settings = settings.current()
-    apply(assignments, quiet=True)
-    try:
+    swapped: list = []
+    try:  # a bad entry after good ones leaves nothing changed
+        apply(assignments, quiet=True, swapped=swapped)
         yield
     finally:
         for name, table in tables.items():
             table.clear()
             table.update(saved[name])
+        for module, name, fn in reversed(swapped):
+            setattr(module, name, fn)
         settings.configure(**{f: getattr(old_settings, f) for f in old_settings.__dataclass_fields__})
 
 
 def _tables() -> dict:
-    from rmeeto.ops.triton import scan
+    from rmeeto.ops.triton import bimamba, scan
 
-    return {"fwd": scan.FWD_CFG, "bwd": scan.BWD_CFG, "sg": scan.SUM_GATE_CFG}
+    return {"fwd": scan.FWD_CFG, "bwd": scan.BWD_CFG, "sg": scan.SUM_GATE_CFG, "conv": bimamba.CONV_FWD_CFG,
+            "convb": bimamba.CONV_BWD_CFG}
+
+
+def _swap(key: str, other: str, swapped: Optional[list]) -> None:
+    """``swap.MOD.NAME=OTHER``: function ``NAME`` of ``rmeeto.ops.triton.MOD`` replaced by ``OTHER.NAME``; the
+    replaced one is appended to ``swapped`` (module, name, function), to be put back."""
+    module_name, _, name = key.rpartition(".")
+    try:
+        module = importlib.import_module(f"rmeeto.ops.triton.{module_name}")
+        current, replacement = getattr(module, name), getattr(importlib.import_module(other), name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise SystemExit(f"bad override swap.{key}={other}: {exc}; use swap.MOD.NAME=MODULE with NAME a "
+                         "function of rmeeto.ops.triton.MOD and of MODULE") from None
+    if not callable(current) or not callable(replacement):
+        raise SystemExit(f"bad override swap.{key}={other}: {name} is not a function in both modules")
+    setattr(module, name, replacement)
+    if swapped is not None:
+        swapped.append((module, name, current))
 
 
 def _valid_setting(field: str, value: str) -> bool:
@@ -49,14 +75,18 @@ def _valid_setting(field: str, value: str) -> bool:
     return value in choices.get(field, ())
 
 
-def apply(assignments: list[str], quiet: bool = False) -> None:
-    """Set each ``TABLE.KEY=INT`` in the kernels' configuration dicts, and each ``set.FIELD=VALUE`` in the settings."""
+def apply(assignments: list[str], quiet: bool = False, swapped: Optional[list] = None) -> None:
+    """Set each ``TABLE.KEY=INT`` in the kernels' configuration dicts, each ``set.FIELD=VALUE`` in the settings, and
+    make each ``swap.MOD.NAME=OTHER`` (replaced functions are appended to ``swapped``)."""
     from rmeeto.ops import settings
 
     tables = _tables()
     for item in assignments:
         name, sep, value = item.partition("=")
         table, dot, key = name.partition(".")
+        if table == "swap" and sep and dot:
+            _swap(key, value, swapped)
+            continue
         current = getattr(settings.current(), key, None) if table == "set" else None
         if sep and dot and (isinstance(current, bool) and value in ("0", "1")
                             or isinstance(current, str) and _valid_setting(key, value)):
@@ -65,7 +95,7 @@ def apply(assignments: list[str], quiet: bool = False) -> None:
         if not sep or not dot or table not in tables or key not in tables[table]:
             raise SystemExit(f"bad override {item!r}: use TABLE.KEY=INT with TABLE.KEY one of "
                              f"{[t + '.' + k for t in tables for k in tables[t]]}, "
-                             "or set.FIELD=VALUE with a value the field takes")
+                             "set.FIELD=VALUE with a value the field takes, or swap.MOD.NAME=MODULE")
         tables[table][key] = int(value)
     if not quiet:
         print("kernel configuration:", tables, settings.current(), flush=True)

@@ -146,6 +146,7 @@ def test_the_split_forward_takes_wide_programs_only_where_they_fill_the_gpu(monk
 def test_scan_configuration_overrides_are_checked_and_undone():
     import os
     import sys
+    import types
 
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "scripts"))
     try:
@@ -155,17 +156,35 @@ def test_scan_configuration_overrides_are_checked_and_undone():
     from rmeeto.ops import settings
     from rmeeto.ops.triton import scan
 
-    before = dict(scan.FWD_CFG), dict(scan.BWD_CFG), settings.current()
-    with overridden(["fwd.maxnreg=0", "bwd.T=16", "set.merge_norm=0", "set.scan_split=off", "sg.num_warps=2"]):
-        assert scan.FWD_CFG["maxnreg"] == 0 and scan.BWD_CFG["T"] == 16 and not settings.current().merge_norm
-        assert settings.current().scan_split == "off" and scan.SUM_GATE_CFG["num_warps"] == 2
-    assert (scan.FWD_CFG, scan.BWD_CFG, settings.current()) == before
-    for bad in ("fwd.no_such_key=1", "set.no_such_field=1", "set.backend=1", "set.scan_split=maybe",
-                "set.merge_norm=yes"):
-        with pytest.raises(SystemExit, match="TABLE.KEY=INT"):
-            with overridden([bad]):
-                pass
-    assert (scan.FWD_CFG, scan.BWD_CFG, settings.current()) == before
+    from rmeeto.ops.triton import bimamba
+
+    def state():
+        return (dict(scan.FWD_CFG), dict(scan.BWD_CFG), dict(bimamba.CONV_FWD_CFG), settings.current(),
+                bimamba.biconv_fwd)
+
+    before = state()
+    prev = types.ModuleType("rmeeto_test_prev_kernels")
+    prev.biconv_fwd = lambda *args: None
+    sys.modules[prev.__name__] = prev
+    try:
+        with overridden(["fwd.maxnreg=0", "bwd.T=16", "set.merge_norm=0", "set.scan_split=off", "sg.num_warps=2",
+                         "conv.BLOCK_L=32", f"swap.bimamba.biconv_fwd={prev.__name__}"]):
+            assert scan.FWD_CFG["maxnreg"] == 0 and scan.BWD_CFG["T"] == 16 and not settings.current().merge_norm
+            assert settings.current().scan_split == "off" and scan.SUM_GATE_CFG["num_warps"] == 2
+            assert bimamba.CONV_FWD_CFG["BLOCK_L"] == 32 and bimamba.biconv_fwd is prev.biconv_fwd
+        assert state() == before
+        for bad, message in [("fwd.no_such_key=1", "TABLE.KEY=INT"), ("set.no_such_field=1", "TABLE.KEY=INT"),
+                             ("set.backend=1", "TABLE.KEY=INT"), ("set.scan_split=maybe", "TABLE.KEY=INT"),
+                             ("set.merge_norm=yes", "TABLE.KEY=INT"), ("conv.no_such_key=1", "TABLE.KEY=INT"),
+                             ("swap.bimamba.no_such_fn=rmeeto.ops.triton.scan", "swap.MOD.NAME=MODULE"),
+                             ("swap.bimamba.biconv_fwd=no_such_module", "swap.MOD.NAME=MODULE"),
+                             ("swap.bimamba.CONV_FWD_CFG=rmeeto.ops.triton.bimamba", "not a function")]:
+            with pytest.raises(SystemExit, match=message):
+                with overridden(["conv.BLOCK_L=32", f"swap.bimamba.biconv_fwd={prev.__name__}", bad]):
+                    pass
+            assert state() == before
+    finally:
+        sys.modules.pop(prev.__name__)
 
 
 def test_profile_compile_options_are_parsed_and_checked():

@@ -30,6 +30,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
+from .common import _sigmoid
 from .launch import cdiv, launch, next_pow2
 from .scan import scan_bwd, scan_fwd
 
@@ -87,8 +88,8 @@ def _biconv_fwd_kernel(
             acc1 += tl.load(w_ptr + (E + e) * K + (2 * K - 2 - j), mask=emask, other=0.0)[None, :] * xv
     out = u_ptr + pid_b * s_u_b + t[:, None] * s_u_l + e[None, :] * s_u_e
     m2 = tmask[:, None] & emask[None, :]
-    tl.store(out, (acc0 * tl.sigmoid(acc0)).to(u_ptr.dtype.element_ty), mask=m2)
-    tl.store(out + s_u_d, (acc1 * tl.sigmoid(acc1)).to(u_ptr.dtype.element_ty), mask=m2)
+    tl.store(out, (acc0 * _sigmoid(acc0)).to(u_ptr.dtype.element_ty), mask=m2)
+    tl.store(out + s_u_d, (acc1 * _sigmoid(acc1)).to(u_ptr.dtype.element_ty), mask=m2)
 
 
 @triton.jit
@@ -113,7 +114,7 @@ def _biconv_dpre_kernel(
                      mask=m2, other=0.0).to(tl.float32)
         gu += tl.load(g2_ptr + d * s_g2_d + pid_b * s_g2_b + t[:, None] * s_g2_l + e[None, :] * s_g2_e,
                       mask=m2, other=0.0).to(tl.float32)
-        sg = tl.sigmoid(pre)
+        sg = _sigmoid(pre)
         dpre = tl.where(m2, gu * sg * (1.0 + pre * (1.0 - sg)), 0.0)
         tl.store(dp_ptr + ((d * tl.num_programs(2) + pid_b) * L + t[:, None]) * E + e[None, :],
                  dpre.to(dp_ptr.dtype.element_ty), mask=m2)
