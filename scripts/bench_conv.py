@@ -6,7 +6,7 @@ gradients and writes dx, through a scratch of the pre-activation gradient (fp16 
 2026-12-02, else fp32). Prints a table; asserts nothing.
 
     PYTHONPATH=src python scripts/bench_conv.py [--shapes 128x768x197,128x384x197] [--dtype fp16]
-        [--cfgs 32/64/4,64/64/4,16/128/4] [--module rmeeto.ops.triton.bimamba]
+        [--cfgs 32/64/4,64/64/4,16/128/4/96] [--module rmeeto.ops.triton.bimamba]
 
 ``--module`` times the conv functions of another copy of the kernels' module (an earlier version put beside it).
 """
@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dtype", default="fp16", choices=sorted(DTYPES))
     ap.add_argument("--module", default="rmeeto.ops.triton.bimamba", help="the module whose kernels are timed")
     ap.add_argument("--cfgs", default="32/64/4,16/64/4,64/64/4,32/128/4,16/128/4,32/256/4,64/128/8,32/64/2",
-                    help="BLOCK_L/BLOCK_E/num_warps each")
+                    help="BLOCK_L/BLOCK_E/num_warps[/maxnreg] each")
     args = ap.parse_args(argv)
     if not torch.cuda.is_available():
         print("no CUDA device; nothing to benchmark", file=sys.stderr)
@@ -62,15 +62,16 @@ def main(argv=None) -> int:
         # x, g1 x2, g2 x2, dx; the pre-activation gradient written and read for both directions (fp16 for fp16)
         bwd_bytes = n * item * 6 + n * (2 if dt == torch.float16 else 4) * 4
         for spec in args.cfgs.split(","):
-            bl, be, nw = (int(v) for v in spec.split("/"))
+            bl, be, nw, cap = ([int(v) for v in spec.split("/")] + [0])[:4]
             for cfg in (tb.CONV_FWD_CFG, tb.CONV_BWD_CFG):
-                cfg.update(BLOCK_L=bl, BLOCK_E=be, num_warps=nw)
+                cfg.update(BLOCK_L=bl, BLOCK_E=be, num_warps=nw, maxnreg=cap)
             fwd = do_bench_cudagraph(lambda: tb.biconv_fwd(x, w, b, dt), rep=50, return_mode="median")
             bwd = do_bench_cudagraph(lambda: tb.biconv_bwd(x, w, b, g1, g2, dx), rep=50, return_mode="median")
             print(f"{shape:>14} {spec:>10} | {fwd:7.4f} {fwd_bytes / fwd / 1e6:6.0f} | {bwd:7.4f} "
                   f"{bwd_bytes / bwd / 1e6:6.0f}", flush=True)
-        tb.CONV_FWD_CFG.update(defaults[0])
-        tb.CONV_BWD_CFG.update(defaults[1])
+        for cfg, default in zip((tb.CONV_FWD_CFG, tb.CONV_BWD_CFG), defaults):
+            cfg.clear()
+            cfg.update(default)
     return 0
 
 

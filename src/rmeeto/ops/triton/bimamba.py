@@ -150,8 +150,13 @@ def _biconv_dx_kernel(
 # Block sizes, each the fastest of eight at Vim-S, Vim-Ti and VideoMamba-S shapes on one H200 (2026-12-01,
 # docs/benchmarks/2026-12-01-h200-merge-cost, scripts/bench_conv.py): forward 0.058 ms against 0.107 with the
 # earlier shared 32/64/4 at batch 128 x 768 x 197, backward 0.42 against 0.66 ms.
-CONV_FWD_CFG = dict(BLOCK_L=16, BLOCK_E=128, num_warps=4)
-CONV_BWD_CFG = dict(BLOCK_L=32, BLOCK_E=64, num_warps=2)
+CONV_FWD_CFG = dict(BLOCK_L=16, BLOCK_E=128, num_warps=4, maxnreg=0)  # maxnreg: a register cap for ptxas (0: none)
+CONV_BWD_CFG = dict(BLOCK_L=32, BLOCK_E=64, num_warps=2, maxnreg=0)
+
+
+def _warps_and_cap(cfg: dict) -> dict:
+    """The launch options ``num_warps`` and, where ``cfg`` sets one, the register cap ``maxnreg``."""
+    return dict(num_warps=cfg["num_warps"], **({"maxnreg": cfg["maxnreg"]} if cfg.get("maxnreg") else {}))
 
 
 def biconv_fwd(x: Tensor, w: Tensor, bias: Tensor, out_dtype) -> Tensor:
@@ -165,7 +170,7 @@ def biconv_fwd(x: Tensor, w: Tensor, bias: Tensor, out_dtype) -> Tensor:
     BE = min(CONV_FWD_CFG["BLOCK_E"], next_pow2(E))
     grid = (cdiv(L, BL), cdiv(E, BE), batch)
     launch(_biconv_fwd_kernel, grid, x, *x.stride(), w, bias, u, *u.stride(), L, E,
-           K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=CONV_FWD_CFG["num_warps"])
+           K=K, BLOCK_L=BL, BLOCK_E=BE, **_warps_and_cap(CONV_FWD_CFG))
     return u
 
 
@@ -189,7 +194,7 @@ def biconv_bwd(x: Tensor, w: Tensor, bias: Tensor, g1: Tensor, g2: Tensor, dx: T
     if scratch_dtype is None:
         scratch_dtype = torch.float16 if g1.dtype == torch.float16 else torch.float32
     dpre = torch.empty(2, batch, L, E, device=x.device, dtype=scratch_dtype)
-    meta = dict(K=K, BLOCK_L=BL, BLOCK_E=BE, num_warps=CONV_BWD_CFG["num_warps"])
+    meta = dict(K=K, BLOCK_L=BL, BLOCK_E=BE, **_warps_and_cap(CONV_BWD_CFG))
     launch(_biconv_dpre_kernel, grid, x, *x.stride(), w, bias, g1, *g1.stride(), g2, *g2.stride(),
            dpre, dw, db, L, E, nbl, **meta)
     launch(_biconv_dx_kernel, grid, dpre, w, dx, *dx.stride(), L, E, **meta)
