@@ -149,8 +149,11 @@ def _biconv_dx_kernel(
 
 # Block sizes, each the fastest of eight at Vim-S, Vim-Ti and VideoMamba-S shapes on one H200 (2026-12-01,
 # docs/benchmarks/2026-12-01-h200-merge-cost, scripts/bench_conv.py): forward 0.058 ms against 0.107 with the
-# earlier shared 32/64/4 at batch 128 x 768 x 197, backward 0.42 against 0.66 ms.
-CONV_FWD_CFG = dict(BLOCK_L=16, BLOCK_E=128, num_warps=4, maxnreg=0)  # maxnreg: a register cap for ptxas (0: none)
+# earlier shared 32/64/4 at batch 128 x 768 x 197, backward 0.42 against 0.66 ms. maxnreg is a register cap for
+# ptxas (0: none). The forward's 96 (from 128; four programs of 4 warps per multiprocessor become five): 0.0481 against
+# 0.0517 ms alone at 128 x 768 x 197, Vim-S 1.005x and Vim-Ti 1.003-1.006x in CUDA graphs (one H200, 2026-12-03,
+# docs/benchmarks/2026-12-03-h200-conv-cap, run 62); 80 spilled and was slower, as were 8-row tiles.
+CONV_FWD_CFG = dict(BLOCK_L=16, BLOCK_E=128, num_warps=4, maxnreg=96)
 CONV_BWD_CFG = dict(BLOCK_L=32, BLOCK_E=64, num_warps=2, maxnreg=0)
 
 
