@@ -154,7 +154,10 @@ def _biconv_dx_kernel(
 # 0.0517 ms alone at 128 x 768 x 197, Vim-S 1.005x and Vim-Ti 1.003-1.006x in CUDA graphs (one H200, 2026-12-03,
 # docs/benchmarks/2026-12-03-h200-conv-cap, run 62); 80 spilled and was slower, as were 8-row tiles.
 CONV_FWD_CFG = dict(BLOCK_L=16, BLOCK_E=128, num_warps=4, maxnreg=96)
-CONV_BWD_CFG = dict(BLOCK_L=32, BLOCK_E=64, num_warps=2, maxnreg=0)
+# The backward's 16/32/1 (from 32/64/2, whose first pass held 4 programs of 2 warps per multiprocessor, 12.5 %
+# occupancy, at 214 registers): 0.250 against 0.318 ms at 128 x 768 x 197, 0.138 against 0.195 at 128 x 384 x 197,
+# 0.459 against 0.495 at 32 x 768 x 1569 (same record, run 63, the best of seven blockings at all three).
+CONV_BWD_CFG = dict(BLOCK_L=16, BLOCK_E=32, num_warps=1, maxnreg=0)
 
 
 def _warps_and_cap(cfg: dict) -> dict:
