@@ -439,6 +439,9 @@ def _scan_bwd_seq_kernel(
 # were 0.86-0.88x. The two-direction launch alone: 1.26-1.31x at the image shapes, 1.02x at 1569 steps.
 # A prefetch of the rows 2-16 steps ahead into L2 or L1 was 1.007-1.010x on Vim-S and 0.997-0.998x on Vim-Ti with
 # the gate in each scan (same record); its code is at commit dc44c79.
+# SPLIT_MAXNREG 168 on the 128-channel split scans (12 programs a multiprocessor instead of 8: Vim-S's 1536 in one
+# wave instead of 1.45) spilled and was 0.926-0.932x on Vim-S and Vim-B; 184 and 200 were worse (2026-12-03,
+# docs/benchmarks/2026-12-03-h200-conv-cap).
 FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, SUM_GATE=1, SPLIT_MAXNREG=0,
                SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
