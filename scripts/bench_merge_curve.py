@@ -3,15 +3,67 @@
 Where the speed-up is below 1, merging costs more than it saves at that r.
 
     python scripts/bench_merge_curve.py --models vim_tiny_patch16_224,vim_small_patch16_224 --batch-size 128
+
+``--rounds N`` times the CUDA-graph curve interleaved instead: one graph per r (r=0 first) of the same model and
+input, replayed in turns, in a rotating order, for N rounds of ``--iters`` iterations each. Each r's speed-up is the
+median over the rounds of its rate over r=0's in the same round, with the lowest and highest such ratio beside it,
+so a drift of the GPU's speed between one r and the next does not show as a cost or a saving.
 """
 from __future__ import annotations
 
 import argparse
+import statistics
+import time
+
+import torch
 
 import rmeeto
-from rmeeto.bench import measure
+from rmeeto.bench import for_inference, measure
+from rmeeto.cuda_graphs import graphed
 
 R_VALUES = (1, 2, 3, 5, 8, 11, 16, 24, 32, 48, 64, 98)
+
+
+def _rate(step, batch: int, iters: int) -> float:
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        step()
+    torch.cuda.synchronize()
+    return batch * iters / (time.perf_counter() - t0)
+
+
+def interleaved(name: str, rs: list[int], batch: int, dtype: str, rounds: int, iters: int) -> list[list[float]]:
+    """Images per second of every r (r=0 first) in every round, each r replayed from its own CUDA graph."""
+    dt = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[dtype]
+    dev = torch.device("cuda")
+    model = rmeeto.create_model(name).to(dev)
+    xin = for_inference(model, torch.randn(batch, *model.input_shape, device=dev), dt)
+
+    def fwd():
+        with torch.no_grad(), torch.autocast("cuda", dtype=dt, enabled=dt != torch.float32):
+            return model(xin)
+    steps = []
+    for r in rs:
+        rmeeto.unpatch(model)
+        if r:
+            rmeeto.patch(model, r=r)
+        steps.append(graphed(fwd, dev))  # a graph keeps the kernels of the r it was captured with
+    rmeeto.unpatch(model)
+    for step in steps:
+        _rate(step, batch, 3)
+    rates: list[list[float]] = [[] for _ in rs]
+    for k in range(rounds):
+        for i in [(k + j) % len(rs) for j in range(len(rs))]:
+            rates[i].append(_rate(steps[i], batch, iters))
+    return rates
+
+
+def _print_interleaved(name: str, rs: list[int], rates: list[list[float]]) -> None:
+    for r, got in zip(rs, rates):
+        ratios = [a / b for a, b in zip(got, rates[0])]
+        print(f"{name:24s} graph {r:3d} {statistics.median(got):9.1f} {statistics.median(ratios):8.3f}x "
+              f"{min(ratios):7.3f} {max(ratios):7.3f}", flush=True)
 
 
 def main() -> None:
@@ -23,16 +75,25 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--modes", default="eager,graph")
+    ap.add_argument("--rounds", type=int, default=0, help="time the CUDA-graph curve interleaved, this many rounds")
     a = ap.parse_args()
-    print(f"{'model':24s} {'mode':5s} {'r':>3s} {'ratio':>6s} {'GFLOPs':>7s} {'im/s':>8s} {'speed-up':>8s}")
+    if a.rounds:
+        print(f"{'model':24s} {'mode':5s} {'r':>3s} {'im/s':>9s} {'speed-up':>9s} {'lowest':>7s} {'highest':>7s}"
+              f"   (median over {a.rounds} interleaved rounds of {a.iters} iterations)")
+    else:
+        print(f"{'model':24s} {'mode':5s} {'r':>3s} {'ratio':>6s} {'GFLOPs':>7s} {'im/s':>8s} {'speed-up':>8s}")
     for name in a.models.split(","):
         model = rmeeto.create_model(name)
         top = (model.num_tokens - 1) // 2
+        rs = sorted({min(int(v), top) for v in a.r.split(",")} - {0})
+        if a.rounds:
+            _print_interleaved(name, [0, *rs], interleaved(name, [0, *rs], a.batch_size, a.dtype, a.rounds, a.iters))
+            continue
         for mode in a.modes.split(","):
             rmeeto.unpatch(model)
             base = measure(model, a.batch_size, "cuda", a.dtype, False, a.warmup, a.iters, mode == "graph")
             print(f"{name:24s} {mode:5s} {0:3d} {0:6.3f} {base['gflops']:7.3f} {base['im_per_s']:8.0f} {1:8.2f}x")
-            for r in sorted({min(int(v), top) for v in a.r.split(",")}):
+            for r in rs:
                 rmeeto.patch(model, r=r)
                 res = measure(model, a.batch_size, "cuda", a.dtype, False, a.warmup, a.iters, mode == "graph")
                 print(f"{name:24s} {mode:5s} {r:3d} {res['ratio']:6.3f} {res['gflops']:7.3f} {res['im_per_s']:8.0f} "
