@@ -8,7 +8,11 @@ and on the tiled kernels where both apply (up to 257 tokens). Median of CUDA-eve
 
     PYTHONPATH=src python scripts/bench_merge.py [--batch 32] [--dim 384] [--lens 197,1569,3137]
         [--r 11,88,88] [--dtype fp16|bf16|fp32] [--plan-warps 4,8,16] [--old MODULE]
-        [--add-norm-cfgs 4096/8,2048/4]
+        [--add-norm-cfgs 4096/8,2048/4] [--book-warps 1,2,4,8]
+
+``--book-warps`` also times the two halves of a plan apart, each alone in a CUDA graph: the tiled launch's scores
+(``merge_tiled._best_kernel``) and the one-program-per-image bookkeeping (``merge_book._book_kernel``) at each warp
+count.
 """
 from __future__ import annotations
 
@@ -71,8 +75,35 @@ def _fwd_bwd(step, h, res, size):
     return run
 
 
+def _plan_parts(h, size, r: int, book_warps: tuple) -> dict:
+    """Device time of the plan's scores alone and of its bookkeeping alone (at each warp count), class token 0."""
+    from rmeeto.ops.triton import merge_book, merge_tiled
+    from rmeeto.ops.triton.launch import cdiv, launch, next_pow2
+
+    B, T, C = h.shape
+    S, out = T // 2, {}
+    best = torch.empty(B, S, device=h.device)
+    dst = torch.empty(B, S, device=h.device, dtype=torch.int32)
+    i32 = dict(device=h.device, dtype=torch.int32)
+    slot, owner, first, nsrc = (torch.empty(B, n, **i32) for n in (T, T - r, T - r, T - r))
+    w, nsize, src = torch.empty(B, T, device=h.device), torch.empty(B, T - r, device=h.device), torch.empty(B, r, **i32)
+    sz = size.reshape(B, T).contiguous()
+
+    def scores():
+        launch(merge_tiled._best_kernel, (B, cdiv(S, merge_tiled.TILE)), h, best, dst, T, C, 0, h.stride(0),
+               h.stride(1), NORM_ONLY=False, IEEE=h.dtype == torch.float32, BS=merge_tiled.TILE,
+               BK=32 if C <= 32 else 64, num_warps=4)
+    out["scores_tiled_graph"] = _graph_ms(scores)
+    scores()
+    for warps in book_warps:
+        out[f"book_w{warps}_graph"] = _graph_ms(lambda: launch(
+            merge_book._book_kernel, (B,), best, dst, sz, slot, w, owner, nsize, src, first, nsrc, T, 0, 0, r, T - r,
+            HAS_SIZE=True, MERGE=True, BS=max(16, next_pow2(S)), num_warps=warps))
+    return out
+
+
 def bench_length(batch: int, tokens: int, dim: int, r: int, dtype: torch.dtype, plan_warps: tuple = (),
-                 old=None, add_norm_cfgs: tuple = ()) -> dict:
+                 old=None, add_norm_cfgs: tuple = (), book_warps: tuple = ()) -> dict:
     """Milliseconds of every variant at one sequence length; ``*_graph`` entries are device time alone. ``old``:
     another version of the merge module, whose single-program plan is timed beside this one."""
     from rmeeto.ops.triton import merge as triton_merge
@@ -110,6 +141,9 @@ def bench_length(batch: int, tokens: int, dim: int, r: int, dtype: torch.dtype, 
             out[f"apply_add_norm_{tile}/{warps}_graph"] = _graph_ms(
                 lambda: triton_merge.apply_add_norm(plan, h, res, weight, 1e-5))
         triton_merge.ADD_NORM_CFG.update(default_cfg)
+        out["add_norm_plain_graph"] = _graph_ms(lambda: add_rmsnorm(h, res, weight))
+        if book_warps and tokens // 2 <= triton_merge.MAX_SOURCES:
+            out.update(_plan_parts(h, size, r, book_warps))
     out["ref_fb"] = _ms(_fwd_bwd(reference, h, res, size))
     out["fused_fb"] = _ms(_fwd_bwd(fused, h, res, size))
     return out
@@ -135,6 +169,8 @@ def main(argv=None) -> int:
                     "package, e.g. rmeeto.ops.triton.merge_prev): its single-program plan is timed too")
     ap.add_argument("--add-norm-cfgs", default="", help="e.g. 4096/8,2048/4: the fused merge + add + norm kernel's "
                     "values per program / warps to time (default: its own)")
+    ap.add_argument("--book-warps", default="", help="e.g. 1,2,4,8: also time the plan's scores and its bookkeeping "
+                    "apart, the bookkeeping at each warp count (up to 257 tokens)")
     args = ap.parse_args(argv)
     lens, rs = [int(v) for v in args.lens.split(",")], [int(v) for v in args.r.split(",")]
     if len(lens) != len(rs):
@@ -154,7 +190,8 @@ def main(argv=None) -> int:
     old = importlib.import_module(args.old) if args.old else None
     add_norm_cfgs = tuple(tuple(int(v) for v in c.split("/")) for c in args.add_norm_cfgs.split(",") if c)
     for tokens, r in zip(lens, rs):
-        t = bench_length(args.batch, tokens, args.dim, r, DTYPES[args.dtype], warps, old, add_norm_cfgs)
+        t = bench_length(args.batch, tokens, args.dim, r, DTYPES[args.dtype], warps, old, add_norm_cfgs,
+                         tuple(int(w) for w in args.book_warps.split(",") if w))
         print(_row(tokens, r, t), flush=True)
         print("   device time (CUDA graph), ms: " + ", ".join(f"{k[:-6] if k.endswith('_graph') else k} {v:.4f}"
                                                            for k, v in t.items() if "graph" in k), flush=True)
