@@ -96,9 +96,10 @@ def _plan_parts(h, size, r: int, book_warps: tuple) -> dict:
     out["scores_tiled_graph"] = _graph_ms(scores)
     scores()
     for warps in book_warps:
-        out[f"book_w{warps}_graph"] = _graph_ms(lambda: launch(
-            merge_book._book_kernel, (B,), best, dst, sz, slot, w, owner, nsize, src, first, nsrc, T, 0, 0, r, T - r,
-            HAS_SIZE=True, MERGE=True, BS=max(16, next_pow2(S)), num_warps=warps))
+        for few in (False, True) if r <= merge_book.BOOK_CFG["few_r"] else (False,):
+            out[f"book_w{warps}{'_few' if few else ''}_graph"] = _graph_ms(lambda: launch(
+                merge_book._book_kernel, (B,), best, dst, sz, slot, w, owner, nsize, src, first, nsrc, T, 0, 0, r,
+                T - r, HAS_SIZE=True, MERGE=True, BS=max(16, next_pow2(S)), FEW=few, num_warps=warps))
     return out
 
 
@@ -107,6 +108,7 @@ def bench_length(batch: int, tokens: int, dim: int, r: int, dtype: torch.dtype, 
     """Milliseconds of every variant at one sequence length; ``*_graph`` entries are device time alone. ``old``:
     another version of the merge module, whose single-program plan is timed beside this one."""
     from rmeeto.ops.triton import merge as triton_merge
+    from rmeeto.ops.triton import merge_book
 
     default_warps = triton_merge.PLAN_CFG["num_warps"]
     plan_warps = plan_warps or (default_warps,)
@@ -122,10 +124,15 @@ def bench_length(batch: int, tokens: int, dim: int, r: int, dtype: torch.dtype, 
             out["plan_single"] = _ms(lambda: triton_merge.plan(h, r, 0, size, tiled=False))
         out["plan_tiled"] = _ms(lambda: triton_merge.plan(h, r, 0, size, tiled=True))
         plan = triton_merge.plan(h, r, 0, size)
+        book = merge_book.BOOK_CFG
+        few_r = book["few_r"]
         for warps in plan_warps:
             triton_merge.PLAN_CFG["num_warps"] = warps
-            if tokens // 2 <= triton_merge.MAX_SOURCES:
-                out[f"plan_single_graph_w{warps}"] = _graph_ms(lambda: triton_merge.plan(h, r, 0, size, tiled=False))
+            for book["few_r"] in (0, few_r) if 0 < r <= few_r else (few_r,):  # the sorts, then the reductions
+                if tokens // 2 <= triton_merge.MAX_SOURCES:
+                    out[f"plan_single_graph_w{warps}{'_few' if book['few_r'] else ''}"] = _graph_ms(
+                        lambda: triton_merge.plan(h, r, 0, size, tiled=False))
+        book["few_r"] = few_r
         triton_merge.PLAN_CFG["num_warps"] = default_warps
         if old is not None and tokens // 2 <= triton_merge.MAX_SOURCES:
             out["plan_single_old_graph"] = _graph_ms(lambda: old.plan(h, r, 0, size, tiled=False))

@@ -33,6 +33,7 @@ from torch import Tensor
 
 from .common import needs_grad
 from .launch import cdiv, launch, next_pow2
+from . import merge_book
 from .merge_book import plan_tokens
 from .merge_tiled import accumulate_dots, plan_tiled
 from .norm import add_rmsnorm_bwd
@@ -53,7 +54,7 @@ def _max_first(v1, i1, v2, i2):
 def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr, first_ptr, nsrc_ptr,
                  T, C, cls_idx, new_cls, r, out_len, sxb, sxt,
                  HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, IEEE: tl.constexpr, SCORE: tl.constexpr,
-                 BS: tl.constexpr, BK: tl.constexpr):
+                 BS: tl.constexpr, BK: tl.constexpr, FEW: tl.constexpr):
     b = tl.program_id(0).to(tl.int64)
     n = T - 1
     S = (n + 1) // 2
@@ -89,7 +90,7 @@ def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_p
             best = best / tl.sqrt(na)
 
     plan_tokens(best, dst, b, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr,
-                first_ptr, nsrc_ptr, T, cls_idx, new_cls, r, out_len, HAS_SIZE, MERGE, BS)
+                first_ptr, nsrc_ptr, T, cls_idx, new_cls, r, out_len, HAS_SIZE, MERGE, BS, FEW)
 
 
 @triton.jit
@@ -245,7 +246,7 @@ def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], mode: s
                T, C, cls_index, new_cls, r, T - r, metric.stride(0), metric.stride(1),
                HAS_SIZE=size is not None, MERGE=merged, IEEE=metric.dtype == torch.float32,
                SCORE=SCORES[mode], BS=max(16, next_pow2(T // 2)),
-               BK=32 if C <= 32 else 64, **PLAN_CFG)
+               BK=32 if C <= 32 else 64, FEW=r <= merge_book.BOOK_CFG["few_r"], **PLAN_CFG)
     return FusedPlan(out["slot"], out["w"], out["owner"], out["new_size"], out["src"], out["first"],
                      out["nsrc"], T - r, new_cls, merged)
 

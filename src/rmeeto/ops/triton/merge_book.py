@@ -15,6 +15,8 @@ import triton.language as tl
 
 IDX_BITS = 11  # a source's index in the low bits of its sort key (the 11, 2047, 42 and 43 in the kernels below)
 MAX_BOOK_SOURCES = 1 << IDX_BITS
+# few_r: up to this r, the bookkeeping finds the top r and lists them by 2 r reductions instead of two sorts
+BOOK_CFG = dict(few_r=8)
 
 
 @triton.jit
@@ -34,13 +36,33 @@ def _score_key(best, i, valid):
 
 
 @triton.jit
+def _min_with(v1, p1, v2, p2):
+    """The smaller key and its payload in one reduction (keys are distinct, or equal only where unused)."""
+    take1 = v1 < v2
+    return tl.where(take1, v1, v2), tl.where(take1, p1, p2)
+
+
+@triton.jit
+def _kth_key(key, r, FEW: tl.constexpr):
+    """The ``r``-th largest of the distinct ``key``s: ``r`` max reductions when ``FEW``, else one sort."""
+    if FEW:
+        kth = tl.max(key, axis=0)
+        for _ in range(1, r):
+            kth = tl.max(tl.where(key < kth, key, -(1 << 62)), axis=0)
+    else:
+        kth = tl.sum(tl.where(tl.arange(0, key.shape[0]) == r - 1, tl.sort(key, descending=True), 0), axis=0)
+    return kth
+
+
+@triton.jit
 def plan_tokens(best, dst, b, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr,
                 first_ptr, nsrc_ptr, T, cls_idx, new_cls, r, out_len,
-                HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, BS: tl.constexpr):
+                HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, BS: tl.constexpr, FEW: tl.constexpr = False):
     """Write image ``b``'s plan from the scores ``best`` and destinations ``dst`` of its sources ``i`` (full
-    positions ``fs``; destination ``i`` sits at ``fd``): see the module doc and ``merge.FusedPlan``."""
+    positions ``fs``; destination ``i`` sits at ``fd``): see the module doc and ``merge.FusedPlan``. ``FEW``: for
+    an ``r`` of at most ``BOOK_CFG["few_r"]``, ``2 r`` reductions take the place of the two sorts (same plan)."""
     key = _score_key(best, i, ms)
-    kth = tl.sum(tl.where(i == r - 1, tl.sort(key, descending=True), 0), axis=0)
+    kth = _kth_key(key, r, FEW)
     sel = (key >= kth) & ms & (r > 0)
     seli = sel.to(tl.int32)
     removed = tl.cumsum(seli, axis=0)  # selected sources up to and including each one
@@ -61,19 +83,16 @@ def plan_tokens(best, dst, b, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owne
         size_cls = 1.0
     if MERGE:
         # the merged sources sorted by destination, in score order within one: the apply adds them in this order
-        order = tl.sort(tl.where(sel, (dst.to(tl.int64) << 43) | ((1 << 42) - 1 - key), (BS + 1) << 43))
-        k_src = (order & 2047).to(tl.int32)  # low bits of the key: the source's index
-        tl.store(src_ptr + b * r + i, 2 * k_src + (2 * k_src >= cls_idx).to(tl.int32), mask=i < r)
+        order = tl.where(sel, (dst.to(tl.int64) << 43) | ((1 << 42) - 1 - key), (BS + 1) << 43)
         # every source is counted; the unselected ones all land in bin 0
         cnt = tl.histogram(tl.where(sel, dst, 0), BS) - tl.where(i == 0, BS - r, 0)
         upto = tl.cumsum(cnt, axis=0)
         start = upto - cnt
-        # sizes gained by each destination: differences of the running sum over the sorted merged sources
-        # (sizes are token counts, whole numbers, so the differences are exact)
-        run = tl.cumsum(tl.where(i < r, tl.gather(size_src, k_src, 0), 0.0), axis=0)
-        hi = tl.gather(run, tl.maximum(upto - 1, 0), 0)
-        lo = tl.where(start > 0, tl.gather(run, tl.maximum(start - 1, 0), 0), 0.0)
-        nsize_dst = size_dst + tl.where(cnt > 0, hi - lo, 0.0)
+        if FEW:
+            gained = _list_merged_few(order, size_src, src_ptr + b * r, cls_idx, i, r)
+        else:
+            gained = _list_merged(order, size_src, src_ptr + b * r, cls_idx, i, r, upto, start)
+        nsize_dst = size_dst + tl.where(cnt > 0, gained, 0.0)
         w_dst = size_dst / tl.where(md, nsize_dst, 1.0)  # padding: 0 / 1
         moved_slot = tl.gather(slot_dst, dst, 0)
         into = tl.gather(nsize_dst, dst, 0)
@@ -105,9 +124,36 @@ def plan_tokens(best, dst, b, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owne
 
 
 @triton.jit
+def _list_merged(order, size_src, src_ptr, cls_idx, i, r, upto, start):
+    """Store the merged sources' full positions in ``order`` (one sort) at ``src_ptr``; return the size each
+    destination gains: differences of the running sum over the sorted list (sizes are token counts, whole numbers,
+    so the differences are exact)."""
+    order = tl.sort(order)
+    k_src = (order & 2047).to(tl.int32)  # low bits of the key: the source's index
+    tl.store(src_ptr + i, 2 * k_src + (2 * k_src >= cls_idx).to(tl.int32), mask=i < r)
+    run = tl.cumsum(tl.where(i < r, tl.gather(size_src, k_src, 0), 0.0), axis=0)
+    hi = tl.gather(run, tl.maximum(upto - 1, 0), 0)
+    lo = tl.where(start > 0, tl.gather(run, tl.maximum(start - 1, 0), 0), 0.0)
+    return hi - lo
+
+
+@triton.jit
+def _list_merged_few(order, size_src, src_ptr, cls_idx, i, r):
+    """:func:`_list_merged` by ``r`` min reductions, one merged source each, in the same order."""
+    gained = tl.zeros(size_src.shape, dtype=tl.float32)
+    for k in range(0, r):
+        first, size = tl.reduce((order, size_src), 0, _min_with)
+        k_src = (first & 2047).to(tl.int32)
+        tl.store(src_ptr + k, 2 * k_src + (2 * k_src >= cls_idx).to(tl.int32))
+        gained += tl.where(i == (first >> 43).to(tl.int32), size, 0.0)
+        order = tl.where(order == first, 1 << 62, order)
+    return gained
+
+
+@triton.jit
 def _book_kernel(best_ptr, dst_ptr, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr, first_ptr, nsrc_ptr,
                  T, cls_idx, new_cls, r, out_len,
-                 HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, BS: tl.constexpr):
+                 HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, BS: tl.constexpr, FEW: tl.constexpr):
     """One image's plan from the tiled launch's scores and destinations (``best``, ``dst``: (batch, T // 2))."""
     b = tl.program_id(0).to(tl.int64)
     S = T // 2
@@ -119,4 +165,4 @@ def _book_kernel(best_ptr, dst_ptr, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_
     best = tl.load(best_ptr + b * S + i, mask=ms, other=float("-inf"))
     dst = tl.load(dst_ptr + b * S + i, mask=ms, other=0)
     plan_tokens(best, dst, b, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr,
-                first_ptr, nsrc_ptr, T, cls_idx, new_cls, r, out_len, HAS_SIZE, MERGE, BS)
+                first_ptr, nsrc_ptr, T, cls_idx, new_cls, r, out_len, HAS_SIZE, MERGE, BS, FEW)

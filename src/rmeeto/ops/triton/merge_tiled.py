@@ -31,6 +31,7 @@ import triton.language as tl
 from torch import Tensor
 
 from .launch import cdiv, launch, next_pow2
+from . import merge_book
 from .merge_book import MAX_BOOK_SOURCES, _book_kernel, store_pair
 
 TILE = 64  # sources (or destinations) per program and per inner step
@@ -238,7 +239,7 @@ def plan_tiled(metric: Tensor, best: Tensor, size: Tensor, has_size: bool, out: 
     if S <= BOOK_SOURCES:
         launch(_book_kernel, (B,), best, dst, size, out["slot"], out["w"], out["owner"], out["new_size"], out["src"],
                out["first"], out["nsrc"], T, cls_index, new_cls, r, T - r, HAS_SIZE=has_size, MERGE=merged,
-               BS=max(16, next_pow2(S)), num_warps=8)
+               BS=max(16, next_pow2(S)), FEW=r <= merge_book.BOOK_CFG["few_r"], num_warps=8)
         return
     rank, pos = torch.empty(2, B, S, device=metric.device, dtype=torch.int32)
     launch(_rank_kernel, grid, best, dst, rank, pos, S, MERGE=merged, BS=TILE, num_warps=4)
