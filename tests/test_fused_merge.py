@@ -79,7 +79,10 @@ STEPS = [(2, 3, 8, (1,), 1, "merge", True, False), (2, 258, 24, (100, 60), 0, "m
          (2, 258, 24, (100, 60), 129, "prune-norm", None, False),
          (2, 301, 24, (20, 100), 0, "prune-random", None, False),
          (2, 301, 16, (120,), 150, "merge", None, True), (2, 301, 16, (30, 100), 0, "prune-norm", None, True),
-         (2, 61, 16, (25,), 30, "merge", False, True), (2, 61, 16, (25,), 60, "merge", True, True)]
+         (2, 61, 16, (25,), 30, "merge", False, True), (2, 61, 16, (25,), 60, "merge", True, True),
+         # r <= merge_book.BOOK_CFG["few_r"]: the bookkeeping's reductions instead of its sorts, ties included
+         (2, 61, 16, (6, 3), 30, "merge", False, True), (2, 197, 16, (1, 8), 98, "merge", None, True),
+         (2, 61, 16, (5,), 0, "prune", True, True)]
 
 # the tiled plan with its multi-launch bookkeeping (merge_tiled.BOOK_SOURCES set to 0)
 TILED_BOOKKEEPING_STEPS = [(2, 301, 40, (40, 88), 150, "merge", None, False),
@@ -351,7 +354,8 @@ VIDEO_STEPS = [(4, 1569, 384, (120, 88), 0, "merge", None, False),
                (4, 1569, 384, (120, 88), 0, "prune", None, False),
                (4, 3137, 384, (300, 88), 0, "prune-norm", None, False),
                (4, 3137, 384, (300, 88), 0, "prune-random", None, False),
-               (4, 1569, 64, (600,), 0, "merge", None, True), (4, 1569, 64, (300, 300), 0, "prune-norm", None, True)]
+               (4, 1569, 64, (600,), 0, "merge", None, True), (4, 1569, 64, (300, 300), 0, "prune-norm", None, True),
+               (4, 1569, 64, (4, 8), 0, "merge", None, True)]  # the bookkeeping's reductions (r <= few_r)
 
 
 @pytest.fixture
