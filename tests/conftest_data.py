@@ -47,7 +47,8 @@ def run_under_interpreter(script: str, timeout: int, unset: tuple = ()) -> subpr
     """Run a test file as a script with Triton's interpreter (``TRITON_INTERPRET=1``), this checkout's ``src`` first on
     the path, no GPU visible and the variables ``unset`` removed; returns the finished process."""
     env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    for name in ("CUDA_VISIBLE_DEVICES",) + tuple(unset):
+    env["CUDA_VISIBLE_DEVICES"] = ""  # the interpreter runs on CPU tensors; a visible GPU would send them to CUDA
+    for name in unset:
         env.pop(name, None)
     return subprocess.run([sys.executable, os.path.abspath(script)], env=env, capture_output=True, text=True,
                           timeout=timeout)
