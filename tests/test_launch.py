@@ -208,3 +208,21 @@ def test_profile_compile_options_are_parsed_and_checked():
         compile_options(False, ["freezing"])
     with pytest.raises(ValueError):
         compile_options(False, ["freezing=__import__('os')"])
+
+
+def test_merge_curve_check_names_every_r_that_costs():
+    """``scripts/bench_merge_curve.py --check`` judges each r by the median over rounds of its rate over r=0's in the
+    same round: a drift shared by a round is no cost, a slower median is; ``--r all`` is every r in 1..top."""
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "scripts"))
+    try:
+        from bench_merge_curve import _print_interleaved, _r_values
+    finally:
+        sys.path.pop(0)
+    assert _r_values("all", 4) == [1, 2, 3, 4]
+    assert _r_values("0,3,99,2", 5) == [2, 3, 5]
+    base = [100.0, 50.0, 100.0]  # round 2 ran on a slower GPU
+    rates = [base, [101.0, 51.0, 99.0], [99.0, 49.0, 98.0], [120.0, 60.0, 90.0]]
+    assert _print_interleaved("m", [0, 1, 2, 3], rates) == [2]  # r=1: median 1.01; r=2: 0.98; r=3: 1.2
