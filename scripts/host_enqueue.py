@@ -8,10 +8,18 @@ median host time, the median synchronised time of a plain forward (started on an
 returned only after the sleep had ended. Asserts nothing.
 
     python scripts/host_enqueue.py --model vim_tiny_patch16_224 --r 0,5 [--batch-size 128] [--rounds 30]
+
+``--no-gc`` turns Python's cyclic garbage collector off for the timed rounds (after one collection), to see how much
+of the host time its collections take. ``--python N`` profiles the host-timed calls of each r with cProfile and
+prints the N functions with the most own and cumulative time (cProfile's overhead is in those calls' times then).
 """
 from __future__ import annotations
 
 import argparse
+import cProfile
+import gc
+import io
+import pstats
 import statistics
 import time
 
@@ -53,6 +61,8 @@ def main() -> int:
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--sleep-ms", type=float, default=150.0)
+    ap.add_argument("--no-gc", action="store_true", help="Python's garbage collector off for the timed rounds")
+    ap.add_argument("--python", type=int, default=0, metavar="N", help="cProfile: top N functions by own time, per r")
     a = ap.parse_args()
     if not torch.cuda.is_available():
         raise SystemExit("host_enqueue.py needs a CUDA GPU (it times enqueuing behind a GPU sleep)")
@@ -66,24 +76,46 @@ def main() -> int:
     host = {r: [] for r in models}
     synced = {r: [] for r in models}
     late = {r: 0 for r in models}
+    prof = {r: cProfile.Profile() for r in models} if a.python else {}
     # as rmeeto bench times inference: fp16 weights under fp16 autocast
     with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16):
         for m in models.values():
             for _ in range(5):
                 m(x)
+        gc.collect()
+        if a.no_gc:
+            gc.disable()
         for _ in range(a.rounds):
             for r, m in models.items():
-                seconds, was_late = host_seconds_behind_sleep(lambda: m(x), sleep)
+                seconds, was_late = host_seconds_behind_sleep(lambda: _profiled(prof.get(r), m, x), sleep)
                 host[r].append(seconds)
                 late[r] += was_late
                 synced[r].append(call_seconds(m, x, iters=1, wait=True))
+        gc.enable()
     print(f"{a.model}, batch {a.batch_size}, fp16 (autocast), {a.rounds} rounds; GPU asleep {a.sleep_ms:.0f} ms "
-          "before each host-timed call")
+          f"before each host-timed call; garbage collector {'off' if a.no_gc else 'on'}"
+          f"{'; cProfile on' if a.python else ''}")
     for r in models:
         print(f"r={r:<3d} host {statistics.median(host[r]) * 1e3:7.2f} ms (min {min(host[r]) * 1e3:6.2f}, "
               f"max {max(host[r]) * 1e3:6.2f}); synchronised {statistics.median(synced[r]) * 1e3:7.2f} ms; "
               f"calls that returned after the sleep ended: {late[r]} of {a.rounds}")
+    for r, p in prof.items():
+        for order in ("tottime", "cumulative"):
+            out = io.StringIO()
+            pstats.Stats(p, stream=out).sort_stats(order).print_stats(a.python)
+            print(f"# r={r}: Python functions by {order} over {a.rounds} host-timed calls (cProfile)")
+            print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:8000])
     return 0
+
+
+def _profiled(prof, m, x):
+    if prof is None:
+        return m(x)
+    prof.enable()
+    try:
+        return m(x)
+    finally:
+        prof.disable()
 
 
 if __name__ == "__main__":
