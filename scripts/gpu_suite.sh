@@ -146,7 +146,9 @@ targets16)
     timeout 90 $RM bench --model ${spec%%:*} --r ${spec##*:} --dtype fp16 --cuda-graph --merge-cost 2>&1 \
       | sed "s/^/[${spec%%:*} merge cost] /" | tee -a "$OUT/targets16.txt"
   done
-  [ "${CURVE:-1}" = 1 ] && timeout ${CURVE_TIMEOUT:-240} python3 scripts/bench_merge_curve.py 2>&1 | tee "$OUT/merge_curve.txt" ;;
+  # every r, interleaved in CUDA graphs; exits 1 (reported on the last line) where merging costs more than it saves
+  [ "${CURVE:-1}" = 1 ] && timeout ${CURVE_TIMEOUT:-330} python3 scripts/bench_merge_curve.py --r all --rounds 5 \
+    --iters 10 --check 2>&1 | grep -v -i warn | tee "$OUT/merge_curve.txt" ;;
 data)
   python3 -c "from rmeeto.data.synthetic import make_fake_jpeg_folder as f; f('/tmp/fakeinet', classes=10, per_class=300, val_per_class=20, size=(500,375))"
   $RM bench-data --data-dir /tmp/fakeinet --model vim_small_patch16_224 --r 11 --workers 14 --batch-size 128 --path both --steps 40 2>&1 | tail -20 | tee "$OUT/bench_data.txt"
