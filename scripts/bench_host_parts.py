@@ -100,7 +100,7 @@ class _AlwaysHit(dict):
 
     def __init__(self, compiled: _NoOpCompiled) -> None:
         super().__init__()
-        self.hit = (compiled, (), None, None)  # no direct C launcher: the no-op run() is what is called
+        self.hit = (compiled, (), None)
 
     def get(self, key, default=None):
         hash(key)  # what a real lookup costs first

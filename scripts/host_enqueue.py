@@ -12,7 +12,6 @@ returned only after the sleep had ended. Asserts nothing.
 ``--no-gc`` turns Python's cyclic garbage collector off for the timed rounds (after one collection), to see how much
 of the host time its collections take. ``--python N`` profiles the host-timed calls of each r with cProfile and
 prints the N functions with the most own and cumulative time (cProfile's overhead is in those calls' times then).
-``--direct-ab`` times each r twice a round, with :data:`rmeeto.ops.triton.launch.DIRECT_LAUNCH` on and off.
 """
 from __future__ import annotations
 
@@ -64,21 +63,15 @@ def main() -> int:
     ap.add_argument("--sleep-ms", type=float, default=150.0)
     ap.add_argument("--no-gc", action="store_true", help="Python's garbage collector off for the timed rounds")
     ap.add_argument("--python", type=int, default=0, metavar="N", help="cProfile: top N functions by own time, per r")
-    ap.add_argument("--direct-ab", action="store_true",
-                    help="time each r with the direct C launch (launch.DIRECT_LAUNCH) on and off, in turns")
     a = ap.parse_args()
     if not torch.cuda.is_available():
         raise SystemExit("host_enqueue.py needs a CUDA GPU (it times enqueuing behind a GPU sleep)")
-    from rmeeto.ops.triton import launch as L
-
-    models, direct = {}, {}  # by label: the model, and the DIRECT_LAUNCH setting it runs with
+    models = {}
     for r in (int(v) for v in a.r.split(",")):
         m = rmeeto.create_model(a.model).cuda().half().eval()
-        m = rmeeto.patch(m, r=r) if r else m
-        for d in ((True, False) if a.direct_ab else (L.DIRECT_LAUNCH,)):
-            label = f"r={r}" + ((" direct" if d else " __call__") if a.direct_ab else "")
-            models[label], direct[label] = m, d
-    x = torch.randn(a.batch_size, *next(iter(models.values())).input_shape, device="cuda", dtype=torch.float16)
+        models[r] = rmeeto.patch(m, r=r) if r else m
+    x = torch.randn(a.batch_size, *models[0 if 0 in models else next(iter(models))].input_shape,
+                    device="cuda", dtype=torch.float16)
     sleep = int(a.sleep_ms * cycles_per_ms())
     host = {r: [] for r in models}
     synced = {r: [] for r in models}
@@ -94,7 +87,6 @@ def main() -> int:
             gc.disable()
         for _ in range(a.rounds):
             for r, m in models.items():
-                L.DIRECT_LAUNCH = direct[r]
                 seconds, was_late = host_seconds_behind_sleep(lambda: _profiled(prof.get(r), m, x), sleep)
                 host[r].append(seconds)
                 late[r] += was_late
@@ -104,14 +96,14 @@ def main() -> int:
           f"before each host-timed call; garbage collector {'off' if a.no_gc else 'on'}"
           f"{'; cProfile on' if a.python else ''}")
     for r in models:
-        print(f"{r:14s} host {statistics.median(host[r]) * 1e3:7.2f} ms (min {min(host[r]) * 1e3:6.2f}, "
+        print(f"r={r:<3d} host {statistics.median(host[r]) * 1e3:7.2f} ms (min {min(host[r]) * 1e3:6.2f}, "
               f"max {max(host[r]) * 1e3:6.2f}); synchronised {statistics.median(synced[r]) * 1e3:7.2f} ms; "
               f"calls that returned after the sleep ended: {late[r]} of {a.rounds}")
     for r, p in prof.items():
         for order in ("tottime", "cumulative"):
             out = io.StringIO()
             pstats.Stats(p, stream=out).sort_stats(order).print_stats(a.python)
-            print(f"# {r}: Python functions by {order} over {a.rounds} host-timed calls (cProfile)")
+            print(f"# r={r}: Python functions by {order} over {a.rounds} host-timed calls (cProfile)")
             print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:8000])
     return 0
 

@@ -48,21 +48,3 @@ def test_profiler_hooks_take_tritons_path(monkeypatch):
     x = torch.randn(256, device="cuda")
     torch.testing.assert_close(_run(x, 1, 2.0, 128), 2 * x)
     assert calls
-
-
-def test_direct_c_launcher_launches_what_tritons_launcher_does(monkeypatch):
-    """On a Triton in ``DIRECT_LAUNCHERS`` the cached launch calls the C launcher straight; the results match the
-    path through Triton's ``CudaLauncher.__call__`` for every specialisation."""
-    base = torch.randn(4097, device="cuda")
-    cases = [(base[:4096], 1, 2.0, 128), (base[1:], 1, 3.0, 128), (base[:4096], 2, -1.0, 64)]
-    for x, stride, a, block in cases:
-        _run(x, stride, a, block)  # compile and cache
-    results = {}
-    for direct in (True, False):
-        monkeypatch.setattr(L, "DIRECT_LAUNCH", direct)
-        results[direct] = [_run(x, stride, a, block) for x, stride, a, block in cases]
-    for got, want in zip(results[True], results[False]):
-        assert torch.equal(got, want)
-    entries = [v for k, v in L._COMPILED.items() if k[0] == id(_scaled_copy)]
-    in_range = L.DIRECT_LAUNCHERS[0] <= L._triton_version() <= L.DIRECT_LAUNCHERS[1]
-    assert entries and all((e[3] is not None) == in_range for e in entries)

@@ -86,47 +86,6 @@ def test_cached_launch_passes_grid_stream_and_every_argument_in_order(monkeypatc
     assert k.own_path == 4 and len(k.compiled.runs) == 1
 
 
-class _Launcher36:
-    """Triton 3.6's ``CudaLauncher`` as far as :func:`rmeeto.ops.triton.launch._direct` relies on it: ``__call__``
-    allocates scratch memory where the kernel needs it, then calls the C launcher with the two flags and the scratch
-    pointers after the function."""
-
-    def __init__(self, scratch: int = 0):
-        self.global_scratch_size, self.profile_scratch_size = scratch, 0
-        self.launch_cooperative_grid, self.launch_pdl = False, True
-        self.calls = []
-
-    def launch(self, *args):
-        self.calls.append(args)
-
-    def __call__(self, gx, gy, gz, stream, function, *args):
-        scratch = "scratch" if self.global_scratch_size else None
-        self.launch(gx, gy, gz, stream, function, self.launch_cooperative_grid, self.launch_pdl, scratch, None, *args)
-
-
-@pytest.mark.parametrize("scratch", [0, 64])
-def test_direct_c_launch_passes_what_tritons_launcher_would(monkeypatch, scratch):
-    monkeypatch.setenv("TRITON_INTERPRET", "0")
-    monkeypatch.setattr(L, "_KNOWN", True)
-    monkeypatch.setattr(L, "_triton_version", lambda: (3, 6))
-    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
-    monkeypatch.setattr(torch._C, "_cuda_getCurrentRawStream", lambda device: 1234, raising=False)
-    k, x = _Kernel(), torch.zeros(64)
-    k.compiled.run = _Launcher36(scratch)
-    L.launch(k, (4,), x, 7, BLOCK=64, EVEN=True, num_warps=1)  # fills the cache
-    for direct in (True, False):
-        monkeypatch.setattr(L, "DIRECT_LAUNCH", direct)
-        L.launch(k, (4, 2), x, 7, BLOCK=64, EVEN=True, num_warps=1)
-    calls = k.compiled.run.calls
-    assert len(calls) == 2 and calls[0] == calls[1]
-    assert calls[0] == (4, 2, 1, 1234, "function", False, True, "scratch" if scratch else None, None, "metadata",
-                        None, None, None, x, 7, 64, True)
-    entry = next(v for key, v in L._COMPILED.items() if key[0] == id(k))
-    assert (entry[3] is None) == bool(scratch)  # a kernel with scratch memory keeps Triton's __call__
-    monkeypatch.setattr(L, "_triton_version", lambda: (3, 8))
-    assert L._direct(_Launcher36()) is None  # another launcher convention
-
-
 def test_grid_helpers_equal_tritons():
     import triton
 

@@ -15,7 +15,7 @@ argument)``; the cache was checked on a GPU with Triton 3.6.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import torch
 import triton
@@ -30,10 +30,6 @@ except ImportError:  # older Triton: no hooks to honour
 
 _COMPILED: dict = {}
 KNOWN_LAUNCHERS = ((3, 3), (3, 8))  # Triton versions, first and last, whose launcher takes the call above
-# Triton versions whose CudaLauncher.__call__ only allocates scratch memory and then calls its C launcher with
-# (grid x, y, z, stream, function, cooperative grid, PDL, global scratch, profile scratch, *what it was given)
-DIRECT_LAUNCHERS = ((3, 6), (3, 6))
-DIRECT_LAUNCH = True  # call that C launcher straight for kernels without scratch memory; False: through __call__
 
 
 def _triton_version() -> tuple[int, int]:
@@ -87,18 +83,6 @@ def _hooked() -> bool:
     return rt is not None and (_active(rt.launch_enter_hook) or _active(rt.launch_exit_hook))
 
 
-def _direct(run: Any) -> Optional[tuple]:
-    """``(C launcher, cooperative grid, PDL)`` of a compiled kernel's ``run`` where calling the C launcher straight is
-    the launch ``run(...)`` would make, else None: a Triton in :data:`DIRECT_LAUNCHERS` and a kernel without scratch
-    memory (``__call__``'s own work is then a Python frame and two calls that return None, a few us per launch)."""
-    if not DIRECT_LAUNCHERS[0] <= _triton_version() <= DIRECT_LAUNCHERS[1]:
-        return None
-    if getattr(run, "global_scratch_size", 1) or getattr(run, "profile_scratch_size", 1):
-        return None
-    fn, coop, pdl = (getattr(run, name, None) for name in ("launch", "launch_cooperative_grid", "launch_pdl"))
-    return None if fn is None or coop is None or pdl is None else (fn, coop, pdl)
-
-
 def launch(kernel: Callable, grid: tuple, *args: Any, **meta: Any) -> None:
     """``kernel[grid](*args, **meta)``, with the compiled kernel reused through a cheap key.
 
@@ -120,15 +104,10 @@ def launch(kernel: Callable, grid: tuple, *args: Any, **meta: Any) -> None:
         names = kernel.arg_names[len(args):]
         # a parameter left to its default, or no compiled kernel handed back: keep Triton's path
         if compiled is not None and all(n in meta for n in names):
-            # kernel: keeps its id unique
-            _COMPILED[key] = (compiled, tuple(meta[n] for n in names), kernel, _direct(compiled.run))
+            _COMPILED[key] = (compiled, tuple(meta[n] for n in names), kernel)  # kernel: keeps its id unique
         return
-    compiled, tail, _, direct = hit
+    compiled, tail, _ = hit
     g = (tuple(grid) + (1, 1))[:3]
     stream = torch._C._cuda_getCurrentRawStream(device)
-    if direct is not None and DIRECT_LAUNCH:
-        direct[0](g[0], g[1], g[2], stream, compiled.function, direct[1], direct[2], None, None,
-                  compiled.packed_metadata, None, None, None, *args, *tail)
-        return
     compiled.run(g[0], g[1], g[2], stream, compiled.function, compiled.packed_metadata, None, None, None,
                  *args, *tail)
