@@ -2,12 +2,27 @@
 Triton specialises a kernel on. The launch itself is tested on a GPU in ``test_gpu_launch.py``."""
 from __future__ import annotations
 
+import importlib
+import os
+import sys
+
 import pytest
 import torch
 
 pytest.importorskip("triton")
 from rmeeto.ops import settings  # noqa: E402
 from rmeeto.ops.triton import launch as L  # noqa: E402
+
+SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "scripts")
+
+
+def script_module(name: str):
+    """A module of ``scripts/`` (they import each other by name), imported with that folder first on the path."""
+    sys.path.insert(0, SCRIPTS)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.pop(0)
 
 
 def test_key_separates_alignment_dtype_and_integer_values():
@@ -144,15 +159,9 @@ def test_the_split_forward_takes_wide_programs_only_where_they_fill_the_gpu(monk
 
 
 def test_scan_configuration_overrides_are_checked_and_undone():
-    import os
-    import sys
     import types
 
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "scripts"))
-    try:
-        from with_scan_cfg import overridden
-    finally:
-        sys.path.pop(0)
+    overridden = script_module("with_scan_cfg").overridden
     from rmeeto.ops import settings
     from rmeeto.ops.triton import scan
 
@@ -190,16 +199,7 @@ def test_scan_configuration_overrides_are_checked_and_undone():
 def test_profile_compile_options_are_parsed_and_checked():
     """``scripts/profile_compile.py``'s ``--skip-module-guards`` and ``--inductor KEY=VALUE`` become
     ``torch.compile`` options (values read as Python literals, never run); a flag without ``=`` is refused."""
-    import os
-    import sys
-
-    import torch
-
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "scripts"))
-    try:
-        from profile_compile import compile_options
-    finally:
-        sys.path.pop(0)
+    compile_options = script_module("profile_compile").compile_options
     opts = compile_options(True, ["freezing=True", "size_asserts=False", "max_autotune_gemm_backends='ATEN'"])
     assert opts == {"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe, "freezing": True,
                     "size_asserts": False, "max_autotune_gemm_backends": "ATEN"}
@@ -213,14 +213,8 @@ def test_profile_compile_options_are_parsed_and_checked():
 def test_merge_curve_check_names_every_r_that_costs():
     """``scripts/bench_merge_curve.py --check`` judges each r by the median over rounds of its rate over r=0's in the
     same round: a drift shared by a round is no cost, a slower median is; ``--r all`` is every r in 1..top."""
-    import os
-    import sys
-
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "scripts"))
-    try:
-        from bench_merge_curve import _print_interleaved, _r_values
-    finally:
-        sys.path.pop(0)
+    curve = script_module("bench_merge_curve")
+    _print_interleaved, _r_values = curve._print_interleaved, curve._r_values
     assert _r_values("all", 4) == [1, 2, 3, 4]
     assert _r_values("0,3,99,2", 5) == [2, 3, 5]
     base = [100.0, 50.0, 100.0]  # round 2 ran on a slower GPU
