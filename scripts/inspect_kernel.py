@@ -2,7 +2,7 @@
 
 The kernel is specialised as ``scripts/inspect_scan_sass.py`` does (fp16 activation pointers unless ``--fp32``
 names them, 16-byte aligned pointers, strides and widths divisible by 16, the constexprs given). Prints one line:
-registers, spilled bytes, shared memory, SASS instructions in all and global loads and stores among them. Static
+registers, spilled bytes, shared memory, SASS instructions in all and global loads, stores and barriers among them. Static
 counts only: they say nothing about time. Asserts nothing.
 
     PYTHONPATH=src python scripts/inspect_kernel.py rmeeto.ops.triton.bimamba:_biconv_fwd_kernel \\
@@ -30,6 +30,7 @@ def main(argv=None) -> int:
     ap.add_argument("kernel", help="module:function, e.g. rmeeto.ops.triton.bimamba:_biconv_fwd_kernel")
     ap.add_argument("--const", nargs="*", default=[], help="NAME=VALUE for every constexpr (and unit strides)")
     ap.add_argument("--fp32", default="", help="comma-separated pointer arguments that are fp32")
+    ap.add_argument("--int32", default="", help="comma-separated pointer arguments that are int32")
     ap.add_argument("--warps", type=int, default=4)
     ap.add_argument("--stages", type=int, default=0, help="num_stages (0: Triton's default)")
     args = ap.parse_args(argv)
@@ -37,15 +38,16 @@ def main(argv=None) -> int:
     fn = getattr(importlib.import_module(module), name)
     consts = {k: _value(v) for k, _, v in (c.partition("=") for c in args.const)}
     fp32 = frozenset(p for p in args.fp32.split(",") if p)
+    int32 = frozenset(p for p in args.int32.split(",") if p)
     report, sass, shared = compile_sass(fn, consts, args.warps, tempfile.mkdtemp(), fp32_ptrs=fp32,
-                                        num_stages=args.stages)
+                                        num_stages=args.stages, int32_ptrs=int32)
     regs = re.search(r"Used (\d+) registers", report)
     spill = re.search(r"(\d+) bytes spill stores", report)
     ops = [m.group(1) for m in re.finditer(r"/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z0-9_.]+)", sass)]
     print(f"{name} {' '.join(args.const)} warps={args.warps} stages={args.stages or 'default'}: "
           f"registers {regs.group(1) if regs else '?'}, spilled {spill.group(1) if spill else '?'} B, "
           f"shared {shared} B, {len(ops)} instructions, LDG {sum(o.startswith('LDG') for o in ops)}, "
-          f"STG {sum(o.startswith('STG') for o in ops)}")
+          f"STG {sum(o.startswith('STG') for o in ops)}, BAR {sum(o.startswith('BAR') for o in ops)}")
     return 0
 
 

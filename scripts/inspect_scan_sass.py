@@ -30,10 +30,11 @@ UNIT_STRIDES = {"s_u_e", "s_dl_e", "s_B_n", "s_C_n", "s_z_e", "s_g_e", "s_o_e", 
 
 
 def compile_sass(fn, constexprs: dict, num_warps: int, workdir: str, maxnreg: int = 0,
-                 fp32_ptrs: frozenset = frozenset(), num_stages: int = 0) -> tuple[str, str, int]:
+                 fp32_ptrs: frozenset = frozenset(), num_stages: int = 0,
+                 int32_ptrs: frozenset = frozenset()) -> tuple[str, str, int]:
     """(ptxas -v report, SASS listing, shared memory bytes) of ``fn`` specialised like a launch on aligned,
-    16-divisible inputs; ``fp32_ptrs`` names activation pointers that are fp32 too; ``num_stages`` 0: Triton's
-    default."""
+    16-divisible inputs; ``fp32_ptrs`` names activation pointers that are fp32 too, ``int32_ptrs`` index pointers;
+    ``num_stages`` 0: Triton's default."""
     import triton
     from triton.backends.compiler import GPUTarget
 
@@ -43,7 +44,8 @@ def compile_sass(fn, constexprs: dict, num_warps: int, workdir: str, maxnreg: in
         if p.name in constexprs:
             signature[p.name] = "constexpr"
         elif p.name.endswith("_ptr"):
-            signature[p.name] = "*fp32" if p.name in FP32_PTRS | fp32_ptrs else "*fp16"
+            signature[p.name] = ("*i32" if p.name in int32_ptrs else
+                                 "*fp32" if p.name in FP32_PTRS | fp32_ptrs else "*fp16")
         elif p.name == "scale":
             signature[p.name] = "fp32"
         else:
