@@ -84,18 +84,31 @@ STEPS = [(2, 3, 8, (1,), 1, "merge", True, False), (2, 258, 24, (100, 60), 0, "m
          (2, 61, 16, (6, 3), 30, "merge", False, True), (2, 197, 16, (1, 8), 98, "merge", None, True),
          (2, 61, 16, (5,), 0, "prune", True, True)]
 
+# half-precision one-hot tokens over every channel ("spread"; one step: merged tokens are no longer exact), whose
+# scores are exact in any order of summation: the tiled plan's one-dot score path (merge_tiled.best_slice) must give
+# the reference's plan exactly
+HALF_TIED_STEPS = [(2, 301, 40, (120,), 150, "merge", None, "spread"), (2, 301, 16, (30,), 0, "prune", None, "spread")]
+
+
+def same_plan(errs: dict) -> bool:
+    """The fused plans chose the reference's slots, class positions and sizes."""
+    return errs["slot"] == 0 and errs["cls"] == 0 and errs["size"] <= 1e-5
+
+
 # the tiled plan with its multi-launch bookkeeping (merge_tiled.BOOK_SOURCES set to 0)
 TILED_BOOKKEEPING_STEPS = [(2, 301, 40, (40, 88), 150, "merge", None, False),
                            (2, 301, 40, (40, 100), 300, "prune", None, False),
                            (2, 301, 16, (120,), 150, "merge", None, True)]
 
 
-def _tied_tokens(B: int, T: int, C: int, cls: int, g: torch.Generator) -> torch.Tensor:
+def _tied_tokens(B: int, T: int, C: int, cls: int, g: torch.Generator, spread: bool = False) -> torch.Tensor:
     """Scaled one-hot tokens: exact ties in every score and norm. Sources use 12 directions and
     destinations 6 of them, so half the sources match several destinations equally well (score 1)
-    and the others none (score 0, every destination equal)."""
-    k = torch.randint(0, 12, (B, T - 1), generator=g)
-    k[:, 1::2] %= 6
+    and the others none (score 0, every destination equal). ``spread``: every token one of all ``C`` directions,
+    so that every channel decides some scores."""
+    k = torch.randint(0, C if spread else 12, (B, T - 1), generator=g)
+    if not spread:
+        k[:, 1::2] %= 6
     tok = torch.nn.functional.one_hot(k, C).float() * 2.0 ** torch.randint(0, 3, (B, T - 1, 1), generator=g)
     return torch.cat([tok[:, :cls], torch.randn(B, 1, C, generator=g), tok[:, cls:]], 1)
 
@@ -110,7 +123,7 @@ def compare_steps(case, device, dtype=torch.float32) -> dict:
 
     B, T, C, rs, cls, mode, tiled, ties = case
     g = torch.Generator().manual_seed(T * 7 + C + len(rs))
-    x = _tied_tokens(B, T, C, cls, g) if ties else torch.randn(B, T, C, generator=g)
+    x = _tied_tokens(B, T, C, cls, g, ties == "spread") if ties else torch.randn(B, T, C, generator=g)
     res = torch.randn(B, T, C, generator=g).to(device)
     x = x.to(device, dtype)
     want = [x.clone().requires_grad_(), res.clone().requires_grad_()]
@@ -185,6 +198,10 @@ def _interpreter_main() -> int:
         ok = all(v <= 1e-5 for v in errs.values())
         failed += not ok
         print(("ok  " if ok else "FAIL"), case, {k: f"{v:.1e}" for k, v in errs.items()})
+    for case in HALF_TIED_STEPS:
+        errs = compare_steps(case, "cpu", torch.float16)
+        failed += not same_plan(errs)
+        print(("ok  " if same_plan(errs) else "FAIL"), "fp16", case, {k: f"{v:.1e}" for k, v in errs.items()})
     # the tiled plan's own bookkeeping launches, which take over beyond merge_book's source count
     from rmeeto.ops.triton import merge_tiled
 
@@ -389,11 +406,23 @@ def test_fused_merge_bookkeeping_paths_cuda_fp32(case, book, no_tf32, monkeypatc
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("T", [1569, 3137])
-def test_fused_merge_video_lengths_cuda_half(T):
+@pytest.mark.parametrize("T,C", [(1569, 384), (3137, 384), (1569, 192), (3137, 192)])
+def test_fused_merge_video_lengths_cuda_half(T, C):
     # half-precision scores can order near-ties differently; slots must agree almost everywhere
-    errs = compare_steps((4, T, 384, (88, 88), 0, "merge", None, False), "cuda", torch.float16)
+    errs = compare_steps((4, T, C, (88, 88), 0, "merge", None, False), "cuda", torch.float16)
     assert errs["slot"] < 0.02 and errs["cls"] == 0, errs
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["fp16", "bf16"])
+@pytest.mark.parametrize("case", [(4, 1569, 192, (88,), 0, "merge", None, "spread"),
+                                  (4, 3137, 256, (300,), 1568, "merge", None, "spread"),
+                                  (4, 1569, 40, (120,), 784, "prune", None, "spread")],
+                         ids=["T1569-C192", "T3137-C256-cls1568", "T1569-C40-prune"])
+def test_fused_merge_video_lengths_cuda_half_exact(case, dtype):
+    """One-hot tokens, scores exact in any summation order: the one-dot score path gives the reference's plan."""
+    errs = compare_steps(case, "cuda", dtype)
+    assert same_plan(errs), errs
 
 
 @pytest.mark.gpu

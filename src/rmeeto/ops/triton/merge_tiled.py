@@ -39,6 +39,17 @@ TILE = 64  # sources (or destinations) per program and per inner step
 # beyond it, launches 2-4 below. On one H200 (2026-12-01, batch 32, 384 channels) those took 107 us per plan at
 # 1569 tokens and 366 us at 3137 (scripts/profile_merge_plan.py).
 BOOK_SOURCES = MAX_BOOK_SOURCES
+# _best_kernel: up to ONE_K_MAX channels (fp16/bf16) the source tile is loaded once and each destination block is one
+# dot over every channel; wider metrics loop over 64-channel slices and reload the sources for each block
+BEST_CFG = dict(ONE_K_MAX=256, num_warps=4)
+
+
+def best_slice(C: int, dtype: torch.dtype) -> int:
+    """The channels per dot of ``_best_kernel``: all of them (a power of 2) where they fit ``ONE_K_MAX`` in half
+    precision, else 64 (32 for at most 32 channels)."""
+    if dtype != torch.float32 and C <= BEST_CFG["ONE_K_MAX"]:
+        return max(16, next_pow2(C))
+    return 32 if C <= 32 else 64
 
 
 @triton.jit
@@ -56,7 +67,10 @@ def accumulate_dots(acc, nb, a, xb, fd, sxt, kk, md, mk, IEEE: tl.constexpr):
 
 @triton.jit
 def _best_kernel(x_ptr, best_ptr, dst_ptr, T, C, cls_idx, sxb, sxt,
-                 NORM_ONLY: tl.constexpr, IEEE: tl.constexpr, BS: tl.constexpr, BK: tl.constexpr):
+                 NORM_ONLY: tl.constexpr, IEEE: tl.constexpr, BS: tl.constexpr, BK: tl.constexpr,
+                 ONE_K: tl.constexpr):
+    """Each source's best cosine score and destination (``ONE_K``: all ``C`` channels fit one ``BK`` slice, so the
+    source tile is loaded once and every destination block is one dot)."""
     b = tl.program_id(0).to(tl.int64)
     S = T // 2  # source k sits at non-class position 2k, destination k at 2k + 1
     D = (T - 1) // 2
@@ -64,12 +78,18 @@ def _best_kernel(x_ptr, best_ptr, dst_ptr, T, C, cls_idx, sxb, sxt,
     ms = i < S
     fs = 2 * i + (2 * i >= cls_idx).to(tl.int32)
     xb = x_ptr + b * sxb
-    na = tl.zeros((BS,), dtype=tl.float32)
-    for k0 in range(0, C, BK):
-        kk = k0 + tl.arange(0, BK)
+    if ONE_K:  # the whole source tile, kept for every destination block
+        kk = tl.arange(0, BK)
         a = tl.load(xb + fs[:, None] * sxt + kk[None, :], mask=ms[:, None] & (kk < C)[None, :], other=0.0)
         af = a.to(tl.float32)
-        na += tl.sum(af * af, axis=1)
+        na = tl.sum(af * af, axis=1)
+    else:
+        na = tl.zeros((BS,), dtype=tl.float32)
+        for k0 in range(0, C, BK):
+            kk = k0 + tl.arange(0, BK)
+            a = tl.load(xb + fs[:, None] * sxt + kk[None, :], mask=ms[:, None] & (kk < C)[None, :], other=0.0)
+            af = a.to(tl.float32)
+            na += tl.sum(af * af, axis=1)
     top = tl.full((BS,), float("-inf"), tl.float32)
     arg = tl.zeros((BS,), dtype=tl.int32)
     if NORM_ONLY:  # prune-norm: the lowest-norm sources go first
@@ -82,11 +102,15 @@ def _best_kernel(x_ptr, best_ptr, dst_ptr, T, C, cls_idx, sxb, sxt,
             fd = 2 * j + 1 + (2 * j + 1 >= cls_idx).to(tl.int32)
             acc = tl.zeros((BS, BS), dtype=tl.float32)
             nb = tl.zeros((BS,), dtype=tl.float32)
-            for k0 in range(0, C, BK):
-                kk = k0 + tl.arange(0, BK)
-                mk = kk < C
-                a = tl.load(xb + fs[:, None] * sxt + kk[None, :], mask=ms[:, None] & mk[None, :], other=0.0)
-                acc, nb = accumulate_dots(acc, nb, a, xb, fd, sxt, kk, md, mk, IEEE)
+            if ONE_K:
+                kk = tl.arange(0, BK)
+                acc, nb = accumulate_dots(acc, nb, a, xb, fd, sxt, kk, md, kk < C, IEEE)
+            else:
+                for k0 in range(0, C, BK):
+                    kk = k0 + tl.arange(0, BK)
+                    mk = kk < C
+                    a = tl.load(xb + fs[:, None] * sxt + kk[None, :], mask=ms[:, None] & mk[None, :], other=0.0)
+                    acc, nb = accumulate_dots(acc, nb, a, xb, fd, sxt, kk, md, mk, IEEE)
             cos = acc / (sa[:, None] * tl.sqrt(tl.where(md, nb, 1.0))[None, :])
             cos = tl.where(md[None, :], cos, float("-inf"))
             m = tl.max(cos, axis=1)
@@ -233,9 +257,10 @@ def plan_tiled(metric: Tensor, best: Tensor, size: Tensor, has_size: bool, out: 
     if kind == 2:
         dst.zero_()
     else:
+        bk = best_slice(C, metric.dtype)
         launch(_best_kernel, grid, metric, best, dst, T, C, cls_index, metric.stride(0), metric.stride(1),
-               NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=TILE,
-               BK=32 if C <= 32 else 64, num_warps=4)
+               NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=TILE, BK=bk, ONE_K=C <= bk,
+               num_warps=BEST_CFG["num_warps"])
     if S <= BOOK_SOURCES:
         launch(_book_kernel, (B,), best, dst, size, out["slot"], out["w"], out["owner"], out["new_size"], out["src"],
                out["first"], out["nsrc"], T, cls_index, new_cls, r, T - r, HAS_SIZE=has_size, MERGE=merged,
