@@ -2,7 +2,8 @@
 
 The kernel is specialised as ``scripts/inspect_scan_sass.py`` does (fp16 activation pointers unless ``--fp32``
 names them, 16-byte aligned pointers, strides and widths divisible by 16, the constexprs given). Prints one line:
-registers, spilled bytes, shared memory, SASS instructions in all and global loads, stores and barriers among them. Static
+registers, spilled bytes, shared memory, SASS instructions in all and global loads (LDG), asynchronous copies to
+shared memory (LDGSTS, what a pipelined loop issues), stores and barriers among them. Static
 counts only: they say nothing about time. Asserts nothing.
 
     PYTHONPATH=src python scripts/inspect_kernel.py rmeeto.ops.triton.bimamba:_biconv_fwd_kernel \\
@@ -46,7 +47,8 @@ def main(argv=None) -> int:
     ops = [m.group(1) for m in re.finditer(r"/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z0-9_.]+)", sass)]
     print(f"{name} {' '.join(args.const)} warps={args.warps} stages={args.stages or 'default'}: "
           f"registers {regs.group(1) if regs else '?'}, spilled {spill.group(1) if spill else '?'} B, "
-          f"shared {shared} B, {len(ops)} instructions, LDG {sum(o.startswith('LDG') for o in ops)}, "
+          f"shared {shared} B, {len(ops)} instructions, LDG {sum(o.startswith('LDG') and not o.startswith('LDGSTS') for o in ops)}, "
+          f"LDGSTS {sum(o.startswith('LDGSTS') for o in ops)}, "
           f"STG {sum(o.startswith('STG') for o in ops)}, BAR {sum(o.startswith('BAR') for o in ops)}")
     return 0
 
