@@ -5,7 +5,7 @@ choose) under ``torch.profiler`` on random fp16 hidden states with tracked sizes
 kernel name, per plan call. Asserts nothing.
 
     PYTHONPATH=src python scripts/profile_merge_plan.py [--batch 32] [--dim 384] [--lens 1569,3137] [--r 88,88] \
-        [--modes merge,prune] [--configs ";best.ONE_K_MAX=0"]
+        [--modes merge,prune] [--configs ";book.few_r=0"]
 
 ``--configs``: ';'-separated overrides of the kernels' block configurations (``scripts/with_scan_cfg.py``), each
 profiled in turn; an empty one is the defaults.

@@ -85,8 +85,7 @@ STEPS = [(2, 3, 8, (1,), 1, "merge", True, False), (2, 258, 24, (100, 60), 0, "m
          (2, 61, 16, (5,), 0, "prune", True, True)]
 
 # half-precision one-hot tokens over every channel ("spread"; one step: merged tokens are no longer exact), whose
-# scores are exact in any order of summation: the tiled plan's one-dot score path (merge_tiled.best_slice) must give
-# the reference's plan exactly
+# scores are exact in any order of summation: the tiled plan must give the reference's plan exactly
 HALF_TIED_STEPS = [(2, 301, 40, (120,), 150, "merge", None, "spread"), (2, 301, 16, (30,), 0, "prune", None, "spread")]
 
 
@@ -420,7 +419,7 @@ def test_fused_merge_video_lengths_cuda_half(T, C):
                                   (4, 1569, 40, (120,), 784, "prune", None, "spread")],
                          ids=["T1569-C192", "T3137-C256-cls1568", "T1569-C40-prune"])
 def test_fused_merge_video_lengths_cuda_half_exact(case, dtype):
-    """One-hot tokens, scores exact in any summation order: the one-dot score path gives the reference's plan."""
+    """One-hot tokens, scores exact in any summation order: the tiled plan in half precision is the reference's."""
     errs = compare_steps(case, "cuda", dtype)
     assert same_plan(errs), errs
 

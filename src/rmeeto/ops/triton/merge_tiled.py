@@ -39,9 +39,6 @@ TILE = 64  # sources (or destinations) per program and per inner step
 # beyond it, launches 2-4 below. On one H200 (2026-12-01, batch 32, 384 channels) those took 107 us per plan at
 # 1569 tokens and 366 us at 3137 (scripts/profile_merge_plan.py).
 BOOK_SOURCES = MAX_BOOK_SOURCES
-# cosine scores: the token norms first (_token_norm_kernel), then _best_normed_kernel, whose dots alone read the
-# destination tiles; one_k_max: up to this many channels in half precision, one dot per destination block
-BEST_CFG = dict(pre_norms=True, one_k_max=256, num_warps=4, num_stages=3)
 
 
 @triton.jit
@@ -99,74 +96,6 @@ def _best_kernel(x_ptr, best_ptr, dst_ptr, T, C, cls_idx, sxb, sxt,
             arg = tl.where(up, am, arg)
     tl.store(best_ptr + b * S + i, top, mask=ms)
     tl.store(dst_ptr + b * S + i, arg, mask=ms)
-
-
-@triton.jit
-def _token_norm_kernel(x_ptr, norm_ptr, T, C, sxb, sxt, BT: tl.constexpr, BK: tl.constexpr):
-    """Every token's L2 norm in fp32, ``norm[b, t]``, summed over ``BK``-channel slices as ``_best_kernel`` does."""
-    b = tl.program_id(0).to(tl.int64)
-    t = tl.program_id(1) * BT + tl.arange(0, BT)
-    mt = t < T
-    acc = tl.zeros((BT,), dtype=tl.float32)
-    for k0 in range(0, C, BK):
-        kk = k0 + tl.arange(0, BK)
-        v = tl.load(x_ptr + b * sxb + t[:, None] * sxt + kk[None, :], mask=mt[:, None] & (kk < C)[None, :], other=0.0)
-        v = v.to(tl.float32)
-        acc += tl.sum(v * v, axis=1)
-    tl.store(norm_ptr + b * T + t, tl.sqrt(acc), mask=mt)
-
-
-@triton.jit
-def _best_normed_kernel(x_ptr, norm_ptr, best_ptr, dst_ptr, T, C, cls_idx, sxb, sxt,
-                        IEEE: tl.constexpr, BS: tl.constexpr, BK: tl.constexpr, ONE_K: tl.constexpr):
-    """``_best_kernel``'s cosine scores from the norms of ``_token_norm_kernel``: the destination tiles feed the dots
-    alone, so their loads can be pipelined. ``ONE_K``: all ``C`` channels in one ``BK`` slice, the source tile loaded
-    once."""
-    b = tl.program_id(0).to(tl.int64)
-    S = T // 2
-    D = (T - 1) // 2
-    i = tl.program_id(1) * BS + tl.arange(0, BS)
-    ms = i < S
-    fs = 2 * i + (2 * i >= cls_idx).to(tl.int32)
-    xb = x_ptr + b * sxb
-    sa = tl.where(ms, tl.load(norm_ptr + b * T + fs, mask=ms, other=1.0), 1.0)
-    if ONE_K:
-        kk = tl.arange(0, BK)
-        a = tl.load(xb + fs[:, None] * sxt + kk[None, :], mask=ms[:, None] & (kk < C)[None, :], other=0.0)
-    top = tl.full((BS,), float("-inf"), tl.float32)
-    arg = tl.zeros((BS,), dtype=tl.int32)
-    for d0 in range(0, D, BS):
-        j = d0 + tl.arange(0, BS)
-        md = j < D
-        fd = 2 * j + 1 + (2 * j + 1 >= cls_idx).to(tl.int32)
-        acc = tl.zeros((BS, BS), dtype=tl.float32)
-        if ONE_K:
-            d = tl.load(xb + fd[:, None] * sxt + kk[None, :], mask=md[:, None] & (kk < C)[None, :], other=0.0)
-            acc = _dot_acc(acc, a, d, IEEE)
-        else:
-            for k0 in range(0, C, BK):
-                kk = k0 + tl.arange(0, BK)
-                mk = kk < C
-                a = tl.load(xb + fs[:, None] * sxt + kk[None, :], mask=ms[:, None] & mk[None, :], other=0.0)
-                d = tl.load(xb + fd[:, None] * sxt + kk[None, :], mask=md[:, None] & mk[None, :], other=0.0)
-                acc = _dot_acc(acc, a, d, IEEE)
-        nb = tl.where(md, tl.load(norm_ptr + b * T + fd, mask=md, other=1.0), 1.0)
-        cos = acc / (sa[:, None] * nb[None, :])
-        cos = tl.where(md[None, :], cos, float("-inf"))
-        m = tl.max(cos, axis=1)
-        am = tl.argmax(cos, axis=1, tie_break_left=True).to(tl.int32) + d0
-        up = m > top  # strictly: an equal score in a later block has a higher index
-        top = tl.where(up, m, top)
-        arg = tl.where(up, am, arg)
-    tl.store(best_ptr + b * S + i, top, mask=ms)
-    tl.store(dst_ptr + b * S + i, arg, mask=ms)
-
-
-@triton.jit
-def _dot_acc(acc, a, d, IEEE: tl.constexpr):
-    if IEEE:
-        return acc + tl.dot(a, tl.trans(d), input_precision="ieee")
-    return acc + tl.dot(a, tl.trans(d))
 
 
 @triton.jit
@@ -304,19 +233,9 @@ def plan_tiled(metric: Tensor, best: Tensor, size: Tensor, has_size: bool, out: 
     if kind == 2:
         dst.zero_()
     else:
-        bk = 32 if C <= 32 else 64
-        if kind == 0 and BEST_CFG["pre_norms"]:
-            norms = torch.empty(B, T, device=metric.device, dtype=torch.float32)
-            launch(_token_norm_kernel, (B, cdiv(T, TILE)), metric, norms, T, C, metric.stride(0), metric.stride(1),
-                   BT=TILE, BK=bk, num_warps=4)
-            one_k = metric.dtype != torch.float32 and C <= BEST_CFG["one_k_max"]
-            launch(_best_normed_kernel, grid, metric, norms, best, dst, T, C, cls_index, metric.stride(0),
-                   metric.stride(1), IEEE=metric.dtype == torch.float32, BS=TILE,
-                   BK=max(16, next_pow2(C)) if one_k else bk, ONE_K=one_k, num_warps=BEST_CFG["num_warps"],
-                   num_stages=BEST_CFG["num_stages"])
-        else:
-            launch(_best_kernel, grid, metric, best, dst, T, C, cls_index, metric.stride(0), metric.stride(1),
-                   NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=TILE, BK=bk, num_warps=4)
+        launch(_best_kernel, grid, metric, best, dst, T, C, cls_index, metric.stride(0), metric.stride(1),
+               NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=TILE,
+               BK=32 if C <= 32 else 64, num_warps=4)
     if S <= BOOK_SOURCES:
         launch(_book_kernel, (B,), best, dst, size, out["slot"], out["w"], out["owner"], out["new_size"], out["src"],
                out["first"], out["nsrc"], T, cls_index, new_cls, r, T - r, HAS_SIZE=has_size, MERGE=merged,
