@@ -39,6 +39,8 @@ TILE = 64  # sources (or destinations) per program and per inner step
 # beyond it, launches 2-4 below. On one H200 (2026-12-01, batch 32, 384 channels) those took 107 us per plan at
 # 1569 tokens and 366 us at 3137 (scripts/profile_merge_plan.py).
 BOOK_SOURCES = MAX_BOOK_SOURCES
+# _best_kernel: sources per program, destinations and channels per inner step, warps
+BEST_CFG = dict(sources=64, destinations=64, channels=64, num_warps=4)
 
 
 @triton.jit
@@ -56,7 +58,7 @@ def accumulate_dots(acc, nb, a, xb, fd, sxt, kk, md, mk, IEEE: tl.constexpr):
 
 @triton.jit
 def _best_kernel(x_ptr, best_ptr, dst_ptr, T, C, cls_idx, sxb, sxt,
-                 NORM_ONLY: tl.constexpr, IEEE: tl.constexpr, BS: tl.constexpr, BK: tl.constexpr):
+                 NORM_ONLY: tl.constexpr, IEEE: tl.constexpr, BS: tl.constexpr, BK: tl.constexpr, BD: tl.constexpr):
     b = tl.program_id(0).to(tl.int64)
     S = T // 2  # source k sits at non-class position 2k, destination k at 2k + 1
     D = (T - 1) // 2
@@ -76,12 +78,12 @@ def _best_kernel(x_ptr, best_ptr, dst_ptr, T, C, cls_idx, sxb, sxt,
         top = tl.where(ms, -tl.sqrt(na), top)
     else:
         sa = tl.sqrt(tl.where(ms, na, 1.0))  # padding rows: no 0/0
-        for d0 in range(0, D, BS):
-            j = d0 + tl.arange(0, BS)
+        for d0 in range(0, D, BD):
+            j = d0 + tl.arange(0, BD)
             md = j < D
             fd = 2 * j + 1 + (2 * j + 1 >= cls_idx).to(tl.int32)
-            acc = tl.zeros((BS, BS), dtype=tl.float32)
-            nb = tl.zeros((BS,), dtype=tl.float32)
+            acc = tl.zeros((BS, BD), dtype=tl.float32)
+            nb = tl.zeros((BD,), dtype=tl.float32)
             for k0 in range(0, C, BK):
                 kk = k0 + tl.arange(0, BK)
                 mk = kk < C
@@ -233,9 +235,10 @@ def plan_tiled(metric: Tensor, best: Tensor, size: Tensor, has_size: bool, out: 
     if kind == 2:
         dst.zero_()
     else:
-        launch(_best_kernel, grid, metric, best, dst, T, C, cls_index, metric.stride(0), metric.stride(1),
-               NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=TILE,
-               BK=32 if C <= 32 else 64, num_warps=4)
+        bs = BEST_CFG["sources"]
+        launch(_best_kernel, (B, cdiv(S, bs)), metric, best, dst, T, C, cls_index, metric.stride(0), metric.stride(1),
+               NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=bs, BK=32 if C <= 32 else BEST_CFG["channels"],
+               BD=BEST_CFG["destinations"], num_warps=BEST_CFG["num_warps"])
     if S <= BOOK_SOURCES:
         launch(_book_kernel, (B,), best, dst, size, out["slot"], out["w"], out["owner"], out["new_size"], out["src"],
                out["first"], out["nsrc"], T, cls_index, new_cls, r, T - r, HAS_SIZE=has_size, MERGE=merged,
