@@ -39,8 +39,10 @@ TILE = 64  # sources (or destinations) per program and per inner step
 # beyond it, launches 2-4 below. On one H200 (2026-12-01, batch 32, 384 channels) those took 107 us per plan at
 # 1569 tokens and 366 us at 3137 (scripts/profile_merge_plan.py).
 BOOK_SOURCES = MAX_BOOK_SOURCES
-# _best_kernel: sources per program, destinations and channels per inner step, warps
-BEST_CFG = dict(sources=64, destinations=64, channels=64, num_warps=4)
+# _best_kernel: sources per program, destinations and channels per inner step, warps. 32 channels a step instead of
+# 64: the plan's scores alone 1.22-1.28x faster at 1569 tokens and widths 192-576, 1.003x / 0.998x on VideoMamba-Ti / -S
+# r=88 in CUDA graphs; other block shapes were slower (one H200, 2026-12-04, docs/benchmarks/2026-12-04-h200-video-head)
+BEST_CFG = dict(sources=64, destinations=64, channels=32, num_warps=4)
 
 
 @triton.jit
