@@ -34,7 +34,7 @@ from .launch import cdiv, launch, next_pow2
 from . import merge_book
 from .merge_book import MAX_BOOK_SOURCES, _book_kernel, store_pair
 
-TILE = 64  # sources (or destinations) per program and per inner step
+TILE = 64  # sources (or destinations) per program and per inner step of the bookkeeping launches 2-4
 # Up to this many sources the bookkeeping after the scores is one program per image (merge_book: sorts, cumsums);
 # beyond it, launches 2-4 below. On one H200 (2026-12-01, batch 32, 384 channels) those took 107 us per plan at
 # 1569 tokens and 366 us at 3137 (scripts/profile_merge_plan.py).
@@ -239,7 +239,7 @@ def plan_tiled(metric: Tensor, best: Tensor, size: Tensor, has_size: bool, out: 
     else:
         bs = BEST_CFG["sources"]
         launch(_best_kernel, (B, cdiv(S, bs)), metric, best, dst, T, C, cls_index, metric.stride(0), metric.stride(1),
-               NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=bs, BK=32 if C <= 32 else BEST_CFG["channels"],
+               NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=bs, BK=BEST_CFG["channels"],
                BD=BEST_CFG["destinations"], num_warps=BEST_CFG["num_warps"])
     if S <= BOOK_SOURCES:
         launch(_book_kernel, (B,), best, dst, size, out["slot"], out["w"], out["owner"], out["new_size"], out["src"],
