@@ -32,6 +32,8 @@ def main(argv=None) -> int:
     ap.add_argument("--const", nargs="*", default=[], help="NAME=VALUE for every constexpr (and unit strides)")
     ap.add_argument("--fp32", default="", help="comma-separated pointer arguments that are fp32")
     ap.add_argument("--int32", default="", help="comma-separated pointer arguments that are int32")
+    ap.add_argument("--divisible", default="", help="comma-separated integer arguments divisible by 16 at the launch "
+                    "(those named s_*, E and N are taken as such already)")
     ap.add_argument("--warps", type=int, default=4)
     ap.add_argument("--stages", type=int, default=0, help="num_stages (0: Triton's default)")
     args = ap.parse_args(argv)
@@ -41,7 +43,8 @@ def main(argv=None) -> int:
     fp32 = frozenset(p for p in args.fp32.split(",") if p)
     int32 = frozenset(p for p in args.int32.split(",") if p)
     report, sass, shared = compile_sass(fn, consts, args.warps, tempfile.mkdtemp(), fp32_ptrs=fp32,
-                                        num_stages=args.stages, int32_ptrs=int32)
+                                        num_stages=args.stages, int32_ptrs=int32,
+                                        divisible_ints=frozenset(p for p in args.divisible.split(",") if p))
     regs = re.search(r"Used (\d+) registers", report)
     spill = re.search(r"(\d+) bytes spill stores", report)
     ops = [m.group(1) for m in re.finditer(r"/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z0-9_.]+)", sass)]

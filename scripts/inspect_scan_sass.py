@@ -31,10 +31,11 @@ UNIT_STRIDES = {"s_u_e", "s_dl_e", "s_B_n", "s_C_n", "s_z_e", "s_g_e", "s_o_e", 
 
 def compile_sass(fn, constexprs: dict, num_warps: int, workdir: str, maxnreg: int = 0,
                  fp32_ptrs: frozenset = frozenset(), num_stages: int = 0,
-                 int32_ptrs: frozenset = frozenset()) -> tuple[str, str, int]:
+                 int32_ptrs: frozenset = frozenset(), divisible_ints: frozenset = frozenset()) -> tuple[str, str, int]:
     """(ptxas -v report, SASS listing, shared memory bytes) of ``fn`` specialised like a launch on aligned,
     16-divisible inputs; ``fp32_ptrs`` names activation pointers that are fp32 too, ``int32_ptrs`` index pointers;
-    ``num_stages`` 0: Triton's default."""
+    ``num_stages`` 0: Triton's default; ``divisible_ints`` names more integer arguments that a launch would find
+    divisible by 16 (Triton specialises every such integer, whatever its name)."""
     import triton
     from triton.backends.compiler import GPUTarget
 
@@ -50,7 +51,8 @@ def compile_sass(fn, constexprs: dict, num_warps: int, workdir: str, maxnreg: in
             signature[p.name] = "fp32"
         else:
             signature[p.name] = "i32"
-        divisible = (p.name.endswith("_ptr") or p.name.startswith("s_") or p.name in ("E", "N"))
+        divisible = (p.name.endswith("_ptr") or p.name.startswith("s_") or p.name in ("E", "N")
+                     or p.name in divisible_ints)
         if p.name not in constexprs and divisible and not p.do_not_specialize:
             attrs[(i,)] = [["tt.divisibility", 16]]
     src = triton.compiler.ASTSource(fn=fn, signature=signature, constexprs=constexprs, attrs=attrs)

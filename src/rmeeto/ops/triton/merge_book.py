@@ -16,7 +16,7 @@ import triton.language as tl
 IDX_BITS = 11  # a source's index in the low bits of its sort key (the 11, 2047, 42 and 43 in the kernels below)
 MAX_BOOK_SOURCES = 1 << IDX_BITS
 # few_r: up to this r, the bookkeeping finds the top r and lists them by 2 r reductions instead of two sorts
-BOOK_CFG = dict(few_r=8)
+BOOK_CFG = dict(few_r=8, tiled_warps=8, tiled_max_sources=MAX_BOOK_SOURCES)
 
 
 @triton.jit

@@ -42,7 +42,7 @@ BOOK_SOURCES = MAX_BOOK_SOURCES
 # _best_kernel: sources per program, destinations and channels per inner step, warps. 32 channels a step instead of
 # 64: the plan's scores alone 1.22-1.28x faster at 1569 tokens and widths 192-576, 1.003x / 0.998x on VideoMamba-Ti / -S
 # r=88 in CUDA graphs; other block shapes were slower (one H200, 2026-12-04, docs/benchmarks/2026-12-04-h200-video-head)
-BEST_CFG = dict(sources=64, destinations=64, channels=32, num_warps=4)
+BEST_CFG = dict(sources=64, destinations=64, channels=32, num_warps=4, flat=0)
 
 
 @triton.jit
@@ -98,6 +98,58 @@ def _best_kernel(x_ptr, best_ptr, dst_ptr, T, C, cls_idx, sxb, sxt,
             up = m > top  # strictly: an equal score in a later block has a higher index
             top = tl.where(up, m, top)
             arg = tl.where(up, am, arg)
+    tl.store(best_ptr + b * S + i, top, mask=ms)
+    tl.store(dst_ptr + b * S + i, arg, mask=ms)
+
+
+@triton.jit
+def _best_flat_kernel(x_ptr, best_ptr, dst_ptr, T, C, cls_idx, sxb, sxt,
+                      NORM_ONLY: tl.constexpr, IEEE: tl.constexpr, BS: tl.constexpr, BK: tl.constexpr,
+                      BD: tl.constexpr):
+    """``_best_kernel`` with the destination blocks and channel slices in one loop, so that the loads stay in flight
+    across destination blocks (one pipeline instead of one per block)."""
+    b = tl.program_id(0).to(tl.int64)
+    S = T // 2
+    D = (T - 1) // 2
+    i = tl.program_id(1) * BS + tl.arange(0, BS)
+    ms = i < S
+    fs = 2 * i + (2 * i >= cls_idx).to(tl.int32)
+    xb = x_ptr + b * sxb
+    na = tl.zeros((BS,), dtype=tl.float32)
+    for k0 in range(0, C, BK):
+        kk = k0 + tl.arange(0, BK)
+        a = tl.load(xb + fs[:, None] * sxt + kk[None, :], mask=ms[:, None] & (kk < C)[None, :], other=0.0)
+        af = a.to(tl.float32)
+        na += tl.sum(af * af, axis=1)
+    top = tl.full((BS,), float("-inf"), tl.float32)
+    arg = tl.zeros((BS,), dtype=tl.int32)
+    if NORM_ONLY:
+        top = tl.where(ms, -tl.sqrt(na), top)
+    else:
+        sa = tl.sqrt(tl.where(ms, na, 1.0))
+        nk = tl.cdiv(C, BK)
+        acc = tl.zeros((BS, BD), dtype=tl.float32)
+        nb = tl.zeros((BD,), dtype=tl.float32)
+        for step in range(0, tl.cdiv(D, BD) * nk):
+            d0 = (step // nk) * BD
+            k0 = (step % nk) * BK
+            j = d0 + tl.arange(0, BD)
+            md = j < D
+            fd = 2 * j + 1 + (2 * j + 1 >= cls_idx).to(tl.int32)
+            kk = k0 + tl.arange(0, BK)
+            mk = kk < C
+            a = tl.load(xb + fs[:, None] * sxt + kk[None, :], mask=ms[:, None] & mk[None, :], other=0.0)
+            acc, nb = accumulate_dots(acc, nb, a, xb, fd, sxt, kk, md, mk, IEEE)
+            if k0 + BK >= C:  # the destination block is complete
+                cos = acc / (sa[:, None] * tl.sqrt(tl.where(md, nb, 1.0))[None, :])
+                cos = tl.where(md[None, :], cos, float("-inf"))
+                m = tl.max(cos, axis=1)
+                am = tl.argmax(cos, axis=1, tie_break_left=True).to(tl.int32) + d0
+                up = m > top
+                top = tl.where(up, m, top)
+                arg = tl.where(up, am, arg)
+                acc = tl.zeros((BS, BD), dtype=tl.float32)
+                nb = tl.zeros((BD,), dtype=tl.float32)
     tl.store(best_ptr + b * S + i, top, mask=ms)
     tl.store(dst_ptr + b * S + i, arg, mask=ms)
 
@@ -238,13 +290,14 @@ def plan_tiled(metric: Tensor, best: Tensor, size: Tensor, has_size: bool, out: 
         dst.zero_()
     else:
         bs = BEST_CFG["sources"]
-        launch(_best_kernel, (B, cdiv(S, bs)), metric, best, dst, T, C, cls_index, metric.stride(0), metric.stride(1),
+        launch(_best_flat_kernel if BEST_CFG["flat"] else _best_kernel, (B, cdiv(S, bs)), metric, best, dst, T, C, cls_index, metric.stride(0), metric.stride(1),
                NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=bs, BK=BEST_CFG["channels"],
                BD=BEST_CFG["destinations"], num_warps=BEST_CFG["num_warps"])
-    if S <= BOOK_SOURCES:
+    if S <= merge_book.BOOK_CFG["tiled_max_sources"]:
         launch(_book_kernel, (B,), best, dst, size, out["slot"], out["w"], out["owner"], out["new_size"], out["src"],
                out["first"], out["nsrc"], T, cls_index, new_cls, r, T - r, HAS_SIZE=has_size, MERGE=merged,
-               BS=max(16, next_pow2(S)), FEW=r <= merge_book.BOOK_CFG["few_r"], num_warps=8)
+               BS=max(16, next_pow2(S)), FEW=r <= merge_book.BOOK_CFG["few_r"],
+               num_warps=merge_book.BOOK_CFG["tiled_warps"])
         return
     rank, pos = torch.empty(2, B, S, device=metric.device, dtype=torch.int32)
     launch(_rank_kernel, grid, best, dst, rank, pos, S, MERGE=merged, BS=TILE, num_warps=4)
