@@ -73,7 +73,7 @@ def _valid_setting(field: str, value: str) -> bool:
     choices = {"backend": ("auto", *settings.BACKENDS), "merge": settings.MERGE_IMPLS,
                "scan_split": ("auto", "on", "off")}
     if field == "scan_chunk":
-        return value == "auto" or value.isdigit()
+        return value in ("auto", "tune") or value.isdigit()
     return value in choices.get(field, ())
 
 

@@ -131,6 +131,31 @@ def test_chunk_len_rule(monkeypatch):
         chunk_len("bwd", 3137, 128, 768, 2, 32)
 
 
+@pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
+def test_tuned_chunk_len_choice(monkeypatch):
+    """``scan_chunk="tune"``: the fastest candidate replaces the rule's length only past the margin; the choice
+    is measured once per shape; a capture never measures; every candidate leaves two chunks at least."""
+    from rmeeto.ops import settings
+    from rmeeto.ops.triton import scan, scan_tune
+    from rmeeto.ops.triton.scan import chunk_len
+
+    scan_tune.forget()
+    times = {64: 1.0, 48: 0.99, 80: 0.80, 96: 0.90}
+    timed = []
+    monkeypatch.setattr(scan_tune, "_median_ms", lambda run, tc: timed.append(tc) or times.get(tc, 2.0))
+    assert scan_tune.tuned_chunk_len(("a",), 64, 1569, None, capturing=False) == 80
+    assert timed[0] == 64 and sorted(timed) == sorted(scan_tune.candidates(64, 1569))
+    timed.clear()
+    assert scan_tune.tuned_chunk_len(("a",), 64, 1569, None, capturing=True) == 80 and not timed  # remembered
+    assert scan_tune.tuned_chunk_len(("b",), 64, 1569, None, capturing=True) == 64 and not timed  # not measured
+    times.update({80: 0.98, 96: 0.985})  # within the margin of the rule's length: keep it
+    assert scan_tune.tuned_chunk_len(("c",), 64, 1569, None, capturing=False) == 64
+    assert scan_tune.candidates(64, 150) == [64, 48]
+    scan_tune.forget()
+    with settings.using(scan_chunk="tune"):  # the rule under "tune" is the "auto" rule
+        assert chunk_len("fwd", 1569, 32, 768, 2, 64) == scan.chunk_len("fwd", 1569, 32, 768, 2, 64, forced="auto")
+
+
 # ----------------------------------------------------------------------------------------------
 # GPU: the video lengths
 # ----------------------------------------------------------------------------------------------
@@ -145,6 +170,42 @@ def test_chunked_scan_video_lengths(L, tc):
         # its dA was 1.43e-5 off on one H200 (2026-12-01); every other quantity within 1e-5
         assert errs.pop("A") <= 2e-5, errs
     _check(errs, TOL, f"L={L} TC={tc}")
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_tuned_chunk_len_cuda():
+    """The measured chunk length: the tuned forward equals the forward forced to the length it chose, the choice
+    is remembered, and a forward captured in a CUDA graph reuses it."""
+    from rmeeto.ops import settings
+    from rmeeto.ops.triton import scan as TS, scan_tune
+
+    scan_tune.forget()
+    dev = torch.device("cuda")
+    g = torch.Generator(device=dev).manual_seed(0)
+    nd, b, L, E, N = 2, 4, 1569, 64, 16
+    u, dl = (torch.randn(nd, b, L, E, device=dev, generator=g).half() for _ in range(2))
+    B, C = (torch.randn(nd, b, L, N, device=dev, generator=g).half() for _ in range(2))
+    z = torch.randn(b, L, E, device=dev, generator=g).half()
+    A = -torch.rand(nd, E, N, device=dev, generator=g) * 3
+    D, bias = torch.randn(nd, E, device=dev, generator=g), torch.randn(nd, E, device=dev, generator=g) * 0.3
+    args = (u, dl, B, C, z, A, D, bias)
+    with settings.using(scan_chunk="tune"):
+        tuned = TS.scan_fwd(*args, torch.empty(b, L, E, device=dev, dtype=torch.half), True, 0.5)
+        (key, tc), = scan_tune._TUNED.items()
+        assert key[0] == L and tc in scan_tune.candidates(TS.chunk_len("fwd", L, b, E, nd, 64), L)
+        forced = TS.scan_fwd(*args, torch.empty_like(tuned), True, 0.5, cfg=dict(TC=tc))
+        assert torch.equal(tuned, forced)
+        out = torch.empty_like(tuned)
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.stream(stream), torch.cuda.graph(graph):
+            TS.scan_fwd(*args, out, True, 0.5)
+        graph.replay()
+        torch.cuda.synchronize()
+        assert torch.equal(out, forced) and len(scan_tune._TUNED) == 1
+    scan_tune.forget()
 
 
 @pytest.mark.gpu

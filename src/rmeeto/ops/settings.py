@@ -9,7 +9,7 @@ changed explicitly with :func:`configure` (or, for a block of code, :func:`using
 | ``RMEETO_BACKEND`` | ``backend`` | ``auto``, ``ref``, ``torch``, ``triton``, ``mamba_ssm`` |
 | ``RMEETO_MERGE`` | ``merge`` | ``auto``, ``torch``, ``triton`` |
 | ``RMEETO_SCAN_SPLIT`` | ``scan_split`` | ``auto``, ``1`` (on), ``0`` (off) |
-| ``RMEETO_SCAN_CHUNK`` | ``scan_chunk`` | ``auto``, ``0`` (step-serial), a chunk length |
+| ``RMEETO_SCAN_CHUNK`` | ``scan_chunk`` | ``auto``, ``tune`` (the forward's chunk length measured per shape), ``0`` (step-serial), a chunk length |
 | ``RMEETO_GRAD_FP32`` | ``grad_fp32`` | ``0``, ``1`` |
 | ``RMEETO_FAST_LAUNCH`` | ``fast_launch`` | ``1`` (default), ``0`` (Triton's own launch every time) |
 | ``RMEETO_MERGE_NORM`` | ``merge_norm`` | ``1`` (default), ``0`` (the fused merge writes the merged tensors) |
@@ -35,7 +35,7 @@ class KernelSettings:
     backend: str = "auto"
     merge: str = "auto"
     scan_split: str = "auto"  # two concurrent launches for the two scan directions: auto, on, off
-    scan_chunk: str = "auto"  # sequence-parallel scan: auto, or a chunk length (0: step-serial)
+    scan_chunk: str = "auto"  # sequence-parallel scan: auto, tune (measured per shape), a chunk length (0: serial)
     # fp32 du/ddelta and gradient matmuls: the default until a profile on an H100 (2026-11-27) put those
     # matmuls (no tensor cores) at 26 % of a Vim-S training step; in the compute dtype it ran 1.28x faster
     grad_fp32: bool = False

@@ -9,7 +9,7 @@ and VideoMamba's 1569 / 3137 tokens (and longer) run with the same result:
    ``tl.dot`` over the channels (fp32 accumulation) divided by the two norms; keeps the running
    best score and its destination (a later block wins only when strictly greater, so ties go to
    the lowest destination, as ``torch.max`` does). ``prune-norm`` computes only the norms.
-2. Up to ``BOOK_SOURCES`` sources: the one-program-per-image bookkeeping of
+2. Up to ``merge_book.BOOK_CFG["tiled_max_sources"]`` sources: the one-program-per-image bookkeeping of
    :mod:`rmeeto.ops.triton.merge_book` (sorts and cumsums), as the single-program plan does it.
    Beyond that, three tiled launches:
 
@@ -32,17 +32,13 @@ from torch import Tensor
 
 from .launch import cdiv, launch, next_pow2
 from . import merge_book
-from .merge_book import MAX_BOOK_SOURCES, _book_kernel, store_pair
+from .merge_book import _book_kernel, store_pair
 
 TILE = 64  # sources (or destinations) per program and per inner step of the bookkeeping launches 2-4
-# Up to this many sources the bookkeeping after the scores is one program per image (merge_book: sorts, cumsums);
-# beyond it, launches 2-4 below. On one H200 (2026-12-01, batch 32, 384 channels) those took 107 us per plan at
-# 1569 tokens and 366 us at 3137 (scripts/profile_merge_plan.py).
-BOOK_SOURCES = MAX_BOOK_SOURCES
 # _best_kernel: sources per program, destinations and channels per inner step, warps. 32 channels a step instead of
 # 64: the plan's scores alone 1.22-1.28x faster at 1569 tokens and widths 192-576, 1.003x / 0.998x on VideoMamba-Ti / -S
 # r=88 in CUDA graphs; other block shapes were slower (one H200, 2026-12-04, docs/benchmarks/2026-12-04-h200-video-head)
-BEST_CFG = dict(sources=64, destinations=64, channels=32, num_warps=4, flat=0)
+BEST_CFG = dict(sources=64, destinations=64, channels=32, num_warps=4)
 
 
 @triton.jit
@@ -98,58 +94,6 @@ def _best_kernel(x_ptr, best_ptr, dst_ptr, T, C, cls_idx, sxb, sxt,
             up = m > top  # strictly: an equal score in a later block has a higher index
             top = tl.where(up, m, top)
             arg = tl.where(up, am, arg)
-    tl.store(best_ptr + b * S + i, top, mask=ms)
-    tl.store(dst_ptr + b * S + i, arg, mask=ms)
-
-
-@triton.jit
-def _best_flat_kernel(x_ptr, best_ptr, dst_ptr, T, C, cls_idx, sxb, sxt,
-                      NORM_ONLY: tl.constexpr, IEEE: tl.constexpr, BS: tl.constexpr, BK: tl.constexpr,
-                      BD: tl.constexpr):
-    """``_best_kernel`` with the destination blocks and channel slices in one loop, so that the loads stay in flight
-    across destination blocks (one pipeline instead of one per block)."""
-    b = tl.program_id(0).to(tl.int64)
-    S = T // 2
-    D = (T - 1) // 2
-    i = tl.program_id(1) * BS + tl.arange(0, BS)
-    ms = i < S
-    fs = 2 * i + (2 * i >= cls_idx).to(tl.int32)
-    xb = x_ptr + b * sxb
-    na = tl.zeros((BS,), dtype=tl.float32)
-    for k0 in range(0, C, BK):
-        kk = k0 + tl.arange(0, BK)
-        a = tl.load(xb + fs[:, None] * sxt + kk[None, :], mask=ms[:, None] & (kk < C)[None, :], other=0.0)
-        af = a.to(tl.float32)
-        na += tl.sum(af * af, axis=1)
-    top = tl.full((BS,), float("-inf"), tl.float32)
-    arg = tl.zeros((BS,), dtype=tl.int32)
-    if NORM_ONLY:
-        top = tl.where(ms, -tl.sqrt(na), top)
-    else:
-        sa = tl.sqrt(tl.where(ms, na, 1.0))
-        nk = tl.cdiv(C, BK)
-        acc = tl.zeros((BS, BD), dtype=tl.float32)
-        nb = tl.zeros((BD,), dtype=tl.float32)
-        for step in range(0, tl.cdiv(D, BD) * nk):
-            d0 = (step // nk) * BD
-            k0 = (step % nk) * BK
-            j = d0 + tl.arange(0, BD)
-            md = j < D
-            fd = 2 * j + 1 + (2 * j + 1 >= cls_idx).to(tl.int32)
-            kk = k0 + tl.arange(0, BK)
-            mk = kk < C
-            a = tl.load(xb + fs[:, None] * sxt + kk[None, :], mask=ms[:, None] & mk[None, :], other=0.0)
-            acc, nb = accumulate_dots(acc, nb, a, xb, fd, sxt, kk, md, mk, IEEE)
-            if k0 + BK >= C:  # the destination block is complete
-                cos = acc / (sa[:, None] * tl.sqrt(tl.where(md, nb, 1.0))[None, :])
-                cos = tl.where(md[None, :], cos, float("-inf"))
-                m = tl.max(cos, axis=1)
-                am = tl.argmax(cos, axis=1, tie_break_left=True).to(tl.int32) + d0
-                up = m > top
-                top = tl.where(up, m, top)
-                arg = tl.where(up, am, arg)
-                acc = tl.zeros((BS, BD), dtype=tl.float32)
-                nb = tl.zeros((BD,), dtype=tl.float32)
     tl.store(best_ptr + b * S + i, top, mask=ms)
     tl.store(dst_ptr + b * S + i, arg, mask=ms)
 
@@ -290,7 +234,7 @@ def plan_tiled(metric: Tensor, best: Tensor, size: Tensor, has_size: bool, out: 
         dst.zero_()
     else:
         bs = BEST_CFG["sources"]
-        launch(_best_flat_kernel if BEST_CFG["flat"] else _best_kernel, (B, cdiv(S, bs)), metric, best, dst, T, C, cls_index, metric.stride(0), metric.stride(1),
+        launch(_best_kernel, (B, cdiv(S, bs)), metric, best, dst, T, C, cls_index, metric.stride(0), metric.stride(1),
                NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=bs, BK=BEST_CFG["channels"],
                BD=BEST_CFG["destinations"], num_warps=BEST_CFG["num_warps"])
     if S <= merge_book.BOOK_CFG["tiled_max_sources"]:

@@ -59,6 +59,7 @@ from ..scan_ref import selective_scan_torch
 from .common import _load, _sigmoid, _softplus, load_A2, program_tile
 from .launch import cdiv, interpreting, launch, next_pow2
 from .layout import to_channels_last
+from . import scan_tune
 from .scan_chunk import chunk_states
 
 LOG2E = math.log2(math.e)
@@ -500,11 +501,12 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
     doubles the step-serial programs in flight.
     """
     setting = forced if forced is not None else settings.current().scan_chunk
-    if setting != "auto":
+    if setting not in ("auto", "tune"):  # "tune": this rule, then scan_fwd measures other lengths (scan_tune)
         try:
             tc = int(setting)
         except ValueError:
-            raise ValueError(f"scan_chunk {setting!r} (RMEETO_SCAN_CHUNK): use auto, 0 or a chunk length") from None
+            raise ValueError(f"scan_chunk {setting!r} (RMEETO_SCAN_CHUNK): use auto, tune, 0 or a chunk length") \
+                from None
         return L if tc <= 0 else min(tc, L)
     progs = cdiv(E, block_e) * batch * (ndir if phase == "bwd" or split else 1)
     min_tc = CHUNK_CFG["MIN_TC"]
@@ -537,6 +539,10 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     capturing = u.is_cuda and torch.cuda.is_current_stream_capturing()
     split = use_split(cfg.get("SPLIT", split_setting()), for_backward, capturing) and ndir == 2
     TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
+    if TC < L and cfg.get("TC") is None and settings.current().scan_chunk == "tune":
+        key = (L, batch, E, N, ndir, BE, u.dtype, z is not None, u.device)
+        TC = scan_tune.tuned_chunk_len(key, TC, L, lambda tc: scan_fwd(
+            u, delta, B, C, z, A, D, bias, out, softplus, scale, dict(cfg, TC=tc), for_backward, A_states), capturing)
     BN = max(2, next_pow2(N))
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=TC < L, BLOCK_E=BE,
                 BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, num_warps=cfg["num_warps"])

@@ -1,0 +1,59 @@
+"""The forward scan's chunk length measured per shape (the ``scan_chunk="tune"`` setting).
+
+The chunked forward's time does not fall smoothly with the chunk length: its launches have ``programs x chunks``
+programs, and how those fill the GPU's resident slots moves the time by 10-20 % between neighbouring lengths
+(one H200, 2026-12-04, ``docs/benchmarks/2026-12-04-h200-plan-flat``, run 78: VideoMamba-Ti's scan at 601 tokens
+took 0.314 ms in chunks of 64 and 0.257 ms in chunks of 80). So, like cuDNN's benchmark mode, the first forward of
+each shape times a few chunk lengths on the real inputs and keeps the fastest for the process. A candidate must
+beat the rule's own length (:func:`rmeeto.ops.triton.scan.chunk_len`) by ``MARGIN`` to replace it, so that timing
+noise rarely changes the choice between processes. A forward captured in a CUDA graph cannot be timed: it uses a
+length measured earlier in the process (a graph's warm-up runs the same shapes eagerly first), else the rule's.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+CANDIDATES = (48, 64, 80, 96, 112, 128, 160)
+MARGIN = 0.03  # a candidate replaces the rule's chunk length only when at least this much faster
+REPEATS = 3  # timed runs per candidate (the median), after one untimed run
+_TUNED: dict = {}
+
+
+def candidates(rule_tc: int, L: int) -> list[int]:
+    """The rule's chunk length first, then every other candidate that leaves at least two chunks."""
+    return [rule_tc] + [tc for tc in CANDIDATES if tc != rule_tc and 2 * tc <= L]
+
+
+def _median_ms(run: Callable[[int], None], tc: int) -> float:
+    run(tc)
+    times = []
+    for _ in range(REPEATS):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        run(tc)
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return sorted(times)[len(times) // 2]
+
+
+def tuned_chunk_len(key: tuple, rule_tc: int, L: int, run: Callable[[int], None], capturing: bool) -> int:
+    """The chunk length for the shape ``key``: measured once with ``run(tc)`` (one whole chunked forward), then
+    remembered; during a CUDA graph capture only a remembered one, else ``rule_tc``."""
+    tc = _TUNED.get(key)
+    if tc is not None:
+        return tc
+    if capturing:
+        return rule_tc
+    times = {c: _median_ms(run, c) for c in candidates(rule_tc, L)}
+    best = min(times, key=times.get)
+    tc = best if times[best] < (1 - MARGIN) * times[rule_tc] else rule_tc
+    _TUNED[key] = tc
+    return tc
+
+
+def forget() -> None:
+    """Drop every measured length (tests; a process that changes GPUs)."""
+    _TUNED.clear()
