@@ -111,6 +111,8 @@ def test_chunk_len_rule(monkeypatch):
     # VideoMamba-S, batch 32: 384 step-serial programs chunk eagerly; two concurrent launches fill the GPU
     assert chunk_len("fwd", 1569, 32, 768, 2, 64) < 1569
     assert chunk_len("fwd", 1569, 32, 768, 2, 64, split=True) == 1569
+    # VideoMamba-Ti, batch 32: chunked either way, and the chunks do not depend on a split the chunked launch never does
+    assert chunk_len("fwd", 1569, 32, 384, 2, 64, split=True) == chunk_len("fwd", 1569, 32, 384, 2, 64) == 64
     # Vim-Ti: 768 programs at batch 128 stay step-serial; 384 at batch 64 chunk their 394-step chain; one
     # direction of 197 steps never pays for the chunks' extra passes
     assert chunk_len("fwd", 197, 128, 384, 2, 64) == 197

@@ -508,13 +508,15 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
             raise ValueError(f"scan_chunk {setting!r} (RMEETO_SCAN_CHUNK): use auto, tune, 0 or a chunk length") \
                 from None
         return L if tc <= 0 else min(tc, L)
-    progs = cdiv(E, block_e) * batch * (ndir if phase == "bwd" or split else 1)
+    chunk_progs = cdiv(E, block_e) * batch * (ndir if phase == "bwd" else 1)  # per chunk, in the chunked launches
+    progs = chunk_progs * (2 if split and phase == "fwd" else 1)  # of the step-serial launch(es)
     min_tc = CHUNK_CFG["MIN_TC"]
     chain = L * (1 if phase == "bwd" or split else ndir)  # forward: the directions run one after the other
     tc = L
     if (progs < CHUNK_CFG["MIN_PROGS_" + phase.upper()] and L >= 2 * min_tc
             and (phase == "bwd" or chain >= CHUNK_CFG["MIN_CHAIN_FWD"])):
-        nc = min(cdiv(L, min_tc), cdiv(CHUNK_CFG["TARGET_PROGS"], progs))
+        # the chunked forward walks both directions in each program whether or not the serial one would split
+        nc = min(cdiv(L, min_tc), cdiv(CHUNK_CFG["TARGET_PROGS"], chunk_progs))
         tc = cdiv(cdiv(L, nc), 16) * 16
     if phase == "bwd" and L > CHUNK_CFG["LONG_L"]:
         tc = min(tc, CHUNK_CFG["LONG_TC"])
