@@ -9,7 +9,7 @@ changed explicitly with :func:`configure` (or, for a block of code, :func:`using
 | ``RMEETO_BACKEND`` | ``backend`` | ``auto``, ``ref``, ``torch``, ``triton``, ``mamba_ssm`` |
 | ``RMEETO_MERGE`` | ``merge`` | ``auto``, ``torch``, ``triton`` |
 | ``RMEETO_SCAN_SPLIT`` | ``scan_split`` | ``auto``, ``1`` (on), ``0`` (off) |
-| ``RMEETO_SCAN_CHUNK`` | ``scan_chunk`` | ``auto``, ``tune`` (the forward's chunk length measured per shape), ``0`` (step-serial), a chunk length |
+| ``RMEETO_SCAN_CHUNK`` | ``scan_chunk`` | ``auto``, ``tune`` (measured per shape), ``0`` (step-serial), a chunk length |
 | ``RMEETO_GRAD_FP32`` | ``grad_fp32`` | ``0``, ``1`` |
 | ``RMEETO_FAST_LAUNCH`` | ``fast_launch`` | ``1`` (default), ``0`` (Triton's own launch every time) |
 | ``RMEETO_MERGE_NORM`` | ``merge_norm`` | ``1`` (default), ``0`` (the fused merge writes the merged tensors) |

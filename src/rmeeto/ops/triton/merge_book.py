@@ -19,7 +19,7 @@ MAX_BOOK_SOURCES = 1 << IDX_BITS
 # The tiled plan (merge_tiled) runs _book_kernel on tiled_warps warps up to tiled_max_sources sources, its own three
 # tiled launches beyond. At 1569 tokens, batch 32, r=88 on one H200 (2026-12-04, docs/benchmarks/
 # 2026-12-04-h200-plan-flat, run 77): _book_kernel 30.9 us on 8 warps, 30.1 on 16, 47.0 on 4; the three launches
-# 107 us (0.971x on VideoMamba-Ti r=88 in a CUDA graph). _book_kernel's time follows the padded source count, not
+# 106 us (0.971x on VideoMamba-Ti r=88 in a CUDA graph). _book_kernel's time follows the padded source count, not
 # the tokens: 29.7 us at 1041 tokens, which pad to the same 1024 sources.
 BOOK_CFG = dict(few_r=8, tiled_warps=8, tiled_max_sources=MAX_BOOK_SOURCES)
 
