@@ -1,12 +1,13 @@
 """The forward scan's chunk length measured per shape (the ``scan_chunk="tune"`` setting).
 
 The chunked forward's time does not fall smoothly with the chunk length: it moves by 10-20 % between neighbouring
-lengths, likely with how its ``programs x chunks`` programs fill the GPU's resident slots (one H200, 2026-12-04, ``docs/benchmarks/2026-12-04-h200-plan-flat``, run 78: VideoMamba-Ti's scan at 601 tokens
-took 0.314 ms in chunks of 64 and 0.257 ms in chunks of 80). So, like cuDNN's benchmark mode, the first forward of
-each shape times a few chunk lengths on the real inputs and keeps the fastest for the process. A candidate must
-beat the rule's own length (:func:`rmeeto.ops.triton.scan.chunk_len`) by ``MARGIN`` to replace it, so that timing
-noise rarely changes the choice between processes. A forward captured in a CUDA graph cannot be timed: it uses a
-length measured earlier in the process (a graph's warm-up runs the same shapes eagerly first), else the rule's.
+lengths, likely with how its ``programs x chunks`` programs fill the GPU's resident slots (one H200, 2026-12-04,
+``docs/benchmarks/2026-12-04-h200-plan-flat``, run 78: VideoMamba-Ti's scan at 601 tokens took 0.314 ms in chunks of
+64 and 0.257 ms in chunks of 80). So, like cuDNN's benchmark mode, the first forward of each shape times a few chunk
+lengths on the real inputs and keeps the fastest for the process. A candidate must beat the rule's own length
+(:func:`rmeeto.ops.triton.scan.chunk_len`) by ``MARGIN`` to replace it, so that timing noise rarely changes the choice
+between processes. A forward captured in a CUDA graph cannot be timed: it uses a length measured earlier in the
+process (a graph's warm-up runs the same shapes eagerly first), else the rule's.
 """
 from __future__ import annotations
 
