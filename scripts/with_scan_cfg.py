@@ -5,10 +5,11 @@ configuration at the model level before changing its default.
 
 ``fwd.KEY`` / ``bwd.KEY`` / ``sg.KEY`` set ``FWD_CFG[KEY]`` / ``BWD_CFG[KEY]`` / ``SUM_GATE_CFG[KEY]`` of
 :mod:`rmeeto.ops.triton.scan` to an integer (``maxnreg=0`` lifts the register cap), and ``conv.KEY`` / ``convb.KEY``
-``CONV_FWD_CFG[KEY]`` / ``CONV_BWD_CFG[KEY]`` of :mod:`rmeeto.ops.triton.bimamba`, ``book.KEY`` ``BOOK_CFG[KEY]`` of
-:mod:`rmeeto.ops.triton.merge_book` (``book.few_r=0``: the merge plan's sorts at every r), ``best.KEY`` ``BEST_CFG[KEY]`` of
-:mod:`rmeeto.ops.triton.merge_tiled` (the tiled plan's score blocks); ``set.FIELD=VALUE`` sets a field
-of :mod:`rmeeto.ops.settings` to a value it takes, 0 or 1 for a boolean one (``set.merge_norm=0``,
+``CONV_FWD_CFG[KEY]`` / ``CONV_BWD_CFG[KEY]`` of :mod:`rmeeto.ops.triton.bimamba`, ``book.KEY`` ``BOOK_CFG[KEY]``
+of :mod:`rmeeto.ops.triton.merge_book` (``book.few_r=0``: the merge plan's sorts at every r), ``best.KEY`` /
+``tbook.KEY`` ``BEST_CFG[KEY]`` / ``TILED_BOOK_CFG[KEY]`` of :mod:`rmeeto.ops.triton.merge_tiled` (the tiled plan's
+score blocks; its bookkeeping's warps and source limit); ``set.FIELD=VALUE`` sets a field of
+:mod:`rmeeto.ops.settings` to a value it takes, 0 or 1 for a boolean one (``set.merge_norm=0``,
 ``set.scan_split=off``). ``swap.MOD.NAME=OTHER`` replaces function ``NAME`` of ``rmeeto.ops.triton.MOD`` with the one of
 the same name in module ``OTHER`` (an earlier copy of the kernels put beside them, to time old against new in one
 process): ``swap.bimamba.biconv_fwd=rmeeto.ops.triton.bimamba_prev``.
@@ -46,7 +47,8 @@ def _tables() -> dict:
     from rmeeto.ops.triton import bimamba, merge_book, merge_tiled, scan
 
     return {"fwd": scan.FWD_CFG, "bwd": scan.BWD_CFG, "sg": scan.SUM_GATE_CFG, "conv": bimamba.CONV_FWD_CFG,
-            "convb": bimamba.CONV_BWD_CFG, "book": merge_book.BOOK_CFG, "best": merge_tiled.BEST_CFG}
+            "convb": bimamba.CONV_BWD_CFG, "book": merge_book.BOOK_CFG, "best": merge_tiled.BEST_CFG,
+            "tbook": merge_tiled.TILED_BOOK_CFG}
 
 
 def _swap(key: str, other: str, swapped: Optional[list]) -> None:

@@ -94,7 +94,7 @@ def same_plan(errs: dict) -> bool:
     return errs["slot"] == 0 and errs["cls"] == 0 and errs["size"] <= 1e-5
 
 
-# the tiled plan with its multi-launch bookkeeping (merge_book.BOOK_CFG["tiled_max_sources"] set to 0)
+# the tiled plan with its multi-launch bookkeeping (merge_tiled.TILED_BOOK_CFG["max_sources"] set to 0)
 TILED_BOOKKEEPING_STEPS = [(2, 301, 40, (40, 88), 150, "merge", None, False),
                            (2, 301, 40, (40, 100), 300, "prune", None, False),
                            (2, 301, 16, (120,), 150, "merge", None, True)]
@@ -202,9 +202,9 @@ def _interpreter_main() -> int:
         failed += not same_plan(errs)
         print(("ok  " if same_plan(errs) else "FAIL"), "fp16", case, {k: f"{v:.1e}" for k, v in errs.items()})
     # the tiled plan's own bookkeeping launches, which take over beyond merge_book's source count
-    from rmeeto.ops.triton import merge_book
+    from rmeeto.ops.triton import merge_tiled
 
-    saved, merge_book.BOOK_CFG["tiled_max_sources"] = merge_book.BOOK_CFG["tiled_max_sources"], 0
+    saved, merge_tiled.TILED_BOOK_CFG["max_sources"] = merge_tiled.TILED_BOOK_CFG["max_sources"], 0
     try:
         for case in TILED_BOOKKEEPING_STEPS:
             errs = compare_steps(case, "cpu")
@@ -212,7 +212,7 @@ def _interpreter_main() -> int:
             failed += not ok
             print(("ok  " if ok else "FAIL"), "tiled bookkeeping", case, {k: f"{v:.1e}" for k, v in errs.items()})
     finally:
-        merge_book.BOOK_CFG["tiled_max_sources"] = saved
+        merge_tiled.TILED_BOOK_CFG["max_sources"] = saved
     # the whole patched model with the fused merge against the official R-MeeTo outputs
     kernel_settings.configure(merge="triton")
     sys.path.insert(0, str(ROOT / "tests"))
@@ -397,9 +397,9 @@ def test_fused_merge_video_lengths_cuda_fp32(case, no_tf32):
                          ids=["T1569-merge", "T3137-merge-cls1568", "T1569-ties", "T4097-ties"])
 def test_fused_merge_bookkeeping_paths_cuda_fp32(case, book, no_tf32, monkeypatch):
     """Both bookkeeping paths of the tiled plan, up to 2048 sources (4097 tokens, the one-program limit)."""
-    from rmeeto.ops.triton import merge_book
+    from rmeeto.ops.triton import merge_tiled
     if book == "tiled":
-        monkeypatch.setitem(merge_book.BOOK_CFG, "tiled_max_sources", 0)
+        monkeypatch.setitem(merge_tiled.TILED_BOOK_CFG, "max_sources", 0)
     errs = compare_steps(case, "cuda")
     assert all(v <= 1e-5 for v in errs.values()), errs
 

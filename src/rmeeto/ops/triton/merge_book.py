@@ -15,13 +15,8 @@ import triton.language as tl
 
 IDX_BITS = 11  # a source's index in the low bits of its sort key (the 11, 2047, 42 and 43 in the kernels below)
 MAX_BOOK_SOURCES = 1 << IDX_BITS
-# few_r: up to this r, the bookkeeping finds the top r and lists them by 2 r reductions instead of two sorts.
-# The tiled plan (merge_tiled) runs _book_kernel on tiled_warps warps up to tiled_max_sources sources, its own three
-# tiled launches beyond. At 1569 tokens, batch 32, r=88 on one H200 (2026-12-04, docs/benchmarks/
-# 2026-12-04-h200-plan-flat, run 77): _book_kernel 30.9 us on 8 warps, 30.1 on 16, 47.0 on 4; the three launches
-# 106 us (0.971x on VideoMamba-Ti r=88 in a CUDA graph). _book_kernel's time follows the padded source count, not
-# the tokens: 29.7 us at 1041 tokens, which pad to the same 1024 sources.
-BOOK_CFG = dict(few_r=8, tiled_warps=8, tiled_max_sources=MAX_BOOK_SOURCES)
+# few_r: up to this r, the bookkeeping finds the top r and lists them by 2 r reductions instead of two sorts
+BOOK_CFG = dict(few_r=8)
 
 
 @triton.jit

@@ -9,7 +9,7 @@ and VideoMamba's 1569 / 3137 tokens (and longer) run with the same result:
    ``tl.dot`` over the channels (fp32 accumulation) divided by the two norms; keeps the running
    best score and its destination (a later block wins only when strictly greater, so ties go to
    the lowest destination, as ``torch.max`` does). ``prune-norm`` computes only the norms.
-2. Up to ``merge_book.BOOK_CFG["tiled_max_sources"]`` sources: the one-program-per-image bookkeeping of
+2. Up to ``TILED_BOOK_CFG["max_sources"]`` sources: the one-program-per-image bookkeeping of
    :mod:`rmeeto.ops.triton.merge_book` (sorts and cumsums), as the single-program plan does it.
    Beyond that, three tiled launches:
 
@@ -32,13 +32,18 @@ from torch import Tensor
 
 from .launch import cdiv, launch, next_pow2
 from . import merge_book
-from .merge_book import _book_kernel, store_pair
+from .merge_book import MAX_BOOK_SOURCES, _book_kernel, store_pair
 
 TILE = 64  # sources (or destinations) per program and per inner step of the bookkeeping launches 2-4
 # _best_kernel: sources per program, destinations and channels per inner step, warps. 32 channels a step instead of
 # 64: the plan's scores alone 1.22-1.28x faster at 1569 tokens and widths 192-576, 1.003x / 0.998x on VideoMamba-Ti / -S
 # r=88 in CUDA graphs; other block shapes were slower (one H200, 2026-12-04, docs/benchmarks/2026-12-04-h200-video-head)
 BEST_CFG = dict(sources=64, destinations=64, channels=32, num_warps=4)
+# _book_kernel after the scores: warps, and up to how many sources it runs (the three tiled launches beyond). At
+# 1569 tokens, batch 32, r=88 on one H200 (2026-12-04, docs/benchmarks/2026-12-04-h200-plan-flat, run 77): 30.9 us
+# on 8 warps, 30.1 on 16, 47.0 on 4; the three launches 106 us (0.971x on VideoMamba-Ti r=88 in a CUDA graph). Its
+# time follows the padded source count, not the tokens: 29.7 us at 1041 tokens, which pad to the same 1024 sources.
+TILED_BOOK_CFG = dict(num_warps=8, max_sources=MAX_BOOK_SOURCES)
 
 
 @triton.jit
@@ -237,11 +242,11 @@ def plan_tiled(metric: Tensor, best: Tensor, size: Tensor, has_size: bool, out: 
         launch(_best_kernel, (B, cdiv(S, bs)), metric, best, dst, T, C, cls_index, metric.stride(0), metric.stride(1),
                NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=bs, BK=BEST_CFG["channels"],
                BD=BEST_CFG["destinations"], num_warps=BEST_CFG["num_warps"])
-    if S <= merge_book.BOOK_CFG["tiled_max_sources"]:
+    if S <= TILED_BOOK_CFG["max_sources"]:
         launch(_book_kernel, (B,), best, dst, size, out["slot"], out["w"], out["owner"], out["new_size"], out["src"],
                out["first"], out["nsrc"], T, cls_index, new_cls, r, T - r, HAS_SIZE=has_size, MERGE=merged,
                BS=max(16, next_pow2(S)), FEW=r <= merge_book.BOOK_CFG["few_r"],
-               num_warps=merge_book.BOOK_CFG["tiled_warps"])
+               num_warps=TILED_BOOK_CFG["num_warps"])
         return
     rank, pos = torch.empty(2, B, S, device=metric.device, dtype=torch.int32)
     launch(_rank_kernel, grid, best, dst, rank, pos, S, MERGE=merged, BS=TILE, num_warps=4)
