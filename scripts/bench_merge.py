@@ -95,11 +95,15 @@ def _plan_parts(h, size, r: int, book_warps: tuple) -> dict:
                BK=32 if C <= 32 else 64, num_warps=4)
     out["scores_tiled_graph"] = _graph_ms(scores)
     scores()
+    book = merge_tiled.TILED_BOOK_CFG  # its search and compaction, as the tiled plan launches it
     for warps in book_warps:
         for few in (False, True) if r <= merge_book.BOOK_CFG["few_r"] else (False,):
+            rp = next_pow2(r) if book["compact"] and not few else 1
+            scratch = torch.empty(B, rp, device=h.device, dtype=torch.int64) if rp > 1 else None
             out[f"book_w{warps}{'_few' if few else ''}_graph"] = _graph_ms(lambda: launch(
-                merge_book._book_kernel, (B,), best, dst, sz, slot, w, owner, nsize, src, first, nsrc, T, 0, 0, r,
-                T - r, HAS_SIZE=True, MERGE=True, BS=max(16, next_pow2(S)), FEW=few, num_warps=warps))
+                merge_book._book_kernel, (B,), best, dst, sz, slot, w, owner, nsize, src, first, nsrc, scratch, T, 0,
+                0, r, T - r, HAS_SIZE=True, MERGE=True, BS=max(16, next_pow2(S)), FEW=few,
+                SEARCH=bool(book["search"]) and not few, RP=rp, num_warps=warps))
     return out
 
 

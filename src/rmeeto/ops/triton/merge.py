@@ -35,19 +35,12 @@ from .common import needs_grad
 from .launch import cdiv, launch, next_pow2
 from . import merge_book
 from .merge_book import plan_tokens
-from .merge_tiled import accumulate_dots, plan_tiled
+from .merge_tiled import accumulate_dots, max_first, plan_tiled
 from .norm import add_rmsnorm_bwd
 
 MAX_SOURCES = 128  # the single-program plan holds the (sources x destinations) score tile in registers
 PLAN_CFG = dict(num_warps=8)  # the single-program plan's launch settings
 ADD_NORM_CFG = dict(tile=2048, num_warps=4)  # the merge + add + norm kernel: values per program, warps
-
-
-@triton.jit
-def _max_first(v1, i1, v2, i2):
-    """Max and its index in one reduction; ties go to the lower index (``torch.max`` / ``argmax``)."""
-    take1 = (v1 > v2) | ((v1 == v2) & (i1 < i2))
-    return tl.where(take1, v1, v2), tl.where(take1, i1, i2)
 
 
 @triton.jit
@@ -86,7 +79,7 @@ def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_p
             na, nb = tl.where(ms, na, 1.0), tl.where(md, nb, 1.0)  # padding rows: no 0/0
             # a row's scale does not move its best column: divide by the source norm after the reduction
             cos_na = tl.where(md[None, :], acc * (1.0 / tl.sqrt(nb))[None, :], float("-inf"))
-            best, dst = tl.reduce((cos_na, tl.broadcast_to(i[None, :], (BS, BS))), 1, _max_first)
+            best, dst = tl.reduce((cos_na, tl.broadcast_to(i[None, :], (BS, BS))), 1, max_first)
             best = best / tl.sqrt(na)
 
     plan_tokens(best, dst, b, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr,

@@ -43,12 +43,18 @@ def _min_with(v1, p1, v2, p2):
 
 
 @triton.jit
-def _kth_key(key, r, FEW: tl.constexpr):
-    """The ``r``-th largest of the distinct ``key``s: ``r`` max reductions when ``FEW``, else one sort."""
+def _kth_key(key, valid, r, FEW: tl.constexpr, SEARCH: tl.constexpr):
+    """The ``r``-th largest of the distinct valid ``key``s (``r >= 1``): ``r`` max reductions when ``FEW``; with
+    ``SEARCH`` the largest ``t`` that ``r`` keys reach, one bit at a time (43 counts, the keys' span); else a sort."""
     if FEW:
         kth = tl.max(key, axis=0)
         for _ in range(1, r):
             kth = tl.max(tl.where(key < kth, key, -(1 << 62)), axis=0)
+    elif SEARCH:
+        kth = tl.min(tl.where(valid, key, 1 << 62), axis=0)  # every valid key, so at least r, reaches the smallest
+        for bit in tl.static_range(42, -1, -1):
+            up = kth + (1 << bit)
+            kth = tl.where(tl.sum((valid & (key >= up)).to(tl.int32), axis=0) >= r, up, kth)
     else:
         kth = tl.sum(tl.where(tl.arange(0, key.shape[0]) == r - 1, tl.sort(key, descending=True), 0), axis=0)
     return kth
@@ -57,12 +63,16 @@ def _kth_key(key, r, FEW: tl.constexpr):
 @triton.jit
 def plan_tokens(best, dst, b, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr,
                 first_ptr, nsrc_ptr, T, cls_idx, new_cls, r, out_len,
-                HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, BS: tl.constexpr, FEW: tl.constexpr = False):
+                HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, BS: tl.constexpr, FEW: tl.constexpr = False,
+                SEARCH: tl.constexpr = False, scratch_ptr=None, RP: tl.constexpr = 1):
     """Write image ``b``'s plan from the scores ``best`` and destinations ``dst`` of its sources ``i`` (full
     positions ``fs``; destination ``i`` sits at ``fd``): see the module doc and ``merge.FusedPlan``. ``FEW``: for
-    an ``r`` of at most ``BOOK_CFG["few_r"]``, ``2 r`` reductions take the place of the two sorts (same plan)."""
+    an ``r`` of at most ``BOOK_CFG["few_r"]``, ``2 r`` reductions take the place of the two sorts (same plan).
+    ``SEARCH``: the top ``r`` by a search on the keys' bits instead of the first sort. ``RP > 1`` (a power of 2 at
+    least ``r``): the merged sources' second sort runs on ``RP`` entries, compacted through ``scratch_ptr`` (``RP``
+    int64 per image), instead of on all ``BS``. The plan is the same in every form."""
     key = _score_key(best, i, ms)
-    kth = _kth_key(key, r, FEW)
+    kth = _kth_key(key, ms, r, FEW, SEARCH)
     sel = (key >= kth) & ms & (r > 0)
     seli = sel.to(tl.int32)
     removed = tl.cumsum(seli, axis=0)  # selected sources up to and including each one
@@ -90,6 +100,13 @@ def plan_tokens(best, dst, b, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owne
         start = upto - cnt
         if FEW:
             gained = _list_merged_few(order, size_src, src_ptr + b * r, cls_idx, i, r)
+        elif RP > 1:
+            sp = scratch_ptr + b * RP
+            tl.store(sp + removed - 1, order, mask=sel)  # the selected sources' keys, in source order
+            tl.debug_barrier()  # the stores before any thread reads the row back
+            k = tl.arange(0, RP)
+            order = tl.load(sp + k, mask=k < r, other=(BS + 1) << 43)
+            gained = _list_merged(order, size_src, src_ptr + b * r, cls_idx, k, r, upto, start)
         else:
             gained = _list_merged(order, size_src, src_ptr + b * r, cls_idx, i, r, upto, start)
         nsize_dst = size_dst + tl.where(cnt > 0, gained, 0.0)
@@ -124,14 +141,14 @@ def plan_tokens(best, dst, b, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owne
 
 
 @triton.jit
-def _list_merged(order, size_src, src_ptr, cls_idx, i, r, upto, start):
-    """Store the merged sources' full positions in ``order`` (one sort) at ``src_ptr``; return the size each
-    destination gains: differences of the running sum over the sorted list (sizes are token counts, whole numbers,
-    so the differences are exact)."""
+def _list_merged(order, size_src, src_ptr, cls_idx, k, r, upto, start):
+    """Store the merged sources' full positions in ``order`` (one sort; entry ``k``) at ``src_ptr``; return the
+    size each destination gains: differences of the running sum over the sorted list (sizes are token counts, whole
+    numbers, so the differences are exact)."""
     order = tl.sort(order)
     k_src = (order & 2047).to(tl.int32)  # low bits of the key: the source's index
-    tl.store(src_ptr + i, 2 * k_src + (2 * k_src >= cls_idx).to(tl.int32), mask=i < r)
-    run = tl.cumsum(tl.where(i < r, tl.gather(size_src, k_src, 0), 0.0), axis=0)
+    tl.store(src_ptr + k, 2 * k_src + (2 * k_src >= cls_idx).to(tl.int32), mask=k < r)
+    run = tl.cumsum(tl.where(k < r, tl.gather(size_src, k_src, 0), 0.0), axis=0)
     hi = tl.gather(run, tl.maximum(upto - 1, 0), 0)
     lo = tl.where(start > 0, tl.gather(run, tl.maximum(start - 1, 0), 0), 0.0)
     return hi - lo
@@ -152,8 +169,9 @@ def _list_merged_few(order, size_src, src_ptr, cls_idx, i, r):
 
 @triton.jit
 def _book_kernel(best_ptr, dst_ptr, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr, first_ptr, nsrc_ptr,
-                 T, cls_idx, new_cls, r, out_len,
-                 HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, BS: tl.constexpr, FEW: tl.constexpr):
+                 scratch_ptr, T, cls_idx, new_cls, r, out_len,
+                 HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, BS: tl.constexpr, FEW: tl.constexpr,
+                 SEARCH: tl.constexpr, RP: tl.constexpr):
     """One image's plan from the tiled launch's scores and destinations (``best``, ``dst``: (batch, T // 2))."""
     b = tl.program_id(0).to(tl.int64)
     S = T // 2
@@ -165,4 +183,4 @@ def _book_kernel(best_ptr, dst_ptr, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_
     best = tl.load(best_ptr + b * S + i, mask=ms, other=float("-inf"))
     dst = tl.load(dst_ptr + b * S + i, mask=ms, other=0)
     plan_tokens(best, dst, b, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr,
-                first_ptr, nsrc_ptr, T, cls_idx, new_cls, r, out_len, HAS_SIZE, MERGE, BS, FEW)
+                first_ptr, nsrc_ptr, T, cls_idx, new_cls, r, out_len, HAS_SIZE, MERGE, BS, FEW, SEARCH, scratch_ptr, RP)

@@ -43,7 +43,16 @@ BEST_CFG = dict(sources=64, destinations=64, channels=32, num_warps=4)
 # 1569 tokens, batch 32, r=88 on one H200 (2026-12-04, docs/benchmarks/2026-12-04-h200-plan-flat, run 77): 30.9 us
 # on 8 warps, 30.1 on 16, 47.0 on 4; the three launches 106 us (0.971x on VideoMamba-Ti r=88 in a CUDA graph). Its
 # time follows the padded source count, not the tokens: 29.7 us at 1041 tokens, which pad to the same 1024 sources.
-TILED_BOOK_CFG = dict(num_warps=8, max_sources=MAX_BOOK_SOURCES)
+# search: the top r by a search on the keys' bits instead of a sort of all sources; compact: the merged sources' sort
+# on the r of them (a power of 2 at least r), compacted through a scratch row, instead of on all sources.
+TILED_BOOK_CFG = dict(num_warps=8, max_sources=MAX_BOOK_SOURCES, search=1, compact=1)
+
+
+@triton.jit
+def max_first(v1, i1, v2, i2):
+    """Max and its index in one reduction; ties go to the lower index (``torch.max`` / ``argmax``)."""
+    take1 = (v1 > v2) | ((v1 == v2) & (i1 < i2))
+    return tl.where(take1, v1, v2), tl.where(take1, i1, i2)
 
 
 @triton.jit
@@ -80,7 +89,6 @@ def _best_kernel(x_ptr, best_ptr, dst_ptr, T, C, cls_idx, sxb, sxt,
     if NORM_ONLY:  # prune-norm: the lowest-norm sources go first
         top = tl.where(ms, -tl.sqrt(na), top)
     else:
-        sa = tl.sqrt(tl.where(ms, na, 1.0))  # padding rows: no 0/0
         for d0 in range(0, D, BD):
             j = d0 + tl.arange(0, BD)
             md = j < D
@@ -92,13 +100,17 @@ def _best_kernel(x_ptr, best_ptr, dst_ptr, T, C, cls_idx, sxb, sxt,
                 mk = kk < C
                 a = tl.load(xb + fs[:, None] * sxt + kk[None, :], mask=ms[:, None] & mk[None, :], other=0.0)
                 acc, nb = accumulate_dots(acc, nb, a, xb, fd, sxt, kk, md, mk, IEEE)
-            cos = acc / (sa[:, None] * tl.sqrt(tl.where(md, nb, 1.0))[None, :])
-            cos = tl.where(md[None, :], cos, float("-inf"))
+            # a source's own norm does not move its best destination: it divides once, after the loop; padding
+            # columns get -inf from the added term, in the same instruction as the scale
+            cos = acc * tl.where(md, 1.0 / tl.sqrt(tl.where(md, nb, 1.0)), 0.0)[None, :] \
+                + tl.where(md, 0.0, float("-inf"))[None, :]
             m = tl.max(cos, axis=1)
-            am = tl.argmax(cos, axis=1, tie_break_left=True).to(tl.int32) + d0
+            # the first of equal scores; the clamp keeps an all-NaN row (a zero token) inside the sequence
+            am = tl.minimum(tl.min(tl.where(cos == m[:, None], j[None, :], D), axis=1), D - 1)
             up = m > top  # strictly: an equal score in a later block has a higher index
             top = tl.where(up, m, top)
             arg = tl.where(up, am, arg)
+        top = top / tl.sqrt(tl.where(ms, na, 1.0))  # padding rows: no 0/0
     tl.store(best_ptr + b * S + i, top, mask=ms)
     tl.store(dst_ptr + b * S + i, arg, mask=ms)
 
@@ -243,9 +255,12 @@ def plan_tiled(metric: Tensor, best: Tensor, size: Tensor, has_size: bool, out: 
                NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=bs, BK=BEST_CFG["channels"],
                BD=BEST_CFG["destinations"], num_warps=BEST_CFG["num_warps"])
     if S <= TILED_BOOK_CFG["max_sources"]:
+        few = r <= merge_book.BOOK_CFG["few_r"]
+        rp = next_pow2(r) if merged and not few and TILED_BOOK_CFG["compact"] else 1
+        scratch = torch.empty(B, rp, device=metric.device, dtype=torch.int64) if rp > 1 else None
         launch(_book_kernel, (B,), best, dst, size, out["slot"], out["w"], out["owner"], out["new_size"], out["src"],
-               out["first"], out["nsrc"], T, cls_index, new_cls, r, T - r, HAS_SIZE=has_size, MERGE=merged,
-               BS=max(16, next_pow2(S)), FEW=r <= merge_book.BOOK_CFG["few_r"],
+               out["first"], out["nsrc"], scratch, T, cls_index, new_cls, r, T - r, HAS_SIZE=has_size, MERGE=merged,
+               BS=max(16, next_pow2(S)), FEW=few, SEARCH=bool(TILED_BOOK_CFG["search"]) and not few, RP=rp,
                num_warps=TILED_BOOK_CFG["num_warps"])
         return
     rank, pos = torch.empty(2, B, S, device=metric.device, dtype=torch.int32)
