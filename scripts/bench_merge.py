@@ -103,7 +103,7 @@ def _plan_parts(h, size, r: int, book_warps: tuple) -> dict:
             out[f"book_w{warps}{'_few' if few else ''}_graph"] = _graph_ms(lambda: launch(
                 merge_book._book_kernel, (B,), best, dst, sz, slot, w, owner, nsize, src, first, nsrc, scratch, T, 0,
                 0, r, T - r, HAS_SIZE=True, MERGE=True, BS=max(16, next_pow2(S)), FEW=few,
-                SEARCH=bool(book["search"]) and not few, RP=rp, num_warps=warps))
+                SEARCH=not few and max(16, next_pow2(S)) >= book["search_from"] > 0, RP=rp, num_warps=warps))
     return out
 
 

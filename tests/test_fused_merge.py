@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import sys
@@ -94,7 +95,26 @@ def same_plan(errs: dict) -> bool:
     return errs["slot"] == 0 and errs["cls"] == 0 and errs["size"] <= 1e-5
 
 
-# the tiled plan with its multi-launch bookkeeping (merge_tiled.TILED_BOOK_CFG["max_sources"] set to 0)
+# the tiled plan's bookkeeping in each of its forms, as merge_tiled.TILED_BOOK_CFG entries: one program per image with
+# the bit search (from 16 sources: at these short lengths the default sorts) and the compacted second sort, with the
+# search and a full second sort, with both sorts full; then the multi-launch bookkeeping (max_sources 0)
+BOOKKEEPING_FORMS = [dict(search_from=16), dict(search_from=16, compact=0), dict(search_from=0, compact=0),
+                     dict(max_sources=0)]
+
+
+@contextlib.contextmanager
+def _tiled_book(**entries):
+    """``merge_tiled.TILED_BOOK_CFG`` with ``entries`` set inside the block."""
+    from rmeeto.ops.triton import merge_tiled
+
+    saved = dict(merge_tiled.TILED_BOOK_CFG)
+    merge_tiled.TILED_BOOK_CFG.update(entries)
+    try:
+        yield
+    finally:
+        merge_tiled.TILED_BOOK_CFG.update(saved)
+
+
 TILED_BOOKKEEPING_STEPS = [(2, 301, 40, (40, 88), 150, "merge", None, False),
                            (2, 301, 40, (40, 100), 300, "prune", None, False),
                            (2, 301, 16, (120,), 150, "merge", None, True)]
@@ -201,18 +221,18 @@ def _interpreter_main() -> int:
         errs = compare_steps(case, "cpu", torch.float16)
         failed += not same_plan(errs)
         print(("ok  " if same_plan(errs) else "FAIL"), "fp16", case, {k: f"{v:.1e}" for k, v in errs.items()})
-    # the tiled plan's own bookkeeping launches, which take over beyond merge_book's source count
+    # the tiled plan's one-program bookkeeping in each of its forms (a bit search or a sort for the top r, the second
+    # sort on the compacted r or on all sources), then its own launches, which take over beyond its source count
     from rmeeto.ops.triton import merge_tiled
 
-    saved, merge_tiled.TILED_BOOK_CFG["max_sources"] = merge_tiled.TILED_BOOK_CFG["max_sources"], 0
-    try:
-        for case in TILED_BOOKKEEPING_STEPS:
-            errs = compare_steps(case, "cpu")
-            ok = all(v <= 1e-5 for v in errs.values())
-            failed += not ok
-            print(("ok  " if ok else "FAIL"), "tiled bookkeeping", case, {k: f"{v:.1e}" for k, v in errs.items()})
-    finally:
-        merge_tiled.TILED_BOOK_CFG["max_sources"] = saved
+    for form in BOOKKEEPING_FORMS:
+        with _tiled_book(**form):
+            for case in TILED_BOOKKEEPING_STEPS:
+                errs = compare_steps(case, "cpu")
+                ok = all(v <= 1e-5 for v in errs.values())
+                failed += not ok
+                print(("ok  " if ok else "FAIL"), "tiled bookkeeping", form, case,
+                      {k: f"{v:.1e}" for k, v in errs.items()})
     # the whole patched model with the fused merge against the official R-MeeTo outputs
     kernel_settings.configure(merge="triton")
     sys.path.insert(0, str(ROOT / "tests"))
@@ -392,15 +412,14 @@ def test_fused_merge_video_lengths_cuda_fp32(case, no_tf32):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("book", ["one program", "tiled"])
+@pytest.mark.parametrize("book", [{}, *BOOKKEEPING_FORMS[1:]],
+                         ids=["default", "search, all sorted", "sorts", "tiled launches"])
 @pytest.mark.parametrize("case", [VIDEO_STEPS[0], VIDEO_STEPS[3], VIDEO_STEPS[7], (2, 4097, 64, (600,), 0, "merge", None, True)],
                          ids=["T1569-merge", "T3137-merge-cls1568", "T1569-ties", "T4097-ties"])
-def test_fused_merge_bookkeeping_paths_cuda_fp32(case, book, no_tf32, monkeypatch):
-    """Both bookkeeping paths of the tiled plan, up to 2048 sources (4097 tokens, the one-program limit)."""
-    from rmeeto.ops.triton import merge_tiled
-    if book == "tiled":
-        monkeypatch.setitem(merge_tiled.TILED_BOOK_CFG, "max_sources", 0)
-    errs = compare_steps(case, "cuda")
+def test_fused_merge_bookkeeping_paths_cuda_fp32(case, book, no_tf32):
+    """Every form of the tiled plan's bookkeeping, up to 2048 sources (4097 tokens, the one-program limit)."""
+    with _tiled_book(**book):
+        errs = compare_steps(case, "cuda")
     assert all(v <= 1e-5 for v in errs.values()), errs
 
 

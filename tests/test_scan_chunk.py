@@ -241,8 +241,8 @@ INTERPRETER_CASES = [  # (batch, E, N, L, TC, extra kwargs)
     (1, 6, 5, 17, 17, dict(scale=1.0, has_z=False)),  # one chunk: the step-serial path
     (1, 4, 4, 64, 32, dict(ndir=1, scale=1.0)),  # divides
     (1, 3, 4, 64, 24, {}),  # does not divide
-    (1, 3, 4, 50, 2, {}),  # 25 chunks: several carry blocks (CARRY_CFG's K), the last partial
-    (2, 20, 4, 40, 1, dict(ndir=1)),  # 40 one-step chunks: three carry blocks; two carry channel blocks
+    (1, 3, 4, 50, 2, {}),  # 25 chunks: several carry blocks (CARRY_CFG's K, K_ADJ), the last partial
+    (2, 20, 4, 40, 1, dict(ndir=1)),  # 40 one-step chunks: many carry blocks; two carry channel blocks
 ]
 
 

@@ -43,9 +43,12 @@ BEST_CFG = dict(sources=64, destinations=64, channels=32, num_warps=4)
 # 1569 tokens, batch 32, r=88 on one H200 (2026-12-04, docs/benchmarks/2026-12-04-h200-plan-flat, run 77): 30.9 us
 # on 8 warps, 30.1 on 16, 47.0 on 4; the three launches 106 us (0.971x on VideoMamba-Ti r=88 in a CUDA graph). Its
 # time follows the padded source count, not the tokens: 29.7 us at 1041 tokens, which pad to the same 1024 sources.
-# search: the top r by a search on the keys' bits instead of a sort of all sources; compact: the merged sources' sort
-# on the r of them (a power of 2 at least r), compacted through a scratch row, instead of on all sources.
-TILED_BOOK_CFG = dict(num_warps=8, max_sources=MAX_BOOK_SOURCES, search=1, compact=1)
+# search_from: from this many (padded) sources up, the top r by a search on the keys' bits (43 counts) instead of a sort
+# of all sources; compact: the merged sources' sort on the r of them (a power of 2 at least r), compacted through a
+# scratch row, instead of on all sources. At batch 32 and r=88 on one H200 (2026-12-04, run 85 of
+# docs/benchmarks/2026-12-04-h200-scan-narrow), us: 1569 tokens (1024 padded sources) 30.4 sorting both times, 21.9
+# compacted, 18.7 also searched; 601 tokens (512) 10.2, 8.2 compacted, 11.4 also searched.
+TILED_BOOK_CFG = dict(num_warps=8, max_sources=MAX_BOOK_SOURCES, search_from=1024, compact=1)
 
 
 @triton.jit
@@ -255,12 +258,12 @@ def plan_tiled(metric: Tensor, best: Tensor, size: Tensor, has_size: bool, out: 
                NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=bs, BK=BEST_CFG["channels"],
                BD=BEST_CFG["destinations"], num_warps=BEST_CFG["num_warps"])
     if S <= TILED_BOOK_CFG["max_sources"]:
-        few = r <= merge_book.BOOK_CFG["few_r"]
+        few, bs = r <= merge_book.BOOK_CFG["few_r"], max(16, next_pow2(S))
         rp = next_pow2(r) if merged and not few and TILED_BOOK_CFG["compact"] else 1
         scratch = torch.empty(B, rp, device=metric.device, dtype=torch.int64) if rp > 1 else None
         launch(_book_kernel, (B,), best, dst, size, out["slot"], out["w"], out["owner"], out["new_size"], out["src"],
                out["first"], out["nsrc"], scratch, T, cls_index, new_cls, r, T - r, HAS_SIZE=has_size, MERGE=merged,
-               BS=max(16, next_pow2(S)), FEW=few, SEARCH=bool(TILED_BOOK_CFG["search"]) and not few, RP=rp,
+               BS=bs, FEW=few, SEARCH=not few and bs >= TILED_BOOK_CFG["search_from"] > 0, RP=rp,
                num_warps=TILED_BOOK_CFG["num_warps"])
         return
     rank, pos = torch.empty(2, B, S, device=metric.device, dtype=torch.int32)

@@ -30,11 +30,14 @@ from torch import Tensor
 from .common import _sigmoid, _softplus, load_A2, program_tile
 from .launch import cdiv, launch, next_pow2
 
-# Phase 2's programs: channels per program, chunks combined per load, warps. Its own blocks, not the scan's: each
-# program holds K x BLOCK_E x N values per tensor. On one H200 (2026-12-01, fp16, N 16, one direction at 8x1152x1569,
-# 16x768x3137 and 32x768x1569; docs/benchmarks/2026-12-01-h200-scan-contract, run 3) the forward's carry took
-# 14-28 us with these blocks, 25-49 us with K=16, 22-69 us with the other blocks tried, 56-219 us one chunk per load.
-CARRY_CFG = dict(BLOCK_E=16, K=8, num_warps=4)
+# Phase 2's programs: channels per program, chunks combined per load (K: the forward's state alone; K_ADJ: the
+# backward's state and adjoint), warps. Its own blocks, not the scan's: each program holds K x BLOCK_E x N values per
+# tensor. On one H200 (2026-12-01, fp16, N 16, one direction at 8x1152x1569, 16x768x3137 and 32x768x1569;
+# docs/benchmarks/2026-12-01-h200-scan-contract, run 3) the forward's carry took 14-28 us with K=8, 25-49 us with
+# K=16, 22-69 us with the other blocks tried, 56-219 us one chunk per load. K=4 for the forward (56 registers instead
+# of 100: nine programs a multiprocessor instead of five): VideoMamba-Ti in a CUDA graph 1.007x unmerged, 1.005x at
+# r=88 (one H200, 2026-12-04, docs/benchmarks/2026-12-04-h200-scan-narrow, run 85).
+CARRY_CFG = dict(BLOCK_E=16, K=4, K_ADJ=8, num_warps=4)
 
 
 @triton.jit
@@ -223,5 +226,6 @@ def chunk_states(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Ten
            ADJ=adjoint, HAS_Z=z is not None, SOFTPLUS=bool(softplus), T=T, **meta)
     be = min(CARRY_CFG["BLOCK_E"], next_pow2(E))
     launch(_chunk_carry_kernel, (cdiv(E, be), batch, ndir), hs, gs, S, A, *A.stride(), E, N, NC, ADJ=adjoint,
-           BLOCK_E=be, BLOCK_N=meta["BLOCK_N"], K=CARRY_CFG["K"], num_warps=CARRY_CFG["num_warps"])
+           BLOCK_E=be, BLOCK_N=meta["BLOCK_N"], K=CARRY_CFG["K_ADJ" if adjoint else "K"],
+           num_warps=CARRY_CFG["num_warps"])
     return hs, gs
