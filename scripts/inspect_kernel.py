@@ -19,7 +19,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from inspect_scan_sass import compile_sass  # noqa: E402
+from inspect_scan_sass import compile_sass, loop_counts  # noqa: E402
 
 
 def _value(text: str):
@@ -32,6 +32,9 @@ def main(argv=None) -> int:
     ap.add_argument("--const", nargs="*", default=[], help="NAME=VALUE for every constexpr (and unit strides)")
     ap.add_argument("--fp32", default="", help="comma-separated pointer arguments that are fp32")
     ap.add_argument("--int32", default="", help="comma-separated pointer arguments that are int32")
+    ap.add_argument("--int64", default="", help="comma-separated pointer arguments that are int64")
+    ap.add_argument("--loops", action="store_true", help="also one line per loop: its instructions and the most "
+                    "frequent opcodes")
     ap.add_argument("--divisible", default="", help="comma-separated integer arguments divisible by 16 at the launch "
                     "(those named s_*, E and N are taken as such already)")
     ap.add_argument("--warps", type=int, default=4)
@@ -44,7 +47,8 @@ def main(argv=None) -> int:
     int32 = frozenset(p for p in args.int32.split(",") if p)
     report, sass, shared = compile_sass(fn, consts, args.warps, tempfile.mkdtemp(), fp32_ptrs=fp32,
                                         num_stages=args.stages, int32_ptrs=int32,
-                                        divisible_ints=frozenset(p for p in args.divisible.split(",") if p))
+                                        divisible_ints=frozenset(p for p in args.divisible.split(",") if p),
+                                        int64_ptrs=frozenset(p for p in args.int64.split(",") if p))
     regs = re.search(r"Used (\d+) registers", report)
     spill = re.search(r"(\d+) bytes spill stores", report)
     ops = [m.group(1) for m in re.finditer(r"/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z0-9_.]+)", sass)]
@@ -53,6 +57,10 @@ def main(argv=None) -> int:
           f"shared {shared} B, {len(ops)} instructions, LDG {sum(o.startswith('LDG') and not o.startswith('LDGSTS') for o in ops)}, "
           f"LDGSTS {sum(o.startswith('LDGSTS') for o in ops)}, "
           f"STG {sum(o.startswith('STG') for o in ops)}, BAR {sum(o.startswith('BAR') for o in ops)}")
+    if args.loops:
+        for loop in loop_counts(sass):
+            top = ", ".join(f"{op} {n}" for op, n in loop["opcodes"][:8])
+            print(f"  loop {loop['start']}-{loop['end']}: {loop['instructions']} instructions ({top})")
     return 0
 
 

@@ -31,9 +31,11 @@ UNIT_STRIDES = {"s_u_e", "s_dl_e", "s_B_n", "s_C_n", "s_z_e", "s_g_e", "s_o_e", 
 
 def compile_sass(fn, constexprs: dict, num_warps: int, workdir: str, maxnreg: int = 0,
                  fp32_ptrs: frozenset = frozenset(), num_stages: int = 0,
-                 int32_ptrs: frozenset = frozenset(), divisible_ints: frozenset = frozenset()) -> tuple[str, str, int]:
+                 int32_ptrs: frozenset = frozenset(), divisible_ints: frozenset = frozenset(),
+                 int64_ptrs: frozenset = frozenset()) -> tuple[str, str, int]:
     """(ptxas -v report, SASS listing, shared memory bytes) of ``fn`` specialised like a launch on aligned,
-    16-divisible inputs; ``fp32_ptrs`` names activation pointers that are fp32 too, ``int32_ptrs`` index pointers;
+    16-divisible inputs; ``fp32_ptrs`` names activation pointers that are fp32 too, ``int32_ptrs`` / ``int64_ptrs``
+    index pointers;
     ``num_stages`` 0: Triton's default; ``divisible_ints`` names more integer arguments that a launch would find
     divisible by 16 (Triton specialises every such integer, whatever its name)."""
     import triton
@@ -45,7 +47,7 @@ def compile_sass(fn, constexprs: dict, num_warps: int, workdir: str, maxnreg: in
         if p.name in constexprs:
             signature[p.name] = "constexpr"
         elif p.name.endswith("_ptr"):
-            signature[p.name] = ("*i32" if p.name in int32_ptrs else
+            signature[p.name] = ("*i64" if p.name in int64_ptrs else "*i32" if p.name in int32_ptrs else
                                  "*fp32" if p.name in FP32_PTRS | fp32_ptrs else "*fp16")
         elif p.name == "scale":
             signature[p.name] = "fp32"
