@@ -1,12 +1,13 @@
 """A merge plan's bookkeeping from each source's score and best destination, in one program per image.
 
 Given ``best`` (the score that ranks the sources) and ``dst`` (each source's best destination), everything
-else is one-dimensional: the top-``r`` sources from a sort of distinct keys (score, then position: a stable
-sort), every token's output slot in kept order from a cumsum, the merged-source list from a second sort (by
-destination, then score), each destination's count from a histogram, and the size-weighted merge weights.
-The single-program plan (:mod:`rmeeto.ops.triton.merge`) runs it after its score tile; the tiled plan
-(:mod:`rmeeto.ops.triton.merge_tiled`) runs :func:`_book_kernel` on the scores of its tiled launch, up to
-``MAX_BOOK_SOURCES`` sources (VideoMamba's 3137 tokens have 1568).
+else is one-dimensional: the top-``r`` sources by distinct keys (score, then position: a stable order), found
+by a sort or by a search on the keys' bits, every token's output slot in kept order from a cumsum, the
+merged-source list from a second sort (by destination, then score; over all sources, or over the ``r``
+merged ones compacted into a scratch row), each destination's count from a histogram, and the size-weighted
+merge weights. The single-program plan (:mod:`rmeeto.ops.triton.merge`) runs it after its score tile; the
+tiled plan (:mod:`rmeeto.ops.triton.merge_tiled`) runs :func:`_book_kernel` on the scores of its tiled
+launch, up to ``MAX_BOOK_SOURCES`` sources (VideoMamba's 3137 tokens have 1568).
 """
 from __future__ import annotations
 

@@ -6,11 +6,13 @@ score tile in registers, which limits it to 257 tokens. Here every launch works 
 and VideoMamba's 1569 / 3137 tokens (and longer) run with the same result:
 
 1. ``_best_kernel`` (batch, source block): loops over destination blocks; each tile is a
-   ``tl.dot`` over the channels (fp32 accumulation) divided by the two norms; keeps the running
-   best score and its destination (a later block wins only when strictly greater, so ties go to
-   the lowest destination, as ``torch.max`` does). ``prune-norm`` computes only the norms.
+   ``tl.dot`` over the channels (fp32 accumulation) scaled by the destinations' inverse norms; keeps
+   the running best score and its destination (the first column equal to a row's maximum; a later
+   block wins only when strictly greater, so ties go to the lowest destination, as ``torch.max``
+   does), and divides by the source's norm at the end. ``prune-norm`` computes only the norms.
 2. Up to ``TILED_BOOK_CFG["max_sources"]`` sources: the one-program-per-image bookkeeping of
-   :mod:`rmeeto.ops.triton.merge_book` (sorts and cumsums), as the single-program plan does it.
+   :mod:`rmeeto.ops.triton.merge_book`, as the single-program plan does it (with the bit search
+   and the compacted second sort where ``TILED_BOOK_CFG`` says).
    Beyond that, three tiled launches:
 
    - ``_rank_kernel`` (batch, source block): each source's rank in a stable descending sort of the
