@@ -51,9 +51,10 @@ def main(argv=None) -> int:
 
     from rmeeto.ops.triton import bimamba as tb
     from rmeeto.ops.triton import merge as tm
+    from rmeeto.ops.triton import merge_once
     from rmeeto.ops.triton.launch import cdiv
 
-    tm.launch = lambda *a, **k: None  # the kernels themselves are not what is timed
+    tm.launch = merge_once.launch = lambda *a, **k: None  # the kernels themselves are not what is timed
     model = rmeeto.patch(rmeeto.create_model(args.model), r=args.r).eval()
     mixer = model.layers[0].mixer
     fwd, bwd = mixer.direction_params(False), mixer.direction_params(True)
@@ -68,6 +69,8 @@ def main(argv=None) -> int:
             "patched model's new_state (1 per forward)": lambda: model.new_state(T // 2),
             "fused merge plan, launch stubbed (1 per merge block)": lambda: tm.plan(h, args.r, T // 2, size),
             "fused apply + add + norm, launch stubbed": lambda: tm.apply_add_norm(plan, h, res, weight, 1e-5),
+            "one-launch plan + merge + add + norm, launch stubbed": lambda: merge_once.plan_add_norm(
+                h, h, res, weight, 1e-5, args.r, T // 2, size, "merge"),
             "triton.cdiv (a constexpr function)": lambda: triton.cdiv(T, 16),
             "rmeeto.ops.triton.launch.cdiv": lambda: cdiv(T, 16),
         }
@@ -145,9 +148,9 @@ def _forwards(args) -> int:
     """Host ms per eager forward on the Triton path with every launch a no-op, r=0 against ``args.r``."""
     from rmeeto.models import vim
     from rmeeto.ops import dispatch
-    from rmeeto.ops.triton import bimamba, library, merge, merge_tiled, norm, scan, scan_chunk
+    from rmeeto.ops.triton import bimamba, library, merge, merge_once, merge_tiled, norm, scan, scan_chunk
 
-    for mod in (bimamba, merge, merge_tiled, norm, scan, scan_chunk):
+    for mod in (bimamba, merge, merge_once, merge_tiled, norm, scan, scan_chunk):
         mod.launch = lambda *a, **k: None
     dispatch.available_backends = lambda device_type="cpu": ["ref", "torch", "triton"]
     vim.add_norm = lambda h, r, w, eps, backend=None: library.add_rmsnorm(h, r, w, eps)  # as on CUDA

@@ -8,6 +8,11 @@ median host time, the median synchronised time of a plain forward (started on an
 returned only after the sleep had ended. Asserts nothing.
 
     python scripts/host_enqueue.py --model vim_tiny_patch16_224 --r 0,5 [--batch-size 128] [--rounds 30]
+        [--configs ";once.max_tokens=0"]
+
+``--configs``: one ';'-separated entry per ``--r`` entry, each a space-separated list of kernel configuration overrides
+(``scripts/with_scan_cfg.py``) in force during that model's calls, so that an r may appear twice, with and without
+an override (``--r 0,5,5 --configs ";;once.max_tokens=0"``).
 
 ``--no-gc`` turns Python's cyclic garbage collector off for the timed rounds (after one collection), to see how much
 of the host time its collections take. ``--python N`` profiles the host-timed calls of each r with cProfile and
@@ -27,6 +32,7 @@ import torch
 
 import rmeeto
 from profile_compile import call_seconds  # scripts/ is first on sys.path when a script in it runs
+from with_scan_cfg import overridden
 
 
 def cycles_per_ms() -> float:
@@ -63,15 +69,20 @@ def main() -> int:
     ap.add_argument("--sleep-ms", type=float, default=150.0)
     ap.add_argument("--no-gc", action="store_true", help="Python's garbage collector off for the timed rounds")
     ap.add_argument("--python", type=int, default=0, metavar="N", help="cProfile: top N functions by own time, per r")
+    ap.add_argument("--configs", default=None, help="';'-separated overrides, one entry per --r entry")
     a = ap.parse_args()
     if not torch.cuda.is_available():
         raise SystemExit("host_enqueue.py needs a CUDA GPU (it times enqueuing behind a GPU sleep)")
-    models = {}
-    for r in (int(v) for v in a.r.split(",")):
+    rs = [int(v) for v in a.r.split(",")]
+    cfgs = a.configs.split(";") if a.configs is not None else [""] * len(rs)
+    if len(cfgs) != len(rs):
+        raise SystemExit(f"--configs has {len(cfgs)} entries for {len(rs)} values of --r; give one per r")
+    models, overrides = {}, {}
+    for r, cfg in zip(rs, cfgs):
         m = rmeeto.create_model(a.model).cuda().half().eval()
-        models[r] = rmeeto.patch(m, r=r) if r else m
-    x = torch.randn(a.batch_size, *models[0 if 0 in models else next(iter(models))].input_shape,
-                    device="cuda", dtype=torch.float16)
+        label = f"r={r}" + (f" [{cfg}]" if cfg else "")
+        models[label], overrides[label] = (rmeeto.patch(m, r=r) if r else m), cfg.split()
+    x = torch.randn(a.batch_size, *next(iter(models.values())).input_shape, device="cuda", dtype=torch.float16)
     sleep = int(a.sleep_ms * cycles_per_ms())
     host = {r: [] for r in models}
     synced = {r: [] for r in models}
@@ -79,31 +90,33 @@ def main() -> int:
     prof = {r: cProfile.Profile() for r in models} if a.python else {}
     # as rmeeto bench times inference: fp16 weights under fp16 autocast
     with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16):
-        for m in models.values():
-            for _ in range(5):
-                m(x)
+        for r, m in models.items():
+            with overridden(overrides[r]):
+                for _ in range(5):
+                    m(x)
         gc.collect()
         if a.no_gc:
             gc.disable()
         for _ in range(a.rounds):
             for r, m in models.items():
-                seconds, was_late = host_seconds_behind_sleep(lambda: _profiled(prof.get(r), m, x), sleep)
-                host[r].append(seconds)
-                late[r] += was_late
-                synced[r].append(call_seconds(m, x, iters=1, wait=True))
+                with overridden(overrides[r]):
+                    seconds, was_late = host_seconds_behind_sleep(lambda: _profiled(prof.get(r), m, x), sleep)
+                    host[r].append(seconds)
+                    late[r] += was_late
+                    synced[r].append(call_seconds(m, x, iters=1, wait=True))
         gc.enable()
     print(f"{a.model}, batch {a.batch_size}, fp16 (autocast), {a.rounds} rounds; GPU asleep {a.sleep_ms:.0f} ms "
           f"before each host-timed call; garbage collector {'off' if a.no_gc else 'on'}"
           f"{'; cProfile on' if a.python else ''}")
     for r in models:
-        print(f"r={r:<3d} host {statistics.median(host[r]) * 1e3:7.2f} ms (min {min(host[r]) * 1e3:6.2f}, "
+        print(f"{r:<6s} host {statistics.median(host[r]) * 1e3:7.2f} ms (min {min(host[r]) * 1e3:6.2f}, "
               f"max {max(host[r]) * 1e3:6.2f}); synchronised {statistics.median(synced[r]) * 1e3:7.2f} ms; "
               f"calls that returned after the sleep ended: {late[r]} of {a.rounds}")
     for r, p in prof.items():
         for order in ("tottime", "cumulative"):
             out = io.StringIO()
             pstats.Stats(p, stream=out).sort_stats(order).print_stats(a.python)
-            print(f"# r={r}: Python functions by {order} over {a.rounds} host-timed calls (cProfile)")
+            print(f"# {r}: Python functions by {order} over {a.rounds} host-timed calls (cProfile)")
             print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:8000])
     return 0
 

@@ -195,6 +195,40 @@ def compare_add_norm(case, device, dtype=torch.float32) -> dict:
             **{n: _err(leaves[3 + i].grad, leaves[i].grad) for i, n in enumerate(names)}}
 
 
+def compare_once(case, device, dtype=torch.float32, mode=None) -> dict:
+    """The one-launch plan + merge + add + norm (``merge_once``) against ``plan`` then ``apply_add_norm`` on the
+    same inputs: the residual and the sizes must agree exactly, the normed output to the norm's last bit, the
+    class index as well."""
+    from rmeeto.ops.triton import merge as F
+    from rmeeto.ops.triton import merge_once
+
+    B, T, C, r, cls, merged, sized = case
+    mode = mode or ("merge" if merged else "prune")
+    g = torch.Generator().manual_seed(T * 17 + C)
+    x = torch.randn(B, T, C, generator=g).to(device, dtype)
+    if T > 5:  # two sources that want the same destination
+        x[:, 2] = x[:, 1] + 1e-2 * torch.randn(B, C, generator=g).to(device, dtype)
+        x[:, 4] = x[:, 1] + 1e-2 * torch.randn(B, C, generator=g).to(device, dtype)
+    res = torch.randn(B, T, C, generator=g).to(device)
+    size = (torch.rand(B, T, 1, generator=g) * 3 + 1).to(device) if sized else None
+    weight = (1 + 0.1 * torch.randn(C, generator=g)).to(device)
+    with torch.no_grad():
+        torch.manual_seed(5)  # prune-random: both draw their scores from the same RNG state
+        p = F.plan(x, r, cls, size, mode)
+        want = F.apply_add_norm(p, x, res, weight, 1e-5)
+        torch.manual_seed(5)
+        normed, resid, new_size, new_cls = merge_once.plan_add_norm(x, x, res, weight, 1e-5, r, cls, size, mode)
+    return {"normed": _err(normed, want[0]), "residual": (resid - want[1]).abs().max().item(),
+            "size": (new_size - p.new_size).abs().max().item(), "cls": abs(new_cls - p.cls_index)}
+
+
+def once_ok(errs: dict, dtype=torch.float32) -> bool:
+    """The same residual, sizes and class index; the normed output within a few of its dtype's rounding steps (the
+    norm's sum over a row may add up in another order)."""
+    return (errs["residual"] == 0 and errs["size"] == 0 and errs["cls"] == 0
+            and errs["normed"] <= 4 * torch.finfo(dtype).eps)
+
+
 def _err(a, b) -> float:
     return ((a.float() - b.float()).abs().max() / b.float().abs().max().clamp_min(1e-12)).item()
 
@@ -212,6 +246,10 @@ def _interpreter_main() -> int:
         ok = all(v <= 1e-5 for v in errs.values())
         failed += not ok
         print(("ok  " if ok else "FAIL"), "merge + add + norm", case, {k: f"{v:.1e}" for k, v in errs.items()})
+    for case, mode in [(c, None) for c in CASES] + ABLATIONS:
+        errs = compare_once(case, "cpu", mode=mode)
+        failed += not once_ok(errs)
+        print(("ok  " if once_ok(errs) else "FAIL"), "one launch", case, mode or "", errs)
     for case in STEPS:
         errs = compare_steps(case, "cpu")
         ok = all(v <= 1e-5 for v in errs.values())
@@ -241,10 +279,13 @@ def _interpreter_main() -> int:
     from test_model import reference_model, rel
 
     from rmeeto.ops.triton import merge as triton_merge
+    from rmeeto.ops.triton import merge_once
 
     calls = []
-    real_plan = triton_merge.plan
-    triton_merge.plan = lambda *a, **k: calls.append(1) or real_plan(*a, **k)  # proves the fused path ran
+    real_plan, real_once = triton_merge.plan, merge_once.plan_add_norm
+    # proves a fused path ran: the plan, or (eager inference) the plan, merge, add and norm in one launch
+    triton_merge.plan = lambda *a, **k: calls.append(1) or real_plan(*a, **k)
+    merge_once.plan_add_norm = lambda *a, **k: calls.append(1) or real_once(*a, **k)
     # whether grad was on at each use of the fused merge + add + norm's autograd Function (inference must skip it)
     fn_grad, real_fn_apply = [], triton_merge._ApplyAddNormFn.apply
     triton_merge._ApplyAddNormFn.apply = lambda *a: fn_grad.append(torch.is_grad_enabled()) or real_fn_apply(*a)
@@ -441,6 +482,42 @@ def test_fused_merge_video_lengths_cuda_half_exact(case, dtype):
     """One-hot tokens, scores exact in any summation order: the tiled plan in half precision is the reference's."""
     errs = compare_steps(case, "cuda", dtype)
     assert same_plan(errs), errs
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["fp32", "fp16"])
+@pytest.mark.parametrize("case,mode", [(c, None) for c in CASES] + ABLATIONS)
+def test_merge_once_cuda(case, mode, dtype):
+    """The one-launch merge step of eager inference gives the two launches' plan and outputs."""
+    errs = compare_once(case, "cuda", dtype, mode)
+    assert once_ok(errs, dtype), errs
+
+
+@pytest.mark.gpu
+def test_patched_vim_eager_inference_takes_one_launch(monkeypatch):
+    """An eager no-grad forward of a patched Vim takes the one-launch merge; with gradients, in a CUDA graph capture
+    or with merge groups tracked it takes the plan and the merge + add + norm; the logits agree."""
+    import rmeeto
+    from rmeeto.ops.triton import merge_once
+
+    calls = []
+    real = merge_once.plan_add_norm
+    monkeypatch.setattr(merge_once, "plan_add_norm", lambda *a, **k: calls.append(1) or real(*a, **k))
+    model = rmeeto.create_model("vim_tiny_patch16_224", img_size=64).cuda().eval()
+    rmeeto.patch(model, r=5)
+    x = torch.randn(2, 3, 64, 64, device="cuda")
+    with torch.no_grad():
+        once = model(x)
+    assert len(calls) == len(model.merge_schedule()) - model.merge_schedule().count(0)
+    calls.clear()
+    with monkeypatch.context() as m:
+        m.setitem(merge_once.ONCE_CFG, "max_tokens", 0)
+        with torch.no_grad():
+            two = model(x)
+    assert not calls
+    torch.testing.assert_close(once, two, rtol=1e-5, atol=1e-5)
+    model(x).sum().backward()  # with gradients: the two launches
+    assert not calls
 
 
 @pytest.mark.gpu

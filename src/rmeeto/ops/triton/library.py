@@ -17,6 +17,7 @@ from .. import settings
 from ..bimamba import DirectionParams
 from . import bimamba as tb
 from . import merge as tm
+from . import merge_once
 from . import norm as tn
 from .common import needs_grad
 
@@ -319,3 +320,16 @@ def merge_add_norm(p: tm.FusedPlan, x: Tensor, y: Tensor, weight: Tensor, eps: f
     op = torch.ops.rmeeto.merge_add_rmsnorm if needs_grad(x, y, weight) else \
         torch.ops.rmeeto.merge_add_rmsnorm_inference
     return op(x, y, weight, p.slot, p.w, p.owner, p.src, p.first, p.nsrc, p.merged, float(eps))
+
+
+def merge_once_applies(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor) -> bool:
+    """Whether :func:`merge_add_norm_once` may stand in for the plan and the merge + add + norm: an eager forward
+    without gradients (not compiled, not captured in a CUDA graph) of at most 257 tokens."""
+    return not torch.compiler.is_compiling() and merge_once.applies(metric, x, needs_grad(x, y, weight))
+
+
+def merge_add_norm_once(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor, eps: float, r: int, cls_index: int,
+                        size: Optional[Tensor], mode: str) -> tuple[Tensor, Tensor, Tensor, int]:
+    """``(normed, residual fp32, new sizes, new class index)`` of one merge step and the block's residual add +
+    RMSNorm in one launch (:mod:`rmeeto.ops.triton.merge_once`); only where :func:`merge_once_applies`."""
+    return merge_once.plan_add_norm(metric, x, y, weight, eps, r, cls_index, size, mode)

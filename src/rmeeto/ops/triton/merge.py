@@ -49,6 +49,16 @@ def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_p
                  HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, IEEE: tl.constexpr, SCORE: tl.constexpr,
                  BS: tl.constexpr, BK: tl.constexpr, FEW: tl.constexpr):
     b = tl.program_id(0).to(tl.int64)
+    plan_image(b, b, x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr, first_ptr, nsrc_ptr,
+               T, C, cls_idx, new_cls, r, out_len, sxb, sxt, HAS_SIZE, MERGE, IEEE, SCORE, BS, BK, FEW)
+
+
+@triton.jit
+def plan_image(b, o, x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr, first_ptr, nsrc_ptr,
+               T, C, cls_idx, new_cls, r, out_len, sxb, sxt,
+               HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, IEEE: tl.constexpr, SCORE: tl.constexpr,
+               BS: tl.constexpr, BK: tl.constexpr, FEW: tl.constexpr):
+    """Image ``b``'s plan (up to 257 tokens) from its score tile, written as row ``o`` of the plan's outputs."""
     n = T - 1
     S = (n + 1) // 2
     D = n // 2
@@ -82,43 +92,44 @@ def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_p
             best, dst = tl.reduce((cos_na, tl.broadcast_to(i[None, :], (BS, BS))), 1, max_first)
             best = best / tl.sqrt(na)
 
-    plan_tokens(best, dst, b, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr,
+    plan_tokens(best, dst, b, o, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr,
                 first_ptr, nsrc_ptr, T, cls_idx, new_cls, r, out_len, HAS_SIZE, MERGE, BS, FEW)
 
 
 @triton.jit
-def _merged_rows(x_ptr, y_ptr, b, T, C, own, wo, cnt, fst, src_ptr, w_ptr, r, mj, cc, mc,
-                 ADD_Y: tl.constexpr, MERGE: tl.constexpr):
+def _merged_rows(xb, yb, C, own, wo, cnt, fst, srcb, wb, mj, cc, mc, ADD_Y: tl.constexpr, MERGE: tl.constexpr):
     """fp32 (rows, channels) tile of ``x`` (of ``x + y`` with ``ADD_Y``) under the plan: each output row's owner
-    times its weight plus its merged sources times theirs, added in the reference's order."""
-    rows = b * T * C + own[:, None] * C + cc[None, :]
+    times its weight plus its merged sources times theirs, added in the reference's order. ``xb``, ``yb``: the
+    image's tokens; ``srcb``, ``wb``: its plan's merged-source list and token weights."""
+    rows = own[:, None] * C + cc[None, :]
     m2 = mj[:, None] & mc[None, :]
-    xt = tl.load(x_ptr + rows, mask=m2, other=0.0).to(tl.float32)
+    xt = tl.load(xb + rows, mask=m2, other=0.0).to(tl.float32)
     if ADD_Y:
-        xt += tl.load(y_ptr + rows, mask=m2, other=0.0).to(tl.float32)
+        xt += tl.load(yb + rows, mask=m2, other=0.0).to(tl.float32)
     if MERGE:
         xt = xt * wo[:, None]
         for k in range(0, tl.max(cnt, axis=0)):  # the k-th source of each row
             h = k < cnt
-            s = tl.load(src_ptr + b * r + fst + k, mask=h, other=0).to(tl.int64)
-            ws = tl.load(w_ptr + b * T + s, mask=h, other=0.0)
-            rows = b * T * C + s[:, None] * C + cc[None, :]
+            s = tl.load(srcb + fst + k, mask=h, other=0).to(tl.int64)
+            ws = tl.load(wb + s, mask=h, other=0.0)
+            rows = s[:, None] * C + cc[None, :]
             hm = h[:, None] & mc[None, :]
-            v = tl.load(x_ptr + rows, mask=hm, other=0.0).to(tl.float32)
+            v = tl.load(xb + rows, mask=hm, other=0.0).to(tl.float32)
             if ADD_Y:
-                v += tl.load(y_ptr + rows, mask=hm, other=0.0).to(tl.float32)
+                v += tl.load(yb + rows, mask=hm, other=0.0).to(tl.float32)
             xt += v * ws[:, None]
     return xt
 
 
 @triton.jit
-def _row_plan(owner_ptr, first_ptr, nsrc_ptr, w_ptr, b, T, out_len, jj, mj, MERGE: tl.constexpr):
-    """Per output row: its owner token, the owner's weight, and where its merged sources start and how many."""
-    own = tl.load(owner_ptr + b * out_len + jj, mask=mj, other=0).to(tl.int64)
-    wo = tl.load(w_ptr + b * T + own, mask=mj, other=0.0)
+def _row_plan(ownerb, firstb, nsrcb, wb, jj, mj, MERGE: tl.constexpr):
+    """Per output row ``jj`` of one image's plan: its owner token, the owner's weight, and where its merged sources
+    start and how many."""
+    own = tl.load(ownerb + jj, mask=mj, other=0).to(tl.int64)
+    wo = tl.load(wb + own, mask=mj, other=0.0)
     if MERGE:
-        cnt = tl.load(nsrc_ptr + b * out_len + jj, mask=mj, other=0)
-        fst = tl.load(first_ptr + b * out_len + jj, mask=mj, other=0)
+        cnt = tl.load(nsrcb + jj, mask=mj, other=0)
+        fst = tl.load(firstb + jj, mask=mj, other=0)
     else:
         cnt = tl.zeros_like(jj)
         fst = cnt
@@ -133,12 +144,15 @@ def _apply_kernel(x_ptr, y_ptr, xo_ptr, yo_ptr, owner_ptr, src_ptr, first_ptr, n
     jj = tl.program_id(1) * BJ + tl.arange(0, BJ)
     cc = tl.program_id(2) * BC + tl.arange(0, BC)
     mj, mc = jj < out_len, cc < C
-    own, wo, cnt, fst = _row_plan(owner_ptr, first_ptr, nsrc_ptr, w_ptr, b, T, out_len, jj, mj, MERGE)
+    own, wo, cnt, fst = _row_plan(owner_ptr + b * out_len, first_ptr + b * out_len, nsrc_ptr + b * out_len,
+                                  w_ptr + b * T, jj, mj, MERGE)
     out = b * out_len * C + jj[:, None] * C + cc[None, :]
-    xt = _merged_rows(x_ptr, x_ptr, b, T, C, own, wo, cnt, fst, src_ptr, w_ptr, r, mj, cc, mc, False, MERGE)
+    xb, srcb, wb = x_ptr + b * T * C, src_ptr + b * r, w_ptr + b * T
+    xt = _merged_rows(xb, xb, C, own, wo, cnt, fst, srcb, wb, mj, cc, mc, False, MERGE)
     tl.store(xo_ptr + out, xt.to(xo_ptr.dtype.element_ty), mask=mj[:, None] & mc[None, :])
     if HAS_Y:
-        yt = _merged_rows(y_ptr, y_ptr, b, T, C, own, wo, cnt, fst, src_ptr, w_ptr, r, mj, cc, mc, False, MERGE)
+        yb = y_ptr + b * T * C
+        yt = _merged_rows(yb, yb, C, own, wo, cnt, fst, srcb, wb, mj, cc, mc, False, MERGE)
         tl.store(yo_ptr + out, yt.to(yo_ptr.dtype.element_ty), mask=mj[:, None] & mc[None, :])
 
 
@@ -149,10 +163,22 @@ def _apply_add_norm_kernel(x_ptr, y_ptr, no_ptr, ro_ptr, nw_ptr, owner_ptr, src_
     in fp32 and ``normed = RMSNorm(residual_out)``; the merged ``x`` and ``y`` are never written."""
     b = tl.program_id(0).to(tl.int64)
     jj = tl.program_id(1) * BJ + tl.arange(0, BJ)
+    add_norm_rows(b, b, jj, x_ptr, y_ptr, no_ptr, ro_ptr, nw_ptr, owner_ptr, src_ptr, first_ptr, nsrc_ptr, w_ptr,
+                  T, C, out_len, r, eps, MERGE, BC)
+
+
+@triton.jit
+def add_norm_rows(b, o, jj, x_ptr, y_ptr, no_ptr, ro_ptr, nw_ptr, owner_ptr, src_ptr, first_ptr, nsrc_ptr, w_ptr,
+                  T, C, out_len, r, eps, MERGE: tl.constexpr, BC: tl.constexpr):
+    """Output rows ``jj`` of image ``b`` under row ``o`` of the plan's outputs: the merged ``x + y`` in fp32 and its
+    RMSNorm."""
     cc = tl.arange(0, BC)
     mj, mc = jj < out_len, cc < C
-    own, wo, cnt, fst = _row_plan(owner_ptr, first_ptr, nsrc_ptr, w_ptr, b, T, out_len, jj, mj, MERGE)
-    res = _merged_rows(x_ptr, y_ptr, b, T, C, own, wo, cnt, fst, src_ptr, w_ptr, r, mj, cc, mc, True, MERGE)
+    wb = w_ptr + o * T
+    own, wo, cnt, fst = _row_plan(owner_ptr + o * out_len, first_ptr + o * out_len, nsrc_ptr + o * out_len, wb, jj,
+                                  mj, MERGE)
+    res = _merged_rows(x_ptr + b * T * C, y_ptr + b * T * C, C, own, wo, cnt, fst, src_ptr + o * r, wb, mj, cc, mc,
+                       True, MERGE)
     out = b * out_len * C + jj[:, None] * C + cc[None, :]
     m2 = mj[:, None] & mc[None, :]
     tl.store(ro_ptr + out, res, mask=m2)
