@@ -35,7 +35,7 @@ from .common import needs_grad
 from .launch import cdiv, launch, next_pow2
 from . import merge_book
 from .merge_book import plan_tokens
-from .merge_tiled import accumulate_dots, max_first, plan_tiled
+from .merge_tiled import accumulate_dots, plan_tiled
 from .norm import add_rmsnorm_bwd
 
 MAX_SOURCES = 128  # the single-program plan holds the (sources x destinations) score tile in registers
@@ -44,21 +44,28 @@ ADD_NORM_CFG = dict(tile=2048, num_warps=4)  # the merge + add + norm kernel: va
 
 
 @triton.jit
+def _max_first(v1, i1, v2, i2):
+    """Max and its index in one reduction; ties go to the lower index (``torch.max`` / ``argmax``)."""
+    take1 = (v1 > v2) | ((v1 == v2) & (i1 < i2))
+    return tl.where(take1, v1, v2), tl.where(take1, i1, i2)
+
+
+@triton.jit
 def _plan_kernel(x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr, first_ptr, nsrc_ptr,
                  T, C, cls_idx, new_cls, r, out_len, sxb, sxt,
                  HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, IEEE: tl.constexpr, SCORE: tl.constexpr,
                  BS: tl.constexpr, BK: tl.constexpr, FEW: tl.constexpr):
     b = tl.program_id(0).to(tl.int64)
-    plan_image(b, b, x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr, first_ptr, nsrc_ptr,
+    plan_image(b, x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr, first_ptr, nsrc_ptr,
                T, C, cls_idx, new_cls, r, out_len, sxb, sxt, HAS_SIZE, MERGE, IEEE, SCORE, BS, BK, FEW)
 
 
 @triton.jit
-def plan_image(b, o, x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr, first_ptr, nsrc_ptr,
+def plan_image(b, x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr, first_ptr, nsrc_ptr,
                T, C, cls_idx, new_cls, r, out_len, sxb, sxt,
                HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, IEEE: tl.constexpr, SCORE: tl.constexpr,
                BS: tl.constexpr, BK: tl.constexpr, FEW: tl.constexpr):
-    """Image ``b``'s plan (up to 257 tokens) from its score tile, written as row ``o`` of the plan's outputs."""
+    """Image ``b``'s plan (up to 257 tokens) from its score tile."""
     n = T - 1
     S = (n + 1) // 2
     D = n // 2
@@ -89,10 +96,10 @@ def plan_image(b, o, x_ptr, size_ptr, score_ptr, slot_ptr, w_ptr, owner_ptr, nsi
             na, nb = tl.where(ms, na, 1.0), tl.where(md, nb, 1.0)  # padding rows: no 0/0
             # a row's scale does not move its best column: divide by the source norm after the reduction
             cos_na = tl.where(md[None, :], acc * (1.0 / tl.sqrt(nb))[None, :], float("-inf"))
-            best, dst = tl.reduce((cos_na, tl.broadcast_to(i[None, :], (BS, BS))), 1, max_first)
+            best, dst = tl.reduce((cos_na, tl.broadcast_to(i[None, :], (BS, BS))), 1, _max_first)
             best = best / tl.sqrt(na)
 
-    plan_tokens(best, dst, b, o, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr,
+    plan_tokens(best, dst, b, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr,
                 first_ptr, nsrc_ptr, T, cls_idx, new_cls, r, out_len, HAS_SIZE, MERGE, BS, FEW)
 
 
@@ -163,21 +170,20 @@ def _apply_add_norm_kernel(x_ptr, y_ptr, no_ptr, ro_ptr, nw_ptr, owner_ptr, src_
     in fp32 and ``normed = RMSNorm(residual_out)``; the merged ``x`` and ``y`` are never written."""
     b = tl.program_id(0).to(tl.int64)
     jj = tl.program_id(1) * BJ + tl.arange(0, BJ)
-    add_norm_rows(b, b, jj, x_ptr, y_ptr, no_ptr, ro_ptr, nw_ptr, owner_ptr, src_ptr, first_ptr, nsrc_ptr, w_ptr,
+    add_norm_rows(b, jj, x_ptr, y_ptr, no_ptr, ro_ptr, nw_ptr, owner_ptr, src_ptr, first_ptr, nsrc_ptr, w_ptr,
                   T, C, out_len, r, eps, MERGE, BC)
 
 
 @triton.jit
-def add_norm_rows(b, o, jj, x_ptr, y_ptr, no_ptr, ro_ptr, nw_ptr, owner_ptr, src_ptr, first_ptr, nsrc_ptr, w_ptr,
+def add_norm_rows(b, jj, x_ptr, y_ptr, no_ptr, ro_ptr, nw_ptr, owner_ptr, src_ptr, first_ptr, nsrc_ptr, w_ptr,
                   T, C, out_len, r, eps, MERGE: tl.constexpr, BC: tl.constexpr):
-    """Output rows ``jj`` of image ``b`` under row ``o`` of the plan's outputs: the merged ``x + y`` in fp32 and its
-    RMSNorm."""
+    """Output rows ``jj`` of image ``b``: the merged ``x + y`` in fp32 and its RMSNorm."""
     cc = tl.arange(0, BC)
     mj, mc = jj < out_len, cc < C
-    wb = w_ptr + o * T
-    own, wo, cnt, fst = _row_plan(owner_ptr + o * out_len, first_ptr + o * out_len, nsrc_ptr + o * out_len, wb, jj,
+    wb = w_ptr + b * T
+    own, wo, cnt, fst = _row_plan(owner_ptr + b * out_len, first_ptr + b * out_len, nsrc_ptr + b * out_len, wb, jj,
                                   mj, MERGE)
-    res = _merged_rows(x_ptr + b * T * C, y_ptr + b * T * C, C, own, wo, cnt, fst, src_ptr + o * r, wb, mj, cc, mc,
+    res = _merged_rows(x_ptr + b * T * C, y_ptr + b * T * C, C, own, wo, cnt, fst, src_ptr + b * r, wb, mj, cc, mc,
                        True, MERGE)
     out = b * out_len * C + jj[:, None] * C + cc[None, :]
     m2 = mj[:, None] & mc[None, :]

@@ -62,13 +62,12 @@ def _kth_key(key, valid, r, FEW: tl.constexpr, SEARCH: tl.constexpr):
 
 
 @triton.jit
-def plan_tokens(best, dst, b, o, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr,
+def plan_tokens(best, dst, b, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr,
                 first_ptr, nsrc_ptr, T, cls_idx, new_cls, r, out_len,
                 HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, BS: tl.constexpr, FEW: tl.constexpr = False,
                 SEARCH: tl.constexpr = False, scratch_ptr=None, RP: tl.constexpr = 1):
-    """Write image ``b``'s plan, as row ``o`` of every output (``b`` but in the fused single launch), from the scores
-    ``best`` and destinations ``dst`` of its sources ``i`` (full positions ``fs``; destination ``i`` sits at ``fd``):
-    see the module doc and ``merge.FusedPlan``. ``FEW``: for
+    """Write image ``b``'s plan from the scores ``best`` and destinations ``dst`` of its sources ``i`` (full
+    positions ``fs``; destination ``i`` sits at ``fd``): see the module doc and ``merge.FusedPlan``. ``FEW``: for
     an ``r`` of at most ``BOOK_CFG["few_r"]``, ``2 r`` reductions take the place of the two sorts (same plan).
     ``SEARCH``: the top ``r`` by a search on the keys' bits instead of the first sort. ``RP > 1`` (a power of 2 at
     least ``r``): the merged sources' second sort runs on ``RP`` entries, compacted through ``scratch_ptr`` (``RP``
@@ -101,16 +100,16 @@ def plan_tokens(best, dst, b, o, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, o
         upto = tl.cumsum(cnt, axis=0)
         start = upto - cnt
         if FEW:
-            gained = _list_merged_few(order, size_src, src_ptr + o * r, cls_idx, i, r)
+            gained = _list_merged_few(order, size_src, src_ptr + b * r, cls_idx, i, r)
         elif RP > 1:
-            sp = scratch_ptr + o * RP
+            sp = scratch_ptr + b * RP
             tl.store(sp + removed - 1, order, mask=sel)  # the selected sources' keys, in source order
             tl.debug_barrier()  # the stores before any thread reads the row back
             k = tl.arange(0, RP)
             order = tl.load(sp + k, mask=k < r, other=(BS + 1) << 43)
-            gained = _list_merged(order, size_src, src_ptr + o * r, cls_idx, k, r, upto, start)
+            gained = _list_merged(order, size_src, src_ptr + b * r, cls_idx, k, r, upto, start)
         else:
-            gained = _list_merged(order, size_src, src_ptr + o * r, cls_idx, i, r, upto, start)
+            gained = _list_merged(order, size_src, src_ptr + b * r, cls_idx, i, r, upto, start)
         nsize_dst = size_dst + tl.where(cnt > 0, gained, 0.0)
         w_dst = size_dst / tl.where(md, nsize_dst, 1.0)  # padding: 0 / 1
         moved_slot = tl.gather(slot_dst, dst, 0)
@@ -124,12 +123,12 @@ def plan_tokens(best, dst, b, o, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, o
     tok_slot = tl.where(sel, moved_slot, slot_src)
     tok_w = tl.where(sel, w_moved, 1.0)
 
-    pb = o * T
+    pb = b * T
     store_pair(slot_ptr, w_ptr, pb + fs, tok_slot, tok_w, ms)
     store_pair(slot_ptr, w_ptr, pb + fd, slot_dst, w_dst, md)
     tl.store(slot_ptr + pb + cls_idx, new_cls)
     tl.store(w_ptr + pb + cls_idx, 1.0)
-    ob = o * out_len  # every output row: the token it starts from and the new size
+    ob = b * out_len  # every output row: the token it starts from and the new size
     store_pair(owner_ptr, nsize_ptr, ob + slot_src, fs, size_src, ms & (sel == 0))
     store_pair(owner_ptr, nsize_ptr, ob + slot_dst, fd, nsize_dst, md)
     tl.store(owner_ptr + ob + new_cls, cls_idx)
@@ -184,5 +183,5 @@ def _book_kernel(best_ptr, dst_ptr, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_
     fd = 2 * i + 1 + (2 * i + 1 >= cls_idx).to(tl.int32)
     best = tl.load(best_ptr + b * S + i, mask=ms, other=float("-inf"))
     dst = tl.load(dst_ptr + b * S + i, mask=ms, other=0)
-    plan_tokens(best, dst, b, b, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr,
+    plan_tokens(best, dst, b, i, ms, md, fs, fd, size_ptr, slot_ptr, w_ptr, owner_ptr, nsize_ptr, src_ptr,
                 first_ptr, nsrc_ptr, T, cls_idx, new_cls, r, out_len, HAS_SIZE, MERGE, BS, FEW, SEARCH, scratch_ptr, RP)

@@ -41,11 +41,11 @@ def _once_kernel(m_ptr, size_ptr, score_ptr, x_ptr, y_ptr, no_ptr, ro_ptr, nw_pt
     first_ptr = owner_ptr + P * out_len
     nsrc_ptr = first_ptr + P * out_len
     src_ptr = nsrc_ptr + P * out_len
-    plan_image(b, b, m_ptr, size_ptr, score_ptr, int_ptr, w_ptr, owner_ptr, ns_ptr, src_ptr, first_ptr, nsrc_ptr,
+    plan_image(b, m_ptr, size_ptr, score_ptr, int_ptr, w_ptr, owner_ptr, ns_ptr, src_ptr, first_ptr, nsrc_ptr,
                T, CM, cls_idx, new_cls, r, out_len, sxb, sxt, HAS_SIZE, MERGE, IEEE, SCORE, BS, BK, FEW)
     tl.debug_barrier()  # every row of the plan stored before any thread reads one
     for j0 in range(0, out_len, BJ):
-        add_norm_rows(b, b, j0 + tl.arange(0, BJ), x_ptr, y_ptr, no_ptr, ro_ptr, nw_ptr, owner_ptr, src_ptr,
+        add_norm_rows(b, j0 + tl.arange(0, BJ), x_ptr, y_ptr, no_ptr, ro_ptr, nw_ptr, owner_ptr, src_ptr,
                       first_ptr, nsrc_ptr, w_ptr, T, C, out_len, r, eps, MERGE, BC)
 
 

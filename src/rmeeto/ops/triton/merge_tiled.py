@@ -54,13 +54,6 @@ TILED_BOOK_CFG = dict(num_warps=8, max_sources=MAX_BOOK_SOURCES, search_from=102
 
 
 @triton.jit
-def max_first(v1, i1, v2, i2):
-    """Max and its index in one reduction; ties go to the lower index (``torch.max`` / ``argmax``)."""
-    take1 = (v1 > v2) | ((v1 == v2) & (i1 < i2))
-    return tl.where(take1, v1, v2), tl.where(take1, i1, i2)
-
-
-@triton.jit
 def accumulate_dots(acc, nb, a, xb, fd, sxt, kk, md, mk, IEEE: tl.constexpr):
     """One channel slice ``kk`` of the cosine numerators: ``acc += a @ d^T`` for the destinations at rows ``fd``
     (fp32 accumulation, IEEE for fp32 inputs), and their squared norms ``nb``."""
