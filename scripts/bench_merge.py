@@ -78,7 +78,7 @@ def _fwd_bwd(step, h, res, size):
 def _plan_parts(h, size, r: int, book_warps: tuple) -> dict:
     """Device time of the plan's scores alone and of its bookkeeping alone (at each warp count), class token 0."""
     from rmeeto.ops.triton import merge_book, merge_tiled
-    from rmeeto.ops.triton.launch import cdiv, launch, next_pow2
+    from rmeeto.ops.triton.launch import cdiv, launch
 
     B, T, C = h.shape
     S, out = T // 2, {}
@@ -89,21 +89,21 @@ def _plan_parts(h, size, r: int, book_warps: tuple) -> dict:
     w, nsize, src = torch.empty(B, T, device=h.device), torch.empty(B, T - r, device=h.device), torch.empty(B, r, **i32)
     sz = size.reshape(B, T).contiguous()
 
+    cfg = merge_tiled.BEST_CFG  # the score kernel's blocks, as the tiled plan launches it
+
     def scores():
-        launch(merge_tiled._best_kernel, (B, cdiv(S, merge_tiled.TILE)), h, best, dst, T, C, 0, h.stride(0),
-               h.stride(1), NORM_ONLY=False, IEEE=h.dtype == torch.float32, BS=merge_tiled.TILE,
-               BK=32 if C <= 32 else 64, num_warps=4)
+        launch(merge_tiled._best_kernel, (B, cdiv(S, cfg["sources"])), h, best, dst, T, C, 0, h.stride(0),
+               h.stride(1), NORM_ONLY=False, IEEE=h.dtype == torch.float32, BS=cfg["sources"], BK=cfg["channels"],
+               BD=cfg["destinations"], num_warps=cfg["num_warps"])
     out["scores_tiled_graph"] = _graph_ms(scores)
     scores()
-    book = merge_tiled.TILED_BOOK_CFG  # its search and compaction, as the tiled plan launches it
     for warps in book_warps:
         for few in (False, True) if r <= merge_book.BOOK_CFG["few_r"] else (False,):
-            rp = next_pow2(r) if book["compact"] and not few else 1
-            scratch = torch.empty(B, rp, device=h.device, dtype=torch.int64) if rp > 1 else None
+            form = merge_tiled.book_form(S, r, True, few)  # as the tiled plan launches it
+            scratch = merge_tiled.book_scratch(B, form, h.device)
             out[f"book_w{warps}{'_few' if few else ''}_graph"] = _graph_ms(lambda: launch(
                 merge_book._book_kernel, (B,), best, dst, sz, slot, w, owner, nsize, src, first, nsrc, scratch, T, 0,
-                0, r, T - r, HAS_SIZE=True, MERGE=True, BS=max(16, next_pow2(S)), FEW=few,
-                SEARCH=not few and max(16, next_pow2(S)) >= book["search_from"] > 0, RP=rp, num_warps=warps))
+                0, r, T - r, HAS_SIZE=True, MERGE=True, **form, num_warps=warps))
     return out
 
 

@@ -26,6 +26,8 @@ and VideoMamba's 1569 / 3137 tokens (and longer) run with the same result:
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 import triton
 import triton.language as tl
@@ -236,6 +238,19 @@ def _moved_kernel(size_ptr, rank_ptr, dst_ptr, pos_ptr, slot_ptr, w_ptr, nsize_p
     tl.store(src_ptr + b * r + at, fs, mask=sel)
 
 
+def book_form(S: int, r: int, merged: bool, few: bool) -> dict:
+    """The one-program bookkeeping's constexprs for ``S`` sources: their padded count, the ``r`` reductions (``few``)
+    or the bit search (``TILED_BOOK_CFG["search_from"]``), and the compacted second sort's size (``RP``, 1: none)."""
+    bs = max(16, next_pow2(S))
+    rp = next_pow2(r) if merged and not few and TILED_BOOK_CFG["compact"] else 1
+    return dict(BS=bs, FEW=few, SEARCH=not few and bs >= TILED_BOOK_CFG["search_from"] > 0, RP=rp)
+
+
+def book_scratch(B: int, form: dict, device: torch.device) -> Optional[Tensor]:
+    """The compacted second sort's scratch rows (``RP`` int64 per image), or None without it."""
+    return torch.empty(B, form["RP"], device=device, dtype=torch.int64) if form["RP"] > 1 else None
+
+
 def plan_tiled(metric: Tensor, best: Tensor, size: Tensor, has_size: bool, out: dict,
                r: int, cls_index: int, new_cls: int, kind: int, merged: bool) -> None:
     """Fill ``out`` (slot, w, owner, new_size, first, nsrc, src: as in ``rmeeto.ops.triton.merge.plan``) for
@@ -253,13 +268,10 @@ def plan_tiled(metric: Tensor, best: Tensor, size: Tensor, has_size: bool, out: 
                NORM_ONLY=kind == 1, IEEE=metric.dtype == torch.float32, BS=bs, BK=BEST_CFG["channels"],
                BD=BEST_CFG["destinations"], num_warps=BEST_CFG["num_warps"])
     if S <= TILED_BOOK_CFG["max_sources"]:
-        few, bs = r <= merge_book.BOOK_CFG["few_r"], max(16, next_pow2(S))
-        rp = next_pow2(r) if merged and not few and TILED_BOOK_CFG["compact"] else 1
-        scratch = torch.empty(B, rp, device=metric.device, dtype=torch.int64) if rp > 1 else None
+        form = book_form(S, r, merged, r <= merge_book.BOOK_CFG["few_r"])
         launch(_book_kernel, (B,), best, dst, size, out["slot"], out["w"], out["owner"], out["new_size"], out["src"],
-               out["first"], out["nsrc"], scratch, T, cls_index, new_cls, r, T - r, HAS_SIZE=has_size, MERGE=merged,
-               BS=bs, FEW=few, SEARCH=not few and bs >= TILED_BOOK_CFG["search_from"] > 0, RP=rp,
-               num_warps=TILED_BOOK_CFG["num_warps"])
+               out["first"], out["nsrc"], book_scratch(B, form, metric.device), T, cls_index, new_cls, r, T - r,
+               HAS_SIZE=has_size, MERGE=merged, **form, num_warps=TILED_BOOK_CFG["num_warps"])
         return
     rank, pos = torch.empty(2, B, S, device=metric.device, dtype=torch.int32)
     launch(_rank_kernel, grid, best, dst, rank, pos, S, MERGE=merged, BS=TILE, num_warps=4)
