@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from unittest import mock
 
 import pytest
 import torch
@@ -64,12 +65,14 @@ def chunk_errors(batch: int, E: int, N: int, L: int, tc, device, ndir: int = 2, 
     real = TS.chunk_states
     TS.chunk_states = lambda *a: calls.append(1) or real(*a)
     try:
-        out = torch.empty(batch, L, E, device=device, dtype=dtype)
-        args = (t["u"], t["delta"], t["B"], t["C"], t["z"], t["A"], t["D"], t["bias"])
-        TS.scan_fwd(*args, out, True, scale, cfg=cfg)
-        du, ddelta = torch.empty_like(t["u"]), torch.empty_like(t["u"])
-        dz = torch.empty_like(t["z"]) if has_z else None
-        dBC, dA, dD, dbias = TS.scan_bwd(*args, t["gout"], du, ddelta, dz, True, scale, cfg=cfg)
+        # every buffer the scan allocates starts as NaN: a slot read before any kernel wrote it shows in the errors
+        with mock.patch.object(torch, "empty", _poisoned_empty):
+            out = torch.empty(batch, L, E, device=device, dtype=dtype)
+            args = (t["u"], t["delta"], t["B"], t["C"], t["z"], t["A"], t["D"], t["bias"])
+            TS.scan_fwd(*args, out, True, scale, cfg=cfg)
+            du, ddelta = torch.empty(t["u"].shape, **_like(t["u"])), torch.empty(t["u"].shape, **_like(t["u"]))
+            dz = torch.empty(t["z"].shape, **_like(t["z"])) if has_z else None
+            dBC, dA, dD, dbias = TS.scan_bwd(*args, t["gout"], du, ddelta, dz, True, scale, cfg=cfg)
     finally:
         TS.chunk_states = real
     be = min(block_e, 1 << (E - 1).bit_length())
@@ -79,6 +82,19 @@ def chunk_errors(batch: int, E: int, N: int, L: int, tc, device, ndir: int = 2, 
     errs = {k: _rel(got[k], want[k]) for k in want}
     errs["chunk_states calls != expected"] = float(len(calls) != sum(chunked))
     return errs
+
+
+_real_empty = torch.empty
+
+
+def _poisoned_empty(*size, **kw) -> torch.Tensor:
+    """``torch.empty`` filled with NaN (floating dtypes) or -1."""
+    t = _real_empty(*size, **kw)
+    return t.fill_(float("nan") if t.is_floating_point() else -1)
+
+
+def _like(t: torch.Tensor) -> dict:
+    return dict(device=t.device, dtype=t.dtype)
 
 
 def _rel(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -6,8 +6,8 @@ from the last chunk down, each chunk right to left. Because ``A`` does not vary 
 entering a chunk is carried over whole chunks with one decay each, ``exp2(A2 * S_c)``, where ``S_c`` is
 the sum of the (softplus'd) ``delta`` over the chunk:
 
-- phase 1 (``_chunk_local_kernel``, one program per channel block x batch element x direction x chunk):
-  the chunk's end state from a zero start and, for the backward, the chunk's adjoint carry
+- phase 1 (``_chunk_local_kernel``, one program per channel block x batch element x direction x chunk, less a
+  direction's last chunk in scan order for the forward): the chunk's end state from a zero start and, for the backward, the chunk's adjoint carry
   ``a_first * dh_first`` from a zero adjoint at its end (``ADJ``; ``dh_t = C_t dy_t + a_{t+1} dh_{t+1}``,
   walked in reverse scan order, in the same loop as the state: two independent chains), plus ``S_c``;
 - phase 2 (``_chunk_carry_kernel``, one program per channel block x batch element x direction): a pass
@@ -55,8 +55,11 @@ def _chunk_local_kernel(
     ADJ: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
     BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
 ):
-    """Phase 1: one chunk of one direction from zero (state) and from a zero adjoint (adjoint carry)."""
-    e, n, emask, nmask, pid_b, d, c = program_tile(E, N, NC, BLOCK_E, BLOCK_N)
+    """Phase 1: one chunk of one direction from zero (state) and from a zero adjoint (adjoint carry). Without
+    ``ADJ`` a direction's last chunk in scan order has no program: no chunk follows it, so its end state is unused."""
+    e, n, emask, nmask, pid_b, d, c = program_tile(E, N, NC if ADJ else NC - 1, BLOCK_E, BLOCK_N)
+    if not ADJ:
+        c += d  # direction 0 stops before chunk NC-1, direction 1 (which walks down) before chunk 0
     pid_e, pid2 = tl.program_id(0), tl.program_id(2)
     en_mask = emask[:, None] & nmask[None, :]
     t0 = c * TC
@@ -140,16 +143,17 @@ def _then(a1, b1, a2, b2):
 
 
 @triton.jit
-def _carry_block(buf_ptr, S_ptr, A2, H, row0, j0, NC, REV, e, tile, emask, en_mask, E, N, K: tl.constexpr):
+def _carry_block(buf_ptr, S_ptr, A2, H, row0, j0, NC, NLOC, REV, e, tile, emask, en_mask, E, N, K: tl.constexpr):
     """Scan steps ``j0 .. j0+K-1`` of one carry pass (``REV``: scan step ``j`` is chunk ``NC-1-j``): writes the
     carry entering each of those chunks over the chunk's own (local) value, and returns the carry leaving the last.
+    Only the first ``NLOC`` scan steps have local values (phase 1 wrote them); later ones count as the identity.
 
     All ``K`` chunks are loaded at once and combined by ``tl.associative_scan``, so the pass waits on memory once
     per ``K`` chunks rather than once per chunk. Element ``k`` holds chunk step ``j0+k-1`` (so the scan is exclusive),
     element 0 the incoming carry; steps past the end are the identity ``(1, 0)``."""
     k = tl.arange(0, K)
     j = j0 + k - 1
-    live = (k >= 1) & (j < NC)
+    live = (k >= 1) & (j < NLOC)
     rows = row0 + j + REV * (NC - 1 - 2 * j)
     m3 = live[:, None, None] & en_mask[None, :, :]
     local = tl.load(buf_ptr + rows[:, None, None] * E * N + tile[None, :, :], mask=m3, other=0.0)
@@ -158,7 +162,7 @@ def _carry_block(buf_ptr, S_ptr, A2, H, row0, j0, NC, REV, e, tile, emask, en_ma
     b = tl.where(k[:, None, None] == 0, H[None, :, :], local)
     jl = j0 + K - 1  # the block's last chunk: its local value is overwritten below but carries into the next block
     rl = row0 + jl + REV * (NC - 1 - 2 * jl)
-    last_ok = jl < NC
+    last_ok = jl < NLOC
     last = tl.load(buf_ptr + rl * E * N + tile, mask=en_mask & last_ok, other=0.0)
     S_last = tl.load(S_ptr + rl * E + e, mask=emask & last_ok, other=0.0)
     tl.debug_barrier()  # every load of the block before any store over it
@@ -195,9 +199,10 @@ def _chunk_carry_kernel(
     G = tl.zeros((BLOCK_E, BLOCK_N), dtype=tl.float32)
     for j0 in range(0, NC, K):
         # the state walks the chunks in the direction's scan order, the adjoint against it
-        H = _carry_block(hs_ptr, S_ptr, A2, H, row0, j0, NC, d, e, tile, emask, en_mask, E, N, K)
+        H = _carry_block(hs_ptr, S_ptr, A2, H, row0, j0, NC, NC if ADJ else NC - 1, d, e, tile, emask, en_mask,
+                         E, N, K)
         if ADJ:
-            G = _carry_block(gs_ptr, S_ptr, A2, G, row0, j0, NC, 1 - d, e, tile, emask, en_mask, E, N, K)
+            G = _carry_block(gs_ptr, S_ptr, A2, G, row0, j0, NC, NC, 1 - d, e, tile, emask, en_mask, E, N, K)
 
 
 def chunk_states(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor], gout: Optional[Tensor],
@@ -220,7 +225,7 @@ def chunk_states(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Ten
     zargs = (z, *z.stride()) if z is not None else (None, 0, 0, 0)
     gargs = (gout, *gout.stride()) if adjoint else (None, 0, 0, 0)
     ck, cs, T = scratch if adjoint else (None, None, 1)
-    launch(_chunk_local_kernel, (neb, batch, ndir * NC),
+    launch(_chunk_local_kernel, (neb, batch, ndir * (NC if adjoint else NC - 1)),
            u, *u.stride(), delta, *delta.stride(), B, *B.stride(), C, *C.stride(), *zargs, *gargs, A, *A.stride(), bias,
            hs, gs, S, ck, cs, L, E, N, TC, NC, float(scale),
            ADJ=adjoint, HAS_Z=z is not None, SOFTPLUS=bool(softplus), T=T, **meta)
