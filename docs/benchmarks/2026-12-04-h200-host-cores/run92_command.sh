@@ -14,6 +14,7 @@ done
 rm src/rmeeto/ops/triton/scan_chunk_prev.py
 timeout 240 python3 -m pytest -q -m gpu tests/test_scan_chunk.py tests/test_gpu_videomamba.py 2>&1 | tail -4 \
   | tee $OUT/run92_gpu_tests.txt
-timeout 120 rmeeto bench --model videomamba_tiny --r 0,88 --batch-size 32 --dtype fp16 --cuda-graph --merge-cost \
+timeout 120 python3 -m rmeeto.cli bench --model videomamba_tiny --r 0,88 --batch-size 32 --dtype fp16 --warmup 5 \
+  --iters 20 --cuda-graph --merge-cost \
   2>&1 | grep -v "UserWarning\|warn_once" | tee $OUT/run92_bench.txt
 date -u >> $OUT/run92_env.txt
