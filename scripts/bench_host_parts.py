@@ -94,8 +94,8 @@ class _NoOpCompiled:
         self.launched = launched
 
     def run(self, *args) -> None:
-        if self.launched is not None:
-            self.launched.append(args)
+        if self.launched is not None:  # a mark, not the arguments: kept tensors would stay allocated
+            self.launched.append(None)
 
 
 class _AlwaysHit(dict):
@@ -113,8 +113,8 @@ class _AlwaysHit(dict):
 @contextlib.contextmanager
 def no_op_launcher(launched: Optional[list] = None) -> Iterator[None]:
     """:func:`rmeeto.ops.triton.launch.launch`'s cached path on any machine: the cache key is built and looked up as on
-    a GPU, every lookup hits, and the compiled kernel's launcher does nothing but append its arguments to
-    ``launched``. The kernels' modules keep checking ``TRITON_INTERPRET`` themselves."""
+    a GPU, every lookup hits, and the compiled kernel's launcher does nothing but append one mark to ``launched``.
+    The kernels' modules keep checking ``TRITON_INTERPRET`` themselves."""
     from unittest import mock
 
     from rmeeto.ops.triton import launch as L
