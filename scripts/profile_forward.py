@@ -16,8 +16,10 @@ import re
 
 import torch
 
-FAMILIES = [("merge", r"_plan_kernel|_apply_kernel|_unmerge|sort|scatter|gather|cumsum|index"),
-            ("scan", r"_scan_"), ("conv", r"_biconv"), ("add+norm", r"rmsnorm"),
+from profile_train import MERGE_KERNELS  # scripts/ is first on sys.path when a script in it runs
+
+FAMILIES = [("merge", MERGE_KERNELS + r"|sort|scatter|gather|cumsum|index"),
+            ("scan", r"_scan_|_chunk_local|_chunk_carry|_sum_gate"), ("conv", r"_biconv"), ("add+norm", r"rmsnorm"),
             ("gemm", r"gemm|nvjet|xmma|cutlass|cublas|sm90|sm80")]
 PEAKS = {"H100": (3.35e12, 989e12), "H200": (4.8e12, 989e12)}  # HBM bytes/s, dense fp16 FLOP/s
 

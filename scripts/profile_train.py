@@ -1,4 +1,4 @@
-"""Where a Vim training step spends its GPU time: kernel families, the top kernels, and idle GPU time.
+"""Where a Vim or VideoMamba training step spends its GPU time: kernel families, the top kernels, and idle GPU time.
 
 One step = bf16 autocast forward, cross-entropy, backward, fused AdamW, on a fixed random batch
 (the same step as ``rmeeto bench --train``). Prints the steady im/s from wall-clock timed steps,
@@ -18,9 +18,12 @@ import time
 
 import torch
 
-FAMILIES = [("scan fwd", r"_scan_fwd"), ("scan bwd", r"_scan_bwd"), ("conv fwd", r"_biconv_fwd"),
+MERGE_KERNELS = r"_plan_kernel|_apply_kernel|_apply_add_norm|_best_kernel|_book_kernel|_once_kernel|_rank_kernel" \
+    r"|_slot_kernel|_moved_kernel|_unmerge|_gather"
+# the chunked scan's phase 1 and 2 (``scan chunks``) serve the forward and the backward alike
+FAMILIES = [("merge", MERGE_KERNELS), ("scan fwd", r"_scan_fwd|_sum_gate"), ("scan bwd", r"_scan_bwd"),
+            ("scan chunks", r"_chunk_local|_chunk_carry"), ("conv fwd", r"_biconv_fwd"),
             ("conv bwd", r"_biconv_bwd|_biconv_dpre|_biconv_dx"),
-            ("merge", r"_plan_kernel|_apply_kernel|_unmerge|_gather"),
             ("norm", r"rmsnorm|_norm"), ("optimizer", r"adam|multi_tensor"),
             ("gemm fp32", r"sgemm|f32f32|tf32|s1688|s16816gemm_fp32|gemm.*f32_f32"),
             ("gemm", r"gemm|nvjet|xmma|cutlass|cublas|sm90|sm80"),
@@ -39,7 +42,7 @@ def make_step(model, batch: int, dtype):
     """``rmeeto bench --train``'s step (:func:`rmeeto.bench.training_step`) on a fixed random batch."""
     from rmeeto.bench import training_step
 
-    x = torch.randn(batch, model.in_chans, model.img_size, model.img_size, device="cuda")
+    x = torch.randn(batch, *model.input_shape, device="cuda")  # images or clips
     return training_step(model, x, dtype)
 
 
