@@ -111,7 +111,7 @@ def test_exported_program_gives_the_same_logits(family, r):
 def test_triton_custom_ops_pass_opcheck_in_the_interpreter():
     proc = run_under_interpreter(__file__, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert proc.stdout.count("ok ") == 8, proc.stdout
+    assert proc.stdout.count("ok ") == 10, proc.stdout
 
 
 def _compiled_inference_does_not_stack_weights() -> None:
@@ -133,7 +133,9 @@ def _compiled_inference_does_not_stack_weights() -> None:
         assert code.count("rmeeto.bimamba_inference") == 4 and "stack" not in code, code
         # norms and merges take the ops without autograd too (below custom_op's per-call layers)
         assert code.count("rmeeto.add_rmsnorm_inference") == 4 and "rmeeto.add_rmsnorm(" not in code, code
-        assert code.count("rmeeto.merge_add_rmsnorm_inference") == 1 and "rmeeto.merge_add_rmsnorm(" not in code, code
+        # the merge step: one op (the one launch, or the two inside a CUDA-graph capture), as eager takes one launch
+        assert code.count("rmeeto.merge_add_rmsnorm_step_inference") == 1 and "rmeeto.merge_plan" not in code, code
+        assert "rmeeto.merge_add_rmsnorm(" not in code, code
         torch._dynamo.reset()
         code = "\n".join(g.code for g in torch._dynamo.explain(m.train())(x).graphs)
         assert "rmeeto.bimamba_inference" not in code and code.count("stack") >= 4, code
@@ -221,6 +223,13 @@ def _opcheck_all() -> None:
                             torch.ops.rmeeto.merge_add_rmsnorm(*norm_args)):
                 torch.testing.assert_close(a, b, rtol=0, atol=0)
         print(f"ok merge_plan + merge_apply opcheck ({mode})")
+        size = torch.rand(2, 9, 1) + 1
+        for sz in (None, size):
+            step_args = (metric, metric, torch.randn(2, 9, 16), torch.randn(16), sz, 1e-5, 3, 4, mode)
+            with torch.no_grad():
+                torch.library.opcheck(torch.ops.rmeeto.merge_add_rmsnorm_step_inference.default, step_args,
+                                      test_utils=("test_schema", "test_faketensor"))
+        print(f"ok merge_add_rmsnorm_step_inference opcheck ({mode})")
     from rmeeto.ops.triton import merge as tm
 
     p = tm.plan(metric, 3, 4, None, "merge")

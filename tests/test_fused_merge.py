@@ -12,6 +12,7 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import torch
@@ -199,6 +200,7 @@ def compare_once(case, device, dtype=torch.float32, mode=None) -> dict:
     """The one-launch plan + merge + add + norm (``merge_once``) against ``plan`` then ``apply_add_norm`` on the
     same inputs: the residual and the sizes must agree exactly, the normed output to the norm's last bit, the
     class index as well."""
+    from rmeeto.ops.triton import library  # noqa: F401 (registers torch.ops.rmeeto.*)
     from rmeeto.ops.triton import merge as F
     from rmeeto.ops.triton import merge_once
 
@@ -218,15 +220,28 @@ def compare_once(case, device, dtype=torch.float32, mode=None) -> dict:
         want = F.apply_add_norm(p, x, res, weight, 1e-5)
         torch.manual_seed(5)
         normed, resid, new_size, new_cls = merge_once.plan_add_norm(x, x, res, weight, 1e-5, r, cls, size, mode)
+        # the custom op of compiled inference: the one launch, or the two while a CUDA graph is captured
+        step = torch.ops.rmeeto.merge_add_rmsnorm_step_inference
+        torch.manual_seed(5)
+        op = step(x, x, res, weight, size, 1e-5, r, cls, mode)
+        with mock.patch.object(merge_once, "applies", lambda *a: False):
+            torch.manual_seed(5)
+            op_captured = step(x, x, res, weight, size, 1e-5, r, cls, mode)
     return {"normed": _err(normed, want[0]), "residual": (resid - want[1]).abs().max().item(),
-            "size": (new_size - p.new_size).abs().max().item(), "cls": abs(new_cls - p.cls_index)}
+            "size": (new_size - p.new_size).abs().max().item(), "cls": abs(new_cls - p.cls_index),
+            "op": _max_diff(op, (normed, resid, new_size) if merge_once.fits(x) else (*want, p.new_size)),
+            "op captured": _max_diff(op_captured, (*want, p.new_size))}
+
+
+def _max_diff(got, want) -> float:
+    return max((a.float() - b.float()).abs().max().item() if a.numel() else 0.0 for a, b in zip(got, want))
 
 
 def once_ok(errs: dict, dtype=torch.float32) -> bool:
     """The same residual, sizes and class index; the normed output within a few of its dtype's rounding steps (the
     norm's sum over a row may add up in another order)."""
-    return (errs["residual"] == 0 and errs["size"] == 0 and errs["cls"] == 0
-            and errs["normed"] <= 4 * torch.finfo(dtype).eps)
+    return (errs["residual"] == 0 and errs["size"] == 0 and errs["cls"] == 0 and errs["op"] == 0
+            and errs["op captured"] == 0 and errs["normed"] <= 4 * torch.finfo(dtype).eps)
 
 
 def _err(a, b) -> float:

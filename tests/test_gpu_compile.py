@@ -25,7 +25,8 @@ def test_no_graph_breaks_and_custom_ops_in_the_graph(r):
     code = "\n".join(g.code for g in explained.graphs)
     assert "rmeeto.bimamba_inference" in code and "rmeeto.add_rmsnorm" in code
     assert "stack" not in code  # the inference op takes the weights unstacked: nothing re-stacks them per call
-    assert ("rmeeto.merge_plan" in code) == (r > 0)
+    # no gradients, 197 tokens: the merge step is one op (one launch, or two inside a CUDA-graph capture)
+    assert ("rmeeto.merge_add_rmsnorm_step_inference" in code) == (r > 0) and "rmeeto.merge_plan" not in code
 
 
 @pytest.mark.parametrize("r", [0, 11])
@@ -52,6 +53,22 @@ def test_export_runs_the_kernels_and_matches(r):
     assert "rmeeto.bimamba" in str(program.graph)
     with torch.no_grad():
         assert rel(program.module()(x), m(x)) < 1e-5
+
+
+@pytest.mark.parametrize("mode", ["default", "reduce-overhead"])
+def test_compiled_inference_takes_the_one_op_merge_step(mode):
+    """Inductor's code for a patched Vim's no-grad forward, with the merge step as one op: its one launch, or, while
+    ``reduce-overhead`` captures a CUDA graph, the plan and the merge + add + norm; eager's logits either way."""
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    m = rmeeto.patch(rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10), r=5)
+    m = m.cuda().eval()
+    x = torch.randn(2, 3, 64, 64, device="cuda")
+    with torch.no_grad():
+        want = m(x)
+        compiled = torch.compile(m, mode=None if mode == "default" else mode)
+        got = [compiled(x).clone() for _ in range(3)]  # reduce-overhead: warm-up, capture, replay
+    assert max(rel(g, want) for g in got) < 1e-4
 
 
 def test_compiled_video_model_with_the_tiled_merge():

@@ -204,8 +204,9 @@ class MergeBlockMixin:
         normed = None
         with_norm = fused is not None and residual is not None and hasattr(self, "mix") and \
             kernel_settings.current().merge_norm
-        if with_norm and state.groups is None and fused.merge_once_applies(metric, hidden, residual, self.norm.weight):
-            # eager inference: plan, merge, add and norm in one launch (no plan object to follow groups with)
+        if with_norm and state.groups is None and fused.merge_once_applies(metric, hidden, residual, self.norm.weight,
+                                                                           cfg.mode):
+            # inference: plan, merge, add and norm in one launch (no plan object to follow groups with)
             normed, residual, state.size, state.cls_index = fused.merge_add_norm_once(
                 metric, self.drop_path(hidden), residual, self.norm.weight, self.norm.eps, r, state.cls_index,
                 state.size, cfg.mode)

@@ -251,6 +251,27 @@ def _merge_add_rmsnorm_grad(ctx, g_normed, g_res):
 _merge_add_rmsnorm.register_autograd(_merge_add_rmsnorm_grad, setup_context=_merge_add_rmsnorm_setup)
 
 
+def _merge_add_rmsnorm_step_impl(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor, size: Optional[Tensor],
+                                 eps: float, r: int, cls_index: int, mode: str) -> tuple[Tensor, Tensor, Tensor]:
+    """``(normed, residual fp32, new sizes)`` of one merge step and the block's add + RMSNorm without gradients: the
+    one launch of :mod:`.merge_once`, or the plan and the merge + add + norm while a CUDA graph is captured (compiled
+    with ``mode="reduce-overhead"``), whose many programs cost the GPU less."""
+    if merge_once.applies(metric, x, False):
+        return merge_once.plan_add_norm(metric, x, y, weight, eps, r, cls_index, size, mode)[:3]
+    p = tm.plan(metric, r, cls_index, size, mode)
+    return (*tm.apply_add_norm(p, x.contiguous(), y.contiguous(), weight, eps), p.new_size)
+
+
+def _merge_add_rmsnorm_step_fake(metric, x, y, weight, size, eps, r, cls_index, mode):
+    B, T, C = x.shape
+    out_len = T - min(r, (T - 1) // 2)
+    return (x.new_empty(B, out_len, C), x.new_empty(B, out_len, C, dtype=torch.float32),
+            x.new_empty(B, out_len, 1, dtype=torch.float32))
+
+
+_op_without_autograd("merge_add_rmsnorm_step_inference", _merge_add_rmsnorm_step_impl, _merge_add_rmsnorm_step_fake)
+
+
 def _plan_of(slot, w, owner, new_size, src, first, nsrc, merged: bool, out_len: Optional[int] = None,
              cls_index: int = 0) -> tm.FusedPlan:
     if out_len is None:
@@ -322,14 +343,24 @@ def merge_add_norm(p: tm.FusedPlan, x: Tensor, y: Tensor, weight: Tensor, eps: f
     return op(x, y, weight, p.slot, p.w, p.owner, p.src, p.first, p.nsrc, p.merged, float(eps))
 
 
-def merge_once_applies(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor) -> bool:
-    """Whether :func:`merge_add_norm_once` may stand in for the plan and the merge + add + norm: an eager forward
-    without gradients (not compiled, not captured in a CUDA graph) of at most 257 tokens."""
-    return not torch.compiler.is_compiling() and merge_once.applies(metric, x, needs_grad(x, y, weight))
+def merge_once_applies(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor, mode: str) -> bool:
+    """Whether :func:`merge_add_norm_once` may stand in for the plan and the merge + add + norm: a forward without
+    gradients of at most 257 tokens, eager and not captured in a CUDA graph, or compiled (then one custom op, which
+    decides at run time) unless it draws random scores (``prune-random`` draws them in the graph)."""
+    if needs_grad(x, y, weight) or not merge_once.fits(metric):
+        return False
+    if torch.compiler.is_compiling():
+        return mode != "prune-random"
+    return merge_once.applies(metric, x, False)
 
 
 def merge_add_norm_once(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor, eps: float, r: int, cls_index: int,
                         size: Optional[Tensor], mode: str) -> tuple[Tensor, Tensor, Tensor, int]:
     """``(normed, residual fp32, new sizes, new class index)`` of one merge step and the block's residual add +
     RMSNorm in one launch (:mod:`rmeeto.ops.triton.merge_once`); only where :func:`merge_once_applies`."""
-    return merge_once.plan_add_norm(metric, x, y, weight, eps, r, cls_index, size, mode)
+    if not torch.compiler.is_compiling():
+        return merge_once.plan_add_norm(metric, x, y, weight, eps, r, cls_index, size, mode)
+    T = metric.shape[1]
+    normed, res, new_size = torch.ops.rmeeto.merge_add_rmsnorm_step_inference(metric, x, y, weight, size, float(eps),
+                                                                              r, cls_index, mode)
+    return normed, res, new_size, cls_index * (T - min(r, (T - 1) // 2)) // T

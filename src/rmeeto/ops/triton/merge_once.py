@@ -6,7 +6,8 @@ nine allocations, and an eager forward of a small model is bound by that host ti
 (``merge.plan_image``), waits at a barrier, and writes the merged ``x + y`` and its RMSNorm
 (``merge.add_norm_rows``): the same plan, residual and sizes bit for bit (the norm's row sum may add up in another
 order). No gradient flows through it (the plan's slots and weights stay in the scratch), and CUDA-graph captures keep
-the two launches, whose many programs cost less GPU time. Eager Vim-Ti r=5 on one H200 (2026-12-04,
+the two launches, whose many programs cost less GPU time. Compiled inference reaches it through one custom op
+(``rmeeto::merge_add_rmsnorm_step_inference``), which takes the two launches while a graph is captured. Eager Vim-Ti r=5 on one H200 (2026-12-04,
 docs/benchmarks/2026-12-04-h200-scan-narrow): 0.35-0.46 ms less host time per forward; synchronised, 1.06-1.07x
 at batch 1 and 0.97-1.00x at batch 128 against the two launches.
 """
@@ -49,11 +50,15 @@ def _once_kernel(m_ptr, size_ptr, score_ptr, x_ptr, y_ptr, no_ptr, ro_ptr, nw_pt
                       first_ptr, nsrc_ptr, w_ptr, T, C, out_len, r, eps, MERGE, BC)
 
 
+def fits(metric: Tensor) -> bool:
+    """Whether the sequence is short enough for one program per image."""
+    return metric.shape[1] <= ONCE_CFG["max_tokens"] and metric.shape[1] // 2 <= MAX_SOURCES
+
+
 def applies(metric: Tensor, x: Tensor, needs_grad: bool) -> bool:
     """Whether this one launch may replace the plan and the merge + add + norm: no gradient, not a CUDA-graph
     capture, a short enough sequence."""
-    return (not needs_grad and metric.shape[1] <= ONCE_CFG["max_tokens"] and metric.shape[1] // 2 <= MAX_SOURCES
-            and not (x.is_cuda and torch.cuda.is_current_stream_capturing()))
+    return not needs_grad and fits(metric) and not (x.is_cuda and torch.cuda.is_current_stream_capturing())
 
 
 @torch.no_grad()
