@@ -9,7 +9,8 @@ the kernels by total device time (compiled and eager side by side).
     python scripts/profile_compile.py --model vim_tiny_patch16_224 --r 0 --batch-size 128 [--skip-module-guards]
         [--inductor size_asserts=False ...]
 
-``--skip-module-guards`` compiles with ``options={"guard_filter_fn":
+``--compiled-two-op-merge`` traces the merge step of a no-grad forward as the plan op and the merge + add + norm op,
+as compiled forwards did before one op took it (eager forwards keep their one launch). ``--skip-module-guards`` compiles with ``options={"guard_filter_fn":
 torch.compiler.skip_guard_on_all_nn_modules_unsafe}`` (docs/benchmarks/2026-12-02-cpu-guards). ``--inductor KEY=VALUE``
 (repeatable) sets an Inductor option for the compile, the value read as a Python literal (``freezing=True``). Also
 prints how many graphs were compiled and each model's host time per call: from the call to its return, nothing
@@ -114,7 +115,14 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=14)
     ap.add_argument("--skip-module-guards", action="store_true", help="compile without Dynamo's module guards")
     ap.add_argument("--inductor", action="append", default=[], metavar="KEY=VALUE", help="an Inductor option")
+    ap.add_argument("--compiled-two-op-merge", action="store_true",
+                    help="compiled forwards plan and merge in two ops, as before 2026-12-04 (eager keeps one launch)")
     a = ap.parse_args()
+    if a.compiled_two_op_merge:
+        from rmeeto.ops.triton import library
+
+        one_op = library.merge_once_applies
+        library.merge_once_applies = lambda *args: not torch.compiler.is_compiling() and one_op(*args)
     options = compile_options(a.skip_module_guards, a.inductor)
     m = rmeeto.create_model(a.model).cuda().eval().half()
     if a.r:
