@@ -10,11 +10,12 @@ the kernels by total device time (compiled and eager side by side).
         [--inductor size_asserts=False ...]
 
 ``--compiled-two-op-merge`` traces the merge step of a no-grad forward as the plan op and the merge + add + norm op,
-as compiled forwards did before one op took it (eager forwards keep their one launch). ``--skip-module-guards`` compiles with ``options={"guard_filter_fn":
-torch.compiler.skip_guard_on_all_nn_modules_unsafe}`` (docs/benchmarks/2026-12-02-cpu-guards). ``--inductor KEY=VALUE``
-(repeatable) sets an Inductor option for the compile, the value read as a Python literal (``freezing=True``). Also
-prints how many graphs were compiled and each model's host time per call: from the call to its return, nothing
-synchronised inside, the GPU idle at the start (so the kernels it enqueues do not hold it up).
+as compiled forwards did before one op took it (eager forwards keep their one launch). ``--skip-module-guards``
+compiles with ``options={"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe}``
+(docs/benchmarks/2026-12-02-cpu-guards). ``--inductor KEY=VALUE`` (repeatable) sets an Inductor option for the
+compile, the value read as a Python literal (``freezing=True``). Also prints how many graphs were compiled and each
+model's host time per call: from the call to its return, nothing synchronised inside, the GPU idle at the start (so
+the kernels it enqueues do not hold it up).
 """
 from __future__ import annotations
 

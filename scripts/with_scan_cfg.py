@@ -10,8 +10,8 @@ of :mod:`rmeeto.ops.triton.merge_book` (``book.few_r=0``: the merge plan's sorts
 ``tbook.KEY`` ``BEST_CFG[KEY]`` / ``TILED_BOOK_CFG[KEY]`` of :mod:`rmeeto.ops.triton.merge_tiled` (the tiled plan's
 score blocks; its bookkeeping's warps, source limit, search and compaction), ``carry.KEY`` ``CARRY_CFG[KEY]`` of
 :mod:`rmeeto.ops.triton.scan_chunk` (the chunked scan's carry pass), ``once.KEY`` ``ONCE_CFG[KEY]`` of
-:mod:`rmeeto.ops.triton.merge_once` (``once.max_tokens=0``: eager inference plans and merges in two launches), ``chunk.KEY`` ``CHUNK_CFG[KEY]`` of
-:mod:`rmeeto.ops.triton.scan` (when and how finely the scan is cut into chunks);
+:mod:`rmeeto.ops.triton.merge_once` (``once.max_tokens=0``: eager inference plans and merges in two launches),
+``chunk.KEY`` ``CHUNK_CFG[KEY]`` of :mod:`rmeeto.ops.triton.scan` (when and how finely the scan is cut into chunks);
 ``set.FIELD=VALUE`` sets a field of
 :mod:`rmeeto.ops.settings` to a value it takes, 0 or 1 for a boolean one (``set.merge_norm=0``,
 ``set.scan_split=off``). ``swap.MOD.NAME=OTHER`` replaces function ``NAME`` of ``rmeeto.ops.triton.MOD`` with the one of

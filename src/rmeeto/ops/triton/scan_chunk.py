@@ -7,9 +7,10 @@ entering a chunk is carried over whole chunks with one decay each, ``exp2(A2 * S
 the sum of the (softplus'd) ``delta`` over the chunk:
 
 - phase 1 (``_chunk_local_kernel``, one program per channel block x batch element x direction x chunk, less a
-  direction's last chunk in scan order for the forward): the chunk's end state from a zero start and, for the backward, the chunk's adjoint carry
-  ``a_first * dh_first`` from a zero adjoint at its end (``ADJ``; ``dh_t = C_t dy_t + a_{t+1} dh_{t+1}``,
-  walked in reverse scan order, in the same loop as the state: two independent chains), plus ``S_c``;
+  direction's last chunk in scan order for the forward): the chunk's end state from a zero start and, for the
+  backward, the chunk's adjoint carry ``a_first * dh_first`` from a zero adjoint at its end (``ADJ``;
+  ``dh_t = C_t dy_t + a_{t+1} dh_{t+1}``, walked in reverse scan order, in the same loop as the state: two independent
+  chains), plus ``S_c``;
 - phase 2 (``_chunk_carry_kernel``, one program per channel block x batch element x direction): a pass
   over the chunks, ``H_c = exp2(A2 S_c) H_{c-1} + h_c`` in scan order and ``G_{c-1} = exp2(A2 S_c) G_c +
   P_c`` in reverse, written in place: afterwards slot ``c`` holds the state entering chunk ``c`` and the
