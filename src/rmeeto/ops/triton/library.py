@@ -164,7 +164,7 @@ def _merge_plan(metric: Tensor, size: Optional[Tensor], scores: Optional[Tensor]
 
 def _merge_plan_fake(metric, size, scores, r, cls_index, mode):
     B, T, _ = metric.shape
-    r = min(r, (T - 1) // 2)
+    r = tm.step_shape(T, r, cls_index)[0]
     i32 = dict(dtype=torch.int32)
     rows = T - r if mode == "merge" else 0
     return [metric.new_empty(B, T, **i32), metric.new_empty(B, T, dtype=torch.float32),
@@ -264,7 +264,7 @@ def _merge_add_rmsnorm_step_impl(metric: Tensor, x: Tensor, y: Tensor, weight: T
 
 def _merge_add_rmsnorm_step_fake(metric, x, y, weight, size, eps, r, cls_index, mode):
     B, T, C = x.shape
-    out_len = T - min(r, (T - 1) // 2)
+    out_len = T - tm.step_shape(T, r, cls_index)[0]
     return (x.new_empty(B, out_len, C), x.new_empty(B, out_len, C, dtype=torch.float32),
             x.new_empty(B, out_len, 1, dtype=torch.float32))
 
@@ -319,9 +319,8 @@ def merge_plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], m
     scores = torch.rand(B, T // 2, device=metric.device) if mode == "prune-random" else None
     slot, w, owner, new_size, src, first, nsrc = torch.ops.rmeeto.merge_plan(metric.detach(), size, scores, r,
                                                                             cls_index, mode)
-    r = min(r, (T - 1) // 2)
     return _plan_of(slot, w, owner, new_size, src, first, nsrc, mode == "merge",
-                    cls_index=cls_index * (T - r) // T)
+                    cls_index=tm.step_shape(T, r, cls_index)[1])
 
 
 def merge_apply(p: tm.FusedPlan, x: Tensor, y: Optional[Tensor]) -> tuple[Tensor, Optional[Tensor]]:
@@ -360,7 +359,6 @@ def merge_add_norm_once(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor, ep
     RMSNorm in one launch (:mod:`rmeeto.ops.triton.merge_once`); only where :func:`merge_once_applies`."""
     if not torch.compiler.is_compiling():
         return merge_once.plan_add_norm(metric, x, y, weight, eps, r, cls_index, size, mode)
-    T = metric.shape[1]
     normed, res, new_size = torch.ops.rmeeto.merge_add_rmsnorm_step_inference(metric, x, y, weight, size, float(eps),
                                                                               r, cls_index, mode)
-    return normed, res, new_size, cls_index * (T - min(r, (T - 1) // 2)) // T
+    return normed, res, new_size, tm.step_shape(metric.shape[1], r, cls_index)[1]

@@ -223,6 +223,13 @@ class FusedPlan:
 SCORES = {"merge": 0, "prune": 0, "prune-norm": 1, "prune-random": 2}  # how the kernel ranks the sources
 
 
+def step_shape(T: int, r: int, cls_index: int) -> tuple[int, int]:
+    """``(r, new class index)`` of one fused step on ``T`` tokens: ``r`` as the step can take it (at most
+    ``(T - 1) // 2``) and the class token moved in proportion (``T - r`` tokens after the step)."""
+    r = min(r, (T - 1) // 2)
+    return r, cls_index * (T - r) // T
+
+
 def supported(metric: Tensor, cls_index, mode: str, order: str, distance: str, cls: str) -> bool:
     """Whether these settings and shapes have a fused path (otherwise use ``merge.py``)."""
     return (mode in SCORES and order == "keep" and distance == "cosine" and cls == "proportional"
@@ -245,8 +252,7 @@ def plan(metric: Tensor, r: int, cls_index: int, size: Optional[Tensor], mode: s
         raise ValueError(f"the single-program merge plan takes at most {2 * MAX_SOURCES + 1} tokens, got {T}; "
                          "use tiled=True or None")
     merged = mode == "merge"
-    r = min(r, (T - 1) // 2)
-    new_cls = cls_index * (T - r) // T
+    r, new_cls = step_shape(T, r, cls_index)
     metric = metric if metric.stride(-1) == 1 else metric.contiguous()
     dev = metric.device
     i32 = dict(device=dev, dtype=torch.int32)

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from .launch import launch, next_pow2
 from . import merge_book
-from .merge import MAX_SOURCES, SCORES, add_norm_rows, plan_image
+from .merge import MAX_SOURCES, SCORES, add_norm_rows, plan_image, step_shape
 
 # max_tokens: the longest sequence it takes (0: never; the single-program plan's limit is 257); the launch's warps;
 # values per (rows x channels) step of the apply
@@ -69,7 +69,7 @@ def plan_add_norm(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor, eps: flo
     ``merge.plan`` followed by ``merge.apply_add_norm`` gives, from ``metric`` (batch, T, any width), the block's
     input ``x`` and the fp32 residual stream ``y`` (batch, T, C). ``prune-random`` draws its scores as ``plan`` does."""
     B, T, C = x.shape
-    r = min(r, (T - 1) // 2)
+    r, new_cls = step_shape(T, r, cls_index)
     out_len = T - r
     metric = metric if metric.stride(-1) == 1 else metric.contiguous()
     x, y = x.contiguous(), y.contiguous()
@@ -81,7 +81,6 @@ def plan_add_norm(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor, eps: flo
     w = torch.empty(B, T, device=dev, dtype=torch.float32)
     score = torch.rand(B, T // 2, device=dev) if mode == "prune-random" else w
     sz = size.reshape(B, T).contiguous().float() if size is not None else w
-    new_cls = cls_index * out_len // T
     bc = next_pow2(C)
     if B:
         launch(_once_kernel, (B,), metric, sz, score, x, y, normed, res, weight, new_size, ints, w,
