@@ -350,7 +350,7 @@ def merge_once_applies(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor, mod
         return False
     if torch.compiler.is_compiling():
         return mode != "prune-random"
-    return merge_once.applies(metric, x, False)
+    return not merge_once.capturing(x)
 
 
 def merge_add_norm_once(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor, eps: float, r: int, cls_index: int,

@@ -56,10 +56,15 @@ def fits(metric: Tensor) -> bool:
     return metric.shape[1] <= ONCE_CFG["max_tokens"] and metric.shape[1] // 2 <= MAX_SOURCES
 
 
+def capturing(x: Tensor) -> bool:
+    """Whether a CUDA graph is being captured on ``x``'s device, where the two launches serve instead."""
+    return x.is_cuda and torch.cuda.is_current_stream_capturing()
+
+
 def applies(metric: Tensor, x: Tensor, needs_grad: bool) -> bool:
     """Whether this one launch may replace the plan and the merge + add + norm: no gradient, not a CUDA-graph
     capture, a short enough sequence."""
-    return not needs_grad and fits(metric) and not (x.is_cuda and torch.cuda.is_current_stream_capturing())
+    return not needs_grad and fits(metric) and not capturing(x)
 
 
 @torch.no_grad()
