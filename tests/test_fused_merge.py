@@ -510,8 +510,10 @@ def test_merge_once_cuda(case, mode, dtype):
 
 @pytest.mark.gpu
 def test_patched_vim_eager_inference_takes_one_launch(monkeypatch):
-    """An eager no-grad forward of a patched Vim takes the one-launch merge; with gradients, in a CUDA graph capture
-    or with merge groups tracked it takes the plan and the merge + add + norm; the logits agree."""
+    """An eager no-grad forward of a patched Vim takes the one-launch merge; with it turned off
+    (``ONCE_CFG["max_tokens"] = 0``) or with gradients it takes the plan and the merge + add + norm; the logits
+    agree. (A CUDA-graph capture takes the two launches through ``merge_once.capturing``; ``compare_once`` checks that
+    branch of the compiled op.)"""
     import rmeeto
     from rmeeto.ops.triton import merge_once
 

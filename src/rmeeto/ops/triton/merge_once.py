@@ -8,9 +8,9 @@ nine allocations, and an eager forward of a small model is bound by that host ti
 order). No gradient flows through it (the plan's slots and weights stay in the scratch), and CUDA-graph captures keep
 the two launches, whose many programs cost less GPU time. Compiled inference reaches it through one custom op
 (``rmeeto::merge_add_rmsnorm_step_inference``), which takes the two launches while a graph is captured. Eager Vim-Ti
-r=5 on one H200 (2026-12-04, docs/benchmarks/2026-12-04-h200-scan-narrow): 0.35-0.46 ms less host time per forward;
-synchronised, 1.06-1.07x at batch 1 and 0.97-1.00x at batch 128 against the two launches (1.055x at batch 1, 1.00-1.06x
-at 8-64, 0.993x at 128 in docs/benchmarks/2026-12-04-h200-host-cores).
+r=5 on one H200 against the two launches (2026-12-04, docs/benchmarks/2026-12-04-h200-scan-narrow and
+2026-12-04-h200-host-cores): 0.35-0.46 ms less host time per forward; synchronised, 1.055-1.07x at batch 1,
+1.00-1.06x at 8-64 and 0.97-1.00x at 128.
 """
 from __future__ import annotations
 
