@@ -1,6 +1,6 @@
 """rmeeto's Triton selective scan against mamba_ssm's CUDA ``selective_scan_fn``, one direction, fp16, N 16.
 
-Median ms from ``triton.testing.do_bench``; the ratio is mamba_ssm's time over rmeeto's (above 1: rmeeto is
+Median ms from ``triton.testing.do_bench`` (``--cuda-graph``: of replays of a graph of each call); the ratio is mamba_ssm's time over rmeeto's (above 1: rmeeto is
 faster). mamba_ssm's package ``__init__`` imports transformers, so its ``ops`` subpackage is loaded without it.
 Then, per shape, the channels-last copy of one (b, d, l) fp16 tensor that ``selective_scan_triton`` makes of
 ``u``, ``delta`` and ``z`` (and of the output gradient): ``Tensor.contiguous()`` against :mod:`rmeeto.ops.triton.layout`
@@ -54,12 +54,27 @@ def inputs(b: int, d: int, L: int, n: int = 16, requires_grad: bool = False):
     return [x.requires_grad_(requires_grad) for x in xs]
 
 
-def time_ms(fn, xs, backward: bool) -> float:
-    if not backward:
-        with torch.no_grad():
-            return do_bench(lambda: fn(*xs, True))
+def _captured(call):
+    """A CUDA graph of one ``call`` (warmed up on a side stream first, as torch's graph docs require)."""
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):
+        for _ in range(3):
+            call()
+    torch.cuda.current_stream().wait_stream(s)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        call()
+    return graph
+
+
+def time_ms(fn, xs, backward: bool, cuda_graph: bool = False) -> float:
+    """do_bench median ms of one call (forward, or forward + backward); with ``cuda_graph``, of one replay of a graph
+    of that call, so that neither side's host time counts."""
     g = torch.randn_like(xs[0])
-    return do_bench(lambda: torch.autograd.grad(fn(*xs, True), [x for x in xs], g))
+    call = (lambda: torch.autograd.grad(fn(*xs, True), [x for x in xs], g)) if backward else (lambda: fn(*xs, True))
+    with torch.set_grad_enabled(backward):
+        return do_bench(_captured(call).replay if cuda_graph else call)
 
 
 def model_check() -> None:
@@ -166,6 +181,9 @@ def main() -> None:
     ap.add_argument("--layout-cfgs", default="64/64/4,32/64/4,64/128/4,128/64/8,32/32/2")
     ap.add_argument("--copies-only", action="store_true", help="only the channels-last copy table (no mamba_ssm)")
     ap.add_argument("--profile", default="", help="only the kernel breakdown of our scan at these shapes")
+    ap.add_argument("--cuda-graph", action="store_true",
+                    help="time graph replays of each call (the kernels alone, for both sides) instead of the calls")
+    ap.add_argument("--no-copies", action="store_true", help="skip the channels-last copy table")
     ap.add_argument("--carry", default="", help="the chunk carry's BLOCK_E/K/num_warps (scan_chunk.CARRY_CFG)")
     a = ap.parse_args()
     if a.carry:
@@ -183,6 +201,7 @@ def main() -> None:
     theirs = mamba_selective_scan()
     print("mamba_ssm usable as a backend here:", "mamba_ssm" in dispatch.available_backends("cuda"))
     model_check()
+    print("timed:", "one CUDA-graph replay per call" if a.cuda_graph else "each call as enqueued")
     print(f"{'batch x width x length':24s} {'fwd ms ours':>11s} {'theirs':>7s} {'ratio':>6s} "
           f"{'f+b ms ours':>11s} {'theirs':>7s} {'ratio':>6s} {'max |diff| out':>14s}")
     for shape in a.shapes.split(","):
@@ -190,12 +209,13 @@ def main() -> None:
         xs = inputs(b, d, L)
         with torch.no_grad():
             diff = (selective_scan_triton(*xs, True).float() - theirs(*xs, True).float()).abs().max().item()
-        f_ours, f_theirs = time_ms(selective_scan_triton, xs, False), time_ms(theirs, xs, False)
+        f_ours, f_theirs = (time_ms(f, xs, False, a.cuda_graph) for f in (selective_scan_triton, theirs))
         xg = inputs(b, d, L, requires_grad=True)
-        b_ours, b_theirs = time_ms(selective_scan_triton, xg, True), time_ms(theirs, xg, True)
+        b_ours, b_theirs = (time_ms(f, xg, True, a.cuda_graph) for f in (selective_scan_triton, theirs))
         print(f"{shape:24s} {f_ours:11.3f} {f_theirs:7.3f} {f_theirs / f_ours:5.2f}x {b_ours:11.3f} {b_theirs:7.3f} "
               f"{b_theirs / b_ours:5.2f}x {diff:14.2e}", flush=True)
-    copy_table(a.shapes.split(","), a.layout_cfgs.split(","))
+    if not a.no_copies:
+        copy_table(a.shapes.split(","), a.layout_cfgs.split(","))
 
 
 if __name__ == "__main__":
