@@ -169,3 +169,42 @@ def test_host_bound_rows_are_marked_and_explained(capsys):
 def test_cpu_rows_have_no_host_share():
     rows = run_bench(_cfg())
     assert all(r["host_share"] is None for r in rows)
+
+
+def test_rounds_interleave_the_settings(monkeypatch, capsys):
+    """With ``rounds`` every setting is timed in turn, rounds times, on iters/rounds steps each; a row's median runs
+    over all its rounds' steps."""
+    from rmeeto import bench
+
+    calls, real = [], bench.measure
+
+    def spy(model, *a, **k):
+        res = real(model, *a, **k)
+        calls.append((res["ratio"] > 0, len(res["step_s"])))
+        return res
+    monkeypatch.setattr(bench, "measure", spy)
+    rows = run_bench(_cfg(iters=5, rounds=3))
+    assert calls == [(False, 2), (True, 2), (False, 2), (True, 2), (False, 1), (True, 1)]
+    assert [r["setting"] for r in rows] == ["r=0", "r=2"] and all(r["rounds"] == 3 for r in rows)
+    assert all("step_s" not in r for r in rows)
+    assert capsys.readouterr().out.count("r=2") == 1
+
+
+def test_combine_rounds_takes_the_median_of_every_step():
+    from rmeeto.bench import combine_rounds, split_iters
+
+    assert split_iters(30, 4) == [8, 8, 7, 7] and split_iters(3, 3) == [1, 1, 1]
+    a = dict(step_s=[1.0, 1.0], host_s=[0.5, 0.5], host_share=0.5, peak_mem_gb=2.0, ratio=0.1, gflops=1.0)
+    b = dict(step_s=[4.0], host_s=[4.0], host_share=1.0, peak_mem_gb=3.0, ratio=0.1, gflops=1.0)
+    c = dict(step_s=[2.0, 2.0], host_s=[2.0, 1.0], host_share=0.75, peak_mem_gb=1.0, ratio=0.1, gflops=1.0)
+    out = combine_rounds([a, b, c], batch_size=8)
+    assert out["ms_per_batch"] == 2000.0 and out["im_per_s"] == 4.0  # median of 1, 1, 4, 2, 2
+    assert out["host_share"] == 0.5  # median of 0.5, 0.5, 1, 1, 0.5
+    assert out["peak_mem_gb"] == 3.0 and "step_s" not in out and "host_s" not in out
+
+
+def test_rounds_are_checked():
+    with pytest.raises(UsageError, match="--rounds 4 needs at least as many --iters"):
+        check_bench(_cfg(iters=3, rounds=4))
+    with pytest.raises(UsageError, match="--rounds must be at least 1"):
+        check_bench(_cfg(rounds=0))

@@ -61,10 +61,11 @@ def test_vis_titles_and_keeps_the_aspect():
 def test_bench_runs_on_cpu(tmp_path, capsys):
     js = tmp_path / "b.json"
     assert main(["bench", "--model", "vim_tiny_patch16_224", "--model-kwargs", *TINY, "--r", "0,6",
-                 "--batch-size", "2", "--device", "cpu", "--dtype", "fp32", "--warmup", "0", "--iters", "1",
-                 "--json", str(js), "--plot", str(tmp_path / "b.png")]) == 0
+                 "--batch-size", "2", "--device", "cpu", "--dtype", "fp32", "--warmup", "0", "--iters", "2",
+                 "--rounds", "2", "--json", str(js), "--plot", str(tmp_path / "b.png")]) == 0
     rows = json.loads(js.read_text())["rows"]
     assert [r["setting"] for r in rows] == ["r=0", "r=6"] and rows[1]["ratio"] > 0 and rows[0]["im_per_s"] > 0
+    assert rows[0]["rounds"] == 2
     assert "speedup" in capsys.readouterr().out and (tmp_path / "b.png").is_file()
 
 

@@ -77,6 +77,7 @@ CASES = [
     (["bench", *TINY, "--device", "cpu", "--json", "{d}/no/b.json"], "create it or choose another path"),
     (["bench", *TINY, "--device", "cpu", "--plot", "{d}/b.xyz"], "end it in .png"),
     (["bench", *TINY, "--device", "cpu", "--iters", "0"], "--iters must be at least 1"),
+    (["bench", *TINY, "--device", "cpu", "--iters", "2", "--rounds", "3"], "needs at least as many --iters"),
     (["bench", *TINY, "--device", "cpu", "--mode", "squash"], "invalid choice"),
     # bench-data
     (["bench-data", *DATA, *TINY, "--img-size", "64"], "give the size once, with --img-size"),

@@ -3,6 +3,8 @@
 Protocol: a batch of random images, weights cast to the compute dtype with autocast on (as the
 official scripts do with ``model.half()``), warm-up iterations, then the median over timed
 iterations, each synchronised. ``--train`` times forward + backward + AdamW steps instead.
+``--rounds N`` interleaves the settings: each is timed N times in turn, on iters/N steps, which keeps a
+drift of the host's speed (eager forwards of small models are bound by it) out of the speed-ups.
 """
 from __future__ import annotations
 
@@ -117,12 +119,34 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
             step = graphed(fwd_nograd, dev)
     times, host = _timeit(step, dev, warmup, iters)
     model.float()
-    med = statistics.median(times)
-    # on the CPU every op finishes before it returns, so the host part is the whole step and says nothing
-    host_share = statistics.median(h / t for h, t in zip(host, times)) if dev.type == "cuda" else None
-    return {"im_per_s": batch_size / med, "ms_per_batch": med * 1e3, "host_share": host_share,
+    return {**_summary(times, host, batch_size, dev.type == "cuda"), "step_s": times, "host_s": host,
             "peak_mem_gb": torch.cuda.max_memory_allocated(dev) / 2 ** 30 if dev.type == "cuda" else None,
             "ratio": reduction_ratio(model), "gflops": gflops(model)}
+
+
+def _summary(times: list[float], host: list[float], batch_size: int, on_gpu: bool) -> dict:
+    """Images/s and ms of the median step, and the median host share (GPU only)."""
+    med = statistics.median(times)
+    # on the CPU every op finishes before it returns, so the host part is the whole step and says nothing
+    host_share = statistics.median(h / t for h, t in zip(host, times)) if on_gpu else None
+    return {"im_per_s": batch_size / med, "ms_per_batch": med * 1e3, "host_share": host_share}
+
+
+def combine_rounds(rounds: list[dict], batch_size: int) -> dict:
+    """One setting's :func:`measure` results (its rounds) as one: the median over all their timed steps, the
+    highest peak memory. The per-step lists ``step_s`` and ``host_s`` are left out."""
+    times = [t for r in rounds for t in r["step_s"]]
+    host = [h for r in rounds for h in r["host_s"]]
+    out = {k: v for k, v in rounds[-1].items() if k not in ("step_s", "host_s")}
+    out.update(_summary(times, host, batch_size, out["host_share"] is not None))
+    peaks = [r["peak_mem_gb"] for r in rounds if r["peak_mem_gb"] is not None]
+    out["peak_mem_gb"] = max(peaks) if peaks else None
+    return out
+
+
+def split_iters(iters: int, rounds: int) -> list[int]:
+    """``iters`` timed steps spread over ``rounds`` rounds as evenly as they go."""
+    return [iters // rounds + (k < iters % rounds) for k in range(rounds)]
 
 
 def merge_cost_ms(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp16", iters: int = 3) -> float:
@@ -200,6 +224,7 @@ class BenchConfig:
     cuda_graph: bool = False
     warmup: int = 20
     iters: int = 30
+    rounds: int = 1  # interleave: every setting times iters/rounds steps in turn, rounds times
     merge_cost: bool = False  # also profile the merge blocks' own work per forward (inference only)
 
 
@@ -217,28 +242,38 @@ def run_bench(cfg: BenchConfig) -> list[dict]:
 
 
 def _bench_settings(cfg: BenchConfig, backend: str, merge: str, label: str, rows: list) -> None:
-    """One model, every setting in turn; speedups are over the first (unpatched) row."""
+    """One model, every setting in turn, ``cfg.rounds`` times over (so that a drift in the machine's speed reaches
+    every setting alike); speedups are over the first (unpatched) row."""
     model = create_model(cfg.model, **cfg.model_kwargs)
     model.backend = None if backend == "auto" else backend
     model.merge_impl = merge
+    done: list[list[dict]] = [[] for _ in cfg.settings]
     base = None
-    for kind, value in cfg.settings:
-        if value:
-            patch(model, **{kind: value}, mode=cfg.mode)
-        else:
-            unpatch(model)
-        res = measure(model, cfg.batch_size, cfg.device, cfg.dtype, cfg.train, cfg.warmup, cfg.iters,
-                      cfg.cuda_graph)
-        if cfg.merge_cost:
-            res["merge_ms"] = merge_cost_ms(model, cfg.batch_size, cfg.device, cfg.dtype)
-        base = base or res["im_per_s"]
-        ideal = 1.0 / (1.0 - res["ratio"])
-        res.update(model=cfg.model, backend=label, merge=merge,
-                   setting=f"{kind}={value}", speedup=res["im_per_s"] / base, ideal=ideal,
-                   of_ideal=res["im_per_s"] / base / ideal, mode="train" if cfg.train else "infer",
-                   dtype=cfg.dtype, batch_size=cfg.batch_size, cuda_graph=cfg.cuda_graph)
-        rows.append(res)
-        print_row(res, header=len(rows) == 1)
+    for rnd, iters in enumerate(split_iters(cfg.iters, cfg.rounds)):
+        for (kind, value), results in zip(cfg.settings, done):
+            if value:
+                patch(model, **{kind: value}, mode=cfg.mode)
+            else:
+                unpatch(model)
+            results.append(measure(model, cfg.batch_size, cfg.device, cfg.dtype, cfg.train, cfg.warmup, iters,
+                                   cfg.cuda_graph))
+            if rnd < cfg.rounds - 1:
+                continue
+            res = combine_rounds(results, cfg.batch_size)
+            if cfg.merge_cost:
+                res["merge_ms"] = merge_cost_ms(model, cfg.batch_size, cfg.device, cfg.dtype)
+            base = base or res["im_per_s"]
+            _describe(res, cfg, label, merge, f"{kind}={value}", base)
+            rows.append(res)
+            print_row(res, header=len(rows) == 1)
+
+
+def _describe(res: dict, cfg: BenchConfig, label: str, merge: str, setting: str, base: float) -> None:
+    """Add a row's speed-up over ``base`` images/s, its ideal, and what was run."""
+    ideal = 1.0 / (1.0 - res["ratio"])
+    res.update(model=cfg.model, backend=label, merge=merge, setting=setting, speedup=res["im_per_s"] / base,
+               ideal=ideal, of_ideal=res["im_per_s"] / base / ideal, mode="train" if cfg.train else "infer",
+               dtype=cfg.dtype, batch_size=cfg.batch_size, cuda_graph=cfg.cuda_graph, rounds=cfg.rounds)
 
 
 def print_row(r: dict, header: bool = False) -> None:
@@ -315,6 +350,10 @@ def check_bench(cfg: BenchConfig, json_path: Optional[str] = None, plot_path: Op
     check_at_least(cfg.batch_size, "--batch-size", 1)
     check_at_least(cfg.iters, "--iters", 1)
     check_at_least(cfg.warmup, "--warmup", 0)
+    check_at_least(cfg.rounds, "--rounds", 1)
+    if cfg.rounds > cfg.iters:
+        raise UsageError(f"--rounds {cfg.rounds} needs at least as many --iters (got {cfg.iters}): every round times "
+                         "one step or more of each setting")
     if json_path:
         check_out_file(json_path, "--json")
     if plot_path:
@@ -332,7 +371,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                       settings=parse_settings(args.r, args.ratio), mode=args.mode, batch_size=args.batch_size,
                       device=args.device, dtype=args.dtype, backends=args.backend.split(","),
                       merges=args.merge.split(","), train=args.train, cuda_graph=args.cuda_graph,
-                      warmup=args.warmup, iters=args.iters, merge_cost=args.merge_cost)
+                      warmup=args.warmup, iters=args.iters, rounds=args.rounds, merge_cost=args.merge_cost)
     check_bench(cfg, args.json, args.plot)
     rows = run_bench(cfg)
     meta = environment(args.device)
@@ -365,8 +404,11 @@ def register(sub) -> None:
                    "backward, as rmeeto train --cuda-graph) from a CUDA graph")
     p.add_argument("--merge-cost", action="store_true",
                    help="also profile what the merge blocks' own work (plan + apply) costs per batch, and its share")
-    p.add_argument("--warmup", type=int, default=20, help="untimed iterations first")
+    p.add_argument("--warmup", type=int, default=20, help="untimed iterations before each setting's timed ones")
     p.add_argument("--iters", type=int, default=30, help="timed iterations (the median is reported)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="time the settings in turn this many times, iters/rounds steps each (with --warmup each "
+                   "time), and report the median over all: speed-ups then hold when the machine's speed drifts")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the rows here")
     p.add_argument("--plot", default=None, metavar="PNG", help="also plot images/s against the ratio here "
                    "(needs matplotlib: pip install 'rmeeto[plot]')")
