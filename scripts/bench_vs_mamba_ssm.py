@@ -1,10 +1,11 @@
 """rmeeto's Triton selective scan against mamba_ssm's CUDA ``selective_scan_fn``, one direction, fp16, N 16.
 
-Median ms from ``triton.testing.do_bench`` (``--cuda-graph``: of replays of a graph of each call); the ratio is mamba_ssm's time over rmeeto's (above 1: rmeeto is
-faster). mamba_ssm's package ``__init__`` imports transformers, so its ``ops`` subpackage is loaded without it.
-Then, per shape, the channels-last copy of one (b, d, l) fp16 tensor that ``selective_scan_triton`` makes of
-``u``, ``delta`` and ``z`` (and of the output gradient): ``Tensor.contiguous()`` against :mod:`rmeeto.ops.triton.layout`
-at each ``--layout-cfgs`` entry (BLOCK_C/BLOCK_L/num_warps).
+Median ms from ``triton.testing.do_bench`` (``--cuda-graph``: of replays of a graph of each call, so that neither
+side's host time counts); the ratio is mamba_ssm's time over rmeeto's (above 1: rmeeto is faster). mamba_ssm's
+package ``__init__`` imports transformers, so its ``ops`` subpackage is loaded without it. Then (unless
+``--no-copies``), per shape, the channels-last copy of one (b, d, l) fp16 tensor that ``selective_scan_triton``
+makes of ``u``, ``delta`` and ``z`` (and of the output gradient): ``Tensor.contiguous()`` against
+:mod:`rmeeto.ops.triton.layout` at each ``--layout-cfgs`` entry (BLOCK_C/BLOCK_L/num_warps).
 
     python scripts/bench_vs_mamba_ssm.py --shapes 128x768x197,32x768x1569
 """

@@ -408,7 +408,8 @@ def register(sub) -> None:
     p.add_argument("--iters", type=int, default=30, help="timed iterations (the median is reported)")
     p.add_argument("--rounds", type=int, default=1,
                    help="time the settings in turn this many times, iters/rounds steps each (with --warmup each "
-                   "time), and report the median over all: speed-ups then hold when the machine's speed drifts")
+                   "time), and report the median over all, so that a drift of the machine's speed reaches every "
+                   "setting alike")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the rows here")
     p.add_argument("--plot", default=None, metavar="PNG", help="also plot images/s against the ratio here "
                    "(needs matplotlib: pip install 'rmeeto[plot]')")
