@@ -57,3 +57,16 @@ def test_eval_times_graph_replays(tmp_path):
     res = json.loads((out / "eval.json").read_text())["results"]
     assert [r["r"] for r in res] == [0, 2]
     assert all(r["images_per_s"] > 0 and 0 < r["host_share"] <= 1 for r in res)
+
+
+@pytest.mark.parametrize("train", [False, True], ids=["infer", "train"])
+def test_rounds_with_cuda_graphs(train):
+    """``--rounds`` with ``--cuda-graph``: every round captures (and frees) its own graph; each row combines every
+    round's steps and keeps the highest peak memory."""
+    cfg = bench.BenchConfig(model="vim_tiny_patch16_224", model_kwargs={"depth": 4}, settings=[("r", 0), ("r", 5)],
+                            device="cuda", dtype="bf16" if train else "fp16", batch_size=8, train=train,
+                            cuda_graph=True, warmup=2, iters=6, rounds=3)
+    bench.check_bench(cfg)
+    rows = bench.run_bench(cfg)
+    assert [r["setting"] for r in rows] == ["r=0", "r=5"] and all(r["rounds"] == 3 for r in rows)
+    assert all(r["im_per_s"] > 0 and r["peak_mem_gb"] > 0 and 0 < r["host_share"] <= 1 for r in rows)
