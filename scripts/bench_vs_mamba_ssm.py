@@ -26,6 +26,7 @@ from triton.testing import do_bench
 
 import rmeeto
 
+from rmeeto.cuda_graphs import graphed
 from rmeeto.ops import dispatch
 from rmeeto.ops.triton import scan_chunk
 from rmeeto.ops.triton.layout import to_channels_last
@@ -55,27 +56,13 @@ def inputs(b: int, d: int, L: int, n: int = 16, requires_grad: bool = False):
     return [x.requires_grad_(requires_grad) for x in xs]
 
 
-def _captured(call):
-    """A CUDA graph of one ``call`` (warmed up on a side stream first, as torch's graph docs require)."""
-    s = torch.cuda.Stream()
-    s.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(s):
-        for _ in range(3):
-            call()
-    torch.cuda.current_stream().wait_stream(s)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        call()
-    return graph
-
-
 def time_ms(fn, xs, backward: bool, cuda_graph: bool = False) -> float:
     """do_bench median ms of one call (forward, or forward + backward); with ``cuda_graph``, of one replay of a graph
     of that call, so that neither side's host time counts."""
     g = torch.randn_like(xs[0])
     call = (lambda: torch.autograd.grad(fn(*xs, True), [x for x in xs], g)) if backward else (lambda: fn(*xs, True))
     with torch.set_grad_enabled(backward):
-        return do_bench(_captured(call).replay if cuda_graph else call)
+        return do_bench(graphed(call, xs[0].device) if cuda_graph else call)
 
 
 def model_check() -> None:
