@@ -304,7 +304,8 @@ def host_bound_note(rows: list[dict]) -> Optional[str]:
     if not any(host_bound(r) for r in rows):
         return None
     return (f"* host-bound: at least {HOST_BOUND_SHARE:.0%} of each step went to enqueuing it, so the GPU waited on "
-            "the CPU and these figures follow the CPU's speed; --cuda-graph replays the forward without that cost")
+            "the CPU and these figures follow the CPU's speed; --cuda-graph replays the forward without that cost, "
+            "and --rounds N times the settings in turn so that a drift of the CPU's speed reaches them alike")
 
 
 def plot(rows: list[dict], path: str) -> None:
