@@ -256,7 +256,7 @@ def _merge_add_rmsnorm_step_impl(metric: Tensor, x: Tensor, y: Tensor, weight: T
     """``(normed, residual fp32, new sizes)`` of one merge step and the block's add + RMSNorm without gradients: the
     one launch of :mod:`.merge_once`, or the plan and the merge + add + norm while a CUDA graph is captured (compiled
     with ``mode="reduce-overhead"``), whose many programs cost the GPU less."""
-    if merge_once.applies(metric, x, False):
+    if merge_once.fits(metric) and not merge_once.capturing(x):
         return merge_once.plan_add_norm(metric, x, y, weight, eps, r, cls_index, size, mode)[:3]
     p = tm.plan(metric, r, cls_index, size, mode)
     return (*tm.apply_add_norm(p, x.contiguous(), y.contiguous(), weight, eps), p.new_size)

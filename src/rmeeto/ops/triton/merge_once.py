@@ -61,12 +61,6 @@ def capturing(x: Tensor) -> bool:
     return x.is_cuda and torch.cuda.is_current_stream_capturing()
 
 
-def applies(metric: Tensor, x: Tensor, needs_grad: bool) -> bool:
-    """Whether this one launch may replace the plan and the merge + add + norm: no gradient, not a CUDA-graph
-    capture, a short enough sequence."""
-    return not needs_grad and fits(metric) and not capturing(x)
-
-
 @torch.no_grad()
 def plan_add_norm(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor, eps: float, r: int, cls_index: int,
                   size: Optional[Tensor], mode: str) -> tuple[Tensor, Tensor, Tensor, int]:
