@@ -8,7 +8,8 @@ table; asserts nothing.
     PYTHONPATH=src python scripts/bench_conv_proj.py [--shapes 128x384x197x12,128x768x197x24] [--dtype fp16]
         [--cfgs 64/64/64/4,32/64/64/4,64/128/64/8]
 
-A shape is batch x inner width x length x dt rank (16 states); a configuration BLOCK_M/BLOCK_E/BLOCK_EO/num_warps.
+A shape is batch x inner width x length x dt rank (16 states); a configuration BLOCK_M/BLOCK_E/BLOCK_EO/num_warps/
+num_stages, with ``/t`` after it to read x_proj from a transposed copy (channels contiguous).
 """
 from __future__ import annotations
 
@@ -51,8 +52,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shapes", default=SHAPES, help="batch x width x length x dt rank, comma-separated")
     ap.add_argument("--dtype", default="fp16", choices=sorted(DTYPES))
-    ap.add_argument("--cfgs", default="64/64/64/4,32/64/64/4,64/128/64/8,64/64/128/4,128/64/64/8,32/128/128/4",
-                    help="BLOCK_M/BLOCK_E/BLOCK_EO/num_warps each")
+    ap.add_argument("--cfgs", default="64/64/64/4/1,64/64/64/4/2,32/64/64/4/1,64/32/64/4/1,128/64/64/8/1,"
+                    "64/64/64/8/1,32/32/32/2/1,16/64/64/2/1",
+                    help="BLOCK_M/BLOCK_E/BLOCK_EO/num_warps/num_stages each; a trailing /t reads x_proj transposed")
     args = ap.parse_args(argv)
     if not torch.cuda.is_available():
         print("no CUDA device; nothing to benchmark", file=sys.stderr)
@@ -74,10 +76,18 @@ def main(argv=None) -> int:
         base = do_bench_cudagraph(lambda: _three_launches(*inputs), rep=50, return_mode="median")
         print(f"{shape:>18} {'3 launches':>13} | {base:7.4f}", flush=True)
         for spec in args.cfgs.split(","):
-            bm, be, beo, nw = (int(v) for v in spec.split("/"))
-            cp.CONV_PROJ_CFG.update(BLOCK_M=bm, BLOCK_E=be, BLOCK_EO=beo, num_warps=nw)
-            got = cp.conv_proj(*inputs)
-            ms = do_bench_cudagraph(lambda: cp.conv_proj(*inputs), rep=50, return_mode="median")
+            fields = spec.split("/")
+            bm, be, beo, nw, ns = (int(v) for v in fields[:5])
+            cp.CONV_PROJ_CFG.update(BLOCK_M=bm, BLOCK_E=be, BLOCK_EO=beo, num_warps=nw, num_stages=ns)
+            x, w, b, xw, dtw = inputs
+            if fields[5:] == ["t"]:  # the same values, channels contiguous per row of x_proj^T
+                xw = xw.transpose(1, 2).contiguous().transpose(1, 2)
+            try:
+                got = cp.conv_proj(x, w, b, xw, dtw)
+            except Exception as exc:  # a configuration that does not fit this GPU: say so and go on
+                print(f"{shape:>18} {spec:>13} | {type(exc).__name__}: {str(exc)[:80]}", flush=True)
+                continue
+            ms = do_bench_cudagraph(lambda: cp.conv_proj(x, w, b, xw, dtw), rep=50, return_mode="median")
             diffs = " / ".join(f"{_rel(a, r):.1e}" for a, r in zip(got, ref))
             print(f"{shape:>18} {spec:>13} | {ms:7.4f} {base / ms:11.2f}x | {diffs}", flush=True)
         cp.CONV_PROJ_CFG.clear()

@@ -25,7 +25,8 @@ from .scan import sm_count
 # BLOCK_M tokens per program (halved down to 16 while a launch has fewer than MIN_PROGS_PER_SM programs per
 # multiprocessor); BLOCK_E channels per step of the conv and of x_proj's reduction; BLOCK_EO channels of delta per
 # step; MAX_WIDTH: widest channel count that takes this kernel (0: never; the conv and two matmuls instead).
-CONV_PROJ_CFG = dict(BLOCK_M=64, BLOCK_E=64, BLOCK_EO=64, num_warps=4, MIN_PROGS_PER_SM=2, MAX_WIDTH=1 << 16)
+CONV_PROJ_CFG = dict(BLOCK_M=64, BLOCK_E=64, BLOCK_EO=64, num_warps=4, num_stages=1, MIN_PROGS_PER_SM=2,
+                     MAX_WIDTH=1 << 16)
 
 
 @triton.jit
@@ -59,7 +60,7 @@ def _conv_silu(xb, s_x_l, w_ptr, b_ptr, d, t, e, emask, L, E, K: tl.constexpr, B
 def _conv_proj_kernel(
     x_ptr, s_x_b, s_x_l, s_x_e,
     w_ptr, b_ptr,  # conv (2, E, K), (2, E) fp32
-    xw_ptr, dtw_ptr,  # x_proj (2, P, E), dt_proj (2, E, R), compute dtype
+    xw_ptr, s_xw_d, s_xw_p, s_xw_e, dtw_ptr,  # x_proj (2, P, E) any strides, dt_proj (2, E, R) contiguous
     u_ptr, xd_ptr, dl_ptr,  # u (2, b, L, E), x_dbl (2, b*L, P), delta (2, b, L, E), contiguous
     L, E, P, R,
     K: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_EO: tl.constexpr, BLOCK_P: tl.constexpr,
@@ -80,7 +81,8 @@ def _conv_proj_kernel(
         u = _conv_silu(xb + e[None, :] * s_x_e, s_x_l, w_ptr, b_ptr, d, t, e, emask, L, E, K, BLOCK_M,
                        BLOCK_E).to(u_ptr.dtype.element_ty)
         tl.store(u_ptr + row[:, None] * E + e[None, :], u, mask=tmask[:, None] & emask[None, :])
-        xw = tl.load(xw_ptr + (d * P + p[None, :]) * E + e[:, None], mask=emask[:, None] & (p < P)[None, :],
+        xw = tl.load(xw_ptr + d * s_xw_d + p[None, :] * s_xw_p + e[:, None] * s_xw_e,
+                     mask=emask[:, None] & (p < P)[None, :],
                      other=0.0)
         xd = _dot(u, xw, xd, IEEE)
     xd = xd.to(xd_ptr.dtype.element_ty)
@@ -125,8 +127,8 @@ def conv_proj(x: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_w: 
     cfg = CONV_PROJ_CFG
     bm = _block_m(L, batch, x.device)
     be, beo = (max(16, min(cfg[k], next_pow2(E))) for k in ("BLOCK_E", "BLOCK_EO"))
-    launch(_conv_proj_kernel, (cdiv(L, bm), batch, 2), x, *x.stride(), conv_w, conv_b, xproj_w, dt_w, u,
+    launch(_conv_proj_kernel, (cdiv(L, bm), batch, 2), x, *x.stride(), conv_w, conv_b, xproj_w, *xproj_w.stride(), dt_w, u,
            x_dbl if store_x_dbl else u, delta, L, E, P, R, K=K, BLOCK_M=bm, BLOCK_E=be, BLOCK_EO=beo,
            BLOCK_P=max(16, next_pow2(P)), STORE_XD=store_x_dbl, IEEE=cdt == torch.float32,
-           num_warps=cfg["num_warps"])
+           num_warps=cfg["num_warps"], num_stages=cfg["num_stages"])
     return u, x_dbl, delta
