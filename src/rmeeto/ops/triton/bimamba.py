@@ -30,7 +30,6 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from . import conv_proj as cp
 from .common import _sigmoid
 from .launch import cdiv, launch, next_pow2
 from .scan import scan_bwd, scan_fwd
@@ -281,27 +280,15 @@ def _unpack(xz: Tensor, dt_w: Tensor, A: Tensor):
     return batch, L, E, dt_w.shape[-1], A.shape[-1], xz[..., :E], xz[..., E:]
 
 
-def conv_and_projections(x: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_w: Tensor,
-                         keep_x_dbl: bool) -> tuple[Tensor, Optional[Tensor], Tensor]:
-    """``(u (2, b, L, E), x_dbl (2, b*L, P+2N) or None, delta (2, b, L, E))`` of x's (b, L, E) view: by the one
-    launch of :mod:`rmeeto.ops.triton.conv_proj` where it fits, else by the conv kernel and two batched matmuls.
-    The backward recomputes ``u`` and ``delta`` the way its forward made them."""
-    batch, L, E = x.shape
-    if cp.fits(E):
-        return cp.conv_proj(x, conv_w, conv_b, xproj_w, dt_w, store_x_dbl=keep_x_dbl)
-    u = biconv_fwd(x, conv_w, conv_b, xproj_w.dtype)
-    x_dbl = torch.bmm(u.view(2, batch * L, E), xproj_w.transpose(1, 2))  # (2, bL, P+2N), P >= R
-    delta = torch.bmm(x_dbl[..., :dt_w.shape[-1]], dt_w.transpose(1, 2)).view(2, batch, L, E)
-    return u, x_dbl if keep_x_dbl else None, delta
-
-
 def bimamba_fwd(xz: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_w: Tensor, A: Tensor, D: Tensor,
                 dt_b: Tensor, out_scale: float, for_backward: bool) -> tuple[Tensor, Tensor, Tensor]:
     """The core on the stacked weights of :func:`stack_params`; computes in ``xproj_w``'s dtype.
     Returns ``(out (b, L, E), x_dbl (2, b*L, P+2N), delta (2, b, L, E))``; ``P`` is :func:`bc_offset`."""
     cdt = xproj_w.dtype
     batch, L, E, R, N, x, z = _unpack(xz, dt_w, A)
-    u, x_dbl, delta = conv_and_projections(x, conv_w, conv_b, xproj_w, dt_w, keep_x_dbl=True)
+    u = biconv_fwd(x, conv_w, conv_b, cdt)  # (2, b, L, E)
+    x_dbl = torch.bmm(u.view(2, batch * L, E), xproj_w.transpose(1, 2))  # (2, bL, P+2N), P >= R
+    delta = torch.bmm(x_dbl[..., :R], dt_w.transpose(1, 2)).view(2, batch, L, E)
     P = bc_offset(x_dbl, N)
     xd = x_dbl.view(2, batch, L, P + 2 * N)
     out = torch.empty(batch, L, E, device=xz.device, dtype=cdt)
@@ -317,8 +304,9 @@ def bimamba_bwd(gout: Tensor, xz: Tensor, x_dbl: Tensor, conv_w: Tensor, conv_b:
     of those inputs except x_proj/dt_proj, which come in the gradient dtype (fp32 with ``grad_fp32``)."""
     cdt = xproj_w.dtype
     batch, L, E, R, N, x, z = _unpack(xz, dt_w, A)
-    u, _, delta = conv_and_projections(x, conv_w, conv_b, xproj_w, dt_w, keep_x_dbl=False)
+    u = biconv_fwd(x, conv_w, conv_b, cdt)
     dt = x_dbl[..., :R]
+    delta = torch.bmm(dt, dt_w.transpose(1, 2)).view(2, batch, L, E)
     P = bc_offset(x_dbl, N)
     xd = x_dbl.view(2, batch, L, P + 2 * N)
     dxz = torch.empty(batch, L, 2 * E, device=xz.device, dtype=xz.dtype)
