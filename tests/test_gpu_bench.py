@@ -1,6 +1,7 @@
 """``rmeeto bench --merge-cost`` on a GPU: the merge blocks' own device time is exactly the time of the
 fused merge kernels in the same profile, however they are launched: the plan and the apply, which by default
-(``merge_norm``) is the kernel that also does the block's residual add + RMSNorm."""
+(``merge_norm``) is the kernel that also does the block's residual add + RMSNorm, or, in eager inference up to
+``merge_once.ONCE_CFG["max_tokens"]``, the one kernel that plans, merges, adds and normalises."""
 from __future__ import annotations
 
 import pytest
@@ -10,6 +11,7 @@ import rmeeto
 from rmeeto import bench
 from rmeeto.patch import MERGE_RANGE, label_merges
 
+MERGE_KERNELS = ("_plan_kernel", "_apply_kernel", "_apply_add_norm_kernel", "_once_kernel")
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
 
 
@@ -26,7 +28,7 @@ def test_merge_cost_counts_every_merge_kernel_once():
             torch.cuda.synchronize()
     merge_kernels = sum(e.self_device_time_total for e in prof.key_averages()
                         if e.device_type == torch.autograd.DeviceType.CUDA
-                        and e.key in ("_plan_kernel", "_apply_kernel", "_apply_add_norm_kernel"))
+                        and e.key in MERGE_KERNELS)
     assert merge_kernels > 0
     got = bench.launched_in_ranges_us(prof.profiler.kineto_results.events(), MERGE_RANGE)
     assert got == pytest.approx(merge_kernels, rel=0.02)
