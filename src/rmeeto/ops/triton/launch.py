@@ -14,8 +14,9 @@ argument)``; the cache was checked on a GPU with Triton 3.6.
 """
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 import triton
@@ -29,6 +30,7 @@ except ImportError:  # older Triton: no hooks to honour
     _knobs = None
 
 _COMPILED: dict = {}
+_TRACEABLE = [False]  # see traceable_launches
 KNOWN_LAUNCHERS = ((3, 3), (3, 8))  # Triton versions, first and last, whose launcher takes the call above
 
 
@@ -83,11 +85,29 @@ def _hooked() -> bool:
     return rt is not None and (_active(rt.launch_enter_hook) or _active(rt.launch_exit_hook))
 
 
+@contextlib.contextmanager
+def traceable_launches() -> Iterator[None]:
+    """Within the block, :func:`launch` goes through ``torch.library.wrap_triton``, so that the body of a
+    ``torch.library.triton_op`` puts each launch into Inductor's graph (which then launches it from its own code)
+    instead of running it. A register cap (``maxnreg``) is left out there: Inductor's configurations for a user's
+    kernel carry ``num_warps`` and ``num_stages`` only."""
+    before = _TRACEABLE[0]
+    _TRACEABLE[0] = True
+    try:
+        yield
+    finally:
+        _TRACEABLE[0] = before
+
+
 def launch(kernel: Callable, grid: tuple, *args: Any, **meta: Any) -> None:
     """``kernel[grid](*args, **meta)``, with the compiled kernel reused through a cheap key.
 
     ``args`` are the kernel's leading parameters in order; ``meta`` names every remaining one (the
     constexprs) plus launch options such as ``num_warps``."""
+    if _TRACEABLE[0]:
+        meta.pop("maxnreg", None)
+        torch.library.wrap_triton(kernel)[tuple(grid)](*args, **meta)
+        return
     if not _enabled() or _hooked():
         kernel[grid](*args, **meta)
         return

@@ -20,6 +20,8 @@ from . import merge as tm
 from . import merge_once
 from . import norm as tn
 from .common import needs_grad
+from .launch import traceable_launches
+from .stack import stack_params_launched
 
 # Ops that only forwards without autograd call (compiled inference) are registered below custom_op's Python layers
 # (its autograd wrapper and its aliasing checks): on this package's CPU machine a call through custom_op cost about
@@ -34,6 +36,15 @@ def _op_without_autograd(name: str, impl, fake) -> None:
     _NO_AUTOGRAD.define(name + torch.library.infer_schema(impl, mutates_args=()))
     _NO_AUTOGRAD.impl(name, impl, "CompositeExplicitAutograd")
     torch.library.register_fake(f"rmeeto::{name}", fake, lib=_NO_AUTOGRAD)
+
+
+def _compiled_for_capture() -> bool:
+    """Whether Inductor is compiling a graph that it will capture in a CUDA graph (``mode="reduce-overhead"``): a
+    ``*_traced`` op's body runs inside that compile, under its settings. Such graphs keep the opaque ops, whose
+    kernels choose their captured form (two streams, two launches) when the capture runs."""
+    from torch._inductor import config
+
+    return bool(config.triton.cudagraphs)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -96,6 +107,22 @@ def _bimamba_inference(xz: Tensor, conv_w: Tensor, conv_b: Optional[Tensor], xpr
     return tb.bimamba_fwd(xz, *tb.cached_stack_params(fwd, bwd, cdt), out_scale, False)
 
 
+@torch.library.triton_op("rmeeto::bimamba_inference_traced", mutates_args=())
+def _bimamba_inference_traced(xz: Tensor, conv_w: Tensor, conv_b: Optional[Tensor], xproj_w: Tensor, dt_w: Tensor,
+                              dt_b: Tensor, A_log: Tensor, D: Tensor, conv_w_b: Tensor, conv_b_b: Optional[Tensor],
+                              xproj_w_b: Tensor, dt_w_b: Tensor, dt_b_b: Tensor, A_log_b: Tensor, D_b: Tensor,
+                              cdt: torch.dtype, out_scale: float) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`_bimamba_inference` for Inductor to trace through: its kernels land in the compiled code, which launches
+    them itself; the weights are stacked by one kernel per call (a graph has no cache)."""
+    if _compiled_for_capture():  # the opaque op's scan runs the directions on two streams there
+        return torch.ops.rmeeto.bimamba_inference(xz, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D, conv_w_b, conv_b_b,
+                                                  xproj_w_b, dt_w_b, dt_b_b, A_log_b, D_b, cdt, out_scale)
+    fwd = DirectionParams(conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D)
+    bwd = DirectionParams(conv_w_b, conv_b_b, xproj_w_b, dt_w_b, dt_b_b, A_log_b, D_b)
+    with traceable_launches():
+        return tb.bimamba_fwd(xz, *stack_params_launched(fwd, bwd, cdt), out_scale, False)
+
+
 def _bimamba_inference_fake(xz, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D, conv_w_b, conv_b_b, xproj_w_b,
                             dt_w_b, dt_b_b, A_log_b, D_b, cdt, out_scale):
     batch, L, E2 = xz.shape
@@ -118,6 +145,13 @@ def _add_rmsnorm_fake(hidden, residual, weight, eps):
 _add_rmsnorm = torch.library.custom_op("rmeeto::add_rmsnorm", tn.add_rmsnorm_plain, mutates_args=())
 _add_rmsnorm.register_fake(_add_rmsnorm_fake)
 _op_without_autograd("add_rmsnorm_inference", tn.add_rmsnorm_plain, _add_rmsnorm_fake)
+
+
+@torch.library.triton_op("rmeeto::add_rmsnorm_inference_traced", mutates_args=())
+def _add_rmsnorm_inference_traced(hidden: Tensor, residual: Optional[Tensor], weight: Tensor,
+                                  eps: float) -> tuple[Tensor, Tensor]:
+    with traceable_launches():
+        return tn.add_rmsnorm_plain(hidden, residual, weight, eps)
 
 
 @torch.library.custom_op("rmeeto::add_rmsnorm_backward", mutates_args=())
@@ -272,6 +306,17 @@ def _merge_add_rmsnorm_step_fake(metric, x, y, weight, size, eps, r, cls_index, 
 _op_without_autograd("merge_add_rmsnorm_step_inference", _merge_add_rmsnorm_step_impl, _merge_add_rmsnorm_step_fake)
 
 
+@torch.library.triton_op("rmeeto::merge_add_rmsnorm_step_inference_traced", mutates_args=())
+def _merge_add_rmsnorm_step_traced(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor, size: Optional[Tensor],
+                                   eps: float, r: int, cls_index: int, mode: str) -> tuple[Tensor, Tensor, Tensor]:
+    """The one launch of :mod:`.merge_once` for Inductor to trace through (a graph compiled to be captured,
+    ``mode="reduce-overhead"``, keeps the opaque op, which takes the two launches while it is captured)."""
+    if _compiled_for_capture():
+        return torch.ops.rmeeto.merge_add_rmsnorm_step_inference(metric, x, y, weight, size, eps, r, cls_index, mode)
+    with traceable_launches():
+        return merge_once.plan_add_norm(metric, x, y, weight, eps, r, cls_index, size, mode)[:3]
+
+
 def _plan_of(slot, w, owner, new_size, src, first, nsrc, merged: bool, out_len: Optional[int] = None,
              cls_index: int = 0) -> tm.FusedPlan:
     if out_len is None:
@@ -284,6 +329,12 @@ def _plan_of(slot, w, owner, new_size, src, first, nsrc, merged: bool, out_len: 
 # ----------------------------------------------------------------------------------------------
 # what the dispatch calls: the custom op while Dynamo or export traces, the autograd function otherwise
 # ----------------------------------------------------------------------------------------------
+def _static(*tensors: Tensor) -> bool:
+    """Whether every size is a plain int: the ``*_traced`` ops' launch arithmetic needs them, so a graph with
+    symbolic sizes (``dynamic=True``, or a recompile after the batch size changed) takes the opaque ops."""
+    return all(type(n) is int for t in tensors for n in t.shape)
+
+
 def bimamba(xz: Tensor, params: tuple[Tensor, ...], out_scale: float, for_backward: bool,
             grad_fp32: bool) -> tuple[Tensor, Tensor, Tensor]:
     """``(out, x_dbl, delta)`` of the core on :func:`rmeeto.ops.triton.bimamba.stack_params`'s weights."""
@@ -298,15 +349,19 @@ def bimamba_inference(xz: Tensor, fwd: DirectionParams, bwd: DirectionParams, cd
     weights come from :func:`rmeeto.ops.triton.bimamba.cached_stack_params` inside the op, so a compiled graph does
     not stack them again on every call."""
     if torch.compiler.is_compiling():
-        return torch.ops.rmeeto.bimamba_inference(xz, *fwd.tensors(), *bwd.tensors(), cdt, float(out_scale))
+        op = torch.ops.rmeeto.bimamba_inference_traced if _static(xz) else torch.ops.rmeeto.bimamba_inference
+        return op(xz, *fwd.tensors(), *bwd.tensors(), cdt, float(out_scale))
     return tb.bimamba_fwd(xz, *tb.cached_stack_params(fwd, bwd, cdt), out_scale, False)
 
 
 def add_rmsnorm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps: float) -> tuple[Tensor, Tensor]:
     """``(normed in hidden's dtype, residual fp32)``."""
     if torch.compiler.is_compiling():
-        op = torch.ops.rmeeto.add_rmsnorm if needs_grad(hidden, residual, weight) else \
-            torch.ops.rmeeto.add_rmsnorm_inference
+        if needs_grad(hidden, residual, weight):
+            op = torch.ops.rmeeto.add_rmsnorm
+        else:
+            op = torch.ops.rmeeto.add_rmsnorm_inference_traced if _static(hidden) else \
+                torch.ops.rmeeto.add_rmsnorm_inference
         return op(hidden, residual, weight, float(eps))
     return tn.add_rmsnorm(hidden, residual, weight, eps)
 
@@ -359,6 +414,7 @@ def merge_add_norm_once(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor, ep
     RMSNorm in one launch (:mod:`rmeeto.ops.triton.merge_once`); only where :func:`merge_once_applies`."""
     if not torch.compiler.is_compiling():
         return merge_once.plan_add_norm(metric, x, y, weight, eps, r, cls_index, size, mode)
-    normed, res, new_size = torch.ops.rmeeto.merge_add_rmsnorm_step_inference(metric, x, y, weight, size, float(eps),
-                                                                              r, cls_index, mode)
+    op = torch.ops.rmeeto.merge_add_rmsnorm_step_inference_traced if _static(metric, x) else \
+        torch.ops.rmeeto.merge_add_rmsnorm_step_inference
+    normed, res, new_size = op(metric, x, y, weight, size, float(eps), r, cls_index, mode)
     return normed, res, new_size, tm.step_shape(metric.shape[1], r, cls_index)[1]
