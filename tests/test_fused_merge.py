@@ -377,6 +377,7 @@ def test_merge_override_is_checked(monkeypatch):
                                          patch_size=4, stride=4), r=4).eval()
     x = torch.randn(2, 3, 32, 32)
     monkeypatch.setenv("RMEETO_MERGE", "fast")
+    kernel_settings.reset()
     with pytest.raises(ValueError, match="merge implementation 'fast'.*choose auto, torch or triton"):
         m(x)
     m.merge_impl = "torch"  # the model's setting wins over the environment

@@ -1,7 +1,9 @@
 """Kernel settings: which backend runs, and the knobs of the Triton kernels.
 
-They are read from the environment once, at the first call of :func:`current` (not at import), and can be
-changed explicitly with :func:`configure` (or, for a block of code, :func:`using`). A model's own
+They are read from the environment at import and again by :func:`reset`, and can be changed explicitly with
+:func:`configure` (or, for a block of code, :func:`using`). They are never read lazily: a compiled forward whose
+trace found them unread, and read them meanwhile in a custom op's shape function, failed to build its guards
+(torch 2.11). A model's own
 ``backend`` and ``merge_impl`` attributes take precedence over them.
 
 | variable | field | values |
@@ -19,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from typing import Iterator, Mapping, Optional
+from typing import Iterator, Mapping
 
 BACKENDS = ("ref", "torch", "triton", "mamba_ssm")
 MERGE_IMPLS = ("auto", "torch", "triton")
@@ -58,14 +60,11 @@ def from_env(environ: Mapping[str, str] = os.environ) -> KernelSettings:
                           merge_norm=environ.get(ENV["merge_norm"], "1") != "0")
 
 
-_current: Optional[KernelSettings] = None
+_current: KernelSettings = from_env()
 
 
 def current() -> KernelSettings:
-    """The settings in force: the environment's, read at the first call, unless :func:`configure` changed them."""
-    global _current
-    if _current is None:
-        _current = from_env()
+    """The settings in force: the environment's, unless :func:`configure` changed them."""
     return _current
 
 
@@ -78,9 +77,9 @@ def configure(**changes) -> KernelSettings:
 
 
 def reset() -> None:
-    """Forget explicit changes; the next :func:`current` reads the environment again."""
+    """Forget explicit changes and read the environment again."""
     global _current
-    _current = None
+    _current = from_env()
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from .launch import cdiv, launch, next_pow2
 
-STACK_CFG = dict(BLOCK_E=64, num_warps=4)
+STACK_CFG = dict(BLOCK_E=32, num_warps=4)
 
 
 @triton.jit
@@ -59,12 +59,15 @@ def _stack_kernel(cw0, cb0, xp0, dtw0, dtb0, alog0, d0, cw1, cb1, xp1, dtw1, dtb
                   o_cw, o_cb, o_xp, o_dtw, o_a, o_d, o_dtb, E, R, N, P,
                   K: tl.constexpr, HAS_CB0: tl.constexpr, HAS_CB1: tl.constexpr, BLOCK_E: tl.constexpr,
                   BLOCK_R: tl.constexpr, BLOCK_ROWS: tl.constexpr, BLOCK_N: tl.constexpr):
+    """Grid (channel tiles, 2 directions)."""
     e = tl.program_id(0) * BLOCK_E + tl.arange(0, BLOCK_E)
     emask = e < E
-    _stack_one(0, e, emask, cw0, cb0, xp0, dtw0, dtb0, alog0, d0, o_cw, o_cb, o_xp, o_dtw, o_a, o_d, o_dtb,
-               E, R, N, P, K, HAS_CB0, BLOCK_R, BLOCK_ROWS, BLOCK_N)
-    _stack_one(1, e, emask, cw1, cb1, xp1, dtw1, dtb1, alog1, d1, o_cw, o_cb, o_xp, o_dtw, o_a, o_d, o_dtb,
-               E, R, N, P, K, HAS_CB1, BLOCK_R, BLOCK_ROWS, BLOCK_N)
+    if tl.program_id(1) == 0:
+        _stack_one(0, e, emask, cw0, cb0, xp0, dtw0, dtb0, alog0, d0, o_cw, o_cb, o_xp, o_dtw, o_a, o_d, o_dtb,
+                   E, R, N, P, K, HAS_CB0, BLOCK_R, BLOCK_ROWS, BLOCK_N)
+    else:
+        _stack_one(1, e, emask, cw1, cb1, xp1, dtw1, dtb1, alog1, d1, o_cw, o_cb, o_xp, o_dtw, o_a, o_d, o_dtb,
+                   E, R, N, P, K, HAS_CB1, BLOCK_R, BLOCK_ROWS, BLOCK_N)
 
 
 def _flat(p) -> list:
@@ -92,7 +95,7 @@ def stack_params_launched(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
            torch.empty(2, N, E, **f32), torch.empty(2, E, **f32), torch.empty(2, E, **f32))
     be = min(STACK_CFG["BLOCK_E"], next_pow2(E))
     if E:
-        launch(_stack_kernel, (cdiv(E, be),), *f, *b, *out, E, R, N, P, K=K, HAS_CB0=has_cb[0], HAS_CB1=has_cb[1], BLOCK_E=be,
+        launch(_stack_kernel, (cdiv(E, be), 2), *f, *b, *out, E, R, N, P, K=K, HAS_CB0=has_cb[0], HAS_CB1=has_cb[1], BLOCK_E=be,
                BLOCK_R=max(2, next_pow2(R)), BLOCK_ROWS=next_pow2(width), BLOCK_N=max(2, next_pow2(N)),
                num_warps=STACK_CFG["num_warps"])
     conv_w, conv_b, xproj_w, dt_w, A_t, D, dt_b = out
