@@ -188,7 +188,8 @@ def add_norm_rows(b, jj, x_ptr, y_ptr, no_ptr, ro_ptr, nw_ptr, owner_ptr, src_pt
     out = b * out_len * C + jj[:, None] * C + cc[None, :]
     m2 = mj[:, None] & mc[None, :]
     tl.store(ro_ptr + out, res, mask=m2)
-    rstd = 1.0 / tl.sqrt(tl.sum(res * res, axis=1) / C + eps)
+    # eps in fp32 whatever the caller typed it: Inductor passes a Python float as fp64
+    rstd = 1.0 / tl.sqrt(tl.sum(res * res, axis=1) / C + tl.cast(eps, tl.float32))
     nw = tl.load(nw_ptr + cc, mask=mc, other=0.0).to(tl.float32)
     tl.store(no_ptr + out, (res * rstd[:, None] * nw[None, :]).to(no_ptr.dtype.element_ty), mask=m2)
 

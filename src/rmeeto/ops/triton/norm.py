@@ -32,7 +32,7 @@ def _add_rmsnorm_fwd_kernel(h_ptr, r_ptr, w_ptr, n_ptr, ro_ptr, D, eps,
     if HAS_RES:
         x += tl.load(r_ptr + row * D + c, mask=m, other=0.0).to(tl.float32)
     tl.store(ro_ptr + row * D + c, x, mask=m)
-    rstd = 1.0 / tl.sqrt(tl.sum(x * x, axis=0) / D + eps)
+    rstd = 1.0 / tl.sqrt(tl.sum(x * x, axis=0) / D + tl.cast(eps, tl.float32))
     w = tl.load(w_ptr + c, mask=m, other=0.0).to(tl.float32)
     tl.store(n_ptr + row * D + c, (x * rstd * w).to(n_ptr.dtype.element_ty), mask=m)
 
@@ -44,7 +44,7 @@ def _add_rmsnorm_bwd_kernel(ro_ptr, w_ptr, g_ptr, gr_ptr, dx_ptr, dw_ptr, D, eps
     c = tl.arange(0, BLOCK)
     m = c < D
     x = tl.load(ro_ptr + row * D + c, mask=m, other=0.0)
-    rstd = 1.0 / tl.sqrt(tl.sum(x * x, axis=0) / D + eps)
+    rstd = 1.0 / tl.sqrt(tl.sum(x * x, axis=0) / D + tl.cast(eps, tl.float32))
     w = tl.load(w_ptr + c, mask=m, other=0.0).to(tl.float32)
     g = tl.load(g_ptr + row * D + c, mask=m, other=0.0).to(tl.float32)
     gw = g * w

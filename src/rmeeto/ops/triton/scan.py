@@ -101,6 +101,7 @@ def _scan_fwd_seq_kernel(
     """The forward scan, one step at a time with the next step's inputs prefetched (see the module doc).
     Program (channel block, batch element, chunk): positions ``[c*TC, (c+1)*TC)`` from the states
     entering the chunk (``HAS_H0``) or from zero (one chunk, ``TC >= L``)."""
+    scale = tl.cast(scale, tl.float32)  # whatever the caller typed it: Inductor passes a Python float as fp64
     pid_e = tl.program_id(0)
     pid_b = tl.program_id(1).to(tl.int64)
     c = tl.program_id(2)
@@ -336,6 +337,7 @@ def _scan_bwd_seq_kernel(
     HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
     BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
 ):
+    scale = tl.cast(scale, tl.float32)  # whatever the caller typed it: Inductor passes a Python float as fp64
     e, n, emask, nmask, pid_b, d, seg = program_tile(E, N, NC, BLOCK_E, BLOCK_N)
     pid_e, pid2 = tl.program_id(0), tl.program_id(2)
     en_mask = emask[:, None] & nmask[None, :]

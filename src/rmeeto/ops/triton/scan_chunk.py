@@ -58,6 +58,7 @@ def _chunk_local_kernel(
 ):
     """Phase 1: one chunk of one direction from zero (state) and from a zero adjoint (adjoint carry). Without
     ``ADJ`` a direction's last chunk in scan order has no program: no chunk follows it, so its end state is unused."""
+    scale = tl.cast(scale, tl.float32)  # whatever the caller typed it: Inductor passes a Python float as fp64
     e, n, emask, nmask, pid_b, d, c = program_tile(E, N, NC if ADJ else NC - 1, BLOCK_E, BLOCK_N)
     if not ADJ:
         c += d  # direction 0 stops before chunk NC-1, direction 1 (which walks down) before chunk 0

@@ -95,8 +95,8 @@ def stack_params_launched(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
            torch.empty(2, N, E, **f32), torch.empty(2, E, **f32), torch.empty(2, E, **f32))
     be = min(STACK_CFG["BLOCK_E"], next_pow2(E))
     if E:
-        launch(_stack_kernel, (cdiv(E, be), 2), *f, *b, *out, E, R, N, P, K=K, HAS_CB0=has_cb[0], HAS_CB1=has_cb[1], BLOCK_E=be,
-               BLOCK_R=max(2, next_pow2(R)), BLOCK_ROWS=next_pow2(width), BLOCK_N=max(2, next_pow2(N)),
-               num_warps=STACK_CFG["num_warps"])
+        launch(_stack_kernel, (cdiv(E, be), 2), *f, *b, *out, E, R, N, P, K=K, HAS_CB0=has_cb[0],
+               HAS_CB1=has_cb[1], BLOCK_E=be, BLOCK_R=max(2, next_pow2(R)), BLOCK_ROWS=next_pow2(width),
+               BLOCK_N=max(2, next_pow2(N)), num_warps=STACK_CFG["num_warps"])
     conv_w, conv_b, xproj_w, dt_w, A_t, D, dt_b = out
     return conv_w, conv_b, xproj_w, dt_w, A_t.transpose(1, 2), D, dt_b
