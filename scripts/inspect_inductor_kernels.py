@@ -1,4 +1,5 @@
-"""How Inductor builds this package's Triton kernels when it traces through the ``*_traced`` ops, against eager.
+"""How Inductor builds this package's Triton kernels when it traces through the ``*_traced`` ops (the
+``compile_ops="traced"`` setting), against eager.
 
 1. Compiles a patched model's no-grad forward (default Inductor) and prints, for each of our kernels in the
    generated code, the ``triton_meta`` and ``inductor_meta`` it was compiled with (cut to ``--width`` characters).
@@ -111,6 +112,9 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=20)
     a = ap.parse_args()
     names = a.kernels.split(",")
+    from rmeeto.ops import settings
+
+    settings.configure(compile_ops="traced")
     m = rmeeto.create_model(a.model).cuda().eval().half()
     if a.r:
         rmeeto.patch(m, r=a.r)

@@ -9,8 +9,9 @@ the kernels by total device time (compiled and eager side by side).
     python scripts/profile_compile.py --model vim_tiny_patch16_224 --r 0 --batch-size 128 [--skip-module-guards]
         [--inductor size_asserts=False ...]
 
-``--opaque-ops`` compiles the Triton kernels as opaque custom ops, which launch them from Python on every call, as
-compiled forwards did before the ``*_traced`` ops let Inductor trace through them. ``--compiled-two-op-merge`` traces the merge step of a no-grad forward as the plan op and the merge + add + norm op,
+``--traced-ops`` compiles with the ``compile_ops="traced"`` setting: Inductor traces the Triton kernels' ops down to
+the kernels and launches them itself (``--opaque-ops``, the default: opaque custom ops that launch them from Python
+on every call). ``--compiled-two-op-merge`` traces the merge step of a no-grad forward as the plan op and the merge + add + norm op,
 as compiled forwards did before one op took it (eager forwards keep their one launch). ``--skip-module-guards``
 compiles with ``options={"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe}``
 (docs/benchmarks/2026-12-02-cpu-guards). ``--inductor KEY=VALUE`` (repeatable) sets an Inductor option for the
@@ -119,13 +120,13 @@ def main() -> None:
     ap.add_argument("--inductor", action="append", default=[], metavar="KEY=VALUE", help="an Inductor option")
     ap.add_argument("--compiled-two-op-merge", action="store_true",
                     help="compiled forwards plan and merge in two ops, as before 2026-12-04 (eager keeps one launch)")
-    ap.add_argument("--opaque-ops", action="store_true",
-                    help="compiled forwards call the opaque custom ops, as before Inductor traced through the kernels")
+    ops = ap.add_mutually_exclusive_group()
+    ops.add_argument("--traced-ops", action="store_true", help="compile_ops='traced': Inductor launches the kernels")
+    ops.add_argument("--opaque-ops", action="store_true", help="compile_ops='opaque' (the default)")
     a = ap.parse_args()
-    if a.opaque_ops:
-        from rmeeto.ops.triton import library
+    from rmeeto.ops import settings
 
-        library._static = lambda *tensors: False
+    settings.configure(compile_ops="traced" if a.traced_ops else "opaque")
     if a.compiled_two_op_merge:
         from rmeeto.ops.triton import library
 

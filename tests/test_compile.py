@@ -111,7 +111,7 @@ def test_exported_program_gives_the_same_logits(family, r):
 def test_triton_custom_ops_pass_opcheck_in_the_interpreter():
     proc = run_under_interpreter(__file__, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert proc.stdout.count("ok ") == 10, proc.stdout
+    assert proc.stdout.count("ok ") == 11, proc.stdout
 
 
 def _compiled_inference_does_not_stack_weights() -> None:
@@ -239,6 +239,96 @@ def _opcheck_all() -> None:
     g = torch.randn_like(want)
     torch.testing.assert_close(torch.autograd.grad((got * g).sum(), x)[0], torch.autograd.grad((want * g).sum(), x)[0])
     print("ok merge op = eager, forward and gradient")
+    _traced_ops_run_the_same_kernels()
+
+
+def _traced_ops_run_the_same_kernels() -> None:
+    """The ``*_traced`` ops called eagerly (their kernels launched by Triton's own path) give the opaque ops' outputs
+    exactly; the one launch that stacks the weights gives ``stack_params``'s tensors (bf16 is left out: the
+    interpreter truncates fp32 to bf16 where the GPU rounds)."""
+    from rmeeto.models.mixer import BiMambaMixer
+    from rmeeto.ops.triton.bimamba import stack_params
+    from rmeeto.ops.triton.stack import stack_params_launched
+
+    torch.manual_seed(0)
+    for d_model, d_state, cdt, conv_bias in ((16, 4, torch.float32, True), (24, 16, torch.float16, False)):
+        mix = BiMambaMixer(d_model, d_state=d_state)
+        with torch.no_grad():
+            for p in mix.parameters():
+                p.add_(torch.randn_like(p) * 0.1)
+        if not conv_bias:
+            mix.conv1d_b.bias = None
+        fwd, bwd = mix.direction_params(False), mix.direction_params(True)
+        with torch.no_grad():
+            for got, want in zip(stack_params_launched(fwd, bwd, cdt), stack_params(fwd, bwd, cdt)):
+                assert got.shape == want.shape and got.stride() == want.stride() and got.dtype == want.dtype
+                torch.testing.assert_close(got, want, rtol=1e-6, atol=0)
+            if cdt == torch.float32:
+                args = (torch.randn(2, 9, 4 * d_model), *fwd.tensors(), *bwd.tensors(), cdt, 0.5)
+                for a, b in zip(torch.ops.rmeeto.bimamba_inference_traced(*args),
+                                torch.ops.rmeeto.bimamba_inference(*args)):
+                    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    h, res, w = torch.randn(2, 9, 16), torch.randn(2, 9, 16), torch.randn(16)
+    metric = torch.randn(2, 9, 16)
+    with torch.no_grad():
+        for r_ in (res, None):
+            for a, b in zip(torch.ops.rmeeto.add_rmsnorm_inference_traced(h, r_, w, 1e-5),
+                            torch.ops.rmeeto.add_rmsnorm_inference(h, r_, w, 1e-5)):
+                torch.testing.assert_close(a, b, rtol=0, atol=0)
+        for mode in ("merge", "prune"):
+            for sz in (None, torch.rand(2, 9, 1) + 1):
+                step = (metric, metric, h, w, sz, 1e-5, 3, 4, mode)
+                for a, b in zip(torch.ops.rmeeto.merge_add_rmsnorm_step_inference_traced(*step),
+                                torch.ops.rmeeto.merge_add_rmsnorm_step_inference(*step)):
+                    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    print("ok traced ops = opaque ops; the stacking launch = stack_params")
+
+
+@pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
+def test_traced_ops_trace_down_to_the_kernels():
+    """With ``compile_ops="traced"``, AOTAutograd (Inductor's front end) sees each inference op as its Triton kernels
+    and the torch ops around them, not as one opaque call. Traced on the CPU without running (no GPU here)."""
+    from torch._functorch.aot_autograd import aot_module_simplified
+
+    from rmeeto.models.mixer import BiMambaMixer
+    from rmeeto.ops import settings
+    from rmeeto.ops.triton import library
+
+    class Traced(Exception):
+        pass
+
+    graphs = []
+
+    def record(gm, example_inputs):
+        def forward_compiler(graph, inputs):
+            graphs.append(graph)
+            raise Traced
+
+        return aot_module_simplified(gm, example_inputs, fw_compiler=forward_compiler)
+
+    torch.manual_seed(0)
+    mix = BiMambaMixer(16, d_state=4)
+
+    def block(xz, h, res, w):
+        out = library.bimamba_inference(xz, mix.direction_params(False), mix.direction_params(True), torch.float32,
+                                        0.5)[0]
+        normed = library.merge_add_norm_once(h, h, res, w, 1e-5, 3, 4, None, "merge")[0]
+        return out, normed, library.add_rmsnorm(h, res, w, 1e-5)[0]
+
+    args = (torch.randn(2, 9, 64), torch.randn(2, 9, 16), torch.randn(2, 9, 16), torch.ones(16))
+    torch._dynamo.reset()
+    with settings.using(compile_ops="traced"), torch.no_grad(), pytest.raises(Exception, match="Traced"):
+        torch.compile(block, backend=record, fullgraph=True)(*args)
+    from torch._higher_order_ops.triton_kernel_wrap import kernel_side_table
+
+    code = graphs[0].code
+    launched = sorted(kernel_side_table.get_kernel(n.kwargs["kernel_idx"]).fn.__name__
+                      for n in graphs[0].graph.nodes if "triton_kernel_wrapper" in str(n.target))
+    assert launched == sorted(["_stack_kernel", "_biconv_fwd_kernel", "_scan_fwd_seq_kernel", "_once_kernel",
+                               "_add_rmsnorm_fwd_kernel"]), launched
+    assert "torch.ops.rmeeto" not in code, code  # nothing opaque is left
+    assert code.count("aten.bmm") == 2  # x_proj and dt_proj: the matmuls between the kernels are Inductor's
+    torch._dynamo.reset()
 
 
 if __name__ == "__main__":

@@ -71,6 +71,38 @@ def test_compiled_inference_takes_the_one_op_merge_step(mode):
     assert max(rel(g, want) for g in got) < 1e-4
 
 
+@pytest.mark.parametrize("family", ["vim", "video"])
+def test_traced_ops_compile_to_our_kernels_and_match_eager(family):
+    """``compile_ops="traced"``: Inductor's code launches the core's, the norms' and (up to 257 tokens) the merge
+    step's kernels itself, and the logits are eager's, on the first call and the next."""
+    from torch._inductor.utils import run_and_get_code
+
+    from rmeeto.ops import settings
+
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    if family == "vim":
+        m = rmeeto.patch(rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10), r=5)
+        x = torch.randn(2, 3, 64, 64, device="cuda")
+    else:
+        m = rmeeto.patch(rmeeto.create_model("videomamba_tiny_patch16_224", depth=4, num_frames=8, num_classes=10),
+                         r=88)
+        x = torch.randn(2, 3, 8, 224, 224, device="cuda")
+    m = m.cuda().eval()
+    with torch.no_grad(), settings.using(compile_ops="traced"):
+        want = m(x)
+        compiled = torch.compile(m)
+        got, codes = run_and_get_code(compiled, x)
+        again = compiled(x)
+    code = "\n".join(codes)
+    assert "_scan_fwd_seq_kernel" in code and "_stack_kernel" in code and "_biconv_fwd_kernel" in code
+    assert "rmeeto.bimamba_inference" not in code and "rmeeto.add_rmsnorm_inference" not in code
+    if family == "vim":  # 197 tokens: the merge step too (the video's tiled merge stays opaque)
+        assert "torch.ops.rmeeto" not in code and "_once_kernel" in code
+    assert rel(got, want) < 1e-4 and rel(again, want) < 1e-4
+    torch._dynamo.reset()
+
+
 def test_compiled_video_model_with_the_tiled_merge():
     torch._dynamo.reset()
     torch.manual_seed(0)

@@ -15,6 +15,7 @@ trace found them unread, and read them meanwhile in a custom op's shape function
 | ``RMEETO_GRAD_FP32`` | ``grad_fp32`` | ``0``, ``1`` |
 | ``RMEETO_FAST_LAUNCH`` | ``fast_launch`` | ``1`` (default), ``0`` (Triton's own launch every time) |
 | ``RMEETO_MERGE_NORM`` | ``merge_norm`` | ``1`` (default), ``0`` (the fused merge writes the merged tensors) |
+| ``RMEETO_COMPILE_OPS`` | ``compile_ops`` | ``opaque`` (default), ``traced`` (Inductor launches the kernels itself) |
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ BACKENDS = ("ref", "torch", "triton", "mamba_ssm")
 MERGE_IMPLS = ("auto", "torch", "triton")
 ENV = {"backend": "RMEETO_BACKEND", "merge": "RMEETO_MERGE", "scan_split": "RMEETO_SCAN_SPLIT",
        "scan_chunk": "RMEETO_SCAN_CHUNK", "grad_fp32": "RMEETO_GRAD_FP32", "fast_launch": "RMEETO_FAST_LAUNCH",
-       "merge_norm": "RMEETO_MERGE_NORM"}
+       "merge_norm": "RMEETO_MERGE_NORM", "compile_ops": "RMEETO_COMPILE_OPS"}
+COMPILE_OPS = ("opaque", "traced")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,10 +45,16 @@ class KernelSettings:
     grad_fp32: bool = False
     fast_launch: bool = True  # reuse compiled kernels through rmeeto.ops.triton.launch's cheap key
     merge_norm: bool = True  # the fused merge also does the block's residual add + RMSNorm (one pass, not two)
+    # how a compiled no-grad forward calls the kernels: opaque custom ops that launch them from Python on every call,
+    # or ops that Inductor traces down to the kernels and launches itself (less host time; in torch 2.11 Inductor
+    # compiles them without register caps and with Triton's debug option, and the weights are stacked on every call:
+    # docs/benchmarks/2026-12-04-h200-traced-ops)
+    compile_ops: str = "opaque"
 
     def __post_init__(self) -> None:  # values are checked where they are used, so one bad knob breaks only its user
         object.__setattr__(self, "backend", str(self.backend).lower())
         object.__setattr__(self, "merge", str(self.merge).lower())
+        object.__setattr__(self, "compile_ops", str(self.compile_ops).lower())
 
 
 def from_env(environ: Mapping[str, str] = os.environ) -> KernelSettings:
@@ -57,7 +65,8 @@ def from_env(environ: Mapping[str, str] = os.environ) -> KernelSettings:
                           scan_chunk=environ.get(ENV["scan_chunk"], "auto") or "auto",
                           grad_fp32=environ.get(ENV["grad_fp32"], "0") == "1",
                           fast_launch=environ.get(ENV["fast_launch"], "1") != "0",
-                          merge_norm=environ.get(ENV["merge_norm"], "1") != "0")
+                          merge_norm=environ.get(ENV["merge_norm"], "1") != "0",
+                          compile_ops=environ.get(ENV["compile_ops"], "opaque") or "opaque")
 
 
 _current: KernelSettings = from_env()

@@ -329,10 +329,14 @@ def _plan_of(slot, w, owner, new_size, src, first, nsrc, merged: bool, out_len: 
 # ----------------------------------------------------------------------------------------------
 # what the dispatch calls: the custom op while Dynamo or export traces, the autograd function otherwise
 # ----------------------------------------------------------------------------------------------
-def _static(*tensors: Tensor) -> bool:
-    """Whether every size is a plain int: the ``*_traced`` ops' launch arithmetic needs them, so a graph with
-    symbolic sizes (``dynamic=True``, or a recompile after the batch size changed) takes the opaque ops."""
-    return all(type(n) is int for t in tensors for n in t.shape)
+def _traced(*tensors: Tensor) -> bool:
+    """Whether a compiled forward takes the ``*_traced`` ops: the ``compile_ops`` setting asks for them
+    (:mod:`rmeeto.ops.settings`) and every size is a plain int, which their launch arithmetic needs (a graph with
+    symbolic sizes, from ``dynamic=True`` or a recompile after the batch size changed, takes the opaque ops)."""
+    choice = settings.current().compile_ops
+    if choice not in settings.COMPILE_OPS:
+        raise ValueError(f"compile_ops {choice!r} (RMEETO_COMPILE_OPS): choose one of {settings.COMPILE_OPS}")
+    return choice == "traced" and all(type(n) is int for t in tensors for n in t.shape)
 
 
 def bimamba(xz: Tensor, params: tuple[Tensor, ...], out_scale: float, for_backward: bool,
@@ -349,7 +353,7 @@ def bimamba_inference(xz: Tensor, fwd: DirectionParams, bwd: DirectionParams, cd
     weights come from :func:`rmeeto.ops.triton.bimamba.cached_stack_params` inside the op, so a compiled graph does
     not stack them again on every call."""
     if torch.compiler.is_compiling():
-        op = torch.ops.rmeeto.bimamba_inference_traced if _static(xz) else torch.ops.rmeeto.bimamba_inference
+        op = torch.ops.rmeeto.bimamba_inference_traced if _traced(xz) else torch.ops.rmeeto.bimamba_inference
         return op(xz, *fwd.tensors(), *bwd.tensors(), cdt, float(out_scale))
     return tb.bimamba_fwd(xz, *tb.cached_stack_params(fwd, bwd, cdt), out_scale, False)
 
@@ -360,7 +364,7 @@ def add_rmsnorm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps:
         if needs_grad(hidden, residual, weight):
             op = torch.ops.rmeeto.add_rmsnorm
         else:
-            op = torch.ops.rmeeto.add_rmsnorm_inference_traced if _static(hidden) else \
+            op = torch.ops.rmeeto.add_rmsnorm_inference_traced if _traced(hidden) else \
                 torch.ops.rmeeto.add_rmsnorm_inference
         return op(hidden, residual, weight, float(eps))
     return tn.add_rmsnorm(hidden, residual, weight, eps)
@@ -414,7 +418,7 @@ def merge_add_norm_once(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor, ep
     RMSNorm in one launch (:mod:`rmeeto.ops.triton.merge_once`); only where :func:`merge_once_applies`."""
     if not torch.compiler.is_compiling():
         return merge_once.plan_add_norm(metric, x, y, weight, eps, r, cls_index, size, mode)
-    op = torch.ops.rmeeto.merge_add_rmsnorm_step_inference_traced if _static(metric, x) else \
+    op = torch.ops.rmeeto.merge_add_rmsnorm_step_inference_traced if _traced(metric, x) else \
         torch.ops.rmeeto.merge_add_rmsnorm_step_inference
     normed, res, new_size = op(metric, x, y, weight, size, float(eps), r, cls_index, mode)
     return normed, res, new_size, tm.step_shape(metric.shape[1], r, cls_index)[1]
