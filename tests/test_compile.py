@@ -285,6 +285,19 @@ def _traced_ops_run_the_same_kernels() -> None:
 
 
 @pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
+def test_compile_ops_setting_is_checked():
+    from rmeeto.ops import settings
+    from rmeeto.ops.triton import library
+
+    x = torch.zeros(2, 3)
+    assert not library._traced(x)  # opaque by default
+    with settings.using(compile_ops="traced"):
+        assert library._traced(x)
+    with settings.using(compile_ops="fast"), pytest.raises(ValueError, match="choose one of .'opaque', 'traced'"):
+        library._traced(x)
+
+
+@pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
 def test_traced_ops_trace_down_to_the_kernels():
     """With ``compile_ops="traced"``, AOTAutograd (Inductor's front end) sees each inference op as its Triton kernels
     and the torch ops around them, not as one opaque call. Traced on the CPU without running (no GPU here)."""

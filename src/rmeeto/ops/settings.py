@@ -1,10 +1,9 @@
 """Kernel settings: which backend runs, and the knobs of the Triton kernels.
 
 They are read from the environment at import and again by :func:`reset`, and can be changed explicitly with
-:func:`configure` (or, for a block of code, :func:`using`). They are never read lazily: a compiled forward whose
-trace found them unread, and read them meanwhile in a custom op's shape function, failed to build its guards
-(torch 2.11). A model's own
-``backend`` and ``merge_impl`` attributes take precedence over them.
+:func:`configure` (or, for a block of code, :func:`using`). A model's own ``backend`` and ``merge_impl`` attributes
+take precedence over them. They are never read lazily: a compiled forward whose trace found them unread, and read them
+meanwhile in a custom op's shape function, failed to build its guards (torch 2.11).
 
 | variable | field | values |
 |---|---|---|
