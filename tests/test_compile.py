@@ -47,13 +47,8 @@ def test_dynamo_sees_one_graph(family, r):
 def test_a_compiled_model_compiles_once(family, r):
     """A patched model's merge schedule is resolved when it is patched, not inside the first forward: there, under
     torch.compile, it left a guard that failed on the second call, and every patched model compiled twice."""
-    from rmeeto.ops import settings
-
     torch._dynamo.reset()
     m, x = tiny_model(r, family), tiny_input(family)
-    # the kernel settings are read at their first use, by design (a variable set after the model is built counts);
-    # a first use inside the compiled call costs one more compile, which this test is not about
-    settings.current()
     graphs = []
 
     def count(gm, example_inputs):

@@ -61,7 +61,7 @@ def test_dispatch_on_cpu(monkeypatch, caplog):
         assert resolve_backend("cpu") == "ref"
     with settings.using(backend="triton"), pytest.raises(RuntimeError, match="cannot run on cpu"):
         resolve_backend("cpu")
-    monkeypatch.setenv("RMEETO_BACKEND", "ref")  # the environment is read at the first use after a reset
+    monkeypatch.setenv("RMEETO_BACKEND", "ref")  # the environment is read at import and by reset()
     settings.reset()
     assert resolve_backend("cpu") == "ref"
     with pytest.raises(ValueError, match="unknown backend"):
