@@ -38,6 +38,17 @@ def _op_without_autograd(name: str, impl, fake) -> None:
     torch.library.register_fake(f"rmeeto::{name}", fake, lib=_NO_AUTOGRAD)
 
 
+_HAS_TRITON_OP = hasattr(torch.library, "triton_op")  # torch >= 2.6
+
+
+def _traceable_op(name: str):
+    """``torch.library.triton_op(name)`` (no mutated arguments) where this torch has it; else the function stays a
+    plain function and compiled forwards take the opaque ops (:func:`_traced`)."""
+    if not _HAS_TRITON_OP:
+        return lambda fn: fn
+    return torch.library.triton_op(name, mutates_args=())
+
+
 def _compiled_for_capture() -> bool:
     """Whether Inductor is compiling a graph that it will capture in a CUDA graph (``mode="reduce-overhead"``): a
     ``*_traced`` op's body runs inside that compile, under its settings. Such graphs keep the opaque ops, whose
@@ -107,7 +118,7 @@ def _bimamba_inference(xz: Tensor, conv_w: Tensor, conv_b: Optional[Tensor], xpr
     return tb.bimamba_fwd(xz, *tb.cached_stack_params(fwd, bwd, cdt), out_scale, False)
 
 
-@torch.library.triton_op("rmeeto::bimamba_inference_traced", mutates_args=())
+@_traceable_op("rmeeto::bimamba_inference_traced")
 def _bimamba_inference_traced(xz: Tensor, conv_w: Tensor, conv_b: Optional[Tensor], xproj_w: Tensor, dt_w: Tensor,
                               dt_b: Tensor, A_log: Tensor, D: Tensor, conv_w_b: Tensor, conv_b_b: Optional[Tensor],
                               xproj_w_b: Tensor, dt_w_b: Tensor, dt_b_b: Tensor, A_log_b: Tensor, D_b: Tensor,
@@ -147,7 +158,7 @@ _add_rmsnorm.register_fake(_add_rmsnorm_fake)
 _op_without_autograd("add_rmsnorm_inference", tn.add_rmsnorm_plain, _add_rmsnorm_fake)
 
 
-@torch.library.triton_op("rmeeto::add_rmsnorm_inference_traced", mutates_args=())
+@_traceable_op("rmeeto::add_rmsnorm_inference_traced")
 def _add_rmsnorm_inference_traced(hidden: Tensor, residual: Optional[Tensor], weight: Tensor,
                                   eps: float) -> tuple[Tensor, Tensor]:
     with traceable_launches():
@@ -306,7 +317,7 @@ def _merge_add_rmsnorm_step_fake(metric, x, y, weight, size, eps, r, cls_index, 
 _op_without_autograd("merge_add_rmsnorm_step_inference", _merge_add_rmsnorm_step_impl, _merge_add_rmsnorm_step_fake)
 
 
-@torch.library.triton_op("rmeeto::merge_add_rmsnorm_step_inference_traced", mutates_args=())
+@_traceable_op("rmeeto::merge_add_rmsnorm_step_inference_traced")
 def _merge_add_rmsnorm_step_traced(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor, size: Optional[Tensor],
                                    eps: float, r: int, cls_index: int, mode: str) -> tuple[Tensor, Tensor, Tensor]:
     """The one launch of :mod:`.merge_once` for Inductor to trace through (a graph compiled to be captured,
@@ -336,7 +347,7 @@ def _traced(*tensors: Tensor) -> bool:
     choice = settings.current().compile_ops
     if choice not in settings.COMPILE_OPS:
         raise ValueError(f"compile_ops {choice!r} (RMEETO_COMPILE_OPS): choose one of {settings.COMPILE_OPS}")
-    return choice == "traced" and all(type(n) is int for t in tensors for n in t.shape)
+    return choice == "traced" and _HAS_TRITON_OP and all(type(n) is int for t in tensors for n in t.shape)
 
 
 def bimamba(xz: Tensor, params: tuple[Tensor, ...], out_scale: float, for_backward: bool,
