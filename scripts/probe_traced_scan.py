@@ -153,7 +153,7 @@ def compare_cores(core: tuple, option_sets: list[str], iters: int) -> None:
             for code in codes:
                 for line in code.splitlines():
                     if SCAN in line and ".run(" in line:
-                        print(f"[{text or 'default'}] generated launch: {line.strip()[:400]}")
+                        print(f"[{text or 'default'}] generated launch: {line.strip()}")
             for _ in range(3):
                 compiled(xz)
             rows[f"compiled [{text or 'default'}]"] = kernel_us(lambda: compiled(xz), iters)
