@@ -22,7 +22,7 @@ def variants(name: str) -> list[dict]:
         folder = os.path.dirname(path)
         meta = json.load(open(path))
         text = {ext: open(os.path.join(folder, name + "." + ext)).read()
-                for ext in ("ttir", "ptx") if os.path.exists(os.path.join(folder, name + "." + ext))}
+                for ext in ("ttir", "ttgir", "ptx") if os.path.exists(os.path.join(folder, name + "." + ext))}
         out.append(dict(folder=os.path.basename(folder), meta=meta, **text))
     return out
 
@@ -61,6 +61,10 @@ def main() -> None:
         counts = {k: len(re.findall(k, ptx)) for k in (r"ld\.global\.v4", r"ld\.global\.v2", r"st\.global\.v4",
                                                          r"st\.global\.v2", r"ld\.global", r"\.f64")}
         print(f"  {v['folder']}: debug={v['meta'].get('debug')} " + ", ".join(f"{k} {n}" for k, n in counts.items()))
+        heads = [line for line in v.get("ttgir", "").splitlines() if line.startswith(("#blocked", "#shared", "#linear",
+                                                                                    "#slice", "module"))]
+        heads += re.findall(r"^\.(?:version|target) .*$", ptx, re.M)
+        print("\n".join("      " + re.sub(r"\s*loc\(.*$", "", line)[:300] for line in heads))
     # compare against eager's build (debug off, Triton's default overflow checks) where there is one
     found.sort(key=lambda v: (v["meta"].get("debug") is not False, v["meta"].get("sanitize_overflow") is False))
     for i in range(1, len(found)):
@@ -71,6 +75,7 @@ def main() -> None:
         for k, (x, y) in diff.items():
             print(f"  {k}: {str(x)[:300]} | {str(y)[:300]}")
         show_diff("TTIR (no locations)", bare_ttir(a0.get("ttir", "")), bare_ttir(a1.get("ttir", "")), a.lines)
+        show_diff("TTGIR (no locations)", bare_ttir(a0.get("ttgir", "")), bare_ttir(a1.get("ttgir", "")), a.lines)
         p0, p1 = bare_ptx(a0.get("ptx", "")), bare_ptx(a1.get("ptx", ""))
         show_diff("PTX (no locations)", p0, p1, a.lines)
         c0, c1 = opcodes(p0), opcodes(p1)
