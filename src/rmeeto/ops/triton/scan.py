@@ -9,9 +9,12 @@ Forward (default, ``_scan_fwd_seq_kernel``): per program one batch element x ``B
 channels x all ``N`` states in registers, held as an ``(N, BLOCK_E)`` tile with the channels across the
 lanes (two per thread at ``BLOCK_E`` 64 and one warp), so the sum over states for ``y`` stays inside a
 thread; it walks the sequence one step at a time with the next step's inputs prefetched. The tile's
-layout follows the load of ``A``, read channel-contiguous and not specialised on alignment, so it does
-not change with the inputs' alignment. Direction 1 (the "backward" Mamba direction) walks the
-sequence from ``L-1`` down to 0 by reading position ``L-1-i`` at scan step ``i``: no flipped
+layout follows the load of ``A``, read channel-contiguous with its alignment hidden from the compiler
+(``tl.multiple_of(..., 1)``): a vectorised load of ``A`` would spread the states over two lanes, and the sum
+over states would need shuffles. ``do_not_specialize`` did that for Triton's own launches only; Inductor, which
+launches the kernel itself in compiled forwards, marks every aligned pointer and ran the scan 13 % slower
+(one H200, 2026-12-04, ``docs/benchmarks/2026-12-04-h200-traced-scan``). Direction 1 (the "backward"
+Mamba direction) walks the sequence from ``L-1`` down to 0 by reading position ``L-1-i`` at scan step ``i``: no flipped
 copies. With two directions the same program runs direction 0, writes ``scale * y_0``, then runs
 direction 1, adds ``scale * y_1`` in place (a barrier in between) and applies the gate ``silu(z)`` once, to the
 sum: deterministic, no atomics. For inference forwards captured in a CUDA graph (``SPLIT="auto"``, the default;
@@ -84,7 +87,7 @@ def _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B
     return u, dl, B, C, z
 
 
-@triton.jit(do_not_specialize=["A_ptr"])  # A's alignment must not change the layout (see the module doc)
+@triton.jit
 def _scan_fwd_seq_kernel(
     u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
     dl_ptr, s_dl_d, s_dl_b, s_dl_l, s_dl_e,
@@ -116,8 +119,8 @@ def _scan_fwd_seq_kernel(
             tl.debug_barrier()
         # silu(z) multiplies the sum of the directions, so only the last direction's pass applies it (the condition
         # is written out each time: a local variable would not stay a compile-time constant)
-        A2 = tl.load(A_ptr + d * s_A_d + n[:, None] * s_A_n + e[None, :] * s_A_e,
-                     mask=nmask[:, None] & emask[None, :], other=0.0) * 1.4426950408889634
+        A_ptrs = tl.multiple_of(A_ptr + d * s_A_d + n[:, None] * s_A_n + e[None, :] * s_A_e, [1, 1])
+        A2 = tl.load(A_ptrs, mask=nmask[:, None] & emask[None, :], other=0.0) * 1.4426950408889634
         Dv = tl.load(D_ptr + d * E + e, mask=emask, other=0.0)
         bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
         u_base = u_ptr + d * s_u_d + pid_b * s_u_b + e * s_u_e

@@ -1,0 +1,55 @@
+"""The forward scan's register layout does not depend on how its launcher specialises ``A``'s alignment.
+
+Triton's own launch honours ``do_not_specialize``; Inductor, which launches the kernel itself for compiled
+forwards with the traced ops, marks every 16-byte-aligned pointer divisible by 16. The scan's (states, channels)
+tile takes its layout from the load of ``A``: when that load could be vectorised, Triton spread the states over
+two lanes and the sum over states needed shuffles, and the scan ran 13 % slower under Inductor (one H200,
+2026-12-04, docs/benchmarks/2026-12-04-h200-traced-scan). Compiled here for an sm_90 target, no GPU needed.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+triton = pytest.importorskip("triton")
+
+from triton.backends.compiler import GPUTarget  # noqa: E402
+from triton.compiler import ASTSource  # noqa: E402
+
+from rmeeto.ops.triton import scan as ts  # noqa: E402
+
+# the constexpr arguments and pointer types of a Vim forward at fp16 (two directions, gated, one chunk)
+CONSTANTS = dict(s_u_e=1, s_dl_e=1, s_B_n=1, s_C_n=1, s_z_e=1, s_o_e=1, s_A_e=1, h0_ptr=None, NDIR=2, HAS_Z=True,
+                 SOFTPLUS=True, HAS_H0=False, BLOCK_E=64, BLOCK_N=16, EVEN=True)
+POINTERS = dict(u_ptr="*fp16", dl_ptr="*fp16", B_ptr="*fp16", C_ptr="*fp16", z_ptr="*fp16", out_ptr="*fp16",
+                A_ptr="*fp32", D_ptr="*fp32", bias_ptr="*fp32")
+
+
+def forward_scan_ttgir(divisible: set[str]) -> list[str]:
+    """The forward scan's TTGIR for an sm_90 target, the arguments in ``divisible`` marked divisible by 16, without
+    source locations and the function's argument attributes."""
+    kernel = ts._scan_fwd_seq_kernel
+    names = kernel.arg_names
+    signature = {n: "constexpr" if n in CONSTANTS else POINTERS.get(n, "fp32" if n == "scale" else "i32")
+                 for n in names}
+    constants = {(names.index(n),): v for n, v in CONSTANTS.items()}
+    attrs = {(names.index(n),): [["tt.divisibility", 16]] for n in divisible}
+    try:
+        compiled = triton.compile(ASTSource(kernel, signature, constants, attrs), target=GPUTarget("cuda", 90, 32),
+                                  options=dict(num_warps=1))
+    except Exception as err:  # noqa: BLE001 - a Triton without its CUDA back end or assembler
+        pytest.skip(f"Triton cannot compile for sm_90 here: {type(err).__name__}: {str(err)[:200]}")
+    return [re.sub(r"\s*loc\(.*$", "", line) for line in compiled.asm["ttgir"].splitlines()
+            if not line.startswith("#loc") and "tt.func" not in line]
+
+
+def test_forward_scan_layout_does_not_follow_A_alignment():
+    aligned = {n for n in POINTERS} | {"s_u_d", "s_u_b", "s_u_l", "s_dl_d", "s_dl_b", "s_dl_l", "s_A_d", "s_A_n", "E"}
+    with_a = forward_scan_ttgir(aligned)
+    without_a = forward_scan_ttgir(aligned - {"A_ptr"})
+    layouts = [line for line in with_a if line.startswith("#blocked")]
+    assert layouts, "no blocked layout in the TTGIR"
+    # the (states, channels) tile: one lane per channel pair, every state of a channel in one thread
+    assert any("sizePerThread = [1, 1], threadsPerWarp = [1, 32]" in line for line in layouts), layouts
+    assert with_a == without_a
