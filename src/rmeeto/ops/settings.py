@@ -45,9 +45,9 @@ class KernelSettings:
     fast_launch: bool = True  # reuse compiled kernels through rmeeto.ops.triton.launch's cheap key
     merge_norm: bool = True  # the fused merge also does the block's residual add + RMSNorm (one pass, not two)
     # how a compiled no-grad forward calls the kernels: opaque custom ops that launch them from Python on every call,
-    # or ops that Inductor traces down to the kernels and launches itself (less host time; in torch 2.11 Inductor
-    # compiles them without register caps and with Triton's debug option, and the weights are stacked on every call:
-    # docs/benchmarks/2026-12-04-h200-traced-ops)
+    # or ops that Inductor traces down to the kernels and launches itself (less host time; 1-2 % more GPU time: in
+    # torch 2.11 Inductor compiles them without register caps, and the weights are stacked on every call:
+    # docs/benchmarks/2026-12-04-h200-traced-scan)
     compile_ops: str = "opaque"
 
     def __post_init__(self) -> None:  # values are checked where they are used, so one bad knob breaks only its user
