@@ -6,7 +6,8 @@
 2. Reads Triton's cache (``$TRITON_CACHE_DIR``, which must be set and empty) for the compile options of every
    variant of the kernels named by ``--kernels`` that eager and compiled forwards built: debug, warps, stages, cap.
 3. Times the forward scan alone at the model's first block shape, launched through Triton's own path with the
-   ``debug`` option off and on, alternately (median of ``--reps`` launches each, CUDA events).
+   ``debug`` option off and on, alternately (median of ``--reps`` launches each, CUDA events; since 2026-12-04 also
+   with Inductor's ``sanitize_overflow`` off, through ``probe_traced_scan.py``).
 
     TRITON_CACHE_DIR=/tmp/tc python scripts/inspect_inductor_kernels.py --model vim_tiny_patch16_224 --r 5
 """
@@ -17,7 +18,6 @@ import glob
 import json
 import os
 import re
-import statistics
 
 import torch
 
@@ -55,51 +55,11 @@ def cached_options(names: list[str]) -> None:
 
 
 def time_scan_debug(model: torch.nn.Module, x: torch.Tensor, reps: int) -> None:
-    """The first block's forward scan alone, Triton's launch path, ``debug`` off and on."""
-    from rmeeto.ops.triton import bimamba as tb
-    from rmeeto.ops.triton import launch as tl_launch
-    from rmeeto.ops.triton import scan as ts
+    """The first block's forward scan alone, Triton's launch path, with eager's and Inductor's build options
+    (:func:`probe_traced_scan.time_scan_builds`)."""
+    from probe_traced_scan import capture_core, capture_scan, time_scan_builds
 
-    captured = {}
-    original = ts.scan_fwd
-
-    def capture(*args, **kwargs):
-        captured.setdefault("args", (args, kwargs))
-        return original(*args, **kwargs)
-
-    tb.scan_fwd = capture
-    with torch.inference_mode():
-        model(x)
-    tb.scan_fwd = original
-    args, kwargs = captured["args"]
-    real_launch = tl_launch.launch
-
-    def launch_with(debug: bool):
-        def fn(kernel, grid, *a, **meta):
-            kernel[grid](*a, **meta, debug=debug)
-        return fn
-
-    times: dict = {False: [], True: []}
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    for rnd in range(6):
-        for debug in (False, True):
-            ts.launch = launch_with(debug)
-            try:
-                for _ in range(3):
-                    original(*args, **kwargs)
-                torch.cuda.synchronize()
-                for _ in range(reps):
-                    start.record()
-                    original(*args, **kwargs)
-                    end.record()
-                    end.synchronize()
-                    if rnd:
-                        times[debug].append(start.elapsed_time(end))
-            finally:
-                ts.launch = real_launch
-    u = args[0]
-    print(f"forward scan alone, shape (ndir, batch, L, E) {tuple(u.shape)} {u.dtype}: median ms, debug off "
-          f"{statistics.median(times[False]):.4f}, on {statistics.median(times[True]):.4f}")
+    time_scan_builds(capture_scan(capture_core(model, x)), reps)
 
 
 def main() -> None:
