@@ -160,7 +160,7 @@ def compare_cores(core: tuple, option_sets: list[str], iters: int) -> None:
             diff = (compiled(xz)[0].float() - eager()[0].float()).abs().max().item()
             print(f"[{text or 'default'}] compiled core against eager: max abs difference {diff}")
     names = sorted({k for r in rows.values() for k in r}, key=lambda k: -rows["eager"].get(k, 0.0))
-    print(f"device us per core call (median of {iters} calls' sum): " + " | ".join(rows))
+    print(f"device us per core call (mean over {iters} calls): " + " | ".join(rows))
     for name in names:
         print(f"  {name:60s} " + " ".join(f"{r.get(name, 0.0):9.1f}" for r in rows.values()))
 
