@@ -24,6 +24,8 @@ CONSTANTS = dict(s_u_e=1, s_dl_e=1, s_B_n=1, s_C_n=1, s_z_e=1, s_o_e=1, s_A_e=1,
                  SOFTPLUS=True, HAS_H0=False, BLOCK_E=64, BLOCK_N=16, EVEN=True)
 POINTERS = dict(u_ptr="*fp16", dl_ptr="*fp16", B_ptr="*fp16", C_ptr="*fp16", z_ptr="*fp16", out_ptr="*fp16",
                 A_ptr="*fp32", D_ptr="*fp32", bias_ptr="*fp32")
+# what a launcher marks divisible by 16 for a Vim forward's tensors (contiguous fp16 activations, E = 384)
+ALIGNED = set(POINTERS) | {"s_u_d", "s_u_b", "s_u_l", "s_dl_d", "s_dl_b", "s_dl_l", "s_A_d", "s_A_n", "E"}
 
 
 @triton.jit
@@ -43,25 +45,27 @@ def sm90_compiler() -> None:
         pytest.skip(f"Triton cannot compile for sm_90 here: {type(err).__name__}: {str(err)[:200]}")
 
 
-def forward_scan_ttgir(divisible: set[str]) -> list[str]:
-    """The forward scan's TTGIR for an sm_90 target, the arguments in ``divisible`` marked divisible by 16, without
-    source locations and the function's argument attributes."""
+def compile_forward_scan(divisible: set[str]):
+    """The forward scan compiled for an sm_90 target, the arguments in ``divisible`` marked divisible by 16."""
     kernel = ts._scan_fwd_seq_kernel
     names = kernel.arg_names
     signature = {n: "constexpr" if n in CONSTANTS else POINTERS.get(n, "fp32" if n == "scale" else "i32")
                  for n in names}
     constants = {(names.index(n),): v for n, v in CONSTANTS.items()}
     attrs = {(names.index(n),): [["tt.divisibility", 16]] for n in divisible}
-    compiled = triton.compile(ASTSource(kernel, signature, constants, attrs), target=GPUTarget("cuda", 90, 32),
-                              options=dict(num_warps=1))
-    return [re.sub(r"\s*loc\(.*$", "", line) for line in compiled.asm["ttgir"].splitlines()
+    return triton.compile(ASTSource(kernel, signature, constants, attrs), target=GPUTarget("cuda", 90, 32),
+                          options=dict(num_warps=1))
+
+
+def forward_scan_ttgir(divisible: set[str]) -> list[str]:
+    """:func:`compile_forward_scan`'s TTGIR without source locations and the function's argument attributes."""
+    return [re.sub(r"\s*loc\(.*$", "", line) for line in compile_forward_scan(divisible).asm["ttgir"].splitlines()
             if not line.startswith("#loc") and "tt.func" not in line]
 
 
 def test_forward_scan_layout_does_not_follow_A_alignment(sm90_compiler):
-    aligned = {n for n in POINTERS} | {"s_u_d", "s_u_b", "s_u_l", "s_dl_d", "s_dl_b", "s_dl_l", "s_A_d", "s_A_n", "E"}
-    with_a = forward_scan_ttgir(aligned)
-    without_a = forward_scan_ttgir(aligned - {"A_ptr"})
+    with_a = forward_scan_ttgir(ALIGNED)
+    without_a = forward_scan_ttgir(ALIGNED - {"A_ptr"})
     layouts = [line for line in with_a if line.startswith("#blocked")]
     assert layouts, "no blocked layout in the TTGIR"
     # the (states, channels) tile: one lane per channel pair, every state of a channel in one thread
