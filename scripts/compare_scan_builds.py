@@ -2,8 +2,8 @@
 
 Each tree's ``_scan_fwd_seq_kernel`` is compiled for sm_90 by ``tests/test_kernel_layout.py`` (this checkout's),
 with the arguments it marks aligned; ``--unmarked-a`` (per tree) leaves ``A_ptr`` unmarked, as Triton's launcher did
-while the kernel had ``do_not_specialize=["A_ptr"]``. Prints the PTX line counts (locations and debug sections left out), the lines that
-differ in order, and whether the two are the same multiset of instructions.
+while the kernel had ``do_not_specialize=["A_ptr"]``. Prints the PTX line counts (locations and debug sections left
+out), the lines that differ in order, and whether the two are the same multiset of instructions.
 
     git archive 9aa8a29 src | tar -x -C /tmp/old
     python scripts/compare_scan_builds.py /tmp/old/src src --unmarked-a 0
