@@ -50,8 +50,9 @@ def cached_options(names: list[str]) -> None:
             continue
         name = meta.get("name", "")
         if any(n in name for n in names) and "num_warps" in meta:
-            keys = ("debug", "num_warps", "num_stages", "maxnreg", "enable_fp_fusion", "shared")
-            print(f"  {name}: " + ", ".join(f"{k}={meta.get(k)}" for k in keys))
+            keys = ("debug", "sanitize_overflow", "num_warps", "num_stages", "maxnreg", "enable_fp_fusion", "shared")
+            folder = os.path.basename(os.path.dirname(path))[:12]
+            print(f"  {name} ({folder}): " + ", ".join(f"{k}={meta.get(k)}" for k in keys))
 
 
 def time_scan_debug(model: torch.nn.Module, x: torch.Tensor, reps: int) -> None:

@@ -19,16 +19,10 @@ lies in how the kernel is launched or fed, not in its code.
 from __future__ import annotations
 
 import argparse
-import ast
-import collections
-import glob
-import json
-import os
 import statistics
 import traceback
 
 import torch
-from torch.profiler import ProfilerActivity, profile
 
 import rmeeto
 from rmeeto.ops import settings
@@ -108,24 +102,18 @@ def time_scan_builds(scan_call: tuple, reps: int) -> None:
 
 
 def kernel_us(fn, iters: int) -> dict:
-    """``{kernel name: device us per call}`` over ``iters`` calls."""
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        for _ in range(iters):
-            fn()
-        torch.cuda.synchronize()
-    table: dict = collections.defaultdict(float)
-    for ev in prof.events():
-        if ev.device_type == torch.autograd.DeviceType.CUDA and ev.device_time_total > 0:
-            table[ev.name[:60]] += ev.device_time_total / iters
-    return dict(table)
+    """``{kernel name: device us per call}``, the mean over ``iters`` calls (:func:`profile_compile.kernel_table`)."""
+    from profile_compile import kernel_table
+
+    table, _ = kernel_table(lambda _: fn(), None, iters)
+    return {name: us for name, (_, us) in table.items()}
 
 
 def parse_options(text: str) -> dict:
-    options = {}
-    for item in filter(None, text.split(";")):
-        key, _, value = item.partition("=")
-        options[key.strip()] = ast.literal_eval(value.strip())
-    return options
+    """``torch.compile`` options from ``KEY=VALUE;KEY=VALUE`` (:func:`profile_compile.compile_options`)."""
+    from profile_compile import compile_options
+
+    return compile_options(False, [item.strip() for item in text.split(";") if item.strip()])
 
 
 def compare_cores(core: tuple, option_sets: list[str], iters: int) -> None:
@@ -166,15 +154,11 @@ def compare_cores(core: tuple, option_sets: list[str], iters: int) -> None:
 
 
 def cached_variants() -> None:
-    root = os.environ.get("TRITON_CACHE_DIR")
-    if not root:
-        print("TRITON_CACHE_DIR is not set: no cache to read")
-        return
+    """The compile options of the scan's variants in Triton's cache (:func:`inspect_inductor_kernels.cached_options`)."""
+    from inspect_inductor_kernels import cached_options
+
     print(f"variants of {SCAN} in Triton's cache:")
-    for path in sorted(glob.glob(os.path.join(root, "*", f"{SCAN}.json"))):
-        meta = json.load(open(path))
-        keys = ("debug", "sanitize_overflow", "num_warps", "num_stages", "maxnreg", "enable_fp_fusion")
-        print(f"  {os.path.basename(os.path.dirname(path))[:12]}: " + ", ".join(f"{k}={meta.get(k)}" for k in keys))
+    cached_options([SCAN])
 
 
 def main() -> None:
