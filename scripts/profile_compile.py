@@ -15,7 +15,8 @@ on every call). ``--compiled-two-op-merge`` traces the merge step of a no-grad f
 as compiled forwards did before one op took it (eager forwards keep their one launch). ``--skip-module-guards``
 compiles with ``options={"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe}``
 (docs/benchmarks/2026-12-02-cpu-guards). ``--inductor KEY=VALUE`` (repeatable) sets an Inductor option for the
-compile, the value read as a Python literal (``freezing=True``). Also prints how many graphs were compiled and each
+compile, the value read as a Python literal (``freezing=True``). ``--stack-torch``: the traced ops stack the weights
+with torch ops, which freezing can fold into constants, instead of one stacking kernel per block and call. Also prints how many graphs were compiled and each
 model's host time per call: from the call to its return, nothing synchronised inside, the GPU idle at the start (so
 the kernels it enqueues do not hold it up).
 """
@@ -89,6 +90,15 @@ def compile_options(skip_module_guards: bool, inductor: list[str]) -> dict:
     return options
 
 
+def use_torch_stacking() -> None:
+    """Let the traced inference op stack the two directions' weights with torch ops, which Inductor's freezing can
+    fold into constants, instead of launching its stacking kernel on every call."""
+    from rmeeto.ops.triton import bimamba as tb
+    from rmeeto.ops.triton import library
+
+    library.stack_params_launched = tb.stack_params
+
+
 def kernel_table(fn, x: torch.Tensor, iters: int) -> tuple[dict, float]:
     """``{kernel name: (launches, total us)}`` over ``iters`` forwards, and the host wall ms per forward."""
     with profile(activities=[ProfilerActivity.CUDA, ProfilerActivity.CPU]) as prof:
@@ -120,6 +130,7 @@ def main() -> None:
     ap.add_argument("--inductor", action="append", default=[], metavar="KEY=VALUE", help="an Inductor option")
     ap.add_argument("--compiled-two-op-merge", action="store_true",
                     help="compiled forwards plan and merge in two ops, as before 2026-12-04 (eager keeps one launch)")
+    ap.add_argument("--stack-torch", action="store_true", help="the traced op stacks the weights with torch ops")
     ops = ap.add_mutually_exclusive_group()
     ops.add_argument("--traced-ops", action="store_true", help="compile_ops='traced': Inductor launches the kernels")
     ops.add_argument("--opaque-ops", action="store_true", help="compile_ops='opaque' (the default)")
@@ -132,6 +143,8 @@ def main() -> None:
 
         one_op = library.merge_once_applies
         library.merge_once_applies = lambda *args: not torch.compiler.is_compiling() and one_op(*args)
+    if a.stack_torch:
+        use_torch_stacking()
     options = compile_options(a.skip_module_guards, a.inductor)
     m = rmeeto.create_model(a.model).cuda().eval().half()
     if a.r:
