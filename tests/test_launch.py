@@ -220,3 +220,26 @@ def test_merge_curve_check_names_every_r_that_costs():
     base = [100.0, 50.0, 100.0]  # round 2 ran on a slower GPU
     rates = [base, [101.0, 51.0, 99.0], [99.0, 49.0, 98.0], [120.0, 60.0, 90.0]]
     assert _print_interleaved("m", [0, 1, 2, 3], rates) == [2]  # r=1: median 1.01; r=2: 0.98; r=3: 1.2
+
+
+def test_gpu_idle_gaps_splits_a_call_into_lead_idle_busy_and_tail():
+    """``scripts/gpu_idle_gaps.py``: kernels are assigned to the call they start in; overlapping kernels count once
+    as busy; a gap is named by the kernel after it; the four parts add up to the call's length; the range's own GPU
+    copy is not a kernel."""
+    from types import SimpleNamespace as NS
+
+    gaps = script_module("gpu_idle_gaps")
+    cpu, cuda = torch.autograd.DeviceType.CPU, torch.autograd.DeviceType.CUDA
+
+    def ev(name, start, end, dev):
+        return NS(name=name, device_type=dev, time_range=NS(start=start, end=end))
+
+    events = [ev(gaps.CALL, 0, 100, cpu), ev(gaps.CALL, 0, 100, cuda), ev("a", 10, 20, cuda), ev("b", 15, 30, cuda),
+              ev("c", 40, 50, cuda), ev("d", 70, 80, cuda), ev(gaps.CALL, 200, 260, cpu), ev("e", 210, 250, cuda),
+              ev("aten::mm", 12, 14, cpu)]
+    first, second = gaps.split_calls(events)
+    assert [k[2] for k in first[2]] == ["a", "b", "c", "d"] and [k[2] for k in second[2]] == ["e"]
+    parts = gaps.call_parts(first, top=1)
+    assert (parts["lead"], parts["idle"], parts["busy"], parts["tail"]) == (10, 30, 40, 20)
+    assert parts["gaps"] == [(20, "d")] and parts["kernels"] == 4
+    assert sum(gaps.call_parts(second, top=3)[k] for k in ("lead", "idle", "busy", "tail")) == 60
