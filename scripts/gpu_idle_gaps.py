@@ -16,7 +16,7 @@ compiled, and show where the host, not the GPU, sets the pace.
         [--stack-torch]
 
 ``--stack-torch``: the traced inference op stacks the two directions' weights with torch ops (which Inductor's
-freezing can fold into constants) instead of the one stacking kernel it launches on every call.
+freezing may fold into constants) instead of the one stacking kernel it launches on every call.
 """
 from __future__ import annotations
 

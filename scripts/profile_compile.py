@@ -16,9 +16,9 @@ as compiled forwards did before one op took it (eager forwards keep their one la
 compiles with ``options={"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe}``
 (docs/benchmarks/2026-12-02-cpu-guards). ``--inductor KEY=VALUE`` (repeatable) sets an Inductor option for the
 compile, the value read as a Python literal (``freezing=True``). ``--stack-torch``: the traced ops stack the weights
-with torch ops, which freezing can fold into constants, instead of one stacking kernel per block and call. Also prints how many graphs were compiled and each
-model's host time per call: from the call to its return, nothing synchronised inside, the GPU idle at the start (so
-the kernels it enqueues do not hold it up).
+with torch ops, which freezing may fold into constants, instead of one stacking kernel per block and call. Also
+prints how many graphs were compiled and each model's host time per call: from the call to its return, nothing
+synchronised inside, the GPU idle at the start (so the kernels it enqueues do not hold it up).
 """
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def compile_options(skip_module_guards: bool, inductor: list[str]) -> dict:
 
 
 def use_torch_stacking() -> None:
-    """Let the traced inference op stack the two directions' weights with torch ops, which Inductor's freezing can
+    """Let the traced inference op stack the two directions' weights with torch ops, which Inductor's freezing may
     fold into constants, instead of launching its stacking kernel on every call."""
     from rmeeto.ops.triton import bimamba as tb
     from rmeeto.ops.triton import library
