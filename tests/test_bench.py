@@ -208,3 +208,69 @@ def test_rounds_are_checked():
         check_bench(_cfg(iters=3, rounds=4))
     with pytest.raises(UsageError, match="--rounds must be at least 1"):
         check_bench(_cfg(rounds=0))
+
+
+def _compile_with(monkeypatch, backend):
+    """``torch.compile(model, mode=...)`` as ``rmeeto.bench`` calls it, run on ``backend`` (no C++ compiler
+    needed); returns the list of modes asked for."""
+    import torch
+
+    modes, real = [], torch.compile
+
+    def compile_on_backend(model, mode=None):
+        modes.append(mode)
+        return real(model, backend=backend)
+    monkeypatch.setattr(torch, "compile", compile_on_backend)
+    return modes
+
+
+def test_compile_rows_time_the_compiled_forward(monkeypatch, capsys):
+    """``compiles``: a row per mode and setting, labelled; every timed step (and the one untimed compiling call) runs
+    the compiled graph, one graph per forward."""
+    graph_calls = []
+
+    def counting_backend(gm, example_inputs):
+        def run(*args):
+            graph_calls.append(1)
+            return gm.forward(*args)
+        return run
+    modes = _compile_with(monkeypatch, counting_backend)
+    rows = run_bench(_cfg(compiles=["none", "default"], iters=3))
+    assert [(r["backend"], r["setting"], r["compile"]) for r in rows] == [
+        ("auto", "r=0", "none"), ("auto", "r=2", "none"), ("auto+default", "r=0", "default"),
+        ("auto+default", "r=2", "default")]
+    assert modes == ["default", "default"]
+    assert len(graph_calls) == 2 * (1 + 3)
+    assert "auto+default" in capsys.readouterr().out
+
+
+def test_a_recompile_while_timing_is_an_error(monkeypatch):
+    """A compiled forward that recompiles while it is timed (here: r changed after the compile) raises instead of
+    timing the compile or an eager fallback."""
+    import torch
+
+    from rmeeto import bench, create_model, patch
+
+    _compile_with(monkeypatch, "eager")
+    model = patch(create_model("vim_tiny_patch16_224", **TINY_KW), r=2)
+    timeit = bench._timeit
+
+    def change_r_then_time(*args):
+        model.r = 1
+        return timeit(*args)
+    monkeypatch.setattr(bench, "_timeit", change_r_then_time)
+    with pytest.raises(RuntimeError, match="recompile"):
+        bench.measure(model, batch_size=2, device="cpu", dtype="fp32", warmup=0, iters=1, compile_mode="default")
+    torch._dynamo.reset()
+
+
+def test_compile_is_checked():
+    with pytest.raises(UsageError, match="--compile 'fast' is unknown"):
+        check_bench(_cfg(compiles=["fast"]))
+    with pytest.raises(UsageError, match="--compile times inference forwards"):
+        check_bench(_cfg(compiles=["default"], train=True))
+    with pytest.raises(UsageError, match="use --compile reduce-overhead without --cuda-graph"):
+        check_bench(_cfg(compiles=["none", "reduce-overhead"], cuda_graph=True))
+    with pytest.raises(UsageError, match="drop --compile or --merge-cost"):
+        check_bench(_cfg(compiles=["default"], merge_cost=True))
+    check_bench(_cfg(compiles=["none"], cuda_graph=False, merge_cost=True))

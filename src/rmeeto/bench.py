@@ -5,10 +5,13 @@ official scripts do with ``model.half()``), warm-up iterations, then the median 
 iterations, each synchronised. ``--train`` times forward + backward + AdamW steps instead.
 ``--rounds N`` interleaves the settings: each is timed N times in turn, on iters/N steps, which keeps a
 drift of the host's speed (eager forwards of small models are bound by it) out of the speed-ups.
+``--compile MODE`` times ``torch.compile(model, mode=MODE)`` forwards (``none``: eager), compiled afresh for every
+setting and round, before the warm-up; a recompile while it is timed is an error, not a figure.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import time
@@ -31,6 +34,7 @@ from .env_info import environment
 
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 MERGE_IMPLS = ("auto", "torch", "triton")
+COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 def _sync(device: torch.device) -> None:
@@ -91,10 +95,25 @@ def training_step(model, x: torch.Tensor, dt: torch.dtype, cuda_graph: bool = Fa
     return step
 
 
+def compiled_forward(model, x: torch.Tensor, autocast, mode: str) -> Callable[[], torch.Tensor]:
+    """An inference step through ``torch.compile(model, mode=mode)``, called once here, so that the compile is not
+    timed. Dynamo's caches are reset first: every setting compiles afresh, and none counts against another's
+    recompile limit (past it Dynamo would run the forward eagerly, and the figure would not be the compiled one)."""
+    torch._dynamo.reset()
+    compiled = torch.compile(model, mode=mode)
+
+    def fwd():
+        with torch.inference_mode(), autocast:
+            return compiled(x)
+    fwd()
+    return fwd
+
+
 def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp16", train: bool = False,
-            warmup: int = 20, iters: int = 30, cuda_graph: bool = False) -> dict:
+            warmup: int = 20, iters: int = 30, cuda_graph: bool = False, compile_mode: str = "none") -> dict:
     """Images per second (median) and peak memory of ``model`` as patched now; on a GPU also ``host_share``, the
-    median share of a step spent before its enqueuing call returned (see :data:`HOST_BOUND_SHARE`)."""
+    median share of a step spent before its enqueuing call returned (see :data:`HOST_BOUND_SHARE`). With
+    ``compile_mode`` (inference only) the forward runs through :func:`compiled_forward`."""
     dev = torch.device(device)
     dt = DTYPES[dtype]
     model = model.to(dev)
@@ -112,12 +131,18 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
             with torch.inference_mode(), autocast:
                 return model(xin)
         step = fwd
-        if cuda_graph and dev.type == "cuda":
+        if compile_mode != "none":
+            step = compiled_forward(model, xin, autocast, compile_mode)
+        elif cuda_graph and dev.type == "cuda":
             def fwd_nograd():
                 with torch.no_grad(), autocast:
                     return model(xin)
             step = graphed(fwd_nograd, dev)
-    times, host = _timeit(step, dev, warmup, iters)
+    compiled = compile_mode != "none"
+    with torch.compiler.set_stance("fail_on_recompile") if compiled else contextlib.nullcontext():
+        times, host = _timeit(step, dev, warmup, iters)
+    if compiled:
+        torch._dynamo.reset()  # the compiled code holds the fp16 weights
     model.float()
     return {**_summary(times, host, batch_size, dev.type == "cuda"), "step_s": times, "host_s": host,
             "peak_mem_gb": torch.cuda.max_memory_allocated(dev) / 2 ** 30 if dev.type == "cuda" else None,
@@ -220,6 +245,7 @@ class BenchConfig:
     dtype: str = "fp16"
     backends: list[str] = field(default_factory=lambda: ["auto"])
     merges: list[str] = field(default_factory=lambda: ["auto"])
+    compiles: list[str] = field(default_factory=lambda: ["none"])  # COMPILE_MODES; "none" is eager
     train: bool = False
     cuda_graph: bool = False
     warmup: int = 20
@@ -231,17 +257,19 @@ class BenchConfig:
 def run_bench(cfg: BenchConfig) -> list[dict]:
     """Time every (backend, merge implementation, setting); prints a row each, returns the rows."""
     rows: list[dict] = []
-    runs = [(b, m) for b in cfg.backends for m in cfg.merges]
-    for backend, merge in runs:
-        label = backend if len(runs) == 1 or merge == "auto" else f"{backend}/{merge}"
-        _bench_settings(cfg, backend, merge, label, rows)
+    runs = [(b, m, c) for b in cfg.backends for m in cfg.merges for c in cfg.compiles]
+    for backend, merge, mode in runs:
+        one_pair = len(cfg.backends) * len(cfg.merges) == 1
+        label = backend if one_pair or merge == "auto" else f"{backend}/{merge}"
+        label += "" if mode == "none" else f"+{mode}"
+        _bench_settings(cfg, backend, merge, mode, label, rows)
     note = host_bound_note(rows)
     if note:
         print(note)
     return rows
 
 
-def _bench_settings(cfg: BenchConfig, backend: str, merge: str, label: str, rows: list) -> None:
+def _bench_settings(cfg: BenchConfig, backend: str, merge: str, mode: str, label: str, rows: list) -> None:
     """One model, every setting in turn, ``cfg.rounds`` times over (so that a drift in the machine's speed reaches
     every setting alike); speedups are over the first (unpatched) row."""
     model = create_model(cfg.model, **cfg.model_kwargs)
@@ -256,24 +284,26 @@ def _bench_settings(cfg: BenchConfig, backend: str, merge: str, label: str, rows
             else:
                 unpatch(model)
             results.append(measure(model, cfg.batch_size, cfg.device, cfg.dtype, cfg.train, cfg.warmup, iters,
-                                   cfg.cuda_graph))
+                                   cfg.cuda_graph, mode))
             if rnd < cfg.rounds - 1:
                 continue
             res = combine_rounds(results, cfg.batch_size)
             if cfg.merge_cost:
                 res["merge_ms"] = merge_cost_ms(model, cfg.batch_size, cfg.device, cfg.dtype)
             base = base or res["im_per_s"]
-            _describe(res, cfg, label, merge, f"{kind}={value}", base)
+            _describe(res, cfg, label, merge, mode, f"{kind}={value}", base)
             rows.append(res)
             print_row(res, header=len(rows) == 1)
 
 
-def _describe(res: dict, cfg: BenchConfig, label: str, merge: str, setting: str, base: float) -> None:
+def _describe(res: dict, cfg: BenchConfig, label: str, merge: str, compile_mode: str, setting: str,
+              base: float) -> None:
     """Add a row's speed-up over ``base`` images/s, its ideal, and what was run."""
     ideal = 1.0 / (1.0 - res["ratio"])
     res.update(model=cfg.model, backend=label, merge=merge, setting=setting, speedup=res["im_per_s"] / base,
                ideal=ideal, of_ideal=res["im_per_s"] / base / ideal, mode="train" if cfg.train else "infer",
-               dtype=cfg.dtype, batch_size=cfg.batch_size, cuda_graph=cfg.cuda_graph, rounds=cfg.rounds)
+               compile=compile_mode, dtype=cfg.dtype, batch_size=cfg.batch_size, cuda_graph=cfg.cuda_graph,
+               rounds=cfg.rounds)
 
 
 def print_row(r: dict, header: bool = False) -> None:
@@ -348,6 +378,7 @@ def check_bench(cfg: BenchConfig, json_path: Optional[str] = None, plot_path: Op
             raise UsageError(f"--merge {merge!r} is unknown; choose from {','.join(MERGE_IMPLS)}")
     if cfg.merge_cost and cfg.train:
         raise UsageError("--merge-cost profiles inference forwards; drop --train or --merge-cost")
+    _check_compiles(cfg)
     check_at_least(cfg.batch_size, "--batch-size", 1)
     check_at_least(cfg.iters, "--iters", 1)
     check_at_least(cfg.warmup, "--warmup", 0)
@@ -367,11 +398,27 @@ def check_bench(cfg: BenchConfig, json_path: Optional[str] = None, plot_path: Op
         check_patch(model, cfg.model, **{kind: value}, mode=cfg.mode)
 
 
+def _check_compiles(cfg: BenchConfig) -> None:
+    """``--compile``: known modes, inference only, and not with what it would conflict with."""
+    for mode in cfg.compiles:
+        if mode not in COMPILE_MODES:
+            raise UsageError(f"--compile {mode!r} is unknown; choose from {','.join(COMPILE_MODES)}")
+    if all(mode == "none" for mode in cfg.compiles):
+        return
+    if cfg.train:
+        raise UsageError("--compile times inference forwards; drop --train or --compile")
+    if cfg.cuda_graph:
+        raise UsageError("--compile and --cuda-graph both replace the eager forward; for compiled CUDA graphs use "
+                         "--compile reduce-overhead without --cuda-graph")
+    if cfg.merge_cost:
+        raise UsageError("--merge-cost profiles eager forwards; drop --compile or --merge-cost")
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     cfg = BenchConfig(model=args.model, model_kwargs=parse_kv(args.model_kwargs),
                       settings=parse_settings(args.r, args.ratio), mode=args.mode, batch_size=args.batch_size,
                       device=args.device, dtype=args.dtype, backends=args.backend.split(","),
-                      merges=args.merge.split(","), train=args.train, cuda_graph=args.cuda_graph,
+                      merges=args.merge.split(","), compiles=args.compile.split(","), train=args.train, cuda_graph=args.cuda_graph,
                       warmup=args.warmup, iters=args.iters, rounds=args.rounds, merge_cost=args.merge_cost)
     check_bench(cfg, args.json, args.plot)
     rows = run_bench(cfg)
@@ -400,6 +447,9 @@ def register(sub) -> None:
     p.add_argument("--backend", default="auto", help="comma list of scan backends: auto,torch,triton,ref")
     p.add_argument("--merge", default="auto",
                    help="comma list of merge implementations: auto (fused Triton on CUDA), torch, triton")
+    p.add_argument("--compile", default="none", metavar="MODES",
+                   help="comma list of torch.compile modes to time the forward under, e.g. none,default "
+                   f"(none: eager; from {','.join(COMPILE_MODES)}); each setting compiles afresh, untimed")
     p.add_argument("--train", action="store_true", help="time forward+backward+AdamW instead")
     p.add_argument("--cuda-graph", action="store_true", help="replay the forward (with --train: the forward and "
                    "backward, as rmeeto train --cuda-graph) from a CUDA graph")
