@@ -72,3 +72,16 @@ def test_rounds_with_cuda_graphs(train):
     rows = bench.run_bench(cfg)
     assert [r["setting"] for r in rows] == ["r=0", "r=5"] and all(r["rounds"] == 3 for r in rows)
     assert all(r["im_per_s"] > 0 and r["peak_mem_gb"] > 0 and 0 < r["host_share"] <= 1 for r in rows)
+
+
+@pytest.mark.parametrize("mode", ["default", "reduce-overhead"])
+def test_compile_rows_run_the_triton_path_without_recompiling(mode):
+    """``--compile`` on the GPU: eager and compiled rows of a merged model, with no recompile while timed (that
+    would raise)."""
+    cfg = bench.BenchConfig(model="vim_tiny_patch16_224", model_kwargs=dict(depth=4), settings=[("r", 0), ("r", 5)],
+                            device="cuda", dtype="fp16", batch_size=8, warmup=3, iters=6, compiles=["none", mode])
+    bench.check_bench(cfg)
+    rows = bench.run_bench(cfg)
+    assert [(r["compile"], r["setting"]) for r in rows] == [("none", "r=0"), ("none", "r=5"), (mode, "r=0"),
+                                                            (mode, "r=5")]
+    assert all(r["im_per_s"] > 0 and r["host_share"] is not None for r in rows)
