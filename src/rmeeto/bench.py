@@ -255,21 +255,22 @@ class BenchConfig:
 
 
 def run_bench(cfg: BenchConfig) -> list[dict]:
-    """Time every (backend, merge implementation, setting); prints a row each, returns the rows."""
+    """Time every (backend, merge implementation, compile mode, setting); prints a row each, returns the rows."""
     rows: list[dict] = []
-    runs = [(b, m, c) for b in cfg.backends for m in cfg.merges for c in cfg.compiles]
-    for backend, merge, mode in runs:
-        one_pair = len(cfg.backends) * len(cfg.merges) == 1
-        label = backend if one_pair or merge == "auto" else f"{backend}/{merge}"
-        label += "" if mode == "none" else f"+{mode}"
-        _bench_settings(cfg, backend, merge, mode, label, rows)
+    one_pair = len(cfg.backends) * len(cfg.merges) == 1
+    runs = [(b, m, c, (b if one_pair or m == "auto" else f"{b}/{m}") + ("" if c == "none" else f"+{c}"))
+            for b in cfg.backends for m in cfg.merges for c in cfg.compiles]
+    width = max(14, *(len(run[3]) for run in runs))
+    for backend, merge, mode, label in runs:
+        _bench_settings(cfg, backend, merge, mode, label, rows, width)
     note = host_bound_note(rows)
     if note:
         print(note)
     return rows
 
 
-def _bench_settings(cfg: BenchConfig, backend: str, merge: str, mode: str, label: str, rows: list) -> None:
+def _bench_settings(cfg: BenchConfig, backend: str, merge: str, mode: str, label: str, rows: list,
+                    width: int = 14) -> None:
     """One model, every setting in turn, ``cfg.rounds`` times over (so that a drift in the machine's speed reaches
     every setting alike); speedups are over the first (unpatched) row."""
     model = create_model(cfg.model, **cfg.model_kwargs)
@@ -293,7 +294,7 @@ def _bench_settings(cfg: BenchConfig, backend: str, merge: str, mode: str, label
             base = base or res["im_per_s"]
             _describe(res, cfg, label, merge, mode, f"{kind}={value}", base)
             rows.append(res)
-            print_row(res, header=len(rows) == 1)
+            print_row(res, header=len(rows) == 1, width=width)
 
 
 def _describe(res: dict, cfg: BenchConfig, label: str, merge: str, compile_mode: str, setting: str,
@@ -306,19 +307,20 @@ def _describe(res: dict, cfg: BenchConfig, label: str, merge: str, compile_mode:
                rounds=cfg.rounds)
 
 
-def print_row(r: dict, header: bool = False) -> None:
-    """One row; with ``merge_ms`` (``--merge-cost``) also the merge blocks' own ms per batch and its share. ``host``:
-    the share of a step spent enqueuing it, ``*`` where that makes the row host-bound (:func:`host_bound`)."""
+def print_row(r: dict, header: bool = False, width: int = 14) -> None:
+    """One row, the backend column ``width`` wide; with ``merge_ms`` (``--merge-cost``) also the merge blocks' own
+    ms per batch and its share. ``host``: the share of a step spent enqueuing it, ``*`` where that makes the row
+    host-bound (:func:`host_bound`)."""
     cost = "merge_ms" in r
     if header:
-        print(f"{'backend':14s} {'setting':10s} {'ratio':>6s} {'GFLOPs':>7s} {'im/s':>9s} {'speedup':>8s} "
+        print(f"{'backend':{width}s} {'setting':10s} {'ratio':>6s} {'GFLOPs':>7s} {'im/s':>9s} {'speedup':>8s} "
               f"{'ideal':>6s} {'of ideal':>8s} {'peak GB':>8s} {'host':>5s}"
               + (f" {'merge ms':>9s} {'share':>6s}" if cost else ""))
     mem = f"{r['peak_mem_gb']:8.2f}" if r["peak_mem_gb"] is not None else f"{'-':>8s}"
     share = r.get("host_share")
     host = f"{share:4.0%}" + ("*" if host_bound(r) else " ") if share is not None else f"{'-':>5s}"
     extra = f" {r['merge_ms']:9.3f} {r['merge_ms'] / r['ms_per_batch']:6.1%}" if cost else ""
-    print(f"{r['backend']:14s} {r['setting']:10s} {r['ratio']:6.3f} {r['gflops']:7.3f} {r['im_per_s']:9.1f} "
+    print(f"{r['backend']:{width}s} {r['setting']:10s} {r['ratio']:6.3f} {r['gflops']:7.3f} {r['im_per_s']:9.1f} "
           f"{r['speedup']:7.2f}x {r['ideal']:5.2f}x {r['of_ideal']:7.0%} {mem} {host}{extra}", flush=True)
 
 
