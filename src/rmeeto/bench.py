@@ -133,6 +133,8 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
         step = fwd
         if compile_mode != "none":
             step = compiled_forward(model, xin, autocast, compile_mode)
+            if dev.type == "cuda":  # not what compiling (max-autotune's trials) allocated
+                torch.cuda.reset_peak_memory_stats(dev)
         elif cuda_graph and dev.type == "cuda":
             def fwd_nograd():
                 with torch.no_grad(), autocast:
@@ -420,8 +422,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     cfg = BenchConfig(model=args.model, model_kwargs=parse_kv(args.model_kwargs),
                       settings=parse_settings(args.r, args.ratio), mode=args.mode, batch_size=args.batch_size,
                       device=args.device, dtype=args.dtype, backends=args.backend.split(","),
-                      merges=args.merge.split(","), compiles=args.compile.split(","), train=args.train, cuda_graph=args.cuda_graph,
-                      warmup=args.warmup, iters=args.iters, rounds=args.rounds, merge_cost=args.merge_cost)
+                      merges=args.merge.split(","), compiles=args.compile.split(","), train=args.train,
+                      cuda_graph=args.cuda_graph, warmup=args.warmup, iters=args.iters, rounds=args.rounds,
+                      merge_cost=args.merge_cost)
     check_bench(cfg, args.json, args.plot)
     rows = run_bench(cfg)
     meta = environment(args.device)
