@@ -46,8 +46,12 @@ def test_dynamo_sees_one_graph(family, r):
 @pytest.mark.parametrize("family,r", [("vim", 6), ("video", 8), ("vim", 0)])
 def test_a_compiled_model_compiles_once(family, r):
     """A patched model's merge schedule is resolved when it is patched, not inside the first forward: there, under
-    torch.compile, it left a guard that failed on the second call, and every patched model compiled twice."""
+    torch.compile, it left a guard that failed on the second call, and every patched model compiled twice. An eager
+    forward between compiled ones (whose backend choice is announced once per process) does not recompile either."""
+    from rmeeto.ops import dispatch
+
     torch._dynamo.reset()
+    dispatch._announced.clear()  # as in a new process: no backend choice announced yet
     m, x = tiny_model(r, family), tiny_input(family)
     graphs = []
 
@@ -59,6 +63,8 @@ def test_a_compiled_model_compiles_once(family, r):
     with torch.no_grad():
         for _ in range(3):
             compiled(x)
+        m(x)
+        compiled(x)
     assert len(graphs) == 1
     if r:
         m.r = 1  # a new r is a new schedule: one more compilation, as expected, and only one

@@ -68,7 +68,8 @@ def resolve_backend(device_type: str, backend: Optional[str] = None) -> str:
     usable = available_backends(device_type)
     if choice == "auto":
         choice = next(b for b in ("triton", "mamba_ssm", "torch") if b in usable)
-        if (device_type, choice) not in _announced and not torch.compiler.is_compiling():
+        # compiling first: a traced read of _announced becomes a guard, which an eager forward's announcement fails
+        if not torch.compiler.is_compiling() and (device_type, choice) not in _announced:
             _announced.add((device_type, choice))
             log.info("rmeeto.ops: %s tensors use the %r backend (usable: %s)", device_type, choice, usable)
         return choice
