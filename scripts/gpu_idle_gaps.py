@@ -7,7 +7,8 @@ For eager and ``torch.compile`` (each called ``--iters`` times, one call at a ti
   plus the launch's latency);
 - ``idle``: the GPU's time with no kernel running between the first kernel's start and the last one's end (where
   the host fell behind the GPU), and the gaps that make up most of it, named by the kernel after them;
-- ``busy``: the time at least one kernel ran; ``tail``: from the last kernel's end to the call's return after synchronising.
+- ``busy``: the time at least one kernel ran; ``tail``: from the last kernel's end to the call's return after
+  synchronising.
 
 The profiler slows the host down, so ``lead`` and ``idle`` read larger than without it; they compare eager and
 compiled, and show where the host, not the GPU, sets the pace.
