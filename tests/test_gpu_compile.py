@@ -30,6 +30,30 @@ def test_no_graph_breaks_and_custom_ops_in_the_graph(r):
 
 
 @pytest.mark.parametrize("r", [0, 11])
+def test_a_compiled_model_compiles_once_on_the_triton_path(r):
+    """As ``tests/test_compile.py::test_a_compiled_model_compiles_once`` on the CPU: compiled calls, an eager forward
+    between them (which announces the backend choice), and still one graph."""
+    from rmeeto.ops import dispatch
+
+    torch._dynamo.reset()
+    dispatch._announced.clear()
+    m, x = _vim(r).eval(), torch.randn(4, 3, 224, 224, device="cuda")
+    graphs = []
+
+    def count(gm, example_inputs):
+        graphs.append(gm)
+        return gm.forward
+
+    compiled = torch.compile(m, backend=count)
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
+        for _ in range(2):
+            compiled(x)
+        m(x)
+        compiled(x)
+    assert len(graphs) == 1
+
+
+@pytest.mark.parametrize("r", [0, 11])
 def test_compiled_forward_and_backward_match_eager(r):
     """Dynamo + AOTAutograd with Inductor's decompositions but no code generation (Inductor itself is timed
     by scripts/bench_compile.py): the custom ops' autograd formulas give eager's gradients."""
