@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run 123: `rmeeto bench --compile`: its GPU test (and the compile-once test with an eager call between), then eager
-# against default torch.compile
-# on Vim-Ti r=5 and Vim-S r=11, batch 128, fp16, with the default (opaque) ops and with the traced ops.
+# against default torch.compile on Vim-Ti r=5 and Vim-S r=11, batch 128, fp16, with the default (opaque) ops and with
+# the traced ops.
 set -uo pipefail
 export PYTHONUNBUFFERED=1 TRITON_CACHE_DIR=/tmp/tcache123 PYTHONPATH=$PWD/src
 rm -rf $TRITON_CACHE_DIR /tmp/torchinductor_$(whoami)
