@@ -27,8 +27,7 @@ import statistics
 import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 
-import rmeeto
-from profile_compile import compile_options, use_torch_stacking
+from profile_compile import add_model_args, eager_and_compiled
 
 CALL = "rmeeto_timed_call"
 
@@ -82,29 +81,13 @@ def report(name: str, parts: list[dict]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="vim_tiny_patch16_224")
-    ap.add_argument("--r", type=int, default=0)
-    ap.add_argument("--batch-size", type=int, default=128)
+    add_model_args(ap)
     ap.add_argument("--iters", type=int, default=9)
     ap.add_argument("--top", type=int, default=5)
-    ap.add_argument("--traced-ops", action="store_true", help="compile_ops='traced': Inductor launches the kernels")
-    ap.add_argument("--skip-module-guards", action="store_true", help="compile without Dynamo's module guards")
-    ap.add_argument("--inductor", action="append", default=[], metavar="KEY=VALUE", help="an Inductor option")
-    ap.add_argument("--stack-torch", action="store_true", help="the traced op stacks the weights with torch ops")
     a = ap.parse_args()
-    from rmeeto.ops import settings
-
-    settings.configure(compile_ops="traced" if a.traced_ops else "opaque")
-    if a.stack_torch:
-        use_torch_stacking()
-    m = rmeeto.create_model(a.model).cuda().eval().half()
-    if a.r:
-        rmeeto.patch(m, r=a.r)
-    x = torch.randn(a.batch_size, *m.input_shape, device="cuda", dtype=torch.half)
-    options = compile_options(a.skip_module_guards, a.inductor)
-    fns = {"eager": m, "compiled": torch.compile(m, options=options) if options else torch.compile(m)}
+    fns, x, option_names = eager_and_compiled(a)
     print(f"{a.model} r={a.r} batch {a.batch_size}, traced ops {a.traced_ops}, torch stacking {a.stack_torch}, "
-          f"options {sorted(options)} {a.inductor}")
+          f"options {option_names} {a.inductor}")
     with torch.inference_mode():
         for fn in fns.values():
             for _ in range(5):

@@ -117,32 +117,25 @@ def kernel_table(fn, x: torch.Tensor, iters: int) -> tuple[dict, float]:
     return {k: (n / iters, us / iters) for k, (n, us) in table.items()}, wall
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_model_args(ap: argparse.ArgumentParser) -> None:
+    """The flags that choose the model, its input and how it is compiled (see :func:`eager_and_compiled`)."""
     ap.add_argument("--model", default="vim_tiny_patch16_224")
     ap.add_argument("--r", type=int, default=0)
     ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--iters", type=int, default=20)
-    ap.add_argument("--prof-iters", type=int, default=5)
-    ap.add_argument("--top", type=int, default=14)
     ap.add_argument("--skip-module-guards", action="store_true", help="compile without Dynamo's module guards")
     ap.add_argument("--inductor", action="append", default=[], metavar="KEY=VALUE", help="an Inductor option")
-    ap.add_argument("--compiled-two-op-merge", action="store_true",
-                    help="compiled forwards plan and merge in two ops, as before 2026-12-04 (eager keeps one launch)")
     ap.add_argument("--stack-torch", action="store_true", help="the traced op stacks the weights with torch ops")
     ops = ap.add_mutually_exclusive_group()
     ops.add_argument("--traced-ops", action="store_true", help="compile_ops='traced': Inductor launches the kernels")
     ops.add_argument("--opaque-ops", action="store_true", help="compile_ops='opaque' (the default)")
-    a = ap.parse_args()
+
+
+def eager_and_compiled(a: argparse.Namespace) -> tuple[dict, torch.Tensor, list[str]]:
+    """``({"eager": model, "compiled": torch.compile(model, ...)}, input, option names)`` from
+    :func:`add_model_args`' flags: the model in fp16 on the GPU, patched with ``--r``, the settings applied."""
     from rmeeto.ops import settings
 
     settings.configure(compile_ops="traced" if a.traced_ops else "opaque")
-    if a.compiled_two_op_merge:
-        from rmeeto.ops.triton import library
-
-        one_op = library.merge_once_applies
-        library.merge_once_applies = lambda *args: not torch.compiler.is_compiling() and one_op(*args)
     if a.stack_torch:
         use_torch_stacking()
     options = compile_options(a.skip_module_guards, a.inductor)
@@ -152,7 +145,26 @@ def main() -> None:
     x = torch.randn(a.batch_size, *m.input_shape, device="cuda", dtype=torch.half)
     option_names = sorted(options)  # before torch.compile, which takes guard_filter_fn out of the dict
     compiled = torch.compile(m, options=options) if options else torch.compile(m)
-    fns = {"eager": m, "compiled": compiled}
+    return {"eager": m, "compiled": compiled}, x, option_names
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_model_args(ap)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--prof-iters", type=int, default=5)
+    ap.add_argument("--top", type=int, default=14)
+    ap.add_argument("--compiled-two-op-merge", action="store_true",
+                    help="compiled forwards plan and merge in two ops, as before 2026-12-04 (eager keeps one launch)")
+    a = ap.parse_args()
+    if a.compiled_two_op_merge:
+        from rmeeto.ops.triton import library
+
+        one_op = library.merge_once_applies
+        library.merge_once_applies = lambda *args: not torch.compiler.is_compiling() and one_op(*args)
+    fns, x, option_names = eager_and_compiled(a)
+    m, compiled = fns["eager"], fns["compiled"]
     with torch.inference_mode():
         for fn in fns.values():
             for _ in range(5):

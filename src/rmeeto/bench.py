@@ -116,6 +116,7 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
     ``compile_mode`` (inference only) the forward runs through :func:`compiled_forward`."""
     dev = torch.device(device)
     dt = DTYPES[dtype]
+    compiled = compile_mode != "none"
     model = model.to(dev)
     x = torch.randn(batch_size, *model.input_shape, device=dev)
     autocast = torch.autocast(dev.type, dtype=dt, enabled=dt != torch.float32)
@@ -131,7 +132,7 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
             with torch.inference_mode(), autocast:
                 return model(xin)
         step = fwd
-        if compile_mode != "none":
+        if compiled:
             step = compiled_forward(model, xin, autocast, compile_mode)
             if dev.type == "cuda":  # not what compiling (max-autotune's trials) allocated
                 torch.cuda.reset_peak_memory_stats(dev)
@@ -140,7 +141,6 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
                 with torch.no_grad(), autocast:
                     return model(xin)
             step = graphed(fwd_nograd, dev)
-    compiled = compile_mode != "none"
     with torch.compiler.set_stance("fail_on_recompile") if compiled else contextlib.nullcontext():
         times, host = _timeit(step, dev, warmup, iters)
     if compiled:
@@ -259,16 +259,22 @@ class BenchConfig:
 def run_bench(cfg: BenchConfig) -> list[dict]:
     """Time every (backend, merge implementation, compile mode, setting); prints a row each, returns the rows."""
     rows: list[dict] = []
-    one_pair = len(cfg.backends) * len(cfg.merges) == 1
-    runs = [(b, m, c, (b if one_pair or m == "auto" else f"{b}/{m}") + ("" if c == "none" else f"+{c}"))
-            for b in cfg.backends for m in cfg.merges for c in cfg.compiles]
-    width = max(14, *(len(run[3]) for run in runs))
-    for backend, merge, mode, label in runs:
+    runs = [(b, m, c) for b in cfg.backends for m in cfg.merges for c in cfg.compiles]
+    labels = [_run_label(cfg, *run) for run in runs]
+    width = max(14, *map(len, labels))
+    for (backend, merge, mode), label in zip(runs, labels):
         _bench_settings(cfg, backend, merge, mode, label, rows, width)
     note = host_bound_note(rows)
     if note:
         print(note)
     return rows
+
+
+def _run_label(cfg: BenchConfig, backend: str, merge: str, mode: str) -> str:
+    """The rows' backend column: the backend, ``/merge`` where several runs differ in it, ``+mode`` if compiled."""
+    one_pair = len(cfg.backends) * len(cfg.merges) == 1
+    label = backend if one_pair or merge == "auto" else f"{backend}/{merge}"
+    return label if mode == "none" else f"{label}+{mode}"
 
 
 def _bench_settings(cfg: BenchConfig, backend: str, merge: str, mode: str, label: str, rows: list,
