@@ -276,8 +276,6 @@ def _interpreter_main() -> int:
         print(("ok  " if same_plan(errs) else "FAIL"), "fp16", case, {k: f"{v:.1e}" for k, v in errs.items()})
     # the tiled plan's one-program bookkeeping in each of its forms (a bit search or a sort for the top r, the second
     # sort on the compacted r or on all sources), then its own launches, which take over beyond its source count
-    from rmeeto.ops.triton import merge_tiled
-
     for form in BOOKKEEPING_FORMS:
         with _tiled_book(**form):
             for case in TILED_BOOKKEEPING_STEPS:

@@ -4,8 +4,6 @@ graph that also counts the imports inside functions, which hide a dependency wit
 import ast
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
@@ -140,10 +138,6 @@ def test_the_graph_reads_relative_imports_and_skips_function_bodies():
 def test_no_import_cycles():
     cycles = find_cycles(import_graph())
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
-
-
-# Modules being restructured for issue 15 elsewhere (the study package, the engine split, ops/);
-# a cycle inside these alone is expected to go with that work.
 
 
 def test_no_cycles_through_imports_in_functions():

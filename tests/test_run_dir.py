@@ -198,15 +198,16 @@ def test_restart_hazard_needs_restarts_and_a_shared_store(monkeypatch):
 
 
 def _read_in_rank(rank: int, folder: str, paths: list) -> None:
-    """One of two gloo processes: read ``paths[rank]`` through the engine's all-ranks read."""
+    """One of two gloo processes: read ``paths[rank]`` through :func:`rmeeto.train.start.read_everywhere`."""
     import torch.distributed as dist
 
     from rmeeto.train.dist import DistInfo
-    from rmeeto.train.engine import TrainError, _read_everywhere
+    from rmeeto.train.errors import TrainError
+    from rmeeto.train.start import read_everywhere
     os.environ["GLOO_SOCKET_IFNAME"] = "lo"
     dist.init_process_group("gloo", init_method=f"file://{folder}/store", rank=rank, world_size=2)
     try:
-        _read_everywhere(paths[rank], DistInfo(rank=rank, world_size=2))
+        read_everywhere(paths[rank], DistInfo(rank=rank, world_size=2))
         result = "read"
     except TrainError as e:
         result = str(e)

@@ -1,5 +1,4 @@
 """`rmeeto study` on a tiny subset, and the ViT (ToMe-style) baseline."""
-import argparse
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -68,7 +67,8 @@ def test_study_vit_stage_trains_with_rmeeto_train(tmp_path):
 
 def test_vit_baseline_builds_for_rmeeto_train_and_refuses_what_does_not_apply():
     from rmeeto.train.config import ModelConfig
-    from rmeeto.train.engine import TrainError, build_model, require_vim
+    from rmeeto.train.build import build_model, require_vim
+    from rmeeto.train.errors import TrainError
 
     args = ModelConfig(model="deit_tiny_patch16_224", num_classes=5,
                        model_kwargs={"img_size": 32, "patch_size": 8, "channels": 1})

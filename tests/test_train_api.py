@@ -12,7 +12,7 @@ from torch.utils.data import TensorDataset
 from conftest_data import TINY_KW  # also puts src/ on sys.path
 import rmeeto
 from rmeeto.train.config import BenchDataConfig, EvalConfig, TrainConfig, from_layers
-from rmeeto.train.engine import TrainError, evaluate, train
+from rmeeto.train import TrainError, evaluate, train
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -181,12 +181,12 @@ def test_cuda_graph_under_torchrun(monkeypatch):
     import torch.distributed as dist
 
     from rmeeto.train.dist import DistInfo, init_distributed
-    from rmeeto.train.engine import _check_cuda_graph
+    from rmeeto.train.build import check_cuda_graph
 
     info = DistInfo(rank=0, world_size=2, device=torch.device("cuda", 0))
-    _check_cuda_graph(_cfg(cuda_graph=True, accum_steps=1), info)
+    check_cuda_graph(_cfg(cuda_graph=True, accum_steps=1), info)
     with pytest.raises(TrainError, match="--cuda-graph with several processes.*use --accum-steps 1"):
-        _check_cuda_graph(_cfg(cuda_graph=True, accum_steps=2), info)
+        check_cuda_graph(_cfg(cuda_graph=True, accum_steps=2), info)
     for name, value in (("WORLD_SIZE", "2"), ("RANK", "0"), ("LOCAL_RANK", "0")):
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(dist, "init_process_group", lambda *a, **k: None)  # the environment alone is checked

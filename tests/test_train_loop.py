@@ -8,7 +8,7 @@ import torch
 
 from conftest_data import TINY, TINY_KW, make_data, run_inproc  # also puts src/ on sys.path
 import rmeeto
-from rmeeto.train.engine import _fit_budget
+from rmeeto.train.schedule import fit_budget
 from rmeeto.train.losses import DistillationLoss, distill_kl
 from rmeeto.train.schedule import CosineWarmupLR
 
@@ -79,7 +79,7 @@ def test_distillation_zero_when_student_is_teacher():
 
 def test_fit_budget():
     # 100 s left (after 2% reserve of a 110 s budget...), 1 s/step, 10 steps/epoch, 2 s eval per epoch end
-    total = _fit_budget(budget_s=100.0, elapsed_s=0.0, step_time=1.0, eval_s=2.0, val_batches=4,
+    total = fit_budget(budget_s=100.0, elapsed_s=0.0, step_time=1.0, eval_s=2.0, val_batches=4,
                         step=0, spe=10, epoch=0, accum=1)
     # 98 s usable: S + 2*ceil(S/10) <= 98 -> S = 81 (81 + 18 = 99 > 98) -> 80 (80 + 16 = 96)
     assert total in (80, 81) and total + 2 * math.ceil(total / 10) <= 98.5
@@ -245,7 +245,7 @@ def test_two_process_ddp_gloo_sharded_eval(data, tmp_path):
 
     from rmeeto.data import build_dataset, build_eval_loader
     from rmeeto.train.dist import DistInfo
-    from rmeeto.train.engine import evaluate
+    from rmeeto.train.evaluate import evaluate
     m = rmeeto.create_model("vim_tiny_patch16_224", pretrained=str(out / "checkpoint.pth"), num_classes=3,
                             **TINY_KW)
     ds = build_dataset("folder", data, "val", img_size=32)
@@ -292,17 +292,17 @@ def test_bench_data_cpu_and_device_decode(data, tmp_path, capsys):
 
 
 def test_crowded_workers_warning():
-    from rmeeto.train.engine import _crowded_workers
+    from rmeeto.train.build import crowded_workers
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    assert _crowded_workers(0, 1) is None
-    msg = _crowded_workers(cores, 1)
+    assert crowded_workers(0, 1) is None
+    msg = crowded_workers(cores, 1)
     assert msg is not None and f"--workers {max(1, cores - 1)}" in msg and "GPU" not in msg
-    assert _crowded_workers(cores, 2) is not None
+    assert crowded_workers(cores, 2) is not None
 
 
 def test_summary_rounds_the_ratio(capsys):
-    from rmeeto.train.engine import print_summary
+    from rmeeto.train.records import print_summary
 
     print_summary({"model": "m", "patch": {"r": 2}, "reduction_ratio": 0.30729166666, "epochs": []})
     assert "reduction ratio 0.307\n" in capsys.readouterr().out

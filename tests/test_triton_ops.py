@@ -301,8 +301,6 @@ def test_split_scan_half_against_truth(monkeypatch, dtype):
     produces. (The backward is the same kernel either way; its half-precision gradients are held to the
     PyTorch yardstick by test_bimamba_half. Here, bf16 on an H100: out 4.7e-3, aux <= 5.0e-3, but the
     x_proj/dt_proj weight gradients 1.1e-2 and 1.6e-2, over a flat 1e-2.)"""
-    from rmeeto.ops.triton import scan as TS
-
     settings.configure(scan_split="on")
     errs = _bimamba_errors(2, 197, 192, 16, 12, 4, device=torch.device("cuda"), dtype=dtype)
     _check({k: v for k, v in errs.items() if k == "out" or k.startswith("aux_")}, 1e-2, "split forward")

@@ -10,7 +10,7 @@ import torch
 import conftest_data  # noqa: F401  (puts src/ on sys.path)
 from rmeeto.data import DataError, SeededDataset, build_dataset, build_eval_loader, build_mixup, build_train_loader
 from rmeeto.data.idx import write_idx
-from rmeeto.data.video import VideoDataset, collate_repeated, collate_views, parse_views
+from rmeeto.data.video import VideoDataset, collate_views, parse_views
 from rmeeto.data.video_io import VideoReadError, count_frames, read_frames, write_video
 from rmeeto.data.video_list import parse_list_file, video_samples
 from rmeeto.data.video_transforms import ClipRandAugment, eval_frame_indices, train_frame_indices

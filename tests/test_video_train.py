@@ -95,7 +95,7 @@ def test_torchrun_two_processes_multi_view_val(video_set, tmp_path):
     from conftest_data import ROOT, subprocess_env
     from rmeeto.data import build_eval_loader
     from rmeeto.train.dist import DistInfo
-    from rmeeto.train.engine import evaluate
+    from rmeeto.train.evaluate import evaluate
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "-m", "rmeeto.train.commands", "train", *MODEL, *COMMON, "--no-progress", "--data-dir", video_set,

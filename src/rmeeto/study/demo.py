@@ -29,7 +29,8 @@ from ..flops import gflops
 from ..models import create_model
 from ..patch import patch, reduction_ratio, unpatch
 from ..train.config import TrainConfig
-from ..train.engine import amp_dtype, evaluate as evaluate_loader, train
+from ..train.engine import train
+from ..train.evaluate import amp_dtype, evaluate as evaluate_loader
 from ..vis import CAPTION, describe, final_groups, merge_map, with_text
 
 ASSET = Path(__file__).resolve().parents[1] / "assets" / "fmnist_demo_vim.pth"

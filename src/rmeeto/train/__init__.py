@@ -2,7 +2,9 @@
 runs the loop in-process from a :class:`TrainConfig`."""
 from .commands import register
 from .config import BenchDataConfig, EvalConfig, TrainConfig
-from .engine import NonFiniteLoss, TrainError, evaluate, run_train, train
+from .engine import run_train, train
+from .errors import NonFiniteLoss, TrainError
+from .evaluate import evaluate
 from .losses import DistillationLoss, distill_kl
 from .schedule import CosineWarmupLR
 

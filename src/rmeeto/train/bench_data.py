@@ -15,7 +15,8 @@ from ..data import (DataError, build_dataset, build_mixup, build_train_loader, g
 from ..models import create_model
 from ..patch import patch
 from .config import BenchDataConfig
-from .engine import TrainError, amp_dtype, autocast
+from .errors import TrainError
+from .evaluate import amp_dtype, autocast
 
 
 def _sync(dev: torch.device) -> None:

@@ -14,7 +14,10 @@ from ..patch import patch, patch_settings, reduction_ratio, unpatch
 from .checks import eval_settings
 from .config import EvalConfig
 from .dist import DistInfo
-from .engine import TrainError, amp_dtype, build_model, evaluate, require_vim, run_command
+from .build import build_model, require_vim
+from .engine import run_command
+from .errors import TrainError
+from .evaluate import amp_dtype, evaluate
 from .video import skipped_videos, video_options
 
 

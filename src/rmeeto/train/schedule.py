@@ -2,6 +2,9 @@
 (warm-up as a prefix, per-step updates), sized in optimizer steps and re-sizable mid-run."""
 from __future__ import annotations
 
+import math
+from typing import Optional
+
 import torch
 from timm.scheduler import CosineLRScheduler
 
@@ -60,3 +63,19 @@ class CosineWarmupLR:
         for k, v in sd.items():
             setattr(self, k, v)
         self._fit()
+
+
+def fit_budget(budget_s: float, elapsed_s: float, step_time: float, eval_s: Optional[float],
+               val_batches: int, step: int, spe: int, epoch: int, accum: int) -> int:
+    """Total optimizer steps that fit in what is left of the budget, counting one evaluation
+    per (remaining) epoch end; the eval time is the measured pre-training eval, or an estimate
+    of half a training step per val batch when none was run."""
+    if eval_s is None:
+        eval_s = 0.5 * val_batches * step_time / max(1, accum)
+    remaining = budget_s - elapsed_s - 0.02 * budget_s  # keep 2% for the final checkpoint
+    more = max(0, int(remaining / step_time))
+    for _ in range(5):
+        total = step + more
+        evals = max(1, math.ceil(total / spe) - epoch)
+        more = max(0, int((remaining - evals * eval_s) / step_time))
+    return max(step, step + more)

@@ -19,7 +19,7 @@ import triton.language as tl
 from torch import Tensor
 
 from .common import needs_grad
-from .launch import cdiv, launch, next_pow2
+from .launch import launch, next_pow2
 
 
 @triton.jit
