@@ -18,7 +18,9 @@ compiles with ``options={"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_
 compile, the value read as a Python literal (``freezing=True``). ``--stack-torch``: the traced ops stack the weights
 with torch ops, which freezing may fold into constants, instead of one stacking kernel per block and call. Also
 prints how many graphs were compiled and each model's host time per call: from the call to its return, nothing
-synchronised inside, the GPU idle at the start (so the kernels it enqueues do not hold it up).
+synchronised inside, the GPU idle at the start (so the kernels it enqueues do not hold it up). ``--guard-rounds N``
+adds N alternating rounds of compiled calls with Dynamo's guards evaluated and not (the same compiled code,
+:func:`profile_guards.guard_eval_rounds`): host time per call, then synchronised time per call.
 """
 from __future__ import annotations
 
@@ -117,6 +119,16 @@ def kernel_table(fn, x: torch.Tensor, iters: int) -> tuple[dict, float]:
     return {k: (n / iters, us / iters) for k, (n, us) in table.items()}, wall
 
 
+def guard_rounds(compiled, model: torch.nn.Module, x: torch.Tensor, rounds: int, iters: int) -> None:
+    """The guards' cost in place: host ms per compiled call, then synchronised ms, with them evaluated and not."""
+    from profile_guards import guard_eval_rounds, hot_guard_check_us, print_guard_rounds
+
+    print(f"guard check in a loop: {hot_guard_check_us(model, x):.1f} us")
+    for what, wait in (("host ms per call", False), ("synchronised ms per call", True)):
+        rows = guard_eval_rounds(lambda: call_seconds(compiled, x, iters, wait) * 1e3, rounds)
+        print_guard_rounds(rows, what)
+
+
 def add_model_args(ap: argparse.ArgumentParser) -> None:
     """The flags that choose the model, its input and how it is compiled (see :func:`eager_and_compiled`)."""
     ap.add_argument("--model", default="vim_tiny_patch16_224")
@@ -155,6 +167,7 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--prof-iters", type=int, default=5)
     ap.add_argument("--top", type=int, default=14)
+    ap.add_argument("--guard-rounds", type=int, default=0, help="rounds with guards evaluated and not (0: none)")
     ap.add_argument("--compiled-two-op-merge", action="store_true",
                     help="compiled forwards plan and merge in two ops, as before 2026-12-04 (eager keeps one launch)")
     a = ap.parse_args()
@@ -177,6 +190,8 @@ def main() -> None:
         print(f"{a.model} r={a.r} batch {a.batch_size}: images/s per round, eager / compiled / ratio")
         compare_rounds("", timed, m, compiled, x, a.rounds, a.iters)
         compare_rounds("back to back", back_to_back, m, compiled, x, a.rounds, a.iters)
+        if a.guard_rounds:
+            guard_rounds(compiled, m, x, a.guard_rounds, a.iters)
         tables = {}
         for name, fn in fns.items():
             tables[name], wall = kernel_table(fn, x, a.prof_iters)

@@ -13,7 +13,11 @@ calls split into
 - ``views`` and ``allocs``: the generated code's ``reinterpret_tensor`` and ``empty_strided`` calls;
 - ``rest``: everything else in the call (kernels, ops, wrappers).
 
-    PYTHONPATH=src python scripts/profile_compiled_call.py --model vim_tiny_patch16_224 --r 1
+Then the guards in place: ``--guard-rounds`` alternating rounds of compiled calls with the guards evaluated and not
+(:func:`profile_guards.guard_eval_rounds`, the same compiled code), beside a guard check timed in a loop.
+``--embed-dim`` narrows the model, so that its kernels cost less.
+
+    PYTHONPATH=src python scripts/profile_compiled_call.py --model vim_tiny_patch16_224 --r 1 [--embed-dim 16]
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ import time
 import torch
 
 import rmeeto
+from profile_guards import guard_eval_rounds, hot_guard_check_us, print_guard_rounds
 from torch._C._dynamo.eval_frame import _debug_get_cache_entry_list
 
 PARTS = {"entry": ("module.py", "_call_impl"), "generated": ("torchinductor", "call"),
@@ -65,14 +70,17 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--calls", type=int, default=100)
     ap.add_argument("--guards", default="default", choices=["default", "skip"], help="skip: module guards skipped")
+    ap.add_argument("--embed-dim", type=int, default=None, help="the model's width (default: its own)")
+    ap.add_argument("--guard-rounds", type=int, default=15, help="rounds with guards evaluated and not (0: none)")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    m = rmeeto.create_model(a.model, img_size=a.img_size, patch_size=8, stride=8).eval()
+    width = {} if a.embed_dim is None else {"embed_dim": a.embed_dim}
+    m = rmeeto.create_model(a.model, img_size=a.img_size, patch_size=8, stride=8, **width).eval()
     if a.r:
         rmeeto.patch(m, r=a.r)
     x = torch.randn(1, *m.input_shape)
     skip = {"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe}
-    print(f"{a.model} r={a.r} img {a.img_size} batch 1, torch {torch.__version__}, one thread")
+    print(f"{a.model} r={a.r} img {a.img_size} width {m.embed_dim} batch 1, torch {torch.__version__}, one thread")
     with torch.inference_mode():
         name = {"default": "default guards", "skip": "module guards skipped"}[a.guards]
         t0 = time.perf_counter()
@@ -91,6 +99,9 @@ def main() -> None:
         print(f"{'cProfile, ms per call':22s} " + " ".join(f"{k:>9s}" for k in (*PARTS, "rest")))
         parts = profile_parts(compiled, x, a.calls)
         print(f"{name:22s} " + " ".join(f"{parts[k]:9.3f}" for k in (*PARTS, "rest")))
+        if a.guard_rounds:
+            print(f"guard check in a loop: {hot_guard_check_us(m, x):.1f} us; in place, ms per call:")
+            print_guard_rounds(guard_eval_rounds(lambda: ms_per_call(compiled, x), a.guard_rounds), "ms per call")
 
 
 if __name__ == "__main__":

@@ -8,12 +8,18 @@ times each was compiled (the kernel settings are read before, as a program that 
 Asserts nothing.
 
     PYTHONPATH=src python scripts/profile_guards.py [--model vim_small_patch16_224] [--r 0]
+
+A guard check timed in a loop finds the guards' data in the CPU caches; inside a real call it may not.
+:func:`guard_eval_rounds` measures them in place: one compiled model's calls in alternating rounds with the guards
+evaluated and with ``torch.compiler.set_stance(skip_guard_eval_unsafe=True)``, which runs the same compiled code
+without evaluating them (``scripts/profile_compiled_call.py`` and ``scripts/profile_compile.py`` use it).
 """
 from __future__ import annotations
 
 import argparse
 import statistics
 import timeit
+from typing import Callable
 
 import torch
 
@@ -32,8 +38,39 @@ def guard_time(model: torch.nn.Module, x: torch.Tensor, number: int, repeat: int
             compiled(x)
         entries = _debug_get_cache_entry_list(type(model).forward.__code__)
         guards = next(e.guard_manager for e in entries if e.guard_manager.check(local))
-        t = statistics.median(timeit.repeat(lambda: guards.check(local), number=number, repeat=repeat))
-    return t / number * 1e6, len(guards.code_parts), len(entries)
+        us = hot_guard_check_us(model, x, number, repeat)
+    return us, len(guards.code_parts), len(entries)
+
+
+def hot_guard_check_us(model: torch.nn.Module, x: torch.Tensor, number: int = 200, repeat: int = 7) -> float:
+    """us per check of the guards of ``model``'s compiled entry that accepts ``x``, checked in a loop."""
+    from torch._C._dynamo.eval_frame import _debug_get_cache_entry_list
+
+    local = {"self": model, "x": x}
+    entries = _debug_get_cache_entry_list(type(model).forward.__code__)
+    guards = next(e.guard_manager for e in entries if e.guard_manager.check(local))
+    return statistics.median(timeit.repeat(lambda: guards.check(local), number=number, repeat=repeat)) / number * 1e6
+
+
+def guard_eval_rounds(per_call: Callable[[], float], rounds: int) -> dict[str, list[float]]:
+    """``per_call()`` (ms per call of a compiled model that has one compiled entry) in alternating rounds, with
+    Dynamo's guards evaluated and without (``set_stance(skip_guard_eval_unsafe=True)``: the same compiled code)."""
+    rows: dict[str, list[float]] = {"guards evaluated": [], "guards not evaluated": []}
+    for _ in range(rounds):
+        rows["guards evaluated"].append(per_call())
+        with torch.compiler.set_stance("default", skip_guard_eval_unsafe=True):
+            rows["guards not evaluated"].append(per_call())
+    return rows
+
+
+def print_guard_rounds(rows: dict[str, list[float]], what: str) -> None:
+    """Median and lowest ``what`` of each setting of :func:`guard_eval_rounds`, and their differences."""
+    for name, times in rows.items():
+        print(f"{name:22s} {what}: median {statistics.median(times):8.3f}, lowest {min(times):8.3f}  "
+              f"(rounds {', '.join(f'{t:.3f}' for t in times)})")
+    on, off = rows.values()
+    print(f"{'guards cost':22s} {what}: {statistics.median(on) - statistics.median(off):8.3f} between the medians, "
+          f"{min(on) - min(off):.3f} between the lowest")
 
 
 def main(argv=None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 
 import pytest
 import torch
@@ -243,3 +244,36 @@ def test_gpu_idle_gaps_splits_a_call_into_lead_idle_busy_and_tail():
     assert (parts["lead"], parts["idle"], parts["busy"], parts["tail"]) == (10, 30, 40, 20)
     assert parts["gaps"] == [(20, "d")] and parts["kernels"] == 4
     assert sum(gaps.call_parts(second, top=3)[k] for k in ("lead", "idle", "busy", "tail")) == 60
+
+
+def test_guard_rounds_alternate_evaluated_and_skipped_guards():
+    """``scripts/profile_guards.py``'s ``guard_eval_rounds`` times rounds with Dynamo's guards evaluated and, between
+    them, rounds that run the compiled code without evaluating them: a call that breaks a guard gets a new compile in
+    the first kind of round and the old compiled code in the second."""
+    guard_eval_rounds = script_module("profile_guards").guard_eval_rounds
+
+    class Flipped(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.negate = False
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * 3 if self.negate else x * 2  # an op: a graph without one is not compiled
+
+    torch._dynamo.reset()
+    model, x, results = Flipped(), torch.ones(1), []
+    compiled = torch.compile(model, backend="eager")
+    compiled(x)  # the one compiled entry: negate is False
+
+    def per_call() -> float:
+        model.negate = len(results) == 1  # the second call breaks the guard on ``negate``
+        results.append(compiled(x).item())
+        model.negate = False
+        return float(len(results))
+
+    try:
+        rows = guard_eval_rounds(per_call, 2)
+    finally:
+        torch._dynamo.reset()
+    assert rows == {"guards evaluated": [1.0, 3.0], "guards not evaluated": [2.0, 4.0]}
+    assert results == [2.0, 2.0, 2.0, 2.0]  # the second call ran the old code: its guards were not evaluated
