@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import warnings
 
 import pytest
 import torch
@@ -248,8 +247,8 @@ def test_gpu_idle_gaps_splits_a_call_into_lead_idle_busy_and_tail():
 
 def test_guard_rounds_alternate_evaluated_and_skipped_guards():
     """``scripts/profile_guards.py``'s ``guard_eval_rounds`` times rounds with Dynamo's guards evaluated and, between
-    them, rounds that run the compiled code without evaluating them: a call that breaks a guard gets a new compile in
-    the first kind of round and the old compiled code in the second."""
+    them, rounds that run the compiled code without evaluating them: a call that breaks a guard in a round of the
+    second kind runs the old compiled code."""
     guard_eval_rounds = script_module("profile_guards").guard_eval_rounds
 
     class Flipped(torch.nn.Module):
