@@ -13,11 +13,14 @@ A guard check timed in a loop finds the guards' data in the CPU caches; inside a
 :func:`guard_eval_rounds` measures them in place: one compiled model's calls in alternating rounds with the guards
 evaluated and with ``torch.compiler.set_stance(skip_guard_eval_unsafe=True)``, which runs the same compiled code
 without evaluating them (``scripts/profile_compiled_call.py`` and ``scripts/profile_compile.py`` use it).
+``--evict-mb N`` (repeatable) also times single checks each made right after writing an N MB buffer, which pushes the
+guards' data out of the CPU caches as a forward that streams N MB would.
 """
 from __future__ import annotations
 
 import argparse
 import statistics
+import time
 import timeit
 from typing import Callable
 
@@ -26,8 +29,10 @@ import torch
 import rmeeto
 
 
-def guard_time(model: torch.nn.Module, x: torch.Tensor, number: int, repeat: int, **compile_kw) -> tuple:
-    """(us per guard check, guard code lines, compiled entries) of ``model`` compiled with ``compile_kw``."""
+def guard_time(model: torch.nn.Module, x: torch.Tensor, number: int, repeat: int, evict_mb: tuple = (),
+               **compile_kw) -> tuple:
+    """(us per guard check, guard code lines, compiled entries, {MB: us per check after writing MB}) of ``model``
+    compiled with ``compile_kw``."""
     from torch._C._dynamo.eval_frame import _debug_get_cache_entry_list
 
     torch._dynamo.reset()
@@ -39,7 +44,8 @@ def guard_time(model: torch.nn.Module, x: torch.Tensor, number: int, repeat: int
         entries = _debug_get_cache_entry_list(type(model).forward.__code__)
         guards = next(e.guard_manager for e in entries if e.guard_manager.check(local))
         us = hot_guard_check_us(model, x, number, repeat)
-    return us, len(guards.code_parts), len(entries)
+        evicted = {mb: evicted_guard_check_us(model, x, mb) for mb in evict_mb}
+    return us, len(guards.code_parts), len(entries), evicted
 
 
 def hot_guard_check_us(model: torch.nn.Module, x: torch.Tensor, number: int = 200, repeat: int = 7) -> float:
@@ -50,6 +56,23 @@ def hot_guard_check_us(model: torch.nn.Module, x: torch.Tensor, number: int = 20
     entries = _debug_get_cache_entry_list(type(model).forward.__code__)
     guards = next(e.guard_manager for e in entries if e.guard_manager.check(local))
     return statistics.median(timeit.repeat(lambda: guards.check(local), number=number, repeat=repeat)) / number * 1e6
+
+
+def evicted_guard_check_us(model: torch.nn.Module, x: torch.Tensor, evict_mb: int, repeat: int = 50) -> float:
+    """Median us of single guard checks (as :func:`hot_guard_check_us`), each right after ``evict_mb`` MB are written."""
+    from torch._C._dynamo.eval_frame import _debug_get_cache_entry_list
+
+    local = {"self": model, "x": x}
+    entries = _debug_get_cache_entry_list(type(model).forward.__code__)
+    guards = next(e.guard_manager for e in entries if e.guard_manager.check(local))
+    buffer = torch.zeros(evict_mb * 2 ** 18)  # float32: 4 bytes each
+    times = []
+    for _ in range(repeat):
+        buffer.add_(1.0)
+        t0 = time.perf_counter()
+        guards.check(local)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e6
 
 
 def guard_eval_rounds(per_call: Callable[[], float], rounds: int) -> dict[str, list[float]]:
@@ -79,6 +102,7 @@ def main(argv=None) -> int:
     ap.add_argument("--r", type=int, default=0)
     ap.add_argument("--number", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--evict-mb", type=int, action="append", default=[], help="also time checks after writing N MB")
     args = ap.parse_args(argv)
     from rmeeto.ops import settings
 
@@ -92,8 +116,9 @@ def main(argv=None) -> int:
     print(f"{args.model} r={args.r}, {sum(1 for _ in model.parameters())} parameters, torch {torch.__version__}; "
           f"us per guard check, median of {args.repeat} x {args.number}")
     for name, kw in (("default guards", {}), ("module guards skipped", {"options": skip})):
-        us, lines, entries = guard_time(model, x, args.number, args.repeat, **kw)
-        print(f"{name:24s} {us:8.1f} us  ({lines} guard lines, compiled {entries}x)")
+        us, lines, entries, evicted = guard_time(model, x, args.number, args.repeat, tuple(args.evict_mb), **kw)
+        print(f"{name:24s} {us:8.1f} us  ({lines} guard lines, compiled {entries}x)" +
+              "".join(f"; after writing {mb} MB: {t:.1f} us" for mb, t in evicted.items()))
     return 0
 
 
