@@ -37,34 +37,34 @@ def guard_time(model: torch.nn.Module, x: torch.Tensor, number: int, repeat: int
 
     torch._dynamo.reset()
     compiled = torch.compile(model, backend="eager", **compile_kw)
-    local = {"self": model, "x": x}
     with torch.inference_mode():
         for _ in range(3):
             compiled(x)
         entries = _debug_get_cache_entry_list(type(model).forward.__code__)
-        guards = next(e.guard_manager for e in entries if e.guard_manager.check(local))
+        guards, _ = accepting_guards(model, x)
         us = hot_guard_check_us(model, x, number, repeat)
         evicted = {mb: evicted_guard_check_us(model, x, mb) for mb in evict_mb}
     return us, len(guards.code_parts), len(entries), evicted
 
 
-def hot_guard_check_us(model: torch.nn.Module, x: torch.Tensor, number: int = 200, repeat: int = 7) -> float:
-    """us per check of the guards of ``model``'s compiled entry that accepts ``x``, checked in a loop."""
+def accepting_guards(model: torch.nn.Module, x: torch.Tensor) -> tuple:
+    """(guard manager, forward locals) of ``model``'s compiled entry that accepts ``model(x)``."""
     from torch._C._dynamo.eval_frame import _debug_get_cache_entry_list
 
     local = {"self": model, "x": x}
     entries = _debug_get_cache_entry_list(type(model).forward.__code__)
-    guards = next(e.guard_manager for e in entries if e.guard_manager.check(local))
+    return next(e.guard_manager for e in entries if e.guard_manager.check(local)), local
+
+
+def hot_guard_check_us(model: torch.nn.Module, x: torch.Tensor, number: int = 200, repeat: int = 7) -> float:
+    """us per check of the guards of ``model``'s compiled entry that accepts ``x``, checked in a loop."""
+    guards, local = accepting_guards(model, x)
     return statistics.median(timeit.repeat(lambda: guards.check(local), number=number, repeat=repeat)) / number * 1e6
 
 
 def evicted_guard_check_us(model: torch.nn.Module, x: torch.Tensor, evict_mb: int, repeat: int = 50) -> float:
     """Median us of single guard checks (as :func:`hot_guard_check_us`), each right after ``evict_mb`` MB are written."""
-    from torch._C._dynamo.eval_frame import _debug_get_cache_entry_list
-
-    local = {"self": model, "x": x}
-    entries = _debug_get_cache_entry_list(type(model).forward.__code__)
-    guards = next(e.guard_manager for e in entries if e.guard_manager.check(local))
+    guards, local = accepting_guards(model, x)
     buffer = torch.zeros(evict_mb * 2 ** 18)  # float32: 4 bytes each
     times = []
     for _ in range(repeat):
