@@ -95,6 +95,23 @@ def test_compiled_inference_takes_the_one_op_merge_step(mode):
     assert max(rel(g, want) for g in got) < 1e-4
 
 
+@pytest.mark.parametrize("r", [0, 5])
+def test_reduce_overhead_runs_a_model_that_never_ran_eagerly(r):
+    """The first forward of a fresh model under ``reduce-overhead``: the inference op stacks and caches the weights
+    while Inductor warms the graph up, and Inductor refused to run ("tensors in the cudagraph pool not tracked as
+    outputs", 2026-12-05) while the cached stack came from the graph's memory pool."""
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    m = rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10)
+    m = (rmeeto.patch(m, r=r) if r else m).cuda().eval()
+    x = torch.randn(2, 3, 64, 64, device="cuda")
+    compiled = torch.compile(m, mode="reduce-overhead")
+    with torch.no_grad():
+        got = [compiled(x).clone() for _ in range(3)]  # warm-up, capture, replay
+        want = m(x)
+    assert max(rel(g, want) for g in got) < 1e-4
+
+
 @pytest.mark.parametrize("family", ["vim", "video"])
 def test_traced_ops_compile_to_our_kernels_and_match_eager(family):
     """``compile_ops="traced"``: Inductor's code launches the core's, the norms' and (up to 257 tokens) the merge

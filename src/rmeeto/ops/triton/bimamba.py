@@ -22,6 +22,7 @@ Everything is shape-static and sync-free, so the forward can be captured in a CU
 """
 from __future__ import annotations
 
+import threading
 import weakref
 from typing import Optional
 
@@ -249,12 +250,39 @@ def cached_stack_params(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
     owner = fwd.A_log
     hit = _stacked.get(id(owner))
     if hit is None or hit[0]() is not owner or hit[1] != key:
+        if owner.is_cuda and torch.cuda.is_current_stream_capturing():
+            with torch.no_grad():  # a capture replays the stacking; its memory belongs to the graph
+                return stack_params(fwd, bwd, cdt)
         if hit is None or hit[0]() is not owner:
             weakref.finalize(owner, _stacked.pop, id(owner), None)
-        with torch.no_grad():
-            hit = (weakref.ref(owner), key, stack_params(fwd, bwd, cdt))
+        hit = (weakref.ref(owner), key, _stack_on_helper_thread(fwd, bwd, cdt))
         _stacked[id(owner)] = hit
     return hit[2]
+
+
+def _stack_on_helper_thread(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
+    """:func:`stack_params` on the caller's CUDA stream but from another thread. A cached tensor must not come from a
+    CUDA graph's private pool: ``torch.compile(mode="reduce-overhead")`` sends every allocation of the calling thread
+    there while it warms a graph up, and then finds the cache's tensors alive in its pool and refuses to run."""
+    device = fwd.A_log.device
+    if device.type != "cuda":
+        with torch.no_grad():
+            return stack_params(fwd, bwd, cdt)
+    stream, out = torch.cuda.current_stream(device), []
+
+    def work() -> None:
+        try:
+            with torch.cuda.device(device), torch.cuda.stream(stream), torch.no_grad():
+                out.append(stack_params(fwd, bwd, cdt))
+        except BaseException as err:  # re-raised on the caller's thread
+            out.append(err)
+
+    helper = threading.Thread(target=work, name="rmeeto-stack-params")
+    helper.start()
+    helper.join()
+    if isinstance(out[0], BaseException):
+        raise out[0]
+    return out[0]
 
 
 def _pad_bc_rows(xproj_w: Tensor, N: int) -> Tensor:
