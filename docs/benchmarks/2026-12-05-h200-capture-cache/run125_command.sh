@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run 125: the stacked-weight cache filled on a helper thread (out of CUDA graph pools): the GPU tests of
 # torch.compile / export (among them reduce-overhead on a model that never ran eagerly), of `rmeeto bench --compile`
-# and and `--cuda-graph`.
+# and `--cuda-graph`.
 set -uo pipefail
 export PYTHONUNBUFFERED=1 TRITON_CACHE_DIR=/tmp/tcache125 PYTHONPATH=$PWD/src
 rm -rf $TRITON_CACHE_DIR /tmp/torchinductor_$(whoami)
