@@ -112,6 +112,26 @@ def test_reduce_overhead_runs_a_model_that_never_ran_eagerly(r):
     assert max(rel(g, want) for g in got) < 1e-4
 
 
+@pytest.mark.xfail(strict=True, reason="open (2026-12-05): a CUDA graph captured with the stacked-weight cache reads "
+                   "the stacks of capture time; in-place weight changes do not reach its replays")
+def test_reduce_overhead_replays_see_weights_changed_in_place():
+    """An optimizer step changes the weights in place between two no-grad calls of a ``reduce-overhead`` model, as a
+    training loop that evaluates through it does; the replayed graph must compute with the new weights."""
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    m = rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10).cuda().eval()
+    x = torch.randn(2, 3, 64, 64, device="cuda")
+    compiled = torch.compile(m, mode="reduce-overhead")
+    with torch.no_grad():
+        for _ in range(3):  # warm-up, capture, replay
+            compiled(x)
+        for p in m.parameters():
+            p.mul_(0.9)
+        got = compiled(x).clone()
+        want = m(x)
+    assert rel(got, want) < 1e-4
+
+
 @pytest.mark.parametrize("family", ["vim", "video"])
 def test_traced_ops_compile_to_our_kernels_and_match_eager(family):
     """``compile_ops="traced"``: Inductor's code launches the core's, the norms' and (up to 257 tokens) the merge
