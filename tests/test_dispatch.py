@@ -25,7 +25,9 @@ def test_inference_reuses_stacked_weights_until_a_weight_changes():
     with torch.no_grad():
         mix.x_proj_b.weight.add_(1.0)  # an in-place update (an optimizer step, a load) is seen
     again = tb.cached_stack_params(*_params(mix), torch.float16)
-    assert again is not half
+    # refreshed in place, so that a CUDA graph captured with the old stacks never reads freed memory
+    assert all(a.data_ptr() == h.data_ptr() for a, h in zip(again, half))
+    torch.testing.assert_close(again, tb.stack_params(*_params(mix), torch.float16))
     # x_proj comes padded with zero rows between the dt and the B/C rows, to a multiple of 16 rows
     w, got, bc = mix.x_proj_b.weight.detach().half(), again[2][1], 2 * 4
     assert got.shape[0] % 16 == 0 and got.shape[0] >= w.shape[0]

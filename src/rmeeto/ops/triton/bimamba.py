@@ -253,11 +253,22 @@ def cached_stack_params(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
         if owner.is_cuda and torch.cuda.is_current_stream_capturing():
             with torch.no_grad():  # a capture replays the stacking; its memory belongs to the graph
                 return stack_params(fwd, bwd, cdt)
+        stacked = _stack_on_helper_thread(fwd, bwd, cdt)
         if hit is None or hit[0]() is not owner:
             weakref.finalize(owner, _stacked.pop, id(owner), None)
-        hit = (weakref.ref(owner), key, _stack_on_helper_thread(fwd, bwd, cdt))
+        elif _same_layout(hit[2], stacked):
+            # refreshed in place: a CUDA graph captured with the old stacks reads the new ones instead of freed memory
+            with torch.no_grad():
+                for old, new in zip(hit[2], stacked):
+                    old.copy_(new)
+            stacked = hit[2]
+        hit = (weakref.ref(owner), key, stacked)
         _stacked[id(owner)] = hit
     return hit[2]
+
+
+def _same_layout(old: tuple[Tensor, ...], new: tuple[Tensor, ...]) -> bool:
+    return all(a.shape == b.shape and a.stride() == b.stride() and a.dtype == b.dtype for a, b in zip(old, new))
 
 
 def _stack_on_helper_thread(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
