@@ -268,6 +268,7 @@ def cached_stack_params(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
 
 
 def _same_layout(old: tuple[Tensor, ...], new: tuple[Tensor, ...]) -> bool:
+    """Whether ``new`` can be copied into ``old`` tensor by tensor, strides and all."""
     return all(a.shape == b.shape and a.stride() == b.stride() and a.dtype == b.dtype for a, b in zip(old, new))
 
 
