@@ -253,7 +253,7 @@ def cached_stack_params(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
         if owner.is_cuda and torch.cuda.is_current_stream_capturing():
             with torch.no_grad():  # a capture replays the stacking; its memory belongs to the graph
                 return stack_params(fwd, bwd, cdt)
-        stacked = _stack_on_helper_thread(fwd, bwd, cdt)
+        stacked = _stack_outside_graph_pools(fwd, bwd, cdt)
         if hit is None or hit[0]() is not owner:
             weakref.finalize(owner, _stacked.pop, id(owner), None)
         elif _same_layout(hit[2], stacked):
@@ -272,10 +272,10 @@ def _same_layout(old: tuple[Tensor, ...], new: tuple[Tensor, ...]) -> bool:
     return all(a.shape == b.shape and a.stride() == b.stride() and a.dtype == b.dtype for a, b in zip(old, new))
 
 
-def _stack_on_helper_thread(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
-    """:func:`stack_params` on the caller's CUDA stream but from another thread. A cached tensor must not come from a
-    CUDA graph's private pool: ``torch.compile(mode="reduce-overhead")`` sends every allocation of the calling thread
-    there while it warms a graph up, and then finds the cache's tensors alive in its pool and refuses to run."""
+def _stack_outside_graph_pools(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
+    """:func:`stack_params`; on CUDA on the caller's stream but from another thread. A cached tensor must not come
+    from a CUDA graph's private pool: ``torch.compile(mode="reduce-overhead")`` sends every allocation of the calling
+    thread there while it warms a graph up, and then finds the cache's tensors alive in its pool and refuses to run."""
     device = fwd.A_log.device
     if device.type != "cuda":
         with torch.no_grad():
