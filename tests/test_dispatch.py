@@ -83,3 +83,39 @@ def test_settings_come_from_the_environment_once_and_change_explicitly(monkeypat
     settings.configure(merge="fast")
     with pytest.raises(ValueError, match="merge implementation 'fast'.*choose auto, torch or triton"):
         dispatch.merge_impl()
+
+
+def test_a_capture_stacks_inside_the_graph_unless_the_weights_are_frozen(monkeypatch):
+    """While a CUDA graph is captured, the cache hands out stacks made inside the capture, so that each replay reads
+    the weights as they are then; the one-launch stacking only where a forward outside the capture compiled it.
+    ``graph_weights="frozen"`` hands out the cached stacks while they are current. (The capture itself is faked here:
+    a GPU test captures for real.)"""
+    calls = []
+
+    def launched(fwd, bwd, cdt):
+        calls.append("launched")
+        return tb.stack_params(fwd, bwd, cdt)
+
+    monkeypatch.setattr(tb, "stack_params_launched", launched)
+    capturing = [False]
+    monkeypatch.setattr(tb, "_capturing", lambda t: capturing[0])
+    mix = BiMambaMixer(16, d_state=4)
+    capturing[0] = True
+    first = tb.cached_stack_params(*_params(mix), torch.float32)  # nothing cached yet: torch ops, nothing kept
+    assert calls == [] and id(mix.A_log) not in tb._stacked
+    capturing[0] = False
+    cached = tb.cached_stack_params(*_params(mix), torch.float32)
+    assert cached is not first
+    capturing[0] = True
+    calls.clear()
+    live = tb.cached_stack_params(*_params(mix), torch.float32)
+    assert calls == ["launched"] and all(a.data_ptr() != c.data_ptr() for a, c in zip(live, cached))
+    torch.testing.assert_close(live, cached)
+    with settings.using(graph_weights="frozen"):
+        assert tb.cached_stack_params(*_params(mix), torch.float32) is cached
+        with torch.no_grad():
+            mix.D.add_(1.0)  # stale cache: even a frozen capture stacks afresh
+        fresh = tb.cached_stack_params(*_params(mix), torch.float32)
+        assert fresh is not cached and torch.equal(fresh[5][0], mix.D.detach().float())
+    with settings.using(graph_weights="fixed"), pytest.raises(ValueError, match="RMEETO_GRAPH_WEIGHTS"):
+        tb.cached_stack_params(*_params(mix), torch.float32)

@@ -112,14 +112,15 @@ def test_reduce_overhead_runs_a_model_that_never_ran_eagerly(r):
     assert max(rel(g, want) for g in got) < 1e-4
 
 
-@pytest.mark.xfail(strict=True, reason="open (2026-12-05): a CUDA graph captured with the stacked-weight cache reads "
-                   "the stacks of capture time; in-place weight changes do not reach its replays")
-def test_reduce_overhead_replays_see_weights_changed_in_place():
+@pytest.mark.parametrize("r", [0, 5])
+def test_reduce_overhead_replays_see_weights_changed_in_place(r):
     """An optimizer step changes the weights in place between two no-grad calls of a ``reduce-overhead`` model, as a
-    training loop that evaluates through it does; the replayed graph must compute with the new weights."""
+    training loop that evaluates through it does; the replayed graph must compute with the new weights (before
+    2026-12-05 it read the stacked weights cached at capture time)."""
     torch._dynamo.reset()
     torch.manual_seed(0)
-    m = rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10).cuda().eval()
+    m = rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10)
+    m = (rmeeto.patch(m, r=r) if r else m).cuda().eval()
     x = torch.randn(2, 3, 64, 64, device="cuda")
     compiled = torch.compile(m, mode="reduce-overhead")
     with torch.no_grad():
@@ -130,6 +131,37 @@ def test_reduce_overhead_replays_see_weights_changed_in_place():
         got = compiled(x).clone()
         want = m(x)
     assert rel(got, want) < 1e-4
+
+
+@pytest.mark.parametrize("graph_weights", ["live", "frozen"])
+def test_a_captured_forward_reads_the_weights_its_setting_promises(graph_weights):
+    """A forward captured in a CUDA graph (:func:`rmeeto.cuda_graphs.graphed`): ``live`` replays compute with the
+    weights of the replay; ``frozen`` ones with the stacked weights of capture time, until a forward outside the graph
+    refreshes them."""
+    from rmeeto.cuda_graphs import graphed
+    from rmeeto.ops import settings
+
+    torch.manual_seed(0)
+    m = rmeeto.patch(rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10), r=5)
+    m = m.cuda().eval()
+    x = torch.randn(2, 3, 64, 64, device="cuda")
+    out = {}
+    with torch.no_grad(), settings.using(graph_weights=graph_weights):
+        replay = graphed(lambda: out.update(y=m(x)), x.device)
+        replay()
+        assert rel(out["y"], m(x)) < 1e-4
+        for p in m.parameters():
+            p.mul_(0.9)
+        replay()
+        after = out["y"].clone()
+        want = m(x)  # outside the graph: refreshes the cache in place
+        replay()
+        refreshed = out["y"].clone()
+    assert rel(refreshed, want) < 1e-4
+    if graph_weights == "live":
+        assert rel(after, want) < 1e-4
+    else:
+        assert rel(after, want) > 1e-3
 
 
 @pytest.mark.parametrize("family", ["vim", "video"])

@@ -15,6 +15,7 @@ meanwhile in a custom op's shape function, failed to build its guards (torch 2.1
 | ``RMEETO_FAST_LAUNCH`` | ``fast_launch`` | ``1`` (default), ``0`` (Triton's own launch every time) |
 | ``RMEETO_MERGE_NORM`` | ``merge_norm`` | ``1`` (default), ``0`` (the fused merge writes the merged tensors) |
 | ``RMEETO_COMPILE_OPS`` | ``compile_ops`` | ``opaque`` (default), ``traced`` (Inductor launches the kernels itself) |
+| ``RMEETO_GRAPH_WEIGHTS`` | ``graph_weights`` | ``live`` (default), ``frozen`` (graphs miss weight changes) |
 """
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ BACKENDS = ("ref", "torch", "triton", "mamba_ssm")
 MERGE_IMPLS = ("auto", "torch", "triton")
 ENV = {"backend": "RMEETO_BACKEND", "merge": "RMEETO_MERGE", "scan_split": "RMEETO_SCAN_SPLIT",
        "scan_chunk": "RMEETO_SCAN_CHUNK", "grad_fp32": "RMEETO_GRAD_FP32", "fast_launch": "RMEETO_FAST_LAUNCH",
-       "merge_norm": "RMEETO_MERGE_NORM", "compile_ops": "RMEETO_COMPILE_OPS"}
+       "merge_norm": "RMEETO_MERGE_NORM", "compile_ops": "RMEETO_COMPILE_OPS", "graph_weights": "RMEETO_GRAPH_WEIGHTS"}
 COMPILE_OPS = ("opaque", "traced")
+GRAPH_WEIGHTS = ("live", "frozen")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,11 +51,16 @@ class KernelSettings:
     # torch 2.11 Inductor compiles them without register caps, and the weights are stacked on every call:
     # docs/benchmarks/2026-12-04-h200-traced-scan)
     compile_ops: str = "opaque"
+    # what a CUDA graph captured around an inference forward reads: the weights as they are at each replay (their
+    # stacking is part of the graph), or the stacks cached at capture time, for weights that never change (one launch
+    # per block less; rmeeto.ops.triton.bimamba.cached_stack_params)
+    graph_weights: str = "live"
 
     def __post_init__(self) -> None:  # values are checked where they are used, so one bad knob breaks only its user
         object.__setattr__(self, "backend", str(self.backend).lower())
         object.__setattr__(self, "merge", str(self.merge).lower())
         object.__setattr__(self, "compile_ops", str(self.compile_ops).lower())
+        object.__setattr__(self, "graph_weights", str(self.graph_weights).lower())
 
 
 def from_env(environ: Mapping[str, str] = os.environ) -> KernelSettings:
@@ -65,7 +72,8 @@ def from_env(environ: Mapping[str, str] = os.environ) -> KernelSettings:
                           grad_fp32=environ.get(ENV["grad_fp32"], "0") == "1",
                           fast_launch=environ.get(ENV["fast_launch"], "1") != "0",
                           merge_norm=environ.get(ENV["merge_norm"], "1") != "0",
-                          compile_ops=environ.get(ENV["compile_ops"], "opaque") or "opaque")
+                          compile_ops=environ.get(ENV["compile_ops"], "opaque") or "opaque",
+                          graph_weights=environ.get(ENV["graph_weights"], "live") or "live")
 
 
 _current: KernelSettings = from_env()
