@@ -11,7 +11,8 @@ of :mod:`rmeeto.ops.triton.merge_book` (``book.few_r=0``: the merge plan's sorts
 score blocks; its bookkeeping's warps, source limit, search and compaction), ``carry.KEY`` ``CARRY_CFG[KEY]`` of
 :mod:`rmeeto.ops.triton.scan_chunk` (the chunked scan's carry pass), ``once.KEY`` ``ONCE_CFG[KEY]`` of
 :mod:`rmeeto.ops.triton.merge_once` (``once.max_tokens=0``: eager inference plans and merges in two launches),
-``chunk.KEY`` ``CHUNK_CFG[KEY]`` of :mod:`rmeeto.ops.triton.scan` (when and how finely the scan is cut into chunks);
+``chunk.KEY`` ``CHUNK_CFG[KEY]`` of :mod:`rmeeto.ops.triton.scan` (when and how finely the scan is cut into chunks),
+``stack.KEY`` ``STACK_CFG[KEY]`` of :mod:`rmeeto.ops.triton.stack` (the one-launch weight stacking);
 ``set.FIELD=VALUE`` sets a field of
 :mod:`rmeeto.ops.settings` to a value it takes, 0 or 1 for a boolean one (``set.merge_norm=0``,
 ``set.scan_split=off``). ``swap.MOD.NAME=OTHER`` replaces function ``NAME`` of ``rmeeto.ops.triton.MOD`` with the one of
@@ -48,12 +49,12 @@ def overridden(assignments: list[str]):
 
 
 def _tables() -> dict:
-    from rmeeto.ops.triton import bimamba, merge_book, merge_once, merge_tiled, scan, scan_chunk
+    from rmeeto.ops.triton import bimamba, merge_book, merge_once, merge_tiled, scan, scan_chunk, stack
 
     return {"fwd": scan.FWD_CFG, "bwd": scan.BWD_CFG, "sg": scan.SUM_GATE_CFG, "conv": bimamba.CONV_FWD_CFG,
             "convb": bimamba.CONV_BWD_CFG, "book": merge_book.BOOK_CFG, "best": merge_tiled.BEST_CFG,
             "tbook": merge_tiled.TILED_BOOK_CFG, "carry": scan_chunk.CARRY_CFG, "once": merge_once.ONCE_CFG,
-            "chunk": scan.CHUNK_CFG}
+            "chunk": scan.CHUNK_CFG, "stack": stack.STACK_CFG}
 
 
 def _swap(key: str, other: str, swapped: Optional[list]) -> None:
@@ -78,7 +79,8 @@ def _valid_setting(field: str, value: str) -> bool:
     from rmeeto.ops import settings
 
     choices = {"backend": ("auto", *settings.BACKENDS), "merge": settings.MERGE_IMPLS,
-               "scan_split": ("auto", "on", "off")}
+               "scan_split": ("auto", "on", "off"), "compile_ops": settings.COMPILE_OPS,
+               "graph_weights": settings.GRAPH_WEIGHTS}
     if field == "scan_chunk":
         return value in ("auto", "tune") or value.isdigit()
     return value in choices.get(field, ())

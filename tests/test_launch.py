@@ -165,11 +165,11 @@ def test_scan_configuration_overrides_are_checked_and_undone():
     from rmeeto.ops import settings
     from rmeeto.ops.triton import scan
 
-    from rmeeto.ops.triton import bimamba
+    from rmeeto.ops.triton import bimamba, stack
 
     def state():
         return (dict(scan.FWD_CFG), dict(scan.BWD_CFG), dict(bimamba.CONV_FWD_CFG), settings.current(),
-                bimamba.biconv_fwd)
+                bimamba.biconv_fwd, dict(stack.STACK_CFG))
 
     before = state()
     prev = types.ModuleType("rmeeto_test_prev_kernels")
@@ -177,14 +177,16 @@ def test_scan_configuration_overrides_are_checked_and_undone():
     sys.modules[prev.__name__] = prev
     try:
         with overridden(["fwd.maxnreg=0", "bwd.T=16", "set.merge_norm=0", "set.scan_split=off", "sg.num_warps=2",
-                         "conv.BLOCK_L=32", f"swap.bimamba.biconv_fwd={prev.__name__}"]):
+                         "conv.BLOCK_L=32", f"swap.bimamba.biconv_fwd={prev.__name__}", "stack.BLOCK_E=8",
+                         "set.graph_weights=frozen"]):
+            assert stack.STACK_CFG["BLOCK_E"] == 8 and settings.current().graph_weights == "frozen"
             assert scan.FWD_CFG["maxnreg"] == 0 and scan.BWD_CFG["T"] == 16 and not settings.current().merge_norm
             assert settings.current().scan_split == "off" and scan.SUM_GATE_CFG["num_warps"] == 2
             assert bimamba.CONV_FWD_CFG["BLOCK_L"] == 32 and bimamba.biconv_fwd is prev.biconv_fwd
         assert state() == before
         for bad, message in [("fwd.no_such_key=1", "TABLE.KEY=INT"), ("set.no_such_field=1", "TABLE.KEY=INT"),
                              ("set.backend=1", "TABLE.KEY=INT"), ("set.scan_split=maybe", "TABLE.KEY=INT"),
-                             ("set.merge_norm=yes", "TABLE.KEY=INT"), ("conv.no_such_key=1", "TABLE.KEY=INT"),
+                             ("set.merge_norm=yes", "TABLE.KEY=INT"), ("set.graph_weights=fixed", "TABLE.KEY=INT"), ("conv.no_such_key=1", "TABLE.KEY=INT"),
                              ("swap.bimamba.no_such_fn=rmeeto.ops.triton.scan", "swap.MOD.NAME=MODULE"),
                              ("swap.bimamba.biconv_fwd=no_such_module", "swap.MOD.NAME=MODULE"),
                              ("swap.bimamba.CONV_FWD_CFG=rmeeto.ops.triton.bimamba", "not a function")]:
