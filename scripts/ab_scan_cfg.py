@@ -48,21 +48,11 @@ def _steps(model, configs: list[list[str]], batch: int, train: bool, eager: bool
             return model(xin)
     if eager:
         return [fwd for _ in configs]
-    from rmeeto.ops.triton import bimamba
-
     out = []
     for cfg in configs:
-        # each graph's warm-up stacks the weights afresh (a cache miss), so that a capture that stacks them inside the
-        # graph finds that configuration's stacking kernel compiled; the dropped stacks stay alive for the graphs
-        # captured with them
-        _CAPTURED_STACKS.extend(bimamba._stacked.values())
-        bimamba._stacked.clear()
         with overridden(cfg):
             out.append(graphed(fwd, dev))
     return out
-
-
-_CAPTURED_STACKS: list = []  # stacked weights that captured graphs may read, dropped from the cache
 
 
 def _time(step, iters: int) -> float:

@@ -49,9 +49,8 @@ def main(argv=None) -> int:
         return _launch_parts(args)
     import triton
 
-    from rmeeto.ops.triton import bimamba as tb
     from rmeeto.ops.triton import merge as tm
-    from rmeeto.ops.triton import merge_once
+    from rmeeto.ops.triton import merge_once, stack_cache
     from rmeeto.ops.triton.launch import cdiv
 
     tm.launch = merge_once.launch = lambda *a, **k: None  # the kernels themselves are not what is timed
@@ -65,7 +64,8 @@ def main(argv=None) -> int:
         plan = tm.plan(h, args.r, T // 2, size)
         parts = {
             "mixer.direction_params (2 per block)": lambda: mixer.direction_params(False),
-            "bimamba.cached_stack_params (1 per block)": lambda: tb.cached_stack_params(fwd, bwd, torch.half),
+            "stack_cache.cached_stack_params (1 per block)": lambda: stack_cache.cached_stack_params(fwd, bwd,
+                                                                                                   torch.half),
             "patched model's new_state (1 per forward)": lambda: model.new_state(T // 2),
             "fused merge plan, launch stubbed (1 per merge block)": lambda: tm.plan(h, args.r, T // 2, size),
             "fused apply + add + norm, launch stubbed": lambda: tm.apply_add_norm(plan, h, res, weight, 1e-5),

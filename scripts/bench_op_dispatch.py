@@ -37,7 +37,7 @@ def main() -> None:
     a = ap.parse_args()
 
     from rmeeto.models.mixer import BiMambaMixer
-    from rmeeto.ops.triton import bimamba as tb, library, merge as tm, norm as tn
+    from rmeeto.ops.triton import bimamba as tb, library, merge as tm, norm as tn, stack_cache
 
     B, T, C = 2, 9, 16
     h, res, w = torch.randn(B, T, C), torch.randn(B, T, C), torch.randn(C)
@@ -52,7 +52,7 @@ def main() -> None:
     mix = BiMambaMixer(C, d_state=4)
     fwd, bwd = mix.direction_params(False), mix.direction_params(True)
     core_out = (torch.empty(B, T, C), torch.empty(2, B * T, 16), torch.empty(2, B, T, C))
-    tb.cached_stack_params = lambda *args: (None,) * 7
+    stack_cache.cached_stack_params = lambda *args: (None,) * 7
     tb.bimamba_fwd = lambda *args: core_out
     core_args = (torch.randn(B, T, 2 * C), *fwd.tensors(), *bwd.tensors(), torch.float32, 0.5)
 

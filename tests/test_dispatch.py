@@ -9,6 +9,7 @@ import torch
 from rmeeto.models.mixer import BiMambaMixer
 from rmeeto.ops import dispatch, settings
 from rmeeto.ops.triton import bimamba as tb
+from rmeeto.ops.triton import stack_cache as sc
 
 
 def _params(mix: BiMambaMixer):
@@ -17,14 +18,14 @@ def _params(mix: BiMambaMixer):
 
 def test_inference_reuses_stacked_weights_until_a_weight_changes():
     mix = BiMambaMixer(16, d_state=4)
-    first = tb.cached_stack_params(*_params(mix), torch.float32)
-    assert tb.cached_stack_params(*_params(mix), torch.float32) is first
+    first = sc.cached_stack_params(*_params(mix), torch.float32)
+    assert sc.cached_stack_params(*_params(mix), torch.float32) is first
     assert not first[0].requires_grad  # no autograd graph is kept alive by the cache
-    half = tb.cached_stack_params(*_params(mix), torch.float16)
+    half = sc.cached_stack_params(*_params(mix), torch.float16)
     assert half is not first and half[2].dtype == torch.float16
     with torch.no_grad():
         mix.x_proj_b.weight.add_(1.0)  # an in-place update (an optimizer step, a load) is seen
-    again = tb.cached_stack_params(*_params(mix), torch.float16)
+    again = sc.cached_stack_params(*_params(mix), torch.float16)
     # refreshed in place, so that a CUDA graph captured with the old stacks never reads freed memory
     assert all(a.data_ptr() == h.data_ptr() for a, h in zip(again, half))
     torch.testing.assert_close(again, tb.stack_params(*_params(mix), torch.float16))
@@ -37,12 +38,12 @@ def test_inference_reuses_stacked_weights_until_a_weight_changes():
 
 def test_cache_entries_go_with_their_model():
     mix = BiMambaMixer(16, d_state=4)
-    tb.cached_stack_params(*_params(mix), torch.float32)
+    sc.cached_stack_params(*_params(mix), torch.float32)
     key = id(mix.A_log)
-    assert key in tb._stacked
+    assert key in sc._stacked
     del mix
     gc.collect()
-    assert key not in tb._stacked
+    assert key not in sc._stacked
 
 
 def test_training_stacks_with_autograd_and_inference_uses_the_cache(monkeypatch):
@@ -96,26 +97,71 @@ def test_a_capture_stacks_inside_the_graph_unless_the_weights_are_frozen(monkeyp
         calls.append("launched")
         return tb.stack_params(fwd, bwd, cdt)
 
-    monkeypatch.setattr(tb, "stack_params_launched", launched)
+    monkeypatch.setattr(sc, "stack_params_launched", launched)
     capturing = [False]
-    monkeypatch.setattr(tb, "_capturing", lambda t: capturing[0])
+    monkeypatch.setattr(sc, "_capturing", lambda t: capturing[0])
     mix = BiMambaMixer(16, d_state=4)
     capturing[0] = True
-    first = tb.cached_stack_params(*_params(mix), torch.float32)  # nothing cached yet: torch ops, nothing kept
-    assert calls == [] and id(mix.A_log) not in tb._stacked
+    first = sc.cached_stack_params(*_params(mix), torch.float32)  # nothing cached yet: torch ops, nothing kept
+    assert calls == [] and id(mix.A_log) not in sc._stacked
     capturing[0] = False
-    cached = tb.cached_stack_params(*_params(mix), torch.float32)
+    cached = sc.cached_stack_params(*_params(mix), torch.float32)
     assert cached is not first
     capturing[0] = True
     calls.clear()
-    live = tb.cached_stack_params(*_params(mix), torch.float32)
+    live = sc.cached_stack_params(*_params(mix), torch.float32)
     assert calls == ["launched"] and all(a.data_ptr() != c.data_ptr() for a, c in zip(live, cached))
     torch.testing.assert_close(live, cached)
     with settings.using(graph_weights="frozen"):
-        assert tb.cached_stack_params(*_params(mix), torch.float32) is cached
+        assert sc.cached_stack_params(*_params(mix), torch.float32) is cached
         with torch.no_grad():
             mix.D.add_(1.0)  # stale cache: even a frozen capture stacks afresh
-        fresh = tb.cached_stack_params(*_params(mix), torch.float32)
+        fresh = sc.cached_stack_params(*_params(mix), torch.float32)
         assert fresh is not cached and torch.equal(fresh[5][0], mix.D.detach().float())
     with settings.using(graph_weights="fixed"), pytest.raises(ValueError, match="RMEETO_GRAPH_WEIGHTS"):
-        tb.cached_stack_params(*_params(mix), torch.float32)
+        sc.cached_stack_params(*_params(mix), torch.float32)
+
+
+def test_a_graph_that_reads_cached_stacks_gets_them_restacked_before_a_replay(monkeypatch):
+    """Inside :func:`stack_cache.stacks_read_by_capture` a capture reads the cached stacks and lists them;
+    :func:`stack_cache.refresh_for_replay` restacks into those very tensors what changed since, and nothing else.
+    (The capture is faked here; a GPU test replays a real graph.)"""
+    restacks = []
+
+    def counted(fwd, bwd, cdt):
+        restacks.append(cdt)
+        return tb.stack_params(fwd, bwd, cdt)
+
+    capturing = [False]
+    monkeypatch.setattr(sc, "_capturing", lambda t: capturing[0])
+    monkeypatch.setattr(sc, "stack_params", counted)
+    mixers = [BiMambaMixer(16, d_state=4) for _ in range(2)]
+    cached = [sc.cached_stack_params(*_params(m), torch.float32) for m in mixers]
+    restacks.clear()
+    capturing[0] = True
+    with sc.stacks_read_by_capture() as read:
+        with pytest.raises(RuntimeError, match="one CUDA graph at a time"):
+            with sc.stacks_read_by_capture():
+                pass
+        got = [sc.cached_stack_params(*_params(m), torch.float32) for m in mixers]
+    capturing[0] = False
+    assert all(g is c for g, c in zip(got, cached)) and len(read) == 2 and restacks == []
+    sc.refresh_for_replay(read)
+    assert restacks == []  # nothing changed: host work only
+    with torch.no_grad():
+        mixers[1].D.mul_(3.0)
+    sc.refresh_for_replay(read)
+    assert restacks == [torch.float32]
+    assert torch.equal(cached[1][5][0], mixers[1].D.detach().float())  # in the tensors the graph reads
+    sc.refresh_for_replay(read)
+    assert restacks == [torch.float32]
+    with torch.no_grad():
+        mixers[0].dt_proj.bias.add_(1.0)
+    sc.cached_stack_params(*_params(mixers[0]), torch.float32)  # a forward outside the graph refreshes in place
+    sc.refresh_for_replay(read)
+    assert restacks == [torch.float32] * 2 and torch.equal(cached[0][6][0], mixers[0].dt_proj.bias.detach())
+    with torch.no_grad():
+        for proj in (mixers[0].x_proj, mixers[0].x_proj_b):
+            proj.weight.set_(torch.zeros(proj.weight.shape[0], 8))  # another width
+    with pytest.raises(ValueError, match="capture the graph again"):
+        sc.refresh_for_replay(read)

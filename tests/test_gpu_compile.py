@@ -133,12 +133,31 @@ def test_reduce_overhead_replays_see_weights_changed_in_place(r):
     assert rel(got, want) < 1e-4
 
 
-@pytest.mark.parametrize("graph_weights", ["live", "frozen"])
-def test_a_captured_forward_reads_the_weights_its_setting_promises(graph_weights):
-    """A forward captured in a CUDA graph (:func:`rmeeto.cuda_graphs.graphed`): ``live`` replays compute with the
-    weights of the replay; ``frozen`` ones with the stacked weights of capture time, until a forward outside the graph
-    refreshes them."""
+def _captured(fn, how: str):
+    """``fn`` captured in a CUDA graph by :func:`rmeeto.cuda_graphs.graphed` or by ``torch.cuda.graph`` itself (after
+    the same warm-up on a side stream); returns the replay."""
     from rmeeto.cuda_graphs import graphed
+
+    if how == "graphed":
+        return graphed(fn, torch.device("cuda"))
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            fn()
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        fn()
+    return graph.replay
+
+
+@pytest.mark.parametrize("how", ["graphed", "torch.cuda.graph"])
+@pytest.mark.parametrize("graph_weights", ["live", "frozen"])
+def test_a_captured_forward_reads_the_weights_its_setting_promises(graph_weights, how):
+    """A forward captured in a CUDA graph: ``live`` replays compute with the weights of the replay (restacked by the
+    replay of :func:`rmeeto.cuda_graphs.graphed`, inside a graph captured otherwise); ``frozen`` ones with the stacked
+    weights of capture time, until a forward outside the graph refreshes them."""
     from rmeeto.ops import settings
 
     torch.manual_seed(0)
@@ -147,7 +166,7 @@ def test_a_captured_forward_reads_the_weights_its_setting_promises(graph_weights
     x = torch.randn(2, 3, 64, 64, device="cuda")
     out = {}
     with torch.no_grad(), settings.using(graph_weights=graph_weights):
-        replay = graphed(lambda: out.update(y=m(x)), x.device)
+        replay = _captured(lambda: out.update(y=m(x)), how)
         replay()
         assert rel(out["y"], m(x)) < 1e-4
         for p in m.parameters():
@@ -157,11 +176,43 @@ def test_a_captured_forward_reads_the_weights_its_setting_promises(graph_weights
         want = m(x)  # outside the graph: refreshes the cache in place
         replay()
         refreshed = out["y"].clone()
+        for p in m.parameters():
+            p.mul_(1.1)
+        replay()
+        again = out["y"].clone()
+        want_again = m(x)
     assert rel(refreshed, want) < 1e-4
     if graph_weights == "live":
-        assert rel(after, want) < 1e-4
+        assert rel(after, want) < 1e-4 and rel(again, want_again) < 1e-4
     else:
         assert rel(after, want) > 1e-3
+
+
+@pytest.mark.parametrize("how", ["graphed", "torch.cuda.graph"])
+def test_only_a_graph_captured_elsewhere_stacks_the_weights_inside(how, monkeypatch):
+    """The stacking kernel's calls: none while :func:`rmeeto.cuda_graphs.graphed` captures a model whose stacks are
+    cached, one per block while ``torch.cuda.graph`` does; a graphed replay restacks on the host only the blocks whose
+    weights changed."""
+    from rmeeto.ops.triton import stack_cache
+
+    calls = []
+    launched = stack_cache.stack_params_launched
+    monkeypatch.setattr(stack_cache, "stack_params_launched", lambda *a: calls.append(1) or launched(*a))
+    torch.manual_seed(0)
+    m = rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10).cuda().eval()
+    x = torch.randn(2, 3, 64, 64, device="cuda")
+    with torch.no_grad():
+        m(x)  # fills the cache
+        calls.clear()
+        replay = _captured(lambda: m(x), how)
+        assert len(calls) == (0 if how == "graphed" else 4)
+        calls.clear()
+        replay()
+        assert calls == []
+        if how == "graphed":
+            m.layers[2].mixer.D.add_(0.5)
+            replay()
+            assert len(calls) == 1
 
 
 @pytest.mark.parametrize("family", ["vim", "video"])

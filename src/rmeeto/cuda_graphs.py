@@ -10,6 +10,7 @@ offset are read at every replay, and the warm-up leaves the generator as it foun
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Callable, Iterable, Optional
 
 import torch
@@ -17,7 +18,12 @@ from torch import Tensor
 
 
 def graphed(fn: Callable[[], object], device: torch.device) -> Callable[[], None]:
-    """Capture ``fn`` (no arguments, static shapes) in a CUDA graph; returns a replay callable."""
+    """Capture ``fn`` (no arguments, static shapes) in a CUDA graph; returns a replay callable.
+
+    An inference forward in ``fn`` reads its blocks' cached stacked weights, and each replay first restacks, on the
+    host's side of the stream, those of any block whose weights changed in place since (an optimizer step,
+    ``load_state_dict``): the graph computes with the weights of the replay without stacking them on every replay
+    (:mod:`rmeeto.ops.triton.stack_cache`)."""
     stream = torch.cuda.Stream(device)
     stream.wait_stream(torch.cuda.current_stream(device))
     with torch.cuda.stream(stream):
@@ -25,9 +31,25 @@ def graphed(fn: Callable[[], object], device: torch.device) -> Callable[[], None
             fn()
     torch.cuda.current_stream(device).wait_stream(stream)
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
+    with _stacks_read_by_capture() as read, torch.cuda.graph(graph):
         fn()
-    return graph.replay
+    if not read:
+        return graph.replay
+    from rmeeto.ops.triton.stack_cache import refresh_for_replay
+
+    def replay() -> None:
+        refresh_for_replay(read)
+        graph.replay()
+    return replay
+
+
+def _stacks_read_by_capture() -> contextlib.AbstractContextManager:
+    """:func:`rmeeto.ops.triton.stack_cache.stacks_read_by_capture` where Triton is installed."""
+    try:
+        from rmeeto.ops.triton.stack_cache import stacks_read_by_capture
+    except ImportError:  # no Triton: no kernel reads stacked weights
+        return contextlib.nullcontext([])
+    return stacks_read_by_capture()
 
 
 # Warm-up steps before the capture (the CUDA graphs notes ask for a few, on a side stream): they compile the Triton

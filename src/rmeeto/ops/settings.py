@@ -51,9 +51,9 @@ class KernelSettings:
     # torch 2.11 Inductor compiles them without register caps, and the weights are stacked on every call:
     # docs/benchmarks/2026-12-04-h200-traced-scan)
     compile_ops: str = "opaque"
-    # what a CUDA graph captured around an inference forward reads: the weights as they are at each replay (their
-    # stacking is part of the graph), or the stacks cached at capture time, for weights that never change (one launch
-    # per block less; rmeeto.ops.triton.bimamba.cached_stack_params)
+    # what a CUDA graph captured around an inference forward reads: the weights as they are at each replay (stacked
+    # inside the graph, or by rmeeto.cuda_graphs.graphed's replay on the host when one changed), or the stacks cached at
+    # capture time, for weights that never change (rmeeto.ops.triton.stack_cache)
     graph_weights: str = "live"
 
     def __post_init__(self) -> None:  # values are checked where they are used, so one bad knob breaks only its user

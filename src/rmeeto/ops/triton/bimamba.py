@@ -22,8 +22,6 @@ Everything is shape-static and sync-free, so the forward can be captured in a CU
 """
 from __future__ import annotations
 
-import threading
-import weakref
 from typing import Optional
 
 import torch
@@ -31,11 +29,9 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .. import settings
 from .common import _sigmoid
 from .launch import cdiv, launch, next_pow2
 from .scan import scan_bwd, scan_fwd
-from .stack import stack_params_launched
 
 
 # ----------------------------------------------------------------------------------------------
@@ -236,90 +232,6 @@ def stack_params(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
     D = torch.stack([fwd.D, bwd.D]).float()
     dt_b = torch.stack([fwd.dt_proj_bias, bwd.dt_proj_bias]).float()
     return conv_w, conv_b, xproj_w, dt_w, A, D, dt_b
-
-
-# id(forward A_log) -> (weak reference to it, key, stacked); an entry goes when its A_log does (a tensor cannot key a
-# WeakKeyDictionary: its == is elementwise)
-_stacked: dict[int, tuple] = {}
-
-
-def cached_stack_params(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
-    """:func:`stack_params` for forwards without autograd, reused while no weight changes (each weight's data pointer
-    and version are the key): stacking on every call cost host time that showed in eager inference of small models,
-    and GPU time in compiled inference. A miss stacks by the one-launch kernel on CUDA, by torch ops elsewhere.
-
-    A CUDA graph captured here stacks inside the graph, so that every replay reads the weights as they are then (an
-    optimizer step between two replays changes them in place, and no host code runs at a replay to notice). With the
-    setting ``graph_weights="frozen"`` it reads the cached stacks instead, one launch per block less, and a weight
-    change reaches it only through the next forward outside the graph (which refreshes the cache in place)."""
-    tensors = [t for p in (fwd, bwd) for t in p.tensors() if t is not None]
-    key = (cdt, tuple([(t.data_ptr(), t._version) for t in tensors]))
-    owner = fwd.A_log
-    hit = _stacked.get(id(owner))
-    known = hit is not None and hit[0]() is owner
-    if _capturing(owner):
-        if _graph_weights_frozen() and known and hit[1] == key:
-            return hit[2]
-        with torch.no_grad():  # the stacking's memory belongs to the graph, which replays it
-            # the one-launch kernel only where a forward outside the capture compiled it (see below)
-            return (stack_params_launched if known and hit[1][0] == cdt else stack_params)(fwd, bwd, cdt)
-    if not known or hit[1] != key:
-        stacked = _stack_outside_graph_pools(fwd, bwd, cdt)
-        if not known:
-            weakref.finalize(owner, _stacked.pop, id(owner), None)
-        elif _same_layout(hit[2], stacked):
-            # refreshed in place: a CUDA graph captured with the old stacks reads the new ones instead of freed memory
-            with torch.no_grad():
-                for old, new in zip(hit[2], stacked):
-                    old.copy_(new)
-            stacked = hit[2]
-        hit = (weakref.ref(owner), key, stacked)
-        _stacked[id(owner)] = hit
-    return hit[2]
-
-
-def _capturing(t: Tensor) -> bool:
-    """Whether a CUDA graph is being captured on ``t``'s device's current stream."""
-    return t.is_cuda and torch.cuda.is_current_stream_capturing()
-
-
-def _graph_weights_frozen() -> bool:
-    """Whether the settings let a CUDA graph read the stacked weights cached when it was captured."""
-    choice = settings.current().graph_weights
-    if choice not in settings.GRAPH_WEIGHTS:
-        raise ValueError(f"graph_weights {choice!r} (RMEETO_GRAPH_WEIGHTS): choose one of {settings.GRAPH_WEIGHTS}")
-    return choice == "frozen"
-
-
-def _same_layout(old: tuple[Tensor, ...], new: tuple[Tensor, ...]) -> bool:
-    """Whether ``new`` can be copied into ``old`` tensor by tensor, strides and all."""
-    return all(a.shape == b.shape and a.stride() == b.stride() and a.dtype == b.dtype for a, b in zip(old, new))
-
-
-def _stack_outside_graph_pools(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
-    """:func:`stack_params`; on CUDA its one-launch form, on the caller's stream but from another thread. A cached
-    tensor must not come from a CUDA graph's private pool: ``torch.compile(mode="reduce-overhead")`` sends every
-    allocation of the calling thread there while it warms a graph up, and then finds the cache's tensors alive in its
-    pool and refuses to run."""
-    device = fwd.A_log.device
-    if device.type != "cuda":
-        with torch.no_grad():
-            return stack_params(fwd, bwd, cdt)
-    stream, out = torch.cuda.current_stream(device), []
-
-    def work() -> None:
-        try:
-            with torch.cuda.device(device), torch.cuda.stream(stream), torch.no_grad():
-                out.append(stack_params_launched(fwd, bwd, cdt))
-        except BaseException as err:  # re-raised on the caller's thread
-            out.append(err)
-
-    helper = threading.Thread(target=work, name="rmeeto-stack-params")
-    helper.start()
-    helper.join()
-    if isinstance(out[0], BaseException):
-        raise out[0]
-    return out[0]
 
 
 def _pad_bc_rows(xproj_w: Tensor, N: int) -> Tensor:

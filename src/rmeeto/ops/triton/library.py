@@ -16,6 +16,7 @@ from torch import Tensor
 from .. import settings
 from ..bimamba import DirectionParams
 from . import bimamba as tb
+from . import stack_cache
 from . import merge as tm
 from . import merge_once
 from . import norm as tn
@@ -115,7 +116,7 @@ def _bimamba_inference(xz: Tensor, conv_w: Tensor, conv_b: Optional[Tensor], xpr
                        cdt: torch.dtype, out_scale: float) -> tuple[Tensor, Tensor, Tensor]:
     fwd = DirectionParams(conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D)
     bwd = DirectionParams(conv_w_b, conv_b_b, xproj_w_b, dt_w_b, dt_b_b, A_log_b, D_b)
-    return tb.bimamba_fwd(xz, *tb.cached_stack_params(fwd, bwd, cdt), out_scale, False)
+    return tb.bimamba_fwd(xz, *stack_cache.cached_stack_params(fwd, bwd, cdt), out_scale, False)
 
 
 @_traceable_op("rmeeto::bimamba_inference_traced")
@@ -361,12 +362,12 @@ def bimamba(xz: Tensor, params: tuple[Tensor, ...], out_scale: float, for_backwa
 def bimamba_inference(xz: Tensor, fwd: DirectionParams, bwd: DirectionParams, cdt: torch.dtype,
                       out_scale: float) -> tuple[Tensor, Tensor, Tensor]:
     """:func:`bimamba` for a forward that no backward follows, on the weights as the model holds them: the stacked
-    weights come from :func:`rmeeto.ops.triton.bimamba.cached_stack_params` inside the op, so a compiled graph does
+    weights come from :func:`rmeeto.ops.triton.stack_cache.cached_stack_params` inside the op, so a compiled graph does
     not stack them again on every call."""
     if torch.compiler.is_compiling():
         op = torch.ops.rmeeto.bimamba_inference_traced if _traced(xz) else torch.ops.rmeeto.bimamba_inference
         return op(xz, *fwd.tensors(), *bwd.tensors(), cdt, float(out_scale))
-    return tb.bimamba_fwd(xz, *tb.cached_stack_params(fwd, bwd, cdt), out_scale, False)
+    return tb.bimamba_fwd(xz, *stack_cache.cached_stack_params(fwd, bwd, cdt), out_scale, False)
 
 
 def add_rmsnorm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps: float) -> tuple[Tensor, Tensor]:

@@ -2,9 +2,10 @@
 
 :func:`rmeeto.ops.triton.bimamba.stack_params` builds the same tensors from about a dozen torch ops (differentiably,
 for training). Inference on CUDA stacks with :func:`stack_params_launched`: eagerly into a cache
-(:func:`rmeeto.ops.triton.bimamba.cached_stack_params`), and on every call where no cache can serve, inside the
-inference op that Inductor traces (:mod:`rmeeto.ops.triton.library`) and inside captured CUDA graphs: one small kernel
-per block, 105-113 us per Vim forward on one H200 (docs/benchmarks/2026-12-04-h200-traced-ops).
+(:func:`rmeeto.ops.triton.stack_cache.cached_stack_params`), and on every call where no cache can serve, inside the
+inference op that Inductor traces (:mod:`rmeeto.ops.triton.library`) and inside CUDA graphs captured elsewhere than in
+:func:`rmeeto.cuda_graphs.graphed`: one small kernel per block, 105-113 us per Vim forward on one H200
+(docs/benchmarks/2026-12-04-h200-traced-ops).
 """
 from __future__ import annotations
 
