@@ -60,12 +60,15 @@ def main(argv=None) -> int:
     T, C = model.num_tokens, model.embed_dim
     h, res = torch.randn(1, T, C).half(), torch.randn(1, T, C)
     size, weight = torch.ones(1, T, 1), torch.ones(C)
+    read = _read_by_a_graph(model)
     with torch.inference_mode():
         plan = tm.plan(h, args.r, T // 2, size)
         parts = {
             "mixer.direction_params (2 per block)": lambda: mixer.direction_params(False),
             "stack_cache.cached_stack_params (1 per block)": lambda: stack_cache.cached_stack_params(fwd, bwd,
                                                                                                    torch.half),
+            "graphed replay's restack check, no change (all blocks)":
+                lambda: stack_cache.refresh_for_replay(read),
             "patched model's new_state (1 per forward)": lambda: model.new_state(T // 2),
             "fused merge plan, launch stubbed (1 per merge block)": lambda: tm.plan(h, args.r, T // 2, size),
             "fused apply + add + norm, launch stubbed": lambda: tm.apply_add_norm(plan, h, res, weight, 1e-5),
@@ -79,6 +82,22 @@ def main(argv=None) -> int:
             fn()
             print(f"{name:55s} {_us(fn, args.number, args.repeat):8.1f}")
     return 0
+
+
+def _read_by_a_graph(model) -> list:
+    """What a CUDA graph captured by :func:`rmeeto.cuda_graphs.graphed` reads of ``model``'s cached stacks (the capture
+    faked: this needs no GPU)."""
+    from unittest import mock
+
+    from rmeeto.ops.triton import stack_cache
+
+    pairs = [(b.mixer.direction_params(False), b.mixer.direction_params(True)) for b in model.layers]
+    for fwd, bwd in pairs:
+        stack_cache.cached_stack_params(fwd, bwd, torch.half)
+    with mock.patch.object(stack_cache, "_capturing", lambda t: True), stack_cache.stacks_read_by_capture() as read:
+        for fwd, bwd in pairs:
+            stack_cache.cached_stack_params(fwd, bwd, torch.half)
+    return read
 
 
 def _spec_each(arg):

@@ -19,12 +19,14 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
+from dataclasses import dataclass
 from typing import Iterator, Optional
 
 import torch
 from torch import Tensor
 
 from .. import settings
+from ..bimamba import DirectionParams
 from .bimamba import stack_params
 from .stack import stack_params_launched
 
@@ -32,13 +34,29 @@ from .stack import stack_params_launched
 # WeakKeyDictionary: its == is elementwise)
 _stacked: dict[int, tuple] = {}
 
-# While :func:`stacks_read_by_capture` is open: [fwd, bwd, cdt, key, stacks] for every cached stack a capture read
-_read_by_capture: Optional[list] = None
+
+@dataclass
+class GraphRead:
+    """One block's cached stacks as a captured graph reads them, and the versions of the weights they hold."""
+    fwd: DirectionParams
+    bwd: DirectionParams
+    cdt: torch.dtype
+    stacks: tuple[Tensor, ...]
+    weights: list[Tensor]
+    versions: list[int]
+
+
+# While :func:`stacks_read_by_capture` is open: what the capture read
+_read_by_capture: Optional[list[GraphRead]] = None
+
+
+def _weights(fwd, bwd) -> list[Tensor]:
+    return [t for p in (fwd, bwd) for t in p.tensors() if t is not None]
 
 
 def _key(fwd, bwd, cdt: torch.dtype) -> tuple:
     """What the stacks of ``fwd`` and ``bwd`` in ``cdt`` depend on, short of the values."""
-    return (cdt, tuple([(t.data_ptr(), t._version) for p in (fwd, bwd) for t in p.tensors() if t is not None]))
+    return (cdt, tuple([(t.data_ptr(), t._version) for t in _weights(fwd, bwd)]))
 
 
 def cached_stack_params(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
@@ -56,7 +74,8 @@ def cached_stack_params(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
         frozen = _graph_weights_frozen()
         if known and hit[1] == key and (frozen or _read_by_capture is not None):
             if not frozen:
-                _read_by_capture.append([fwd, bwd, cdt, key, hit[2]])
+                weights = _weights(fwd, bwd)
+                _read_by_capture.append(GraphRead(fwd, bwd, cdt, hit[2], weights, [t._version for t in weights]))
             return hit[2]
         with torch.no_grad():  # the stacking's memory belongs to the graph, which replays it
             # the one-launch kernel only where a forward outside the capture compiled it (see below)
@@ -74,7 +93,7 @@ def cached_stack_params(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
 
 
 @contextlib.contextmanager
-def stacks_read_by_capture() -> Iterator[list]:
+def stacks_read_by_capture() -> Iterator[list[GraphRead]]:
     """Within: a CUDA graph captured here reads the cached stacks where they are current, instead of stacking inside
     the graph. Yields the list of what it read, which :func:`refresh_for_replay` brings up to date before each replay.
     One capture at a time."""
@@ -88,22 +107,24 @@ def stacks_read_by_capture() -> Iterator[list]:
         _read_by_capture = None
 
 
-def refresh_for_replay(read: list) -> None:
-    """Restack, into the very tensors the graph reads, every block whose weights changed since the capture or the last
-    refresh (on the current stream, so before a replay enqueued next)."""
-    for entry in read:
-        fwd, bwd, cdt, key, stacks = entry
-        now = _key(fwd, bwd, cdt)
-        if now == key:
+def refresh_for_replay(read: list[GraphRead]) -> None:
+    """Restack, into the very tensors the graph reads, every block whose weights changed in place since the capture or
+    the last refresh (on the current stream, so before a replay enqueued next). Only versions are compared: a weight
+    that moved to other memory (``.data =``, ``module.to``) leaves the graph reading freed memory anyway, stacks or
+    not, as it does for every CUDA graph."""
+    for read_one in read:
+        versions = [t._version for t in read_one.weights]
+        if versions == read_one.versions:
             continue
+        fwd, bwd, cdt, stacks = read_one.fwd, read_one.bwd, read_one.cdt, read_one.stacks
         hit = _stacked.get(id(fwd.A_log))
-        if hit is None or hit[1] != now or hit[2] is not stacks:  # else a forward outside the graph refreshed them
+        if hit is None or hit[1] != _key(fwd, bwd, cdt) or hit[2] is not stacks:  # else refreshed by a forward
             fresh = _stack_outside_graph_pools(fwd, bwd, cdt)
             if not _same_layout(stacks, fresh):
                 raise ValueError("a weight of a CUDA-graphed model changed shape or layout since the capture: "
                                  "capture the graph again (rmeeto.cuda_graphs.graphed)")
             _copy_into(stacks, fresh)
-        entry[3] = now
+        read_one.versions = versions
 
 
 def _copy_into(old: tuple[Tensor, ...], new: tuple[Tensor, ...]) -> None:
