@@ -24,6 +24,7 @@
 #   scripts/gpu_suite.sh contract            # selective_scan_fn contract: chunked-scan GPU tests, profile, chunk sweep, mamba_ssm
 #   scripts/gpu_suite.sh hostcheck           # eager Vim-Ti r=0 / r=5: host time, synchronizing calls, Python profile
 #   scripts/gpu_suite.sh verify              # every kernel's GPU tests, then the targets in a graph and eager Vim-Ti
+#   scripts/gpu_suite.sh graphrefresh        # graphed replays restacking on the host: GPU tests, live vs frozen speed
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
 #   scripts/gpu_suite.sh recipe4              # 4 GPUs: the study's recipe stage (held-out recipe choice)
 #   RECIPE=auto scripts/gpu_suite.sh retrain4 # 4 GPUs: retrain + order stages with that recipe
@@ -473,6 +474,20 @@ contract)
   timeout 150 python3 scripts/bench_scan.py --shapes 32x768x1569,16x768x3137,8x1152x1569 --dirs 1,2 \
     --tc auto,64,96,128,192,256 --rep 40 2>&1 | grep -v -i warn | tee "$OUT/sweep.txt"
   timeout 120 python3 scripts/bench_vs_mamba_ssm.py --layout-cfgs 64/64/4 2>&1 | grep -v -i warn | tee "$OUT/vs_mamba_ssm.txt" ;;
+graphrefresh)
+  # rmeeto.cuda_graphs.graphed reading the cached stacks, restacked on the host when weights change (c9f696f): the
+  # GPU tests of graphs and compile, then rmeeto bench --cuda-graph with RMEETO_GRAPH_WEIGHTS live and frozen in turn
+  # (the same graph now; live adds the host's version check), Vim-Ti r=0,5, Vim-S r=0,11 and ratio 0.54
+  info | tee "$OUT/env.txt"
+  timeout ${TEST_TIMEOUT:-260} python3 -m pytest -q -m gpu tests/test_gpu_compile.py tests/test_gpu_model.py \
+    tests/test_fused_merge.py 2>&1 | tail -8 | tee "$OUT/gpu_tests.txt"
+  for gw in live frozen; do
+    for spec in vim_tiny_patch16_224:--r:0,5 vim_small_patch16_224:--r:0,11 vim_small_patch16_224:--ratio:0.54; do
+      IFS=: read -r model flag vals <<< "$spec"
+      RMEETO_GRAPH_WEIGHTS=$gw timeout 60 $RM bench --model $model $flag $vals --dtype fp16 --cuda-graph --iters 60 \
+        2>&1 | grep -E "^auto" | sed "s/^/[$gw $model graph] /" | tee -a "$OUT/graphrefresh.txt"
+    done
+  done ;;
 hostcheck)
   # why eager merged Vim-Ti enqueues slower than unmerged: synchronizing calls, then the Python functions
   info | tee "$OUT/env.txt"
