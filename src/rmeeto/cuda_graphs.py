@@ -20,9 +20,9 @@ from torch import Tensor
 def graphed(fn: Callable[[], object], device: torch.device) -> Callable[[], None]:
     """Capture ``fn`` (no arguments, static shapes) in a CUDA graph; returns a replay callable.
 
-    An inference forward in ``fn`` reads its blocks' cached stacked weights, and each replay first restacks, on the
-    host's side of the stream, those of any block whose weights changed in place since (an optimizer step,
-    ``load_state_dict``): the graph computes with the weights of the replay without stacking them on every replay
+    An inference forward in ``fn`` reads its blocks' cached stacked weights. Each replay first checks, on the host,
+    which blocks' weights changed in place since (an optimizer step, ``load_state_dict``) and restacks those on the
+    replay's stream: the graph computes with the weights of the replay without a stacking kernel inside it
     (:mod:`rmeeto.ops.triton.stack_cache`)."""
     stream = torch.cuda.Stream(device)
     stream.wait_stream(torch.cuda.current_stream(device))
