@@ -16,6 +16,13 @@ def _vim(r: int = 0, depth: int = 4) -> torch.nn.Module:
     return (rmeeto.patch(m, r=r) if r else m).cuda()
 
 
+def _tiny_vim(r: int) -> tuple[torch.nn.Module, torch.Tensor]:
+    """A 4-block Vim-Ti at 64 px (merged with ``r`` unless 0) in eval mode on the GPU, and a batch of 2 for it."""
+    torch.manual_seed(0)
+    m = rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10)
+    return (rmeeto.patch(m, r=r) if r else m).cuda().eval(), torch.randn(2, 3, 64, 64, device="cuda")
+
+
 @pytest.mark.parametrize("r", [0, 11])
 def test_no_graph_breaks_and_custom_ops_in_the_graph(r):
     m, x = _vim(r).eval(), torch.randn(4, 3, 224, 224, device="cuda")
@@ -84,10 +91,7 @@ def test_compiled_inference_takes_the_one_op_merge_step(mode):
     """Inductor's code for a patched Vim's no-grad forward, with the merge step as one op: its one launch, or, while
     ``reduce-overhead`` captures a CUDA graph, the plan and the merge + add + norm; eager's logits either way."""
     torch._dynamo.reset()
-    torch.manual_seed(0)
-    m = rmeeto.patch(rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10), r=5)
-    m = m.cuda().eval()
-    x = torch.randn(2, 3, 64, 64, device="cuda")
+    m, x = _tiny_vim(5)
     with torch.no_grad():
         want = m(x)
         compiled = torch.compile(m, mode=None if mode == "default" else mode)
@@ -101,10 +105,7 @@ def test_reduce_overhead_runs_a_model_that_never_ran_eagerly(r):
     while Inductor warms the graph up, and Inductor refused to run ("tensors in the cudagraph pool not tracked as
     outputs", 2026-12-05) while the cached stack came from the graph's memory pool."""
     torch._dynamo.reset()
-    torch.manual_seed(0)
-    m = rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10)
-    m = (rmeeto.patch(m, r=r) if r else m).cuda().eval()
-    x = torch.randn(2, 3, 64, 64, device="cuda")
+    m, x = _tiny_vim(r)
     compiled = torch.compile(m, mode="reduce-overhead")
     with torch.no_grad():
         got = [compiled(x).clone() for _ in range(3)]  # warm-up, capture, replay
@@ -118,10 +119,7 @@ def test_reduce_overhead_replays_see_weights_changed_in_place(r):
     training loop that evaluates through it does; the replayed graph must compute with the new weights (before
     2026-12-05 it read the stacked weights cached at capture time)."""
     torch._dynamo.reset()
-    torch.manual_seed(0)
-    m = rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10)
-    m = (rmeeto.patch(m, r=r) if r else m).cuda().eval()
-    x = torch.randn(2, 3, 64, 64, device="cuda")
+    m, x = _tiny_vim(r)
     compiled = torch.compile(m, mode="reduce-overhead")
     with torch.no_grad():
         for _ in range(3):  # warm-up, capture, replay
@@ -160,10 +158,7 @@ def test_a_captured_forward_reads_the_weights_its_setting_promises(graph_weights
     weights of capture time, until a forward outside the graph refreshes them."""
     from rmeeto.ops import settings
 
-    torch.manual_seed(0)
-    m = rmeeto.patch(rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10), r=5)
-    m = m.cuda().eval()
-    x = torch.randn(2, 3, 64, 64, device="cuda")
+    m, x = _tiny_vim(5)
     out = {}
     with torch.no_grad(), settings.using(graph_weights=graph_weights):
         replay = _captured(lambda: out.update(y=m(x)), how)
@@ -198,9 +193,7 @@ def test_only_a_graph_captured_elsewhere_stacks_the_weights_inside(how, monkeypa
     calls = []
     launched = stack_cache.stack_params_launched
     monkeypatch.setattr(stack_cache, "stack_params_launched", lambda *a: calls.append(1) or launched(*a))
-    torch.manual_seed(0)
-    m = rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10).cuda().eval()
-    x = torch.randn(2, 3, 64, 64, device="cuda")
+    m, x = _tiny_vim(0)
     with torch.no_grad():
         m(x)  # fills the cache
         calls.clear()
@@ -224,15 +217,13 @@ def test_traced_ops_compile_to_our_kernels_and_match_eager(family):
     from rmeeto.ops import settings
 
     torch._dynamo.reset()
-    torch.manual_seed(0)
     if family == "vim":
-        m = rmeeto.patch(rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10), r=5)
-        x = torch.randn(2, 3, 64, 64, device="cuda")
+        m, x = _tiny_vim(5)
     else:
+        torch.manual_seed(0)
         m = rmeeto.patch(rmeeto.create_model("videomamba_tiny_patch16_224", depth=4, num_frames=8, num_classes=10),
-                         r=88)
+                         r=88).cuda().eval()
         x = torch.randn(2, 3, 8, 224, 224, device="cuda")
-    m = m.cuda().eval()
     with torch.no_grad(), settings.using(compile_ops="traced"):
         want = m(x)
         compiled = torch.compile(m)
