@@ -15,7 +15,10 @@ no-op compiled kernel in place of Triton's launcher.
 
 ``--forward`` times whole eager forwards on the Triton path instead (blocks of width 16, so the matmuls cost
 next to nothing; every Triton launch a no-op; r=0 and ``--r`` alternately): the host time a GPU forward would
-spend before its first wait, less the launches themselves.
+spend before its first wait, less the launches themselves. At its batch of 1 the scan's chunking rule sends the
+unmerged forward's 197-token scans to the chunked kernels (three launches a block instead of one) and the merged
+forward's shorter ones mostly not; ``RMEETO_SCAN_CHUNK=0`` compares the step-serial path that Vim-Ti takes at batch
+128 on one H200.
 """
 from __future__ import annotations
 
