@@ -50,7 +50,7 @@ def interleaved(name: str, rs: list[int], batch: int, dtype: str, rounds: int, i
         rmeeto.unpatch(model)
         if r:
             rmeeto.patch(model, r=r)
-        steps.append(graphed(fwd, dev))  # a graph keeps the kernels of the r it was captured with
+        steps.append(graphed(fwd, dev, idempotent=True))  # a graph keeps the kernels of the r it was captured with
     rmeeto.unpatch(model)
     for step in steps:
         _rate(step, batch, 3)

@@ -68,7 +68,7 @@ def profile(model, batch: int, iters: int, cuda_graph: bool = False) -> dict:
     def fwd():
         with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
             return model(x)
-    step = graphed(fwd, torch.device("cuda")) if cuda_graph else fwd
+    step = graphed(fwd, torch.device("cuda"), idempotent=True) if cuda_graph else fwd
     for _ in range(3):
         step()
     torch.cuda.synchronize()

@@ -146,11 +146,11 @@ def test_a_graph_that_reads_cached_stacks_gets_them_restacked_before_a_replay(mo
         got = [sc.cached_stack_params(*_params(m), torch.float32) for m in mixers]
     capturing[0] = False
     assert all(g is c for g, c in zip(got, cached)) and len(read) == 2 and restacks == []
-    sc.refresh_for_replay(read)
+    assert sc.refresh_for_replay(read) is False
     assert restacks == []  # nothing changed: host work only
     with torch.no_grad():
         mixers[1].D.mul_(3.0)
-    sc.refresh_for_replay(read)
+    assert sc.refresh_for_replay(read) is True
     assert restacks == [torch.float32]
     assert torch.equal(cached[1][5][0], mixers[1].D.detach().float())  # in the tensors the graph reads
     sc.refresh_for_replay(read)
@@ -158,10 +158,33 @@ def test_a_graph_that_reads_cached_stacks_gets_them_restacked_before_a_replay(mo
     with torch.no_grad():
         mixers[0].dt_proj.bias.add_(1.0)
     sc.cached_stack_params(*_params(mixers[0]), torch.float32)  # a forward outside the graph refreshes in place
-    sc.refresh_for_replay(read)
+    assert sc.refresh_for_replay(read) is False
     assert restacks == [torch.float32] * 2 and torch.equal(cached[0][6][0], mixers[0].dt_proj.bias.detach())
     with torch.no_grad():
         for proj in (mixers[0].x_proj, mixers[0].x_proj_b):
             proj.weight.set_(torch.zeros(proj.weight.shape[0], 8))  # another width
     with pytest.raises(ValueError, match="capture the graph again"):
         sc.refresh_for_replay(read)
+
+
+@pytest.mark.parametrize("idempotent", [False, True])
+def test_a_graphed_replay_refreshes_before_or_replays_again_after(idempotent):
+    """:func:`rmeeto.cuda_graphs.replay_with_refresh`: by default the refresh comes first; for an idempotent graph
+    the replay comes first, and a refresh that changed something is followed by a second replay."""
+    from rmeeto.cuda_graphs import replay_with_refresh
+
+    events, stale = [], [False]
+
+    def refresh() -> bool:
+        events.append("refresh")
+        changed, stale[0] = stale[0], False
+        return changed
+
+    replay = replay_with_refresh(lambda: events.append("replay"), refresh, idempotent)
+    replay()
+    stale[0] = True
+    replay()
+    if idempotent:
+        assert events == ["replay", "refresh", "replay", "refresh", "replay"]
+    else:
+        assert events == ["refresh", "replay", "refresh", "replay"]

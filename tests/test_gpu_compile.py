@@ -132,12 +132,12 @@ def test_reduce_overhead_replays_see_weights_changed_in_place(r):
 
 
 def _captured(fn, how: str):
-    """``fn`` captured in a CUDA graph by :func:`rmeeto.cuda_graphs.graphed` or by ``torch.cuda.graph`` itself (after
-    the same warm-up on a side stream); returns the replay."""
+    """``fn`` captured in a CUDA graph by :func:`rmeeto.cuda_graphs.graphed` (``idempotent`` or not) or by
+    ``torch.cuda.graph`` itself (after the same warm-up on a side stream); returns the replay."""
     from rmeeto.cuda_graphs import graphed
 
-    if how == "graphed":
-        return graphed(fn, torch.device("cuda"))
+    if how.startswith("graphed"):
+        return graphed(fn, torch.device("cuda"), idempotent=how == "graphed-idempotent")
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(stream):
@@ -150,7 +150,7 @@ def _captured(fn, how: str):
     return graph.replay
 
 
-@pytest.mark.parametrize("how", ["graphed", "torch.cuda.graph"])
+@pytest.mark.parametrize("how", ["graphed", "graphed-idempotent", "torch.cuda.graph"])
 @pytest.mark.parametrize("graph_weights", ["live", "frozen"])
 def test_a_captured_forward_reads_the_weights_its_setting_promises(graph_weights, how):
     """A forward captured in a CUDA graph: ``live`` replays compute with the weights of the replay (restacked by the
@@ -183,7 +183,7 @@ def test_a_captured_forward_reads_the_weights_its_setting_promises(graph_weights
         assert rel(after, want) > 1e-3
 
 
-@pytest.mark.parametrize("how", ["graphed", "torch.cuda.graph"])
+@pytest.mark.parametrize("how", ["graphed", "graphed-idempotent", "torch.cuda.graph"])
 def test_only_a_graph_captured_elsewhere_stacks_the_weights_inside(how, monkeypatch):
     """The stacking kernel's calls: none while :func:`rmeeto.cuda_graphs.graphed` captures a model whose stacks are
     cached, one per block while ``torch.cuda.graph`` does; a graphed replay restacks on the host only the blocks whose
@@ -198,11 +198,11 @@ def test_only_a_graph_captured_elsewhere_stacks_the_weights_inside(how, monkeypa
         m(x)  # fills the cache
         calls.clear()
         replay = _captured(lambda: m(x), how)
-        assert len(calls) == (0 if how == "graphed" else 4)
+        assert len(calls) == (0 if how.startswith("graphed") else 4)
         calls.clear()
         replay()
         assert calls == []
-        if how == "graphed":
+        if how.startswith("graphed"):
             m.layers[2].mixer.D.add_(0.5)
             replay()
             assert len(calls) == 1

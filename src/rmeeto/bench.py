@@ -140,7 +140,7 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
             def fwd_nograd():
                 with torch.no_grad(), autocast:
                     return model(xin)
-            step = graphed(fwd_nograd, dev)
+            step = graphed(fwd_nograd, dev, idempotent=True)  # a forward: its replay may run twice
     with torch.compiler.set_stance("fail_on_recompile") if compiled else contextlib.nullcontext():
         times, host = _timeit(step, dev, warmup, iters)
     if compiled:

@@ -107,11 +107,13 @@ def stacks_read_by_capture() -> Iterator[list[GraphRead]]:
         _read_by_capture = None
 
 
-def refresh_for_replay(read: list[GraphRead]) -> None:
+def refresh_for_replay(read: list[GraphRead]) -> bool:
     """Restack, into the very tensors the graph reads, every block whose weights changed in place since the capture or
-    the last refresh (on the current stream, so before a replay enqueued next). Only versions are compared: a weight
+    the last refresh (on the current stream, so before a replay enqueued next); whether any was restacked here (not
+    by an eager forward in between, which restacks in place too). Only versions are compared: a weight
     that moved to other memory (``.data =``, ``module.to``) leaves the graph reading freed memory anyway, stacks or
     not, as it does for every CUDA graph."""
+    restacked = False
     for read_one in read:
         versions = [t._version for t in read_one.weights]
         if versions == read_one.versions:
@@ -124,7 +126,9 @@ def refresh_for_replay(read: list[GraphRead]) -> None:
                 raise ValueError("a weight of a CUDA-graphed model changed shape or layout since the capture: "
                                  "capture the graph again (rmeeto.cuda_graphs.graphed)")
             _copy_into(stacks, fresh)
+            restacked = True
         read_one.versions = versions
+    return restacked
 
 
 def _copy_into(old: tuple[Tensor, ...], new: tuple[Tensor, ...]) -> None:
