@@ -475,7 +475,8 @@ contract)
     --tc auto,64,96,128,192,256 --rep 40 2>&1 | grep -v -i warn | tee "$OUT/sweep.txt"
   timeout 120 python3 scripts/bench_vs_mamba_ssm.py --layout-cfgs 64/64/4 2>&1 | grep -v -i warn | tee "$OUT/vs_mamba_ssm.txt" ;;
 graphrefresh)
-  # rmeeto.cuda_graphs.graphed reading the cached stacks, restacked on the host when weights change (c9f696f): the
+  # rmeeto.cuda_graphs.graphed reading the cached stacks, restacked on the host when weights change (c9f696f; bench
+  # checks after enqueuing the replay since 3935816): the
   # GPU tests of graphs and compile, then rmeeto bench --cuda-graph with RMEETO_GRAPH_WEIGHTS live and frozen in turn
   # (the same graph now; live adds the host's version check), Vim-Ti r=0,5, Vim-S r=0,11 and ratio 0.54
   info | tee "$OUT/env.txt"
