@@ -26,7 +26,7 @@ def graphed(fn: Callable[[], object], device: torch.device, idempotent: bool = F
     (:mod:`rmeeto.ops.triton.stack_cache`). ``idempotent=True`` says that running ``fn`` twice in a row does what
     running it once does (it only overwrites its outputs, as a forward does): the check then runs after the replay is
     enqueued, while the GPU computes, and a replay that read stale stacks is followed by a restack and a second one.
-    A synchronised forward then no longer waits for the check: on one H200 the check-first replay cost 77-280 us
+    A synchronised forward then no longer waits for the check: on one H200 the check-first replay cost 59-280 us
     per Vim forward, the idempotent one nothing measurable (docs/benchmarks/2026-12-05-h200-graph-refresh/)."""
     stream = torch.cuda.Stream(device)
     stream.wait_stream(torch.cuda.current_stream(device))
