@@ -8,6 +8,7 @@ makes of ``u``, ``delta`` and ``z`` (and of the output gradient): ``Tensor.conti
 :mod:`rmeeto.ops.triton.layout` at each ``--layout-cfgs`` entry (BLOCK_C/BLOCK_L/num_warps).
 
     python scripts/bench_vs_mamba_ssm.py --shapes 128x768x197,32x768x1569
+    python scripts/bench_vs_mamba_ssm.py --contract-ab 3    # ours alone: the forward now against earlier forms
 """
 from __future__ import annotations
 
@@ -163,6 +164,41 @@ def profile(shape: str, backward: bool) -> None:
         pstats.Stats(stats, stream=sys.stdout).sort_stats("tottime").print_stats(12)
 
 
+def contract_ab(shapes: list[str], rounds: int) -> None:
+    """Ours alone, the contract's forward as it is against two earlier forms, in alternating rounds, each call as
+    enqueued and as a graph replay; medians over the rounds in ms. ``A copied``: A copied to the channels-contiguous
+    layout before the forward kernels (until 2026-12-05); ``before``: that, and the autograd Function entered even
+    where no gradient is wanted (until 2026-12-05)."""
+    from rmeeto.ops.triton import scan
+
+    plain = scan.scan_fwd
+
+    def with_copy(u, delta, B, C, z, A, *rest, **kw):
+        return plain(u, delta, B, C, z, A.transpose(1, 2).contiguous().transpose(1, 2), *rest, **kw)
+
+    def through_function(u, delta, A, B, C, D, z, bias, softplus):
+        return scan._SelectiveScanFn.apply(u, delta, A, B, C, D, z, bias, softplus)
+
+    variants = (("now", plain, selective_scan_triton), ("A copied", with_copy, selective_scan_triton),
+                ("before", with_copy, through_function))
+    print(f"{'batch x width x length':24s} {'variant':10s} {'fwd':>7s} {'fwd graph':>9s} {'f+b':>7s} {'f+b graph':>9s}")
+    for shape in shapes:
+        b, d, L = map(int, shape.split("x"))
+        xs, xg = inputs(b, d, L), inputs(b, d, L, requires_grad=True)
+        times: dict = {name: [] for name, _, _ in variants}
+        for _ in range(rounds):
+            for name, fwd, fn in variants:
+                scan.scan_fwd = fwd
+                try:
+                    times[name].append([time_ms(fn, x, bw, g) for x, bw in ((xs, False), (xg, True))
+                                        for g in (False, True)])
+                finally:
+                    scan.scan_fwd = plain
+        for name, rows in times.items():
+            med = [sorted(col)[len(col) // 2] for col in zip(*rows)]
+            print(f"{shape:24s} {name:10s} {med[0]:7.3f} {med[1]:9.3f} {med[2]:7.3f} {med[3]:9.3f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shapes", default=SHAPES)
@@ -173,7 +209,12 @@ def main() -> None:
                     help="time graph replays of each call (the kernels alone, for both sides) instead of the calls")
     ap.add_argument("--no-copies", action="store_true", help="skip the channels-last copy table")
     ap.add_argument("--carry", default="", help="the chunk carry's BLOCK_E/K/num_warps (scan_chunk.CARRY_CFG)")
+    ap.add_argument("--contract-ab", type=int, default=0, metavar="ROUNDS",
+                    help="only ours: the contract's forward now against its earlier forms, this many rounds (no mamba_ssm)")
     a = ap.parse_args()
+    if a.contract_ab:
+        contract_ab(a.shapes.split(","), a.contract_ab)
+        return
     if a.carry:
         be, k, w = map(int, a.carry.split("/"))
         scan_chunk.CARRY_CFG.update(BLOCK_E=be, K=k, num_warps=w)

@@ -138,6 +138,8 @@ def _scan_errors(b, d, n, L, device, has_z=True, has_D=True, has_bias=True, soft
     o = selective_scan_triton(*tri, delta_softplus=softplus)
     rr = selective_scan_ref(*ref, delta_softplus=softplus)
     assert o.dtype == dtype and o.shape == rr.shape
+    with torch.no_grad():  # no autograd node: the forward runs outside the autograd Function, to the same bits
+        assert torch.equal(selective_scan_triton(*tri, delta_softplus=softplus), o)
     g = torch.randn(rr.shape, generator=gen, dtype=torch.float64).to(device)
     o.float().backward(g.to(dtype).float())
     rr.backward(g)

@@ -59,7 +59,7 @@ from torch import Tensor
 
 from .. import settings
 from ..scan_ref import selective_scan_torch
-from .common import _load, _sigmoid, _softplus, load_A2, program_tile
+from .common import _load, _sigmoid, _softplus, load_A2, needs_grad, program_tile
 from .launch import cdiv, interpreting, launch, next_pow2
 from .layout import to_channels_last
 from . import scan_tune
@@ -756,22 +756,28 @@ def scan_bwd(u, delta, B, C, z, A, D, bias, gout, du, ddelta, dz, softplus: bool
 # ----------------------------------------------------------------------------------------------
 # official-layout single-direction entry point
 # ----------------------------------------------------------------------------------------------
+def _contract_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
+                  delta_bias: Optional[Tensor], delta_softplus: bool) -> tuple[Tensor, tuple]:
+    """The contract's forward: ``(out (b, d, l), what the backward reads)``."""
+    batch, dim, L = u.shape
+    dev = u.device
+    A32 = A.float().contiguous()  # (d, N) with the states contiguous: what the backward kernel reads
+    D32 = (D.float() if D is not None else torch.zeros(dim, device=dev)).contiguous()
+    b32 = (delta_bias.float() if delta_bias is not None else torch.zeros(dim, device=dev)).contiguous()
+    u, delta, B, C, z = to_channels_last(u, delta, B, C, z)
+    out = torch.empty(batch, L, dim, device=dev, dtype=u.dtype)
+    A3 = A32[None]  # the forward kernels load A once per program, so its layout costs them nothing measurable
+    scan_fwd(u[None], delta[None], B[None], C[None], z, A3, D32[None], b32[None], out, delta_softplus, 1.0, A_states=A3)
+    return out.transpose(1, 2), (u, delta, A32, B, C, D32, z, b32)
+
+
 class _SelectiveScanFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus):
-        batch, dim, L = u.shape
-        dev = u.device
-        A32 = A.float().contiguous()  # (d, N) with the states contiguous: what the backward kernel reads
-        D32 = (D.float() if D is not None else torch.zeros(dim, device=dev)).contiguous()
-        b32 = (delta_bias.float() if delta_bias is not None else torch.zeros(dim, device=dev)).contiguous()
-        u, delta, B, C, z = to_channels_last(u, delta, B, C, z)
-        out = torch.empty(batch, L, dim, device=dev, dtype=u.dtype)
-        A_fwd = A32.t().contiguous().t()  # the channels contiguous: the forward kernel's fast layout
-        scan_fwd(u[None], delta[None], B[None], C[None], z, A_fwd[None], D32[None], b32[None], out, delta_softplus, 1.0,
-                 A_states=A32[None])
-        ctx.save_for_backward(u, delta, A32, B, C, D32, z, b32)
+        out, saved = _contract_fwd(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+        ctx.save_for_backward(*saved)
         ctx.flags = (D is not None, delta_bias is not None, delta_softplus)
-        return out.transpose(1, 2)
+        return out
 
     @staticmethod
     def backward(ctx, gout):
@@ -808,5 +814,6 @@ def selective_scan_triton(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Ten
     Bn, Cn = _norm(B), _norm(C)
     if (Bn.dim() != 3 or Cn.dim() != 3 or A.is_complex() or not u.is_cuda and not interpreting()):
         return selective_scan_torch(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
-    out = _SelectiveScanFn.apply(u, delta, A, Bn, Cn, D, z, delta_bias, delta_softplus)
-    return out
+    if not needs_grad(u, delta, A, Bn, Cn, D, z, delta_bias):  # no autograd node to build: its cost is host time
+        return _contract_fwd(u, delta, A, Bn, Cn, D, z, delta_bias, delta_softplus)[0]
+    return _SelectiveScanFn.apply(u, delta, A, Bn, Cn, D, z, delta_bias, delta_softplus)
