@@ -766,8 +766,11 @@ def _contract_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: 
     b32 = (delta_bias.float() if delta_bias is not None else torch.zeros(dim, device=dev)).contiguous()
     u, delta, B, C, z = to_channels_last(u, delta, B, C, z)
     out = torch.empty(batch, L, dim, device=dev, dtype=u.dtype)
-    A3 = A32[None]  # the forward kernels load A once per program, so its layout costs them nothing measurable
-    scan_fwd(u[None], delta[None], B[None], C[None], z, A3, D32[None], b32[None], out, delta_softplus, 1.0, A_states=A3)
+    # the channels contiguous: the forward kernel's fast layout (with A as kept, states contiguous, the forward ran
+    # 1.1-1.7x slower at the five shapes: one H100, 2026-12-05, docs/benchmarks/2026-12-05-h100-contract-host)
+    A_fwd = A32.t().contiguous().t()
+    scan_fwd(u[None], delta[None], B[None], C[None], z, A_fwd[None], D32[None], b32[None], out, delta_softplus, 1.0,
+             A_states=A32[None])
     return out.transpose(1, 2), (u, delta, A32, B, C, D32, z, b32)
 
 
