@@ -67,7 +67,7 @@ def plan_add_norm(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor, eps: flo
     ``merge.plan`` followed by ``merge.apply_add_norm`` gives, from ``metric`` (batch, T, any width), the block's
     input ``x`` and the fp32 residual stream ``y`` (batch, T, C). ``prune-random`` draws its scores as ``plan`` does.
     Its outputs are fresh tensors that the launch fills, so autograd records nothing without a ``no_grad`` guard
-    (which cost 3.4 us of host time per call on this package's 2-core CPU machine, 2026-12-05)."""
+    (4-6 us of host time per call on this package's 2-core CPU machine, 2026-12-05)."""
     B, T, C = x.shape
     r, new_cls = step_shape(T, r, cls_index)
     out_len = T - r
