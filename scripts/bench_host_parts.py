@@ -8,6 +8,11 @@ call; prints a table, asserts nothing.
     PYTHONPATH=src python scripts/bench_host_parts.py [--model vim_tiny_patch16_224] [--r 5]
     TRITON_INTERPRET=1 PYTHONPATH=src python scripts/bench_host_parts.py --forward   # whole forwards, r=0 and r
     PYTHONPATH=src python scripts/bench_host_parts.py --launch    # the launch cache's key and its cached path
+    PYTHONPATH=src python scripts/bench_host_parts.py --device cuda --batch 128   # the parts on a GPU host's allocator
+
+On a GPU host, ``--device cuda`` times the merge block's parts with CUDA tensors (launches still stubbed), beside
+the add + RMSNorm a merge block replaces, one allocation and the stream-capture query: where a merged eager forward's
+extra host time goes that this package's CPU machine cannot show.
 
 ``--launch`` times :func:`rmeeto.ops.triton.launch.launch`'s cache key for the forward scan kernel's leading
 arguments (every one but the constexprs), against a per-argument function (the key before 2026-12-01's change), and a whole cached launch with a
@@ -45,6 +50,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--forward", action="store_true", help="time whole forwards (needs TRITON_INTERPRET=1)")
     ap.add_argument("--launch", action="store_true", help="time the launch cache's key and cached path")
+    ap.add_argument("--device", default="cpu", help="where the parts' tensors live (cuda: a GPU host's allocator)")
+    ap.add_argument("--batch", type=int, default=1)
     args = ap.parse_args(argv)
     if args.forward:
         return _forwards(args)
@@ -52,21 +59,31 @@ def main(argv=None) -> int:
         return _launch_parts(args)
     import triton
 
+    from rmeeto.ops import dispatch
+    from rmeeto.ops.triton import library
     from rmeeto.ops.triton import merge as tm
-    from rmeeto.ops.triton import merge_once, stack_cache
+    from rmeeto.ops.triton import merge_once, norm, stack_cache
     from rmeeto.ops.triton.launch import cdiv
 
-    tm.launch = merge_once.launch = lambda *a, **k: None  # the kernels themselves are not what is timed
-    model = rmeeto.patch(rmeeto.create_model(args.model), r=args.r).eval()
+    tm.launch = merge_once.launch = norm.launch = lambda *a, **k: None  # the kernels themselves are not what is timed
+    dev = torch.device(args.device)
+    model = rmeeto.patch(rmeeto.create_model(args.model), r=args.r).eval().to(dev)
     mixer = model.layers[0].mixer
     fwd, bwd = mixer.direction_params(False), mixer.direction_params(True)
-    T, C = model.num_tokens, model.embed_dim
-    h, res = torch.randn(1, T, C).half(), torch.randn(1, T, C)
-    size, weight = torch.ones(1, T, 1), torch.ones(C)
+    T, C, B = model.num_tokens, model.embed_dim, args.batch
+    h, res = torch.randn(B, T, C, device=dev).half(), torch.randn(B, T, C, device=dev)
+    size, weight = torch.ones(B, T, 1, device=dev), torch.ones(C, device=dev)
     read = _read_by_a_graph(model)
     with torch.inference_mode():
         plan = tm.plan(h, args.r, T // 2, size)
         parts = {
+            "add + RMSNorm, launch stubbed (what a merge block replaces)": lambda: library.add_rmsnorm(
+                h, res, weight, 1e-5),
+            "a merge block's dispatch checks (fused_merge, merge_once_applies)": lambda: (
+                dispatch.fused_merge("triton", "triton", h, h, res, T // 2, "merge", "keep", "cosine", "proportional"),
+                library.merge_once_applies(h, h, res, weight, "merge")),
+            "torch.empty of one (batch, T, C) fp32 tensor": lambda: torch.empty(B, T, C, device=dev),
+            "merge_once.capturing (a stream-capture query on CUDA)": lambda: merge_once.capturing(h),
             "mixer.direction_params (2 per block)": lambda: mixer.direction_params(False),
             "stack_cache.cached_stack_params (1 per block)": lambda: stack_cache.cached_stack_params(fwd, bwd,
                                                                                                    torch.half),
@@ -80,10 +97,11 @@ def main(argv=None) -> int:
             "triton.cdiv (a constexpr function)": lambda: triton.cdiv(T, 16),
             "rmeeto.ops.triton.launch.cdiv": lambda: cdiv(T, 16),
         }
-        print(f"{args.model} r={args.r}, batch 1, torch {torch.__version__}; us per call, median of {args.repeat}")
+        print(f"{args.model} r={args.r}, batch {B}, {dev.type} tensors, torch {torch.__version__}; us per call, "
+              f"median of {args.repeat}")
         for name, fn in parts.items():
             fn()
-            print(f"{name:55s} {_us(fn, args.number, args.repeat):8.1f}")
+            print(f"{name:66s} {_us(fn, args.number, args.repeat):8.1f}")
     return 0
 
 
