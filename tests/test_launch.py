@@ -278,3 +278,18 @@ def test_guard_rounds_alternate_evaluated_and_skipped_guards():
         torch._dynamo.reset()
     assert rows == {"guards evaluated": [1.0, 3.0], "guards not evaluated": [2.0, 4.0]}
     assert results == [2.0, 2.0, 2.0, 2.0]  # the second call ran the old code: its guards were not evaluated
+
+
+def test_host_parts_script_prints_every_part():
+    """``scripts/bench_host_parts.py`` (behind the host-time records) runs its parts table on the CPU and prints a
+    time for each row; in a subprocess, because it stubs the merge and norm launches for the rest of its process."""
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=os.path.join(SCRIPTS, os.pardir, "src"))
+    proc = subprocess.run([sys.executable, os.path.join(SCRIPTS, "bench_host_parts.py"), "--number", "2",
+                           "--repeat", "1"], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines()[1:] if line.strip()]
+    names = [row.rsplit(None, 1)[0] for row in rows]
+    assert any(n.startswith("add + RMSNorm") for n in names) and any(n.startswith("one-launch plan") for n in names)
+    assert len(rows) == 13 and all(float(row.rsplit(None, 1)[1]) >= 0 for row in rows)
