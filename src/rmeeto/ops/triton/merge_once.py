@@ -66,8 +66,9 @@ def plan_add_norm(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor, eps: flo
     """``(normed in x's dtype, residual fp32, new sizes (batch, T - r, 1), new class index)``: what
     ``merge.plan`` followed by ``merge.apply_add_norm`` gives, from ``metric`` (batch, T, any width), the block's
     input ``x`` and the fp32 residual stream ``y`` (batch, T, C). ``prune-random`` draws its scores as ``plan`` does.
-    Its outputs are fresh tensors that the launch fills, so autograd records nothing without a ``no_grad`` guard
-    (4-6 us of host time per call on this package's 2-core CPU machine, 2026-12-05)."""
+    Its outputs are fresh tensors that the launch fills, so autograd records nothing without a ``no_grad`` guard,
+    whose removal took the call from 18.8-20.8 to 14.9-15.1 us of host time on this package's 2-core CPU machine
+    (2026-12-05, docs/benchmarks/2026-12-05-h100-contract-host/cpu_host.txt)."""
     B, T, C = x.shape
     r, new_cls = step_shape(T, r, cls_index)
     out_len = T - r

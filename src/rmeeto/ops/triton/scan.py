@@ -767,7 +767,7 @@ def _contract_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: 
     u, delta, B, C, z = to_channels_last(u, delta, B, C, z)
     out = torch.empty(batch, L, dim, device=dev, dtype=u.dtype)
     # the channels contiguous: the forward kernel's fast layout (with A as kept, states contiguous, the forward ran
-    # 1.1-1.7x slower at the five shapes: one H100, 2026-12-05, docs/benchmarks/2026-12-05-h100-contract-host)
+    # 1.08-1.69x slower at the five shapes: one H100, 2026-12-05, docs/benchmarks/2026-12-05-h100-contract-host)
     A_fwd = A32.t().contiguous().t()
     scan_fwd(u[None], delta[None], B[None], C[None], z, A_fwd[None], D32[None], b32[None], out, delta_softplus, 1.0,
              A_states=A32[None])
