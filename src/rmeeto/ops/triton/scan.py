@@ -87,7 +87,9 @@ def _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B
     return u, dl, B, C, z
 
 
-@triton.jit
+# s_A_n is not specialised: where A comes states-contiguous (the selective_scan_fn contract keeps it so), a stride of 1
+# the compiler could see would make it lay the (states, channels) tile out along the states (see the module doc)
+@triton.jit(do_not_specialize=["s_A_n"])
 def _scan_fwd_seq_kernel(
     u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
     dl_ptr, s_dl_d, s_dl_b, s_dl_l, s_dl_e,
@@ -766,10 +768,7 @@ def _contract_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: 
     b32 = (delta_bias.float() if delta_bias is not None else torch.zeros(dim, device=dev)).contiguous()
     u, delta, B, C, z = to_channels_last(u, delta, B, C, z)
     out = torch.empty(batch, L, dim, device=dev, dtype=u.dtype)
-    # the channels contiguous: the forward kernel's fast layout (with A as kept, states contiguous, the forward ran
-    # 1.08-1.69x slower at the five shapes: one H100, 2026-12-05, docs/benchmarks/2026-12-05-h100-contract-host)
-    A_fwd = A32.t().contiguous().t()
-    scan_fwd(u[None], delta[None], B[None], C[None], z, A_fwd[None], D32[None], b32[None], out, delta_softplus, 1.0,
+    scan_fwd(u[None], delta[None], B[None], C[None], z, A32[None], D32[None], b32[None], out, delta_softplus, 1.0,
              A_states=A32[None])
     return out.transpose(1, 2), (u, delta, A32, B, C, D32, z, b32)
 
