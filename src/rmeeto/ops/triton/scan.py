@@ -87,9 +87,7 @@ def _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B
     return u, dl, B, C, z
 
 
-# s_A_n is not specialised: where A comes states-contiguous (the selective_scan_fn contract keeps it so), a stride of 1
-# the compiler could see would make it lay the (states, channels) tile out along the states (see the module doc)
-@triton.jit(do_not_specialize=["s_A_n"])
+@triton.jit
 def _scan_fwd_seq_kernel(
     u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
     dl_ptr, s_dl_d, s_dl_b, s_dl_l, s_dl_e,
@@ -121,7 +119,10 @@ def _scan_fwd_seq_kernel(
             tl.debug_barrier()
         # silu(z) multiplies the sum of the directions, so only the last direction's pass applies it (the condition
         # is written out each time: a local variable would not stay a compile-time constant)
-        A_ptrs = tl.multiple_of(A_ptr + d * s_A_d + n[:, None] * s_A_n + e[None, :] * s_A_e, [1, 1])
+        # the channels declared contiguous whatever A's strides: the tile's layout follows this load, and the
+        # selective_scan_fn contract hands A states-contiguous; with the alignment hidden nothing is vectorised on it
+        A_ptrs = tl.max_contiguous(tl.multiple_of(A_ptr + d * s_A_d + n[:, None] * s_A_n + e[None, :] * s_A_e, [1, 1]),
+                                   [1, BLOCK_E])
         A2 = tl.load(A_ptrs, mask=nmask[:, None] & emask[None, :], other=0.0) * 1.4426950408889634
         Dv = tl.load(D_ptr + d * E + e, mask=emask, other=0.0)
         bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
