@@ -9,7 +9,8 @@ Forward (default, ``_scan_fwd_seq_kernel``): per program one batch element x ``B
 channels x all ``N`` states in registers, held as an ``(N, BLOCK_E)`` tile with the channels across the
 lanes (two per thread at ``BLOCK_E`` 64 and one warp), so the sum over states for ``y`` stays inside a
 thread; it walks the sequence one step at a time with the next step's inputs prefetched. The tile's
-layout follows the load of ``A``, read channel-contiguous with its alignment hidden from the compiler
+layout follows the load of ``A``, declared channel-contiguous (``tl.max_contiguous``, true for the models' ``A``,
+not for the ``selective_scan_fn`` contract's, which is states-contiguous) with its alignment hidden from the compiler
 (``tl.multiple_of(..., 1)``): a vectorised load of ``A`` would spread the states over two lanes, and the sum
 over states would need shuffles. ``do_not_specialize`` did that for Triton's own launches only; Inductor, which
 launches the kernel itself in compiled forwards, marks every aligned pointer and ran the scan 13 % slower
