@@ -167,8 +167,8 @@ def profile(shape: str, backward: bool) -> None:
 def contract_ab(shapes: list[str], rounds: int) -> None:
     """Ours alone, the contract's forward as it is against two other forms, in alternating rounds, each call as
     enqueued and as a graph replay; medians over the rounds in ms. ``A copied``: the forward kernels read a
-    channels-contiguous copy of A (one launch more, as until 2026-12-05) instead of A as the contract keeps it (states
-    contiguous); ``Function``: the autograd Function entered even where no gradient is wanted (as until 2026-12-05)."""
+    channels-contiguous copy of A (one launch more, as until 2026-12-05; since scan_fwd lost its ``A_states`` argument,
+    two at the chunked shapes) instead of A as the contract keeps it (states contiguous); ``Function``: the autograd Function entered even where no gradient is wanted (as until 2026-12-05)."""
     from rmeeto.ops.triton import scan
 
     plain = scan.scan_fwd

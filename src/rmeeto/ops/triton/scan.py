@@ -534,13 +534,13 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
 
 def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor], A: Tensor,
              D: Tensor, bias: Tensor, out: Tensor, softplus: bool, scale: float, cfg=None,
-             for_backward: bool = True, A_states: Optional[Tensor] = None) -> Tensor:
+             for_backward: bool = True) -> Tensor:
     """u, delta: (ndir, b, L, E); B, C: (ndir, b, L, N); z, out: (b, L, E); A: (ndir, E, N) fp32, any strides
-    (fastest as a view of an (ndir, N, E) tensor, which ``stack_params`` gives); D, bias: (ndir, E) fp32.
+    (the models pass a view of an (ndir, N, E) tensor, which ``stack_params`` gives; the chunked path reads A with the
+    states contiguous and copies it unless it comes so); D, bias: (ndir, E) fp32.
     Writes ``out = scale * sum_dir y_dir``. Step-serial or chunked as :func:`chunk_len` says.
     ``for_backward=False`` (a forward that will not be differentiated) lets ``SPLIT="auto"`` pick the two-stream
-    launch of the step-serial scan during a CUDA graph capture. ``A_states``: ``A`` with the states contiguous, if
-    the caller has it; the chunked path needs that layout and otherwise copies ``A``."""
+    launch of the step-serial scan during a CUDA graph capture."""
     cfg = dict(FWD_CFG, **(cfg or {}))
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
@@ -553,15 +553,15 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     if TC < L and cfg.get("TC") is None and settings.current().scan_chunk == "tune":
         key = (L, batch, E, N, ndir, BE, u.dtype, z is not None, u.device)
         TC = scan_tune.tuned_chunk_len(key, TC, L, lambda tc: scan_fwd(
-            u, delta, B, C, z, A, D, bias, out, softplus, scale, dict(cfg, TC=tc), for_backward, A_states), capturing)
+            u, delta, B, C, z, A, D, bias, out, softplus, scale, dict(cfg, TC=tc), for_backward), capturing)
     BN = max(2, next_pow2(N))
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=TC < L, BLOCK_E=BE,
                 BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, num_warps=cfg["num_warps"])
     one_dir = dict(meta, NDIR=1, **fwd_regcap(cfg, one_direction=True, chunked=TC < L))
     h0 = None
     if TC < L:
-        h0, _ = chunk_states(u, delta, B, C, z, None, A.contiguous() if A_states is None else A_states, bias, softplus,
-                             scale, TC, BE, cfg["num_warps"], False)
+        h0, _ = chunk_states(u, delta, B, C, z, None, A.contiguous(), bias, softplus, scale, TC, BE, cfg["num_warps"],
+                             False)
     grid = (cdiv(E, BE), batch, cdiv(L, TC))
     if TC >= L and split:
         _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), split_meta(cfg, meta, E, N, batch, u.device),
@@ -770,8 +770,7 @@ def _contract_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: 
     b32 = (delta_bias.float() if delta_bias is not None else torch.zeros(dim, device=dev)).contiguous()
     u, delta, B, C, z = to_channels_last(u, delta, B, C, z)
     out = torch.empty(batch, L, dim, device=dev, dtype=u.dtype)
-    scan_fwd(u[None], delta[None], B[None], C[None], z, A32[None], D32[None], b32[None], out, delta_softplus, 1.0,
-             A_states=A32[None])
+    scan_fwd(u[None], delta[None], B[None], C[None], z, A32[None], D32[None], b32[None], out, delta_softplus, 1.0)
     return out.transpose(1, 2), (u, delta, A32, B, C, D32, z, b32)
 
 
