@@ -20,10 +20,12 @@ from triton.compiler import ASTSource  # noqa: E402
 from rmeeto.ops.triton import scan as ts  # noqa: E402
 
 # the constexpr arguments and pointer types of a Vim forward at fp16 (two directions, gated, one chunk)
-CONSTANTS = dict(s_u_e=1, s_dl_e=1, s_B_n=1, s_C_n=1, s_z_e=1, s_o_e=1, s_A_e=1, h0_ptr=None, NDIR=2, HAS_Z=True,
-                 SOFTPLUS=True, HAS_H0=False, BLOCK_E=64, BLOCK_N=16, EVEN=True)
+CONSTANTS = dict(s_u_e=1, s_dl_e=1, s_B_n=1, s_C_n=1, s_z_e=1, s_o_e=1, s_A_e=1, h0_ptr=None, dtw_ptr=None, NDIR=2,
+                 HAS_Z=True, SOFTPLUS=True, HAS_H0=False, BLOCK_E=64, BLOCK_N=16, EVEN=True, BLOCK_R=0)
+# the same with dt_proj applied in the kernel (Vim-Ti: rank 12, weight (2, E, 12))
+FOLDED = {**{k: v for k, v in CONSTANTS.items() if k != "dtw_ptr"}, "BLOCK_R": 16, "s_w_r": 1}
 POINTERS = dict(u_ptr="*fp16", dl_ptr="*fp16", B_ptr="*fp16", C_ptr="*fp16", z_ptr="*fp16", out_ptr="*fp16",
-                A_ptr="*fp32", D_ptr="*fp32", bias_ptr="*fp32")
+                A_ptr="*fp32", D_ptr="*fp32", bias_ptr="*fp32", dtw_ptr="*fp16")
 # what a launcher marks divisible by 16 for a Vim forward's tensors (contiguous fp16 activations, E = 384)
 ALIGNED = set(POINTERS) | {"s_u_d", "s_u_b", "s_u_l", "s_dl_d", "s_dl_b", "s_dl_l", "s_A_d", "s_A_n", "E"}
 
@@ -45,22 +47,28 @@ def sm90_compiler() -> None:
         pytest.skip(f"Triton cannot compile for sm_90 here: {type(err).__name__}: {str(err)[:200]}")
 
 
-def compile_forward_scan(divisible: set[str]):
-    """The forward scan compiled for an sm_90 target, the arguments in ``divisible`` marked divisible by 16."""
+def compile_forward_scan(divisible: set[str], fixed: dict = CONSTANTS):
+    """The forward scan compiled for an sm_90 target, the arguments in ``divisible`` marked divisible by 16 and those
+    in ``fixed`` given as constants."""
     kernel = ts._scan_fwd_seq_kernel
     names = kernel.arg_names
-    signature = {n: "constexpr" if n in CONSTANTS else POINTERS.get(n, "fp32" if n == "scale" else "i32")
+    signature = {n: "constexpr" if n in fixed else POINTERS.get(n, "fp32" if n == "scale" else "i32")
                  for n in names}
-    constants = {(names.index(n),): v for n, v in CONSTANTS.items()}
+    constants = {(names.index(n),): v for n, v in fixed.items()}
     attrs = {(names.index(n),): [["tt.divisibility", 16]] for n in divisible}
     return triton.compile(ASTSource(kernel, signature, constants, attrs), target=GPUTarget("cuda", 90, 32),
                           options=dict(num_warps=1))
 
 
-def forward_scan_ttgir(divisible: set[str]) -> list[str]:
+def forward_scan_ttgir(divisible: set[str], fixed: dict = CONSTANTS) -> list[str]:
     """:func:`compile_forward_scan`'s TTGIR without source locations and the function's argument attributes."""
-    return [re.sub(r"\s*loc\(.*$", "", line) for line in compile_forward_scan(divisible).asm["ttgir"].splitlines()
+    return [re.sub(r"\s*loc\(.*$", "", line) for line in compile_forward_scan(divisible, fixed).asm["ttgir"].splitlines()
             if not line.startswith("#loc") and "tt.func" not in line]
+
+
+def _layouts(ttgir: list[str]) -> set[str]:
+    """The blocked layouts a TTGIR defines, without their names."""
+    return {line.split("=", 1)[1].strip() for line in ttgir if line.startswith("#blocked")}
 
 
 def test_forward_scan_layout_does_not_follow_A_alignment(sm90_compiler):
@@ -71,3 +79,11 @@ def test_forward_scan_layout_does_not_follow_A_alignment(sm90_compiler):
     # the (states, channels) tile: one lane per channel pair, every state of a channel in one thread
     assert any("sizePerThread = [1, 1], threadsPerWarp = [1, 32]" in line for line in layouts), layouts
     assert with_a == without_a
+
+
+def test_forward_scan_applying_dt_proj_keeps_the_tile_layout(sm90_compiler):
+    """The (rank, channels) tile of ``dt_proj``'s weight is loaded as ``A`` is, so the kernel that forms ``delta``
+    itself defines the layouts of the one that reads it, and no others."""
+    plain = _layouts(forward_scan_ttgir(ALIGNED))
+    folded = _layouts(forward_scan_ttgir(ALIGNED | {"dtw_ptr", "s_w_d", "s_w_e"}, FOLDED))
+    assert folded == plain

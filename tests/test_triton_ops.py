@@ -119,6 +119,38 @@ def _bimamba_errors(b, L, E, N, R, K, device, dtype=torch.float32, seed=0, backe
     return errs
 
 
+def _fold_errors(b, L, E, N, R, K, device, dtype=torch.float32, seed=0, **cfg):
+    """An inference forward of the Triton core that wants no SSM values, where the scan applies ``dt_proj`` itself
+    (``fold``), and the same forward with the product taken by torch (``product``), each against the fp64 torch
+    reference; ``cfg`` overrides ``FWD_CFG`` entries (``SPLIT``, ``DT_FOLD_MAX_R``, ``TC``). ``folded`` is 1 when
+    the kernel applied ``dt_proj`` (no ``delta`` came back and the product was not taken)."""
+    from rmeeto.ops.dispatch import bimamba_v2_inner, bimamba_v2_inner_triton
+    from rmeeto.ops.triton import scan as TS
+
+    gen = torch.Generator().manual_seed(seed)
+    pf, pb = _make_params(E, N, R, K, device, gen=gen), _make_params(E, N, R, K, device, gen=gen)
+    xz = torch.randn(b, L, 2 * E, generator=gen, dtype=torch.float64).to(device, dtype)
+    qf, qb = _clone_params(pf, torch.float32), _clone_params(pb, torch.float32)
+    errs, saved = {}, dict(TS.FWD_CFG)
+    products, real_bmm = [], torch.bmm
+    with torch.no_grad():
+        want, _ = bimamba_v2_inner(xz.double(), pf, pb, backend="torch")
+        for name, fold_max in (("fold", cfg.pop("DT_FOLD_MAX_R", saved["DT_FOLD_MAX_R"])), ("product", 0)):
+            TS.FWD_CFG.update(cfg, DT_FOLD_MAX_R=fold_max)
+            torch.bmm = lambda *a: products.append(name) or real_bmm(*a)
+            try:
+                with torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype != torch.float32):
+                    got, aux = bimamba_v2_inner_triton(xz, qf, qb)
+            finally:
+                torch.bmm = real_bmm
+                TS.FWD_CFG.clear()
+                TS.FWD_CFG.update(saved)
+            errs[name] = _rel(got, want)
+    # x_proj is one product either way; dt_proj adds one where the kernel does not apply it
+    errs["folded"] = float(products.count("fold") == 1 and products.count("product") == 2)
+    return errs
+
+
 def _scan_errors(b, d, n, L, device, has_z=True, has_D=True, has_bias=True, softplus=True, seed=0,
                  dtype=torch.float32):
     from rmeeto.ops.scan_ref import selective_scan_ref
@@ -438,6 +470,14 @@ def _interpreter_main() -> int:
             cases.append((f"split-direction vs seq fwd {(b, L, E, N)} z={zz is not None} sum_gate={sum_gates} "
                           f"wide={wide_at == 0}",
                            {"out": _rel(o3, o2), "split path not taken": float(not used)}, 1e-5))
+    # inference without SSM values: the scan applies dt_proj itself (a rank that is not a power of two, one step, the
+    # two-stream form), and takes torch's product above DT_FOLD_MAX_R and when chunked
+    for shape, cfg in (((2, 9, 16, 4, 3, 4), {}), ((1, 1, 8, 4, 2, 4), {}), ((2, 13, 20, 8, 5, 4), dict(SPLIT=True)),
+                       ((2, 13, 20, 8, 5, 4), dict(DT_FOLD_MAX_R=4)), ((1, 70, 16, 4, 3, 4), dict(TC=32))):
+        errs = _fold_errors(*shape, device=cpu, **cfg)
+        want_fold = "DT_FOLD_MAX_R" not in cfg and "TC" not in cfg
+        errs["folded"] = float(errs["folded"] != want_fold)  # 0 when the kernel applied it exactly where expected
+        cases.append((f"dt_proj in the scan {shape} {cfg}", errs, 1e-5))
     # the split forward's sum-and-gate pass, on contiguous and on strided tensors, with and without z
     a, c, zt = torch.randn(2, 11, 40), torch.randn(2, 11, 40), torch.randn(2, 40, 11)
     want = (a + c) * torch.nn.functional.silu(zt.transpose(1, 2))

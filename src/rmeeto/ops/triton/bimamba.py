@@ -258,20 +258,27 @@ def _unpack(xz: Tensor, dt_w: Tensor, A: Tensor):
 
 
 def bimamba_fwd(xz: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_w: Tensor, A: Tensor, D: Tensor,
-                dt_b: Tensor, out_scale: float, for_backward: bool) -> tuple[Tensor, Tensor, Tensor]:
+                dt_b: Tensor, out_scale: float, for_backward: bool,
+                want_delta: bool = True) -> tuple[Tensor, Tensor, Optional[Tensor]]:
     """The core on the stacked weights of :func:`stack_params`; computes in ``xproj_w``'s dtype.
-    Returns ``(out (b, L, E), x_dbl (2, b*L, P+2N), delta (2, b, L, E))``; ``P`` is :func:`bc_offset`."""
+    Returns ``(out (b, L, E), x_dbl (2, b*L, P+2N), delta (2, b, L, E))``; ``P`` is :func:`bc_offset`. A forward
+    that no backward follows and that does not want ``delta`` (None then) hands the scan ``dt_proj`` to apply itself
+    (:func:`rmeeto.ops.triton.scan.scan_fwd`'s ``dt_w``): one product and one allocation fewer."""
     cdt = xproj_w.dtype
     batch, L, E, R, N, x, z = _unpack(xz, dt_w, A)
     u = biconv_fwd(x, conv_w, conv_b, cdt)  # (2, b, L, E)
     x_dbl = torch.bmm(u.view(2, batch * L, E), xproj_w.transpose(1, 2))  # (2, bL, P+2N), P >= R
-    delta = torch.bmm(x_dbl[..., :R], dt_w.transpose(1, 2)).view(2, batch, L, E)
     P = bc_offset(x_dbl, N)
     xd = x_dbl.view(2, batch, L, P + 2 * N)
     out = torch.empty(batch, L, E, device=xz.device, dtype=cdt)
-    scan_fwd(u, delta, xd[..., P:P + N], xd[..., P + N:], z, A, D, dt_b, out, True, out_scale,
-             for_backward=for_backward)
-    return out, x_dbl, delta
+    if for_backward or want_delta:
+        delta = torch.bmm(x_dbl[..., :R], dt_w.transpose(1, 2)).view(2, batch, L, E)
+        scan_fwd(u, delta, xd[..., P:P + N], xd[..., P + N:], z, A, D, dt_b, out, True, out_scale,
+                 for_backward=for_backward)
+        return out, x_dbl, delta
+    scan_fwd(u, xd[..., :R], xd[..., P:P + N], xd[..., P + N:], z, A, D, dt_b, out, True, out_scale,
+             for_backward=False, dt_w=dt_w)
+    return out, x_dbl, None
 
 
 def bimamba_bwd(gout: Tensor, xz: Tensor, x_dbl: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor,

@@ -74,11 +74,16 @@ LOG2E = math.log2(math.e)
 # ----------------------------------------------------------------------------------------------
 @triton.jit
 def _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l, s_C_l, s_z_l, p, emask, nmask,
-                     HAS_Z: tl.constexpr, EVEN: tl.constexpr):
+                     W2, rmask, HAS_Z: tl.constexpr, EVEN: tl.constexpr, BLOCK_R: tl.constexpr):
     """The raw ``u``, ``delta``, ``B``, ``C`` and ``z`` of position ``p`` for the forward scan (``z`` is ``u`` again,
-    unused, without ``HAS_Z``)."""
+    unused, without ``HAS_Z``). With ``BLOCK_R`` the ``dl`` row holds the low-rank ``dt`` (``R`` values) and
+    ``delta = W2^T dt`` is formed here, in fp32, from the (rank, channels) tile ``W2`` of ``dt_proj``'s weight."""
     u = _load(u_base + p * s_u_l, emask, EVEN)
-    dl = _load(dl_base + p * s_dl_l, emask, EVEN)
+    if BLOCK_R > 0:
+        dt = tl.load(dl_base + p * s_dl_l, mask=rmask, other=0.0).to(tl.float32)
+        dl = tl.sum(dt[:, None] * W2, axis=0)
+    else:
+        dl = _load(dl_base + p * s_dl_l, emask, EVEN)
     B = _load(B_base + p * s_B_l, nmask, EVEN)
     C = _load(C_base + p * s_C_l, nmask, EVEN)
     if HAS_Z:
@@ -98,13 +103,15 @@ def _scan_fwd_seq_kernel(
     out_ptr, s_o_b, s_o_l, s_o_e,
     A_ptr, s_A_d, s_A_e, s_A_n, D_ptr, bias_ptr,
     h0_ptr,  # (NDIR, batch, NC, N, E) fp32: the state entering each chunk (HAS_H0)
-    L, E, N, TC, scale,
+    dtw_ptr, s_w_d, s_w_e, s_w_r,  # dt_proj's weight (NDIR, E, R) with BLOCK_R; dl_ptr then addresses dt (.., R)
+    L, E, N, R, TC, scale,
     NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
-    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, EVEN: tl.constexpr,
+    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, EVEN: tl.constexpr, BLOCK_R: tl.constexpr,
 ):
     """The forward scan, one step at a time with the next step's inputs prefetched (see the module doc).
     Program (channel block, batch element, chunk): positions ``[c*TC, (c+1)*TC)`` from the states
-    entering the chunk (``HAS_H0``) or from zero (one chunk, ``TC >= L``)."""
+    entering the chunk (``HAS_H0``) or from zero (one chunk, ``TC >= L``). ``BLOCK_R`` > 0: ``delta`` is formed
+    from the low-rank ``dt`` and ``dt_proj``'s weight (:func:`_fwd_step_inputs`)."""
     scale = tl.cast(scale, tl.float32)  # whatever the caller typed it: Inductor passes a Python float as fp64
     pid_e = tl.program_id(0)
     pid_b = tl.program_id(1).to(tl.int64)
@@ -128,7 +135,16 @@ def _scan_fwd_seq_kernel(
         Dv = tl.load(D_ptr + d * E + e, mask=emask, other=0.0)
         bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
         u_base = u_ptr + d * s_u_d + pid_b * s_u_b + e * s_u_e
-        dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + e * s_dl_e
+        if BLOCK_R > 0:  # the weight's tile declared as A's, so that both take the same register layout
+            rr = tl.arange(0, BLOCK_R)
+            rmask = rr < R
+            W_ptrs = tl.max_contiguous(tl.multiple_of(dtw_ptr + d * s_w_d + rr[:, None] * s_w_r + e[None, :] * s_w_e,
+                                                      [1, 1]), [1, BLOCK_E])
+            W2 = tl.load(W_ptrs, mask=rmask[:, None] & emask[None, :], other=0.0).to(tl.float32)
+            dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + rr * s_dl_e
+        else:
+            W2, rmask = A2, emask  # placeholders: nothing reads them
+            dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + e * s_dl_e
         B_base = B_ptr + d * s_B_d + pid_b * s_B_b + n * s_B_n
         C_base = C_ptr + d * s_C_d + pid_b * s_C_b + n * s_C_n
         if HAS_Z & (d == NDIR - 1):
@@ -143,7 +159,8 @@ def _scan_fwd_seq_kernel(
         # the last position of the walk: prefetches past it re-read it, so no load needs the step's mask
         p_last = p0 + (clen - 1) * (1 - 2 * d)
         u_n, dl_n, B_n, C_n, z_n = _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l,
-                                                    s_C_l, s_z_l, p0, emask, nmask, HAS_Z & (d == NDIR - 1), EVEN)
+                                                    s_C_l, s_z_l, p0, emask, nmask, W2, rmask, HAS_Z & (d == NDIR - 1),
+                                                    EVEN, BLOCK_R)
         if HAS_H0:
             row = (d * tl.num_programs(1) + pid_b) * tl.num_programs(2) + c
             h = tl.load(h0_ptr + row * E * N + n[:, None] * E + e[None, :],
@@ -165,7 +182,8 @@ def _scan_fwd_seq_kernel(
                 zv = z_n.to(tl.float32)
             # prefetch the next step
             u_n, dl_n, B_n, C_n, z_n = _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l,
-                                                        s_C_l, s_z_l, pnx, emask, nmask, HAS_Z & (d == NDIR - 1), EVEN)
+                                                        s_C_l, s_z_l, pnx, emask, nmask, W2, rmask,
+                                                        HAS_Z & (d == NDIR - 1), EVEN, BLOCK_R)
             if SOFTPLUS:
                 dl = _softplus(dl)
             a = tl.exp2(dl[None, :] * A2)
@@ -453,7 +471,8 @@ def _scan_bwd_seq_kernel(
 # wave instead of 1.45) spilled and was 0.926-0.932x on Vim-S and Vim-B; 184 and 200 were worse (2026-12-03,
 # docs/benchmarks/2026-12-03-h200-conv-cap).
 FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, SUM_GATE=1, SPLIT_MAXNREG=0,
-               SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
+               SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8,
+               DT_FOLD_MAX_R=16)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
 # Forward: when the step-serial launch has fewer than MIN_PROGS_FWD programs (channel blocks of FWD_CFG's
@@ -534,13 +553,16 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
 
 def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor], A: Tensor,
              D: Tensor, bias: Tensor, out: Tensor, softplus: bool, scale: float, cfg=None,
-             for_backward: bool = True) -> Tensor:
+             for_backward: bool = True, dt_w: Optional[Tensor] = None) -> Tensor:
     """u, delta: (ndir, b, L, E); B, C: (ndir, b, L, N); z, out: (b, L, E); A: (ndir, E, N) fp32, any strides
     (the models pass a view of an (ndir, N, E) tensor, which ``stack_params`` gives; the chunked path reads A with the
     states contiguous and copies it unless it comes so); D, bias: (ndir, E) fp32.
     Writes ``out = scale * sum_dir y_dir``. Step-serial or chunked as :func:`chunk_len` says.
     ``for_backward=False`` (a forward that will not be differentiated) lets ``SPLIT="auto"`` pick the two-stream
-    launch of the step-serial scan during a CUDA graph capture."""
+    launch of the step-serial scan during a CUDA graph capture.
+    ``dt_w`` (ndir, E, R), ``dt_proj``'s weight: then ``delta`` is the low-rank (ndir, b, L, R) ``dt``, and the
+    step-serial kernel forms ``delta = dt @ dt_w^T`` itself, in fp32, where ``R`` is at most ``FWD_CFG``'s
+    ``DT_FOLD_MAX_R`` (rounded up to a power of 2); the product is taken by torch otherwise."""
     cfg = dict(FWD_CFG, **(cfg or {}))
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
@@ -550,13 +572,17 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     capturing = u.is_cuda and torch.cuda.is_current_stream_capturing()
     split = use_split(cfg.get("SPLIT", split_setting()), for_backward, capturing) and ndir == 2
     TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
+    BR = next_pow2(dt_w.shape[-1]) if dt_w is not None else 0
+    if dt_w is not None and (TC < L or BR > cfg["DT_FOLD_MAX_R"]):
+        delta = torch.bmm(delta.reshape(ndir, batch * L, -1), dt_w.transpose(1, 2)).view(ndir, batch, L, E)
+        dt_w, BR = None, 0
     if TC < L and cfg.get("TC") is None and settings.current().scan_chunk == "tune":
         key = (L, batch, E, N, ndir, BE, u.dtype, z is not None, u.device)
         TC = scan_tune.tuned_chunk_len(key, TC, L, lambda tc: scan_fwd(
             u, delta, B, C, z, A, D, bias, out, softplus, scale, dict(cfg, TC=tc), for_backward), capturing)
     BN = max(2, next_pow2(N))
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=TC < L, BLOCK_E=BE,
-                BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, num_warps=cfg["num_warps"])
+                BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, BLOCK_R=BR, num_warps=cfg["num_warps"])
     one_dir = dict(meta, NDIR=1, **fwd_regcap(cfg, one_direction=True, chunked=TC < L))
     h0 = None
     if TC < L:
@@ -565,10 +591,10 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     grid = (cdiv(E, BE), batch, cdiv(L, TC))
     if TC >= L and split:
         _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), split_meta(cfg, meta, E, N, batch, u.device),
-                        bool(cfg["SUM_GATE"]))
+                        bool(cfg["SUM_GATE"]), dt_w)
     else:
         launch(_scan_fwd_seq_kernel, grid, *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), *_s3(A), D, bias,
-               h0, L, E, N, TC, float(scale), **(one_dir if ndir == 1 else meta))
+               h0, *_s3(dt_w), L, E, N, BR, TC, float(scale), **(one_dir if ndir == 1 else meta))
     return out
 
 
@@ -635,13 +661,15 @@ def _one_dir(x: Optional[Tensor], d: Optional[int], reverse: bool) -> tuple:
     return (v, *strides)
 
 
-def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, meta, sum_gates: bool = True) -> None:
+def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, meta, sum_gates: bool = True,
+                    dt_w: Optional[Tensor] = None) -> None:
     """Default for captured inference (``SPLIT="auto"``; 1.13x faster on an H100): the two directions as two
     launches of the one-direction kernel on two CUDA streams, so both run at once with twice the resident
     programs and half the serial chain each; then ``out = (y_0 + y_1) * silu(z)`` in one pass, so the scans compute
     no gate (``sum_gates``; otherwise each scan gates its own output and they are added). Capturable in a CUDA graph.
-    ``meta``: the one-direction kernel's (:func:`split_meta`)."""
+    ``meta``: the one-direction kernel's (:func:`split_meta`); ``dt_w`` as for :func:`scan_fwd`'s kernel."""
     L, E, N = u.shape[2], u.shape[3], A.shape[-1]
+    R = dt_w.shape[-1] if dt_w is not None else 0
     grid = (cdiv(E, meta["BLOCK_E"]), u.shape[1], 1)
     other = torch.empty(out.shape, device=out.device, dtype=out.dtype)
     zs = None if sum_gates else z
@@ -651,7 +679,8 @@ def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, meta, sum_
         rev = d == 1
         launch(_scan_fwd_seq_kernel, grid, *_one_dir(u, d, rev), *_one_dir(delta, d, rev), *_one_dir(B, d, rev),
                *_one_dir(C, d, rev), *_one_dir(zs, None, rev), *_one_dir(dst, None, rev),
-               *_s3(A[d:d + 1]), D[d:d + 1], bias[d:d + 1], None, L, E, N, L, scale, **meta)
+               *_s3(A[d:d + 1]), D[d:d + 1], bias[d:d + 1], None, *_s3(dt_w[d:d + 1] if R else None), L, E, N, R, L,
+               scale, **meta)
 
     if u.is_cuda:
         main = torch.cuda.current_stream(u.device)
