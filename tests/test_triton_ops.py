@@ -409,6 +409,34 @@ def test_add_rmsnorm(dtype, has_res):
     _check(_norm_errors(300, 384, torch.device("cuda"), has_res, dtype), tol, f"norm {dtype} {has_res}")
 
 
+@gpu
+@needs_cuda
+@pytest.mark.parametrize("split", [False, True], ids=["one-launch", "split"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=["fp32", "fp16", "bf16"])
+@pytest.mark.parametrize("shape", [(2, 197, 192, 16, 12, 4), (1, 1, 64, 16, 4, 4), (3, 37, 100, 16, 6, 4)],
+                         ids=lambda s: "x".join(map(str, s)))
+def test_scan_applying_dt_proj(shape, dtype, split):
+    """Inference without SSM values: the scan forms ``delta`` from ``dt_proj`` itself (in fp32), as close to the fp64
+    truth as the torch product in fp32 and no further from it in half precision."""
+    errs = _fold_errors(*shape, device=torch.device("cuda"), dtype=dtype, SPLIT=split)
+    assert errs["folded"] == 1.0, errs
+    if dtype == torch.float32:
+        assert errs["fold"] < 1e-5 and errs["product"] < 1e-5, errs
+    else:
+        assert errs["fold"] <= 1.1 * errs["product"] + 1e-4, errs
+
+
+@gpu
+@needs_cuda
+def test_scan_takes_the_product_where_it_cannot_apply_dt_proj():
+    """A rank above ``DT_FOLD_MAX_R`` and a chunked (long, narrow) scan take torch's product, with the same result."""
+    dev = torch.device("cuda")
+    wide = _fold_errors(2, 50, 64, 16, 20, 4, device=dev)
+    chunked = _fold_errors(1, 1569, 64, 16, 4, 4, device=dev, TC=128)
+    assert wide["folded"] == 0.0 and chunked["folded"] == 0.0, (wide, chunked)
+    assert wide["fold"] == wide["product"] and chunked["fold"] == chunked["product"], (wide, chunked)
+
+
 # ----------------------------------------------------------------------------------------------
 # CPU tests through the Triton interpreter (subprocess)
 # ----------------------------------------------------------------------------------------------

@@ -74,14 +74,13 @@ LOG2E = math.log2(math.e)
 # ----------------------------------------------------------------------------------------------
 @triton.jit
 def _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l, s_C_l, s_z_l, p, emask, nmask,
-                     W2, rmask, HAS_Z: tl.constexpr, EVEN: tl.constexpr, BLOCK_R: tl.constexpr):
+                     p_dt, rmask, HAS_Z: tl.constexpr, EVEN: tl.constexpr, BLOCK_R: tl.constexpr):
     """The raw ``u``, ``delta``, ``B``, ``C`` and ``z`` of position ``p`` for the forward scan (``z`` is ``u`` again,
-    unused, without ``HAS_Z``). With ``BLOCK_R`` the ``dl`` row holds the low-rank ``dt`` (``R`` values) and
-    ``delta = W2^T dt`` is formed here, in fp32, from the (rank, channels) tile ``W2`` of ``dt_proj``'s weight."""
+    unused, without ``HAS_Z``). With ``BLOCK_R`` the second is the low-rank ``dt`` row (``R`` values) of position
+    ``p_dt`` instead: the scan loads it a step before it forms that position's ``delta`` from it."""
     u = _load(u_base + p * s_u_l, emask, EVEN)
     if BLOCK_R > 0:
-        dt = tl.load(dl_base + p * s_dl_l, mask=rmask, other=0.0).to(tl.float32)
-        dl = tl.sum(dt[:, None] * W2, axis=0)
+        dl = tl.load(dl_base + p_dt * s_dl_l, mask=rmask, other=0.0)
     else:
         dl = _load(dl_base + p * s_dl_l, emask, EVEN)
     B = _load(B_base + p * s_B_l, nmask, EVEN)
@@ -91,6 +90,13 @@ def _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B
     else:
         z = u
     return u, dl, B, C, z
+
+
+@triton.jit
+def _dt_delta(dt, W2):
+    """``delta`` of one position, before its bias, from its ``dt`` row and the (rank, channels) tile ``W2`` of
+    ``dt_proj``'s weight, in fp32."""
+    return tl.sum(dt.to(tl.float32)[:, None] * W2, axis=0)
 
 
 @triton.jit
@@ -106,7 +112,7 @@ def _scan_fwd_seq_kernel(
     dtw_ptr, s_w_d, s_w_e, s_w_r,  # dt_proj's weight (NDIR, E, R) with BLOCK_R; dl_ptr then addresses dt (.., R)
     L, E, N, R, TC, scale,
     NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
-    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, EVEN: tl.constexpr, BLOCK_R: tl.constexpr,
+    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, EVEN: tl.constexpr, BLOCK_R: tl.constexpr, DT_AHEAD: tl.constexpr,
 ):
     """The forward scan, one step at a time with the next step's inputs prefetched (see the module doc).
     Program (channel block, batch element, chunk): positions ``[c*TC, (c+1)*TC)`` from the states
@@ -159,8 +165,16 @@ def _scan_fwd_seq_kernel(
         # the last position of the walk: prefetches past it re-read it, so no load needs the step's mask
         p_last = p0 + (clen - 1) * (1 - 2 * d)
         u_n, dl_n, B_n, C_n, z_n = _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l,
-                                                    s_C_l, s_z_l, p0, emask, nmask, W2, rmask, HAS_Z & (d == NDIR - 1),
-                                                    EVEN, BLOCK_R)
+                                                    s_C_l, s_z_l, p0, emask, nmask, p0, rmask,
+                                                    HAS_Z & (d == NDIR - 1), EVEN, BLOCK_R)
+        if (BLOCK_R > 0) & (DT_AHEAD == 1):
+            dl_n = _dt_delta(dl_n, W2)
+        if (BLOCK_R > 0) & (DT_AHEAD == 2):  # dl_n: delta of the first position; dt_n: the dt row of the second
+            dl_n = _dt_delta(dl_n, W2)
+            if d == 0:
+                dt_n = tl.load(dl_base + tl.minimum(p0 + 1, p_last) * s_dl_l, mask=rmask, other=0.0)
+            else:
+                dt_n = tl.load(dl_base + tl.maximum(p0 - 1, p_last) * s_dl_l, mask=rmask, other=0.0)
         if HAS_H0:
             row = (d * tl.num_programs(1) + pid_b) * tl.num_programs(2) + c
             h = tl.load(h0_ptr + row * E * N + n[:, None] * E + e[None, :],
@@ -171,19 +185,29 @@ def _scan_fwd_seq_kernel(
             if d == 0:
                 pos = p0 + i
                 pnx = tl.minimum(pos + 1, p_last)
+                pnx2 = tl.minimum(pos + 2, p_last)
             else:
                 pos = p0 - i
                 pnx = tl.maximum(pos - 1, p_last)
+                pnx2 = tl.maximum(pos - 2, p_last)
             u = u_n.to(tl.float32)
-            dl = dl_n.to(tl.float32) + bias
+            if (BLOCK_R > 0) & (DT_AHEAD == 0):
+                dl = _dt_delta(dl_n, W2) + bias
+            else:
+                dl = dl_n.to(tl.float32) + bias
             Bt = B_n.to(tl.float32)
             Ct = C_n.to(tl.float32)
             if HAS_Z & (d == NDIR - 1):
                 zv = z_n.to(tl.float32)
             # prefetch the next step
             u_n, dl_n, B_n, C_n, z_n = _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l,
-                                                        s_C_l, s_z_l, pnx, emask, nmask, W2, rmask,
+                                                        s_C_l, s_z_l, pnx, emask, nmask,
+                                                        pnx2 if DT_AHEAD == 2 else pnx, rmask,
                                                         HAS_Z & (d == NDIR - 1), EVEN, BLOCK_R)
+            if (BLOCK_R > 0) & (DT_AHEAD == 1):
+                dl_n = _dt_delta(dl_n, W2)
+            if (BLOCK_R > 0) & (DT_AHEAD == 2):  # the next position's delta from the row loaded a step ago
+                dl_n, dt_n = _dt_delta(dt_n, W2), dl_n
             if SOFTPLUS:
                 dl = _softplus(dl)
             a = tl.exp2(dl[None, :] * A2)
@@ -472,7 +496,7 @@ def _scan_bwd_seq_kernel(
 # docs/benchmarks/2026-12-03-h200-conv-cap).
 FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, SUM_GATE=1, SPLIT_MAXNREG=0,
                SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8,
-               DT_FOLD_MAX_R=16)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
+               DT_FOLD_MAX_R=16, DT_AHEAD=1)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
 # Forward: when the step-serial launch has fewer than MIN_PROGS_FWD programs (channel blocks of FWD_CFG's
@@ -582,7 +606,8 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
             u, delta, B, C, z, A, D, bias, out, softplus, scale, dict(cfg, TC=tc), for_backward), capturing)
     BN = max(2, next_pow2(N))
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=TC < L, BLOCK_E=BE,
-                BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, BLOCK_R=BR, num_warps=cfg["num_warps"])
+                BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, BLOCK_R=BR, DT_AHEAD=cfg["DT_AHEAD"] if BR else 0,
+                num_warps=cfg["num_warps"])
     one_dir = dict(meta, NDIR=1, **fwd_regcap(cfg, one_direction=True, chunked=TC < L))
     h0 = None
     if TC < L:
