@@ -21,9 +21,9 @@ from rmeeto.ops.triton import scan as ts  # noqa: E402
 
 # the constexpr arguments and pointer types of a Vim forward at fp16 (two directions, gated, one chunk)
 CONSTANTS = dict(s_u_e=1, s_dl_e=1, s_B_n=1, s_C_n=1, s_z_e=1, s_o_e=1, s_A_e=1, h0_ptr=None, dtw_ptr=None, NDIR=2,
-                 HAS_Z=True, SOFTPLUS=True, HAS_H0=False, BLOCK_E=64, BLOCK_N=16, EVEN=True, BLOCK_R=0, DT_AHEAD=0)
+                 HAS_Z=True, SOFTPLUS=True, HAS_H0=False, BLOCK_E=64, BLOCK_N=16, EVEN=True, BLOCK_R=0)
 # the same with dt_proj applied in the kernel (Vim-Ti: rank 12, weight (2, E, 12))
-FOLDED = {**{k: v for k, v in CONSTANTS.items() if k != "dtw_ptr"}, "BLOCK_R": 16, "DT_AHEAD": 1, "s_w_r": 1}
+FOLDED = {**{k: v for k, v in CONSTANTS.items() if k != "dtw_ptr"}, "BLOCK_R": 16, "s_w_r": 1}
 POINTERS = dict(u_ptr="*fp16", dl_ptr="*fp16", B_ptr="*fp16", C_ptr="*fp16", z_ptr="*fp16", out_ptr="*fp16",
                 A_ptr="*fp32", D_ptr="*fp32", bias_ptr="*fp32", dtw_ptr="*fp16")
 # what a launcher marks divisible by 16 for a Vim forward's tensors (contiguous fp16 activations, E = 384)

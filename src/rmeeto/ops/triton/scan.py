@@ -74,13 +74,13 @@ LOG2E = math.log2(math.e)
 # ----------------------------------------------------------------------------------------------
 @triton.jit
 def _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l, s_C_l, s_z_l, p, emask, nmask,
-                     p_dt, rmask, HAS_Z: tl.constexpr, EVEN: tl.constexpr, BLOCK_R: tl.constexpr):
+                     rmask, HAS_Z: tl.constexpr, EVEN: tl.constexpr, BLOCK_R: tl.constexpr):
     """The raw ``u``, ``delta``, ``B``, ``C`` and ``z`` of position ``p`` for the forward scan (``z`` is ``u`` again,
-    unused, without ``HAS_Z``). With ``BLOCK_R`` the second is the low-rank ``dt`` row (``R`` values) of position
-    ``p_dt`` instead: the scan loads it a step before it forms that position's ``delta`` from it."""
+    unused, without ``HAS_Z``). With ``BLOCK_R`` the second is the low-rank ``dt`` row (``R`` values,
+    ``rmask``) from which the step forms its ``delta`` (:func:`_dt_delta`)."""
     u = _load(u_base + p * s_u_l, emask, EVEN)
     if BLOCK_R > 0:
-        dl = tl.load(dl_base + p_dt * s_dl_l, mask=rmask, other=0.0)
+        dl = tl.load(dl_base + p * s_dl_l, mask=rmask, other=0.0)
     else:
         dl = _load(dl_base + p * s_dl_l, emask, EVEN)
     B = _load(B_base + p * s_B_l, nmask, EVEN)
@@ -112,7 +112,7 @@ def _scan_fwd_seq_kernel(
     dtw_ptr, s_w_d, s_w_e, s_w_r,  # dt_proj's weight (NDIR, E, R) with BLOCK_R; dl_ptr then addresses dt (.., R)
     L, E, N, R, TC, scale,
     NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
-    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, EVEN: tl.constexpr, BLOCK_R: tl.constexpr, DT_AHEAD: tl.constexpr,
+    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, EVEN: tl.constexpr, BLOCK_R: tl.constexpr,
 ):
     """The forward scan, one step at a time with the next step's inputs prefetched (see the module doc).
     Program (channel block, batch element, chunk): positions ``[c*TC, (c+1)*TC)`` from the states
@@ -165,16 +165,8 @@ def _scan_fwd_seq_kernel(
         # the last position of the walk: prefetches past it re-read it, so no load needs the step's mask
         p_last = p0 + (clen - 1) * (1 - 2 * d)
         u_n, dl_n, B_n, C_n, z_n = _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l,
-                                                    s_C_l, s_z_l, p0, emask, nmask, p0, rmask,
+                                                    s_C_l, s_z_l, p0, emask, nmask, rmask,
                                                     HAS_Z & (d == NDIR - 1), EVEN, BLOCK_R)
-        if (BLOCK_R > 0) & (DT_AHEAD == 1):
-            dl_n = _dt_delta(dl_n, W2)
-        if (BLOCK_R > 0) & (DT_AHEAD == 2):  # dl_n: delta of the first position; dt_n: the dt row of the second
-            dl_n = _dt_delta(dl_n, W2)
-            if d == 0:
-                dt_n = tl.load(dl_base + tl.minimum(p0 + 1, p_last) * s_dl_l, mask=rmask, other=0.0)
-            else:
-                dt_n = tl.load(dl_base + tl.maximum(p0 - 1, p_last) * s_dl_l, mask=rmask, other=0.0)
         if HAS_H0:
             row = (d * tl.num_programs(1) + pid_b) * tl.num_programs(2) + c
             h = tl.load(h0_ptr + row * E * N + n[:, None] * E + e[None, :],
@@ -185,13 +177,11 @@ def _scan_fwd_seq_kernel(
             if d == 0:
                 pos = p0 + i
                 pnx = tl.minimum(pos + 1, p_last)
-                pnx2 = tl.minimum(pos + 2, p_last)
             else:
                 pos = p0 - i
                 pnx = tl.maximum(pos - 1, p_last)
-                pnx2 = tl.maximum(pos - 2, p_last)
             u = u_n.to(tl.float32)
-            if (BLOCK_R > 0) & (DT_AHEAD == 0):
+            if BLOCK_R > 0:  # formed here rather than as the row is prefetched (1.045x against 0.91x, run 143)
                 dl = _dt_delta(dl_n, W2) + bias
             else:
                 dl = dl_n.to(tl.float32) + bias
@@ -201,13 +191,8 @@ def _scan_fwd_seq_kernel(
                 zv = z_n.to(tl.float32)
             # prefetch the next step
             u_n, dl_n, B_n, C_n, z_n = _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l,
-                                                        s_C_l, s_z_l, pnx, emask, nmask,
-                                                        pnx2 if DT_AHEAD == 2 else pnx, rmask,
+                                                        s_C_l, s_z_l, pnx, emask, nmask, rmask,
                                                         HAS_Z & (d == NDIR - 1), EVEN, BLOCK_R)
-            if (BLOCK_R > 0) & (DT_AHEAD == 1):
-                dl_n = _dt_delta(dl_n, W2)
-            if (BLOCK_R > 0) & (DT_AHEAD == 2):  # the next position's delta from the row loaded a step ago
-                dl_n, dt_n = _dt_delta(dt_n, W2), dl_n
             if SOFTPLUS:
                 dl = _softplus(dl)
             a = tl.exp2(dl[None, :] * A2)
@@ -494,9 +479,16 @@ def _scan_bwd_seq_kernel(
 # SPLIT_MAXNREG 168 on the 128-channel split scans (12 programs a multiprocessor instead of 8: Vim-S's 1536 in one
 # wave instead of 1.45) spilled and was 0.926-0.932x on Vim-S and Vim-B; 184 and 200 were worse (2026-12-03,
 # docs/benchmarks/2026-12-03-h200-conv-cap).
+# DT_FOLD_MAX_R: the largest dt rank (a power of 2) for which the one-launch step-serial forward forms delta from dt
+# itself (inference without SSM values: one product and one allocation fewer per block, the delta tensor never
+# written). Vim-Ti (rank 12), batch 128, fp16, one H100, 2026-12-05 (docs/benchmarks/2026-12-05-h100-dt-proj-scan,
+# CUDA-graph replays of that launch): 1.043-1.046x with delta formed at the top of each step, 0.91x formed as the
+# next step's row is prefetched, 0.99x from a row prefetched two steps ahead; eager forwards 0.6 ms less host time.
+# The two-stream launch of captured inference keeps the product (0.97-0.99x with it in the kernel); Vim-S's rank 24
+# in a 64-channel program under the two-stream launch's 128-channel programs spilled (0.64x, run 142).
 FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, SUM_GATE=1, SPLIT_MAXNREG=0,
                SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8,
-               DT_FOLD_MAX_R=16, DT_AHEAD=1)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
+               DT_FOLD_MAX_R=16)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
 # Forward: when the step-serial launch has fewer than MIN_PROGS_FWD programs (channel blocks of FWD_CFG's
@@ -585,8 +577,9 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     ``for_backward=False`` (a forward that will not be differentiated) lets ``SPLIT="auto"`` pick the two-stream
     launch of the step-serial scan during a CUDA graph capture.
     ``dt_w`` (ndir, E, R), ``dt_proj``'s weight: then ``delta`` is the low-rank (ndir, b, L, R) ``dt``, and the
-    step-serial kernel forms ``delta = dt @ dt_w^T`` itself, in fp32, where ``R`` is at most ``FWD_CFG``'s
-    ``DT_FOLD_MAX_R`` (rounded up to a power of 2); the product is taken by torch otherwise."""
+    one-launch step-serial kernel forms ``delta = dt @ dt_w^T`` itself, in fp32, where ``R`` is at most
+    ``FWD_CFG``'s ``DT_FOLD_MAX_R`` (rounded up to a power of 2); the product is taken by torch otherwise (chunked
+    and two-stream forwards too: see ``FWD_CFG``)."""
     cfg = dict(FWD_CFG, **(cfg or {}))
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
@@ -597,7 +590,7 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     split = use_split(cfg.get("SPLIT", split_setting()), for_backward, capturing) and ndir == 2
     TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
     BR = next_pow2(dt_w.shape[-1]) if dt_w is not None else 0
-    if dt_w is not None and (TC < L or BR > cfg["DT_FOLD_MAX_R"]):
+    if dt_w is not None and (TC < L or split or BR > cfg["DT_FOLD_MAX_R"]):
         delta = torch.bmm(delta.reshape(ndir, batch * L, -1), dt_w.transpose(1, 2)).view(ndir, batch, L, E)
         dt_w, BR = None, 0
     if TC < L and cfg.get("TC") is None and settings.current().scan_chunk == "tune":
@@ -606,8 +599,7 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
             u, delta, B, C, z, A, D, bias, out, softplus, scale, dict(cfg, TC=tc), for_backward), capturing)
     BN = max(2, next_pow2(N))
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=TC < L, BLOCK_E=BE,
-                BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, BLOCK_R=BR, DT_AHEAD=cfg["DT_AHEAD"] if BR else 0,
-                num_warps=cfg["num_warps"])
+                BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, BLOCK_R=BR, num_warps=cfg["num_warps"])
     one_dir = dict(meta, NDIR=1, **fwd_regcap(cfg, one_direction=True, chunked=TC < L))
     h0 = None
     if TC < L:
