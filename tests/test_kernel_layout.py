@@ -62,7 +62,8 @@ def compile_forward_scan(divisible: set[str], fixed: dict = CONSTANTS):
 
 def forward_scan_ttgir(divisible: set[str], fixed: dict = CONSTANTS) -> list[str]:
     """:func:`compile_forward_scan`'s TTGIR without source locations and the function's argument attributes."""
-    return [re.sub(r"\s*loc\(.*$", "", line) for line in compile_forward_scan(divisible, fixed).asm["ttgir"].splitlines()
+    ttgir = compile_forward_scan(divisible, fixed).asm["ttgir"]
+    return [re.sub(r"\s*loc\(.*$", "", line) for line in ttgir.splitlines()
             if not line.startswith("#loc") and "tt.func" not in line]
 
 

@@ -6,7 +6,8 @@ Pipeline (forward), all in the original token order, no flipped copies:
    ``u[1] = silu(anticausal_conv(x))`` (the backward direction's conv, read right to left)
    straight from the ``x`` half of ``xz``;
 2. ``x_dbl = u @ x_proj_w^T`` and ``delta = dt @ dt_proj_w^T`` as batched cuBLAS matmuls over the
-   two directions;
+   two directions (an inference forward that returns no ``delta`` leaves the second to the scan where the rank is
+   small: :func:`rmeeto.ops.triton.scan.scan_fwd`'s ``dt_w``);
 3. the bidirectional selective scan of :mod:`rmeeto.ops.triton.scan` (direction 1 walks from the
    end) with softplus(delta + bias), the D skip, the ``silu(z)`` gate and ``(y_f + y_b) / 2``
    fused; ``z`` is read from ``xz`` in place.

@@ -38,6 +38,10 @@ steps ahead was timed on 2026-11-27: 4 % (backward) and 11 % (forward) slower on
   ``d delta_bias`` per (direction, batch element), summed by torch; with two directions ``dz`` is
   written per direction in fp32 and summed by torch (deterministic, no atomics).
 
+Inference without SSM values may hand the forward the low-rank ``dt`` and ``dt_proj``'s weight instead of ``delta``
+(:func:`scan_fwd`'s ``dt_w``): the one-launch step-serial kernel then forms each step's ``delta`` from the ``R``
+values of ``dt`` (``BLOCK_R``), and ``delta`` is never written (see ``FWD_CFG``'s ``DT_FOLD_MAX_R``).
+
 Sequence-parallel (chunked) scan, picked by :func:`chunk_len` (the one selection rule) when the
 step-serial launch has too few programs to fill the GPU (small batch x width, video lengths) and for
 backwards longer than 2048 steps: the sequence is cut into chunks of ``TC`` positions; phases 1-2
