@@ -486,10 +486,10 @@ def _scan_bwd_seq_kernel(
 # DT_FOLD_MAX_R: the largest dt rank (a power of 2) for which the one-launch step-serial forward forms delta from dt
 # itself (inference without SSM values: one product and one allocation fewer per block, the delta tensor never
 # written). Vim-Ti (rank 12), batch 128, fp16, one H100, 2026-12-05 (docs/benchmarks/2026-12-05-h100-dt-proj-scan,
-# CUDA-graph replays of that launch): 1.043-1.046x with delta formed at the top of each step, 0.91x formed as the
+# CUDA-graph replays of that launch): 1.043-1.048x with delta formed at the top of each step, 0.91x formed as the
 # next step's row is prefetched, 0.99x from a row prefetched two steps ahead; eager forwards 0.6 ms less host time.
-# The two-stream launch of captured inference keeps the product (0.97-0.99x with it in the kernel); Vim-S's rank 24
-# in a 64-channel program under the two-stream launch's 128-channel programs spilled (0.64x, run 142).
+# The two-stream launch of captured inference keeps the product (0.97-0.99x with it in the kernel). Vim-S's rank 24
+# (32 in the kernel) spilled registers: eager 0.73x / 0.86x (r=0 / 11), 0.64x in the two-stream launch.
 FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, SUM_GATE=1, SPLIT_MAXNREG=0,
                SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8,
                DT_FOLD_MAX_R=16)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
@@ -612,7 +612,7 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     grid = (cdiv(E, BE), batch, cdiv(L, TC))
     if TC >= L and split:
         _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), split_meta(cfg, meta, E, N, batch, u.device),
-                        bool(cfg["SUM_GATE"]), dt_w)
+                        bool(cfg["SUM_GATE"]))
     else:
         launch(_scan_fwd_seq_kernel, grid, *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), *_s3(A), D, bias,
                h0, *_s3(dt_w), L, E, N, BR, TC, float(scale), **(one_dir if ndir == 1 else meta))
@@ -682,15 +682,13 @@ def _one_dir(x: Optional[Tensor], d: Optional[int], reverse: bool) -> tuple:
     return (v, *strides)
 
 
-def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, meta, sum_gates: bool = True,
-                    dt_w: Optional[Tensor] = None) -> None:
+def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, meta, sum_gates: bool = True) -> None:
     """Default for captured inference (``SPLIT="auto"``; 1.13x faster on an H100): the two directions as two
     launches of the one-direction kernel on two CUDA streams, so both run at once with twice the resident
     programs and half the serial chain each; then ``out = (y_0 + y_1) * silu(z)`` in one pass, so the scans compute
     no gate (``sum_gates``; otherwise each scan gates its own output and they are added). Capturable in a CUDA graph.
-    ``meta``: the one-direction kernel's (:func:`split_meta`); ``dt_w`` as for :func:`scan_fwd`'s kernel."""
+    ``meta``: the one-direction kernel's (:func:`split_meta`)."""
     L, E, N = u.shape[2], u.shape[3], A.shape[-1]
-    R = dt_w.shape[-1] if dt_w is not None else 0
     grid = (cdiv(E, meta["BLOCK_E"]), u.shape[1], 1)
     other = torch.empty(out.shape, device=out.device, dtype=out.dtype)
     zs = None if sum_gates else z
@@ -700,8 +698,7 @@ def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, meta, sum_
         rev = d == 1
         launch(_scan_fwd_seq_kernel, grid, *_one_dir(u, d, rev), *_one_dir(delta, d, rev), *_one_dir(B, d, rev),
                *_one_dir(C, d, rev), *_one_dir(zs, None, rev), *_one_dir(dst, None, rev),
-               *_s3(A[d:d + 1]), D[d:d + 1], bias[d:d + 1], None, *_s3(dt_w[d:d + 1] if R else None), L, E, N, R, L,
-               scale, **meta)
+               *_s3(A[d:d + 1]), D[d:d + 1], bias[d:d + 1], None, *_s3(None), L, E, N, 0, L, scale, **meta)
 
     if u.is_cuda:
         main = torch.cuda.current_stream(u.device)
