@@ -16,13 +16,9 @@ import sys
 import tempfile
 
 import triton
-from triton.backends.compiler import GPUTarget
-from triton.compiler import ASTSource
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-import test_kernel_layout as layout  # noqa: E402  (the Vim specialisation the layout test compiles)
-
-from rmeeto.ops.triton import scan  # noqa: E402
+import test_kernel_layout as layout  # noqa: E402  (the Vim specialisation and the compile of the layout test)
 
 
 def _ptxas() -> str:
@@ -33,12 +29,7 @@ def registers(block_r: int, ndir: int, extra: dict) -> str:
     """``ptxas -v``'s register and spill figures for one form of the kernel."""
     fixed = dict(layout.CONSTANTS, NDIR=ndir, **extra) if block_r == 0 else \
         dict(layout.FOLDED, BLOCK_R=block_r, NDIR=ndir, **extra)
-    kernel = scan._scan_fwd_seq_kernel
-    names = kernel.arg_names
-    sig = {n: "constexpr" if n in fixed else layout.POINTERS.get(n, "fp32" if n == "scale" else "i32") for n in names}
-    src = ASTSource(kernel, sig, {(names.index(n),): v for n, v in fixed.items()},
-                    {(names.index(n),): [["tt.divisibility", 16]] for n in layout.ALIGNED})
-    ptx = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=dict(num_warps=1)).asm["ptx"]
+    ptx = layout.compile_forward_scan(layout.ALIGNED, fixed).asm["ptx"]
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "scan.ptx")
         with open(path, "w") as f:
