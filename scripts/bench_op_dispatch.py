@@ -41,7 +41,7 @@ def main() -> None:
 
     B, T, C = 2, 9, 16
     h, res, w = torch.randn(B, T, C), torch.randn(B, T, C), torch.randn(C)
-    out = (torch.empty(B * T, C), torch.empty(B * T, C))
+    out = (torch.empty(B, T, C), torch.empty(B, T, C))
     tn.add_rmsnorm_fwd = lambda *args: out
     norm_args = (h, res, w, 1e-5)
     slot, owner = torch.zeros(B, T, dtype=torch.int32), torch.zeros(B, T - 3, dtype=torch.int32)

@@ -31,14 +31,17 @@ ONCE_CFG = dict(max_tokens=2 * MAX_SOURCES + 1, num_warps=8, tile=8192)
 
 
 @triton.jit
-def _once_kernel(m_ptr, size_ptr, score_ptr, x_ptr, y_ptr, no_ptr, ro_ptr, nw_ptr, ns_ptr, int_ptr, w_ptr,
+def _once_kernel(m_ptr, size_ptr, score_ptr, x_ptr, y_ptr, no_ptr, ro_ptr, nw_ptr, ns_ptr,
                  T, C, CM, cls_idx, new_cls, r, out_len, sxb, sxt, eps,
                  HAS_SIZE: tl.constexpr, MERGE: tl.constexpr, IEEE: tl.constexpr, SCORE: tl.constexpr,
                  BS: tl.constexpr, BK: tl.constexpr, FEW: tl.constexpr, BJ: tl.constexpr, BC: tl.constexpr):
-    """Image ``b``: its plan (``int_ptr``: slot, owner, first, nsrc and src rows of every image; ``w_ptr``: token
-    weights; ``ns_ptr``: the new sizes, an output), then every output row of the merge + add + norm."""
+    """Image ``b``: its plan, then every output row of the merge + add + norm. ``ns_ptr`` heads one fp32 buffer: the
+    new sizes (an output), then the token weights, then the int32 slot, owner, first, nsrc and src rows of every
+    image."""
     b = tl.program_id(0).to(tl.int64)
     P = tl.num_programs(0)
+    w_ptr = ns_ptr + P * out_len
+    int_ptr = (w_ptr + P * T).to(tl.pointer_type(tl.int32), bitcast=True)
     owner_ptr = int_ptr + P * T
     first_ptr = owner_ptr + P * out_len
     nsrc_ptr = first_ptr + P * out_len
@@ -77,17 +80,23 @@ def plan_add_norm(metric: Tensor, x: Tensor, y: Tensor, weight: Tensor, eps: flo
     dev = x.device
     normed = torch.empty(B, out_len, C, device=dev, dtype=x.dtype)
     res = torch.empty(B, out_len, C, device=dev, dtype=torch.float32)
-    new_size = torch.empty(B, out_len, 1, device=dev, dtype=torch.float32)
-    ints = torch.empty(B * (T + 3 * out_len + max(r, 1)), device=dev, dtype=torch.int32)
-    w = torch.empty(B, T, device=dev, dtype=torch.float32)
-    score = torch.rand(B, T // 2, device=dev) if mode == "prune-random" else w
-    sz = size.reshape(B, T).contiguous().float() if size is not None else w
+    # one allocation for the sizes and the plan's scratch (int32 rows share the fp32 element size)
+    scratch = torch.empty(B * (2 * T + 4 * out_len + max(r, 1)), device=dev, dtype=torch.float32)
+    new_size = scratch.as_strided((B, out_len, 1), (out_len, 1, 1))
+    score = torch.rand(B, T // 2, device=dev) if mode == "prune-random" else scratch
     bc = next_pow2(C)
     if B:
-        launch(_once_kernel, (B,), metric, sz, score, x, y, normed, res, weight, new_size, ints, w,
+        launch(_once_kernel, (B,), metric, _flat_sizes(size, B, T, scratch), score, x, y, normed, res, weight, scratch,
                T, C, metric.shape[2], cls_index, new_cls, r, out_len, metric.stride(0), metric.stride(1), float(eps),
                HAS_SIZE=size is not None, MERGE=mode == "merge", IEEE=metric.dtype == torch.float32,
                SCORE=SCORES[mode], BS=max(16, next_pow2(T // 2)), BK=32 if metric.shape[2] <= 32 else 64,
                FEW=r <= merge_book.BOOK_CFG["few_r"], BJ=max(1, min(64, ONCE_CFG["tile"] // bc)), BC=bc,
                num_warps=ONCE_CFG["num_warps"])
     return normed, res, new_size, new_cls
+
+
+def _flat_sizes(size: Optional[Tensor], B: int, T: int, dummy: Tensor) -> Tensor:
+    """Token sizes as contiguous fp32 (batch, T) memory, or ``dummy`` without sizes; no call where they already are."""
+    if size is None:
+        return dummy
+    return size if size.dtype == torch.float32 and size.is_contiguous() else size.reshape(B, T).contiguous().float()

@@ -62,17 +62,18 @@ def _launch_cfg(D):
 
 def add_rmsnorm_fwd(hidden: Tensor, residual: Optional[Tensor], weight: Tensor,
                     eps: float) -> tuple[Tensor, Tensor]:
-    """``(normed (rows, D) in hidden's dtype, residual_out (rows, D) fp32)``, rows = all but the last dim."""
+    """``(normed in hidden's dtype, residual_out fp32)``, both in ``hidden``'s shape; the kernel sees rows of the last
+    dim. No reshapes: an eager block's inference runs this once, and its host time is the block's."""
     D = hidden.shape[-1]
-    h2 = hidden.reshape(-1, D).contiguous()
-    r2 = residual.reshape(-1, D).contiguous() if residual is not None else None
-    rows = h2.shape[0]
-    normed = torch.empty_like(h2)
-    res_out = torch.empty(rows, D, device=hidden.device, dtype=torch.float32)
+    hidden = hidden.contiguous()
+    residual = residual.contiguous() if residual is not None else None
+    rows = hidden.numel() // D if D else 0
+    normed = torch.empty_like(hidden)
+    res_out = torch.empty(hidden.shape, device=hidden.device, dtype=torch.float32)
     BLOCK, nw = _launch_cfg(D)
     if rows:
-        launch(_add_rmsnorm_fwd_kernel, (rows,), h2, r2 if r2 is not None else h2, weight, normed, res_out, D,
-               float(eps), HAS_RES=r2 is not None, BLOCK=BLOCK, num_warps=nw)
+        launch(_add_rmsnorm_fwd_kernel, (rows,), hidden, residual if residual is not None else hidden, weight, normed,
+               res_out, D, float(eps), HAS_RES=residual is not None, BLOCK=BLOCK, num_warps=nw)
     return normed, res_out
 
 
@@ -98,7 +99,7 @@ class _AddRMSNormFn(torch.autograd.Function):
         ctx.save_for_backward(res_out, weight)
         ctx.eps = eps
         ctx.meta = (hidden.shape, hidden.dtype, None if residual is None else residual.dtype)
-        return normed.view(hidden.shape), res_out.view(hidden.shape)
+        return normed, res_out
 
     @staticmethod
     def backward(ctx, g_normed, g_res):
@@ -106,7 +107,7 @@ class _AddRMSNormFn(torch.autograd.Function):
         shape, hdt, rdt = ctx.meta
         if g_normed is None:
             g_normed = torch.zeros(shape, device=res_out.device, dtype=hdt)
-        dx, dw = add_rmsnorm_bwd(g_normed, g_res, res_out, weight, ctx.eps)
+        dx, dw = add_rmsnorm_bwd(g_normed, g_res, res_out.reshape(-1, res_out.shape[-1]), weight, ctx.eps)
         dh = dx.to(hdt).view(shape)
         # a separate buffer: autograd may keep dh as hidden.grad and accumulate into it in place
         dr = dx.to(rdt, copy=True).view(shape) if rdt is not None else None
@@ -116,8 +117,7 @@ class _AddRMSNormFn(torch.autograd.Function):
 def add_rmsnorm_plain(hidden: Tensor, residual: Optional[Tensor], weight: Tensor,
                       eps: float) -> tuple[Tensor, Tensor]:
     """:func:`add_rmsnorm` without autograd, both outputs in ``hidden``'s shape."""
-    normed, res = add_rmsnorm_fwd(hidden, residual, weight, eps)
-    return normed.view(hidden.shape), res.view(hidden.shape)
+    return add_rmsnorm_fwd(hidden, residual, weight, eps)
 
 
 def add_rmsnorm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps: float = 1e-5):
