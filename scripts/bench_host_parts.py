@@ -8,6 +8,7 @@ call; prints a table, asserts nothing.
     PYTHONPATH=src python scripts/bench_host_parts.py [--model vim_tiny_patch16_224] [--r 5]
     TRITON_INTERPRET=1 PYTHONPATH=src python scripts/bench_host_parts.py --forward   # whole forwards, r=0 and r
     PYTHONPATH=src python scripts/bench_host_parts.py --launch    # the launch cache's key and its cached path
+    TRITON_INTERPRET=1 PYTHONPATH=src python scripts/bench_host_parts.py --count-ops --batch 2   # ATen calls, by op
     PYTHONPATH=src python scripts/bench_host_parts.py --device cuda --batch 128   # the parts on a GPU host's allocator
 
 On a GPU host, ``--device cuda`` times the merge block's parts with CUDA tensors (launches still stubbed), beside
@@ -50,6 +51,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--forward", action="store_true", help="time whole forwards (needs TRITON_INTERPRET=1)")
     ap.add_argument("--launch", action="store_true", help="time the launch cache's key and cached path")
+    ap.add_argument("--count-ops", action="store_true", help="count ATen calls per forward (needs TRITON_INTERPRET=1)")
     ap.add_argument("--device", default="cpu", help="where the parts' tensors live (cuda: a GPU host's allocator)")
     ap.add_argument("--batch", type=int, default=1)
     args = ap.parse_args(argv)
@@ -57,6 +59,8 @@ def main(argv=None) -> int:
         return _forwards(args)
     if args.launch:
         return _launch_parts(args)
+    if args.count_ops:
+        return _op_counts(args)
     import triton
 
     from rmeeto.ops import dispatch
@@ -184,8 +188,8 @@ def _launch_parts(args) -> int:
     return 0
 
 
-def _forwards(args) -> int:
-    """Host ms per eager forward on the Triton path with every launch a no-op, r=0 against ``args.r``."""
+def _stubbed_models(args) -> dict:
+    """Vim models of width 16 on the Triton path with every launch a no-op, unmerged and at ``args.r``."""
     from rmeeto.models import vim
     from rmeeto.ops import dispatch
     from rmeeto.ops.triton import bimamba, library, merge, merge_once, merge_tiled, norm, scan, scan_chunk
@@ -199,12 +203,51 @@ def _forwards(args) -> int:
         m = rmeeto.create_model(args.model, embed_dim=16).eval()
         m.backend, m.merge_impl = "triton", "triton"
         models[r] = rmeeto.patch(m, r=r) if r else m
+    return models
+
+
+def _forwards(args) -> int:
+    """Host ms per eager forward on the Triton path with every launch a no-op, r=0 against ``args.r``."""
+    models = _stubbed_models(args)
     x = torch.randn(1, *models[0].input_shape)
     print(f"{args.model} (width 16), batch 1, torch {torch.__version__}; host ms per forward, launches stubbed")
     with torch.inference_mode():
         for rnd in range(3):
             row = {r: _us(lambda: m(x), 10, args.repeat) / 1e3 for r, m in models.items()}
             print(f"round {rnd}: " + ", ".join(f"r={r} {ms:.2f}" for r, ms in row.items()))
+    return 0
+
+
+def _op_counts(args) -> int:
+    """ATen calls per eager forward on the Triton path (launches no-ops), by op, r=0 against ``args.r``: the
+    allocations among them cost a GPU host's allocator more than this CPU's."""
+    from collections import Counter
+
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class _Count(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: Counter = Counter()
+
+        def __torch_dispatch__(self, func, types, a=(), kw=None):
+            self.calls[str(func.overloadpacket)] += 1
+            return func(*a, **(kw or {}))
+
+    models = _stubbed_models(args)
+    x = torch.randn(args.batch, *models[0].input_shape)
+    counts = {}
+    with torch.inference_mode():
+        for r, m in models.items():
+            m(x)
+            with _Count() as c:
+                m(x)
+            counts[r] = c.calls
+    print(f"{args.model} (width 16), batch {args.batch}, torch {torch.__version__}; ATen calls per forward")
+    print(f"{'op':32s} " + " ".join(f"{'r=' + str(r):>7s}" for r in counts))
+    for op in sorted(set().union(*counts.values())):
+        print(f"{op:32s} " + " ".join(f"{c[op]:7d}" for c in counts.values()))
+    print(f"{'total':32s} " + " ".join(f"{sum(c.values()):7d}" for c in counts.values()))
     return 0
 
 
