@@ -32,9 +32,11 @@ import argparse
 import contextlib
 import statistics
 import timeit
+from collections import Counter
 from typing import Callable, Iterator, Optional
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import rmeeto
 
@@ -188,61 +190,81 @@ def _launch_parts(args) -> int:
     return 0
 
 
-def _stubbed_models(args) -> dict:
-    """Vim models of width 16 on the Triton path with every launch a no-op, unmerged and at ``args.r``."""
+@contextlib.contextmanager
+def stubbed_triton_path() -> Iterator[None]:
+    """Within: models whose ``backend`` and ``merge_impl`` are ``"triton"`` take the Triton path on any device, as on
+    CUDA, and every kernel launch is a no-op."""
+    from unittest import mock
+
     from rmeeto.models import vim
     from rmeeto.ops import dispatch
     from rmeeto.ops.triton import bimamba, library, merge, merge_once, merge_tiled, norm, scan, scan_chunk
 
-    for mod in (bimamba, merge, merge_once, merge_tiled, norm, scan, scan_chunk):
-        mod.launch = lambda *a, **k: None
-    dispatch.available_backends = lambda device_type="cpu": ["ref", "torch", "triton"]
-    vim.add_norm = lambda h, r, w, eps, backend=None: library.add_rmsnorm(h, r, w, eps)  # as on CUDA
+    with contextlib.ExitStack() as stack:
+        for mod in (bimamba, merge, merge_once, merge_tiled, norm, scan, scan_chunk):
+            stack.enter_context(mock.patch.object(mod, "launch", lambda *a, **k: None))
+        stack.enter_context(mock.patch.object(dispatch, "available_backends",
+                                              lambda device_type="cpu": ["ref", "torch", "triton"]))
+        stack.enter_context(mock.patch.object(  # the add + norm of CUDA
+            vim, "add_norm", lambda h, r, w, eps, backend=None: library.add_rmsnorm(h, r, w, eps)))
+        yield
+
+
+def stubbed_models(name: str, r: int) -> dict:
+    """Vim models of width 16 set for the Triton path (see :func:`stubbed_triton_path`), unmerged and at ``r``."""
     models = {}
-    for r in (0, args.r):
-        m = rmeeto.create_model(args.model, embed_dim=16).eval()
+    for rr in (0, r):
+        m = rmeeto.create_model(name, embed_dim=16).eval()
         m.backend, m.merge_impl = "triton", "triton"
-        models[r] = rmeeto.patch(m, r=r) if r else m
+        models[rr] = rmeeto.patch(m, r=rr) if rr else m
     return models
+
+
+class CountOps(TorchDispatchMode):
+    """A dispatch mode that counts ATen calls by op (``self.calls``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: Counter = Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.calls[str(func.overloadpacket)] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def op_counts(name: str, r: int, batch: int) -> dict:
+    """ATen calls by op of one eager forward (after a first one), unmerged and at ``r``; within
+    :func:`stubbed_triton_path` for the Triton path."""
+    models = stubbed_models(name, r)
+    x = torch.randn(batch, *models[0].input_shape)
+    counts = {}
+    with torch.inference_mode():
+        for rr, m in models.items():
+            m(x)
+            with CountOps() as c:
+                m(x)
+            counts[rr] = c.calls
+    return counts
 
 
 def _forwards(args) -> int:
     """Host ms per eager forward on the Triton path with every launch a no-op, r=0 against ``args.r``."""
-    models = _stubbed_models(args)
-    x = torch.randn(1, *models[0].input_shape)
-    print(f"{args.model} (width 16), batch 1, torch {torch.__version__}; host ms per forward, launches stubbed")
-    with torch.inference_mode():
-        for rnd in range(3):
-            row = {r: _us(lambda: m(x), 10, args.repeat) / 1e3 for r, m in models.items()}
-            print(f"round {rnd}: " + ", ".join(f"r={r} {ms:.2f}" for r, ms in row.items()))
+    with stubbed_triton_path():
+        models = stubbed_models(args.model, args.r)
+        x = torch.randn(1, *models[0].input_shape)
+        print(f"{args.model} (width 16), batch 1, torch {torch.__version__}; host ms per forward, launches stubbed")
+        with torch.inference_mode():
+            for rnd in range(3):
+                row = {r: _us(lambda: m(x), 10, args.repeat) / 1e3 for r, m in models.items()}
+                print(f"round {rnd}: " + ", ".join(f"r={r} {ms:.2f}" for r, ms in row.items()))
     return 0
 
 
 def _op_counts(args) -> int:
-    """ATen calls per eager forward on the Triton path (launches no-ops), by op, r=0 against ``args.r``: the
-    allocations among them cost a GPU host's allocator more than this CPU's."""
-    from collections import Counter
-
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class _Count(TorchDispatchMode):
-        def __init__(self) -> None:
-            super().__init__()
-            self.calls: Counter = Counter()
-
-        def __torch_dispatch__(self, func, types, a=(), kw=None):
-            self.calls[str(func.overloadpacket)] += 1
-            return func(*a, **(kw or {}))
-
-    models = _stubbed_models(args)
-    x = torch.randn(args.batch, *models[0].input_shape)
-    counts = {}
-    with torch.inference_mode():
-        for r, m in models.items():
-            m(x)
-            with _Count() as c:
-                m(x)
-            counts[r] = c.calls
+    """Prints :func:`op_counts` on the Triton path: the allocations among the calls cost a GPU host's allocator more
+    than this CPU's."""
+    with stubbed_triton_path():
+        counts = op_counts(args.model, args.r, args.batch)
     print(f"{args.model} (width 16), batch {args.batch}, torch {torch.__version__}; ATen calls per forward")
     print(f"{'op':32s} " + " ".join(f"{'r=' + str(r):>7s}" for r in counts))
     for op in sorted(set().union(*counts.values())):
