@@ -78,70 +78,89 @@ def _scores(metric: Tensor, distance: str) -> tuple[Tensor, Tensor]:
     return scores.max(dim=-1)
 
 
+def _source_scores(m: Tensor, mode: str, distance: str,
+                   generator: Optional[torch.Generator]) -> tuple[Tensor, Tensor]:
+    """Each source's score (higher goes first) and its best destination (0 where pruning needs none)."""
+    if mode in ("merge", "prune"):
+        return _scores(m, distance)
+    b, s = m.shape[0], (m.shape[1] + 1) // 2
+    if mode == "prune-random":
+        best = torch.rand(b, s, device=m.device, generator=generator)
+    else:  # prune-norm: the lowest-norm sources go first
+        best = -m[:, ::2].norm(dim=-1)
+    return best, torch.zeros(b, s, dtype=torch.long, device=m.device)
+
+
+def _kept_order_slots(src: Tensor, keep_idx: Tensor, cls_index: ClsIndex, cls: str,
+                      new_cls: Optional[ClsIndex]) -> tuple[Tensor, ClsIndex]:
+    """``order="keep"``: the output place of every non-class token (sources' places to be set), and the class
+    token's new index."""
+    b, n = keep_idx.shape
+    kept = torch.ones(b, n, dtype=torch.bool, device=src.device)
+    kept.scatter_(1, 2 * src, False)
+    rank = kept.long().cumsum(1) - 1  # place among the surviving non-class tokens
+    if cls == "spatial":
+        new_cls = (kept & (keep_idx < _as_col(cls_index, b, src.device))).sum(1)
+    return rank + (rank >= _as_col(new_cls, b, src.device)), new_cls
+
+
+def _shuffled_order_slots(unm: Tensor, n: int, new_cls: ClsIndex) -> Tensor:
+    """``order="shuffle"``: unmerged sources by descending score, then every destination, the class token among the
+    sources."""
+    b, dev = unm.shape[0], unm.device
+    s, kept_src = (n + 1) // 2, unm.shape[1]
+    nc_slot = torch.empty(b, n, dtype=torch.long, device=dev)
+    k = torch.arange(kept_src, device=dev).expand(b, -1)
+    nc_slot.scatter_(1, 2 * unm, k + (k >= _as_col(new_cls, b, dev)))
+    nc_slot[:, 1::2] = (kept_src + 1 + torch.arange(n - s, device=dev)).expand(b, -1)
+    return nc_slot
+
+
+def _proportional_cls(cls_index: ClsIndex, t: int, s: int, r: int, order: str) -> ClsIndex:
+    """The published rule: ``floor(i * (base - r) / base)``, base = all tokens (``keep``) or the sources
+    (``shuffle``, where it cannot go past the unmerged sources it is inserted among)."""
+    base = t if order == "keep" else s
+    new_cls = cls_index * (base - r) // base
+    if order == "shuffle":
+        new_cls = min(new_cls, s - r) if isinstance(new_cls, int) else new_cls.clamp_max(s - r)
+    return new_cls
+
+
 @torch.no_grad()
 def plan_merge(metric: Tensor, r: int, cls_index: ClsIndex, mode: str = "merge", order: str = "keep",
                distance: str = "cosine", cls: str = "proportional",
                generator: Optional[torch.Generator] = None) -> Optional[MergePlan]:
-    """Plan one reduction step from ``metric`` (batch, T, C); ``None`` when nothing merges."""
+    """Plan one reduction step from ``metric`` (batch, T, C); ``None`` when nothing merges. (``cls="spatial"`` is
+    only defined for the kept order; :func:`rmeeto.patch` checks that.)"""
     b, t, _ = metric.shape
     r = min(r, max_r(t))
     if r <= 0:
         return None
     dev = metric.device
     keep_idx = _without_cls(b, t, cls_index, dev)  # (b, n)
-    m = _up(metric).gather(1, keep_idx[..., None].expand(-1, -1, metric.shape[-1]))
-    n = t - 1
-    s = (n + 1) // 2  # sources: even positions
-    if mode in ("merge", "prune"):
-        best, best_dst = _scores(m, distance)
-    elif mode == "prune-random":
-        best = torch.rand(b, s, device=dev, generator=generator)
-        best_dst = torch.zeros(b, s, dtype=torch.long, device=dev)
-    else:  # prune-norm: the lowest-norm sources go first
-        best = -m[:, ::2].norm(dim=-1)
-        best_dst = torch.zeros(b, s, dtype=torch.long, device=dev)
+    n, s = t - 1, t // 2  # s sources: the even non-class positions
+    best, best_dst = _source_scores(_rows(_up(metric), keep_idx), mode, distance, generator)
     edge = best.argsort(dim=-1, descending=True, stable=True)
     src, unm = edge[:, :r], edge[:, r:]
-    dst = best_dst.gather(1, src)
     out_len = t - r
-
-    # New class-token place ("spatial" is only defined for kept order; patch() checks that).
-    if cls == "proportional":
-        base = t if order == "keep" else s
-        new_cls = cls_index * (base - r) // base
-        if order == "shuffle":  # it cannot go past the unmerged sources it is inserted among
-            new_cls = min(new_cls, s - r) if isinstance(new_cls, int) else new_cls.clamp_max(s - r)
+    new_cls = _proportional_cls(cls_index, t, s, r, order) if cls == "proportional" else None
     if order == "keep":
-        kept = torch.ones(b, n, dtype=torch.bool, device=dev)
-        kept.scatter_(1, 2 * src, False)
-        rank = kept.long().cumsum(1) - 1  # place among the surviving non-class tokens
-        if cls == "spatial":
-            new_cls = (kept & (keep_idx < _as_col(cls_index, b, dev))).sum(1)
-        nc_slot = rank + (rank >= _as_col(new_cls, b, dev))
+        nc_slot, new_cls = _kept_order_slots(src, keep_idx, cls_index, cls, new_cls)
     else:
-        nc_slot = torch.empty(b, n, dtype=torch.long, device=dev)
-        k = torch.arange(s - r, device=dev).expand(b, -1)
-        nc_slot.scatter_(1, 2 * unm, k + (k >= _as_col(new_cls, b, dev)))
-        j = torch.arange(n - s, device=dev)
-        nc_slot[:, 1::2] = (s - r + 1 + j).expand(b, -1)
+        nc_slot = _shuffled_order_slots(unm, n, new_cls)
     # Merged sources follow their destination; pruned ones go to the overflow slot.
-    if mode == "merge":
-        moved = nc_slot.gather(1, 2 * dst + 1)
-    else:
-        moved = torch.full_like(src, out_len)
+    moved = nc_slot.gather(1, 2 * best_dst.gather(1, src) + 1) if mode == "merge" else torch.full_like(src, out_len)
     nc_slot.scatter_(1, 2 * src, moved)
 
     slot = torch.empty(b, t, dtype=torch.long, device=dev)
     slot.scatter_(1, keep_idx, nc_slot)
-    cls_col = _as_col(cls_index, b, dev)
-    slot.scatter_(1, cls_col, _as_col(new_cls, b, dev))
+    slot.scatter_(1, _as_col(cls_index, b, dev), _as_col(new_cls, b, dev))
     src_full = keep_idx.gather(1, 2 * src)
-    src_slot = slot.gather(1, src_full)
     # Owners: the non-source tokens fill the slots 0..out_len-1 exactly once; sending the sources to
     # the spare slot out_len and sorting by slot lists the owners in output order (deterministic).
     owner = slot.scatter(1, src_full, out_len).argsort(dim=1, stable=True)[:, :out_len]
     return MergePlan(slot=slot, out_len=out_len, cls_index=new_cls, owner=owner, src=src_full,
-                     src_slot=src_slot, merged=mode == "merge")
+                     src_slot=slot.gather(1, src_full), merged=mode == "merge")
 
 
 def _up(x: Tensor) -> Tensor:
