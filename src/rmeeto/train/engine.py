@@ -187,22 +187,14 @@ def _train(args: TrainConfig, info: DistInfo, model: Optional[nn.Module] = None,
         return ck.get("summary") or {}
     if ck is not None:
         check_layout(ck, resume_path, info, bs)
-    try:
-        kill_at = faults.kill_step(info.rank, resumed=ck is not None)
-    except ValueError as e:
-        raise TrainError(str(e)) from e
+    kill_at = _kill_step(info, resumed=ck is not None)
     seed_everything(args.seed)
 
     if model is None:
         model = build_model(args, drop_path=args.drop_path)
     data = build_data(args, info, model, bs, accum, datasets)
     summary, eval_seconds = _patch_and_score(args, info, model, ck, data, dtype, global_batch, lr)
-    teacher = None
-    if args.distill:
-        teacher = build_model(args, teacher=True)  # the unmerged pretrained model, built from the settings
-        unpatch(teacher)
-        teacher.to(dev).eval().requires_grad_(False)
-        data.criterion = DistillationLoss(data.criterion, teacher, args.distill_alpha, args.distill_tau)
+    teacher = _distill_from_teacher(args, data, dev) if args.distill else None
     opt = build_optim(args, model, dev, dtype, lr, data.sampler.num_batches // accum)
     prog = _Progress(t_start=t_start, summary=summary, eval_seconds=eval_seconds)
     if ck is not None:
@@ -227,6 +219,24 @@ def _train(args: TrainConfig, info: DistInfo, model: Optional[nn.Module] = None,
     prog.last_ckpt_time = time.time()
     _loop(run, prog)
     return prog.summary
+
+
+def _kill_step(info: DistInfo, resumed: bool) -> Optional[int]:
+    """The step at which a fault-injection test asks this rank to die (see :mod:`.faults`), if any."""
+    try:
+        return faults.kill_step(info.rank, resumed=resumed)
+    except ValueError as e:
+        raise TrainError(str(e)) from e
+
+
+def _distill_from_teacher(args: TrainConfig, data: Any, dev: torch.device) -> nn.Module:
+    """The unmerged pretrained model, built from the settings and frozen; ``data.criterion`` becomes the distillation
+    loss against it."""
+    teacher = build_model(args, teacher=True)
+    unpatch(teacher)
+    teacher.to(dev).eval().requires_grad_(False)
+    data.criterion = DistillationLoss(data.criterion, teacher, args.distill_alpha, args.distill_tau)
+    return teacher
 
 
 def _default_bar(cfg: TrainConfig) -> Optional[Callable[..., Any]]:

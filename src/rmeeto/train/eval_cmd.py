@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from typing import Optional
 
 import torch
 
@@ -18,6 +19,7 @@ from .build import build_model, require_vim
 from .engine import run_command
 from .errors import TrainError
 from .evaluate import amp_dtype, evaluate
+from .state import atomic_write_text
 from .video import skipped_videos, video_options
 
 
@@ -53,47 +55,64 @@ def _eval(args: EvalConfig, info: DistInfo) -> int:
     loaded = patch_settings(model)
     results = []
     for setting in eval_settings(args):
-        unpatch(model)
-        use = loaded if setting is None else setting
-        if use:
-            require_vim(model, args.model)
-            try:
-                patch(model, **use)
-            except (ValueError, TypeError) as e:
-                raise TrainError(f"cannot patch with {use}: {e}") from e
+        use = _repatch(model, args, loaded if setting is None else setting)
         t0 = time.time()
         stats = evaluate(model, loader, info, dtype, pipe, args.view_average)
         stats.update(skipped_videos(info, ds))
-        res = {"patch": patch_settings(model), "r": (use or {}).get("r", 0),
-               "ratio_arg": (use or {}).get("ratio"), **stats, "eval_seconds": time.time() - t0}
-        try:
-            res["reduction_ratio"] = float(reduction_ratio(model))
-        except Exception:
-            res["reduction_ratio"] = None
-        try:
-            res["gflops"] = float(gflops(model))
-        except Exception:
-            res["gflops"] = None
+        res = {"patch": patch_settings(model), "r": (use or {}).get("r", 0), "ratio_arg": (use or {}).get("ratio"),
+               **stats, "eval_seconds": time.time() - t0, **_cost(model)}
         if args.throughput:
             res.update(_throughput(model, args, dev, dtype))
         results.append(res)
         if info.is_main:
-            tp = f"  {res['images_per_s']:.1f} im/s" if args.throughput else ""
-            tp += " (host-bound)" if args.throughput and host_bound(res) else ""
-            rr = f"{res['reduction_ratio']:.3f}" if res["reduction_ratio"] is not None else "n/a"
-            print(f"r={res['r']!s:>4} ratio={rr}  top-1 {stats['top1']:.2f}  top-5 {stats['top5']:.2f}  "
-                  f"(n={stats['n']}){tp}", flush=True)
+            _print_row(res, args.throughput)
     if info.is_main and (args.output or len(results) > 1):
-        out = args.output or "runs/eval"
-        os.makedirs(out, exist_ok=True)
-        with open(os.path.join(out, "eval.json"), "w") as f:
-            views = {"test_views": args.test_views, "view_average": args.view_average} if args.dataset == "video" else {}
-            json.dump({"model": args.model, "pretrained": args.pretrained, "device": str(dev),
-                       "world_size": info.world_size, **views, "results": results}, f, indent=2)
-        if len(results) > 1:
-            plot_curve(results, os.path.join(out, "eval.png"), title=args.model)
-        print(f"wrote {os.path.join(out, 'eval.json')}" + (" and eval.png" if len(results) > 1 else ""))
+        _write_results(args, info, results)
     return 0
+
+
+def _repatch(model, args: EvalConfig, use: Optional[dict]) -> Optional[dict]:
+    """``model`` unpatched, then patched with ``use`` (the checkpoint's own setting or one asked for); returns ``use``."""
+    unpatch(model)
+    if use:
+        require_vim(model, args.model)
+        try:
+            patch(model, **use)
+        except (ValueError, TypeError) as e:
+            raise TrainError(f"cannot patch with {use}: {e}") from e
+    return use
+
+
+def _cost(model) -> dict:
+    """``reduction_ratio`` and ``gflops`` of the patched model, None where a model cannot tell."""
+    out = {}
+    for name, fn in (("reduction_ratio", reduction_ratio), ("gflops", gflops)):
+        try:
+            out[name] = float(fn(model))
+        except Exception:  # noqa: BLE001 - a model family without a FLOPs count still gets its accuracy
+            out[name] = None
+    return out
+
+
+def _print_row(res: dict, throughput: bool) -> None:
+    tp = f"  {res['images_per_s']:.1f} im/s" if throughput else ""
+    tp += " (host-bound)" if throughput and host_bound(res) else ""
+    rr = f"{res['reduction_ratio']:.3f}" if res["reduction_ratio"] is not None else "n/a"
+    print(f"r={res['r']!s:>4} ratio={rr}  top-1 {res['top1']:.2f}  top-5 {res['top5']:.2f}  (n={res['n']}){tp}",
+          flush=True)
+
+
+def _write_results(args: EvalConfig, info: DistInfo, results: list[dict]) -> None:
+    """``eval.json`` (written atomically) and, for several settings, ``eval.png`` under ``--output``."""
+    out = args.output or "runs/eval"
+    os.makedirs(out, exist_ok=True)
+    views = {"test_views": args.test_views, "view_average": args.view_average} if args.dataset == "video" else {}
+    atomic_write_text(os.path.join(out, "eval.json"), json.dumps(
+        {"model": args.model, "pretrained": args.pretrained, "device": str(info.device),
+         "world_size": info.world_size, **views, "results": results}, indent=2))
+    if len(results) > 1:
+        plot_curve(results, os.path.join(out, "eval.png"), title=args.model)
+    print(f"wrote {os.path.join(out, 'eval.json')}" + (" and eval.png" if len(results) > 1 else ""))
 
 
 def plot_curve(results: list[dict], path: str, title: str = "") -> None:
