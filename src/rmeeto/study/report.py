@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import statistics
 from pathlib import Path
+from typing import Optional
 
 from .recipes import RECIPE_CONTROLS, RECIPES, choose_recipe, recipe_files
 from .results import load_stage
@@ -14,57 +15,72 @@ def _fmt(v, spec=".2f"):
 
 
 def _plots(out: Path, free, vit, retrain, recipe: str = "base") -> list[str]:
+    """The PNGs the stage files allow; returns their file names."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     made = []
     if free:
-        rows = free["rows"]
-        base = rows[0]["top1"]
-        fig, ax = plt.subplots(figsize=(5.5, 3.6))
-        for mode in ("merge", "prune", "prune-random", "prune-norm", "merge-shuffle"):
-            rs = [r for r in rows if r["mode"] == mode]
-            ax.plot([0] + [r["ratio"] for r in rs], [base] + [r["top1"] for r in rs], "o-", label=f"Vim {mode}")
-        if vit:
-            v0 = [r for r in vit["rows"] if r["mode"] == "none"][0]["top1"]
-            for mode, style in (("merge", "s--"), ("prune", "^--")):
-                rs = [r for r in vit["rows"] if r["mode"] == mode]
-                ax.plot([0] + [r["ratio"] for r in rs], [v0] + [r["top1"] for r in rs], style, label=f"ViT {mode}")
-        made.append(_finish(fig, ax, "reduction ratio", "top-1 (%), no re-training", out / "training_free.png", 6))
-        pts = [r for r in rows if r["im_per_s"]]
-        if pts:
-            fig, ax = plt.subplots(figsize=(5.5, 3.6))
-            for mode in ("none", "merge", "prune"):
-                rs = [r for r in pts if r["mode"] == mode]
-                ax.plot([r["im_per_s"] for r in rs], [r["top1"] for r in rs], "o", label=mode)
-            if retrain:
-                for name, s in retrain.items():
-                    if name.startswith("merge-") and "distill" not in name and name.endswith("3ep"):
-                        sp = [r for r in pts if r["mode"] == "merge" and abs(r["target_ratio"] - 0.31) < 1e-6]
-                        if sp:
-                            ax.plot(sp[0]["im_per_s"], s["epochs"][-1]["top1"], "*", ms=12, label="merge 0.31 + 3 ep")
-            made.append(_finish(fig, ax, "images / s (batch 128, fp16)", "top-1 (%)", out / "accuracy_vs_speed.png"))
+        made.append(_plot_training_free(out, free, vit))
+        if any(r["im_per_s"] for r in free["rows"]):
+            made.append(_plot_speed(out, free, retrain))
     if retrain:
-        fig, ax = plt.subplots(figsize=(5.5, 3.6))
-        longest: dict = {}  # each kind of run (mode, distillation) by its longest budget
-        for name, s in retrain.items():
-            if _seedless(name) != name or "-ratio" in name:  # seed repeats and other ratios: tables only
-                continue
-            kind = name.rsplit("-", 1)[0]
-            if kind not in longest or len(s["epochs"]) > len(longest[kind]["epochs"]):
-                longest[kind] = s
-        for kind, s in sorted(longest.items()):
-            ax.plot([e["epoch"] for e in s["epochs"]], [e["top1"] for e in s["epochs"]], "o-",
-                    label=f"{kind} ({len(s['epochs'])} ep)")
-        if free:
-            ax.axhline(free["rows"][0]["top1"], color="gray", ls=":", label="unmerged")
-            ax.axhline(free["rows"][0]["top1"] - 0.3, color="red", ls=":", lw=0.8, label="unmerged - 0.3 (target)")
-        ax.set_title(f"re-training at ratio 0.31, recipe {recipe}", fontsize=9)
-        made.append(_finish(fig, ax, "re-training epoch (longest run of each kind)", "top-1 (%)",
-                            out / "retraining.png"))
+        made.append(_plot_retraining(out, free, retrain, recipe))
     return made
+
+
+def _plot_training_free(out: Path, free: dict, vit: Optional[dict]) -> str:
+    import matplotlib.pyplot as plt
+
+    rows = free["rows"]
+    base = rows[0]["top1"]
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for mode in ("merge", "prune", "prune-random", "prune-norm", "merge-shuffle"):
+        rs = [r for r in rows if r["mode"] == mode]
+        ax.plot([0] + [r["ratio"] for r in rs], [base] + [r["top1"] for r in rs], "o-", label=f"Vim {mode}")
+    if vit:
+        v0 = [r for r in vit["rows"] if r["mode"] == "none"][0]["top1"]
+        for mode, style in (("merge", "s--"), ("prune", "^--")):
+            rs = [r for r in vit["rows"] if r["mode"] == mode]
+            ax.plot([0] + [r["ratio"] for r in rs], [v0] + [r["top1"] for r in rs], style, label=f"ViT {mode}")
+    return _finish(fig, ax, "reduction ratio", "top-1 (%), no re-training", out / "training_free.png", 6)
+
+
+def _plot_speed(out: Path, free: dict, retrain: Optional[dict]) -> str:
+    import matplotlib.pyplot as plt
+
+    pts = [r for r in free["rows"] if r["im_per_s"]]
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for mode in ("none", "merge", "prune"):
+        rs = [r for r in pts if r["mode"] == mode]
+        ax.plot([r["im_per_s"] for r in rs], [r["top1"] for r in rs], "o", label=mode)
+    sp = [r for r in pts if r["mode"] == "merge" and abs(r["target_ratio"] - 0.31) < 1e-6]
+    for name, s in (retrain or {}).items():
+        if sp and name.startswith("merge-") and "distill" not in name and name.endswith("3ep"):
+            ax.plot(sp[0]["im_per_s"], s["epochs"][-1]["top1"], "*", ms=12, label="merge 0.31 + 3 ep")
+    return _finish(fig, ax, "images / s (batch 128, fp16)", "top-1 (%)", out / "accuracy_vs_speed.png")
+
+
+def _plot_retraining(out: Path, free: Optional[dict], retrain: dict, recipe: str) -> str:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    longest: dict = {}  # each kind of run (mode, distillation) by its longest budget
+    for name, s in retrain.items():
+        if _seedless(name) != name or "-ratio" in name:  # seed repeats and other ratios: tables only
+            continue
+        kind = name.rsplit("-", 1)[0]
+        if kind not in longest or len(s["epochs"]) > len(longest[kind]["epochs"]):
+            longest[kind] = s
+    for kind, s in sorted(longest.items()):
+        ax.plot([e["epoch"] for e in s["epochs"]], [e["top1"] for e in s["epochs"]], "o-",
+                label=f"{kind} ({len(s['epochs'])} ep)")
+    if free:
+        ax.axhline(free["rows"][0]["top1"], color="gray", ls=":", label="unmerged")
+        ax.axhline(free["rows"][0]["top1"] - 0.3, color="red", ls=":", lw=0.8,
+                   label="unmerged - 0.3 (retired target)")
+    ax.set_title(f"re-training at ratio 0.31, recipe {recipe}", fontsize=9)
+    return _finish(fig, ax, "re-training epoch (longest run of each kind)", "top-1 (%)", out / "retraining.png")
 
 
 def _finish(fig, ax, xlabel: str, ylabel: str, path: Path, legend_size: int = 7) -> str:
@@ -147,37 +163,11 @@ def write_report(out: Path) -> None:
     retrains = [(rec, load_stage(out, stem)) for rec, stem in recipe_files(out, "retrain")]
     orders = [(rec, load_stage(out, stem)) for rec, stem in recipe_files(out, "order")]
     h100s = [(rec, load_stage(out, stem)) for rec, stem in recipe_files(out, "retrain_h100")]
-    # the plots show the last recipe's runs (the chosen one once it has been run, else the base recipe)
-    retrain = retrains[-1][1] if retrains else None
     lines = ["# R-MeeTo on the Fashion-MNIST proxy", "",
              "Generated by `rmeeto study` (src/rmeeto/study/) from the JSON files in this folder; every number "
              "below is read from them. Model: the proxy Vim of `configs/fmnist_proxy_vim.yaml` (197 tokens).", ""]
-    if free:
-        env = free.get("env", {})
-        lines += [f"Environment: {env}", "", "## Training-free reduction", "",
-                  "| setting | r | ratio | GFLOPs | top-1 | drop | im/s (b128 fp16) |", "|---|---|---|---|---|---|---|"]
-        base = free["rows"][0]["top1"]
-        for r in free["rows"]:
-            lines.append(f"| {r['label']} | {r['r']} | {r['ratio']:.3f} | {r['gflops']:.3f} | {r['top1']:.2f} | "
-                         f"{r['top1'] - base:+.2f} | {_fmt(r['im_per_s'], '.0f')} |")
-        lines.append("")
-    if vit:
-        lines += ["## Transformer comparison (DeiT-Ti-shaped ViT, ToMe-style, no re-training)", "",
-                  f"Trained {vit['epochs']} epochs in {vit['train_minutes']:.1f} min"
-                  + (f" by `rmeeto train -c configs/{vit['recipe']}`, the proxy's recipe." if vit.get("recipe")
-                     else " by the study's own loop (before commit c1700ce)."), "",
-                  "| mode | r per block | ratio | top-1 |", "|---|---|---|---|"]
-        for r in vit["rows"]:
-            lines.append(f"| {r['mode']} | {r['r']} | {r['ratio']:.3f} | {r['top1']:.2f} |")
-        lines.append("")
+    lines += _free_section(free) + _vit_section(vit) + (_recipe_section(out, recipe) if recipe else [])
     base = free["rows"][0]["top1"] if free else None
-    if recipe:
-        chosen = choose_recipe(out)
-        lines += ["## Choosing the re-training recipe (on held-out train images, not the test set)", "",
-                  "Merged at ratio 0.31 and re-trained 3 epochs on the rest of the train split; top-1 is on the "
-                  "held-out images (which the proxy saw in its own training, so only the ranking means "
-                  f"anything). Candidates: {', '.join(RECIPES)}; the `control-` runs are not candidates.", ""]
-        lines += _recipe_table(recipe, chosen) + [""]
     for rec, runs in retrains:
         lines += [f"## Re-training at ratio 0.31, recipe `{rec}` (`{RECIPES.get(rec, '?')}`)", ""]
         lines += _runs_table(runs, base) + [""] + _seed_spread(runs, base)
@@ -186,15 +176,53 @@ def write_report(out: Path) -> None:
         lines += [f"## {what} timed on one H100, one run at a time, recipe `{rec}`", ""]
         lines += _runs_table(runs, base) + [""] + _seed_spread(runs, base)
     for rec, runs in orders:
-        lines += [f"## Token order ablation (merge, ratio 0.31, 3 epochs, recipe `{rec}`)", "",
-                  "| order | top-1 after each epoch |", "|---|---|"]
-        for name, s in sorted(runs.items()):
-            accs = ", ".join(f"{e['top1']:.2f}" for e in s["epochs"])
-            lines.append(f"| {name} | {accs} |")
-        lines.append("")
-    for png in _plots(out, free, vit, retrain, retrains[-1][0] if retrains else "base"):
+        lines += _order_section(rec, runs)
+    # the plots show the last recipe's runs (the chosen one once it has been run, else the base recipe)
+    last = retrains[-1] if retrains else ("base", None)
+    for png in _plots(out, free, vit, last[1], last[0]):
         lines += [f"![{png}]({png})", ""]
     analysis = out / "analysis.md"
     if analysis.is_file():
         lines += [analysis.read_text()]
     (out / "README.md").write_text("\n".join(lines))
+
+
+def _free_section(free: Optional[dict]) -> list[str]:
+    if not free:
+        return []
+    lines = [f"Environment: {free.get('env', {})}", "", "## Training-free reduction", "",
+             "| setting | r | ratio | GFLOPs | top-1 | drop | im/s (b128 fp16) |", "|---|---|---|---|---|---|---|"]
+    base = free["rows"][0]["top1"]
+    for r in free["rows"]:
+        lines.append(f"| {r['label']} | {r['r']} | {r['ratio']:.3f} | {r['gflops']:.3f} | {r['top1']:.2f} | "
+                     f"{r['top1'] - base:+.2f} | {_fmt(r['im_per_s'], '.0f')} |")
+    return lines + [""]
+
+
+def _vit_section(vit: Optional[dict]) -> list[str]:
+    if not vit:
+        return []
+    lines = ["## Transformer comparison (DeiT-Ti-shaped ViT, ToMe-style, no re-training)", "",
+             f"Trained {vit['epochs']} epochs in {vit['train_minutes']:.1f} min"
+             + (f" by `rmeeto train -c configs/{vit['recipe']}`, the proxy's recipe." if vit.get("recipe")
+                else " by the study's own loop (before commit c1700ce)."), "",
+             "| mode | r per block | ratio | top-1 |", "|---|---|---|---|"]
+    lines += [f"| {r['mode']} | {r['r']} | {r['ratio']:.3f} | {r['top1']:.2f} |" for r in vit["rows"]]
+    return lines + [""]
+
+
+def _recipe_section(out: Path, recipe: dict) -> list[str]:
+    lines = ["## Choosing the re-training recipe (on held-out train images, not the test set)", "",
+             "Merged at ratio 0.31 and re-trained 3 epochs on the rest of the train split; top-1 is on the "
+             "held-out images (which the proxy saw in its own training, so only the ranking means "
+             f"anything). Candidates: {', '.join(RECIPES)}; the `control-` runs are not candidates.", ""]
+    return lines + _recipe_table(recipe, choose_recipe(out)) + [""]
+
+
+def _order_section(rec: str, runs: dict) -> list[str]:
+    lines = [f"## Token order ablation (merge, ratio 0.31, 3 epochs, recipe `{rec}`)", "",
+             "| order | top-1 after each epoch |", "|---|---|"]
+    for name, s in sorted(runs.items()):
+        accs = ", ".join(f"{e['top1']:.2f}" for e in s["epochs"])
+        lines.append(f"| {name} | {accs} |")
+    return lines + [""]

@@ -72,7 +72,7 @@ def _eval(args: EvalConfig, info: DistInfo) -> int:
 
 
 def _repatch(model, args: EvalConfig, use: Optional[dict]) -> Optional[dict]:
-    """``model`` unpatched, then patched with ``use`` (the checkpoint's own setting or one asked for); returns ``use``."""
+    """``model`` unpatched, then patched with ``use`` (the checkpoint's setting or one asked for); returns ``use``."""
     unpatch(model)
     if use:
         require_vim(model, args.model)
