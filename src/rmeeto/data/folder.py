@@ -42,6 +42,38 @@ def find_classes(directory: str) -> list[str]:
     return classes
 
 
+
+def _checked_classes(root: str, classes: Optional[Sequence[str]], num_classes: Optional[int]) -> list[str]:
+    """The class list: ``root``'s folders, or ``classes`` (which must cover them), of ``num_classes`` if given."""
+    found = find_classes(root)
+    if classes is None:
+        classes = found
+    else:
+        classes = list(classes)
+        extra = sorted(set(found) - set(classes))
+        if extra:
+            raise DataError(
+                f"{root!r} has class folders that the reference class list lacks: "
+                f"{extra[:5]}{' ...' if len(extra) > 5 else ''} (train and val must share classes)")
+    if num_classes is not None and len(classes) != num_classes:
+        raise DataError(
+            f"class-count mismatch: {root!r} has {len(classes)} class folders but the model "
+            f"expects {num_classes} classes; pass --num-classes {len(classes)} (the classifier "
+            f"head is then re-initialised) or point --data-dir at the matching dataset")
+    return list(classes)
+
+
+def _files_under(d: str, exts: tuple[str, ...]) -> list[str]:
+    """Files of ``d`` and its subfolders (links followed) whose names end in one of ``exts``, in sorted walk order;
+    none for a missing folder."""
+    if not os.path.isdir(d):
+        return []
+    out = []
+    for dirpath, dirnames, filenames in os.walk(d, followlinks=True):
+        dirnames.sort()
+        out += [os.path.join(dirpath, f) for f in sorted(filenames) if f.lower().endswith(exts)]
+    return out
+
 class ImageFolder(Dataset):
     """A folder of class sub-folders of images.
 
@@ -63,37 +95,16 @@ class ImageFolder(Dataset):
                  max_bad_fraction: float = 0.01):
         if load not in ("pil", "bytes"):
             raise ValueError(f"load must be 'pil' or 'bytes', got {load!r}")
-        found = find_classes(root)
-        if classes is None:
-            classes = found
-        else:
-            classes = list(classes)
-            extra = sorted(set(found) - set(classes))
-            if extra:
-                raise DataError(
-                    f"{root!r} has class folders that the reference class list lacks: "
-                    f"{extra[:5]}{' ...' if len(extra) > 5 else ''} (train and val must share classes)")
-        if num_classes is not None and len(classes) != num_classes:
-            raise DataError(
-                f"class-count mismatch: {root!r} has {len(classes)} class folders but the model "
-                f"expects {num_classes} classes; pass --num-classes {len(classes)} (the classifier "
-                f"head is then re-initialised) or point --data-dir at the matching dataset")
+        classes = _checked_classes(root, classes, num_classes)
         self.root = root
-        self.classes = list(classes)
+        self.classes = classes
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
         exts = tuple(e.lower() for e in extensions)
         samples = []
         self._class_start = []  # a class's samples are contiguous: [start of class c, start of c+1)
-        for c in self.classes:
+        for i, c in enumerate(self.classes):
             self._class_start.append(len(samples))
-            d = os.path.join(root, c)
-            if not os.path.isdir(d):
-                continue
-            for dirpath, dirnames, filenames in os.walk(d, followlinks=True):
-                dirnames.sort()
-                for f in sorted(filenames):
-                    if f.lower().endswith(exts):
-                        samples.append((os.path.join(dirpath, f), self.class_to_idx[c]))
+            samples += [(path, i) for path in _files_under(os.path.join(root, c), exts)]
         if not samples:
             raise DataError(f"data directory {root!r} contains no image files "
                             f"(looked for {', '.join(exts)})")

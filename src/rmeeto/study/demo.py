@@ -246,37 +246,22 @@ def run_demo(cfg: DemoSettings = DemoSettings()) -> int:
     torch.manual_seed(cfg.seed)
     device = cfg.device
     full = device.startswith("cuda")
-    eval_images = cfg.eval_images or (10000 if full else 1000)
-    train_images = cfg.train_images or (60000 if full else 2048)
     model = load_demo_model(cfg.checkpoint, device, cfg.trust_checkpoint)
     for mode in ("prune", "merge"):
         check_patch(model, "the demo model", ratio=cfg.ratio, mode=mode)
     root = find_fashion_mnist(cfg.data_dir)  # after the arguments: their errors come first, data or not
-    test, train = datasets(root, model.img_size, eval_images, train_images, cfg.seed)
+    test, train = datasets(root, model.img_size, cfg.eval_images or (10000 if full else 1000),
+                           cfg.train_images or (60000 if full else 2048), cfg.seed)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     setup_s = time.time() - t_setup
     t0 = time.time()
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"rmeeto demo on {device}: Vim depth {model.depth} width {model.embed_dim} "
-          f"({n_params / 1e6:.2f}M params), {model.num_tokens} tokens, Fashion-MNIST from {root}")
-    print(f"evaluating on {len(test)} test images; re-training on {len(train)} train images "
-          f"(set-up took {_minutes(setup_s)})\n")
-    print(f"{'model':34s} {'ratio':>6s} {'GFLOPs':>7s} {'top-1':>7s} {'im/s':>8s}")
-    rows = []
-
-    def row(name: str) -> None:
-        top1, ips = evaluate(model, test, device, desc=f"evaluating: {name}")
-        r = {"name": name, "ratio": reduction_ratio(model), "gflops": gflops(model),
-             "top1": top1, "im_per_s": ips}
-        rows.append(r)
-        print(f"{name:34s} {r['ratio']:6.2f} {r['gflops']:7.3f} {top1:6.2f}% {ips:8.1f}", flush=True)
-
-    row("unmerged")
+    _print_intro(model, device, root, len(test), len(train), setup_s)
+    rows = [_demo_row(model, test, device, "unmerged")]
     patch(model, ratio=cfg.ratio, mode="prune")
-    row("pruned, no training")
+    rows.append(_demo_row(model, test, device, "pruned, no training"))
     patch(model, ratio=cfg.ratio, mode="merge")
-    row("merged, no training")
+    rows.append(_demo_row(model, test, device, "merged, no training"))
     # the CPU demo re-trains a small model on a subset; the GPU version the proxy on all 60k images,
     # with the study's re-training lr (1e-4 per 512 images) and loader workers
     lr = cfg.lr if cfg.lr is not None else (5e-5 if full else 5e-4)
@@ -285,12 +270,29 @@ def run_demo(cfg: DemoSettings = DemoSettings()) -> int:
     minutes = retrain(model, train, device, epochs=cfg.epochs, batch_size=256 if full else 32, lr=lr,
                       seed=cfg.seed, workers=min(8, os.cpu_count() or 1) if full else 0,
                       desc=f"re-training merged ({cfg.epochs} ep)")
-    row(f"merged + {cfg.epochs} ep re-train ({minutes:.1f} min)")
+    rows.append(_demo_row(model, test, device, f"merged + {cfg.epochs} ep re-train ({minutes:.1f} min)"))
     plot_rows(rows, str(out / "demo_accuracy_speed.png"))
     merge_maps(model, test, str(out / "demo_merge_maps.png"))
     print(f"\nwrote {out / 'demo_accuracy_speed.png'} and {out / 'demo_merge_maps.png'}")
     print(f"the demo took {_minutes(time.time() - t0)} (set-up before it: {_minutes(setup_s)})")
     return 0
+
+
+def _print_intro(model, device: str, root, n_test: int, n_train: int, setup_s: float) -> None:
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"rmeeto demo on {device}: Vim depth {model.depth} width {model.embed_dim} "
+          f"({n_params / 1e6:.2f}M params), {model.num_tokens} tokens, Fashion-MNIST from {root}")
+    print(f"evaluating on {n_test} test images; re-training on {n_train} train images "
+          f"(set-up took {_minutes(setup_s)})\n")
+    print(f"{'model':34s} {'ratio':>6s} {'GFLOPs':>7s} {'top-1':>7s} {'im/s':>8s}")
+
+
+def _demo_row(model, test, device: str, name: str) -> dict:
+    """Top-1 and images/s of ``model`` as it stands, printed as one row of the demo's table."""
+    top1, ips = evaluate(model, test, device, desc=f"evaluating: {name}")
+    r = {"name": name, "ratio": reduction_ratio(model), "gflops": gflops(model), "top1": top1, "im_per_s": ips}
+    print(f"{name:34s} {r['ratio']:6.2f} {r['gflops']:7.3f} {top1:6.2f}% {ips:8.1f}", flush=True)
+    return r
 
 
 def register(sub) -> None:
