@@ -5,6 +5,7 @@ forwards with the traced ops, marks every 16-byte-aligned pointer divisible by 1
 tile takes its layout from the load of ``A``: when that load could be vectorised, Triton spread the states over
 two lanes and the sum over states needed shuffles, and the scan ran 13 % slower under Inductor (one H200,
 2026-12-04, docs/benchmarks/2026-12-04-h200-traced-scan). Compiled here for an sm_90 target, no GPU needed.
+The one-launch merge step is compiled the same way, for what Triton's interpreter does not check.
 """
 from __future__ import annotations
 
@@ -88,3 +89,24 @@ def test_forward_scan_applying_dt_proj_keeps_the_tile_layout(sm90_compiler):
     plain = _layouts(forward_scan_ttgir(ALIGNED))
     folded = _layouts(forward_scan_ttgir(ALIGNED | {"dtw_ptr", "s_w_d", "s_w_e"}, FOLDED))
     assert folded == plain
+
+
+def test_one_launch_merge_step_compiles_for_sm90(sm90_compiler):
+    """The merge step of eager inference (``merge_once``) finds its scratch parts from the sizes' pointer, the int32
+    rows through a pointer bitcast: Triton's interpreter does not check that the CUDA back end takes it. Specialised
+    as Vim-Ti r=5 at fp16 (197 tokens, width 192)."""
+    from rmeeto.ops.triton import merge as tm
+    from rmeeto.ops.triton import merge_once
+
+    kernel = merge_once._once_kernel
+    names = kernel.arg_names
+    fixed = dict(HAS_SIZE=True, MERGE=True, IEEE=False, SCORE=tm.SCORES["merge"], BS=128, BK=64, FEW=True, BJ=32,
+                 BC=256)
+    halves = {"m_ptr", "x_ptr", "no_ptr"}
+    signature = {n: "constexpr" if n in fixed else ("*fp16" if n in halves else "*fp32") if n.endswith("_ptr")
+                 else "fp32" if n == "eps" else "i32" for n in names}
+    attrs = {(names.index(n),): [["tt.divisibility", 16]] for n in names if n.endswith("_ptr")}
+    constants = {(names.index(n),): v for n, v in fixed.items()}
+    compiled = triton.compile(ASTSource(kernel, signature, constants, attrs), target=GPUTarget("cuda", 90, 32),
+                              options=dict(num_warps=merge_once.ONCE_CFG["num_warps"]))
+    assert ".entry" in compiled.asm["ptx"] and "bar.sync" in compiled.asm["ptx"]
