@@ -251,19 +251,21 @@ def _default_bar(cfg: TrainConfig) -> Optional[Callable[..., Any]]:
     return bar
 
 
+def _wanted_patch(args: TrainConfig, model: nn.Module, ck: Optional[dict]) -> Optional[dict]:
+    """The merge settings to train with: a resumed run's, else those asked for, else the model's own (if patched)."""
+    if ck is not None:
+        return (ck.get("rmeeto") or {}).get("patch")
+    if args.r is None and args.ratio is None:
+        return patch_settings(model)
+    return {"r": None if args.ratio is not None else args.r, "ratio": args.ratio, "mode": args.mode,
+            "order": args.order}
+
+
 def _patch_and_score(args: TrainConfig, info: DistInfo, model: nn.Module, ck: Optional[dict], data: TrainData,
                      dtype: Optional[torch.dtype], global_batch: int, lr: float) -> tuple[dict, Optional[float]]:
     """Move the model to the device and merge it as asked (a resumed run: as its checkpoint was);
     on a fresh run score it before and after merging. Returns the run summary and the last eval time."""
-    existing = patch_settings(model)
-    if args.r is not None or args.ratio is not None:
-        want = {"r": args.r, "ratio": args.ratio, "mode": args.mode, "order": args.order}
-        if args.ratio is not None:
-            want["r"] = None
-    else:
-        want = existing
-    if ck is not None:
-        want = (ck.get("rmeeto") or {}).get("patch")
+    want = _wanted_patch(args, model, ck)
     unpatch(model)
     model.to(info.device)
     summary: dict = {"model": args.model, "model_kwargs": jsonable(args.model_kwargs),
