@@ -196,3 +196,19 @@ def test_a_graphed_replay_refreshes_before_or_replays_again_after(idempotent):
         assert events == ["replay", "refresh", "replay", "refresh", "replay"]
     else:
         assert events == ["refresh", "replay", "refresh", "replay"]
+
+
+def test_available_backends_asks_for_cuda_until_it_finds_it_then_keeps_the_answer(monkeypatch):
+    monkeypatch.setattr(dispatch, "_usable", {})
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    without_cuda = ["ref", "torch"] + (["mamba_ssm"] if dispatch._HAS_MAMBA_SSM else [])
+    assert dispatch.available_backends("cuda") == without_cuda
+    assert "cuda" not in dispatch._usable  # a CUDA device can still appear
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    found = dispatch.available_backends("cuda")
+    assert ("triton" in found) == (dispatch.triton_ops is not None)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert dispatch.available_backends("cuda") == found  # kept
+    found.append("changed by a caller")
+    assert "changed by a caller" not in dispatch.available_backends("cuda")  # each caller gets its own list
+    assert dispatch.available_backends("cpu") == ["ref", "torch"]

@@ -42,15 +42,15 @@ def test_key_separates_alignment_dtype_and_integer_values():
 
 
 def test_an_unknown_triton_takes_its_own_path(monkeypatch):
-    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    monkeypatch.setattr(L, "_INTERPRETING", False)
     monkeypatch.setattr(L, "_KNOWN", False)
     assert not L._enabled()
 
 
 def test_interpreter_and_switch_off_take_tritons_path(monkeypatch):
-    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    monkeypatch.setattr(L, "_INTERPRETING", True)
     assert not L._enabled()
-    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    monkeypatch.setattr(L, "_INTERPRETING", False)
     monkeypatch.setattr(L, "_KNOWN", True)
     assert L._enabled()
     with settings.using(fast_launch=False):
@@ -84,7 +84,7 @@ class _Kernel:
 
 
 def test_cached_launch_passes_grid_stream_and_every_argument_in_order(monkeypatch):
-    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    monkeypatch.setattr(L, "_INTERPRETING", False)
     monkeypatch.setattr(L, "_KNOWN", True)  # the launcher convention of Triton 3.3-3.8, whatever is installed
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
     monkeypatch.setattr(torch._C, "_cuda_getCurrentRawStream", lambda device: 1234, raising=False)
