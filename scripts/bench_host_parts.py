@@ -16,8 +16,8 @@ the add + RMSNorm a merge block replaces, one allocation and the stream-capture 
 extra host time goes that this package's CPU machine cannot show.
 
 ``--launch`` times :func:`rmeeto.ops.triton.launch.launch`'s cache key for the forward scan kernel's leading
-arguments (every one but the constexprs), against a per-argument function (the key before 2026-12-01's change), and a whole cached launch with a
-no-op compiled kernel in place of Triton's launcher.
+arguments (every one but the constexprs), against a per-argument function (the key before 2026-12-01's change),
+and a whole cached launch with a no-op compiled kernel in place of Triton's launcher.
 
 ``--forward`` times whole eager forwards on the Triton path instead (blocks of width 16, so the matmuls cost
 next to nothing; every Triton launch a no-op; r=0 and ``--r`` alternately): the host time a GPU forward would
@@ -69,6 +69,7 @@ def main(argv=None) -> int:
     from rmeeto.ops.triton import library
     from rmeeto.ops.triton import merge as tm
     from rmeeto.ops.triton import merge_once, norm, stack_cache
+    from rmeeto.ops.triton import launch as launch_mod
     from rmeeto.ops.triton.launch import cdiv
 
     tm.launch = merge_once.launch = norm.launch = lambda *a, **k: None  # the kernels themselves are not what is timed
@@ -100,6 +101,9 @@ def main(argv=None) -> int:
             "fused apply + add + norm, launch stubbed": lambda: tm.apply_add_norm(plan, h, res, weight, 1e-5),
             "one-launch plan + merge + add + norm, launch stubbed": lambda: merge_once.plan_add_norm(
                 h, h, res, weight, 1e-5, args.r, T // 2, size, "merge"),
+            "launch.interpreting (1 per launch)": launch_mod.interpreting,
+            f"dispatch.resolve_backend of a resolved name on {dev.type} (1 per block)":
+                lambda: dispatch.resolve_backend(dev.type, "triton" if dev.type == "cuda" else "torch"),
             "triton.cdiv (a constexpr function)": lambda: triton.cdiv(T, 16),
             "rmeeto.ops.triton.launch.cdiv": lambda: cdiv(T, 16),
         }
@@ -165,8 +169,9 @@ def no_op_launcher(launched: Optional[list] = None) -> Iterator[None]:
 
     from rmeeto.ops.triton import launch as L
 
-    with mock.patch.object(L, "_COMPILED", _AlwaysHit(_NoOpCompiled(launched))), mock.patch.object(L, "_KNOWN", True), \
-            mock.patch.object(L, "interpreting", lambda: False), mock.patch.object(torch.cuda, "current_device", lambda: 0), \
+    with mock.patch.object(L, "_COMPILED", _AlwaysHit(_NoOpCompiled(launched))), \
+            mock.patch.object(L, "_KNOWN", True), mock.patch.object(L, "interpreting", lambda: False), \
+            mock.patch.object(torch.cuda, "current_device", lambda: 0), \
             mock.patch.object(torch._C, "_cuda_getCurrentRawStream", lambda device: 0, create=True):
         yield
 
@@ -182,8 +187,10 @@ def _launch_parts(args) -> int:
                     for i, p in enumerate(params))
     meta = {n: 1 for n in kernel.arg_names[len(leading):]}
     print(f"forward scan kernel, {len(leading)} leading arguments; us per call, median of {args.repeat}")
-    print(f"{'key, one call per argument':55s} {_us(lambda: tuple(map(_spec_each, leading)), args.number, args.repeat):8.1f}")
-    print(f"{'key, one comprehension (launch._specs)':55s} {_us(lambda: L._specs(leading), args.number, args.repeat):8.1f}")
+    per_argument = _us(lambda: tuple(map(_spec_each, leading)), args.number, args.repeat)
+    print(f"{'key, one call per argument':55s} {per_argument:8.1f}")
+    comprehension = _us(lambda: L._specs(leading), args.number, args.repeat)
+    print(f"{'key, one comprehension (launch._specs)':55s} {comprehension:8.1f}")
     with no_op_launcher():
         cached = lambda: L.launch(kernel, (12, 8, 1), *leading, **meta)  # noqa: E731
         print(f"{'whole cached launch, no-op launcher':55s} {_us(cached, args.number, args.repeat):8.1f}")
