@@ -292,4 +292,4 @@ def test_host_parts_script_prints_every_part():
     rows = [line for line in proc.stdout.splitlines()[1:] if line.strip()]
     names = [row.rsplit(None, 1)[0] for row in rows]
     assert any(n.startswith("add + RMSNorm") for n in names) and any(n.startswith("one-launch plan") for n in names)
-    assert len(rows) == 13 and all(float(row.rsplit(None, 1)[1]) >= 0 for row in rows)
+    assert len(rows) == 15 and all(float(row.rsplit(None, 1)[1]) >= 0 for row in rows)
