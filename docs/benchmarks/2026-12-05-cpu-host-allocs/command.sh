@@ -9,7 +9,7 @@ export PYTHONUNBUFFERED=1 RMEETO_SCAN_CHUNK=0
 for pass in 1 2 3; do
   for tree in "$BEFORE" "$PWD"; do
     echo "== pass $pass, src of $(git -C "$tree" rev-parse --short HEAD)"
-    PYTHONPATH=$tree/src python scripts/bench_host_parts.py --number 2000 | grep -E "^vim|add \+ RMSNorm|one-launch"
+    PYTHONPATH=$tree/src python scripts/bench_host_parts.py --number 2000 | grep -E "^vim|add \+ RMSNorm|one-launch|interpreting|resolve_backend"
   done
 done
 for tree in "$BEFORE" "$PWD"; do
