@@ -23,6 +23,7 @@
 #   AB_CONFIGS=";fwd.maxnreg=0" scripts/gpu_suite.sh regab # the same, configurations interleaved in one process
 #   scripts/gpu_suite.sh contract            # selective_scan_fn contract: chunked-scan GPU tests, profile, chunk sweep, mamba_ssm
 #   scripts/gpu_suite.sh hostcheck           # eager Vim-Ti r=0 / r=5: host time, synchronizing calls, Python profile
+#   OLD_REV=abc123 scripts/gpu_suite.sh hostab  # host work per block: changed paths' GPU tests, eager here vs abc123
 #   scripts/gpu_suite.sh verify              # every kernel's GPU tests, then the targets in a graph and eager Vim-Ti
 #   scripts/gpu_suite.sh graphrefresh        # graphed replays restacking on the host: GPU tests, live vs frozen speed
 #   scripts/gpu_suite.sh trainprof            # profile the training step; time scan/gradient variants
@@ -488,6 +489,28 @@ graphrefresh)
       RMEETO_GRAPH_WEIGHTS=$gw timeout 60 $RM bench --model $model $flag $vals --dtype fp16 --cuda-graph --iters 60 \
         2>&1 | grep -E "^auto" | sed "s/^/[$gw $model graph] /" | tee -a "$OUT/graphrefresh.txt"
     done
+  done ;;
+hostab)
+  # host work per block at this tree and at OLD_REV (its src/ packed by `git archive -o .device_data/src_REV.tgz REV
+  # src`): the GPU tests of the changed paths, then eager Vim-Ti r=0,5 and Vim-S r=0,11 alternating one process per
+  # tree, and a merge block's host parts with CUDA tensors
+  info | tee "$OUT/env.txt"
+  OLD_REV=${OLD_REV:-c58cdf4}; rm -rf /tmp/old && mkdir -p /tmp/old && tar xzf .device_data/src_$OLD_REV.tgz -C /tmp/old
+  timeout ${TEST_TIMEOUT:-240} python3 -m pytest -q -m gpu tests/test_fused_merge.py -k "once or patched or add_norm" \
+    2>&1 | tail -4 | tee "$OUT/hostab_tests.txt"
+  timeout ${TEST_TIMEOUT:-240} python3 -m pytest -q -m gpu tests/test_triton_ops.py tests/test_gpu_model.py 2>&1 \
+    | tail -4 | tee -a "$OUT/hostab_tests.txt"
+  for i in 1 2 3; do for tree in new old; do
+    src=$PWD/src; [ $tree = old ] && src=/tmp/old/src
+    for mr in vim_tiny_patch16_224:0,5 vim_small_patch16_224:0,11; do
+      PYTHONPATH=$src timeout 60 $RM bench --model ${mr%%:*} --r ${mr#*:} --dtype fp16 --rounds 5 2>&1 | grep -E "^auto" \
+        | sed "s/^/[$tree #$i ${mr%%:*}] /" | tee -a "$OUT/hostab.txt"
+    done
+  done; done
+  for tree in new old; do
+    src=$PWD/src; [ $tree = old ] && src=/tmp/old/src
+    PYTHONPATH=$src timeout 60 python3 scripts/bench_host_parts.py --device cuda --batch 128 --number 500 2>&1 \
+      | sed "s/^/[$tree parts] /" | tee -a "$OUT/hostab.txt"
   done ;;
 hostcheck)
   # why eager merged Vim-Ti enqueues slower than unmerged: synchronizing calls, then the Python functions
