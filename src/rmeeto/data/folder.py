@@ -42,7 +42,6 @@ def find_classes(directory: str) -> list[str]:
     return classes
 
 
-
 def _checked_classes(root: str, classes: Optional[Sequence[str]], num_classes: Optional[int]) -> list[str]:
     """The class list: ``root``'s folders, or ``classes`` (which must cover them), of ``num_classes`` if given."""
     found = find_classes(root)
@@ -60,7 +59,7 @@ def _checked_classes(root: str, classes: Optional[Sequence[str]], num_classes: O
             f"class-count mismatch: {root!r} has {len(classes)} class folders but the model "
             f"expects {num_classes} classes; pass --num-classes {len(classes)} (the classifier "
             f"head is then re-initialised) or point --data-dir at the matching dataset")
-    return list(classes)
+    return classes
 
 
 def _files_under(d: str, exts: tuple[str, ...]) -> list[str]:
@@ -73,6 +72,7 @@ def _files_under(d: str, exts: tuple[str, ...]) -> list[str]:
         dirnames.sort()
         out += [os.path.join(dirpath, f) for f in sorted(filenames) if f.lower().endswith(exts)]
     return out
+
 
 class ImageFolder(Dataset):
     """A folder of class sub-folders of images.
