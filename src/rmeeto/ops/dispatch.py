@@ -51,7 +51,7 @@ _usable: dict[str, tuple[str, ...]] = {}  # device type -> its backends, once CU
 
 def available_backends(device_type: str = "cpu") -> list[str]:
     """Backends that can run on ``device_type`` in this environment. Kept once a CUDA device has been found: every
-    eager block asks (3.1 us a call on this package's CPU machine, 2026-12-05), and the answer cannot change."""
+    eager block asks, and the answer cannot change."""
     known = _usable.get(device_type)
     if known is not None:
         return list(known)

@@ -58,8 +58,8 @@ def next_pow2(n: int) -> int:
 
 
 # Triton decides at ``triton.jit`` whether a kernel is interpreted, so what counts is the variable when this package's
-# kernels were defined (at import), not its value now; reading it on every launch cost 1.1 us on this package's CPU
-# machine (2026-12-05)
+# kernels were defined (at import), not its value now; reading it on every launch cost 1.1-2.0 us on this package's
+# CPU machine (2026-12-05, docs/benchmarks/2026-12-05-cpu-host-allocs)
 _INTERPRETING = os.environ.get("TRITON_INTERPRET", "0") == "1"
 
 
