@@ -36,9 +36,11 @@ def test_merge_cost_counts_every_merge_kernel_once():
 
 
 def test_host_share_tells_a_host_bound_forward_from_a_graph_replay():
-    # a two-block model at batch 1 gives the GPU almost nothing to do: the step is its Python
+    # a two-block model at batch 1 gives the GPU almost nothing to do: the step is its Python. Another process on the
+    # same GPU delays its kernels and lowers the share, never raises it, so the best of three measurements is taken.
     small = rmeeto.create_model("vim_tiny_patch16_224", depth=2)
-    eager = bench.measure(small, batch_size=1, device="cuda", dtype="fp16", warmup=3, iters=10)
+    eager = max((bench.measure(small, batch_size=1, device="cuda", dtype="fp16", warmup=3, iters=10) for _ in range(3)),
+                key=lambda row: row["host_share"])
     full = rmeeto.create_model("vim_tiny_patch16_224")
     replay = bench.measure(full, batch_size=64, device="cuda", dtype="fp16", warmup=3, iters=10, cuda_graph=True)
     assert bench.host_bound(eager), eager["host_share"]
