@@ -1,0 +1,123 @@
+"""Eager against ``torch.compile`` under several option sets, all in one process and timed in alternating rounds.
+
+Each option set compiles its own instance of the model (Dynamo keeps one cache entry per compile backend, so the
+sets never share compiled code). Every round times each variant in turn: the host time of one call with the GPU idle
+at the start (up to the call's return), then the synchronised time of one call; ``--iters`` calls each, medians.
+Timing all variants inside one process keeps the host's speed, which moves between processes, out of their
+differences.
+
+Option sets (``--variants``, comma-separated):
+
+- ``default``: ``torch.compile(model)``;
+- ``no-asserts``: Inductor's ``size_asserts`` and ``alignment_asserts`` off (the generated code checks the size,
+  stride and alignment of every graph input, each weight included, on every call);
+- ``no-module-guards``: ``guard_filter_fn=torch.compiler.skip_guard_on_all_nn_modules_unsafe``;
+- ``lean``: both of the above.
+
+    PYTHONPATH=src python scripts/compare_compile_options.py --model vim_small_patch16_224 --r 11 \
+        [--variants default,no-asserts,lean] [--device cpu --img-size 32 --embed-dim 16]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch._inductor.config as inductor_config
+
+import rmeeto
+
+
+def no_asserts() -> dict:
+    """Inductor options that drop the per-call input checks this torch version has."""
+    return {k: False for k in ("size_asserts", "alignment_asserts") if hasattr(inductor_config, k)}
+
+
+def variant_options(name: str) -> dict:
+    """``torch.compile``'s ``options`` for one option set."""
+    skip = {"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe}
+    table = {"default": {}, "no-asserts": no_asserts(), "no-module-guards": skip, "lean": {**no_asserts(), **skip}}
+    if name not in table:
+        raise SystemExit(f"--variants: {name!r} is unknown; choose from {','.join(table)}")
+    return table[name]
+
+
+def build(a: argparse.Namespace) -> torch.nn.Module:
+    """A fresh model in fp16 (fp32 on the CPU), patched with ``--r``."""
+    extra = {}
+    if a.img_size:
+        extra.update(img_size=a.img_size, patch_size=8, stride=8)
+    if a.embed_dim:
+        extra["embed_dim"] = a.embed_dim
+    m = rmeeto.create_model(a.model, **extra).eval().to(a.device)
+    if a.device == "cuda":
+        m = m.half()
+    if a.r:
+        rmeeto.patch(m, r=a.r)
+    return m
+
+
+def sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def call_ms(fn, x: torch.Tensor, iters: int, wait: bool) -> float:
+    """Median ms of ``iters`` calls, each from an idle GPU: to the call's return, or (``wait``) to the GPU's end."""
+    times = []
+    for _ in range(iters):
+        sync(x.device.type)
+        t0 = time.perf_counter()
+        fn(x)
+        if wait:
+            sync(x.device.type)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="vim_tiny_patch16_224")
+    ap.add_argument("--r", type=int, default=0)
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--variants", default="default,no-asserts")
+    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--iters", type=int, default=15)
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--img-size", type=int, default=None, help="a smaller input (patch and stride 8)")
+    ap.add_argument("--embed-dim", type=int, default=None, help="a narrower model")
+    a = ap.parse_args()
+    eager = build(a)
+    x = torch.randn(a.batch_size, *eager.input_shape, device=a.device,
+                    dtype=torch.half if a.device == "cuda" else torch.float)
+    fns = {"eager": eager}
+    with torch.inference_mode():
+        for name in a.variants.split(","):
+            t0 = time.perf_counter()
+            fns[name] = torch.compile(build(a), options=variant_options(name))
+            fns[name](x)
+            print(f"{name}: compiled in {time.perf_counter() - t0:.0f} s", flush=True)
+        from torch._C._dynamo.eval_frame import _debug_get_cache_entry_list
+        print(f"cache entries for the forward: {len(_debug_get_cache_entry_list(type(eager).forward.__code__))}")
+        for fn in fns.values():
+            for _ in range(5):
+                fn(x)
+        rows: dict[str, list[tuple[float, float]]] = {name: [] for name in fns}
+        for rnd in range(a.rounds):
+            for name, fn in fns.items():
+                rows[name].append((call_ms(fn, x, a.iters, wait=False), call_ms(fn, x, a.iters, wait=True)))
+            print(f"round {rnd}: " + "  ".join(f"{n} {h:.3f}/{s:.3f}" for n, ((h, s),) in
+                                               ((n, r[-1:]) for n, r in rows.items())), flush=True)
+    print(f"{a.model} r={a.r} batch {a.batch_size} on {a.device}, torch {torch.__version__}: "
+          "ms per call, medians over rounds (host to return / synchronised), synchronised eager over variant")
+    eager_sync = statistics.median(s for _, s in rows["eager"])
+    for name, r in rows.items():
+        host, synced = statistics.median(h for h, _ in r), statistics.median(s for _, s in r)
+        per_round = [e[1] / v[1] for e, v in zip(rows["eager"], r)]
+        print(f"{name:17s} host {host:8.3f}  synchronised {synced:8.3f}  speed vs eager {eager_sync / synced:6.3f}x "
+              f"(rounds {min(per_round):.3f}-{max(per_round):.3f}x)")
+
+
+if __name__ == "__main__":
+    main()
