@@ -22,6 +22,7 @@
 #   CAPS="128 0" scripts/gpu_suite.sh regcap # the forward scan's register cap: scan alone, targets, video, training
 #   AB_CONFIGS=";fwd.maxnreg=0" scripts/gpu_suite.sh regab # the same, configurations interleaved in one process
 #   scripts/gpu_suite.sh contract            # selective_scan_fn contract: chunked-scan GPU tests, profile, chunk sweep, mamba_ssm
+#   scripts/gpu_suite.sh pending             # GPU tests not yet run at this tree; compile option sets on Vim-S r=11
 #   scripts/gpu_suite.sh hostcheck           # eager Vim-Ti r=0 / r=5: host time, synchronizing calls, Python profile
 #   OLD_REV=abc123 scripts/gpu_suite.sh hostab  # host work per block: changed paths' GPU tests, eager here vs abc123
 #   scripts/gpu_suite.sh verify              # every kernel's GPU tests, then the targets in a graph and eager Vim-Ti
@@ -512,6 +513,19 @@ hostab)
     PYTHONPATH=$src timeout 60 python3 scripts/bench_host_parts.py --device cuda --batch 128 --number 500 2>&1 \
       | sed "s/^/[$tree parts] /" | tee -a "$OUT/hostab.txt"
   done ;;
+pending)
+  # the GPU test files not run since eaea2b0's src/ (the official VideoMamba fixture, the chunked scan, graphed
+  # training, the rest of the merge tests; eight workers, none of these tests times anything), the host-share test
+  # alone, then default torch.compile against compiles without Inductor's input asserts and Dynamo's module guards
+  info | tee "$OUT/env.txt"
+  HS=tests/test_gpu_bench.py::test_host_share_tells_a_host_bound_forward_from_a_graph_replay
+  timeout ${TEST_TIMEOUT:-300} python3 -m pytest -m gpu -n 8 -v -p no:cacheprovider -rfE tests/test_gpu_videomamba.py \
+    tests/test_scan_chunk.py tests/test_gpu_train_graph.py tests/test_fused_merge.py > "$OUT/pending_tests.txt" 2>&1
+  grep -E "FAILED|ERROR|passed|failed" "$OUT/pending_tests.txt" | tail -15
+  timeout 60 python3 -m pytest -m gpu -v -p no:cacheprovider $HS 2>&1 | tail -3 | tee "$OUT/pending_host_share.txt"
+  timeout 240 python3 scripts/compare_compile_options.py --model vim_small_patch16_224 --r 11 \
+    --variants default,no-asserts,no-module-guards,lean --rounds 8 --iters 15 2>&1 \
+    | grep --line-buffered -v -i "warn\|^W1" | tee "$OUT/pending_compile.txt" ;;
 hostcheck)
   # why eager merged Vim-Ti enqueues slower than unmerged: synchronizing calls, then the Python functions
   info | tee "$OUT/env.txt"
