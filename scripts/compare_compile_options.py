@@ -76,6 +76,37 @@ def call_ms(fn, x: torch.Tensor, iters: int, wait: bool) -> float:
     return statistics.median(times) * 1e3
 
 
+def compiled_variants(a: argparse.Namespace, x: torch.Tensor) -> dict:
+    """``{name: compiled model}``, each option set on its own model instance, compiled here by a first call."""
+    fns = {}
+    for name in a.variants.split(","):
+        t0 = time.perf_counter()
+        fns[name] = torch.compile(build(a), options=variant_options(name))
+        fns[name](x)
+        print(f"{name}: compiled in {time.perf_counter() - t0:.0f} s", flush=True)
+    return fns
+
+
+def timed_rounds(fns: dict, x: torch.Tensor, rounds: int, iters: int) -> dict[str, list[tuple[float, float]]]:
+    """Per variant and round: (host ms, synchronised ms) per call, the variants taking turns within each round."""
+    rows: dict[str, list[tuple[float, float]]] = {name: [] for name in fns}
+    for rnd in range(rounds):
+        for name, fn in fns.items():
+            rows[name].append((call_ms(fn, x, iters, wait=False), call_ms(fn, x, iters, wait=True)))
+        print(f"round {rnd}: " + "  ".join(f"{n} {r[-1][0]:.3f}/{r[-1][1]:.3f}" for n, r in rows.items()), flush=True)
+    return rows
+
+
+def report(rows: dict[str, list[tuple[float, float]]]) -> None:
+    """Medians over the rounds, and each variant's speed against eager, overall and over the rounds."""
+    eager_sync = statistics.median(s for _, s in rows["eager"])
+    for name, r in rows.items():
+        host, synced = statistics.median(h for h, _ in r), statistics.median(s for _, s in r)
+        per_round = [e[1] / v[1] for e, v in zip(rows["eager"], r)]
+        print(f"{name:17s} host {host:8.3f}  synchronised {synced:8.3f}  speed vs eager {eager_sync / synced:6.3f}x "
+              f"(rounds {min(per_round):.3f}-{max(per_round):.3f}x)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="vim_tiny_patch16_224")
@@ -91,32 +122,17 @@ def main() -> None:
     eager = build(a)
     x = torch.randn(a.batch_size, *eager.input_shape, device=a.device,
                     dtype=torch.half if a.device == "cuda" else torch.float)
-    fns = {"eager": eager}
     with torch.inference_mode():
-        for name in a.variants.split(","):
-            t0 = time.perf_counter()
-            fns[name] = torch.compile(build(a), options=variant_options(name))
-            fns[name](x)
-            print(f"{name}: compiled in {time.perf_counter() - t0:.0f} s", flush=True)
+        fns = {"eager": eager, **compiled_variants(a, x)}
         from torch._C._dynamo.eval_frame import _debug_get_cache_entry_list
         print(f"cache entries for the forward: {len(_debug_get_cache_entry_list(type(eager).forward.__code__))}")
         for fn in fns.values():
             for _ in range(5):
                 fn(x)
-        rows: dict[str, list[tuple[float, float]]] = {name: [] for name in fns}
-        for rnd in range(a.rounds):
-            for name, fn in fns.items():
-                rows[name].append((call_ms(fn, x, a.iters, wait=False), call_ms(fn, x, a.iters, wait=True)))
-            print(f"round {rnd}: " + "  ".join(f"{n} {h:.3f}/{s:.3f}" for n, ((h, s),) in
-                                               ((n, r[-1:]) for n, r in rows.items())), flush=True)
+        rows = timed_rounds(fns, x, a.rounds, a.iters)
     print(f"{a.model} r={a.r} batch {a.batch_size} on {a.device}, torch {torch.__version__}: "
           "ms per call, medians over rounds (host to return / synchronised), synchronised eager over variant")
-    eager_sync = statistics.median(s for _, s in rows["eager"])
-    for name, r in rows.items():
-        host, synced = statistics.median(h for h, _ in r), statistics.median(s for _, s in r)
-        per_round = [e[1] / v[1] for e, v in zip(rows["eager"], r)]
-        print(f"{name:17s} host {host:8.3f}  synchronised {synced:8.3f}  speed vs eager {eager_sync / synced:6.3f}x "
-              f"(rounds {min(per_round):.3f}-{max(per_round):.3f}x)")
+    report(rows)
 
 
 if __name__ == "__main__":

@@ -36,8 +36,8 @@ def test_merge_cost_counts_every_merge_kernel_once():
 
 
 def test_host_share_tells_a_host_bound_forward_from_a_graph_replay():
-    # a two-block model at batch 1 gives the GPU almost nothing to do: the step is its Python. Another process on the
-    # same GPU delays its kernels and lowers the share, never raises it, so the best of three measurements is taken.
+    # a two-block model at batch 1 gives the GPU almost nothing to do: the step is its Python. Other work on the same
+    # GPU delays its kernels and lowers the share (75.8 % beside three test processes), so the highest of three counts.
     small = rmeeto.create_model("vim_tiny_patch16_224", depth=2)
     eager = max((bench.measure(small, batch_size=1, device="cuda", dtype="fp16", warmup=3, iters=10) for _ in range(3)),
                 key=lambda row: row["host_share"])
