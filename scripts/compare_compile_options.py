@@ -12,7 +12,10 @@ Option sets (``--variants``, comma-separated):
 - ``no-asserts``: Inductor's ``size_asserts`` and ``alignment_asserts`` off (the generated code checks the size,
   stride and alignment of every graph input, each weight included, on every call);
 - ``no-module-guards``: ``guard_filter_fn=torch.compiler.skip_guard_on_all_nn_modules_unsafe``;
-- ``lean``: both of the above.
+- ``lean``: both of the above;
+- ``frozen``: Inductor's ``freezing`` (inference only: the weights become constants of the compiled graph, so they
+  are no longer graph inputs to check on every call);
+- ``frozen-lean``: ``freezing`` and the options of ``lean``.
 
     PYTHONPATH=src python scripts/compare_compile_options.py --model vim_small_patch16_224 --r 11 \
         [--variants default,no-asserts,lean] [--device cpu --img-size 32 --embed-dim 16]
@@ -37,7 +40,9 @@ def no_asserts() -> dict:
 def variant_options(name: str) -> dict:
     """``torch.compile``'s ``options`` for one option set."""
     skip = {"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe}
-    table = {"default": {}, "no-asserts": no_asserts(), "no-module-guards": skip, "lean": {**no_asserts(), **skip}}
+    lean = {**no_asserts(), **skip}
+    table = {"default": {}, "no-asserts": no_asserts(), "no-module-guards": skip, "lean": lean,
+             "frozen": {"freezing": True}, "frozen-lean": {"freezing": True, **lean}}
     if name not in table:
         raise SystemExit(f"--variants: {name!r} is unknown; choose from {','.join(table)}")
     return table[name]
@@ -81,8 +86,12 @@ def compiled_variants(a: argparse.Namespace, x: torch.Tensor) -> dict:
     fns = {}
     for name in a.variants.split(","):
         t0 = time.perf_counter()
-        fns[name] = torch.compile(build(a), options=variant_options(name))
-        fns[name](x)
+        options = variant_options(name)
+        fns[name] = torch.compile(build(a), options=options)
+        # Dynamo reads ``freezing`` from the global config when it decides to lift the weights as graph inputs,
+        # so the compiling call runs inside the setting too (``options`` reach Inductor only)
+        with inductor_config.patch(freezing=options.get("freezing", inductor_config.freezing)):
+            fns[name](x)
         print(f"{name}: compiled in {time.perf_counter() - t0:.0f} s", flush=True)
     return fns
 

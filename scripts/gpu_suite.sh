@@ -23,6 +23,7 @@
 #   AB_CONFIGS=";fwd.maxnreg=0" scripts/gpu_suite.sh regab # the same, configurations interleaved in one process
 #   scripts/gpu_suite.sh contract            # selective_scan_fn contract: chunked-scan GPU tests, profile, chunk sweep, mamba_ssm
 #   scripts/gpu_suite.sh pending             # GPU tests not yet run at this tree; compile option sets on Vim-S r=11
+#   scripts/gpu_suite.sh frozen              # compiled with the weights as constants (freezing) against eager and default
 #   scripts/gpu_suite.sh hostcheck           # eager Vim-Ti r=0 / r=5: host time, synchronizing calls, Python profile
 #   OLD_REV=abc123 scripts/gpu_suite.sh hostab  # host work per block: changed paths' GPU tests, eager here vs abc123
 #   scripts/gpu_suite.sh verify              # every kernel's GPU tests, then the targets in a graph and eager Vim-Ti
@@ -526,6 +527,18 @@ pending)
   timeout 240 python3 scripts/compare_compile_options.py --model vim_small_patch16_224 --r 11 \
     --variants default,no-asserts,no-module-guards,lean --rounds 8 --iters 15 2>&1 \
     | grep --line-buffered -v -i "warn\|^W1" | tee "$OUT/pending_compile.txt" ;;
+frozen)
+  # torch.compile with Inductor's freezing on while Dynamo traces (the weights then are constants, not 400 graph
+  # inputs checked per call) against default torch.compile and eager: one process alternating, then rmeeto bench
+  info | tee "$OUT/env.txt"
+  timeout 250 python3 scripts/compare_compile_options.py --model vim_small_patch16_224 --r 11 \
+    --variants default,frozen,frozen-lean --rounds 8 --iters 15 2>&1 \
+    | grep --line-buffered -v -i "warn\|^W1" | tee "$OUT/frozen_compare.txt"
+  for spec in vim_small_patch16_224:0,11 vim_tiny_patch16_224:0,5; do
+    IFS=: read -r model rs <<< "$spec"
+    timeout 150 $RM bench --model $model --r $rs --dtype fp16 --compile none,default,default+frozen 2>&1 \
+      | grep -E "^auto" | sed "s/^/[$model] /" | tee -a "$OUT/frozen_bench.txt"
+  done ;;
 hostcheck)
   # why eager merged Vim-Ti enqueues slower than unmerged: synchronizing calls, then the Python functions
   info | tee "$OUT/env.txt"

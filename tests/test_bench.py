@@ -244,6 +244,20 @@ def test_compile_rows_time_the_compiled_forward(monkeypatch, capsys):
     assert "auto+default" in capsys.readouterr().out
 
 
+def test_frozen_compile_rows_take_the_batch_as_the_only_graph_input(monkeypatch):
+    """``MODE+frozen`` compiles through :func:`rmeeto.compile_for_inference` in that mode: the weights are constants."""
+    inputs = []
+
+    def input_counting_backend(gm, example_inputs):
+        inputs.append(len(example_inputs))
+        return gm.forward
+    modes = _compile_with(monkeypatch, input_counting_backend)
+    rows = run_bench(_cfg(compiles=["default", "default+frozen"], iters=2))
+    assert [r["compile"] for r in rows] == ["default", "default", "default+frozen", "default+frozen"]
+    assert modes == ["default"] * 4
+    assert inputs[0] > 10 and inputs[2:] == [1, 1]
+
+
 def test_a_recompile_while_timing_is_an_error(monkeypatch):
     """A compiled forward that recompiles while it is timed (here: r changed after the compile) raises instead of
     timing the compile or an eager fallback."""
@@ -267,6 +281,9 @@ def test_a_recompile_while_timing_is_an_error(monkeypatch):
 def test_compile_is_checked():
     with pytest.raises(UsageError, match="--compile 'fast' is unknown"):
         check_bench(_cfg(compiles=["fast"]))
+    with pytest.raises(UsageError, match=r"--compile 'none\+frozen' is unknown.*optionally with \+frozen"):
+        check_bench(_cfg(compiles=["none+frozen"]))
+    check_bench(_cfg(compiles=["reduce-overhead+frozen"]))
     with pytest.raises(UsageError, match="--compile times inference forwards"):
         check_bench(_cfg(compiles=["default"], train=True))
     with pytest.raises(UsageError, match="use --compile reduce-overhead without --cuda-graph"):

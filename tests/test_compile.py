@@ -348,3 +348,47 @@ def test_traced_ops_trace_down_to_the_kernels():
 if __name__ == "__main__":
     assert os.environ.get("TRITON_INTERPRET") == "1", "set TRITON_INTERPRET=1 before running"
     _opcheck_all()
+
+
+def _graph_inputs(compile_fn, m, x) -> list[int]:
+    """The number of inputs of each graph Dynamo hands the backend when ``m`` is compiled by ``compile_fn``."""
+    torch._dynamo.reset()
+    inputs = []
+
+    def count(gm, example_inputs):
+        inputs.append(len(example_inputs))
+        return gm.forward
+
+    compiled = compile_fn(m, backend=count)
+    with torch.no_grad():
+        out = compiled(x)
+    torch.testing.assert_close(out, m(x).detach(), rtol=1e-5, atol=1e-6)
+    return inputs
+
+
+@pytest.mark.parametrize("r", [0, 6])
+def test_compile_for_inference_keeps_the_weights_out_of_the_graph_inputs(r):
+    """Frozen, the batch is the graph's only input; a plain compile lifts every weight (about a hundred here)."""
+    import torch._inductor.config as inductor_config
+
+    m, x = tiny_model(r), tiny_input()
+    assert _graph_inputs(rmeeto.compile_for_inference, m, x) == [1]
+    assert inductor_config.freezing is False  # the setting is restored after the call
+    assert _graph_inputs(torch.compile, m, x)[0] > len(list(m.parameters())) // 2
+
+
+def test_compile_for_inference_refuses_a_forward_with_gradients():
+    compiled = rmeeto.compile_for_inference(tiny_model(), backend="eager")
+    with pytest.raises(RuntimeError, match="torch.no_grad"):
+        compiled(tiny_input())
+
+
+@pytest.mark.slow
+def test_frozen_inductor_model_gives_the_same_logits():
+    """Inductor's own freezing passes (constant folding) on the merged model, on the CPU."""
+    torch._dynamo.reset()
+    m, x = tiny_model(6), tiny_input()
+    compiled = rmeeto.compile_for_inference(m)
+    with torch.inference_mode():
+        got, want = compiled(x), m(x)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)

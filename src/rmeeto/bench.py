@@ -6,7 +6,8 @@ iterations, each synchronised. ``--train`` times forward + backward + AdamW step
 ``--rounds N`` interleaves the settings: each is timed N times in turn, on iters/N steps, which keeps a
 drift of the host's speed (eager forwards of small models are bound by it) out of the speed-ups.
 ``--compile MODE`` times ``torch.compile(model, mode=MODE)`` forwards (``none``: eager), compiled afresh for every
-setting and round, before the warm-up; a recompile while it is timed is an error, not a figure.
+setting and round, before the warm-up; a recompile while it is timed is an error, not a figure. ``MODE+frozen``
+compiles with Inductor's ``freezing`` (see :func:`rmeeto.compile_for_inference`).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from .cli_checks import (UsageError, build_model, check_at_least, check_out_file
                          plot_extensions, require)
 from .cuda_graphs import GraphedStep, graphed
 from .flops import gflops
+from .compile import compile_for_inference
 from .models import create_model
 from .ops.dispatch import BACKENDS, available_backends
 from .patch import MERGE_RANGE, label_merges, patch, reduction_ratio, unpatch
@@ -35,6 +37,7 @@ from .env_info import environment
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 MERGE_IMPLS = ("auto", "torch", "triton")
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+FROZEN = "+frozen"  # a compile mode's suffix: the weights become constants of the compiled graph
 
 
 def _sync(device: torch.device) -> None:
@@ -100,7 +103,8 @@ def compiled_forward(model, x: torch.Tensor, autocast, mode: str) -> Callable[[]
     timed. Dynamo's caches are reset first: every setting compiles afresh, and none counts against another's
     recompile limit (past it Dynamo would run the forward eagerly, and the figure would not be the compiled one)."""
     torch._dynamo.reset()
-    compiled = torch.compile(model, mode=mode)
+    base = mode.removesuffix(FROZEN)
+    compiled = compile_for_inference(model, mode=base) if mode.endswith(FROZEN) else torch.compile(model, mode=base)
 
     def fwd():
         with torch.inference_mode(), autocast:
@@ -411,8 +415,9 @@ def check_bench(cfg: BenchConfig, json_path: Optional[str] = None, plot_path: Op
 def _check_compiles(cfg: BenchConfig) -> None:
     """``--compile``: known modes, inference only, and not with what it would conflict with."""
     for mode in cfg.compiles:
-        if mode not in COMPILE_MODES:
-            raise UsageError(f"--compile {mode!r} is unknown; choose from {','.join(COMPILE_MODES)}")
+        if mode.removesuffix(FROZEN) not in COMPILE_MODES or mode == "none" + FROZEN:
+            raise UsageError(f"--compile {mode!r} is unknown; choose from {','.join(COMPILE_MODES)}, "
+                             f"each but none optionally with {FROZEN}")
     if all(mode == "none" for mode in cfg.compiles):
         return
     if cfg.train:
@@ -460,7 +465,8 @@ def register(sub) -> None:
                    help="comma list of merge implementations: auto (fused Triton on CUDA), torch, triton")
     p.add_argument("--compile", default="none", metavar="MODES",
                    help="comma list of torch.compile modes to time the forward under, e.g. none,default "
-                   f"(none: eager; from {','.join(COMPILE_MODES)}); each setting compiles afresh, untimed")
+                   f"(none: eager; from {','.join(COMPILE_MODES)}; MODE{FROZEN}: the weights compiled in as constants); "
+                   "each setting compiles afresh, untimed")
     p.add_argument("--train", action="store_true", help="time forward+backward+AdamW instead")
     p.add_argument("--cuda-graph", action="store_true", help="replay the forward (with --train: the forward and "
                    "backward, as rmeeto train --cuda-graph) from a CUDA graph")

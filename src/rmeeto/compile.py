@@ -1,0 +1,37 @@
+"""``torch.compile`` for inference with the weights compiled in as constants (Inductor's ``freezing``).
+
+A plain ``torch.compile(model)`` lifts every weight to a graph input (415 tensors for Vim-Ti), and the compiled
+code checks the size, stride and alignment of each one, and Dynamo guards each one, on every call: host time spent
+before the first kernel starts, which a synchronised forward cannot hide. With ``freezing`` the weights become
+constants of the graph and the only input is the batch.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import torch
+import torch._inductor.config as inductor_config
+
+
+def compile_for_inference(model: torch.nn.Module, mode: str = "default", **compile_kwargs: Any) -> Callable[..., Any]:
+    """``torch.compile(model, mode=mode, **compile_kwargs)`` with Inductor's ``freezing`` on while it compiles.
+
+    Call the result under ``torch.no_grad()`` or ``torch.inference_mode()``. The compiled graph holds the weights as
+    they were at its first call: after changing them (``load_state_dict``, ``.half()``, ``rmeeto.patch`` to another
+    r) compile again."""
+    compiled = torch.compile(model, mode=mode, **compile_kwargs)
+
+    @functools.wraps(model.forward)
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        if torch.is_grad_enabled():
+            raise RuntimeError("compile_for_inference: call the model under torch.no_grad() or "
+                               "torch.inference_mode(), or compile it with torch.compile to train it")
+        # Dynamo reads the global setting while tracing (to keep the weights out of the graph's inputs), so it is
+        # on for every call: any call may be the one that compiles
+        before, inductor_config.freezing = inductor_config.freezing, True
+        try:
+            return compiled(*args, **kwargs)
+        finally:
+            inductor_config.freezing = before
+    return forward
