@@ -531,6 +531,8 @@ frozen)
   # torch.compile with Inductor's freezing on while Dynamo traces (the weights then are constants, not 400 graph
   # inputs checked per call) against default torch.compile and eager: one process alternating, then rmeeto bench
   info | tee "$OUT/env.txt"
+  timeout 120 python3 -m pytest -m gpu -v -p no:cacheprovider -rfE tests/test_gpu_compile.py -k frozen \
+    > "$OUT/frozen_tests.txt" 2>&1; grep -E "PASS|FAIL|ERROR|passed|failed" "$OUT/frozen_tests.txt" | tail -6
   timeout 250 python3 scripts/compare_compile_options.py --model vim_small_patch16_224 --r 11 \
     --variants default,frozen,frozen-lean --rounds 8 --iters 15 2>&1 \
     | grep --line-buffered -v -i "warn\|^W1" | tee "$OUT/frozen_compare.txt"

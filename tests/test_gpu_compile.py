@@ -1,6 +1,8 @@
 """torch.compile and torch.export on the Triton path (CUDA): one graph, the custom ops, the same numbers."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -97,6 +99,24 @@ def test_compiled_inference_takes_the_one_op_merge_step(mode):
         compiled = torch.compile(m, mode=None if mode == "default" else mode)
         got = [compiled(x).clone() for _ in range(3)]  # reduce-overhead: warm-up, capture, replay
     assert max(rel(g, want) for g in got) < 1e-4
+
+
+@pytest.mark.parametrize("mode,r", [("default", 0), ("default", 5), ("reduce-overhead", 5)])
+def test_frozen_compile_matches_eager_on_the_triton_path(mode, r):
+    """``compile_for_inference`` on the Triton path: the weights folded in as constants, the batch the one input of
+    Inductor's code, eager's logits (fp16 under autocast, as ``rmeeto bench`` runs it)."""
+    from torch._inductor.utils import run_and_get_code
+
+    torch._dynamo.reset()
+    m, x = _tiny_vim(r)
+    compiled = rmeeto.compile_for_inference(m, mode=mode)
+    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16):
+        want = m(x)
+        first, codes = run_and_get_code(compiled, x)
+        got = [first.clone()] + [compiled(x).clone() for _ in range(2)]  # reduce-overhead: capture, replay
+    call = re.search(r"def call\(self, args\):\n\s+(.*?) = args", "\n".join(codes))
+    assert call and call.group(1).strip(" ,").count(",") == 0, call and call.group(1)[:200]  # one input: the batch
+    assert max(rel(g, want) for g in got) < 1e-3
 
 
 @pytest.mark.parametrize("r", [0, 5])
