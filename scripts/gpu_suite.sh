@@ -538,7 +538,7 @@ frozen)
     | grep --line-buffered -v -i "warn\|^W1" | tee "$OUT/frozen_compare.txt"
   for spec in vim_small_patch16_224:0,11 vim_tiny_patch16_224:0,5; do
     IFS=: read -r model rs <<< "$spec"
-    timeout 150 $RM bench --model $model --r $rs --dtype fp16 --compile none,default,default+frozen 2>&1 \
+    timeout 170 $RM bench --model $model --r $rs --dtype fp16 --compile none,default,default+frozen 2>&1 \
       | grep -E "^auto" | sed "s/^/[$model] /" | tee -a "$OUT/frozen_bench.txt"
   done ;;
 hostcheck)
