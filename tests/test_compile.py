@@ -387,7 +387,11 @@ def test_compile_for_inference_refuses_a_forward_with_gradients():
 def test_frozen_inductor_model_gives_the_same_logits():
     """Inductor's own freezing passes (constant folding) on the merged model, on the CPU."""
     torch._dynamo.reset()
-    m, x = tiny_model(6), tiny_input()
+    torch.manual_seed(0)
+    m = rmeeto.create_model("vim_tiny_patch16_224", depth=3, embed_dim=16, img_size=32, patch_size=4, stride=4,
+                            num_classes=5)
+    m, x = rmeeto.patch(m, r=6).eval(), tiny_input()
+    assert rmeeto.reduction_ratio(m) > 0  # the third block merges
     compiled = rmeeto.compile_for_inference(m)
     with torch.inference_mode():
         got, want = compiled(x), m(x)
