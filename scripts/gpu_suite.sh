@@ -533,8 +533,8 @@ frozen)
   info | tee "$OUT/env.txt"
   timeout 120 python3 -m pytest -m gpu -v -p no:cacheprovider -rfE tests/test_gpu_compile.py -k frozen \
     > "$OUT/frozen_tests.txt" 2>&1; grep -E "PASS|FAIL|ERROR|passed|failed" "$OUT/frozen_tests.txt" | tail -6
-  timeout 250 python3 scripts/compare_compile_options.py --model vim_small_patch16_224 --r 11 \
-    --variants default,frozen,frozen-lean --rounds 8 --iters 15 2>&1 \
+  timeout 210 python3 scripts/compare_compile_options.py --model vim_small_patch16_224 --r 11 \
+    --variants default,frozen,frozen-lean --rounds 6 --iters 15 2>&1 \
     | grep --line-buffered -v -i "warn\|^W1" | tee "$OUT/frozen_compare.txt"
   for spec in vim_small_patch16_224:0,11 vim_tiny_patch16_224:0,5; do
     IFS=: read -r model rs <<< "$spec"
