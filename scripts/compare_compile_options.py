@@ -17,6 +17,9 @@ Option sets (``--variants``, comma-separated):
   are no longer graph inputs to check on every call);
 - ``frozen-lean``: ``freezing`` and the options of ``lean``.
 
+The frozen variants of a merged model (``--r`` above 0) on the Triton path are not trustworthy yet: a frozen merged
+model gave NaN logits there on 2026-12-06 (docs/benchmarks/2026-12-06-h200-frozen-compile/).
+
     PYTHONPATH=src python scripts/compare_compile_options.py --model vim_small_patch16_224 --r 11 \
         [--variants default,no-asserts,lean] [--device cpu --img-size 32 --embed-dim 16]
 """

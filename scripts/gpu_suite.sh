@@ -533,10 +533,11 @@ frozen)
   info | tee "$OUT/env.txt"
   timeout 120 python3 -m pytest -m gpu -v -p no:cacheprovider -rfE tests/test_gpu_compile.py -k frozen \
     > "$OUT/frozen_tests.txt" 2>&1; grep -E "PASS|FAIL|ERROR|passed|failed" "$OUT/frozen_tests.txt" | tail -6
-  timeout 210 python3 scripts/compare_compile_options.py --model vim_small_patch16_224 --r 11 \
+  timeout 210 python3 scripts/compare_compile_options.py --model vim_small_patch16_224 --r 0 \
     --variants default,frozen,frozen-lean --rounds 6 --iters 15 2>&1 \
     | grep --line-buffered -v -i "warn\|^W1" | tee "$OUT/frozen_compare.txt"
-  for spec in vim_small_patch16_224:0,11 vim_tiny_patch16_224:0,5; do
+  # unmerged only: a merged model's frozen graph gave NaN logits on 2026-12-06 (run 148's GPU test)
+  for spec in vim_small_patch16_224:0 vim_tiny_patch16_224:0; do
     IFS=: read -r model rs <<< "$spec"
     timeout 170 $RM bench --model $model --r $rs --dtype fp16 --compile none,default,default+frozen 2>&1 \
       | grep -E "^auto" | sed "s/^/[$model] /" | tee -a "$OUT/frozen_bench.txt"
