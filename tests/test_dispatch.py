@@ -130,6 +130,14 @@ def test_a_capture_stacks_inside_the_graph_unless_the_weights_are_frozen(monkeyp
         sc.cached_stack_params(*_params(mix), torch.float32)
 
 
+def test_weights_made_under_inference_mode_are_stacked_and_cached():
+    """A frozen compile folds weights under inference mode into inference tensors, which have no version counter."""
+    with torch.inference_mode():
+        mix = BiMambaMixer(16, d_state=4)
+        first = sc.cached_stack_params(*_params(mix), torch.float32)
+        assert sc.cached_stack_params(*_params(mix), torch.float32) is first
+
+
 def test_a_graph_that_reads_cached_stacks_gets_them_restacked_before_a_replay(monkeypatch):
     """Inside :func:`stack_cache.stacks_read_by_capture` a capture reads the cached stacks and lists them;
     :func:`stack_cache.refresh_for_replay` restacks into those very tensors what changed since, and nothing else.

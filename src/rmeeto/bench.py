@@ -26,9 +26,9 @@ from torch.profiler import ProfilerActivity
 from .cli import parse_kv
 from .cli_checks import (UsageError, build_model, check_at_least, check_out_file, check_patch, check_r_ratio,
                          plot_extensions, require)
+from .compile import compile_for_inference
 from .cuda_graphs import GraphedStep, graphed
 from .flops import gflops
-from .compile import compile_for_inference
 from .models import create_model
 from .ops.dispatch import BACKENDS, available_backends
 from .patch import MERGE_RANGE, label_merges, patch, reduction_ratio, unpatch

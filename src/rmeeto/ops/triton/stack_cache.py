@@ -56,8 +56,11 @@ def _weights(fwd, bwd) -> list[Tensor]:
 
 def _key(fwd, bwd, cdt: torch.dtype) -> tuple:
     """What the stacks of ``fwd`` and ``bwd`` in ``cdt`` depend on, short of the values."""
-    # inference tensors (weights a frozen compile folded under inference mode) have no version counter
-    return (cdt, tuple([(t.data_ptr(), 0 if t.is_inference() else t._version) for t in _weights(fwd, bwd)]))
+    weights = _weights(fwd, bwd)
+    try:
+        return (cdt, tuple([(t.data_ptr(), t._version) for t in weights]))
+    except RuntimeError:  # an inference tensor (a weight frozen in under inference mode) has no version counter
+        return (cdt, tuple([(t.data_ptr(), 0 if t.is_inference() else t._version) for t in weights]))
 
 
 def cached_stack_params(fwd, bwd, cdt: torch.dtype) -> tuple[Tensor, ...]:
