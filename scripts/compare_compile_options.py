@@ -90,11 +90,9 @@ def compiled_variants(a: argparse.Namespace, x: torch.Tensor) -> dict:
     for name in a.variants.split(","):
         t0 = time.perf_counter()
         options = variant_options(name)
-        fns[name] = torch.compile(build(a), options=options)
-        # Dynamo reads ``freezing`` from the global config when it decides to lift the weights as graph inputs,
-        # so the compiling call runs inside the setting too (``options`` reach Inductor only)
-        with inductor_config.patch(freezing=options.get("freezing", inductor_config.freezing)):
-            fns[name](x)
+        frozen = options.pop("freezing", False)  # a compile option alone freezes nothing: compile_for_inference
+        fns[name] = (rmeeto.compile_for_inference if frozen else torch.compile)(build(a), options=options)
+        fns[name](x)
         print(f"{name}: compiled in {time.perf_counter() - t0:.0f} s", flush=True)
     return fns
 

@@ -43,7 +43,7 @@ def main() -> None:
     for how in ("default", "freezing option", "compile_for_inference"):
         code, diff = compiled_code(a, how)
         call = re.search(r"def call\(self, args\):\n\s+(.*?) = args", code)
-        n_inputs = call.group(1).count(",") + (0 if call.group(1).rstrip().endswith(",") else 1) if call else -1
+        n_inputs = call.group(1).strip(" ,").count(",") + 1 if call else -1
         print(f"{how:22s} graph inputs {n_inputs:4d}  input asserts {code.count('assert_size_stride('):4d}  "
               f"max |logit - eager| {diff:.1e}")
 

@@ -8,13 +8,14 @@ constants of the graph and the only input is the batch.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import torch
 import torch._inductor.config as inductor_config
 
 
-def compile_for_inference(model: torch.nn.Module, mode: str = "default", **compile_kwargs: Any) -> Callable[..., Any]:
+def compile_for_inference(model: torch.nn.Module, mode: Optional[str] = None,
+                          **compile_kwargs: Any) -> Callable[..., Any]:
     """``torch.compile(model, mode=mode, **compile_kwargs)`` with Inductor's ``freezing`` on while it compiles.
 
     Call the result under ``torch.no_grad()`` or ``torch.inference_mode()``. The compiled graph holds the weights as
