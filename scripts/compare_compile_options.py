@@ -17,8 +17,8 @@ Option sets (``--variants``, comma-separated):
   are no longer graph inputs to check on every call);
 - ``frozen-lean``: ``freezing`` and the options of ``lean``.
 
-The frozen variants of a merged model (``--r`` above 0) on the Triton path are not trustworthy yet: a frozen merged
-model gave NaN logits there on 2026-12-06 (docs/benchmarks/2026-12-06-h200-frozen-compile/).
+Every instance starts from the same seed, so each variant's logits are also compared with eager's (relative error
+of the largest difference, printed before the timings).
 
     PYTHONPATH=src python scripts/compare_compile_options.py --model vim_small_patch16_224 --r 11 \
         [--variants default,no-asserts,lean] [--device cpu --img-size 32 --embed-dim 16]
@@ -52,7 +52,8 @@ def variant_options(name: str) -> dict:
 
 
 def build(a: argparse.Namespace) -> torch.nn.Module:
-    """A fresh model in fp16 (fp32 on the CPU), patched with ``--r``."""
+    """A fresh model in fp16 (fp32 on the CPU), patched with ``--r``; the same weights on every call."""
+    torch.manual_seed(0)
     extra = {}
     if a.img_size:
         extra.update(img_size=a.img_size, patch_size=8, stride=8)
@@ -136,6 +137,11 @@ def main() -> None:
         fns = {"eager": eager, **compiled_variants(a, x)}
         from torch._C._dynamo.eval_frame import _debug_get_cache_entry_list
         print(f"cache entries for the forward: {len(_debug_get_cache_entry_list(type(eager).forward.__code__))}")
+        want = eager(x).float()
+        for name, fn in fns.items():
+            got = fn(x).float()
+            print(f"{name}: logits vs eager, relative error {((got - want).abs().max() / want.abs().max()).item():.2e}"
+                  f" (NaN: {int(got.isnan().sum())})", flush=True)
         for fn in fns.values():
             for _ in range(5):
                 fn(x)

@@ -101,14 +101,15 @@ def test_compiled_inference_takes_the_one_op_merge_step(mode):
     assert max(rel(g, want) for g in got) < 1e-4
 
 
+@pytest.mark.parametrize("r", [0, 5])
 @pytest.mark.parametrize("mode", ["default", "reduce-overhead"])
-def test_frozen_compile_matches_eager_on_the_triton_path(mode):
+def test_frozen_compile_matches_eager_on_the_triton_path(mode, r):
     """``compile_for_inference`` on the Triton path: the weights folded in as constants, the batch the one input of
     Inductor's code, eager's logits (fp16 under autocast, as ``rmeeto bench`` runs it)."""
     from torch._inductor.utils import run_and_get_code
 
     torch._dynamo.reset()
-    m, x = _tiny_vim(0)
+    m, x = _tiny_vim(r)
     compiled = rmeeto.compile_for_inference(m, mode=mode)
     with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16):
         want = m(x)
@@ -116,15 +117,8 @@ def test_frozen_compile_matches_eager_on_the_triton_path(mode):
         got = [first.clone()] + [compiled(x).clone() for _ in range(2)]  # reduce-overhead: capture, replay
     call = re.search(r"def call\(self, args\):\n\s+(.*?) = args", "\n".join(codes))
     assert call and call.group(1).strip(" ,").count(",") == 0, call and call.group(1)[:200]  # one input: the batch
-    assert max(rel(g, want) for g in got) < 1e-3
-
-
-def test_frozen_compile_refuses_a_patched_model_on_cuda():
-    """Frozen, a merged tiny Vim gave NaN logits on the Triton path (one H200, 2026-12-06): refused until fixed."""
-    m, x = _tiny_vim(5)
-    compiled = rmeeto.compile_for_inference(m)
-    with torch.inference_mode(), pytest.raises(NotImplementedError, match="use torch.compile"):
-        compiled(x)
+    errors = [rel(g, want) for g in got]
+    assert all(e < 1e-3 for e in errors), errors  # NaN fails too
 
 
 @pytest.mark.parametrize("r", [0, 5])
