@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import pathlib
 from typing import Any, Callable, Iterator
 
 import torch
@@ -87,16 +88,32 @@ def rel(a: torch.Tensor, b: torch.Tensor) -> float:
     return ((a.float() - b.float()).abs().max() / b.float().abs().max()).item()
 
 
-def run(mode: str, r: int) -> None:
+def run(mode: str, r: int, a: argparse.Namespace) -> None:
     torch._dynamo.reset()
+    if a.between == "clear-stacks":
+        stack_cache._stacked.clear()
+    elif a.between == "gc":
+        import gc
+        gc.collect()
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
     m, x = tiny_vim(r)
-    compiled = rmeeto.compile_for_inference(m, mode=mode)
+    compiled = torch.compile(m, mode=mode) if a.plain else rmeeto.compile_for_inference(m, mode=mode)
     with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16):
         want = m(x)
         for call in range(3):
             log: list[str] = []
             with (watched(log) if WATCH else contextlib.nullcontext()):
-                got = (run_and_get_code(compiled, x)[0] if call == 0 else compiled(x)).clone()
+                if call == 0:
+                    got, codes = run_and_get_code(compiled, x)
+                    if a.dump:
+                        pathlib.Path(a.dump).mkdir(parents=True, exist_ok=True)
+                        (pathlib.Path(a.dump) / f"{mode}_r{r}.py").write_text("\n\n".join(codes))
+                else:
+                    got = compiled(x)
+                got = got.clone()
+                if a.sync_calls:
+                    torch.cuda.synchronize()
             print(f"{mode} r={r} call {call}: rel {rel(got, want):.2e}", flush=True)
             for line in log:
                 if not QUIET or "in-NaN [] out-NaN []" not in line:
@@ -108,6 +125,11 @@ def main() -> None:
     ap.add_argument("--cases", default="default:0,default:5", help="mode:r, in order, one process")
     ap.add_argument("--nanfill", action="store_true", help="fill every new tensor (and Inductor's buffers) with NaN")
     ap.add_argument("--watch", default="ops", choices=["ops", "none"])
+    ap.add_argument("--between", default="none", choices=["none", "clear-stacks", "gc"],
+                    help="before each case: nothing, empty the stacked-weight cache, or collect and free memory")
+    ap.add_argument("--plain", action="store_true", help="torch.compile without freezing")
+    ap.add_argument("--sync-calls", action="store_true", help="synchronise after each compiled call")
+    ap.add_argument("--dump", default=None, help="a folder for Inductor's code of each case's graph")
     ap.add_argument("--quiet", action="store_true", help="log only the op calls with NaN")
     args = ap.parse_args()
     if args.nanfill:
@@ -117,7 +139,7 @@ def main() -> None:
     QUIET, WATCH = args.quiet, args.watch == "ops"
     for case in args.cases.split(","):
         mode, r = case.split(":")
-        run(mode, int(r))
+        run(mode, int(r), args)
 
 
 if __name__ == "__main__":
