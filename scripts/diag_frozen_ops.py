@@ -23,7 +23,7 @@ from rmeeto.ops.triton import bimamba as tb
 from rmeeto.ops.triton import merge_once, stack_cache
 
 QUIET = False
-WATCH = True
+WATCH = "ops"
 
 
 def tensors(value: Any) -> list[torch.Tensor]:
@@ -78,6 +78,41 @@ def watched(log: list[str]) -> Iterator[None]:
             setattr(module, name, fn)
 
 
+@contextlib.contextmanager
+def watched_stacks(records: list) -> Iterator[None]:
+    """Wraps the stacked-weight cache without any GPU work: each call's hit or miss, its weights and its stacks are
+    kept for :func:`check_stacks` after the compiled call."""
+    fn = stack_cache.cached_stack_params
+
+    def wrapper(fwd, bwd, cdt):
+        hit = stack_cache._stacked.get(id(fwd.A_log))
+        known = hit is not None and hit[0]() is fwd.A_log
+        state = "miss" if not known else ("hit" if hit[1] == stack_cache._key(fwd, bwd, cdt) else "stale")
+        out = fn(fwd, bwd, cdt)
+        records.append((state, fwd, bwd, cdt, out))
+        return out
+
+    stack_cache.cached_stack_params = wrapper
+    try:
+        yield
+    finally:
+        stack_cache.cached_stack_params = fn
+
+
+def check_stacks(records: list, model: torch.nn.Module) -> list[str]:
+    """Each recorded call's stacks against stacks made afresh from its weights, and whether its weights are the
+    model's own tensors."""
+    own = {id(p) for p in model.parameters()}
+    lines = []
+    for state, fwd, bwd, cdt, out in records:
+        fresh = tb.stack_params(fwd, bwd, cdt)
+        diff = max(((a.float() - b.float()).abs().max().item() for a, b in zip(out, fresh) if a is not None), default=0)
+        weights = [t for p in (fwd, bwd) for t in p.tensors() if t is not None]
+        lines.append(f"stacks {state} vs fresh {diff:.3g}, weights the model's own {sum(id(t) in own for t in weights)}"
+                     f"/{len(weights)}, A_log inference {fwd.A_log.is_inference()}")
+    return lines
+
+
 def tiny_vim(r: int) -> tuple[torch.nn.Module, torch.Tensor]:
     torch.manual_seed(0)
     m = rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10)
@@ -103,7 +138,10 @@ def run(mode: str, r: int, a: argparse.Namespace) -> None:
         want = m(x)
         for call in range(3):
             log: list[str] = []
-            with (watched(log) if WATCH else contextlib.nullcontext()):
+            records: list = []
+            watch = watched(log) if WATCH == "ops" else watched_stacks(records) if WATCH == "stacks" else \
+                contextlib.nullcontext()
+            with watch:
                 if call == 0:
                     got, codes = run_and_get_code(compiled, x)
                     if a.dump:
@@ -115,6 +153,8 @@ def run(mode: str, r: int, a: argparse.Namespace) -> None:
                 if a.sync_calls:
                     torch.cuda.synchronize()
             print(f"{mode} r={r} call {call}: rel {rel(got, want):.2e}", flush=True)
+            torch.cuda.synchronize()
+            log += check_stacks(records, m)
             for line in log:
                 if not QUIET or "in-NaN [] out-NaN []" not in line:
                     print("   ", line, flush=True)
@@ -124,7 +164,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", default="default:0,default:5", help="mode:r, in order, one process")
     ap.add_argument("--nanfill", action="store_true", help="fill every new tensor (and Inductor's buffers) with NaN")
-    ap.add_argument("--watch", default="ops", choices=["ops", "none"])
+    ap.add_argument("--watch", default="ops", choices=["ops", "stacks", "none"],
+                    help="stacks: the cache's hits and its stacks checked after each call, no GPU work inside it")
     ap.add_argument("--between", default="none", choices=["none", "clear-stacks", "gc"],
                     help="before each case: nothing, empty the stacked-weight cache, or collect and free memory")
     ap.add_argument("--plain", action="store_true", help="torch.compile without freezing")
@@ -136,7 +177,7 @@ def main() -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.utils.deterministic.fill_uninitialized_memory = True
     global QUIET, WATCH
-    QUIET, WATCH = args.quiet, args.watch == "ops"
+    QUIET, WATCH = args.quiet, args.watch
     for case in args.cases.split(","):
         mode, r = case.split(":")
         run(mode, int(r), args)
