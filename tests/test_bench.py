@@ -285,7 +285,9 @@ def test_compile_is_checked():
         check_bench(_cfg(compiles=["none+frozen"]))
     check_bench(_cfg(compiles=["reduce-overhead+frozen"]))
     from rmeeto.bench import _check_compiles  # past the device check, which needs a visible GPU
-    _check_compiles(_cfg(compiles=["default+frozen"], device="cuda"))
+    with pytest.raises(UsageError, match="merged models on CUDA are not supported frozen yet"):
+        _check_compiles(_cfg(compiles=["default+frozen"], device="cuda"))
+    _check_compiles(_cfg(compiles=["default+frozen"], device="cuda", settings=[("r", 0)]))
     with pytest.raises(UsageError, match="--compile times inference forwards"):
         check_bench(_cfg(compiles=["default"], train=True))
     with pytest.raises(UsageError, match="use --compile reduce-overhead without --cuda-graph"):

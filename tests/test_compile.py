@@ -397,3 +397,11 @@ def test_frozen_inductor_model_gives_the_same_logits():
         got, want = compiled(x), m(x)
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
 
+
+def test_compile_for_inference_refuses_a_patched_model_on_cuda():
+    """Checked before anything compiles, from the input's device (a stand-in here: this test runs without a GPU)."""
+    from types import SimpleNamespace
+
+    compiled = rmeeto.compile_for_inference(tiny_model(6), backend="eager")
+    with torch.no_grad(), pytest.raises(NotImplementedError, match="patched model on CUDA"):
+        compiled(SimpleNamespace(is_cuda=True))

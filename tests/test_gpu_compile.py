@@ -101,15 +101,14 @@ def test_compiled_inference_takes_the_one_op_merge_step(mode):
     assert max(rel(g, want) for g in got) < 1e-4
 
 
-@pytest.mark.parametrize("r", [0, 5])
 @pytest.mark.parametrize("mode", ["default", "reduce-overhead"])
-def test_frozen_compile_matches_eager_on_the_triton_path(mode, r):
+def test_frozen_compile_matches_eager_on_the_triton_path(mode):
     """``compile_for_inference`` on the Triton path: the weights folded in as constants, the batch the one input of
     Inductor's code, eager's logits (fp16 under autocast, as ``rmeeto bench`` runs it)."""
     from torch._inductor.utils import run_and_get_code
 
     torch._dynamo.reset()
-    m, x = _tiny_vim(r)
+    m, x = _tiny_vim(0)
     compiled = rmeeto.compile_for_inference(m, mode=mode)
     with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16):
         want = m(x)
@@ -119,6 +118,15 @@ def test_frozen_compile_matches_eager_on_the_triton_path(mode, r):
     assert call and call.group(1).strip(" ,").count(",") == 0, call and call.group(1)[:200]  # one input: the batch
     errors = [rel(g, want) for g in got]
     assert all(e < 1e-3 for e in errors), errors  # NaN fails too
+
+
+def test_frozen_compile_refuses_a_patched_model_on_cuda():
+    """A merged tiny Vim compiled frozen after an unmerged one in the same process gave NaN logits on the Triton path
+    (one H100 and one H200, 2026-12-06; ``scripts/diag_frozen_ops.py``): refused until the fault is found."""
+    m, x = _tiny_vim(5)
+    compiled = rmeeto.compile_for_inference(m)
+    with torch.inference_mode(), pytest.raises(NotImplementedError, match="use torch.compile"):
+        compiled(x)
 
 
 @pytest.mark.parametrize("r", [0, 5])

@@ -427,6 +427,10 @@ def _check_compiles(cfg: BenchConfig) -> None:
                          "--compile reduce-overhead without --cuda-graph")
     if cfg.merge_cost:
         raise UsageError("--merge-cost profiles eager forwards; drop --compile or --merge-cost")
+    frozen = [m for m in cfg.compiles if m.endswith(FROZEN)]
+    if frozen and cfg.device.startswith("cuda") and any(value for _, value in cfg.settings):
+        raise UsageError(f"--compile {frozen[0]}: merged models on CUDA are not supported frozen yet; time them "
+                         f"with --compile {frozen[0].removesuffix(FROZEN)}, or keep to --r 0")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
