@@ -10,12 +10,12 @@ compile option reaches Inductor only, after that decision.
 from __future__ import annotations
 
 import argparse
-import re
 
 import torch
 from torch._inductor.utils import run_and_get_code
 
 import rmeeto
+from rmeeto.compile import inductor_call_inputs
 
 
 def compiled_code(a: argparse.Namespace, how: str) -> tuple[str, float]:
@@ -42,8 +42,7 @@ def main() -> None:
           f"{sum(1 for _ in rmeeto.create_model(a.model).parameters())} parameter tensors at full size")
     for how in ("default", "freezing option", "compile_for_inference"):
         code, diff = compiled_code(a, how)
-        call = re.search(r"def call\(self, args\):\n\s+(.*?) = args", code)
-        n_inputs = call.group(1).strip(" ,").count(",") + 1 if call else -1
+        n_inputs = inductor_call_inputs(code)
         print(f"{how:22s} graph inputs {n_inputs:4d}  input asserts {code.count('assert_size_stride('):4d}  "
               f"max |logit - eager| {diff:.1e}")
 

@@ -11,10 +11,12 @@ import os
 
 import pytest
 import torch
+from torch._inductor.utils import run_and_get_code
 
 from conftest_data import run_under_interpreter
 
 import rmeeto
+from rmeeto.compile import inductor_call_inputs
 
 HAS_TRITON = importlib.util.find_spec("triton") is not None
 
@@ -394,8 +396,16 @@ def test_frozen_inductor_model_gives_the_same_logits():
     assert rmeeto.reduction_ratio(m) > 0  # the third block merges
     compiled = rmeeto.compile_for_inference(m)
     with torch.inference_mode():
-        got, want = compiled(x), m(x)
+        (got, codes), want = run_and_get_code(compiled, x), m(x)
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+    assert inductor_call_inputs("\n".join(codes)) == 1  # Inductor's code takes the batch alone
+
+
+def test_inductor_call_inputs_reads_the_signature_of_the_generated_call():
+    code = "class Runner:\n    def call(self, args):\n        arg0_1, arg1_1, arg2_1, = args\n        args.clear()"
+    assert inductor_call_inputs(code) == 3
+    assert inductor_call_inputs(code.replace("arg0_1, arg1_1, arg2_1,", "arg2_1,")) == 1
+    assert inductor_call_inputs("def forward(x):\n    return x") == -1
 
 
 def test_compile_for_inference_refuses_a_patched_model_on_cuda():

@@ -8,6 +8,7 @@ constants of the graph and the only input is the batch.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, Callable, Optional
 
 import torch
@@ -41,3 +42,10 @@ def compile_for_inference(model: torch.nn.Module, mode: Optional[str] = None,
         finally:
             inductor_config.freezing = before
     return forward
+
+
+def inductor_call_inputs(code: str) -> int:
+    """How many inputs the ``call`` of Inductor's generated ``code`` (from ``run_and_get_code``) takes: 1 where only
+    the batch is left, the batch and every weight otherwise; -1 where the code has no such function."""
+    call = re.search(r"def call\(self, args\):\n\s+(.*?) = args", code)
+    return call.group(1).strip(" ,").count(",") + 1 if call else -1
