@@ -19,11 +19,9 @@ import torch
 from torch._inductor.utils import run_and_get_code
 
 import rmeeto
+from diag_frozen_compile import rel, tiny_vim
 from rmeeto.ops.triton import bimamba as tb
 from rmeeto.ops.triton import merge_once, stack_cache
-
-QUIET = False
-WATCH = "ops"
 
 
 def tensors(value: Any) -> list[torch.Tensor]:
@@ -40,6 +38,14 @@ def nan_where(values: Any) -> list[int]:
     return [i for i, t in enumerate(tensors(values)) if t.is_floating_point() and bool(t.isnan().any())]
 
 
+def cache_state(fwd, bwd, cdt: torch.dtype) -> str:
+    """What the stacked-weight cache will do for these weights: ``miss``, ``hit`` or ``stale`` (restack in place)."""
+    hit = stack_cache._stacked.get(id(fwd.A_log))
+    if hit is None or hit[0]() is not fwd.A_log:
+        return "miss"
+    return "hit" if hit[1] == stack_cache._key(fwd, bwd, cdt) else "stale"
+
+
 @contextlib.contextmanager
 def watched(log: list[str]) -> Iterator[None]:
     """Wraps the ops' Python functions; each call appends a line to ``log`` where NaN is in or out."""
@@ -49,12 +55,7 @@ def watched(log: list[str]) -> Iterator[None]:
         fn = getattr(module, name)
 
         def wrapper(*args, **kwargs):
-            if name == "cached_stack_params":
-                hit = stack_cache._stacked.get(id(args[0].A_log))
-                known = hit is not None and hit[0]() is args[0].A_log
-                state = "miss" if not known else ("hit" if hit[1] == stack_cache._key(*args) else "stale")
-            else:
-                state = ""
+            state = cache_state(*args) if name == "cached_stack_params" else ""
             out = fn(*args, **kwargs)
             torch.cuda.synchronize()
             bad_in, bad_out = nan_where(args), nan_where(out)
@@ -85,9 +86,7 @@ def watched_stacks(records: list) -> Iterator[None]:
     fn = stack_cache.cached_stack_params
 
     def wrapper(fwd, bwd, cdt):
-        hit = stack_cache._stacked.get(id(fwd.A_log))
-        known = hit is not None and hit[0]() is fwd.A_log
-        state = "miss" if not known else ("hit" if hit[1] == stack_cache._key(fwd, bwd, cdt) else "stale")
+        state = cache_state(fwd, bwd, cdt)
         out = fn(fwd, bwd, cdt)
         records.append((state, fwd, bwd, cdt, out))
         return out
@@ -113,17 +112,23 @@ def check_stacks(records: list, model: torch.nn.Module) -> list[str]:
     return lines
 
 
-def tiny_vim(r: int) -> tuple[torch.nn.Module, torch.Tensor]:
-    torch.manual_seed(0)
-    m = rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10)
-    return (rmeeto.patch(m, r=r) if r else m).cuda().eval(), torch.randn(2, 3, 64, 64, device="cuda")
-
-
-def rel(a: torch.Tensor, b: torch.Tensor) -> float:
-    return ((a.float() - b.float()).abs().max() / b.float().abs().max()).item()
+def compiled_call(compiled, x: torch.Tensor, first: bool, a: argparse.Namespace, tag: str) -> torch.Tensor:
+    """One compiled call (the first through ``run_and_get_code``, its code written to ``--dump``)."""
+    if not first:
+        got = compiled(x).clone()
+    else:
+        got, codes = run_and_get_code(compiled, x)
+        got = got.clone()
+        if a.dump:
+            pathlib.Path(a.dump).mkdir(parents=True, exist_ok=True)
+            (pathlib.Path(a.dump) / f"{tag}.py").write_text("\n\n".join(codes))
+    if a.sync_calls:
+        torch.cuda.synchronize()
+    return got
 
 
 def run(mode: str, r: int, a: argparse.Namespace) -> None:
+    """One case: a fresh model patched with ``r``, eager once, then three compiled calls, each reported."""
     torch._dynamo.reset()
     if a.between == "clear-stacks":
         stack_cache._stacked.clear()
@@ -132,31 +137,22 @@ def run(mode: str, r: int, a: argparse.Namespace) -> None:
         gc.collect()
         torch.cuda.synchronize()
         torch.cuda.empty_cache()
-    m, x = tiny_vim(r)
+    m = tiny_vim(r, noisy=False)
+    x = torch.randn(2, 3, 64, 64, device="cuda")  # after the model, as the GPU test draws it
     compiled = torch.compile(m, mode=mode) if a.plain else rmeeto.compile_for_inference(m, mode=mode)
     with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16):
         want = m(x)
         for call in range(3):
             log: list[str] = []
             records: list = []
-            watch = watched(log) if WATCH == "ops" else watched_stacks(records) if WATCH == "stacks" else \
-                contextlib.nullcontext()
-            with watch:
-                if call == 0:
-                    got, codes = run_and_get_code(compiled, x)
-                    if a.dump:
-                        pathlib.Path(a.dump).mkdir(parents=True, exist_ok=True)
-                        (pathlib.Path(a.dump) / f"{mode}_r{r}.py").write_text("\n\n".join(codes))
-                else:
-                    got = compiled(x)
-                got = got.clone()
-                if a.sync_calls:
-                    torch.cuda.synchronize()
+            watch = {"ops": lambda: watched(log), "stacks": lambda: watched_stacks(records),
+                     "none": contextlib.nullcontext}[a.watch]
+            with watch():
+                got = compiled_call(compiled, x, call == 0, a, f"{mode}_r{r}")
             print(f"{mode} r={r} call {call}: rel {rel(got, want):.2e}", flush=True)
             torch.cuda.synchronize()
-            log += check_stacks(records, m)
-            for line in log:
-                if not QUIET or "in-NaN [] out-NaN []" not in line:
+            for line in log + check_stacks(records, m):
+                if not a.quiet or "in-NaN [] out-NaN []" not in line:
                     print("   ", line, flush=True)
 
 
@@ -176,8 +172,6 @@ def main() -> None:
     if args.nanfill:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.utils.deterministic.fill_uninitialized_memory = True
-    global QUIET, WATCH
-    QUIET, WATCH = args.quiet, args.watch
     for case in args.cases.split(","):
         mode, r = case.split(":")
         run(mode, int(r), args)
