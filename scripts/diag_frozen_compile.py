@@ -77,6 +77,7 @@ def run_case(m: torch.nn.Module, x: torch.Tensor, case: str, fp16: bool, dump: p
                 got = [m(x).clone() for _ in range(3)]
             finally:
                 torch.use_deterministic_algorithms(False)
+                torch.utils.deterministic.fill_uninitialized_memory = False
             codes = []
         else:
             torch._dynamo.reset()

@@ -413,5 +413,5 @@ def test_compile_for_inference_refuses_a_patched_model_on_cuda():
     from types import SimpleNamespace
 
     compiled = rmeeto.compile_for_inference(tiny_model(6), backend="eager")
-    with torch.no_grad(), pytest.raises(NotImplementedError, match="patched model on CUDA"):
+    with torch.no_grad(), pytest.raises(NotImplementedError, match="patched model on CUDA is not supported frozen yet"):
         compiled(SimpleNamespace(is_cuda=True))

@@ -26,7 +26,7 @@ from torch.profiler import ProfilerActivity
 from .cli import parse_kv
 from .cli_checks import (UsageError, build_model, check_at_least, check_out_file, check_patch, check_r_ratio,
                          plot_extensions, require)
-from .compile import compile_for_inference
+from .compile import compile_for_inference, frozen_refusal
 from .cuda_graphs import GraphedStep, graphed
 from .flops import gflops
 from .models import create_model
@@ -428,9 +428,10 @@ def _check_compiles(cfg: BenchConfig) -> None:
     if cfg.merge_cost:
         raise UsageError("--merge-cost profiles eager forwards; drop --compile or --merge-cost")
     frozen = [m for m in cfg.compiles if m.endswith(FROZEN)]
-    if frozen and cfg.device.startswith("cuda") and any(value for _, value in cfg.settings):
-        raise UsageError(f"--compile {frozen[0]}: merged models on CUDA are not supported frozen yet; time them "
-                         f"with --compile {frozen[0].removesuffix(FROZEN)}, or keep to --r 0")
+    reason = frozen_refusal(any(value for _, value in cfg.settings), cfg.device.startswith("cuda")) if frozen else None
+    if reason:  # here, before any model is built; compile_for_inference refuses only at its first call
+        raise UsageError(f"--compile {frozen[0]}: {reason}; time merged settings with --compile "
+                         f"{frozen[0].removesuffix(FROZEN)}, or keep to --r 0")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
