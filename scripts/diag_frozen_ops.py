@@ -149,11 +149,21 @@ def run(mode: str, r: int, a: argparse.Namespace) -> None:
                      "none": contextlib.nullcontext}[a.watch]
             with watch():
                 got = compiled_call(compiled, x, call == 0, a, f"{mode}_r{r}")
-            print(f"{mode} r={r} call {call}: rel {rel(got, want):.2e}", flush=True)
+            print(f"{mode} r={r} call {call}: rel {rel(got, want):.2e}, NaN in compiled {int(got.isnan().sum())}, "
+                  f"in eager {int(want.isnan().sum())}", flush=True)
             torch.cuda.synchronize()
             for line in log + check_stacks(records, m):
                 if not a.quiet or "in-NaN [] out-NaN []" not in line:
                     print("   ", line, flush=True)
+
+
+def pollute(kind: str) -> None:
+    """Leaves blocks of every size from 512 B to 32 MiB in the caching allocator, filled with NaN (``nan``) or with
+    1e30 (``big``, a large int32 too), so that a later read of memory nothing wrote sees that value."""
+    value = {"nan": float("nan"), "big": 1e30}[kind]
+    held = [torch.full((n // 4,), value, device="cuda") for k in range(9, 26) for n in [2 ** k] * 8]
+    torch.cuda.synchronize()
+    del held
 
 
 def main() -> None:
@@ -168,7 +178,11 @@ def main() -> None:
     ap.add_argument("--sync-calls", action="store_true", help="synchronise after each compiled call")
     ap.add_argument("--dump", default=None, help="a folder for Inductor's code of each case's graph")
     ap.add_argument("--quiet", action="store_true", help="log only the op calls with NaN")
+    ap.add_argument("--pollute", default="none", choices=["none", "nan", "big"],
+                    help="before the first case, fill the allocator's cached blocks with NaN or 1e30")
     args = ap.parse_args()
+    if args.pollute != "none":
+        pollute(args.pollute)
     if args.nanfill:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.utils.deterministic.fill_uninitialized_memory = True
