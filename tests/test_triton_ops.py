@@ -151,6 +151,34 @@ def _fold_errors(b, L, E, N, R, K, device, dtype=torch.float32, seed=0, **cfg):
     return errs
 
 
+def _fold_reads_only_the_rank() -> dict:
+    """The scan applying ``dt_proj`` itself with a rank below its power-of-two block, NaN in the ``dt`` columns past
+    the rank and right past the weight's last element: neither may be read. Until 2026-12-06 the kernel took the
+    block as the rank and read both (0 * NaN there made merged frozen compiles NaN on CUDA, where the memory past the
+    stacked weight is whatever the allocator put there)."""
+    from rmeeto.ops.triton import scan as TS
+
+    gen = torch.Generator().manual_seed(1)
+    b, L, E, N, R = 2, 7, 16, 4, 3
+
+    def r(*s, scale=1.0):
+        return torch.randn(*s, generator=gen) * scale
+
+    dt_cols = torch.full((2, b, L, 4), float("nan"))
+    dt_cols[..., :R] = r(2, b, L, R, scale=0.3)
+    dt = dt_cols[..., :R]
+    w_mem = torch.full((2 * E * R + 8,), float("nan"))
+    dt_w = w_mem[:2 * E * R].view(2, E, R)
+    dt_w.copy_(r(2, E, R, scale=0.3))
+    u, Bm, Cm, z = r(2, b, L, E), r(2, b, L, N), r(2, b, L, N), r(b, L, E)
+    A, D, bias = -torch.rand(2, E, N, generator=gen) - 0.5, r(2, E), r(2, E)
+    folded, want = torch.empty(b, L, E), torch.empty(b, L, E)
+    TS.scan_fwd(u, dt, Bm, Cm, z, A, D, bias, folded, True, 0.5, for_backward=False, dt_w=dt_w)
+    delta = torch.bmm(dt.reshape(2, b * L, R), dt_w.transpose(1, 2)).view(2, b, L, E)
+    TS.scan_fwd(u, delta, Bm, Cm, z, A, D, bias, want, True, 0.5, for_backward=False)
+    return {"out": _rel(folded, want), "NaN": float(folded.isnan().any())}
+
+
 def _scan_errors(b, d, n, L, device, has_z=True, has_D=True, has_bias=True, softplus=True, seed=0,
                  dtype=torch.float32):
     from rmeeto.ops.scan_ref import selective_scan_ref
@@ -515,6 +543,7 @@ def _interpreter_main() -> int:
         want_fold = not cfg
         errs["folded"] = float(errs["folded"] != want_fold)  # 0 when the kernel applied it exactly where expected
         cases.append((f"dt_proj in the scan {shape} {cfg}", errs, 1e-5))
+    cases.append(("dt_proj in the scan reads only the rank's columns and weights", _fold_reads_only_the_rank(), 1e-5))
     # the split forward's sum-and-gate pass, on contiguous and on strided tensors, with and without z
     a, c, zt = torch.randn(2, 11, 40), torch.randn(2, 11, 40), torch.randn(2, 40, 11)
     want = (a + c) * torch.nn.functional.silu(zt.transpose(1, 2))

@@ -615,7 +615,8 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
                         bool(cfg["SUM_GATE"]))
     else:
         launch(_scan_fwd_seq_kernel, grid, *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), *_s3(A), D, bias,
-               h0, *_s3(dt_w), L, E, N, BR, TC, float(scale), **(one_dir if ndir == 1 else meta))
+               h0, *_s3(dt_w), L, E, N, dt_w.shape[-1] if dt_w is not None else 0, TC, float(scale),
+               **(one_dir if ndir == 1 else meta))
     return out
 
 

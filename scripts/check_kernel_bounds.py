@@ -1,0 +1,145 @@
+"""Every memory access of the Triton kernels in a tiny eager forward, checked against the tensors they were given.
+
+Runs under Triton's interpreter on the CPU (``TRITON_INTERPRET=1``, set here before triton is imported). Each
+launch records the byte ranges of its tensor arguments, and every load and store with a lane whose mask is on is
+checked: an address outside every argument's *view* (the bytes its shape and strides reach) is reported once per
+kernel and argument, with how far outside it fell. An access outside the view but inside the argument's storage
+is reported too (``storage``): on a GPU that memory may hold anything the caching allocator left there.
+
+    python scripts/check_kernel_bounds.py --r 0,5 [--depth 4] [--img 64] [--batch 2]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import traceback
+import sys
+from collections import defaultdict
+
+os.environ["TRITON_INTERPRET"] = "1"
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from triton.runtime import interpreter as tri  # noqa: E402
+
+import rmeeto  # noqa: E402
+
+_ranges: list[tuple[str, int, int, int, int]] = []  # (arg name, view start, view end, storage start, storage end)
+_kernel = [""]
+findings: dict[tuple, list] = defaultdict(list)
+
+
+def _view_range(t: torch.Tensor) -> tuple[int, int]:
+    if t.numel() == 0:
+        return t.data_ptr(), t.data_ptr()
+    last = sum((n - 1) * s for n, s in zip(t.shape, t.stride()) if n > 0)
+    return t.data_ptr(), t.data_ptr() + (last + 1) * t.element_size()
+
+
+def _wrap_executor() -> None:
+    call = tri.GridExecutor.__call__
+
+    def checked_call(self, *args, **kwargs):
+        names = list(self.arg_names)
+        named = list(zip(names, args)) + list(kwargs.items())
+        _ranges.clear()
+        for name, arg in named:
+            if isinstance(arg, torch.Tensor):
+                st = arg.untyped_storage()
+                _ranges.append((name, *_view_range(arg), st.data_ptr(), st.data_ptr() + st.nbytes()))
+        _kernel[0] = getattr(self.fn, "__name__", str(self.fn))
+        return call(self, *args, **kwargs)
+
+    tri.GridExecutor.__call__ = checked_call
+
+
+def _check(ptrs: np.ndarray, mask: np.ndarray, size: int, kind: str) -> None:
+    addr = ptrs.astype(np.uint64).ravel()[np.broadcast_to(mask.astype(bool), ptrs.shape).ravel()]
+    if addr.size == 0:
+        return
+    inside_view = np.zeros(addr.shape, bool)
+    for _name, v0, v1, _s0, _s1 in _ranges:
+        inside_view |= (addr >= v0) & (addr + size <= v1)
+    bad = addr[~inside_view]
+    if bad.size == 0:
+        return
+    for a in np.unique(bad)[:64]:
+        near = min(_ranges, key=lambda r: min(abs(int(a) - r[1]), abs(int(a) - r[2])))
+        name, v0, v1, s0, s1 = near
+        where = "storage" if s0 <= int(a) and int(a) + size <= s1 else "OUTSIDE"
+        off = int(a) - v1 if int(a) >= v1 else int(a) - v0
+        findings[(_kernel[0], kind, name, where, _kernel_line())].append(off)
+
+
+def _kernel_line() -> str:
+    """The innermost line of rmeeto's kernel source on the interpreter's stack."""
+    for frame in reversed(traceback.extract_stack()):
+        if "rmeeto/ops/triton" in frame.filename:
+            return f"{pathlib.Path(frame.filename).name}:{frame.lineno}"
+    return "?"
+
+
+def _wrap_builder() -> None:
+    b = tri.interpreter_builder
+    load, store = b.create_masked_load, b.create_masked_store
+
+    def masked_load(ptrs, mask, other, *rest):
+        _check(ptrs.data, mask.data, np.dtype(tri._get_np_dtype(ptrs.get_element_ty())).itemsize, "load")
+        return load(ptrs, mask, other, *rest)
+
+    def masked_store(ptrs, value, mask, *rest):
+        _check(ptrs.data, mask.data, value.data.dtype.itemsize, "store")
+        return store(ptrs, value, mask, *rest)
+
+    b.create_masked_load, b.create_masked_store = masked_load, masked_store
+
+
+def _triton_on_cpu() -> None:
+    """The Triton path for CPU tensors, as on CUDA (the interpreter runs the kernels)."""
+    from rmeeto.models import vim
+    from rmeeto.ops import dispatch
+    from rmeeto.ops.triton import library
+
+    dispatch.available_backends = lambda device_type="cpu": ["ref", "torch", "triton"]
+    vim.add_norm = lambda h, r, w, eps, backend=None: library.add_rmsnorm(h, r, w, eps)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--r", default="0,5")
+    ap.add_argument("--depth", type=int, default=4)
+    ap.add_argument("--img", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--model", default="vim_tiny_patch16_224")
+    ap.add_argument("--frames", type=int, default=None, help="a video model's frames")
+    ap.add_argument("--train", action="store_true", help="a training forward and its backward instead")
+    a = ap.parse_args()
+    _wrap_executor()
+    _wrap_builder()
+    _triton_on_cpu()
+    for r in (int(v) for v in a.r.split(",")):
+        findings.clear()
+        torch.manual_seed(0)
+        extra = {} if a.frames is None else {"num_frames": a.frames}
+        m = rmeeto.create_model(a.model, img_size=a.img, depth=a.depth, num_classes=10, **extra).train(a.train)
+        if r:
+            rmeeto.patch(m, r=r)
+        m.backend, m.merge_impl = "triton", "triton"
+        x = torch.randn(a.batch, *m.input_shape)
+        if a.train:
+            m(x).square().mean().backward()
+        else:
+            with torch.inference_mode():
+                m(x)
+        print(f"{a.model} depth {a.depth} img {a.img} frames {a.frames} batch {a.batch} r={r} "
+              f"{'train' if a.train else 'inference'}: "
+              f"{'no access outside its arguments' if not findings else f'{len(findings)} kinds of access outside'}")
+        for (kernel, kind, name, where, line), offs in sorted(findings.items()):
+            print(f"    {kernel} ({line}) {kind} {where} of {name}: {len(offs)} addresses, bytes from the view's edge "
+                  f"{min(offs)}..{max(offs)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
