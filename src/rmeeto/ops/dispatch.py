@@ -52,7 +52,9 @@ _usable: dict[str, tuple[str, ...]] = {}  # device type -> its backends, once CU
 def available_backends(device_type: str = "cpu") -> list[str]:
     """Backends that can run on ``device_type`` in this environment. Kept once a CUDA device has been found: every
     eager block asks, and the answer cannot change."""
-    known = _usable.get(device_type)
+    compiling = torch.compiler.is_compiling()
+    # compiling: neither read nor fill the cache; a traced read becomes a guard that the fill then fails
+    known = None if compiling else _usable.get(device_type)
     if known is not None:
         return list(known)
     out = ["ref", "torch"]
@@ -64,7 +66,8 @@ def available_backends(device_type: str = "cpu") -> list[str]:
             out.append("mamba_ssm")
         if not cuda:  # asked again next time
             return out
-    _usable[device_type] = tuple(out)
+    if not compiling:
+        _usable[device_type] = tuple(out)
     return out
 
 
