@@ -285,9 +285,7 @@ def test_compile_is_checked():
         check_bench(_cfg(compiles=["none+frozen"]))
     check_bench(_cfg(compiles=["reduce-overhead+frozen"]))
     from rmeeto.bench import _check_compiles  # past the device check, which needs a visible GPU
-    with pytest.raises(UsageError, match=r"patched model on CUDA is not supported frozen yet.*or keep to --r 0"):
-        _check_compiles(_cfg(compiles=["default+frozen"], device="cuda"))
-    _check_compiles(_cfg(compiles=["default+frozen"], device="cuda", settings=[("r", 0)]))
+    _check_compiles(_cfg(compiles=["default+frozen"], device="cuda"))  # merged settings too
     with pytest.raises(UsageError, match="--compile times inference forwards"):
         check_bench(_cfg(compiles=["default"], train=True))
     with pytest.raises(UsageError, match="use --compile reduce-overhead without --cuda-graph"):

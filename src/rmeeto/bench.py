@@ -26,7 +26,7 @@ from torch.profiler import ProfilerActivity
 from .cli import parse_kv
 from .cli_checks import (UsageError, build_model, check_at_least, check_out_file, check_patch, check_r_ratio,
                          plot_extensions, require)
-from .compile import compile_for_inference, frozen_refusal
+from .compile import compile_for_inference
 from .cuda_graphs import GraphedStep, graphed
 from .flops import gflops
 from .models import create_model
@@ -427,11 +427,6 @@ def _check_compiles(cfg: BenchConfig) -> None:
                          "--compile reduce-overhead without --cuda-graph")
     if cfg.merge_cost:
         raise UsageError("--merge-cost profiles eager forwards; drop --compile or --merge-cost")
-    frozen = [m for m in cfg.compiles if m.endswith(FROZEN)]
-    reason = frozen_refusal(any(value for _, value in cfg.settings), cfg.device.startswith("cuda")) if frozen else None
-    if reason:  # here, before any model is built; compile_for_inference refuses only at its first call
-        raise UsageError(f"--compile {frozen[0]}: {reason}; time merged settings with --compile "
-                         f"{frozen[0].removesuffix(FROZEN)}, or keep to --r 0")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -15,22 +15,13 @@ import torch
 import torch._inductor.config as inductor_config
 
 
-def frozen_refusal(patched: bool, on_cuda: bool) -> Optional[str]:
-    """Why a frozen compile of such a model is refused, or None: a patched model on CUDA gave NaN logits frozen when
-    another model had been compiled frozen before it in the same process (one H100 and one H200, 2026-12-06,
-    docs/benchmarks/2026-12-06-h100-frozen-nan/), a fault not yet found."""
-    if patched and on_cuda:
-        return "a patched model on CUDA is not supported frozen yet (its frozen graph gave NaN logits)"
-    return None
-
-
 def compile_for_inference(model: torch.nn.Module, mode: Optional[str] = None,
                           **compile_kwargs: Any) -> Callable[..., Any]:
     """``torch.compile(model, mode=mode, **compile_kwargs)`` with Inductor's ``freezing`` on while it compiles.
 
     Call the result under ``torch.no_grad()`` or ``torch.inference_mode()``. The compiled graph holds the weights as
     they were at its first call: after changing them (``load_state_dict``, ``.half()``, ``rmeeto.patch`` to another
-    r) compile again. A patched model on CUDA is refused (:func:`frozen_refusal`)."""
+    r) compile again."""
     compiled = torch.compile(model, mode=mode, **compile_kwargs)
 
     @functools.wraps(model.forward)
@@ -38,10 +29,6 @@ def compile_for_inference(model: torch.nn.Module, mode: Optional[str] = None,
         if torch.is_grad_enabled():
             raise RuntimeError("compile_for_inference: call the model under torch.no_grad() or "
                                "torch.inference_mode(), or compile it with torch.compile to train it")
-        reason = frozen_refusal(getattr(model, "_rmeeto_cfg", None) is not None,
-                                bool(args) and getattr(args[0], "is_cuda", False))
-        if reason:
-            raise NotImplementedError(f"compile_for_inference: {reason}; use torch.compile(model)")
         # Dynamo reads the global setting while tracing (to keep the weights out of the graph's inputs), so it is
         # on for every call: any call may be the one that compiles
         before, inductor_config.freezing = inductor_config.freezing, True
