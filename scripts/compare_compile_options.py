@@ -18,8 +18,7 @@ Option sets (``--variants``, comma-separated):
 - ``frozen-lean``: ``freezing`` and the options of ``lean``.
 
 Every instance starts from the same seed, so each variant's logits are also compared with eager's (relative error
-of the largest difference, printed before the timings). ``rmeeto.compile_for_inference`` refuses merged models on
-CUDA (a NaN fault, docs/benchmarks/2026-12-06-h100-frozen-nan/), so the frozen variants take ``--r 0`` there.
+of the largest difference, printed before the timings).
 
     PYTHONPATH=src python scripts/compare_compile_options.py --model vim_small_patch16_224 --r 11 \
         [--variants default,no-asserts,lean] [--device cpu --img-size 32 --embed-dim 16]
