@@ -13,8 +13,9 @@ Option sets (``--variants``, comma-separated):
   stride and alignment of every graph input, each weight included, on every call);
 - ``no-module-guards``: ``guard_filter_fn=torch.compiler.skip_guard_on_all_nn_modules_unsafe``;
 - ``lean``: both of the above;
-- ``frozen``: Inductor's ``freezing`` (inference only: the weights become constants of the compiled graph, so they
-  are no longer graph inputs to check on every call);
+- ``frozen``: :func:`rmeeto.compile_for_inference`, Inductor's ``freezing`` (inference only: the weights become
+  constants of the compiled graph, so they are no longer graph inputs to check on every call) and, since
+  2026-12-06, Dynamo's module guards skipped;
 - ``frozen-lean``: ``freezing`` and the options of ``lean``.
 
 Every instance starts from the same seed, so each variant's logits are also compared with eager's (relative error

@@ -408,3 +408,23 @@ def test_inductor_call_inputs_reads_the_signature_of_the_generated_call():
     assert inductor_call_inputs(code) == 3
     assert inductor_call_inputs(code.replace("arg0_1, arg1_1, arg2_1,", "arg2_1,")) == 1
     assert inductor_call_inputs("def forward(x):\n    return x") == -1
+
+
+@pytest.mark.parametrize("module_guards", [False, True])
+def test_compile_for_inference_skips_module_guards_unless_asked(module_guards):
+    """The frozen graph holds the weights of its first call, so by default nothing guards the modules: a model set
+    to another r keeps the graph (compile again, as documented); with ``module_guards`` Dynamo compiles again."""
+    torch._dynamo.reset()
+    graphs = []
+
+    def count(gm, example_inputs):
+        graphs.append(gm)
+        return gm.forward
+
+    m, x = tiny_model(6), tiny_input()
+    compiled = rmeeto.compile_for_inference(m, backend=count, module_guards=module_guards)
+    with torch.no_grad():
+        compiled(x)
+        m.r = 1
+        compiled(x)
+    assert len(graphs) == (2 if module_guards else 1)
