@@ -4,7 +4,8 @@ Runs under Triton's interpreter on the CPU (``TRITON_INTERPRET=1``, set here bef
 launch records the byte ranges of its tensor arguments, and every load and store with a lane whose mask is on is
 checked: an address outside every argument's *view* (the bytes its shape and strides reach) is reported once per
 kernel and argument, with how far outside it fell. An access outside the view but inside the argument's storage
-is reported too (``storage``): on a GPU that memory may hold anything the caching allocator left there.
+is reported too (``storage``): on a GPU that memory may hold anything the caching allocator left there. Exits 1
+when any access was outside.
 
     python scripts/check_kernel_bounds.py --r 0,5 [--depth 4] [--img 64] [--batch 2]
 """
@@ -118,6 +119,7 @@ def main() -> int:
     _wrap_executor()
     _wrap_builder()
     _triton_on_cpu()
+    outside = 0
     for r in (int(v) for v in a.r.split(",")):
         findings.clear()
         torch.manual_seed(0)
@@ -138,7 +140,8 @@ def main() -> int:
         for (kernel, kind, name, where, line), offs in sorted(findings.items()):
             print(f"    {kernel} ({line}) {kind} {where} of {name}: {len(offs)} addresses, bytes from the view's edge "
                   f"{min(offs)}..{max(offs)}")
-    return 0
+        outside += len(findings)
+    return 1 if outside else 0
 
 
 if __name__ == "__main__":

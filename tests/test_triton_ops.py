@@ -618,5 +618,16 @@ def test_interpreter_cpu():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
+def test_kernels_access_only_the_tensors_they_are_given():
+    """``scripts/check_kernel_bounds.py`` under the interpreter: every load and store of a tiny Vim-Ti's eager
+    inference, unmerged and merged, falls inside a tensor its kernel was given (the forward scan read past the stacked
+    ``dt_proj`` weight until 2026-12-06, which made logits NaN where the memory after it held NaN)."""
+    script = os.path.join(os.path.dirname(__file__), os.pardir, "scripts", "check_kernel_bounds.py")
+    proc = run_under_interpreter(script, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.stdout.count("no access outside its arguments") == 2, proc.stdout
+
 if __name__ == "__main__":
     sys.exit(_interpreter_main())
