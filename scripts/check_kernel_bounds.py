@@ -7,7 +7,11 @@ kernel and argument, with how far outside it fell. An access outside the view bu
 is reported too (``storage``): on a GPU that memory may hold anything the caching allocator left there. Exits 1
 when any access was outside.
 
-    python scripts/check_kernel_bounds.py --r 0,5 [--depth 4] [--img 64] [--batch 2]
+    python scripts/check_kernel_bounds.py --r 0,5 [--depth 4] [--img 64] [--batch 2] [--train] [--mode prune]
+        [--model videomamba_tiny_patch16_224 --frames 4] [--embed-dim 48]
+
+The kernel settings come from the environment as usual (``RMEETO_SCAN_SPLIT=1``, ``RMEETO_SCAN_CHUNK=4``,
+``RMEETO_MERGE_NORM=0`` take the other kernels).
 """
 from __future__ import annotations
 
@@ -115,6 +119,8 @@ def main() -> int:
     ap.add_argument("--model", default="vim_tiny_patch16_224")
     ap.add_argument("--frames", type=int, default=None, help="a video model's frames")
     ap.add_argument("--train", action="store_true", help="a training forward and its backward instead")
+    ap.add_argument("--embed-dim", type=int, default=None, help="the model's width (default: its own)")
+    ap.add_argument("--mode", default="merge", help="rmeeto.patch's mode (merge, prune, ...)")
     a = ap.parse_args()
     _wrap_executor()
     _wrap_builder()
@@ -124,9 +130,11 @@ def main() -> int:
         findings.clear()
         torch.manual_seed(0)
         extra = {} if a.frames is None else {"num_frames": a.frames}
+        if a.embed_dim is not None:
+            extra["embed_dim"] = a.embed_dim
         m = rmeeto.create_model(a.model, img_size=a.img, depth=a.depth, num_classes=10, **extra).train(a.train)
         if r:
-            rmeeto.patch(m, r=r)
+            rmeeto.patch(m, r=r, mode=a.mode)
         m.backend, m.merge_impl = "triton", "triton"
         x = torch.randn(a.batch, *m.input_shape)
         if a.train:
@@ -134,8 +142,8 @@ def main() -> int:
         else:
             with torch.inference_mode():
                 m(x)
-        print(f"{a.model} depth {a.depth} img {a.img} frames {a.frames} batch {a.batch} r={r} "
-              f"{'train' if a.train else 'inference'}: "
+        print(f"{a.model} width {m.embed_dim} depth {a.depth} img {a.img} frames {a.frames} batch {a.batch} r={r} "
+              f"{a.mode if r else ''} {'train' if a.train else 'inference'}: "
               f"{'no access outside its arguments' if not findings else f'{len(findings)} kinds of access outside'}")
         for (kernel, kind, name, where, line), offs in sorted(findings.items()):
             print(f"    {kernel} ({line}) {kind} {where} of {name}: {len(offs)} addresses, bytes from the view's edge "
