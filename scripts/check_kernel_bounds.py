@@ -3,9 +3,10 @@
 Runs under Triton's interpreter on the CPU (``TRITON_INTERPRET=1``, set here before triton is imported). Each
 launch records the byte ranges of its tensor arguments, and every load and store with a lane whose mask is on is
 checked: an address outside every argument's *view* (the bytes its shape and strides reach) is reported once per
-kernel and argument, with how far outside it fell. An access outside the view but inside the argument's storage
-is reported too (``storage``): on a GPU that memory may hold anything the caching allocator left there. Exits 1
-when any access was outside.
+kernel and argument, with how far outside it fell. One inside an argument's storage (``storage``) may be meant (the
+reverse direction of the split scan walks back from a view's last row with a negated stride) or may read what that
+storage holds elsewhere; one outside every storage (``OUTSIDE``) reads or writes memory the kernel was not given,
+which on a GPU holds whatever the caching allocator put there. Exits 1 when any access was ``OUTSIDE``.
 
     python scripts/check_kernel_bounds.py --r 0,5 [--depth 4] [--img 64] [--batch 2] [--train] [--mode prune]
         [--model videomamba_tiny_patch16_224 --frames 4] [--embed-dim 48]
@@ -63,18 +64,15 @@ def _check(ptrs: np.ndarray, mask: np.ndarray, size: int, kind: str) -> None:
     addr = ptrs.astype(np.uint64).ravel()[np.broadcast_to(mask.astype(bool), ptrs.shape).ravel()]
     if addr.size == 0:
         return
-    inside_view = np.zeros(addr.shape, bool)
-    for _name, v0, v1, _s0, _s1 in _ranges:
+    inside_view, inside_storage = np.zeros(addr.shape, bool), np.zeros(addr.shape, bool)
+    for _name, v0, v1, s0, s1 in _ranges:
         inside_view |= (addr >= v0) & (addr + size <= v1)
-    bad = addr[~inside_view]
-    if bad.size == 0:
-        return
-    for a in np.unique(bad)[:64]:
-        near = min(_ranges, key=lambda r: min(abs(int(a) - r[1]), abs(int(a) - r[2])))
-        name, v0, v1, s0, s1 = near
-        where = "storage" if s0 <= int(a) and int(a) + size <= s1 else "OUTSIDE"
-        off = int(a) - v1 if int(a) >= v1 else int(a) - v0
-        findings[(_kernel[0], kind, name, where, _kernel_line())].append(off)
+        inside_storage |= (addr >= s0) & (addr + size <= s1)
+    for where, picked in (("OUTSIDE", ~inside_storage), ("storage", inside_storage & ~inside_view)):
+        for a in (int(v) for v in np.unique(addr[picked])[:64]):  # examples; every kind of access is reported
+            owner = next((r for r in _ranges if r[3] <= a and a + size <= r[4]), None)
+            name, v0, v1, _s0, _s1 = owner or min(_ranges, key=lambda r: min(abs(a - r[1]), abs(a - r[2])))
+            findings[(_kernel[0], kind, name, where, _kernel_line())].append(a - v1 if a >= v1 else a - v0)
 
 
 def _kernel_line() -> str:
@@ -144,11 +142,11 @@ def main() -> int:
                 m(x)
         print(f"{a.model} width {m.embed_dim} depth {a.depth} img {a.img} frames {a.frames} batch {a.batch} r={r} "
               f"{a.mode if r else ''} {'train' if a.train else 'inference'}: "
-              f"{'no access outside its arguments' if not findings else f'{len(findings)} kinds of access outside'}")
+              f"{'no access outside its arguments' if not findings else f'{len(findings)} kinds of access outside a view'}")
         for (kernel, kind, name, where, line), offs in sorted(findings.items()):
-            print(f"    {kernel} ({line}) {kind} {where} of {name}: {len(offs)} addresses, bytes from the view's edge "
+            print(f"    {kernel} ({line}) {kind} {where} of {name}: {len(offs)} sampled addresses, bytes from the view's edge "
                   f"{min(offs)}..{max(offs)}")
-        outside += len(findings)
+        outside += sum(where == "OUTSIDE" for (_k, _kind, _n, where, _l) in findings)
     return 1 if outside else 0
 
 
