@@ -144,8 +144,8 @@ def main() -> int:
               f"{a.mode if r else ''} {'train' if a.train else 'inference'}: "
               f"{'no access outside its arguments' if not findings else f'{len(findings)} kinds of access outside a view'}")
         for (kernel, kind, name, where, line), offs in sorted(findings.items()):
-            print(f"    {kernel} ({line}) {kind} {where} of {name}: {len(offs)} sampled addresses, bytes from the view's edge "
-                  f"{min(offs)}..{max(offs)}")
+            print(f"    {kernel} ({line}) {kind} {where} of {name}: {len(offs)} sampled addresses, "
+                  f"bytes from the view's edge {min(offs)}..{max(offs)}")
         outside += sum(where == "OUTSIDE" for (_k, _kind, _n, where, _l) in findings)
     return 1 if outside else 0
 
