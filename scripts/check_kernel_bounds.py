@@ -140,9 +140,9 @@ def main() -> int:
         else:
             with torch.inference_mode():
                 m(x)
+        verdict = f"{len(findings)} kinds of access outside a view" if findings else "no access outside its arguments"
         print(f"{a.model} width {m.embed_dim} depth {a.depth} img {a.img} frames {a.frames} batch {a.batch} r={r} "
-              f"{a.mode if r else ''} {'train' if a.train else 'inference'}: "
-              f"{'no access outside its arguments' if not findings else f'{len(findings)} kinds of access outside a view'}")
+              f"{a.mode if r else ''} {'train' if a.train else 'inference'}: {verdict}")
         for (kernel, kind, name, where, line), offs in sorted(findings.items()):
             print(f"    {kernel} ({line}) {kind} {where} of {name}: {len(offs)} sampled addresses, "
                   f"bytes from the view's edge {min(offs)}..{max(offs)}")
