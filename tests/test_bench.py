@@ -211,14 +211,14 @@ def test_rounds_are_checked():
 
 
 def _compile_with(monkeypatch, backend):
-    """``torch.compile(model, mode=...)`` as ``rmeeto.bench`` calls it, run on ``backend`` (no C++ compiler
-    needed); returns the list of modes asked for."""
+    """``torch.compile(model, mode=...)`` as ``rmeeto.bench`` calls it (or with the mode's options, as
+    ``compile_for_inference`` does), run on ``backend`` (no C++ compiler needed); returns the modes asked for."""
     import torch
 
     modes, real = [], torch.compile
 
-    def compile_on_backend(model, mode=None):
-        modes.append(mode)
+    def compile_on_backend(model, mode=None, options=None):
+        modes.append(mode or ("reduce-overhead" if (options or {}).get("triton.cudagraphs") else "default"))
         return real(model, backend=backend)
     monkeypatch.setattr(torch, "compile", compile_on_backend)
     return modes
