@@ -1,6 +1,7 @@
 """Every memory access of the Triton kernels in a tiny eager forward, checked against the tensors they were given.
 
-Runs under Triton's interpreter on the CPU (``TRITON_INTERPRET=1``, set here before triton is imported). Each
+Runs under Triton's interpreter on the CPU (``TRITON_INTERPRET=1``, set here before triton is imported), after the
+first mixer's weights are stacked by the one-launch stacking kernel (which forwards run on CUDA only). Each
 launch records the byte ranges of its tensor arguments, and every load and store with a lane whose mask is on is
 checked: an address outside every argument's *view* (the bytes its shape and strides reach) is reported once per
 kernel and argument, with how far outside it fell. One inside an argument's storage (``storage``) may be meant (the
@@ -34,6 +35,7 @@ import rmeeto  # noqa: E402
 _ranges: list[tuple[str, int, int, int, int]] = []  # (arg name, view start, view end, storage start, storage end)
 _kernel = [""]
 findings: dict[tuple, list] = defaultdict(list)
+launched: set[str] = set()  # the kernels checked
 
 
 def _view_range(t: torch.Tensor) -> tuple[int, int]:
@@ -55,6 +57,7 @@ def _wrap_executor() -> None:
                 st = arg.untyped_storage()
                 _ranges.append((name, *_view_range(arg), st.data_ptr(), st.data_ptr() + st.nbytes()))
         _kernel[0] = getattr(self.fn, "__name__", str(self.fn))
+        launched.add(_kernel[0])
         return call(self, *args, **kwargs)
 
     tri.GridExecutor.__call__ = checked_call
@@ -108,6 +111,17 @@ def _triton_on_cpu() -> None:
     vim.add_norm = lambda h, r, w, eps, backend=None: library.add_rmsnorm(h, r, w, eps)
 
 
+def _stack_first_mixer(m: torch.nn.Module) -> None:
+    """The one-launch weight stacking (on CUDA only in a forward; CPU tensors are stacked by torch ops) of the first
+    mixer, in fp16 and fp32, so that its kernel is checked too."""
+    from rmeeto.ops.triton.stack import stack_params_launched
+
+    mixer = next(mod for mod in m.modules() if hasattr(mod, "direction_params"))
+    with torch.no_grad():
+        for cdt in (torch.float16, torch.float32):
+            stack_params_launched(mixer.direction_params(False), mixer.direction_params(True), cdt)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--r", default="0,5")
@@ -126,6 +140,7 @@ def main() -> int:
     outside = 0
     for r in (int(v) for v in a.r.split(",")):
         findings.clear()
+        launched.clear()
         torch.manual_seed(0)
         extra = {} if a.frames is None else {"num_frames": a.frames}
         if a.embed_dim is not None:
@@ -135,6 +150,7 @@ def main() -> int:
             rmeeto.patch(m, r=r, mode=a.mode)
         m.backend, m.merge_impl = "triton", "triton"
         x = torch.randn(a.batch, *m.input_shape)
+        _stack_first_mixer(m)
         if a.train:
             m(x).square().mean().backward()
         else:
@@ -143,6 +159,7 @@ def main() -> int:
         verdict = f"{len(findings)} kinds of access outside a view" if findings else "no access outside its arguments"
         print(f"{a.model} width {m.embed_dim} depth {a.depth} img {a.img} frames {a.frames} batch {a.batch} r={r} "
               f"{a.mode if r else ''} {'train' if a.train else 'inference'}: {verdict}")
+        print(f"    kernels checked: {', '.join(sorted(launched))}")
         for (kernel, kind, name, where, line), offs in sorted(findings.items()):
             print(f"    {kernel} ({line}) {kind} {where} of {name}: {len(offs)} sampled addresses, "
                   f"bytes from the view's edge {min(offs)}..{max(offs)}")
