@@ -2,7 +2,9 @@
 
 Each option set compiles its own instance of the model (Dynamo keeps one cache entry per compile backend, so the
 sets never share compiled code). Every round times each variant in turn: the host time of one call with the GPU idle
-at the start (up to the call's return), then the synchronised time of one call; ``--iters`` calls each, medians.
+at the start (up to the call's return), then the synchronised time of one call; ``--iters`` calls each, medians;
+then the mean time of ``--iters`` calls enqueued back to back with one synchronisation after the last (ToMe's
+loop, ``rmeeto bench --timing pipelined``), where a call's host work overlaps the GPU work of the one before.
 Timing all variants inside one process keeps the host's speed, which moves between processes, out of their
 differences.
 
@@ -86,6 +88,16 @@ def call_ms(fn, x: torch.Tensor, iters: int, wait: bool) -> float:
     return statistics.median(times) * 1e3
 
 
+def pipelined_ms(fn, x: torch.Tensor, iters: int) -> float:
+    """Mean ms per call of ``iters`` calls enqueued back to back, synchronised before the first and after the last."""
+    sync(x.device.type)
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        fn(x)
+    sync(x.device.type)
+    return (time.perf_counter() - t0) / iters * 1e3
+
+
 def compiled_variants(a: argparse.Namespace, x: torch.Tensor) -> dict:
     """``{name: compiled model}``, each option set on its own model instance, compiled here by a first call."""
     fns = {}
@@ -99,24 +111,31 @@ def compiled_variants(a: argparse.Namespace, x: torch.Tensor) -> dict:
     return fns
 
 
-def timed_rounds(fns: dict, x: torch.Tensor, rounds: int, iters: int) -> dict[str, list[tuple[float, float]]]:
-    """Per variant and round: (host ms, synchronised ms) per call, the variants taking turns within each round."""
-    rows: dict[str, list[tuple[float, float]]] = {name: [] for name in fns}
+Row = tuple[float, float, float]  # host, synchronised and pipelined ms per call
+
+
+def timed_rounds(fns: dict, x: torch.Tensor, rounds: int, iters: int) -> dict[str, list[Row]]:
+    """Per variant and round: (host, synchronised, pipelined) ms per call, the variants taking turns in each round."""
+    rows: dict[str, list[Row]] = {name: [] for name in fns}
     for rnd in range(rounds):
         for name, fn in fns.items():
-            rows[name].append((call_ms(fn, x, iters, wait=False), call_ms(fn, x, iters, wait=True)))
-        print(f"round {rnd}: " + "  ".join(f"{n} {r[-1][0]:.3f}/{r[-1][1]:.3f}" for n, r in rows.items()), flush=True)
+            rows[name].append((call_ms(fn, x, iters, wait=False), call_ms(fn, x, iters, wait=True),
+                               pipelined_ms(fn, x, iters)))
+        print(f"round {rnd}: " + "  ".join(f"{n} " + "/".join(f"{v:.3f}" for v in r[-1]) for n, r in rows.items()),
+              flush=True)
     return rows
 
 
-def report(rows: dict[str, list[tuple[float, float]]]) -> None:
-    """Medians over the rounds, and each variant's speed against eager, overall and over the rounds."""
-    eager_sync = statistics.median(s for _, s in rows["eager"])
+def report(rows: dict[str, list[Row]]) -> None:
+    """Medians over the rounds, and each variant's speed against eager (synchronised and pipelined), overall and
+    over the rounds."""
+    eager = [statistics.median(r[k] for r in rows["eager"]) for k in range(3)]
     for name, r in rows.items():
-        host, synced = statistics.median(h for h, _ in r), statistics.median(s for _, s in r)
-        per_round = [e[1] / v[1] for e, v in zip(rows["eager"], r)]
-        print(f"{name:17s} host {host:8.3f}  synchronised {synced:8.3f}  speed vs eager {eager_sync / synced:6.3f}x "
-              f"(rounds {min(per_round):.3f}-{max(per_round):.3f}x)")
+        host, synced, piped = (statistics.median(row[k] for row in r) for k in range(3))
+        per_round = [[e[k] / v[k] for e, v in zip(rows["eager"], r)] for k in (1, 2)]
+        print(f"{name:17s} host {host:8.3f}  synchronised {synced:8.3f} ({eager[1] / synced:6.3f}x eager, rounds "
+              f"{min(per_round[0]):.3f}-{max(per_round[0]):.3f}x)  pipelined {piped:8.3f} ({eager[2] / piped:6.3f}x, "
+              f"rounds {min(per_round[1]):.3f}-{max(per_round[1]):.3f}x)")
 
 
 def main() -> None:
@@ -148,7 +167,7 @@ def main() -> None:
                 fn(x)
         rows = timed_rounds(fns, x, a.rounds, a.iters)
     print(f"{a.model} r={a.r} batch {a.batch_size} on {a.device}, torch {torch.__version__}: "
-          "ms per call, medians over rounds (host to return / synchronised), synchronised eager over variant")
+          "ms per call, medians over rounds (host to return / synchronised / pipelined), eager over variant")
     report(rows)
 
 

@@ -1,4 +1,6 @@
 """rmeeto.bench as a library: typed settings in, rows out (no command line involved)."""
+import time
+
 import pytest
 
 from conftest_data import TINY_KW  # also puts src/ on sys.path
@@ -130,8 +132,6 @@ def test_training_rows_come_from_real_optimizer_steps():
 
 def _fake_step_and_sync(monkeypatch, host_s: float, device_s: float):
     """A step whose host part sleeps ``host_s`` and whose synchronisation then waits ``device_s``."""
-    import time
-
     import rmeeto.bench as bench
 
     monkeypatch.setattr(bench, "_sync", lambda device: time.sleep(device_s))
@@ -146,6 +146,36 @@ def test_timeit_splits_the_host_part_from_the_wait(monkeypatch):
     assert len(times) == len(host) == 3
     for t, h in zip(times, host):
         assert h >= 0.002 and t - h >= 0.008  # the wait after the host part counts in the step, not in its host part
+
+
+def test_pipelined_timing_synchronises_once_after_the_last_step(monkeypatch):
+    """ToMe's loop: the steps run back to back, the wait comes once at the end and is shared by all of them."""
+    import rmeeto.bench as bench
+
+    syncs = []
+    monkeypatch.setattr(bench, "_sync", lambda device: (syncs.append(len(steps)), time.sleep(0.03)))
+    steps = []
+    times, host = bench._timeit(lambda: (steps.append(1), time.sleep(0.002)), None, warmup=2, iters=3,
+                                timing="pipelined")
+    assert syncs == [2, 5]  # after the warm-up and after the last timed step only
+    assert len(times) == len(host) == 1
+    assert host[0] >= 0.002 and times[0] >= host[0] + 0.03 / 3  # the one wait, spread over the three steps
+
+
+def test_pipelined_rows_give_one_figure_per_round(monkeypatch):
+    from rmeeto import bench
+
+    seen, real = [], bench.measure
+
+    def spy(model, *a, **k):
+        res = real(model, *a, **k)
+        seen.append(len(res["step_s"]))
+        return res
+    monkeypatch.setattr(bench, "measure", spy)
+    rows = run_bench(_cfg(iters=4, rounds=2, timing="pipelined"))
+    assert seen == [1, 1, 1, 1] and all(r["timing"] == "pipelined" and r["im_per_s"] > 0 for r in rows)
+    with pytest.raises(UsageError, match="--timing 'tome' is unknown; choose from synced,pipelined"):
+        check_bench(_cfg(timing="tome"))
 
 
 def test_host_bound_rows_are_marked_and_explained(capsys):

@@ -2,7 +2,10 @@
 
 Protocol: a batch of random images, weights cast to the compute dtype with autocast on (as the
 official scripts do with ``model.half()``), warm-up iterations, then the median over timed
-iterations, each synchronised. ``--train`` times forward + backward + AdamW steps instead.
+iterations, each synchronised. ``--timing pipelined`` times as ToMe's ``benchmark`` does instead: the steps
+enqueued back to back, one synchronisation after the last, their mean (one figure per round, the median over
+rounds); a step's host work then overlaps the GPU work of the one before it. ``--train`` times forward + backward +
+AdamW steps instead.
 ``--rounds N`` interleaves the settings: each is timed N times in turn, on iters/N steps, which keeps a
 drift of the host's speed (eager forwards of small models are bound by it) out of the speed-ups.
 ``--compile MODE`` times ``torch.compile(model, mode=MODE)`` forwards (``none``: eager), compiled afresh for every
@@ -38,6 +41,7 @@ DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 MERGE_IMPLS = ("auto", "torch", "triton")
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 FROZEN = "+frozen"  # a compile mode's suffix: the weights become constants of the compiled graph
+TIMINGS = ("synced", "pipelined")  # every step synchronised; or back to back, as ToMe's benchmark
 
 
 def _sync(device: torch.device) -> None:
@@ -51,11 +55,14 @@ def _sync(device: torch.device) -> None:
 HOST_BOUND_SHARE = 0.9
 
 
-def _timeit(step, device, warmup: int, iters: int) -> tuple[list[float], list[float]]:
-    """Seconds per synchronised step, and seconds per step until ``step()`` returned (its host part)."""
+def _timeit(step, device, warmup: int, iters: int, timing: str = "synced") -> tuple[list[float], list[float]]:
+    """Seconds per synchronised step, and seconds per step until ``step()`` returned (its host part); with
+    ``timing="pipelined"`` one entry each: the mean over ``iters`` steps enqueued back to back."""
     for _ in range(warmup):
         step()
     _sync(device)
+    if timing == "pipelined":
+        return _timeit_pipelined(step, device, iters)
     times, host = [], []
     for _ in range(iters):
         t0 = time.perf_counter()
@@ -65,6 +72,18 @@ def _timeit(step, device, warmup: int, iters: int) -> tuple[list[float], list[fl
         host.append(t1 - t0)
         times.append(time.perf_counter() - t0)
     return times, host
+
+
+def _timeit_pipelined(step, device, iters: int) -> tuple[list[float], list[float]]:
+    """ToMe's loop: ``iters`` steps with one synchronisation after the last; the mean step and its mean host part."""
+    host = 0.0
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        t = time.perf_counter()
+        step()
+        host += time.perf_counter() - t
+    _sync(device)
+    return [(time.perf_counter() - t0) / iters], [host / iters]
 
 
 def for_inference(model, x: torch.Tensor, dt: torch.dtype) -> torch.Tensor:
@@ -114,10 +133,12 @@ def compiled_forward(model, x: torch.Tensor, autocast, mode: str) -> Callable[[]
 
 
 def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp16", train: bool = False,
-            warmup: int = 20, iters: int = 30, cuda_graph: bool = False, compile_mode: str = "none") -> dict:
+            warmup: int = 20, iters: int = 30, cuda_graph: bool = False, compile_mode: str = "none",
+            timing: str = "synced") -> dict:
     """Images per second (median) and peak memory of ``model`` as patched now; on a GPU also ``host_share``, the
     median share of a step spent before its enqueuing call returned (see :data:`HOST_BOUND_SHARE`). With
-    ``compile_mode`` (inference only) the forward runs through :func:`compiled_forward`."""
+    ``compile_mode`` (inference only) the forward runs through :func:`compiled_forward`; ``timing`` is one of
+    :data:`TIMINGS` (see :func:`_timeit`)."""
     dev = torch.device(device)
     dt = DTYPES[dtype]
     compiled = compile_mode != "none"
@@ -146,7 +167,7 @@ def measure(model, batch_size: int = 128, device: str = "cuda", dtype: str = "fp
                     return model(xin)
             step = graphed(fwd_nograd, dev, idempotent=True)  # a forward: its replay may run twice
     with torch.compiler.set_stance("fail_on_recompile") if compiled else contextlib.nullcontext():
-        times, host = _timeit(step, dev, warmup, iters)
+        times, host = _timeit(step, dev, warmup, iters, timing)
     if compiled:
         torch._dynamo.reset()  # the compiled code holds the fp16 weights
     model.float()
@@ -257,6 +278,7 @@ class BenchConfig:
     warmup: int = 20
     iters: int = 30
     rounds: int = 1  # interleave: every setting times iters/rounds steps in turn, rounds times
+    timing: str = "synced"  # TIMINGS: every step synchronised, or back to back (one figure per round)
     merge_cost: bool = False  # also profile the merge blocks' own work per forward (inference only)
 
 
@@ -297,7 +319,7 @@ def _bench_settings(cfg: BenchConfig, backend: str, merge: str, mode: str, label
             else:
                 unpatch(model)
             results.append(measure(model, cfg.batch_size, cfg.device, cfg.dtype, cfg.train, cfg.warmup, iters,
-                                   cfg.cuda_graph, mode))
+                                   cfg.cuda_graph, mode, cfg.timing))
             if rnd < cfg.rounds - 1:
                 continue
             res = combine_rounds(results, cfg.batch_size)
@@ -316,7 +338,7 @@ def _describe(res: dict, cfg: BenchConfig, label: str, merge: str, compile_mode:
     res.update(model=cfg.model, backend=label, merge=merge, setting=setting, speedup=res["im_per_s"] / base,
                ideal=ideal, of_ideal=res["im_per_s"] / base / ideal, mode="train" if cfg.train else "infer",
                compile=compile_mode, dtype=cfg.dtype, batch_size=cfg.batch_size, cuda_graph=cfg.cuda_graph,
-               rounds=cfg.rounds)
+               rounds=cfg.rounds, timing=cfg.timing)
 
 
 def print_row(r: dict, header: bool = False, width: int = 14) -> None:
@@ -393,6 +415,8 @@ def check_bench(cfg: BenchConfig, json_path: Optional[str] = None, plot_path: Op
     if cfg.merge_cost and cfg.train:
         raise UsageError("--merge-cost profiles inference forwards; drop --train or --merge-cost")
     _check_compiles(cfg)
+    if cfg.timing not in TIMINGS:
+        raise UsageError(f"--timing {cfg.timing!r} is unknown; choose from {','.join(TIMINGS)}")
     check_at_least(cfg.batch_size, "--batch-size", 1)
     check_at_least(cfg.iters, "--iters", 1)
     check_at_least(cfg.warmup, "--warmup", 0)
@@ -435,7 +459,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                       device=args.device, dtype=args.dtype, backends=args.backend.split(","),
                       merges=args.merge.split(","), compiles=args.compile.split(","), train=args.train,
                       cuda_graph=args.cuda_graph, warmup=args.warmup, iters=args.iters, rounds=args.rounds,
-                      merge_cost=args.merge_cost)
+                      merge_cost=args.merge_cost, timing=args.timing)
     check_bench(cfg, args.json, args.plot)
     rows = run_bench(cfg)
     meta = environment(args.device)
@@ -478,6 +502,10 @@ def register(sub) -> None:
                    help="time the settings in turn this many times, iters/rounds steps each (with --warmup each "
                    "time), and report the median over all, so that a drift of the machine's speed reaches every "
                    "setting alike")
+    p.add_argument("--timing", default="synced", choices=TIMINGS,
+                   help="synced: the median of steps each synchronised (the host's lead before a step's first kernel "
+                   "counts); pipelined: ToMe's loop, steps enqueued back to back with one synchronisation, the mean "
+                   "per round and the median over rounds")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the rows here")
     p.add_argument("--plot", default=None, metavar="PNG", help="also plot images/s against the ratio here "
                    "(needs matplotlib: pip install 'rmeeto[plot]')")
