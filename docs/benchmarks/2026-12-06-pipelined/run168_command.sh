@@ -10,8 +10,8 @@ for r in 11 0; do
     --variants default,frozen --rounds 6 --iters 15 2>&1 | grep -v -i "warn\|^W1" | tee $OUT/compare_s_r$r.txt
 done
 for timing in synced pipelined; do
-  timeout 100 python3 -m rmeeto bench --model vim_tiny_patch16_224 --r 0,5 --iters 100 --rounds 10 \
+  timeout 100 python3 -m rmeeto.cli bench --model vim_tiny_patch16_224 --r 0,5 --iters 100 --rounds 10 \
     --timing $timing --json $OUT/ti_eager_$timing.json 2>&1 | grep -v -i "warn" | tee $OUT/ti_eager_$timing.txt
 done
-timeout 100 python3 -m rmeeto bench --model vim_small_patch16_224 --r 0,11 --iters 60 --rounds 6 \
+timeout 100 python3 -m rmeeto.cli bench --model vim_small_patch16_224 --r 0,11 --iters 60 --rounds 6 \
   --timing pipelined --json $OUT/s_eager_pipelined.json 2>&1 | grep -v -i "warn" | tee $OUT/s_eager_pipelined.txt
