@@ -1,0 +1,8 @@
+# one H100 or H200 (env.txt names it), 2026-12-06, src/ of 96137fd: eager Vim-Ti r=0 / r=5 again in new processes,
+# both timings, settings interleaved
+export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $OUT/env.txt
+for p in 1 2; do for timing in synced pipelined; do
+  timeout 60 python3 -m rmeeto.cli bench --model vim_tiny_patch16_224 --r 0,5 --iters 100 --rounds 10 \
+    --timing $timing 2>&1 | grep -v -i "warn\|host-bound:" | tee $OUT/ti_eager_${timing}_$p.txt
+done; done
