@@ -1,4 +1,4 @@
-"""``rmeeto bench``: throughput in the ToMe/R-MeeTo protocol, for several r or ratios at once.
+"""``rmeeto bench``: throughput, speed-up, GFLOPs and memory for several r or ratios at once.
 
 Protocol: a batch of random images, weights cast to the compute dtype with autocast on (as the
 official scripts do with ``model.half()``), warm-up iterations, then the median over timed

@@ -2,7 +2,7 @@
 # timeout cut off (run170_fused_merge_rest.txt, in collection order from the 54th); eager against torch.compile
 # (default) and compile_for_inference (frozen) again in a second process, Vim-S r=11, and on Vim-Ti r=5
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
-D=docs/benchmarks/2026-12-06-pipelined
+D=docs/benchmarks/2026-12-06-h100-pipelined  # named 2026-12-06-pipelined when it ran
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $OUT/env.txt
 timeout 300 python3 -c "import pytest, sys; sys.exit(pytest.main(['-q', '-m', 'gpu', '-p', 'no:logging']
   + open('$D/run170_fused_merge_rest.txt').read().splitlines()))" 2>&1 | tail -4 | tee $OUT/fused_merge_rest_tests.txt
