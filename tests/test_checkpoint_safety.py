@@ -158,3 +158,31 @@ def test_cli_trust_flag_loads_and_warns(tmp_path):
         rc = main(["vis", str(img), "--pretrained", str(path), "--trust-checkpoint", *KW_ARGS, "--r", "1",
                    "--out", str(tmp_path / "m.png")])
     assert rc == 0 and marker.is_dir() and (tmp_path / "m.png").is_file()
+
+
+def _export_script():
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "scripts", "export_model.py")
+    spec = importlib.util.spec_from_file_location("export_model", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_export_script_refuses_code_and_writes_fp16_weights(tmp_path, capsys):
+    """``scripts/export_model.py`` reads its input as every loader here does: a payload is refused, not run."""
+    export = _export_script()
+    path, marker, _ = evil_checkpoint(tmp_path)
+    assert export.main([str(path), str(tmp_path / "out.pth")]) == 2
+    assert not marker.exists() and not (tmp_path / "out.pth").exists()
+    assert "--trust-checkpoint" in capsys.readouterr().err
+    src = small()
+    rmeeto.patch(src, r=2)
+    rmeeto.save_checkpoint(src, tmp_path / "run.pth", epoch=4)
+    assert export.main([str(tmp_path / "run.pth"), str(tmp_path / "ship.pth"), "float16"]) == 0
+    out = read_checkpoint(tmp_path / "ship.pth")
+    assert out["epoch"] == 4 and out["rmeeto"]["patch"]["r"] == 2
+    assert all(v.dtype == torch.float16 for k, v in out["model"].items() if v.is_floating_point())
+    restored = rmeeto.create_model("vim_tiny_patch16_224", pretrained=str(tmp_path / "ship.pth"), **KW)
+    assert restored.r == 2

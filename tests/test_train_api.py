@@ -11,6 +11,7 @@ from torch.utils.data import TensorDataset
 
 from conftest_data import TINY_KW  # also puts src/ on sys.path
 import rmeeto
+from rmeeto.checkpoint import read_checkpoint
 from rmeeto.train.config import BenchDataConfig, EvalConfig, TrainConfig, from_layers
 from rmeeto.train import TrainError, evaluate, train
 
@@ -94,7 +95,7 @@ def test_train_writes_settings_that_read_back(tmp_path):
     # args.yaml also records what the run derived; its global_batch_size is the one the run used
     assert saved["global_batch_size"] == saved["per_process_batch_size"] == 4 and saved["world_size"] == 1
     assert names <= set(saved) and TrainConfig(**{**{k: saved[k] for k in names}, "global_batch_size": None}) == cfg
-    ck = torch.load(tmp_path / "run" / "checkpoint.pth", map_location="cpu", weights_only=False)
+    ck = read_checkpoint(tmp_path / "run" / "checkpoint.pth")  # the safe loader: nothing in it needs unpickling
     assert TrainConfig(**ck["args"]) == cfg
     assert rmeeto.create_model("vim_tiny_patch16_224", pretrained=str(tmp_path / "run" / "checkpoint.pth"),
                                num_classes=3, **TINY_KW) is not None

@@ -8,6 +8,7 @@ import torch
 
 from conftest_data import TINY, TINY_KW, make_data, run_inproc  # also puts src/ on sys.path
 import rmeeto
+from rmeeto.checkpoint import read_checkpoint
 from rmeeto.train.schedule import fit_budget
 from rmeeto.train.losses import DistillationLoss, distill_kl
 from rmeeto.train.schedule import CosineWarmupLR
@@ -29,7 +30,7 @@ def _train(data, out, *extra):
 
 
 def _ckpt(out):
-    return torch.load(os.path.join(out, "checkpoint.pth"), map_location="cpu", weights_only=False)
+    return read_checkpoint(os.path.join(out, "checkpoint.pth"))
 
 
 # ---------------------------------------------------------------- pieces
