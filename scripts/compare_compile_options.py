@@ -18,7 +18,9 @@ Option sets (``--variants``, comma-separated):
 - ``frozen``: :func:`rmeeto.compile_for_inference`, Inductor's ``freezing`` (inference only: the weights become
   constants of the compiled graph, so they are no longer graph inputs to check on every call) and, since
   2026-12-06, Dynamo's module guards skipped;
-- ``frozen-lean``: ``freezing`` and the options of ``lean``.
+- ``frozen-lean``: ``freezing`` and the options of ``lean``;
+- ``aoti``: ``torch.export`` then AOTInductor (``torch._inductor.aoti_compile_and_package``, loaded with
+  ``aoti_load_package``): no Dynamo and no Python wrapper at call time, the kernels launched from C++.
 
 Every instance starts from the same seed, so each variant's logits are also compared with eager's (relative error
 of the largest difference, printed before the timings).
@@ -98,11 +100,25 @@ def pipelined_ms(fn, x: torch.Tensor, iters: int) -> float:
     return (time.perf_counter() - t0) / iters * 1e3
 
 
+def aot_compiled(model: torch.nn.Module, x: torch.Tensor):
+    """``model`` exported at ``x``'s shape and compiled ahead of time by AOTInductor, loaded back as a callable."""
+    import tempfile
+
+    program = torch.export.export(model, (x,))
+    path = torch._inductor.aoti_compile_and_package(program, package_path=tempfile.mktemp(suffix=".pt2"))
+    return torch._inductor.aoti_load_package(path)
+
+
 def compiled_variants(a: argparse.Namespace, x: torch.Tensor) -> dict:
     """``{name: compiled model}``, each option set on its own model instance, compiled here by a first call."""
     fns = {}
     for name in a.variants.split(","):
         t0 = time.perf_counter()
+        if name == "aoti":
+            fns[name] = aot_compiled(build(a), x)
+            fns[name](x)
+            print(f"{name}: compiled in {time.perf_counter() - t0:.0f} s", flush=True)
+            continue
         options = variant_options(name)
         frozen = options.pop("freezing", False)  # a compile option alone freezes nothing: compile_for_inference
         fns[name] = (rmeeto.compile_for_inference if frozen else torch.compile)(build(a), options=options)
