@@ -101,7 +101,7 @@ def _wrap_builder() -> None:
     b.create_masked_load, b.create_masked_store = masked_load, masked_store
 
 
-def _triton_on_cpu() -> None:
+def triton_on_cpu() -> None:
     """The Triton path for CPU tensors, as on CUDA (the interpreter runs the kernels)."""
     from rmeeto.models import vim
     from rmeeto.ops import dispatch
@@ -136,7 +136,7 @@ def main() -> int:
     a = ap.parse_args()
     _wrap_executor()
     _wrap_builder()
-    _triton_on_cpu()
+    triton_on_cpu()
     outside = 0
     for r in (int(v) for v in a.r.split(",")):
         findings.clear()
