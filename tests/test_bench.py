@@ -186,6 +186,7 @@ def test_host_bound_rows_are_marked_and_explained(capsys):
     cpu, waited, starved = dict(row, host_share=None), dict(row, host_share=0.4), dict(row, host_share=0.97)
     assert not host_bound(cpu) and not host_bound(waited) and host_bound(starved)
     assert host_bound(dict(row, host_share=HOST_BOUND_SHARE)) and not host_bound(dict(row, host_share=0.89))
+    assert not host_bound(dict(starved, timing="pipelined"))  # a full launch queue reads the same
     assert host_bound_note([cpu, waited]) is None
     assert "host-bound" in host_bound_note([waited, starved]) and "--rounds N" in host_bound_note([starved])
     print_row(waited, header=True)

@@ -360,9 +360,11 @@ def print_row(r: dict, header: bool = False, width: int = 14) -> None:
 
 def host_bound(row: dict) -> bool:
     """Whether a GPU row spent at least :data:`HOST_BOUND_SHARE` of each step enqueuing work: the GPU then waited on
-    Python, and the row times the CPU."""
+    Python, and the row times the CPU. Never for a pipelined row: there a step's host part also holds any wait for
+    room in a full launch queue, so a high share cannot tell the host's bound from the GPU's (a low one still shows
+    that the GPU was the bound)."""
     share = row.get("host_share")
-    return share is not None and share >= HOST_BOUND_SHARE
+    return share is not None and share >= HOST_BOUND_SHARE and row.get("timing", "synced") == "synced"
 
 
 def host_bound_note(rows: list[dict]) -> Optional[str]:
