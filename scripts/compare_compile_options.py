@@ -31,6 +31,7 @@ of the largest difference, printed before the timings).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -105,7 +106,8 @@ def aot_compiled(model: torch.nn.Module, x: torch.Tensor):
     import tempfile
 
     program = torch.export.export(model, (x,))
-    path = torch._inductor.aoti_compile_and_package(program, package_path=tempfile.mktemp(suffix=".pt2"))
+    path = torch._inductor.aoti_compile_and_package(program, package_path=os.path.join(
+        tempfile.mkdtemp(), "model.pt2"))
     return torch._inductor.aoti_load_package(path)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import tempfile
 import time
 
@@ -60,7 +61,8 @@ def main() -> None:
             if "rmeeto" in name or "higher_order" in name:
                 print(f"  {count:4d} {name}")
         t0 = _stage("aoti_compile_and_package")
-        path = torch._inductor.aoti_compile_and_package(program, package_path=tempfile.mktemp(suffix=".pt2"))
+        path = torch._inductor.aoti_compile_and_package(program, package_path=os.path.join(
+            tempfile.mkdtemp(), "model.pt2"))
         t0 = _stage(f"  {time.perf_counter() - t0:.0f} s; aoti_load_package")
         runner = torch._inductor.aoti_load_package(path)
         _stage("first call")

@@ -160,19 +160,11 @@ def test_cli_trust_flag_loads_and_warns(tmp_path):
     assert rc == 0 and marker.is_dir() and (tmp_path / "m.png").is_file()
 
 
-def _export_script():
-    import importlib.util
-
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "scripts", "export_model.py")
-    spec = importlib.util.spec_from_file_location("export_model", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_export_script_refuses_code_and_writes_fp16_weights(tmp_path, capsys):
     """``scripts/export_model.py`` reads its input as every loader here does: a payload is refused, not run."""
-    export = _export_script()
+    from test_launch import script_module
+
+    export = script_module("export_model")
     path, marker, _ = evil_checkpoint(tmp_path)
     assert export.main([str(path), str(tmp_path / "out.pth")]) == 2
     assert not marker.exists() and not (tmp_path / "out.pth").exists()
