@@ -12,17 +12,25 @@ which on a GPU holds whatever the caching allocator put there. Exits 1 when any 
     python scripts/check_kernel_bounds.py --r 0,5 [--depth 4] [--img 64] [--batch 2] [--train] [--mode prune]
         [--model videomamba_tiny_patch16_224 --frames 4] [--embed-dim 48]
 
+``--traced`` runs the inference forward with the branch of a compiled forward taken eagerly
+(``torch.compiler.is_compiling`` reads True) and the setting ``compile_ops="traced"``: every op is this package's
+``*_traced`` op where one exists, whose body launches through ``torch.library.wrap_triton`` as Inductor traces it, on
+the arguments it computes itself (the weights stacked on every call, as a graph has no cache). The default
+``compile_ops="opaque"`` ops run the eager functions, which the plain check covers.
+
 The kernel settings come from the environment as usual (``RMEETO_SCAN_SPLIT=1``, ``RMEETO_SCAN_CHUNK=4``,
 ``RMEETO_MERGE_NORM=0`` take the other kernels).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import pathlib
 import traceback
 import sys
 from collections import defaultdict
+from typing import Iterator
 
 os.environ["TRITON_INTERPRET"] = "1"
 
@@ -111,6 +119,18 @@ def triton_on_cpu() -> None:
     vim.add_norm = lambda h, r, w, eps, backend=None: library.add_rmsnorm(h, r, w, eps)
 
 
+@contextlib.contextmanager
+def compiled_branch() -> Iterator[None]:
+    """Within: the ops take the branch of a compiled forward (``torch.compiler.is_compiling`` reads True) with
+    ``compile_ops="traced"``, so the ``*_traced`` ops run eagerly, launching through ``torch.library.wrap_triton``."""
+    from unittest import mock
+
+    from rmeeto.ops import settings
+
+    with mock.patch.object(torch.compiler, "is_compiling", lambda: True), settings.using(compile_ops="traced"):
+        yield
+
+
 def _stack_first_mixer(m: torch.nn.Module) -> None:
     """The one-launch weight stacking (on CUDA only in a forward; CPU tensors are stacked by torch ops) of the first
     mixer, in fp16 and fp32, so that its kernel is checked too."""
@@ -133,7 +153,10 @@ def main() -> int:
     ap.add_argument("--train", action="store_true", help="a training forward and its backward instead")
     ap.add_argument("--embed-dim", type=int, default=None, help="the model's width (default: its own)")
     ap.add_argument("--mode", default="merge", help="rmeeto.patch's mode (merge, prune, ...)")
+    ap.add_argument("--traced", action="store_true", help="the ops a compiled inference forward takes, run eagerly")
     a = ap.parse_args()
+    if a.traced and a.train:
+        ap.error("--traced checks inference forwards; drop --train or --traced")
     _wrap_executor()
     _wrap_builder()
     triton_on_cpu()
@@ -154,11 +177,12 @@ def main() -> int:
         if a.train:
             m(x).square().mean().backward()
         else:
-            with torch.inference_mode():
+            with torch.inference_mode(), compiled_branch() if a.traced else contextlib.nullcontext():
                 m(x)
         verdict = f"{len(findings)} kinds of access outside a view" if findings else "no access outside its arguments"
+        run = "train" if a.train else "traced inference" if a.traced else "inference"
         print(f"{a.model} width {m.embed_dim} depth {a.depth} img {a.img} frames {a.frames} batch {a.batch} r={r} "
-              f"{a.mode if r else ''} {'train' if a.train else 'inference'}: {verdict}")
+              f"{a.mode if r else ''} {run}: {verdict}")
         print(f"    kernels checked: {', '.join(sorted(launched))}")
         for (kernel, kind, name, where, line), offs in sorted(findings.items()):
             print(f"    {kernel} ({line}) {kind} {where} of {name}: {len(offs)} sampled addresses, "

@@ -81,13 +81,14 @@ def interpreter_cannot_loop() -> str:
     return f"Triton {triton.__version__}'s interpreter with NumPy {numpy.__version__} fails a scalar-bounded loop: {last}"
 
 
-def run_under_interpreter(script: str, timeout: int, unset: tuple = ()) -> subprocess.CompletedProcess:
-    """Run a test file as a script with Triton's interpreter (``TRITON_INTERPRET=1``), this checkout's ``src`` first on
-    the path, no GPU visible and the variables ``unset`` removed; returns the finished process. Skips the calling test
-    where the interpreter itself cannot run a scalar-bounded loop (:func:`interpreter_cannot_loop`)."""
+def run_under_interpreter(script: str, timeout: int, unset: tuple = (),
+                          args: tuple = ()) -> subprocess.CompletedProcess:
+    """Run a test file as a script (with ``args``) under Triton's interpreter (``TRITON_INTERPRET=1``), this checkout's
+    ``src`` first on the path, no GPU visible and the variables ``unset`` removed; returns the finished process. Skips
+    the calling test where the interpreter itself cannot run a scalar-bounded loop (:func:`interpreter_cannot_loop`)."""
     import pytest
     why = interpreter_cannot_loop()
     if why:
         pytest.skip(why)
-    return subprocess.run([sys.executable, os.path.abspath(script)], env=_interpreter_env(unset), capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run([sys.executable, os.path.abspath(script), *args], env=_interpreter_env(unset),
+                          capture_output=True, text=True, timeout=timeout)

@@ -620,14 +620,17 @@ def test_interpreter_cpu():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
-def test_kernels_access_only_the_tensors_they_are_given():
-    """``scripts/check_kernel_bounds.py`` under the interpreter: every load and store of a tiny Vim-Ti's eager
-    inference, unmerged and merged, falls inside a tensor its kernel was given (the forward scan read past the stacked
-    ``dt_proj`` weight until 2026-12-06, which made logits NaN where the memory after it held NaN)."""
+@pytest.mark.parametrize("ops", ["eager", "traced"])
+def test_kernels_access_only_the_tensors_they_are_given(ops):
+    """``scripts/check_kernel_bounds.py`` under the interpreter: every load and store of a tiny Vim-Ti's inference,
+    unmerged and merged, falls inside a tensor its kernel was given (the forward scan read past the stacked
+    ``dt_proj`` weight until 2026-12-06, which made logits NaN where the memory after it held NaN); ``traced``: the
+    ``*_traced`` ops a compiled forward takes with ``compile_ops="traced"``, run eagerly."""
     script = os.path.join(os.path.dirname(__file__), os.pardir, "scripts", "check_kernel_bounds.py")
-    proc = run_under_interpreter(script, timeout=600)
+    proc = run_under_interpreter(script, timeout=600, args=("--traced",) if ops == "traced" else ())
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert proc.stdout.count("no access outside its arguments") == 2, proc.stdout
+    assert proc.stdout.count("traced inference") == (2 if ops == "traced" else 0), proc.stdout
 
 if __name__ == "__main__":
     sys.exit(_interpreter_main())
