@@ -39,6 +39,7 @@ import torch
 import torch._inductor.config as inductor_config
 
 import rmeeto
+from rmeeto.bench import _timeit
 
 
 def no_asserts() -> dict:
@@ -92,13 +93,9 @@ def call_ms(fn, x: torch.Tensor, iters: int, wait: bool) -> float:
 
 
 def pipelined_ms(fn, x: torch.Tensor, iters: int) -> float:
-    """Mean ms per call of ``iters`` calls enqueued back to back, synchronised before the first and after the last."""
-    sync(x.device.type)
-    t0 = time.perf_counter()
-    for _ in range(iters):
-        fn(x)
-    sync(x.device.type)
-    return (time.perf_counter() - t0) / iters * 1e3
+    """Mean ms per call of ``iters`` calls enqueued back to back (``rmeeto bench --timing pipelined``'s loop)."""
+    times, _host = _timeit(lambda: fn(x), x.device, 0, iters, timing="pipelined")
+    return times[0] * 1e3
 
 
 def aot_compiled(model: torch.nn.Module, x: torch.Tensor):
@@ -111,19 +108,21 @@ def aot_compiled(model: torch.nn.Module, x: torch.Tensor):
     return torch._inductor.aoti_load_package(path)
 
 
+def compiled_variant(name: str, a: argparse.Namespace, x: torch.Tensor):
+    """One option set's compiled model, on its own model instance (not yet called)."""
+    if name == "aoti":
+        return aot_compiled(build(a), x)
+    options = variant_options(name)
+    frozen = options.pop("freezing", False)  # a compile option alone freezes nothing: compile_for_inference
+    return (rmeeto.compile_for_inference if frozen else torch.compile)(build(a), options=options)
+
+
 def compiled_variants(a: argparse.Namespace, x: torch.Tensor) -> dict:
-    """``{name: compiled model}``, each option set on its own model instance, compiled here by a first call."""
+    """``{name: compiled model}`` for every option set, each compiled here by a first call."""
     fns = {}
     for name in a.variants.split(","):
         t0 = time.perf_counter()
-        if name == "aoti":
-            fns[name] = aot_compiled(build(a), x)
-            fns[name](x)
-            print(f"{name}: compiled in {time.perf_counter() - t0:.0f} s", flush=True)
-            continue
-        options = variant_options(name)
-        frozen = options.pop("freezing", False)  # a compile option alone freezes nothing: compile_for_inference
-        fns[name] = (rmeeto.compile_for_inference if frozen else torch.compile)(build(a), options=options)
+        fns[name] = compiled_variant(name, a, x)
         fns[name](x)
         print(f"{name}: compiled in {time.perf_counter() - t0:.0f} s", flush=True)
     return fns
