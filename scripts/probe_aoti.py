@@ -25,17 +25,8 @@ def _stage(text: str) -> float:
     return time.perf_counter()
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="vim_tiny_patch16_224")
-    ap.add_argument("--r", type=int, default=5)
-    ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--depth", type=int, default=None)
-    ap.add_argument("--embed-dim", type=int, default=None)
-    ap.add_argument("--img", type=int, default=None, help="a smaller input (patch and stride 8)")
-    ap.add_argument("--triton-on-cpu", action="store_true")
-    a = ap.parse_args()
-    cuda = torch.cuda.is_available() and not a.triton_on_cpu
+def _model(a: argparse.Namespace) -> torch.nn.Module:
+    """The model asked for, patched with ``--r``, on the Triton path of CPU tensors with ``--triton-on-cpu``."""
     extra = {k: v for k, v in (("depth", a.depth), ("embed_dim", a.embed_dim)) if v is not None}
     if a.img:
         extra.update(img_size=a.img, patch_size=8, stride=8)
@@ -48,9 +39,11 @@ def main() -> None:
         rmeeto.patch(m, r=a.r)
     if a.triton_on_cpu:
         m.backend, m.merge_impl = "triton", "triton"
-    dev, dt = ("cuda", torch.float16) if cuda else ("cpu", torch.float32)
-    m = m.to(dev, dt)
-    x = torch.randn(a.batch_size, *m.input_shape, device=dev, dtype=dt)
+    return m
+
+
+def probe(m: torch.nn.Module, x: torch.Tensor) -> None:
+    """Export, list this package's ops in the program, AOT-compile, load, call; prints each stage as it starts."""
     with torch.no_grad():
         want = m(x).float()
         t0 = _stage("export")
@@ -63,12 +56,28 @@ def main() -> None:
         t0 = _stage("aoti_compile_and_package")
         path = torch._inductor.aoti_compile_and_package(program, package_path=os.path.join(
             tempfile.mkdtemp(), "model.pt2"))
-        t0 = _stage(f"  {time.perf_counter() - t0:.0f} s; aoti_load_package")
+        _stage(f"  {time.perf_counter() - t0:.0f} s; aoti_load_package")
         runner = torch._inductor.aoti_load_package(path)
         _stage("first call")
         got = runner(x).float()
     err = ((got - want).abs().max() / want.abs().max()).item()
     print(f"logits against eager: relative error {err:.2e} (NaN: {int(got.isnan().sum())})")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="vim_tiny_patch16_224")
+    ap.add_argument("--r", type=int, default=5)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--depth", type=int, default=None)
+    ap.add_argument("--embed-dim", type=int, default=None)
+    ap.add_argument("--img", type=int, default=None, help="a smaller input (patch and stride 8)")
+    ap.add_argument("--triton-on-cpu", action="store_true")
+    a = ap.parse_args()
+    cuda = torch.cuda.is_available() and not a.triton_on_cpu
+    dev, dt = ("cuda", torch.float16) if cuda else ("cpu", torch.float32)
+    m = _model(a).to(dev, dt)
+    probe(m, torch.randn(a.batch_size, *m.input_shape, device=dev, dtype=dt))
 
 
 if __name__ == "__main__":
