@@ -20,7 +20,9 @@ Option sets (``--variants``, comma-separated):
   2026-12-06, Dynamo's module guards skipped;
 - ``frozen-lean``: ``freezing`` and the options of ``lean``;
 - ``aoti``: ``torch.export`` then AOTInductor (``torch._inductor.aoti_compile_and_package``, loaded with
-  ``aoti_load_package``): no Dynamo and no Python wrapper at call time, the kernels launched from C++.
+  ``aoti_load_package``): no Dynamo and no Python wrapper at call time, the kernels launched from C++;
+- ``aoti-traced``: ``aoti``, exported with this package's ``*_traced`` ops (``compile_ops="traced"``), whose Triton
+  kernels AOTInductor then launches itself, where ``aoti`` calls back into Python for each opaque op.
 
 Every instance starts from the same seed, so each variant's logits are also compared with eager's (relative error
 of the largest difference, printed before the timings).
@@ -40,6 +42,7 @@ import torch._inductor.config as inductor_config
 
 import rmeeto
 from rmeeto.bench import _timeit
+from rmeeto.ops import settings
 
 
 def no_asserts() -> dict:
@@ -98,11 +101,13 @@ def pipelined_ms(fn, x: torch.Tensor, iters: int) -> float:
     return times[0] * 1e3
 
 
-def aot_compiled(model: torch.nn.Module, x: torch.Tensor):
-    """``model`` exported at ``x``'s shape and compiled ahead of time by AOTInductor, loaded back as a callable."""
+def aot_compiled(model: torch.nn.Module, x: torch.Tensor, compile_ops: str = "opaque"):
+    """``model`` exported at ``x``'s shape (taking ``compile_ops``' form of this package's ops) and compiled ahead of
+    time by AOTInductor, loaded back as a callable."""
     import tempfile
 
-    program = torch.export.export(model, (x,))
+    with settings.using(compile_ops=compile_ops):
+        program = torch.export.export(model, (x,))
     path = torch._inductor.aoti_compile_and_package(program, package_path=os.path.join(
         tempfile.mkdtemp(), "model.pt2"))
     return torch._inductor.aoti_load_package(path)
@@ -110,8 +115,8 @@ def aot_compiled(model: torch.nn.Module, x: torch.Tensor):
 
 def compiled_variant(name: str, a: argparse.Namespace, x: torch.Tensor):
     """One option set's compiled model, on its own model instance (not yet called)."""
-    if name == "aoti":
-        return aot_compiled(build(a), x)
+    if name in ("aoti", "aoti-traced"):
+        return aot_compiled(build(a), x, "traced" if name == "aoti-traced" else "opaque")
     options = variant_options(name)
     frozen = options.pop("freezing", False)  # a compile option alone freezes nothing: compile_for_inference
     return (rmeeto.compile_for_inference if frozen else torch.compile)(build(a), options=options)
