@@ -1,7 +1,7 @@
 """Measure every GPU-speed target of the kernels issue in one process and print measured vs target.
 
-ToMe/R-MeeTo protocol through :func:`rmeeto.bench.measure`: batch 128 random images, weights in
-fp16 with fp16 autocast (bf16 for training), warm-up, median of timed iterations. Inference rows
+Timed by :func:`rmeeto.bench.measure`, every step synchronised (``rmeeto bench``'s default timing): batch 128
+random images, weights in fp16 with fp16 autocast (bf16 for training), warm-up, median of timed iterations. Inference rows
 replay the forward as a CUDA graph (``--no-graph`` for eager). Also times the reference PyTorch
 merge next to the fused Triton merge, so the merge's own cost shows. Writes ``--json``.
 
