@@ -19,6 +19,8 @@ Option sets (``--variants``, comma-separated):
   constants of the compiled graph, so they are no longer graph inputs to check on every call) and, since
   2026-12-06, Dynamo's module guards skipped;
 - ``frozen-lean``: ``freezing`` and the options of ``lean``;
+- ``cpp-wrapper``: Inductor's ``cpp_wrapper`` (the generated code that launches the kernels is C++, not Python);
+- ``frozen-cpp``: ``frozen`` with ``cpp_wrapper``;
 - ``aoti``: ``torch.export`` then AOTInductor (``torch._inductor.aoti_compile_and_package``, loaded with
   ``aoti_load_package``): no Dynamo and no Python wrapper at call time, the kernels launched from C++;
 - ``aoti-traced``: ``aoti``, exported with this package's ``*_traced`` ops (``compile_ops="traced"``), whose Triton
@@ -55,7 +57,8 @@ def variant_options(name: str) -> dict:
     skip = {"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe}
     lean = {**no_asserts(), **skip}
     table = {"default": {}, "no-asserts": no_asserts(), "no-module-guards": skip, "lean": lean,
-             "frozen": {"freezing": True}, "frozen-lean": {"freezing": True, **lean}}
+             "frozen": {"freezing": True}, "frozen-lean": {"freezing": True, **lean},
+             "cpp-wrapper": {"cpp_wrapper": True}, "frozen-cpp": {"freezing": True, "cpp_wrapper": True}}
     if name not in table:
         raise SystemExit(f"--variants: {name!r} is unknown; choose from {','.join(table)}")
     return table[name]

@@ -1,5 +1,10 @@
 """AOTInductor on a plain torch module (no custom ops) and on a tiny Vim with and without merging, each loaded in
-the process that compiled it; the case number from the command line, so that a crash ends only that case."""
+the process that compiled it; the case number from the command line, so that a crash ends only that case. With a
+second argument, a package path: ``compile`` writes the package there and stops, ``load`` loads and calls it (in a
+fresh process).
+
+    python aoti_plain.py CASE [compile|load PATH]
+"""
 import os
 import sys
 import tempfile
@@ -19,12 +24,18 @@ def case(n: int):
 
 
 n = int(sys.argv[1])
+stage, path = sys.argv[2:4] if len(sys.argv) > 3 else ("both", os.path.join(tempfile.mkdtemp(), "m.pt2"))
+torch.manual_seed(0)
 m, shape = case(n)
 x = torch.randn(*shape, device="cuda", dtype=torch.half)
 with torch.no_grad():
-    program = torch.export.export(m, (x,))
-    path = torch._inductor.aoti_compile_and_package(program, package_path=os.path.join(tempfile.mkdtemp(), "m.pt2"))
-    print(f"case {n}: compiled; loading", flush=True)
+    if stage != "load":
+        program = torch.export.export(m, (x,))
+        path = torch._inductor.aoti_compile_and_package(program, package_path=path)
+        print(f"case {n}: compiled", flush=True)
+    if stage == "compile":
+        sys.exit(0)
+    print(f"case {n}: loading", flush=True)
     runner = torch._inductor.aoti_load_package(path)
     print(f"case {n}: loaded", flush=True)
     err = ((runner(x) - m(x)).abs().max() / m(x).abs().max()).item()
