@@ -6,11 +6,11 @@ A=docs/benchmarks/2026-12-06-gpu-aoti/aoti_plain.py
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $OUT/env.txt
 P=$(mktemp -d)/m.pt2
 for stage in compile load; do
-  timeout 100 python3 -X faulthandler $A 0 $stage $P 2>&1 | grep -v -i "warn" \
+  timeout 80 python3 -X faulthandler $A 0 $stage $P 2>&1 | grep -v -i "warn" \
     | grep -v "^  File\|^Thread\|^$\|threading\|Extension modules" | tail -6 | tee -a $OUT/aoti_two_processes.txt
 done
 for mr in vim_small_patch16_224:0 vim_tiny_patch16_224:5; do
-  timeout 200 python3 scripts/compare_compile_options.py --model ${mr%:*} --r ${mr#*:} \
+  timeout 190 python3 scripts/compare_compile_options.py --model ${mr%:*} --r ${mr#*:} \
     --variants default,cpp-wrapper,frozen-cpp --rounds 6 --iters 15 > $OUT/compare_cpp_${mr%%_*}_${mr#*:}.txt 2>&1
   echo "rc=$?" >> $OUT/compare_cpp_${mr%%_*}_${mr#*:}.txt
   grep -v -i "warn\|^W1\|^  File\|^Thread\|^$" $OUT/compare_cpp_${mr%%_*}_${mr#*:}.txt | tail -c 2500
