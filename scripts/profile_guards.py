@@ -3,7 +3,9 @@
 The model is compiled with ``backend="eager"`` (Dynamo only) and called three times, then the guards of the compiled
 entry that accepts the call are timed alone (``guard_manager.check`` on the call's locals), with the default guards
 and with ``options={"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe}``, which PyTorch's
-"Reducing Guard Overhead" page offers for models whose modules do not change between calls. Also prints how many
+"Reducing Guard Overhead" page offers for models whose modules do not change between calls, and as
+:func:`rmeeto.compile_for_inference` guards its frozen graphs (one weight's identity kept, or with
+``module_guards=True`` every module guard). Also prints how many
 times each was compiled (the kernel settings are read before, as a program that used the package first would have).
 Asserts nothing.
 
@@ -30,13 +32,13 @@ import rmeeto
 
 
 def guard_time(model: torch.nn.Module, x: torch.Tensor, number: int, repeat: int, evict_mb: tuple = (),
-               **compile_kw) -> tuple:
+               compile_fn: Callable = torch.compile, **compile_kw) -> tuple:
     """(us per guard check, guard code lines, compiled entries, {MB: us per check after writing MB}) of ``model``
-    compiled with ``compile_kw``."""
+    compiled by ``compile_fn`` with ``compile_kw``."""
     from torch._C._dynamo.eval_frame import _debug_get_cache_entry_list
 
     torch._dynamo.reset()
-    compiled = torch.compile(model, backend="eager", **compile_kw)
+    compiled = compile_fn(model, backend="eager", **compile_kw)
     with torch.inference_mode():
         for _ in range(3):
             compiled(x)
@@ -115,7 +117,10 @@ def main(argv=None) -> int:
     skip = {"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe}
     print(f"{args.model} r={args.r}, {sum(1 for _ in model.parameters())} parameters, torch {torch.__version__}; "
           f"us per guard check, median of {args.repeat} x {args.number}")
-    for name, kw in (("default guards", {}), ("module guards skipped", {"options": skip})):
+    frozen = rmeeto.compile_for_inference
+    for name, kw in (("default guards", {}), ("module guards skipped", {"options": skip}),
+                     ("frozen, one weight identity", {"compile_fn": frozen}),
+                     ("frozen, module guards", {"compile_fn": frozen, "module_guards": True})):
         us, lines, entries, evicted = guard_time(model, x, args.number, args.repeat, tuple(args.evict_mb), **kw)
         print(f"{name:24s} {us:8.1f} us  ({lines} guard lines, compiled {entries}x)" +
               "".join(f"; after writing {mb} MB: {t:.1f} us" for mb, t in evicted.items()))

@@ -16,7 +16,7 @@ from torch._inductor.utils import run_and_get_code
 from conftest_data import run_under_interpreter
 
 import rmeeto
-from rmeeto.compile import inductor_call_inputs
+from rmeeto.compile import inductor_call_inputs, weight_identity_guards
 
 HAS_TRITON = importlib.util.find_spec("triton") is not None
 
@@ -408,6 +408,62 @@ def test_inductor_call_inputs_reads_the_signature_of_the_generated_call():
     assert inductor_call_inputs(code) == 3
     assert inductor_call_inputs(code.replace("arg0_1, arg1_1, arg2_1,", "arg2_1,")) == 1
     assert inductor_call_inputs("def forward(x):\n    return x") == -1
+
+
+def _two_instances(r: int) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """Two models of one class and one ``r`` whose weights differ."""
+    a, b = tiny_model(r), tiny_model(r)
+    with torch.no_grad():
+        for p in b.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    return a, b
+
+
+@pytest.mark.parametrize("r", [0, 6])
+def test_compile_for_inference_keeps_each_instance_to_its_own_weights(r):
+    """Two instances compiled one after the other each give their own logits. Until 2026-12-06 the second ran the
+    first one's frozen graph: with every module guard skipped, nothing told the instances apart."""
+    torch._dynamo.reset()
+    (a, b), x = _two_instances(r), tiny_input()
+    with torch.no_grad():
+        want_a, want_b = a(x), b(x)
+        got_a = rmeeto.compile_for_inference(a, backend="eager")(x)
+        got_b = rmeeto.compile_for_inference(b, backend="eager")(x)
+    assert (want_a - want_b).abs().max() > 1e-3
+    torch.testing.assert_close(got_a, want_a, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(got_b, want_b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_compile_for_inference_freezes_a_model_whose_class_was_compiled_plainly():
+    """After ``torch.compile`` of one instance, ``compile_for_inference`` of another still compiles a frozen graph
+    (the batch its only input) instead of running the plain one; the other way round, the plain compile of the
+    second instance gives its own logits, not the frozen graph's."""
+    torch._dynamo.reset()
+    (a, b), x = _two_instances(0), tiny_input()
+    with torch.inference_mode():
+        torch.compile(a)(x)
+        got, codes = run_and_get_code(rmeeto.compile_for_inference(b), x)
+        assert inductor_call_inputs("\n".join(codes)) == 1
+        torch.testing.assert_close(got, b(x), rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(torch.compile(tiny_model())(x), a(x), rtol=1e-4, atol=1e-5)
+
+
+def test_weight_identity_guards_keep_the_shallowest_weight_and_no_other_module_guard():
+    from types import SimpleNamespace
+
+    def entry(name, guard_type, value, on_module=True):
+        source = SimpleNamespace(is_unspecialized_nn_module=lambda: on_module)
+        return SimpleNamespace(name=name, guard_type=guard_type, has_value=True, value=value,
+                               orig_guard=SimpleNamespace(source=source))
+    w = torch.zeros(1)
+    entries = [entry("self._modules['head']._parameters['weight']", "ID_MATCH", w),
+               entry("self._parameters['cls_token']", "ID_MATCH", w),
+               entry("self._modules['head']", "TYPE_MATCH", object()),
+               entry("self._parameters['pos_embed']", "ID_MATCH", w),
+               entry("x", "TENSOR_MATCH", w, on_module=False)]
+    assert weight_identity_guards(entries) == [False, True, False, False, True]
+    assert weight_identity_guards(entries[2:3]) == [False]
 
 
 @pytest.mark.parametrize("module_guards", [False, True])
