@@ -1,8 +1,8 @@
 """Measure every GPU-speed target of the kernels issue in one process and print measured vs target.
 
 Timed by :func:`rmeeto.bench.measure`, every step synchronised (``rmeeto bench``'s default timing): batch 128
-random images, weights in fp16 with fp16 autocast (bf16 for training), warm-up, median of timed iterations. Inference rows
-replay the forward as a CUDA graph (``--no-graph`` for eager). Also times the reference PyTorch
+random images, weights in fp16 with fp16 autocast (bf16 for training), warm-up, median of timed iterations.
+Inference rows replay the forward as a CUDA graph (``--no-graph`` for eager). Also times the reference PyTorch
 merge next to the fused Triton merge, so the merge's own cost shows. Writes ``--json``.
 
     PYTHONPATH=src python scripts/bench_targets.py [--json out.json] [--quick]

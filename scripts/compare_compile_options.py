@@ -17,7 +17,7 @@ Option sets (``--variants``, comma-separated):
 - ``lean``: both of the above;
 - ``frozen``: :func:`rmeeto.compile_for_inference`, Inductor's ``freezing`` (inference only: the weights become
   constants of the compiled graph, so they are no longer graph inputs to check on every call) and, since
-  2026-12-06, Dynamo's module guards skipped;
+  2026-12-06, Dynamo's module guards skipped but one weight's identity;
 - ``frozen-lean``: ``freezing`` and the options of ``lean``;
 - ``cpp-wrapper``: Inductor's ``cpp_wrapper`` (the generated code that launches the kernels is C++, not Python);
 - ``frozen-cpp``: ``frozen`` with ``cpp_wrapper``;

@@ -468,8 +468,9 @@ def test_weight_identity_guards_keep_the_shallowest_weight_and_no_other_module_g
 
 @pytest.mark.parametrize("module_guards", [False, True])
 def test_compile_for_inference_skips_module_guards_unless_asked(module_guards):
-    """The frozen graph holds the weights of its first call, so by default nothing guards the modules: a model set
-    to another r keeps the graph (compile again, as documented); with ``module_guards`` Dynamo compiles again."""
+    """The frozen graph holds the weights of its first call, so by default only one weight's identity is guarded: a
+    model set to another r keeps the graph (compile again, as documented); with ``module_guards`` Dynamo compiles
+    again."""
     torch._dynamo.reset()
     graphs = []
 
