@@ -1,9 +1,11 @@
-"""Measure every GPU-speed target of the kernels issue in one process and print measured vs target.
+"""Measure the GPU-speed targets of the parallel-scan work (filed 2026-11-30) in one process; print measured vs target.
 
 Timed by :func:`rmeeto.bench.measure`, every step synchronised (``rmeeto bench``'s default timing): batch 128
 random images, weights in fp16 with fp16 autocast (bf16 for training), warm-up, median of timed iterations.
-Inference rows replay the forward as a CUDA graph (``--no-graph`` for eager). Also times the reference PyTorch
-merge next to the fused Triton merge, so the merge's own cost shows. Writes ``--json``.
+Inference rows replay the forward as a CUDA graph (``--no-graph`` for eager) except the eager Vim-Ti rows, whose
+target is eager. Also times the reference PyTorch merge next to the fused Triton merge, so the merge's own cost
+shows. Writes ``--json``. The scan against mamba_ssm is ``scripts/bench_vs_mamba_ssm.py``'s; compiled against eager,
+``scripts/compare_compile_options.py``'s.
 
     PYTHONPATH=src python scripts/bench_targets.py [--json out.json] [--quick]
 """
@@ -58,6 +60,8 @@ def main(argv=None) -> int:
     rows["t0"] = run(T, {}, graph=g, **it)
     rows["t5"] = run(T, dict(r=5), graph=g, **it)
     rows["t5_torchmerge"] = run(T, dict(r=5), merge="torch", graph=g, **it)
+    rows["t0_eager"] = run(T, {}, graph=False, **it)
+    rows["t5_eager"] = run(T, dict(r=5), graph=False, **it)
     rows["b0"] = run(B, {}, graph=g, **it)
     rows["b11"] = run(B, dict(r=11), graph=g, **it)
     rows["s0_eager"] = run(S, {}, graph=False, **it)
@@ -76,15 +80,16 @@ def main(argv=None) -> int:
 
     merge_ms = (rows["s11_torchmerge"]["ms_per_batch"] - rows["s11"]["ms_per_batch"]) / 11
     table = [
-        ("Vim-S unmerged inference (im/s)", rows["s0"]["im_per_s"], ">= 4200", rows["s0"]["im_per_s"] >= 4200),
-        ("Vim-S r=11 speedup", sp("s11", "s0"), ">= 1.35x (ideal 1.45x)", sp("s11", "s0") >= 1.35),
-        ("Vim-S ratio 0.54 speedup", sp("s054", "s0"), ">= 1.9x (ideal 2.2x)", sp("s054", "s0") >= 1.9),
-        ("Vim-Ti r=5 speedup", sp("t5", "t0"), ">= 1.1x (ideal 1.16x)", sp("t5", "t0") >= 1.1),
-        ("Vim-B r=11 speedup", sp("b11", "b0"), ">= 1.35x (ideal 1.45x)", sp("b11", "b0") >= 1.35),
-        ("Vim-S r=11 train step (im/s)", rows["s11_train"]["im_per_s"], ">= 1200",
-         rows["s11_train"]["im_per_s"] >= 1200),
-        ("Vim-S r=11 train peak memory (GB)", rows["s11_train"]["peak_mem_gb"], "<= 5",
-         rows["s11_train"]["peak_mem_gb"] <= 5),
+        ("Vim-S unmerged inference (im/s)", rows["s0"]["im_per_s"], ">= 10000", rows["s0"]["im_per_s"] >= 10000),
+        ("Vim-S r=11 speedup", sp("s11", "s0"), ">= 1.38x (ideal 1.44x)", sp("s11", "s0") >= 1.38),
+        ("Vim-S ratio 0.54 speedup", sp("s054", "s0"), ">= 1.95x (ideal 2.17x)", sp("s054", "s0") >= 1.95),
+        ("Vim-Ti r=5 speedup, eager", sp("t5_eager", "t0_eager"), ">= 1.0x", sp("t5_eager", "t0_eager") >= 1.0),
+        ("Vim-Ti r=5 speedup", sp("t5", "t0"), ">= 1.12x", sp("t5", "t0") >= 1.12),
+        ("Vim-S r=11 train step (im/s)", rows["s11_train"]["im_per_s"], ">= 1600",
+         rows["s11_train"]["im_per_s"] >= 1600),
+        ("Vim-S r=11 train peak memory (GB)", rows["s11_train"]["peak_mem_gb"], "<= 4",
+         rows["s11_train"]["peak_mem_gb"] <= 4),
+        ("Vim-B r=11 speedup", sp("b11", "b0"), "report", None),
         ("fastest vs pure-PyTorch path (Vim-S)", sp("s0", "s0_torch"), "report", None),
         ("Vim-S r=11 speedup, PyTorch merge", sp("s11_torchmerge", "s0"), "report", None),
         ("Vim-Ti r=5 speedup, PyTorch merge", sp("t5_torchmerge", "t0"), "report", None),
