@@ -121,6 +121,24 @@ def test_frozen_compile_matches_eager_on_the_triton_path(mode, r):
     assert all(e < 3e-3 for e in errors), errors  # NaN fails too
 
 
+@pytest.mark.parametrize("r", [0, 5])
+def test_frozen_compiles_of_two_instances_each_give_their_own_logits(r):
+    """Two instances of one class compiled one after the other by ``compile_for_inference`` (Inductor, frozen) each
+    give their own logits on the Triton path. Before 31d1942 (2026-12-06) the second ran the first one's frozen
+    graph: with every module guard skipped, nothing told them apart."""
+    torch._dynamo.reset()
+    a, x = _tiny_vim(r)
+    torch.manual_seed(1)
+    b = rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10)
+    b = (rmeeto.patch(b, r=r) if r else b).cuda().eval()
+    with torch.inference_mode():
+        want_a, want_b = a(x).clone(), b(x).clone()
+        got_a = rmeeto.compile_for_inference(a)(x).clone()
+        got_b = rmeeto.compile_for_inference(b)(x).clone()
+    assert rel(want_a, want_b) > 1e-2  # the instances differ, so a shared graph would show
+    assert rel(got_a, want_a) < 1e-4 and rel(got_b, want_b) < 1e-4, (rel(got_a, want_a), rel(got_b, want_b))
+
+
 def _fill_cached_blocks_with_nan() -> None:
     """Leaves blocks of every size from 512 B to 8 MiB in the caching allocator, NaN from end to end."""
     held = [torch.full((2 ** k // 4,), float("nan"), device="cuda") for k in range(9, 24) for _ in range(8)]
