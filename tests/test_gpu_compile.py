@@ -17,9 +17,10 @@ def _vim(r: int = 0, depth: int = 4) -> torch.nn.Module:
     return (rmeeto.patch(m, r=r) if r else m).cuda()
 
 
-def _tiny_vim(r: int) -> tuple[torch.nn.Module, torch.Tensor]:
-    """A 4-block Vim-Ti at 64 px (merged with ``r`` unless 0) in eval mode on the GPU, and a batch of 2 for it."""
-    torch.manual_seed(0)
+def _tiny_vim(r: int, seed: int = 0) -> tuple[torch.nn.Module, torch.Tensor]:
+    """A 4-block Vim-Ti at 64 px (merged with ``r`` unless 0; weights from ``seed``) in eval mode on the GPU, and a
+    batch of 2 for it."""
+    torch.manual_seed(seed)
     m = rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10)
     return (rmeeto.patch(m, r=r) if r else m).cuda().eval(), torch.randn(2, 3, 64, 64, device="cuda")
 
@@ -127,10 +128,7 @@ def test_frozen_compiles_of_two_instances_each_give_their_own_logits(r):
     give their own logits on the Triton path. Before 31d1942 (2026-12-06) the second ran the first one's frozen
     graph: with every module guard skipped, nothing told them apart."""
     torch._dynamo.reset()
-    a, x = _tiny_vim(r)
-    torch.manual_seed(1)
-    b = rmeeto.create_model("vim_tiny_patch16_224", img_size=64, depth=4, num_classes=10)
-    b = (rmeeto.patch(b, r=r) if r else b).cuda().eval()
+    (a, x), (b, _) = _tiny_vim(r), _tiny_vim(r, seed=1)
     with torch.inference_mode():
         want_a, want_b = a(x).clone(), b(x).clone()
         got_a = rmeeto.compile_for_inference(a)(x).clone()
