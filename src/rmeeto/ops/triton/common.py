@@ -75,3 +75,30 @@ def load_A2(A_ptr, s_A_d, s_A_e, s_A_n, d, e, n, en_mask):
     """Direction ``d``'s (channels, states) tile of A times log2(e), so that ``exp2(delta * A2) = exp(delta * A)``."""
     return tl.load(A_ptr + d * s_A_d + e[:, None] * s_A_e + n[None, :] * s_A_n, mask=en_mask,
                    other=0.0) * 1.4426950408889634
+
+
+@triton.jit
+def _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l, s_C_l, s_z_l, p, emask, nmask,
+                     rmask, HAS_Z: tl.constexpr, EVEN: tl.constexpr, BLOCK_R: tl.constexpr):
+    """The raw ``u``, ``delta``, ``B``, ``C`` and ``z`` of position ``p`` for the forward scan (``z`` is ``u`` again,
+    unused, without ``HAS_Z``). With ``BLOCK_R`` the second is the low-rank ``dt`` row (``R`` values,
+    ``rmask``) from which the step forms its ``delta`` (:func:`_dt_delta`)."""
+    u = _load(u_base + p * s_u_l, emask, EVEN)
+    if BLOCK_R > 0:
+        dl = tl.load(dl_base + p * s_dl_l, mask=rmask, other=0.0)
+    else:
+        dl = _load(dl_base + p * s_dl_l, emask, EVEN)
+    B = _load(B_base + p * s_B_l, nmask, EVEN)
+    C = _load(C_base + p * s_C_l, nmask, EVEN)
+    if HAS_Z:
+        z = _load(z_base + p * s_z_l, emask, EVEN)
+    else:
+        z = u
+    return u, dl, B, C, z
+
+
+@triton.jit
+def _dt_delta(dt, W2):
+    """``delta`` of one position, before its bias, from its ``dt`` row and the (rank, channels) tile ``W2`` of
+    ``dt_proj``'s weight, in fp32."""
+    return tl.sum(dt.to(tl.float32)[:, None] * W2, axis=0)
