@@ -64,7 +64,8 @@ from torch import Tensor
 
 from .. import settings
 from ..scan_ref import selective_scan_torch
-from .common import _dt_delta, _fwd_step_inputs, _load, _sigmoid, _softplus, load_A2, needs_grad, program_tile
+from .common import (_dt_delta, _fwd_step_inputs, _load, _sigmoid, _softplus, fwd_direction, load_A2, needs_grad,
+                     program_tile)
 from .launch import cdiv, interpreting, launch, next_pow2
 from .layout import to_channels_last
 from . import scan_tune
@@ -109,28 +110,12 @@ def _scan_fwd_seq_kernel(
     for d in tl.static_range(NDIR):
         if d == 1:
             tl.debug_barrier()
+        A2, Dv, bias, W2, rmask, u_base, dl_base, B_base, C_base = fwd_direction(
+            d, pid_b, e, n, emask, nmask, u_ptr, s_u_d, s_u_b, s_u_e, dl_ptr, s_dl_d, s_dl_b, s_dl_e, B_ptr, s_B_d,
+            s_B_b, s_B_n, C_ptr, s_C_d, s_C_b, s_C_n, A_ptr, s_A_d, s_A_e, s_A_n, D_ptr, bias_ptr, dtw_ptr, s_w_d,
+            s_w_e, s_w_r, E, R, BLOCK_E, BLOCK_R)
         # silu(z) multiplies the sum of the directions, so only the last direction's pass applies it (the condition
         # is written out each time: a local variable would not stay a compile-time constant)
-        # the channels declared contiguous whatever A's strides: the tile's layout follows this load, and the
-        # selective_scan_fn contract hands A states-contiguous; with the alignment hidden nothing is vectorised on it
-        A_ptrs = tl.max_contiguous(tl.multiple_of(A_ptr + d * s_A_d + n[:, None] * s_A_n + e[None, :] * s_A_e, [1, 1]),
-                                   [1, BLOCK_E])
-        A2 = tl.load(A_ptrs, mask=nmask[:, None] & emask[None, :], other=0.0) * 1.4426950408889634
-        Dv = tl.load(D_ptr + d * E + e, mask=emask, other=0.0)
-        bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
-        u_base = u_ptr + d * s_u_d + pid_b * s_u_b + e * s_u_e
-        if BLOCK_R > 0:  # the weight's tile declared as A's, so that both take the same register layout
-            rr = tl.arange(0, BLOCK_R)
-            rmask = rr < R
-            W_ptrs = tl.max_contiguous(tl.multiple_of(dtw_ptr + d * s_w_d + rr[:, None] * s_w_r + e[None, :] * s_w_e,
-                                                      [1, 1]), [1, BLOCK_E])
-            W2 = tl.load(W_ptrs, mask=rmask[:, None] & emask[None, :], other=0.0).to(tl.float32)
-            dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + rr * s_dl_e
-        else:
-            W2, rmask = A2, emask  # placeholders: nothing reads them
-            dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + e * s_dl_e
-        B_base = B_ptr + d * s_B_d + pid_b * s_B_b + n * s_B_n
-        C_base = C_ptr + d * s_C_d + pid_b * s_C_b + n * s_C_n
         if HAS_Z & (d == NDIR - 1):
             z_base = z_ptr + pid_b * s_z_b + e * s_z_e
         else:

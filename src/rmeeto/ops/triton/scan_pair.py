@@ -19,7 +19,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from .common import _dt_delta, _fwd_step_inputs, _load, _sigmoid, _softplus
+from .common import _dt_delta, _fwd_step_inputs, _load, _sigmoid, _softplus, fwd_direction
 
 
 @triton.jit
@@ -27,34 +27,17 @@ def _direction(d: tl.constexpr, pid_b, c, e, n, emask, nmask, u_ptr, s_u_d, s_u_
                s_dl_e, B_ptr, s_B_d, s_B_b, s_B_n, C_ptr, s_C_d, s_C_b, s_C_n, A_ptr, s_A_d, s_A_e, s_A_n, D_ptr,
                bias_ptr, h0_ptr, dtw_ptr, s_w_d, s_w_e, s_w_r, E, N, R,
                HAS_H0: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_R: tl.constexpr):
-    """Direction ``d``'s constants (``A * log2(e)``, ``D``, the ``delta`` bias, ``dt_proj``'s weight tile), its row
-    bases and its state entering the chunk."""
-    # A's load declares the channels contiguous and hides their alignment, as in the one-launch forward, so that the
-    # (states, channels) tile keeps the channels across the lanes
-    A_ptrs = tl.max_contiguous(tl.multiple_of(A_ptr + d * s_A_d + n[:, None] * s_A_n + e[None, :] * s_A_e, [1, 1]),
-                               [1, BLOCK_E])
-    A2 = tl.load(A_ptrs, mask=nmask[:, None] & emask[None, :], other=0.0) * 1.4426950408889634
-    Dv = tl.load(D_ptr + d * E + e, mask=emask, other=0.0)
-    bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
-    if BLOCK_R > 0:
-        rr = tl.arange(0, BLOCK_R)
-        rmask = rr < R
-        W_ptrs = tl.max_contiguous(tl.multiple_of(dtw_ptr + d * s_w_d + rr[:, None] * s_w_r + e[None, :] * s_w_e,
-                                                  [1, 1]), [1, BLOCK_E])
-        W2 = tl.load(W_ptrs, mask=rmask[:, None] & emask[None, :], other=0.0).to(tl.float32)
-        dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + rr * s_dl_e
-    else:
-        W2, rmask = A2, emask  # placeholders: nothing reads them
-        dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + e * s_dl_e
+    """Direction ``d``'s constants and row bases (:func:`fwd_direction`) and its state entering the chunk."""
+    A2, Dv, bias, W2, rmask, u_base, dl_base, B_base, C_base = fwd_direction(
+        d, pid_b, e, n, emask, nmask, u_ptr, s_u_d, s_u_b, s_u_e, dl_ptr, s_dl_d, s_dl_b, s_dl_e, B_ptr, s_B_d, s_B_b,
+        s_B_n, C_ptr, s_C_d, s_C_b, s_C_n, A_ptr, s_A_d, s_A_e, s_A_n, D_ptr, bias_ptr, dtw_ptr, s_w_d, s_w_e, s_w_r,
+        E, R, BLOCK_E, BLOCK_R)
     if HAS_H0:
         row = (d * tl.num_programs(1) + pid_b) * tl.num_programs(2) + c
         h = tl.load(h0_ptr + row * E * N + n[:, None] * E + e[None, :], mask=nmask[:, None] & emask[None, :],
                     other=0.0)
     else:
         h = tl.zeros((BLOCK_N, BLOCK_E), dtype=tl.float32)
-    u_base = u_ptr + d * s_u_d + pid_b * s_u_b + e * s_u_e
-    B_base = B_ptr + d * s_B_d + pid_b * s_B_b + n * s_B_n
-    C_base = C_ptr + d * s_C_d + pid_b * s_C_b + n * s_C_n
     return A2, Dv, bias, W2, rmask, h, u_base, dl_base, B_base, C_base
 
 
