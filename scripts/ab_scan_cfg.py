@@ -5,7 +5,8 @@ measured 10 % apart minutes apart). Here every configuration's forward is captur
 the same model and input (or, with ``--train``, its training step runs eagerly), and the configurations take
 turns, in a rotating order, for ``--rounds`` rounds of ``--iters`` timed iterations each. ``--eager`` times the
 eager forward instead of a graph (its host time included), each configuration in force while it runs. Prints each
-configuration's median, lowest and highest images per second over the rounds and its median ratio to the first.
+configuration's median, lowest and highest images per second over the rounds and its median ratio to the first,
+and for forwards its fp16 logits' largest difference from the first configuration's (relative to their largest).
 
     PYTHONPATH=src python scripts/ab_scan_cfg.py --model vim_small_patch16_224 --r 0,11 \\
         --configs "fwd.maxnreg=128;fwd.maxnreg=0" [--rounds 7] [--iters 20] [--batch 128] [--train | --eager]
@@ -29,9 +30,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from with_scan_cfg import overridden  # noqa: E402
 
 
-def _steps(model, configs: list[list[str]], batch: int, train: bool, eager: bool = False) -> list:
+def _steps(model, configs: list[list[str]], batch: int, train: bool, eager: bool = False) -> tuple[list, list]:
     """One callable per configuration: a graph replay of the fp16 forward (the eager forward with ``eager``), or an
-    eager bf16 training step."""
+    eager bf16 training step; and one holder per configuration of the latest logits its forward gave (empty when
+    training)."""
     from rmeeto.bench import for_inference, training_step
     from rmeeto.cuda_graphs import graphed
 
@@ -40,19 +42,35 @@ def _steps(model, configs: list[list[str]], batch: int, train: bool, eager: bool
     x = torch.randn(batch, *model.input_shape, device=dev)
     if train:
         step = training_step(model, x, torch.bfloat16)
-        return [step for _ in configs]
+        return [step for _ in configs], []
     xin = for_inference(model, x, torch.float16)
+    holders: list[list] = [[None] for _ in configs]
 
-    def fwd():
-        with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
-            return model(xin)
-    if eager:
-        return [fwd for _ in configs]
+    def forward_into(holder: list):
+        def fwd() -> None:
+            with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
+                holder[0] = model(xin)
+        return fwd
     out = []
-    for cfg in configs:
+    for cfg, holder in zip(configs, holders):
+        fwd = forward_into(holder)
+        if eager:
+            out.append(fwd)
+            continue
         with overridden(cfg):
             out.append(graphed(fwd, dev, idempotent=True))
-    return out
+    return out, holders
+
+
+def _differences(steps: list, holders: list, configs: list[list[str]]) -> list[float]:
+    """Each configuration's largest logit difference from the first's, relative to the first's largest logit."""
+    logits = []
+    for cfg, step, holder in zip(configs, steps, holders):
+        with overridden(cfg):
+            step()
+        logits.append(holder[0].float().clone())
+    base = logits[0]
+    return [((y - base).abs().max() / base.abs().max().clamp_min(1e-12)).item() for y in logits]
 
 
 def _time(step, iters: int) -> float:
@@ -65,14 +83,15 @@ def _time(step, iters: int) -> float:
 
 
 def compare(model_name: str, setting: dict, configs: list[list[str]], batch: int, rounds: int, iters: int,
-            train: bool, eager: bool = False) -> list[list[float]]:
-    """Images per second of every configuration in every round."""
+            train: bool, eager: bool = False) -> tuple[list[list[float]], list[float]]:
+    """Images per second of every configuration in every round, and (forwards only) each configuration's largest
+    logit difference from the first's."""
     import rmeeto
 
     model = rmeeto.create_model(model_name)
     if setting:
         rmeeto.patch(model, **setting)
-    steps = _steps(model, configs, batch, train, eager)
+    steps, holders = _steps(model, configs, batch, train, eager)
     for cfg, step in zip(configs, steps):  # warm-up (and, for training, compilation) of each configuration
         with overridden(cfg):
             _time(step, 3)
@@ -82,7 +101,7 @@ def compare(model_name: str, setting: dict, configs: list[list[str]], batch: int
         for i in order:
             with overridden(configs[i]):
                 rates[i].append(batch / _time(steps[i], iters))
-    return rates
+    return rates, _differences(steps, holders, configs) if holders else []
 
 
 def main(argv=None) -> int:
@@ -105,13 +124,14 @@ def main(argv=None) -> int:
     print(f"{torch.cuda.get_device_name()} | torch {torch.__version__} | {args.model} batch {args.batch} {timed} | "
           f"{args.rounds} rounds x {args.iters} iterations, images/s")
     for r in (int(v) for v in args.r.split(",")):
-        rates = compare(args.model, {"r": r} if r else {}, configs, args.batch, args.rounds, args.iters, args.train,
-                        args.eager)
+        rates, diffs = compare(args.model, {"r": r} if r else {}, configs, args.batch, args.rounds, args.iters,
+                               args.train, args.eager)
         base = rates[0]
-        for cfg, rs in zip(configs, rates):
+        for k, (cfg, rs) in enumerate(zip(configs, rates)):
             ratio = statistics.median(a / b for a, b in zip(rs, base))
+            diff = f"  logits vs first {diffs[k]:.1e}" if diffs else ""
             print(f"r={r:<3d} {' '.join(cfg) or 'defaults':28s} median {statistics.median(rs):9.1f}  "
-                  f"min {min(rs):9.1f}  max {max(rs):9.1f}  vs first {ratio:.3f}x", flush=True)
+                  f"min {min(rs):9.1f}  max {max(rs):9.1f}  vs first {ratio:.3f}x{diff}", flush=True)
     return 0
 
 
