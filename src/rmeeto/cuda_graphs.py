@@ -17,6 +17,20 @@ import torch
 from torch import Tensor
 
 
+_WARMUP_STREAMS: dict = {}
+
+
+def warmup_stream(device: torch.device) -> torch.cuda.Stream:
+    """The side stream on which every capture of ``device`` warms up, created once. cuBLAS keeps a workspace for each
+    stream a product has run on, for the life of the process, so a new stream per capture left one more workspace
+    behind each time (a long benchmark process's later rows then showed a higher peak)."""
+    device = torch.device(device)
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    if index not in _WARMUP_STREAMS:
+        _WARMUP_STREAMS[index] = torch.cuda.Stream(index)
+    return _WARMUP_STREAMS[index]
+
+
 def graphed(fn: Callable[[], object], device: torch.device, idempotent: bool = False) -> Callable[[], None]:
     """Capture ``fn`` (no arguments, static shapes) in a CUDA graph; returns a replay callable.
 
@@ -28,7 +42,7 @@ def graphed(fn: Callable[[], object], device: torch.device, idempotent: bool = F
     enqueued, while the GPU computes, and a replay that read stale stacks is followed by a restack and a second one.
     A synchronised forward then no longer waits for the check: on one H200 the check-first replay cost 59-280 us
     per Vim forward, the idempotent one nothing measurable (docs/benchmarks/2026-12-05-h200-graph-refresh/)."""
-    stream = torch.cuda.Stream(device)
+    stream = warmup_stream(device)
     stream.wait_stream(torch.cuda.current_stream(device))
     with torch.cuda.stream(stream):
         for _ in range(3):
@@ -129,7 +143,7 @@ class GraphedStep:
                              "optimizer step: zero the gradients first")
         rng = torch.cuda.get_rng_state(x.device)
         main = torch.cuda.current_stream(x.device)
-        side = self.stream or torch.cuda.Stream(x.device)
+        side = self.stream or warmup_stream(x.device)
         side.wait_stream(main)
         with torch.cuda.stream(side):
             for _ in range(self.warmup_steps):
