@@ -12,8 +12,6 @@ which on a GPU holds whatever the caching allocator put there. Exits 1 when any 
     python scripts/check_kernel_bounds.py --r 0,5 [--depth 4] [--img 64] [--batch 2] [--train] [--mode prune]
         [--model videomamba_tiny_patch16_224 --frames 4] [--embed-dim 48]
 
-``--pair`` takes the opt-in forward scan with its two directions interleaved (``FWD_CFG["PAIR"]``).
-
 ``--traced`` runs the inference forward with the branch of a compiled forward taken eagerly
 (``torch.compiler.is_compiling`` reads True) and the setting ``compile_ops="traced"``: every op is this package's
 ``*_traced`` op where one exists, whose body launches through ``torch.library.wrap_triton`` as Inductor traces it, on
@@ -156,17 +154,12 @@ def main() -> int:
     ap.add_argument("--embed-dim", type=int, default=None, help="the model's width (default: its own)")
     ap.add_argument("--mode", default="merge", help="rmeeto.patch's mode (merge, prune, ...)")
     ap.add_argument("--traced", action="store_true", help="the ops a compiled inference forward takes, run eagerly")
-    ap.add_argument("--pair", action="store_true", help="the forward scan with its directions interleaved (PAIR)")
     a = ap.parse_args()
     if a.traced and a.train:
         ap.error("--traced checks inference forwards; drop --train or --traced")
     _wrap_executor()
     _wrap_builder()
     triton_on_cpu()
-    if a.pair:
-        from rmeeto.ops.triton import scan
-
-        scan.FWD_CFG["PAIR"] = 1
     outside = 0
     for r in (int(v) for v in a.r.split(",")):
         findings.clear()

@@ -43,10 +43,9 @@ def _reference(ins: dict, scale: float) -> tuple[torch.Tensor, dict]:
 
 
 def chunk_errors(batch: int, E: int, N: int, L: int, tc, device, ndir: int = 2, scale: float = 0.5,
-                 has_z: bool = True, seed: int = 0, dtype=torch.float32, block_e: int = 32, pair: bool = False) -> dict:
+                 has_z: bool = True, seed: int = 0, dtype=torch.float32, block_e: int = 32) -> dict:
     """Relative max errors of the Triton scan (chunk length ``tc``: int, 0 = step-serial, or "auto") against
-    the fp64 reference, plus ``path`` = 1 when the chunked path ran as ``chunk_len`` says it should. ``pair``: the
-    forward with the directions interleaved (``FWD_CFG["PAIR"]``)."""
+    the fp64 reference, plus ``path`` = 1 when the chunked path ran as ``chunk_len`` says it should."""
     from rmeeto.ops.triton import scan as TS
 
     gen = torch.Generator().manual_seed(seed)
@@ -61,11 +60,10 @@ def chunk_errors(batch: int, E: int, N: int, L: int, tc, device, ndir: int = 2, 
     out_r, grads_r = _reference(ins, scale)
     t = {k: (v.to(device, dtype if k not in ("A", "D", "bias") else torch.float32) if v is not None else None)
          for k, v in ins.items()}
-    cfg = dict(TC=tc, BLOCK_E=block_e, PAIR=int(pair), PAIR_BLOCK_E=block_e)
-    calls, kernels = [], []
-    real, real_launch = TS.chunk_states, TS.launch
+    cfg = dict(TC=tc, BLOCK_E=block_e)
+    calls = []
+    real = TS.chunk_states
     TS.chunk_states = lambda *a: calls.append(1) or real(*a)
-    TS.launch = lambda kernel, *a, **k: kernels.append(kernel) or real_launch(kernel, *a, **k)
     try:
         # every buffer the scan allocates starts as NaN: a slot read before any kernel wrote it shows in the errors
         with mock.patch.object(torch, "empty", _poisoned_empty):
@@ -76,14 +74,13 @@ def chunk_errors(batch: int, E: int, N: int, L: int, tc, device, ndir: int = 2, 
             dz = torch.empty(t["z"].shape, **_like(t["z"])) if has_z else None
             dBC, dA, dD, dbias = TS.scan_bwd(*args, t["gout"], du, ddelta, dz, True, scale, cfg=cfg)
     finally:
-        TS.chunk_states, TS.launch = real, real_launch
+        TS.chunk_states = real
     be = min(block_e, 1 << (E - 1).bit_length())
     chunked = [TS.chunk_len(p, L, batch, E, ndir, be, None if tc == "auto" else tc) < L for p in ("fwd", "bwd")]
     got = dict(out=out, u=du, delta=ddelta, B=dBC[..., :N], C=dBC[..., N:], z=dz, A=dA, D=dD, bias=dbias)
     want = dict(grads_r, out=out_r)
     errs = {k: _rel(got[k], want[k]) for k in want}
     errs["chunk_states calls != expected"] = float(len(calls) != sum(chunked))
-    errs["interleaved forward ran != asked"] = float((TS.scan_fwd_pair_kernel in kernels) != (pair and ndir == 2))
     return errs
 
 
@@ -195,15 +192,6 @@ def test_chunked_scan_video_lengths(L, tc):
 
 @pytest.mark.gpu
 @needs_cuda
-@pytest.mark.parametrize("L,tc", [(1, 0), (196, 0), (197, 0), (197, 64), (1569, 0), (1569, 523)], ids=str)
-def test_interleaved_forward_on_the_gpu(L, tc):
-    """The forward with the directions interleaved (``FWD_CFG["PAIR"]``, opt-in) against the fp64 reference: odd and
-    even lengths, step-serial and chunked, with a barrier between each position's two visits that only a GPU tests."""
-    _check(chunk_errors(2, 40, 16, L, tc, torch.device("cuda"), pair=True), TOL, f"L={L} TC={tc}")
-
-
-@pytest.mark.gpu
-@needs_cuda
 def test_tuned_chunk_len_cuda():
     """The measured chunk length: the tuned forward equals the forward forced to the length it chose, the choice
     is remembered, and a forward captured in a CUDA graph reuses it."""
@@ -271,14 +259,6 @@ INTERPRETER_CASES = [  # (batch, E, N, L, TC, extra kwargs)
     (1, 3, 4, 64, 24, {}),  # does not divide
     (1, 3, 4, 50, 2, {}),  # 25 chunks: several carry blocks (CARRY_CFG's K, K_ADJ), the last partial
     (2, 20, 4, 40, 1, dict(ndir=1)),  # 40 one-step chunks: many carry blocks; two carry channel blocks
-    # the forward with the directions interleaved: odd and even lengths, a partial channel block, no gate, chunks
-    (2, 5, 4, 1, 0, dict(pair=True)),
-    (1, 3, 3, 2, 0, dict(pair=True)),
-    (2, 10, 4, 17, 0, dict(pair=True, block_e=4)),
-    (1, 6, 5, 18, 0, dict(pair=True, scale=1.0, has_z=False)),
-    (1, 16, 4, 16, 0, dict(pair=True, block_e=16)),  # whole channel blocks, no masks (EVEN)
-    (1, 3, 3, 3, 2, dict(pair=True)),  # chunks that do not divide
-    (1, 3, 4, 64, 24, dict(pair=True)),
 ]
 
 

@@ -64,13 +64,11 @@ from torch import Tensor
 
 from .. import settings
 from ..scan_ref import selective_scan_torch
-from .common import (_dt_delta, _fwd_step_inputs, _load, _sigmoid, _softplus, fwd_direction, load_A2, needs_grad,
-                     program_tile)
+from .common import _load, _sigmoid, _softplus, load_A2, needs_grad, program_tile
 from .launch import cdiv, interpreting, launch, next_pow2
 from .layout import to_channels_last
 from . import scan_tune
 from .scan_chunk import chunk_states
-from .scan_pair import scan_fwd_pair_kernel
 
 LOG2E = math.log2(math.e)
 
@@ -78,6 +76,33 @@ LOG2E = math.log2(math.e)
 # ----------------------------------------------------------------------------------------------
 # forward kernel
 # ----------------------------------------------------------------------------------------------
+@triton.jit
+def _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l, s_C_l, s_z_l, p, emask, nmask,
+                     rmask, HAS_Z: tl.constexpr, EVEN: tl.constexpr, BLOCK_R: tl.constexpr):
+    """The raw ``u``, ``delta``, ``B``, ``C`` and ``z`` of position ``p`` for the forward scan (``z`` is ``u`` again,
+    unused, without ``HAS_Z``). With ``BLOCK_R`` the second is the low-rank ``dt`` row (``R`` values,
+    ``rmask``) from which the step forms its ``delta`` (:func:`_dt_delta`)."""
+    u = _load(u_base + p * s_u_l, emask, EVEN)
+    if BLOCK_R > 0:
+        dl = tl.load(dl_base + p * s_dl_l, mask=rmask, other=0.0)
+    else:
+        dl = _load(dl_base + p * s_dl_l, emask, EVEN)
+    B = _load(B_base + p * s_B_l, nmask, EVEN)
+    C = _load(C_base + p * s_C_l, nmask, EVEN)
+    if HAS_Z:
+        z = _load(z_base + p * s_z_l, emask, EVEN)
+    else:
+        z = u
+    return u, dl, B, C, z
+
+
+@triton.jit
+def _dt_delta(dt, W2):
+    """``delta`` of one position, before its bias, from its ``dt`` row and the (rank, channels) tile ``W2`` of
+    ``dt_proj``'s weight, in fp32."""
+    return tl.sum(dt.to(tl.float32)[:, None] * W2, axis=0)
+
+
 @triton.jit
 def _scan_fwd_seq_kernel(
     u_ptr, s_u_d, s_u_b, s_u_l, s_u_e,
@@ -110,12 +135,28 @@ def _scan_fwd_seq_kernel(
     for d in tl.static_range(NDIR):
         if d == 1:
             tl.debug_barrier()
-        A2, Dv, bias, W2, rmask, u_base, dl_base, B_base, C_base = fwd_direction(
-            d, pid_b, e, n, emask, nmask, u_ptr, s_u_d, s_u_b, s_u_e, dl_ptr, s_dl_d, s_dl_b, s_dl_e, B_ptr, s_B_d,
-            s_B_b, s_B_n, C_ptr, s_C_d, s_C_b, s_C_n, A_ptr, s_A_d, s_A_e, s_A_n, D_ptr, bias_ptr, dtw_ptr, s_w_d,
-            s_w_e, s_w_r, E, R, BLOCK_E, BLOCK_R)
         # silu(z) multiplies the sum of the directions, so only the last direction's pass applies it (the condition
         # is written out each time: a local variable would not stay a compile-time constant)
+        # the channels declared contiguous whatever A's strides: the tile's layout follows this load, and the
+        # selective_scan_fn contract hands A states-contiguous; with the alignment hidden nothing is vectorised on it
+        A_ptrs = tl.max_contiguous(tl.multiple_of(A_ptr + d * s_A_d + n[:, None] * s_A_n + e[None, :] * s_A_e, [1, 1]),
+                                   [1, BLOCK_E])
+        A2 = tl.load(A_ptrs, mask=nmask[:, None] & emask[None, :], other=0.0) * 1.4426950408889634
+        Dv = tl.load(D_ptr + d * E + e, mask=emask, other=0.0)
+        bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
+        u_base = u_ptr + d * s_u_d + pid_b * s_u_b + e * s_u_e
+        if BLOCK_R > 0:  # the weight's tile declared as A's, so that both take the same register layout
+            rr = tl.arange(0, BLOCK_R)
+            rmask = rr < R
+            W_ptrs = tl.max_contiguous(tl.multiple_of(dtw_ptr + d * s_w_d + rr[:, None] * s_w_r + e[None, :] * s_w_e,
+                                                      [1, 1]), [1, BLOCK_E])
+            W2 = tl.load(W_ptrs, mask=rmask[:, None] & emask[None, :], other=0.0).to(tl.float32)
+            dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + rr * s_dl_e
+        else:
+            W2, rmask = A2, emask  # placeholders: nothing reads them
+            dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + e * s_dl_e
+        B_base = B_ptr + d * s_B_d + pid_b * s_B_b + n * s_B_n
+        C_base = C_ptr + d * s_C_d + pid_b * s_C_b + n * s_C_n
         if HAS_Z & (d == NDIR - 1):
             z_base = z_ptr + pid_b * s_z_b + e * s_z_e
         else:
@@ -449,11 +490,13 @@ def _scan_bwd_seq_kernel(
 # next step's row is prefetched, 0.99x from a row prefetched two steps ahead; eager forwards 0.6 ms less host time.
 # The two-stream launch of captured inference keeps the product (0.97-0.99x with it in the kernel). Vim-S's rank 24
 # (32 in the kernel) spilled registers: eager 0.73x / 0.86x (r=0 / 11), 0.64x in the two-stream launch.
-# PAIR (default 0): the two-direction forward launches interleave the directions (:mod:`.scan_pair`, opt-in, not yet
-# timed on a GPU) with PAIR_BLOCK_E channels per program.
+# Both directions interleaved in one program (step i advancing direction 0 at i and direction 1 at L-1-i: two
+# independent chains per program instead of one of 2L steps; code at commit 89d5839, ops/triton/scan_pair.py) was
+# 0.65-0.84x this one-launch forward on Vim-Ti and Vim-S, eager and in CUDA graphs, at 16, 32 and 64 channels a
+# program (one H100, 2026-12-06, docs/benchmarks/2026-12-06-gpu-interleaved-scan, run 184); removed.
 FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, SUM_GATE=1, SPLIT_MAXNREG=0,
                SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8,
-               DT_FOLD_MAX_R=16, PAIR=0, PAIR_BLOCK_E=32)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
+               DT_FOLD_MAX_R=16)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
 # Forward: when the step-serial launch has fewer than MIN_PROGS_FWD programs (channel blocks of FWD_CFG's
@@ -553,9 +596,6 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     BE = min(cfg["BLOCK_E"], next_pow2(E))
     capturing = u.is_cuda and torch.cuda.is_current_stream_capturing()
     split = use_split(cfg.get("SPLIT", split_setting()), for_backward, capturing) and ndir == 2
-    pair = ndir == 2 and not split and bool(cfg["PAIR"])
-    if pair:
-        BE = min(cfg["PAIR_BLOCK_E"], next_pow2(E))
     TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
     BR = next_pow2(dt_w.shape[-1]) if dt_w is not None else 0
     if dt_w is not None and (TC < L or split or BR > cfg["DT_FOLD_MAX_R"]):
@@ -578,10 +618,9 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
         _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, float(scale), split_meta(cfg, meta, E, N, batch, u.device),
                         bool(cfg["SUM_GATE"]))
     else:
-        kernel, kmeta = (scan_fwd_pair_kernel, {k: v for k, v in meta.items() if k != "NDIR"}) if pair else \
-            (_scan_fwd_seq_kernel, one_dir if ndir == 1 else meta)
-        launch(kernel, grid, *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), *_s3(A), D, bias,
-               h0, *_s3(dt_w), L, E, N, dt_w.shape[-1] if dt_w is not None else 0, TC, float(scale), **kmeta)
+        launch(_scan_fwd_seq_kernel, grid, *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), *_s3(A), D, bias,
+               h0, *_s3(dt_w), L, E, N, dt_w.shape[-1] if dt_w is not None else 0, TC, float(scale),
+               **(one_dir if ndir == 1 else meta))
     return out
 
 
