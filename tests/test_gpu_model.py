@@ -85,8 +85,10 @@ def test_bf16_graph_with_auto_split_matches_eager_unmerged():
 
 
 def test_split_scan_in_a_cuda_graph_matches_one_launch(monkeypatch):
-    """SPLIT="auto": one launch eagerly, the two-stream forward scan inside a CUDA graph capture; both
-    against the one-launch scan, and the two-stream scan forced on eagerly."""
+    """SPLIT="auto": one launch eagerly, the two-stream forward scan inside a CUDA graph capture of a small grid
+    (Vim-S at batch 8: 96 one-launch programs) and one launch in a capture where the grid reaches
+    ``SPLIT_MAX_PROGS_PER_SM`` programs a multiprocessor; all against the one-launch scan, and the two-stream scan
+    forced on eagerly."""
     from rmeeto.ops.triton import scan as triton_scan
 
     m = rmeeto.patch(rmeeto.create_model("vim_small_patch16_224", depth=4), r=11).cuda().eval()
@@ -104,6 +106,11 @@ def test_split_scan_in_a_cuda_graph_matches_one_launch(monkeypatch):
         assert not taken
         out = _graph_replay(m, x)
         assert taken
+        taken.clear()  # 96 programs reach a threshold of 0.5 a multiprocessor (66 on 132): one launch
+        monkeypatch.setitem(triton_scan.FWD_CFG, "SPLIT_MAX_PROGS_PER_SM", 0.5)
+        out_one = _graph_replay(m, x)
+        assert not taken
         settings.configure(scan_split="on")
         eager = m(x)
     assert rel(auto_eager, want) == 0 and rel(eager, want) < 1e-5 and rel(out, want) < 1e-5
+    assert rel(out_one, want) < 1e-5
