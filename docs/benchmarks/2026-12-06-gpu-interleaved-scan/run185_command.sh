@@ -21,11 +21,9 @@ ab() {  # name, timeout, args...
   timeout $t python3 scripts/ab_scan_cfg.py --rounds 5 --configs "set.scan_split=on;set.scan_split=off;" "$@" > $OUT/$name.txt 2>&1
   echo "rc=$?" >> $OUT/$name.txt; grep -v -i warn $OUT/$name.txt
 }
-ab b128 80 --model vim_base_patch16_224 --r 0,11 --batch 128
-ab b64 60 --model vim_base_patch16_224 --r 0 --batch 64
-ab s96 60 --model vim_small_patch16_224 --r 0 --batch 96
-ab s64 60 --model vim_small_patch16_224 --r 0,11 --batch 64
-ab t256 60 --model vim_tiny_patch16_224 --r 0,5 --batch 256
-ab vs32 80 --model videomamba_small_patch16_224 --r 0,88 --batch 32
+ab b128 70 --model vim_base_patch16_224 --r 0,11 --batch 128
+ab s96 50 --model vim_small_patch16_224 --r 0 --batch 96
+ab t256 50 --model vim_tiny_patch16_224 --r 0 --batch 256
+ab vs32 60 --model videomamba_small_patch16_224 --r 0 --batch 32
 timeout 90 python3 -m pytest -q -p no:logging -p no:cacheprovider tests/test_gpu_model.py -k split_scan \
   > $OUT/tests_rule.txt 2>&1; echo "rc=$?" >> $OUT/tests_rule.txt; tail -2 $OUT/tests_rule.txt
