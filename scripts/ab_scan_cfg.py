@@ -78,6 +78,15 @@ def _differences(steps: list, holders: list, configs: list[list[str]]) -> list[t
     return [(d.max().item(), d.median().item()) for d in per_image]
 
 
+def _time(step, iters: int) -> float:
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        step()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / iters
+
+
 def compare(model_name: str, setting: dict, configs: list[list[str]], batch: int, rounds: int, iters: int,
             train: bool, eager: bool = False) -> tuple[list[list[float]], list[float]]:
     """Images per second of every configuration in every round, and (forwards only) each configuration's largest
