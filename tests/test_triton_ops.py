@@ -119,10 +119,14 @@ def _bimamba_errors(b, L, E, N, R, K, device, dtype=torch.float32, seed=0, backe
     return errs
 
 
+FOLD_MAX_R = 16  # the opt-in limit of dt_proj in the scan that these tests set (the default, 0, never folds)
+
+
 def _fold_errors(b, L, E, N, R, K, device, dtype=torch.float32, seed=0, **cfg):
     """An inference forward of the Triton core that wants no SSM values, where the scan applies ``dt_proj`` itself
     (``fold``), and the same forward with the product taken by torch (``product``), each against the fp64 torch
-    reference; ``cfg`` overrides ``FWD_CFG`` entries (``SPLIT``, ``DT_FOLD_MAX_R``, ``TC``). ``folded`` is 1 when
+    reference; ``cfg`` overrides ``FWD_CFG`` entries (``SPLIT``, ``DT_FOLD_MAX_R`` (default: :data:`FOLD_MAX_R`),
+    ``TC``). ``folded`` is 1 when
     the kernel applied ``dt_proj`` (no ``delta`` came back and the product was not taken)."""
     from rmeeto.ops.dispatch import bimamba_v2_inner, bimamba_v2_inner_triton
     from rmeeto.ops.triton import scan as TS
@@ -135,7 +139,7 @@ def _fold_errors(b, L, E, N, R, K, device, dtype=torch.float32, seed=0, **cfg):
     products, real_bmm = [], torch.bmm
     with torch.no_grad():
         want, _ = bimamba_v2_inner(xz.double(), pf, pb, backend="torch")
-        for name, fold_max in (("fold", cfg.pop("DT_FOLD_MAX_R", saved["DT_FOLD_MAX_R"])), ("product", 0)):
+        for name, fold_max in (("fold", cfg.pop("DT_FOLD_MAX_R", FOLD_MAX_R)), ("product", 0)):
             TS.FWD_CFG.update(cfg, DT_FOLD_MAX_R=fold_max)
             torch.bmm = lambda *a: products.append(name) or real_bmm(*a)
             try:
@@ -173,7 +177,8 @@ def _fold_reads_only_the_rank() -> dict:
     u, Bm, Cm, z = r(2, b, L, E), r(2, b, L, N), r(2, b, L, N), r(b, L, E)
     A, D, bias = -torch.rand(2, E, N, generator=gen) - 0.5, r(2, E), r(2, E)
     folded, want = torch.empty(b, L, E), torch.empty(b, L, E)
-    TS.scan_fwd(u, dt, Bm, Cm, z, A, D, bias, folded, True, 0.5, for_backward=False, dt_w=dt_w)
+    TS.scan_fwd(u, dt, Bm, Cm, z, A, D, bias, folded, True, 0.5, for_backward=False, dt_w=dt_w,
+                cfg=dict(DT_FOLD_MAX_R=FOLD_MAX_R))
     delta = torch.bmm(dt.reshape(2, b * L, R), dt_w.transpose(1, 2)).view(2, b, L, E)
     TS.scan_fwd(u, delta, Bm, Cm, z, A, D, bias, want, True, 0.5, for_backward=False)
     return {"out": _rel(folded, want), "NaN": float(folded.isnan().any())}
@@ -535,10 +540,12 @@ def _interpreter_main() -> int:
             cases.append((f"split-direction vs seq fwd {(b, L, E, N)} z={zz is not None} sum_gate={sum_gates} "
                           f"wide={wide_at == 0}",
                            {"out": _rel(o3, o2), "split path not taken": float(not used)}, 1e-5))
-    # inference without SSM values: the scan applies dt_proj itself (a rank that is not a power of two, one step), and
-    # takes torch's product above DT_FOLD_MAX_R, when chunked and in the two-stream form
+    # inference without SSM values: the scan applies dt_proj itself (a rank that is not a power of two, one step) where
+    # asked to (FOLD_MAX_R), and takes torch's product above DT_FOLD_MAX_R, when chunked, in the two-stream form and
+    # under the default limit
     for shape, cfg in (((2, 9, 16, 4, 3, 4), {}), ((1, 1, 8, 4, 2, 4), {}), ((2, 13, 20, 8, 5, 4), dict(SPLIT=True)),
-                       ((2, 13, 20, 8, 5, 4), dict(DT_FOLD_MAX_R=4)), ((1, 70, 16, 4, 3, 4), dict(TC=32))):
+                       ((2, 13, 20, 8, 5, 4), dict(DT_FOLD_MAX_R=4)), ((1, 70, 16, 4, 3, 4), dict(TC=32)),
+                       ((2, 9, 16, 4, 3, 4), dict(DT_FOLD_MAX_R=TS.FWD_CFG["DT_FOLD_MAX_R"]))):  # the default: off
         errs = _fold_errors(*shape, device=cpu, **cfg)
         want_fold = not cfg
         errs["folded"] = float(errs["folded"] != want_fold)  # 0 when the kernel applied it exactly where expected

@@ -39,8 +39,9 @@ steps ahead was timed on 2026-11-27: 4 % (backward) and 11 % (forward) slower on
   written per direction in fp32 and summed by torch (deterministic, no atomics).
 
 Inference without SSM values may hand the forward the low-rank ``dt`` and ``dt_proj``'s weight instead of ``delta``
-(:func:`scan_fwd`'s ``dt_w``): the one-launch step-serial kernel then forms each step's ``delta`` from the ``R``
-values of ``dt`` (``BLOCK_R``), and ``delta`` is never written (see ``FWD_CFG``'s ``DT_FOLD_MAX_R``).
+(:func:`scan_fwd`'s ``dt_w``): where ``FWD_CFG``'s ``DT_FOLD_MAX_R`` allows it (off by default: it was slower), the
+one-launch step-serial kernel then forms each step's ``delta`` from the ``R`` values of ``dt`` (``BLOCK_R``), and
+``delta`` is never written; otherwise :func:`scan_fwd` takes the product with torch first.
 
 Sequence-parallel (chunked) scan, picked by :func:`chunk_len` (the one selection rule) when the
 step-serial launch has too few programs to fill the GPU (small batch x width, video lengths) and for
@@ -495,13 +496,18 @@ def _scan_bwd_seq_kernel(
 # next step's row is prefetched, 0.99x from a row prefetched two steps ahead; eager forwards 0.6 ms less host time.
 # The two-stream launch of captured inference keeps the product (0.97-0.99x with it in the kernel). Vim-S's rank 24
 # (32 in the kernel) spilled registers: eager 0.73x / 0.86x (r=0 / 11), 0.64x in the two-stream launch.
+# Off (0) since 2026-12-06: after the kernel learned to read only the rank's columns (masked loads, 2026-12-06), the
+# fold made the launch slower, not faster. Vim-Ti, batch 128, fp16, one H100 (docs/benchmarks/
+# 2026-12-06-gpu-interleaved-scan, runs 187-189): one launch in CUDA graphs 11884.8 im/s with the fold, 13901.8 with
+# torch's product; eager r=0 / r=5 (rmeeto bench, two processes each) 11021-11043 / 11021-12605 im/s with it,
+# 12936-12971 / 14581-14632 without. A positive limit (16 for Vim-Ti) opts in again.
 # Both directions interleaved in one program (step i advancing direction 0 at i and direction 1 at L-1-i: two
 # independent chains per program instead of one of 2L steps; code at commit 89d5839, ops/triton/scan_pair.py) was
 # 0.65-0.84x this one-launch forward on Vim-Ti and Vim-S, eager and in CUDA graphs, at 16, 32 and 64 channels a
 # program (one H100, 2026-12-06, docs/benchmarks/2026-12-06-gpu-interleaved-scan, run 184); removed.
 FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, SUM_GATE=1, SPLIT_MAXNREG=0,
                SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8, SPLIT_MAX_PROGS_PER_SM=8,
-               DT_FOLD_MAX_R=16)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
+               DT_FOLD_MAX_R=0)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
 # Forward: when the step-serial launch has fewer than MIN_PROGS_FWD programs (channel blocks of FWD_CFG's
