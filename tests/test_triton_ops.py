@@ -616,8 +616,8 @@ def test_use_split_only_for_captured_inference_by_default():
     table = {(fb, cap): use_split("auto", fb, cap) for fb in (False, True) for cap in (False, True)}
     assert table == {(False, False): False, (False, True): True, (True, False): False, (True, True): False}
     assert use_split(True, True, False) and not use_split(False, False, True)
-    # a captured forward whose one-launch grid already fills the GPU keeps the one launch; forced settings win
-    assert not use_split("auto", False, True, few_programs=False) and use_split(True, False, True, few_programs=False)
+    # a captured forward at a shape where two streams do not help keeps the one launch; forced settings win
+    assert not use_split("auto", False, True, helps=False) and use_split(True, False, True, helps=False)
 
 
 @pytest.mark.slow

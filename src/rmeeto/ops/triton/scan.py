@@ -484,11 +484,14 @@ def _scan_bwd_seq_kernel(
 # SPLIT_MAXNREG 168 on the 128-channel split scans (12 programs a multiprocessor instead of 8: Vim-S's 1536 in one
 # wave instead of 1.45) spilled and was 0.926-0.932x on Vim-S and Vim-B; 184 and 200 were worse (2026-12-03,
 # docs/benchmarks/2026-12-03-h200-conv-cap).
-# SPLIT_MAX_PROGS_PER_SM: a captured inference forward ("auto") takes the two-stream launch only where the one-launch
-# grid (BLOCK_E channels x batch) has fewer programs than this per multiprocessor; with more, one launch already fills
-# the GPU. Batch 128, fp16, CUDA graphs on one H100 (2026-12-06, docs/benchmarks/2026-12-06-gpu-compile-fix and
-# -gpu-interleaved-scan): Vim-Ti (5.8 a multiprocessor) one launch 0.67-0.68x the two streams, VideoMamba-S at batch
-# 32 (2.9) 0.96-0.99x, Vim-S (11.6) 1.05-1.06x.
+# SPLIT_BELOW_WIDTH, SPLIT_MAX_PROGS_PER_SM: a captured inference forward ("auto") takes the two-stream launch where
+# the inner width is below SPLIT_BELOW_WIDTH or the one-launch grid (BLOCK_E channels x batch) has fewer programs
+# than SPLIT_MAX_PROGS_PER_SM a multiprocessor; elsewhere one launch. CUDA graphs, fp16, one H100 (2026-12-06,
+# docs/benchmarks/2026-12-06-gpu-compile-fix and -gpu-interleaved-scan), one launch against two streams, one-launch
+# programs a multiprocessor in brackets: Vim-S 1.045x at batch 96 (8.7), 1.05-1.06x at 128 (11.6); Vim-B 1.02-1.03x
+# at 128 (23.3); VideoMamba-S 0.96-0.99x at batch 32 (2.9); Vim-Ti 0.67-0.68x at 128 (5.8; 0.78x with dt_proj out of
+# the scan, the default since) and 0.63x at 256 (11.6, dt_proj in the scan; not timed without). The width rule keeps
+# Vim-Ti on two streams at every batch until it is timed there.
 # DT_FOLD_MAX_R: the largest dt rank (a power of 2) for which the one-launch step-serial forward forms delta from dt
 # itself (inference without SSM values: one product and one allocation fewer per block, the delta tensor never
 # written). Vim-Ti (rank 12), batch 128, fp16, one H100, 2026-12-05 (docs/benchmarks/2026-12-05-h100-dt-proj-scan,
@@ -506,7 +509,7 @@ def _scan_bwd_seq_kernel(
 # 0.65-0.84x this one-launch forward on Vim-Ti and Vim-S, eager and in CUDA graphs, at 16, 32 and 64 channels a
 # program (one H100, 2026-12-06, docs/benchmarks/2026-12-06-gpu-interleaved-scan, run 184); removed.
 FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, SUM_GATE=1, SPLIT_MAXNREG=0,
-               SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8, SPLIT_MAX_PROGS_PER_SM=8,
+               SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8, SPLIT_BELOW_WIDTH=768, SPLIT_MAX_PROGS_PER_SM=8,
                DT_FOLD_MAX_R=0)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
@@ -606,8 +609,9 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
         return out
     BE = min(cfg["BLOCK_E"], next_pow2(E))
     capturing = u.is_cuda and torch.cuda.is_current_stream_capturing()
-    few = capturing and cdiv(E, BE) * batch < cfg["SPLIT_MAX_PROGS_PER_SM"] * sm_count(u.device)
-    split = use_split(cfg.get("SPLIT", split_setting()), for_backward, capturing, few) and ndir == 2
+    helps = capturing and (E < cfg["SPLIT_BELOW_WIDTH"]
+                           or cdiv(E, BE) * batch < cfg["SPLIT_MAX_PROGS_PER_SM"] * sm_count(u.device))
+    split = use_split(cfg.get("SPLIT", split_setting()), for_backward, capturing, helps) and ndir == 2
     TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
     BR = next_pow2(dt_w.shape[-1]) if dt_w is not None else 0
     if dt_w is not None and (TC < L or split or BR > cfg["DT_FOLD_MAX_R"]):
@@ -675,14 +679,14 @@ def fwd_regcap(cfg: dict, one_direction: bool, chunked: bool) -> dict:
     return _regcap(cfg) if one_direction and not chunked else {}
 
 
-def use_split(setting, for_backward: bool, capturing: bool, few_programs: bool = True) -> bool:
+def use_split(setting, for_backward: bool, capturing: bool, helps: bool = True) -> bool:
     """Whether the forward scan runs its two directions on two streams. ``"auto"``: only for a forward
-    that will not be differentiated and is being captured in a CUDA graph, and whose one-launch grid is small
-    (``few_programs``: see ``FWD_CFG``'s ``SPLIT_MAX_PROGS_PER_SM``). Eagerly, the second stream's
-    launch and synchronisation cost CPU time, which made a merged Vim-S 14 % slower (6306 vs 7317 im/s,
-    H100, 2026-11-27)."""
+    that will not be differentiated and is being captured in a CUDA graph, at a shape where two streams were
+    measured faster (``helps``: see ``FWD_CFG``'s ``SPLIT_BELOW_WIDTH`` and ``SPLIT_MAX_PROGS_PER_SM``). Eagerly, the
+    second stream's launch and synchronisation cost CPU time, which made a merged Vim-S 14 % slower (6306 vs 7317
+    im/s, H100, 2026-11-27)."""
     if setting == "auto":
-        return not for_backward and capturing and few_programs
+        return not for_backward and capturing and helps
     return bool(setting)
 
 
