@@ -4,8 +4,8 @@ Timed by :func:`rmeeto.bench.measure`, every step synchronised (``rmeeto bench``
 random images, weights in fp16 with fp16 autocast (bf16 for training), warm-up, median of timed iterations.
 Rows replay the forward (the training step: forward, loss and backward) as a CUDA graph, as the targets are set
 (``--no-graph`` for eager), except the rows named eager: the eager Vim-Ti rows, whose target is eager, and eager
-training rows reported beside the graphed ones. Also times the reference PyTorch merge next to the fused Triton merge, so the merge's own cost
-shows. Writes ``--json``. The scan against mamba_ssm is ``scripts/bench_vs_mamba_ssm.py``'s; compiled against eager,
+Vim-S and training rows reported beside the graphed ones. Also times the reference PyTorch merge next to the fused
+Triton merge, so the merge's own cost shows. Writes ``--json``. The scan against mamba_ssm is ``scripts/bench_vs_mamba_ssm.py``'s; compiled against eager,
 ``scripts/compare_compile_options.py``'s.
 
     PYTHONPATH=src python scripts/bench_targets.py [--json out.json] [--quick]
