@@ -5,8 +5,8 @@ random images, weights in fp16 with fp16 autocast (bf16 for training), warm-up, 
 Rows replay the forward (the training step: forward, loss and backward) as a CUDA graph, as the targets are set
 (``--no-graph`` for eager), except the rows named eager: the eager Vim-Ti rows, whose target is eager, and eager
 Vim-S and training rows reported beside the graphed ones. Also times the reference PyTorch merge next to the fused
-Triton merge, so the merge's own cost shows. Writes ``--json``. The scan against mamba_ssm is ``scripts/bench_vs_mamba_ssm.py``'s; compiled against eager,
-``scripts/compare_compile_options.py``'s.
+Triton merge, so the merge's own cost shows. Writes ``--json``. The scan against mamba_ssm is
+``scripts/bench_vs_mamba_ssm.py``'s; compiled against eager, ``scripts/compare_compile_options.py``'s.
 
     PYTHONPATH=src python scripts/bench_targets.py [--json out.json] [--quick]
 """
@@ -35,8 +35,9 @@ def run(model_name: str, setting: dict, *, merge: str = "auto", backend=None, tr
         res = measure(m, batch, "cuda", "bf16" if train else "fp16", train, warmup, iters, graph)
     res.update(model=model_name, setting=setting, merge=merge, backend=backend or "auto", train=train,
                graph=graph, scan_split=split)
+    scan = {False: " one-launch-scan", True: " two-stream-scan"}.get(split, "")
     tag = f"{model_name:22s} {str(setting):18s} merge={merge:5s} {'train' if train else 'infer'}" \
-          f"{' graph' if res['graph'] else ''}{' ' + backend if backend else ''}{' one-launch-scan' if split is False else ''}"
+          f"{' graph' if res['graph'] else ''}{' ' + backend if backend else ''}{scan}"
     print(f"{tag:70s} {res['im_per_s']:9.1f} im/s  {res['ms_per_batch']:7.2f} ms  "
           f"peak {res['peak_mem_gb']:.2f} GB", flush=True)
     del m
@@ -73,10 +74,10 @@ def main(argv=None) -> int:
     rows["s0_train_graph"] = run(S, {}, train=True, graph=g, **tit)
     rows["s11_train_graph"] = run(S, dict(r=11), train=True, graph=g, **tit)
     rows["s0_torch"] = run(S, {}, backend="torch", graph=False, warmup=2, iters=3)
-    # the default forward scan runs both directions at once on two streams for inference (SPLIT="auto");
-    # RMEETO_SCAN_SPLIT=0 forces the one-launch scan, timed here beside it
-    rows["s0_onelaunch"] = run(S, {}, graph=g, split=False, **it)
-    rows["s11_onelaunch"] = run(S, dict(r=11), graph=g, split=False, **it)
+    # captured inference picks one launch or two streams by shape (SPLIT="auto": one launch for Vim-S at batch 128);
+    # RMEETO_SCAN_SPLIT=1 forces the two-stream scan, timed here beside it
+    rows["s0_twostream"] = run(S, {}, graph=g, split=True, **it)
+    rows["s11_twostream"] = run(S, dict(r=11), graph=g, split=True, **it)
 
     def sp(a, b):
         return rows[a]["im_per_s"] / rows[b]["im_per_s"]
@@ -101,9 +102,9 @@ def main(argv=None) -> int:
         ("Vim-Ti r=5 speedup, PyTorch merge", sp("t5_torchmerge", "t0"), "report", None),
         ("Vim-S r=11 eager speedup", sp("s11_eager", "s0_eager"), "report", None),
         ("fused merge saves per merge block (ms)", merge_ms, "report", None),
-        ("default vs one-launch scan, Vim-S unmerged", sp("s0", "s0_onelaunch"), "report", None),
-        ("default vs one-launch scan, Vim-S r=11", sp("s11", "s11_onelaunch"), "report", None),
-        ("Vim-S r=11 speedup, both one-launch", sp("s11_onelaunch", "s0_onelaunch"), "report", None),
+        ("default vs two-stream scan, Vim-S unmerged", sp("s0", "s0_twostream"), "report", None),
+        ("default vs two-stream scan, Vim-S r=11", sp("s11", "s11_twostream"), "report", None),
+        ("Vim-S r=11 speedup, both two-stream", sp("s11_twostream", "s0_twostream"), "report", None),
     ]
     dev = torch.cuda.get_device_name()
     import triton
