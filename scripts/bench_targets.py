@@ -30,7 +30,7 @@ def run(model_name: str, setting: dict, *, merge: str = "auto", backend=None, tr
     m.merge_impl = merge
     if setting:
         rmeeto.patch(m, **setting)
-    # "auto" (the default), or False: the one-launch forward scan
+    # "auto" (the default: by shape), False (one launch) or True (two streams) for the captured forward scan
     with settings.using(scan_split={"auto": "auto", False: "off", True: "on"}[split]):
         res = measure(m, batch, "cuda", "bf16" if train else "fp16", train, warmup, iters, graph)
     res.update(model=model_name, setting=setting, merge=merge, backend=backend or "auto", train=train,

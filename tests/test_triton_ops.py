@@ -126,8 +126,8 @@ def _fold_errors(b, L, E, N, R, K, device, dtype=torch.float32, seed=0, **cfg):
     """An inference forward of the Triton core that wants no SSM values, where the scan applies ``dt_proj`` itself
     (``fold``), and the same forward with the product taken by torch (``product``), each against the fp64 torch
     reference; ``cfg`` overrides ``FWD_CFG`` entries (``SPLIT``, ``DT_FOLD_MAX_R`` (default: :data:`FOLD_MAX_R`),
-    ``TC``). ``folded`` is 1 when
-    the kernel applied ``dt_proj`` (no ``delta`` came back and the product was not taken)."""
+    ``TC``). ``folded`` is 1 when the kernel applied ``dt_proj`` (no ``delta`` came back and the product was not
+    taken)."""
     from rmeeto.ops.dispatch import bimamba_v2_inner, bimamba_v2_inner_triton
     from rmeeto.ops.triton import scan as TS
 

@@ -499,11 +499,11 @@ def _scan_bwd_seq_kernel(
 # next step's row is prefetched, 0.99x from a row prefetched two steps ahead; eager forwards 0.6 ms less host time.
 # The two-stream launch of captured inference keeps the product (0.97-0.99x with it in the kernel). Vim-S's rank 24
 # (32 in the kernel) spilled registers: eager 0.73x / 0.86x (r=0 / 11), 0.64x in the two-stream launch.
-# Off (0) since 2026-12-06: after the kernel learned to read only the rank's columns (masked loads, 2026-12-06), the
-# fold made the launch slower, not faster. Vim-Ti, batch 128, fp16, one H100 (docs/benchmarks/
-# 2026-12-06-gpu-interleaved-scan, runs 187-189): one launch in CUDA graphs 11884.8 im/s with the fold, 13901.8 with
-# torch's product; eager r=0 / r=5 (rmeeto bench, two processes each) 11021-11043 / 11021-12605 im/s with it,
-# 12936-12971 / 14581-14632 without. A positive limit (16 for Vim-Ti) opts in again.
+# Off (0) since 2026-12-06: timed again after the kernel was changed to read only the rank's columns (masked loads,
+# 2026-12-06), the fold made the launch slower, not faster. Vim-Ti, batch 128, fp16, one H100 (docs/benchmarks/
+# 2026-12-06-gpu-interleaved-scan): one launch in CUDA graphs 11884.8 im/s with the fold, 13901.8 with torch's
+# product (run 187); eager r=0 / r=5 (rmeeto bench, two processes each, run 189) 11021-11043 / 11021-12605 im/s with
+# it, 12936-12971 / 14581-14632 without. A positive limit (16 for Vim-Ti) opts in again.
 # Both directions interleaved in one program (step i advancing direction 0 at i and direction 1 at L-1-i: two
 # independent chains per program instead of one of 2L steps; code at commit 89d5839, ops/triton/scan_pair.py) was
 # 0.65-0.84x this one-launch forward on Vim-Ti and Vim-S, eager and in CUDA graphs, at 16, 32 and 64 channels a
