@@ -1,10 +1,9 @@
 """Registers and spills of the forward scan kernel compiled for sm_90, on any machine with Triton's CUDA back end
 (no GPU needed): Triton compiles the kernel to PTX with the specialisation of a Vim forward at fp16 (that of
-``tests/test_kernel_layout.py``), and its bundled ``ptxas -v`` assembles it. One line per form: ``--rank`` values of
-``BLOCK_R`` (0: ``delta`` read from memory; otherwise ``dt_proj`` applied in the kernel at that padded rank), for one
-and two directions. ``--const NAME=INT`` fixes another constexpr, for trees whose kernel has more of them.
+``tests/test_kernel_layout.py``), and its bundled ``ptxas -v`` assembles it. One line each for two directions and
+one. ``--const NAME=INT`` fixes another constexpr, for trees whose kernel has more of them.
 
-    PYTHONPATH=src python scripts/scan_registers.py [--rank 0,16,32] [--const DT_AHEAD=1]
+    PYTHONPATH=src python scripts/scan_registers.py [--const NAME=INT]
 """
 from __future__ import annotations
 
@@ -25,10 +24,9 @@ def _ptxas() -> str:
     return os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "ptxas")
 
 
-def registers(block_r: int, ndir: int, extra: dict) -> str:
+def registers(ndir: int, extra: dict) -> str:
     """``ptxas -v``'s register and spill figures for one form of the kernel."""
-    fixed = dict(layout.CONSTANTS, NDIR=ndir, **extra) if block_r == 0 else \
-        dict(layout.FOLDED, BLOCK_R=block_r, NDIR=ndir, **extra)
+    fixed = dict(layout.CONSTANTS, NDIR=ndir, **extra)
     ptx = layout.compile_forward_scan(layout.ALIGNED, fixed).asm["ptx"]
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "scan.ptx")
@@ -43,14 +41,12 @@ def registers(block_r: int, ndir: int, extra: dict) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rank", default="0,16,32", help="comma list of BLOCK_R (0: delta from memory)")
     ap.add_argument("--const", action="append", default=[], metavar="NAME=INT")
     args = ap.parse_args()
     extra = {k: int(v) for k, v in (c.split("=", 1) for c in args.const)}
     print(f"triton {triton.__version__}; forward scan for sm_90, fp16, 64 channels, 1 warp; {extra or 'defaults'}")
     for ndir in (2, 1):
-        for r in (int(v) for v in args.rank.split(",")):
-            print(f"directions {ndir}, BLOCK_R {r:3d}: {registers(r, ndir, extra)}", flush=True)
+        print(f"directions {ndir}: {registers(ndir, extra)}", flush=True)
     return 0
 
 

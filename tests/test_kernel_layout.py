@@ -21,12 +21,10 @@ from triton.compiler import ASTSource  # noqa: E402
 from rmeeto.ops.triton import scan as ts  # noqa: E402
 
 # the constexpr arguments and pointer types of a Vim forward at fp16 (two directions, gated, one chunk)
-CONSTANTS = dict(s_u_e=1, s_dl_e=1, s_B_n=1, s_C_n=1, s_z_e=1, s_o_e=1, s_A_e=1, h0_ptr=None, dtw_ptr=None, NDIR=2,
-                 HAS_Z=True, SOFTPLUS=True, HAS_H0=False, BLOCK_E=64, BLOCK_N=16, EVEN=True, BLOCK_R=0)
-# the same with dt_proj applied in the kernel (Vim-Ti: rank 12, weight (2, E, 12))
-FOLDED = {**{k: v for k, v in CONSTANTS.items() if k != "dtw_ptr"}, "BLOCK_R": 16, "s_w_r": 1}
+CONSTANTS = dict(s_u_e=1, s_dl_e=1, s_B_n=1, s_C_n=1, s_z_e=1, s_o_e=1, s_A_e=1, h0_ptr=None, NDIR=2,
+                 HAS_Z=True, SOFTPLUS=True, HAS_H0=False, BLOCK_E=64, BLOCK_N=16, EVEN=True)
 POINTERS = dict(u_ptr="*fp16", dl_ptr="*fp16", B_ptr="*fp16", C_ptr="*fp16", z_ptr="*fp16", out_ptr="*fp16",
-                A_ptr="*fp32", D_ptr="*fp32", bias_ptr="*fp32", dtw_ptr="*fp16")
+                A_ptr="*fp32", D_ptr="*fp32", bias_ptr="*fp32")
 # what a launcher marks divisible by 16 for a Vim forward's tensors (contiguous fp16 activations, E = 384)
 ALIGNED = set(POINTERS) | {"s_u_d", "s_u_b", "s_u_l", "s_dl_d", "s_dl_b", "s_dl_l", "s_A_d", "s_A_n", "E"}
 
@@ -81,14 +79,6 @@ def test_forward_scan_layout_does_not_follow_A_alignment(sm90_compiler):
     # the (states, channels) tile: one lane per channel pair, every state of a channel in one thread
     assert any("sizePerThread = [1, 1], threadsPerWarp = [1, 32]" in line for line in layouts), layouts
     assert with_a == without_a
-
-
-def test_forward_scan_applying_dt_proj_keeps_the_tile_layout(sm90_compiler):
-    """The (rank, channels) tile of ``dt_proj``'s weight is loaded as ``A`` is, so the kernel that forms ``delta``
-    itself defines the layouts of the one that reads it, and no others."""
-    plain = _layouts(forward_scan_ttgir(ALIGNED))
-    folded = _layouts(forward_scan_ttgir(ALIGNED | {"dtw_ptr", "s_w_d", "s_w_e"}, FOLDED))
-    assert folded == plain
 
 
 def test_one_launch_merge_step_compiles_for_sm90(sm90_compiler):

@@ -119,71 +119,6 @@ def _bimamba_errors(b, L, E, N, R, K, device, dtype=torch.float32, seed=0, backe
     return errs
 
 
-FOLD_MAX_R = 16  # the opt-in limit of dt_proj in the scan that these tests set (the default, 0, never folds)
-
-
-def _fold_errors(b, L, E, N, R, K, device, dtype=torch.float32, seed=0, **cfg):
-    """An inference forward of the Triton core that wants no SSM values, where the scan applies ``dt_proj`` itself
-    (``fold``), and the same forward with the product taken by torch (``product``), each against the fp64 torch
-    reference; ``cfg`` overrides ``FWD_CFG`` entries (``SPLIT``, ``DT_FOLD_MAX_R`` (default: :data:`FOLD_MAX_R`),
-    ``TC``). ``folded`` is 1 when the kernel applied ``dt_proj`` (no ``delta`` came back and the product was not
-    taken)."""
-    from rmeeto.ops.dispatch import bimamba_v2_inner, bimamba_v2_inner_triton
-    from rmeeto.ops.triton import scan as TS
-
-    gen = torch.Generator().manual_seed(seed)
-    pf, pb = _make_params(E, N, R, K, device, gen=gen), _make_params(E, N, R, K, device, gen=gen)
-    xz = torch.randn(b, L, 2 * E, generator=gen, dtype=torch.float64).to(device, dtype)
-    qf, qb = _clone_params(pf, torch.float32), _clone_params(pb, torch.float32)
-    errs, saved = {}, dict(TS.FWD_CFG)
-    products, real_bmm = [], torch.bmm
-    with torch.no_grad():
-        want, _ = bimamba_v2_inner(xz.double(), pf, pb, backend="torch")
-        for name, fold_max in (("fold", cfg.pop("DT_FOLD_MAX_R", FOLD_MAX_R)), ("product", 0)):
-            TS.FWD_CFG.update(cfg, DT_FOLD_MAX_R=fold_max)
-            torch.bmm = lambda *a: products.append(name) or real_bmm(*a)
-            try:
-                with torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype != torch.float32):
-                    got, aux = bimamba_v2_inner_triton(xz, qf, qb)
-            finally:
-                torch.bmm = real_bmm
-                TS.FWD_CFG.clear()
-                TS.FWD_CFG.update(saved)
-            errs[name] = _rel(got, want)
-    # x_proj is one product either way; dt_proj adds one where the kernel does not apply it
-    errs["folded"] = float(products.count("fold") == 1 and products.count("product") == 2)
-    return errs
-
-
-def _fold_reads_only_the_rank() -> dict:
-    """The scan applying ``dt_proj`` itself with a rank below its power-of-two block, NaN in the ``dt`` columns past
-    the rank and right past the weight's last element: neither may be read. Until 2026-12-06 the kernel took the
-    block as the rank and read both (0 * NaN there made merged frozen compiles NaN on CUDA, where the memory past the
-    stacked weight is whatever the allocator put there)."""
-    from rmeeto.ops.triton import scan as TS
-
-    gen = torch.Generator().manual_seed(1)
-    b, L, E, N, R = 2, 7, 16, 4, 3
-
-    def r(*s, scale=1.0):
-        return torch.randn(*s, generator=gen) * scale
-
-    dt_cols = torch.full((2, b, L, 4), float("nan"))
-    dt_cols[..., :R] = r(2, b, L, R, scale=0.3)
-    dt = dt_cols[..., :R]
-    w_mem = torch.full((2 * E * R + 8,), float("nan"))
-    dt_w = w_mem[:2 * E * R].view(2, E, R)
-    dt_w.copy_(r(2, E, R, scale=0.3))
-    u, Bm, Cm, z = r(2, b, L, E), r(2, b, L, N), r(2, b, L, N), r(b, L, E)
-    A, D, bias = -torch.rand(2, E, N, generator=gen) - 0.5, r(2, E), r(2, E)
-    folded, want = torch.empty(b, L, E), torch.empty(b, L, E)
-    TS.scan_fwd(u, dt, Bm, Cm, z, A, D, bias, folded, True, 0.5, for_backward=False, dt_w=dt_w,
-                cfg=dict(DT_FOLD_MAX_R=FOLD_MAX_R))
-    delta = torch.bmm(dt.reshape(2, b * L, R), dt_w.transpose(1, 2)).view(2, b, L, E)
-    TS.scan_fwd(u, delta, Bm, Cm, z, A, D, bias, want, True, 0.5, for_backward=False)
-    return {"out": _rel(folded, want), "NaN": float(folded.isnan().any())}
-
-
 def _scan_errors(b, d, n, L, device, has_z=True, has_D=True, has_bias=True, softplus=True, seed=0,
                  dtype=torch.float32):
     from rmeeto.ops.scan_ref import selective_scan_ref
@@ -325,16 +260,8 @@ def test_bimamba_dispatch_and_graph():
         static_x.copy_(new_x)
         graph.replay()
         torch.cuda.synchronize()
-        eager, _ = bimamba_v2_inner(new_x, pf, pb, backend="triton")
-        from rmeeto.ops.triton import scan as TS
-
-        saved = dict(TS.FWD_CFG)
-        TS.FWD_CFG["DT_FOLD_MAX_R"] = 0  # the captured forward's two-stream scan leaves dt_proj to torch
-        try:
-            want, _ = bimamba_v2_inner(new_x, pf, pb, backend="triton")
-        finally:
-            TS.FWD_CFG.update(saved)
-        assert torch.equal(static_out, want) and _rel(eager, want) < 1e-6
+        want, _ = bimamba_v2_inner(new_x, pf, pb, backend="triton")
+        assert torch.equal(static_out, want)
 
 
 @gpu
@@ -450,35 +377,6 @@ def test_add_rmsnorm(dtype, has_res):
     _check(_norm_errors(300, 384, torch.device("cuda"), has_res, dtype), tol, f"norm {dtype} {has_res}")
 
 
-@gpu
-@needs_cuda
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=["fp32", "fp16", "bf16"])
-@pytest.mark.parametrize("shape", [(2, 197, 192, 16, 12, 4), (1, 1, 64, 16, 4, 4), (3, 37, 100, 16, 6, 4)],
-                         ids=lambda s: "x".join(map(str, s)))
-def test_scan_applying_dt_proj(shape, dtype):
-    """Inference without SSM values, the step-serial one-launch scan (``TC=0``: these small batches would be
-    chunked): it forms ``delta`` from ``dt_proj`` itself (in fp32), as close to the fp64 truth as the torch product in
-    fp32 and no further from it in half precision."""
-    errs = _fold_errors(*shape, device=torch.device("cuda"), dtype=dtype, TC=0, SPLIT=False)
-    assert errs["folded"] == 1.0, errs
-    if dtype == torch.float32:
-        assert errs["fold"] < 1e-5 and errs["product"] < 1e-5, errs
-    else:
-        assert errs["fold"] <= 1.1 * errs["product"] + 1e-4, errs
-
-
-@gpu
-@needs_cuda
-def test_scan_takes_the_product_where_it_cannot_apply_dt_proj():
-    """A rank above ``DT_FOLD_MAX_R``, a chunked (long, narrow) scan and the two-stream forward take torch's product,
-    with the same result."""
-    dev = torch.device("cuda")
-    cases = {"wide": _fold_errors(2, 50, 64, 16, 20, 4, device=dev, TC=0),
-             "chunked": _fold_errors(1, 1569, 64, 16, 4, 4, device=dev, TC=128),
-             "two streams": _fold_errors(2, 197, 192, 16, 12, 4, device=dev, SPLIT=True)}
-    assert all(e["folded"] == 0.0 and e["fold"] == e["product"] for e in cases.values()), cases
-
-
 # ----------------------------------------------------------------------------------------------
 # CPU tests through the Triton interpreter (subprocess)
 # ----------------------------------------------------------------------------------------------
@@ -540,17 +438,6 @@ def _interpreter_main() -> int:
             cases.append((f"split-direction vs seq fwd {(b, L, E, N)} z={zz is not None} sum_gate={sum_gates} "
                           f"wide={wide_at == 0}",
                            {"out": _rel(o3, o2), "split path not taken": float(not used)}, 1e-5))
-    # inference without SSM values: the scan applies dt_proj itself (a rank that is not a power of two, one step) where
-    # asked to (FOLD_MAX_R), and takes torch's product above DT_FOLD_MAX_R, when chunked, in the two-stream form and
-    # under the default limit
-    for shape, cfg in (((2, 9, 16, 4, 3, 4), {}), ((1, 1, 8, 4, 2, 4), {}), ((2, 13, 20, 8, 5, 4), dict(SPLIT=True)),
-                       ((2, 13, 20, 8, 5, 4), dict(DT_FOLD_MAX_R=4)), ((1, 70, 16, 4, 3, 4), dict(TC=32)),
-                       ((2, 9, 16, 4, 3, 4), dict(DT_FOLD_MAX_R=TS.FWD_CFG["DT_FOLD_MAX_R"]))):  # the default: off
-        errs = _fold_errors(*shape, device=cpu, **cfg)
-        want_fold = not cfg
-        errs["folded"] = float(errs["folded"] != want_fold)  # 0 when the kernel applied it exactly where expected
-        cases.append((f"dt_proj in the scan {shape} {cfg}", errs, 1e-5))
-    cases.append(("dt_proj in the scan reads only the rank's columns and weights", _fold_reads_only_the_rank(), 1e-5))
     # the split forward's sum-and-gate pass, on contiguous and on strided tensors, with and without z
     a, c, zt = torch.randn(2, 11, 40), torch.randn(2, 11, 40), torch.randn(2, 40, 11)
     want = (a + c) * torch.nn.functional.silu(zt.transpose(1, 2))

@@ -6,8 +6,7 @@ Pipeline (forward), all in the original token order, no flipped copies:
    ``u[1] = silu(anticausal_conv(x))`` (the backward direction's conv, read right to left)
    straight from the ``x`` half of ``xz``;
 2. ``x_dbl = u @ x_proj_w^T`` and ``delta = dt @ dt_proj_w^T`` as batched cuBLAS matmuls over the
-   two directions (an inference forward that returns no ``delta`` leaves the second to the scan where the rank is
-   small: :func:`rmeeto.ops.triton.scan.scan_fwd`'s ``dt_w``);
+   two directions;
 3. the bidirectional selective scan of :mod:`rmeeto.ops.triton.scan` (direction 1 walks from the
    end) with softplus(delta + bias), the D skip, the ``silu(z)`` gate and ``(y_f + y_b) / 2``
    fused; ``z`` is read from ``xz`` in place.
@@ -262,9 +261,8 @@ def bimamba_fwd(xz: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_
                 dt_b: Tensor, out_scale: float, for_backward: bool,
                 want_delta: bool = True) -> tuple[Tensor, Tensor, Optional[Tensor]]:
     """The core on the stacked weights of :func:`stack_params`; computes in ``xproj_w``'s dtype.
-    Returns ``(out (b, L, E), x_dbl (2, b*L, P+2N), delta (2, b, L, E))``; ``P`` is :func:`bc_offset`. A forward
-    that no backward follows and that does not want ``delta`` (None then) hands the scan ``dt_proj`` to apply itself
-    (:func:`rmeeto.ops.triton.scan.scan_fwd`'s ``dt_w``): one product and one allocation fewer."""
+    Returns ``(out (b, L, E), x_dbl (2, b*L, P+2N), delta (2, b, L, E))``; ``P`` is :func:`bc_offset`; ``delta``
+    is None for a forward that does not want it (``want_delta=False``, no backward follows)."""
     cdt = xproj_w.dtype
     batch, L, E, R, N, x, z = _unpack(xz, dt_w, A)
     u = biconv_fwd(x, conv_w, conv_b, cdt)  # (2, b, L, E)
@@ -272,14 +270,10 @@ def bimamba_fwd(xz: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_
     P = bc_offset(x_dbl, N)
     xd = x_dbl.view(2, batch, L, P + 2 * N)
     out = torch.empty(batch, L, E, device=xz.device, dtype=cdt)
-    if for_backward or want_delta:
-        delta = torch.bmm(x_dbl[..., :R], dt_w.transpose(1, 2)).view(2, batch, L, E)
-        scan_fwd(u, delta, xd[..., P:P + N], xd[..., P + N:], z, A, D, dt_b, out, True, out_scale,
-                 for_backward=for_backward)
-        return out, x_dbl, delta
-    scan_fwd(u, xd[..., :R], xd[..., P:P + N], xd[..., P + N:], z, A, D, dt_b, out, True, out_scale,
-             for_backward=False, dt_w=dt_w)
-    return out, x_dbl, None
+    delta = torch.bmm(x_dbl[..., :R], dt_w.transpose(1, 2)).view(2, batch, L, E)
+    scan_fwd(u, delta, xd[..., P:P + N], xd[..., P + N:], z, A, D, dt_b, out, True, out_scale,
+             for_backward=for_backward)
+    return out, x_dbl, delta if for_backward or want_delta else None
 
 
 def bimamba_bwd(gout: Tensor, xz: Tensor, x_dbl: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor,

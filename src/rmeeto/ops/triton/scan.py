@@ -38,11 +38,6 @@ steps ahead was timed on 2026-11-27: 4 % (backward) and 11 % (forward) slower on
   ``d delta_bias`` per (direction, batch element), summed by torch; with two directions ``dz`` is
   written per direction in fp32 and summed by torch (deterministic, no atomics).
 
-Inference without SSM values may hand the forward the low-rank ``dt`` and ``dt_proj``'s weight instead of ``delta``
-(:func:`scan_fwd`'s ``dt_w``): where ``FWD_CFG``'s ``DT_FOLD_MAX_R`` allows it (off by default: it was slower), the
-one-launch step-serial kernel then forms each step's ``delta`` from the ``R`` values of ``dt`` (``BLOCK_R``), and
-``delta`` is never written; otherwise :func:`scan_fwd` takes the product with torch first.
-
 Sequence-parallel (chunked) scan, picked by :func:`chunk_len` (the one selection rule) when the
 step-serial launch has too few programs to fill the GPU (small batch x width, video lengths) and for
 backwards longer than 2048 steps: the sequence is cut into chunks of ``TC`` positions; phases 1-2
@@ -79,15 +74,11 @@ LOG2E = math.log2(math.e)
 # ----------------------------------------------------------------------------------------------
 @triton.jit
 def _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l, s_C_l, s_z_l, p, emask, nmask,
-                     rmask, HAS_Z: tl.constexpr, EVEN: tl.constexpr, BLOCK_R: tl.constexpr):
+                     HAS_Z: tl.constexpr, EVEN: tl.constexpr):
     """The raw ``u``, ``delta``, ``B``, ``C`` and ``z`` of position ``p`` for the forward scan (``z`` is ``u`` again,
-    unused, without ``HAS_Z``). With ``BLOCK_R`` the second is the low-rank ``dt`` row (``R`` values,
-    ``rmask``) from which the step forms its ``delta`` (:func:`_dt_delta`)."""
+    unused, without ``HAS_Z``)."""
     u = _load(u_base + p * s_u_l, emask, EVEN)
-    if BLOCK_R > 0:
-        dl = tl.load(dl_base + p * s_dl_l, mask=rmask, other=0.0)
-    else:
-        dl = _load(dl_base + p * s_dl_l, emask, EVEN)
+    dl = _load(dl_base + p * s_dl_l, emask, EVEN)
     B = _load(B_base + p * s_B_l, nmask, EVEN)
     C = _load(C_base + p * s_C_l, nmask, EVEN)
     if HAS_Z:
@@ -95,13 +86,6 @@ def _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B
     else:
         z = u
     return u, dl, B, C, z
-
-
-@triton.jit
-def _dt_delta(dt, W2):
-    """``delta`` of one position, before its bias, from its ``dt`` row and the (rank, channels) tile ``W2`` of
-    ``dt_proj``'s weight, in fp32."""
-    return tl.sum(dt.to(tl.float32)[:, None] * W2, axis=0)
 
 
 @triton.jit
@@ -114,15 +98,13 @@ def _scan_fwd_seq_kernel(
     out_ptr, s_o_b, s_o_l, s_o_e,
     A_ptr, s_A_d, s_A_e, s_A_n, D_ptr, bias_ptr,
     h0_ptr,  # (NDIR, batch, NC, N, E) fp32: the state entering each chunk (HAS_H0)
-    dtw_ptr, s_w_d, s_w_e, s_w_r,  # dt_proj's weight (NDIR, E, R) with BLOCK_R; dl_ptr then addresses dt (.., R)
-    L, E, N, R, TC, scale,
+    L, E, N, TC, scale,
     NDIR: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
-    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, EVEN: tl.constexpr, BLOCK_R: tl.constexpr,
+    BLOCK_E: tl.constexpr, BLOCK_N: tl.constexpr, EVEN: tl.constexpr,
 ):
     """The forward scan, one step at a time with the next step's inputs prefetched (see the module doc).
     Program (channel block, batch element, chunk): positions ``[c*TC, (c+1)*TC)`` from the states
-    entering the chunk (``HAS_H0``) or from zero (one chunk, ``TC >= L``). ``BLOCK_R`` > 0: ``delta`` is formed
-    from the low-rank ``dt`` and ``dt_proj``'s weight (:func:`_fwd_step_inputs`)."""
+    entering the chunk (``HAS_H0``) or from zero (one chunk, ``TC >= L``)."""
     scale = tl.cast(scale, tl.float32)  # whatever the caller typed it: Inductor passes a Python float as fp64
     pid_e = tl.program_id(0)
     pid_b = tl.program_id(1).to(tl.int64)
@@ -146,16 +128,7 @@ def _scan_fwd_seq_kernel(
         Dv = tl.load(D_ptr + d * E + e, mask=emask, other=0.0)
         bias = tl.load(bias_ptr + d * E + e, mask=emask, other=0.0)
         u_base = u_ptr + d * s_u_d + pid_b * s_u_b + e * s_u_e
-        if BLOCK_R > 0:  # the weight's tile declared as A's, so that both take the same register layout
-            rr = tl.arange(0, BLOCK_R)
-            rmask = rr < R
-            W_ptrs = tl.max_contiguous(tl.multiple_of(dtw_ptr + d * s_w_d + rr[:, None] * s_w_r + e[None, :] * s_w_e,
-                                                      [1, 1]), [1, BLOCK_E])
-            W2 = tl.load(W_ptrs, mask=rmask[:, None] & emask[None, :], other=0.0).to(tl.float32)
-            dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + rr * s_dl_e
-        else:
-            W2, rmask = A2, emask  # placeholders: nothing reads them
-            dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + e * s_dl_e
+        dl_base = dl_ptr + d * s_dl_d + pid_b * s_dl_b + e * s_dl_e
         B_base = B_ptr + d * s_B_d + pid_b * s_B_b + n * s_B_n
         C_base = C_ptr + d * s_C_d + pid_b * s_C_b + n * s_C_n
         if HAS_Z & (d == NDIR - 1):
@@ -170,8 +143,7 @@ def _scan_fwd_seq_kernel(
         # the last position of the walk: prefetches past it re-read it, so no load needs the step's mask
         p_last = p0 + (clen - 1) * (1 - 2 * d)
         u_n, dl_n, B_n, C_n, z_n = _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l,
-                                                    s_C_l, s_z_l, p0, emask, nmask, rmask,
-                                                    HAS_Z & (d == NDIR - 1), EVEN, BLOCK_R)
+                                                    s_C_l, s_z_l, p0, emask, nmask, HAS_Z & (d == NDIR - 1), EVEN)
         if HAS_H0:
             row = (d * tl.num_programs(1) + pid_b) * tl.num_programs(2) + c
             h = tl.load(h0_ptr + row * E * N + n[:, None] * E + e[None, :],
@@ -186,18 +158,14 @@ def _scan_fwd_seq_kernel(
                 pos = p0 - i
                 pnx = tl.maximum(pos - 1, p_last)
             u = u_n.to(tl.float32)
-            if BLOCK_R > 0:  # formed here rather than as the row is prefetched (1.045x against 0.91x, run 143)
-                dl = _dt_delta(dl_n, W2) + bias
-            else:
-                dl = dl_n.to(tl.float32) + bias
+            dl = dl_n.to(tl.float32) + bias
             Bt = B_n.to(tl.float32)
             Ct = C_n.to(tl.float32)
             if HAS_Z & (d == NDIR - 1):
                 zv = z_n.to(tl.float32)
             # prefetch the next step
             u_n, dl_n, B_n, C_n, z_n = _fwd_step_inputs(u_base, dl_base, B_base, C_base, z_base, s_u_l, s_dl_l, s_B_l,
-                                                        s_C_l, s_z_l, pnx, emask, nmask, rmask,
-                                                        HAS_Z & (d == NDIR - 1), EVEN, BLOCK_R)
+                                                        s_C_l, s_z_l, pnx, emask, nmask, HAS_Z & (d == NDIR - 1), EVEN)
             if SOFTPLUS:
                 dl = _softplus(dl)
             a = tl.exp2(dl[None, :] * A2)
@@ -484,33 +452,28 @@ def _scan_bwd_seq_kernel(
 # SPLIT_MAXNREG 168 on the 128-channel split scans (12 programs a multiprocessor instead of 8: Vim-S's 1536 in one
 # wave instead of 1.45) spilled and was 0.926-0.932x on Vim-S and Vim-B; 184 and 200 were worse (2026-12-03,
 # docs/benchmarks/2026-12-03-h200-conv-cap).
-# SPLIT_BELOW_WIDTH, SPLIT_MAX_PROGS_PER_SM: a captured inference forward ("auto") takes the two-stream launch where
-# the inner width is below SPLIT_BELOW_WIDTH or the one-launch grid (BLOCK_E channels x batch) has fewer programs
-# than SPLIT_MAX_PROGS_PER_SM a multiprocessor; elsewhere one launch. CUDA graphs, fp16, one H100 (2026-12-06,
-# docs/benchmarks/2026-12-06-gpu-compile-fix and -gpu-interleaved-scan), one launch against two streams, one-launch
-# programs a multiprocessor in brackets: Vim-S 1.045x at batch 96 (8.7), 1.05-1.06x at 128 (11.6); Vim-B 1.02-1.03x
-# at 128 (23.3); VideoMamba-S 0.96-0.99x at batch 32 (2.9); Vim-Ti 0.67-0.68x at 128 (5.8; 0.78x with dt_proj out of
-# the scan, the default since) and 0.63x at 256 (11.6, dt_proj in the scan; not timed without). The width rule keeps
-# Vim-Ti on two streams at every batch until it is timed there.
-# DT_FOLD_MAX_R: the largest dt rank (a power of 2) for which the one-launch step-serial forward forms delta from dt
-# itself (inference without SSM values: one product and one allocation fewer per block, the delta tensor never
-# written). Vim-Ti (rank 12), batch 128, fp16, one H100, 2026-12-05 (docs/benchmarks/2026-12-05-h100-dt-proj-scan,
-# CUDA-graph replays of that launch): 1.043-1.048x with delta formed at the top of each step, 0.91x formed as the
-# next step's row is prefetched, 0.99x from a row prefetched two steps ahead; eager forwards 0.6 ms less host time.
-# The two-stream launch of captured inference keeps the product (0.97-0.99x with it in the kernel). Vim-S's rank 24
-# (32 in the kernel) spilled registers: eager 0.73x / 0.86x (r=0 / 11), 0.64x in the two-stream launch.
-# Off (0) since 2026-12-06: timed again after the kernel was changed to read only the rank's columns (masked loads,
-# 2026-12-06), the fold made the launch slower, not faster. Vim-Ti, batch 128, fp16, one H100 (docs/benchmarks/
-# 2026-12-06-gpu-interleaved-scan): one launch in CUDA graphs 11884.8 im/s with the fold, 13901.8 with torch's
-# product (run 187); eager r=0 / r=5 (rmeeto bench, two processes each, run 189) 11021-11043 / 11021-12605 im/s with
-# it, 12936-12971 / 14581-14632 without. A positive limit (16 for Vim-Ti) opts in again.
+# SPLIT_MAX_PROGS_PER_SM: a captured inference forward ("auto") takes the two-stream launch where the one-launch grid
+# (BLOCK_E channels x batch) has fewer programs than this a multiprocessor; elsewhere one launch. CUDA graphs, fp16,
+# one launch against two streams, one-launch programs a multiprocessor in brackets. One H200 (2026-12-06,
+# docs/benchmarks/2026-12-06-gpu-new-defaults, run 191): Vim-Ti 0.76x / 0.78x at batch 128 (5.8; r=0 / 5) and
+# 1.027x at 256 (11.6); Vim-S 1.033x / 1.034x at 128 (11.6); Vim-B 1.031x at 64 (11.6) and 0.961x at 96 (17.5).
+# One H100 (2026-12-06, docs/benchmarks/2026-12-06-gpu-compile-fix and -gpu-interleaved-scan): Vim-S 1.045x at
+# batch 96 (8.7), 1.05-1.06x at 128; Vim-B 1.02-1.03x at 128 (23.3); VideoMamba-S 0.96-0.99x at batch 32 (2.9).
+# The rule is right at every shape but Vim-B at 96 on the H200. (Until 2026-12-06 a second condition kept inner
+# widths below 768 on two streams, fitted to Vim-Ti at 256 timed with dt_proj in the scan, 0.63x; without it the
+# one launch wins there.)
+# dt_proj inside the one-launch step-serial forward (delta formed in the kernel from the low-rank dt, for inference
+# without SSM values; 2026-12-05, 1.04x on Vim-Ti then, one H100) was removed on 2026-12-06; its code is at commit
+# 5132208. Timed again after a later change to its loads it made the launch slower: CUDA graphs, Vim-Ti batch 128,
+# one launch 0.86x (one H100, run 187, docs/benchmarks/2026-12-06-gpu-interleaved-scan) and 0.86x / 0.86x at r=0 / 5,
+# 0.58x at batch 256 (one H200, run 191, docs/benchmarks/2026-12-06-gpu-new-defaults); Vim-S 1.000x (run 191).
 # Both directions interleaved in one program (step i advancing direction 0 at i and direction 1 at L-1-i: two
 # independent chains per program instead of one of 2L steps; code at commit 89d5839, ops/triton/scan_pair.py) was
 # 0.65-0.84x this one-launch forward on Vim-Ti and Vim-S, eager and in CUDA graphs, at 16, 32 and 64 channels a
 # program (one H100, 2026-12-06, docs/benchmarks/2026-12-06-gpu-interleaved-scan, run 184); removed.
 FWD_CFG = dict(BLOCK_E=64, num_warps=1, maxnreg=120, SUM_GATE=1, SPLIT_MAXNREG=0,
-               SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8, SPLIT_BELOW_WIDTH=768, SPLIT_MAX_PROGS_PER_SM=8,
-               DT_FOLD_MAX_R=0)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
+               SPLIT_WIDE_BLOCK_E=128, SPLIT_WIDE_PROGS_PER_SM=8,
+               SPLIT_MAX_PROGS_PER_SM=8)  # cfg["SPLIT"] (True, False, "auto") overrides the setting
 BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a register cap (occupancy) for ptxas
 # When chunk_len() chunks the sequence (cfg/env "TC" overrides it).
 # Forward: when the step-serial launch has fewer than MIN_PROGS_FWD programs (channel blocks of FWD_CFG's
@@ -591,17 +554,13 @@ def chunk_len(phase: str, L: int, batch: int, E: int, ndir: int, block_e: int, f
 
 def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor], A: Tensor,
              D: Tensor, bias: Tensor, out: Tensor, softplus: bool, scale: float, cfg=None,
-             for_backward: bool = True, dt_w: Optional[Tensor] = None) -> Tensor:
+             for_backward: bool = True) -> Tensor:
     """u, delta: (ndir, b, L, E); B, C: (ndir, b, L, N); z, out: (b, L, E); A: (ndir, E, N) fp32, any strides
     (the models pass a view of an (ndir, N, E) tensor, which ``stack_params`` gives; the chunked path reads A with the
     states contiguous and copies it unless it comes so); D, bias: (ndir, E) fp32.
     Writes ``out = scale * sum_dir y_dir``. Step-serial or chunked as :func:`chunk_len` says.
     ``for_backward=False`` (a forward that will not be differentiated) lets ``SPLIT="auto"`` pick the two-stream
-    launch of the step-serial scan during a CUDA graph capture.
-    ``dt_w`` (ndir, E, R), ``dt_proj``'s weight: then ``delta`` is the low-rank (ndir, b, L, R) ``dt``, and the
-    one-launch step-serial kernel forms ``delta = dt @ dt_w^T`` itself, in fp32, where ``R`` is at most
-    ``FWD_CFG``'s ``DT_FOLD_MAX_R`` (rounded up to a power of 2); the product is taken by torch otherwise (chunked
-    and two-stream forwards too: see ``FWD_CFG``)."""
+    launch of the step-serial scan during a CUDA graph capture."""
     cfg = dict(FWD_CFG, **(cfg or {}))
     ndir, batch, L, E = u.shape
     N = A.shape[-1]
@@ -609,21 +568,16 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
         return out
     BE = min(cfg["BLOCK_E"], next_pow2(E))
     capturing = u.is_cuda and torch.cuda.is_current_stream_capturing()
-    helps = capturing and (E < cfg["SPLIT_BELOW_WIDTH"]
-                           or cdiv(E, BE) * batch < cfg["SPLIT_MAX_PROGS_PER_SM"] * sm_count(u.device))
+    helps = capturing and cdiv(E, BE) * batch < cfg["SPLIT_MAX_PROGS_PER_SM"] * sm_count(u.device)
     split = use_split(cfg.get("SPLIT", split_setting()), for_backward, capturing, helps) and ndir == 2
     TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
-    BR = next_pow2(dt_w.shape[-1]) if dt_w is not None else 0
-    if dt_w is not None and (TC < L or split or BR > cfg["DT_FOLD_MAX_R"]):
-        delta = torch.bmm(delta.reshape(ndir, batch * L, -1), dt_w.transpose(1, 2)).view(ndir, batch, L, E)
-        dt_w, BR = None, 0
     if TC < L and cfg.get("TC") is None and settings.current().scan_chunk == "tune":
         key = (L, batch, E, N, ndir, BE, u.dtype, z is not None, u.device)
         TC = scan_tune.tuned_chunk_len(key, TC, L, lambda tc: scan_fwd(
             u, delta, B, C, z, A, D, bias, out, softplus, scale, dict(cfg, TC=tc), for_backward), capturing)
     BN = max(2, next_pow2(N))
     meta = dict(NDIR=ndir, HAS_Z=z is not None, SOFTPLUS=bool(softplus), HAS_H0=TC < L, BLOCK_E=BE,
-                BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, BLOCK_R=BR, num_warps=cfg["num_warps"])
+                BLOCK_N=BN, EVEN=E % BE == 0 and N == BN, num_warps=cfg["num_warps"])
     one_dir = dict(meta, NDIR=1, **fwd_regcap(cfg, one_direction=True, chunked=TC < L))
     h0 = None
     if TC < L:
@@ -635,8 +589,7 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
                         bool(cfg["SUM_GATE"]))
     else:
         launch(_scan_fwd_seq_kernel, grid, *_s4(u), *_s4(delta), *_s4(B), *_s4(C), *_s3(z), *_s3(out), *_s3(A), D, bias,
-               h0, *_s3(dt_w), L, E, N, dt_w.shape[-1] if dt_w is not None else 0, TC, float(scale),
-               **(one_dir if ndir == 1 else meta))
+               h0, L, E, N, TC, float(scale), **(one_dir if ndir == 1 else meta))
     return out
 
 
@@ -682,7 +635,7 @@ def fwd_regcap(cfg: dict, one_direction: bool, chunked: bool) -> dict:
 def use_split(setting, for_backward: bool, capturing: bool, helps: bool = True) -> bool:
     """Whether the forward scan runs its two directions on two streams. ``"auto"``: only for a forward
     that will not be differentiated and is being captured in a CUDA graph, at a shape where two streams were
-    measured faster (``helps``: see ``FWD_CFG``'s ``SPLIT_BELOW_WIDTH`` and ``SPLIT_MAX_PROGS_PER_SM``). Eagerly, the
+    measured faster (``helps``: see ``FWD_CFG``'s ``SPLIT_MAX_PROGS_PER_SM``). Eagerly, the
     second stream's launch and synchronisation cost CPU time, which made a merged Vim-S 14 % slower (6306 vs 7317
     im/s, H100, 2026-11-27)."""
     if setting == "auto":
@@ -720,7 +673,7 @@ def _scan_fwd_split(u, delta, B, C, z, A, D, bias, out, scale: float, meta, sum_
         rev = d == 1
         launch(_scan_fwd_seq_kernel, grid, *_one_dir(u, d, rev), *_one_dir(delta, d, rev), *_one_dir(B, d, rev),
                *_one_dir(C, d, rev), *_one_dir(zs, None, rev), *_one_dir(dst, None, rev),
-               *_s3(A[d:d + 1]), D[d:d + 1], bias[d:d + 1], None, *_s3(None), L, E, N, 0, L, scale, **meta)
+               *_s3(A[d:d + 1]), D[d:d + 1], bias[d:d + 1], None, L, E, N, L, scale, **meta)
 
     if u.is_cuda:
         main = torch.cuda.current_stream(u.device)
