@@ -372,8 +372,8 @@ def bimamba_inference(xz: Tensor, fwd: DirectionParams, bwd: DirectionParams, cd
                       out_scale: float, want_delta: bool = True) -> tuple[Tensor, Tensor, Optional[Tensor]]:
     """:func:`bimamba` for a forward that no backward follows, on the weights as the model holds them: the stacked
     weights come from :func:`rmeeto.ops.triton.stack_cache.cached_stack_params` inside the op, so a compiled graph does
-    not stack them again on every call. Without ``want_delta`` the scan applies ``dt_proj`` itself where it can, and
-    ``delta`` is None (eager) or empty (compiled)."""
+    not stack them again on every call. Without ``want_delta``, ``delta`` is None (eager) or empty (compiled): not
+    held past the scan."""
     if torch.compiler.is_compiling():
         op = torch.ops.rmeeto.bimamba_inference_traced if _traced(xz) else torch.ops.rmeeto.bimamba_inference
         return op(xz, *fwd.tensors(), *bwd.tensors(), cdt, float(out_scale), want_delta)
