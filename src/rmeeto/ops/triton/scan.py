@@ -465,7 +465,7 @@ def _scan_bwd_seq_kernel(
 # dt_proj inside the one-launch step-serial forward (delta formed in the kernel from the low-rank dt, for inference
 # without SSM values; 2026-12-05, 1.04x on Vim-Ti then, one H100) was removed on 2026-12-06; its code is at commit
 # 5132208. Timed again after a later change to its loads it made the launch slower: CUDA graphs, Vim-Ti batch 128,
-# one launch 0.86x (one H100, run 187, docs/benchmarks/2026-12-06-gpu-interleaved-scan) and 0.86x / 0.86x at r=0 / 5,
+# one launch 0.85x (one H100, run 187, docs/benchmarks/2026-12-06-gpu-interleaved-scan) and 0.86x / 0.86x at r=0 / 5,
 # 0.58x at batch 256 (one H200, run 191, docs/benchmarks/2026-12-06-gpu-new-defaults); Vim-S 1.000x (run 191).
 # Both directions interleaved in one program (step i advancing direction 0 at i and direction 1 at L-1-i: two
 # independent chains per program instead of one of 2L steps; code at commit 89d5839, ops/triton/scan_pair.py) was
@@ -635,9 +635,8 @@ def fwd_regcap(cfg: dict, one_direction: bool, chunked: bool) -> dict:
 def use_split(setting, for_backward: bool, capturing: bool, helps: bool = True) -> bool:
     """Whether the forward scan runs its two directions on two streams. ``"auto"``: only for a forward
     that will not be differentiated and is being captured in a CUDA graph, at a shape where two streams were
-    measured faster (``helps``: see ``FWD_CFG``'s ``SPLIT_MAX_PROGS_PER_SM``). Eagerly, the
-    second stream's launch and synchronisation cost CPU time, which made a merged Vim-S 14 % slower (6306 vs 7317
-    im/s, H100, 2026-11-27)."""
+    measured faster (``helps``: see ``FWD_CFG``'s ``SPLIT_MAX_PROGS_PER_SM``). Eagerly, the second stream's launch
+    and synchronisation cost CPU time, which made a merged Vim-S 14 % slower (6306 vs 7317 im/s, H100, 2026-11-27)."""
     if setting == "auto":
         return not for_backward and capturing and helps
     return bool(setting)
