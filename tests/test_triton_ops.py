@@ -507,6 +507,22 @@ def test_use_split_only_for_captured_inference_by_default():
     assert not use_split("auto", False, True, helps=False) and use_split(True, False, True, helps=False)
 
 
+@pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
+def test_captured_scan_takes_the_form_that_was_faster_where_timed():
+    """The captured-scan rule at the shapes timed on 132 multiprocessors (one H100 and one H200, 2026-12-06): True
+    (two streams) where two streams won, False where one launch did. Vim-B at batch 96 is the one shape it gets
+    wrong (two streams 1.04x there on the H200), so it is not listed."""
+    from rmeeto.ops.triton.scan import FWD_CFG, split_helps
+
+    timed = {  # (model, inner width, batch): two streams were faster
+        ("Vim-Ti", 384, 128): True, ("Vim-Ti", 384, 256): False, ("Vim-S", 768, 96): False,
+        ("Vim-S", 768, 128): False, ("Vim-B", 1536, 64): False, ("Vim-B", 1536, 128): False,
+        ("VideoMamba-S", 768, 32): True,
+    }
+    got = {key: split_helps(key[1], key[2], FWD_CFG["BLOCK_E"], 132) for key in timed}
+    assert got == timed
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
 def test_interpreter_cpu():
