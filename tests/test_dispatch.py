@@ -51,30 +51,22 @@ def test_training_stacks_with_autograd_and_inference_uses_the_cache(monkeypatch)
     every call; one without autograd takes the inference entry (which stacks through the cache, tested above)."""
     seen = []
     monkeypatch.setattr(dispatch.triton_ops, "bimamba", lambda xz, params, *a: seen.append(("train", params)) or _stub(xz))
-    monkeypatch.setattr(dispatch.triton_ops, "bimamba_inference",
-                        lambda xz, f, b, cdt, s, want_delta: seen.append(("infer", cdt, want_delta))
-                        or _stub(xz, want_delta))
+    monkeypatch.setattr(dispatch.triton_ops, "bimamba_inference", lambda xz, f, b, cdt, s: seen.append(("infer", cdt))
+                        or _stub(xz))
     mix = BiMambaMixer(16, d_state=4)
     xz = torch.randn(1, 5, 2 * mix.d_inner)
     dispatch.bimamba_v2_inner_triton(xz, *_params(mix))
     assert seen[-1][0] == "train" and seen[-1][1][0].requires_grad
     with torch.no_grad():
         dispatch.bimamba_v2_inner_triton(xz, *_params(mix))
-        assert seen[-1] == ("infer", torch.float32, False)  # no SSM values wanted: no delta comes back
-        dispatch.bimamba_v2_inner_triton(xz, *_params(mix), want_aux=True)
-    assert seen[-1] == ("infer", torch.float32, True)
+    assert seen[-1] == ("infer", torch.float32)
     mix.requires_grad_(False)  # frozen weights and an input without grad: nothing to differentiate
     dispatch.bimamba_v2_inner_triton(xz, *_params(mix))
-    assert seen[-1] == ("infer", torch.float32, False)
+    assert seen[-1] == ("infer", torch.float32)
 
 
-def _stub(xz, want_delta: bool = False):
-    """What the core returns, in shape: ``(out, x_dbl, delta)``, the last two zeros for a caller that wants SSM
-    values (``want_delta``, state size 4 and 16 dt columns), else None."""
-    b, L, E2 = xz.shape
-    if not want_delta:
-        return xz[..., :E2 // 2], None, None
-    return xz[..., :E2 // 2], xz.new_zeros(2, b * L, 16 + 2 * 4), xz.new_zeros(2, b, L, E2 // 2)
+def _stub(xz):
+    return xz[..., :xz.shape[-1] // 2], None, None
 
 
 def test_settings_come_from_the_environment_once_and_change_explicitly(monkeypatch):

@@ -117,8 +117,8 @@ def test_frozen_compile_matches_eager_on_the_triton_path(mode, r):
         got = [first.clone()] + [compiled(x).clone() for _ in range(2)]  # reduce-overhead: capture, replay
     assert inductor_call_inputs("\n".join(codes)) == 1  # the batch
     errors = [rel(g, want) for g in got]
-    # fp16: a captured merged forward takes the scan's dt_proj product in fp16 and the merge in two launches, where
-    # eager forms delta in fp32 in one (1.1e-3 at r=5 on one H100, 2026-12-06; fp16 against fp32 is about 2e-3)
+    # fp16: a captured merged forward runs the merge in two launches where eager runs one (1.1e-3 at r=5 on one H100,
+    # 2026-12-06, when eager also formed delta in fp32 inside the scan; fp16 against fp32 is about 2e-3)
     assert all(e < 3e-3 for e in errors), errors  # NaN fails too
 
 

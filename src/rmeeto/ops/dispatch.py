@@ -135,7 +135,7 @@ def bimamba_v2_inner_triton(xz: Tensor, fwd: DirectionParams, bwd: DirectionPara
         out, x_dbl, delta = triton_ops.bimamba(xz, stack_params(fwd, bwd, cdt), out_scale, True,
                                                settings.current().grad_fp32)
     else:
-        out, x_dbl, delta = triton_ops.bimamba_inference(xz, fwd, bwd, cdt, out_scale, want_aux)
+        out, x_dbl, delta = triton_ops.bimamba_inference(xz, fwd, bwd, cdt, out_scale)
     if not want_aux:
         return out, None
     N = fwd.A_log.shape[1]

@@ -258,11 +258,9 @@ def _unpack(xz: Tensor, dt_w: Tensor, A: Tensor):
 
 
 def bimamba_fwd(xz: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_w: Tensor, A: Tensor, D: Tensor,
-                dt_b: Tensor, out_scale: float, for_backward: bool,
-                want_delta: bool = True) -> tuple[Tensor, Tensor, Optional[Tensor]]:
+                dt_b: Tensor, out_scale: float, for_backward: bool) -> tuple[Tensor, Tensor, Tensor]:
     """The core on the stacked weights of :func:`stack_params`; computes in ``xproj_w``'s dtype.
-    Returns ``(out (b, L, E), x_dbl (2, b*L, P+2N), delta (2, b, L, E))``; ``P`` is :func:`bc_offset`; ``delta``
-    is None for a forward that does not want it (``want_delta=False``, no backward follows)."""
+    Returns ``(out (b, L, E), x_dbl (2, b*L, P+2N), delta (2, b, L, E))``; ``P`` is :func:`bc_offset`."""
     cdt = xproj_w.dtype
     batch, L, E, R, N, x, z = _unpack(xz, dt_w, A)
     u = biconv_fwd(x, conv_w, conv_b, cdt)  # (2, b, L, E)
@@ -273,7 +271,7 @@ def bimamba_fwd(xz: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor, dt_
     delta = torch.bmm(x_dbl[..., :R], dt_w.transpose(1, 2)).view(2, batch, L, E)
     scan_fwd(u, delta, xd[..., P:P + N], xd[..., P + N:], z, A, D, dt_b, out, True, out_scale,
              for_backward=for_backward)
-    return out, x_dbl, delta if for_backward or want_delta else None
+    return out, x_dbl, delta
 
 
 def bimamba_bwd(gout: Tensor, xz: Tensor, x_dbl: Tensor, conv_w: Tensor, conv_b: Tensor, xproj_w: Tensor,

@@ -113,44 +113,35 @@ _bimamba.register_autograd(_bimamba_grad, setup_context=_bimamba_setup)
 def _bimamba_inference(xz: Tensor, conv_w: Tensor, conv_b: Optional[Tensor], xproj_w: Tensor, dt_w: Tensor,
                        dt_b: Tensor, A_log: Tensor, D: Tensor, conv_w_b: Tensor, conv_b_b: Optional[Tensor],
                        xproj_w_b: Tensor, dt_w_b: Tensor, dt_b_b: Tensor, A_log_b: Tensor, D_b: Tensor,
-                       cdt: torch.dtype, out_scale: float, want_delta: bool = True) -> tuple[Tensor, Tensor, Tensor]:
+                       cdt: torch.dtype, out_scale: float) -> tuple[Tensor, Tensor, Tensor]:
     fwd = DirectionParams(conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D)
     bwd = DirectionParams(conv_w_b, conv_b_b, xproj_w_b, dt_w_b, dt_b_b, A_log_b, D_b)
-    return _delta_or_empty(xz, tb.bimamba_fwd(xz, *stack_cache.cached_stack_params(fwd, bwd, cdt), out_scale, False,
-                                              want_delta))
-
-
-def _delta_or_empty(xz: Tensor, outs: tuple) -> tuple[Tensor, Tensor, Tensor]:
-    """An op's outputs with an empty tensor where :func:`tb.bimamba_fwd` gave no ``delta``."""
-    out, x_dbl, delta = outs
-    return out, x_dbl, delta if delta is not None else xz.new_empty(0)
+    return tb.bimamba_fwd(xz, *stack_cache.cached_stack_params(fwd, bwd, cdt), out_scale, False)
 
 
 @_traceable_op("rmeeto::bimamba_inference_traced")
 def _bimamba_inference_traced(xz: Tensor, conv_w: Tensor, conv_b: Optional[Tensor], xproj_w: Tensor, dt_w: Tensor,
                               dt_b: Tensor, A_log: Tensor, D: Tensor, conv_w_b: Tensor, conv_b_b: Optional[Tensor],
                               xproj_w_b: Tensor, dt_w_b: Tensor, dt_b_b: Tensor, A_log_b: Tensor, D_b: Tensor,
-                              cdt: torch.dtype, out_scale: float, want_delta: bool = True
-                              ) -> tuple[Tensor, Tensor, Tensor]:
+                              cdt: torch.dtype, out_scale: float) -> tuple[Tensor, Tensor, Tensor]:
     """:func:`_bimamba_inference` for Inductor to trace through: its kernels land in the compiled code, which launches
     them itself; the weights are stacked by one kernel per call (a graph has no cache)."""
     if _compiled_for_capture():  # the opaque op's scan runs the directions on two streams there
         return torch.ops.rmeeto.bimamba_inference(xz, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D, conv_w_b, conv_b_b,
-                                                  xproj_w_b, dt_w_b, dt_b_b, A_log_b, D_b, cdt, out_scale, want_delta)
+                                                  xproj_w_b, dt_w_b, dt_b_b, A_log_b, D_b, cdt, out_scale)
     fwd = DirectionParams(conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D)
     bwd = DirectionParams(conv_w_b, conv_b_b, xproj_w_b, dt_w_b, dt_b_b, A_log_b, D_b)
     with traceable_launches():
-        return _delta_or_empty(xz, tb.bimamba_fwd(xz, *stack_params_launched(fwd, bwd, cdt), out_scale, False,
-                                                  want_delta))
+        return tb.bimamba_fwd(xz, *stack_params_launched(fwd, bwd, cdt), out_scale, False)
 
 
 def _bimamba_inference_fake(xz, conv_w, conv_b, xproj_w, dt_w, dt_b, A_log, D, conv_w_b, conv_b_b, xproj_w_b,
-                            dt_w_b, dt_b_b, A_log_b, D_b, cdt, out_scale, want_delta=True):
+                            dt_w_b, dt_b_b, A_log_b, D_b, cdt, out_scale):
     batch, L, E2 = xz.shape
     rows = xproj_w.shape[0]
     rows += -rows % 16  # tb._pad_bc_rows
-    delta = xz.new_empty(2, batch, L, E2 // 2, dtype=cdt) if want_delta else xz.new_empty(0)
-    return xz.new_empty(batch, L, E2 // 2, dtype=cdt), xz.new_empty(2, batch * L, rows, dtype=cdt), delta
+    return (xz.new_empty(batch, L, E2 // 2, dtype=cdt), xz.new_empty(2, batch * L, rows, dtype=cdt),
+            xz.new_empty(2, batch, L, E2 // 2, dtype=cdt))
 
 
 _op_without_autograd("bimamba_inference", _bimamba_inference, _bimamba_inference_fake)
@@ -369,15 +360,14 @@ def bimamba(xz: Tensor, params: tuple[Tensor, ...], out_scale: float, for_backwa
 
 
 def bimamba_inference(xz: Tensor, fwd: DirectionParams, bwd: DirectionParams, cdt: torch.dtype,
-                      out_scale: float, want_delta: bool = True) -> tuple[Tensor, Tensor, Optional[Tensor]]:
+                      out_scale: float) -> tuple[Tensor, Tensor, Tensor]:
     """:func:`bimamba` for a forward that no backward follows, on the weights as the model holds them: the stacked
     weights come from :func:`rmeeto.ops.triton.stack_cache.cached_stack_params` inside the op, so a compiled graph does
-    not stack them again on every call. Without ``want_delta``, ``delta`` is None (eager) or empty (compiled): not
-    held past the scan."""
+    not stack them again on every call."""
     if torch.compiler.is_compiling():
         op = torch.ops.rmeeto.bimamba_inference_traced if _traced(xz) else torch.ops.rmeeto.bimamba_inference
-        return op(xz, *fwd.tensors(), *bwd.tensors(), cdt, float(out_scale), want_delta)
-    return tb.bimamba_fwd(xz, *stack_cache.cached_stack_params(fwd, bwd, cdt), out_scale, False, want_delta)
+        return op(xz, *fwd.tensors(), *bwd.tensors(), cdt, float(out_scale))
+    return tb.bimamba_fwd(xz, *stack_cache.cached_stack_params(fwd, bwd, cdt), out_scale, False)
 
 
 def add_rmsnorm(hidden: Tensor, residual: Optional[Tensor], weight: Tensor, eps: float) -> tuple[Tensor, Tensor]:
