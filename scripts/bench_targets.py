@@ -2,11 +2,13 @@
 
 Timed by :func:`rmeeto.bench.measure`, every step synchronised (``rmeeto bench``'s default timing): batch 128
 random images, weights in fp16 with fp16 autocast (bf16 for training), warm-up, median of timed iterations.
-Rows replay the forward (the training step: forward, loss and backward) as a CUDA graph, as the targets are set
-(``--no-graph`` for eager), except the rows named eager: the eager Vim-Ti rows, whose target is eager, and eager
-Vim-S and training rows reported beside the graphed ones. Also times the reference PyTorch merge next to the fused
-Triton merge, so the merge's own cost shows. Writes ``--json``. The scan against mamba_ssm is
-``scripts/bench_vs_mamba_ssm.py``'s; compiled against eager, ``scripts/compare_compile_options.py``'s.
+The settings whose speed-ups are targets are timed as ``rmeeto bench --rounds 5`` times them: in turn, five
+rounds each, so that a drift of the machine's speed reaches the merged and the unmerged model alike. Rows replay
+the forward (the training step: forward, loss and backward) as a CUDA graph, as the targets are set (``--no-graph``
+for eager), except the rows named eager: the eager Vim-Ti rows, whose target is eager, and eager Vim-S and training
+rows reported beside the graphed ones. Also times the reference PyTorch merge next to the fused Triton merge, so
+the merge's own cost shows. Writes ``--json``. The scan against mamba_ssm is ``scripts/bench_vs_mamba_ssm.py``'s;
+compiled against eager, ``scripts/compare_compile_options.py``'s.
 
     PYTHONPATH=src python scripts/bench_targets.py [--json out.json] [--quick]
 """
@@ -45,6 +47,21 @@ def run(model_name: str, setting: dict, *, merge: str = "auto", backend=None, tr
     return res
 
 
+def interleaved(model_name: str, settings: list, *, train: bool = False, graph: bool = True, warmup: int = 20,
+                iters: int = 30, rounds: int = 5) -> list[dict]:
+    """``settings`` (the unmerged one first) timed in turn, ``rounds`` times over, as ``rmeeto bench --rounds``."""
+    from rmeeto.bench import BenchConfig, run_bench
+
+    print(f"# {model_name} {'train' if train else 'infer'}{' graph' if graph else ' eager'}, "
+          f"{rounds} interleaved rounds", flush=True)
+    cfg = BenchConfig(model=model_name, settings=[("r", 0)] + settings, device="cuda",
+                      dtype="bf16" if train else "fp16", train=train, cuda_graph=graph, warmup=warmup,
+                      iters=iters, rounds=rounds)
+    rows = run_bench(cfg)
+    torch.cuda.empty_cache()
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", default=None)
@@ -52,18 +69,15 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
     args = ap.parse_args(argv)
     it = dict(warmup=5, iters=5) if args.quick else {}
+    rounds = 1 if args.quick else 5
     g = not args.no_graph
     S, T, B = "vim_small_patch16_224", "vim_tiny_patch16_224", "vim_base_patch16_224"
     rows = {}
-    rows["s0"] = run(S, {}, graph=g, **it)
-    rows["s11"] = run(S, dict(r=11), graph=g, **it)
+    rows["s0"], rows["s11"], rows["s054"] = interleaved(S, [("r", 11), ("ratio", 0.54)], graph=g, rounds=rounds, **it)
     rows["s11_torchmerge"] = run(S, dict(r=11), merge="torch", graph=g, **it)
-    rows["s054"] = run(S, dict(ratio=0.54), graph=g, **it)
-    rows["t0"] = run(T, {}, graph=g, **it)
-    rows["t5"] = run(T, dict(r=5), graph=g, **it)
+    rows["t0"], rows["t5"] = interleaved(T, [("r", 5)], graph=g, rounds=rounds, **it)
     rows["t5_torchmerge"] = run(T, dict(r=5), merge="torch", graph=g, **it)
-    rows["t0_eager"] = run(T, {}, graph=False, **it)
-    rows["t5_eager"] = run(T, dict(r=5), graph=False, **it)
+    rows["t0_eager"], rows["t5_eager"] = interleaved(T, [("r", 5)], graph=False, rounds=rounds, **it)
     rows["b0"] = run(B, {}, graph=g, **it)
     rows["b11"] = run(B, dict(r=11), graph=g, **it)
     rows["s0_eager"] = run(S, {}, graph=False, **it)
@@ -71,8 +85,8 @@ def main(argv=None) -> int:
     tit = dict(warmup=3, iters=5) if args.quick else dict(warmup=5, iters=15)
     rows["s0_train"] = run(S, {}, train=True, graph=False, **tit)
     rows["s11_train"] = run(S, dict(r=11), train=True, graph=False, **tit)
-    rows["s0_train_graph"] = run(S, {}, train=True, graph=g, **tit)
-    rows["s11_train_graph"] = run(S, dict(r=11), train=True, graph=g, **tit)
+    rows["s0_train_graph"], rows["s11_train_graph"] = interleaved(S, [("r", 11)], train=True, graph=g,
+                                                                  rounds=rounds, **tit)
     rows["s0_torch"] = run(S, {}, backend="torch", graph=False, warmup=2, iters=3)
     # captured inference picks one launch or two streams by shape (SPLIT="auto": one launch for Vim-S at batch 128);
     # RMEETO_SCAN_SPLIT=1 forces the two-stream scan, timed here beside it
