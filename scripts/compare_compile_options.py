@@ -21,6 +21,9 @@ Option sets (``--variants``, comma-separated):
 - ``frozen-lean``: ``freezing`` and the options of ``lean``;
 - ``cpp-wrapper``: Inductor's ``cpp_wrapper`` (the generated code that launches the kernels is C++, not Python);
 - ``frozen-cpp``: ``frozen`` with ``cpp_wrapper``;
+- ``frozen-static``: ``frozen`` with Inductor's ``static_launch_user_defined_triton_kernels`` (its C++ launcher for
+  kernels given to it through ``wrap_triton``: this package's ``*_traced`` ops, so only with
+  ``RMEETO_COMPILE_OPS=traced``);
 - ``aoti``: ``torch.export`` then AOTInductor (``torch._inductor.aoti_compile_and_package``, loaded with
   ``aoti_load_package``): no Dynamo and no Python wrapper at call time, the kernels launched from C++;
 - ``aoti-traced``: ``aoti``, exported with this package's ``*_traced`` ops (``compile_ops="traced"``), whose Triton
@@ -58,9 +61,13 @@ def variant_options(name: str) -> dict:
     lean = {**no_asserts(), **skip}
     table = {"default": {}, "no-asserts": no_asserts(), "no-module-guards": skip, "lean": lean,
              "frozen": {"freezing": True}, "frozen-lean": {"freezing": True, **lean},
-             "cpp-wrapper": {"cpp_wrapper": True}, "frozen-cpp": {"freezing": True, "cpp_wrapper": True}}
+             "cpp-wrapper": {"cpp_wrapper": True}, "frozen-cpp": {"freezing": True, "cpp_wrapper": True},
+             "frozen-static": {"freezing": True, "static_launch_user_defined_triton_kernels": True}}
     if name not in table:
         raise SystemExit(f"--variants: {name!r} is unknown; choose from {','.join(table)}")
+    missing = [k for k in table[name] if k not in ("freezing", "guard_filter_fn") and not hasattr(inductor_config, k)]
+    if missing:
+        raise SystemExit(f"--variants {name}: torch {torch.__version__} has no Inductor option {missing[0]!r}")
     return table[name]
 
 
