@@ -1,14 +1,8 @@
-# one H100 or H200 (env.txt names it), 2026-12-06, src/ and scripts/ of the commit that adds this file: (1) every
-# speed target of the parallel-scan work in one process, the speed-ups now timed in five interleaved rounds
-# (scripts/bench_targets.py); (2) Vim-S r=11 compiled against eager with Inductor launching this package's kernels
-# (RMEETO_COMPILE_OPS=traced): rmeeto.compile_for_inference, alone and with Inductor's C++ launcher for them
-# (frozen-static), all in one process in alternating rounds (scripts/compare_compile_options.py)
+# one H100 or H200 (env.txt names it), 2026-12-06, src/ and scripts/ of the commit that adds this file: every speed
+# target of the parallel-scan work in one process, the speed-ups now timed in five interleaved rounds
+# (scripts/bench_targets.py)
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 bash scripts/record_env.sh > $OUT/env.txt; head -3 $OUT/env.txt
-timeout 330 python3 scripts/bench_targets.py --json $OUT/targets.json > $OUT/targets.txt 2>&1
+timeout 320 python3 scripts/bench_targets.py --json $OUT/targets.json > $OUT/targets.txt 2>&1
 echo "rc=$?" >> $OUT/targets.txt
 grep -v -i "warn" $OUT/targets.txt | tail -c 5000
-RMEETO_COMPILE_OPS=traced timeout 220 python3 scripts/compare_compile_options.py --model vim_small_patch16_224 \
-  --r 11 --variants frozen,frozen-static --rounds 6 --iters 15 > $OUT/compare_s_r11_traced.txt 2>&1
-echo "rc=$?" >> $OUT/compare_s_r11_traced.txt
-grep -v -i "warn\|^W1\|^  File\|^Thread\|^$" $OUT/compare_s_r11_traced.txt | tail -c 2500
