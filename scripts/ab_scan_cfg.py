@@ -22,7 +22,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 import torch
 
@@ -79,12 +78,10 @@ def _differences(steps: list, holders: list, configs: list[list[str]]) -> list[t
 
 
 def _time(step, iters: int) -> float:
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(iters):
-        step()
-    torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / iters
+    """Mean seconds per step of ``iters`` steps enqueued back to back (``rmeeto bench --timing pipelined``)."""
+    from rmeeto.bench import _timeit
+
+    return _timeit(step, torch.device("cuda"), 0, iters, timing="pipelined")[0][0]
 
 
 def compare(model_name: str, setting: dict, configs: list[list[str]], batch: int, rounds: int, iters: int,
