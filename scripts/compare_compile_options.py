@@ -24,6 +24,8 @@ Option sets (``--variants``, comma-separated):
 - ``frozen-static``: ``frozen`` with Inductor's ``static_launch_user_defined_triton_kernels`` (its C++ launcher for
   kernels given to it through ``wrap_triton``: this package's ``*_traced`` ops, so only with
   ``RMEETO_COMPILE_OPS=traced``);
+- ``frozen-autotune``: ``frozen`` with the options of ``mode="max-autotune-no-cudagraphs"`` (Inductor times its
+  own Triton matmul templates against cuBLAS for every matmul shape and keeps the fastest; minutes of compile);
 - ``aoti``: ``torch.export`` then AOTInductor (``torch._inductor.aoti_compile_and_package``, loaded with
   ``aoti_load_package``): no Dynamo and no Python wrapper at call time, the kernels launched from C++;
 - ``aoti-traced``: ``aoti``, exported with this package's ``*_traced`` ops (``compile_ops="traced"``), whose Triton
@@ -62,7 +64,8 @@ def variant_options(name: str) -> dict:
     table = {"default": {}, "no-asserts": no_asserts(), "no-module-guards": skip, "lean": lean,
              "frozen": {"freezing": True}, "frozen-lean": {"freezing": True, **lean},
              "cpp-wrapper": {"cpp_wrapper": True}, "frozen-cpp": {"freezing": True, "cpp_wrapper": True},
-             "frozen-static": {"freezing": True, "static_launch_user_defined_triton_kernels": True}}
+             "frozen-static": {"freezing": True, "static_launch_user_defined_triton_kernels": True},
+             "frozen-autotune": {"freezing": True, **torch._inductor.list_mode_options("max-autotune-no-cudagraphs")}}
     if name not in table:
         raise SystemExit(f"--variants: {name!r} is unknown; choose from {','.join(table)}")
     missing = [k for k in table[name] if k not in ("freezing", "guard_filter_fn") and not hasattr(inductor_config, k)]
