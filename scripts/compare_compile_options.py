@@ -18,6 +18,8 @@ Option sets (``--variants``, comma-separated):
 - ``frozen``: :func:`rmeeto.compile_for_inference`, Inductor's ``freezing`` (inference only: the weights become
   constants of the compiled graph, so they are no longer graph inputs to check on every call) and, since
   2026-12-06, Dynamo's module guards skipped but one weight's identity;
+- ``frozen-via-dynamo``: ``frozen`` with ``direct_calls=False``: every call enters Dynamo (as before 2026-12-07,
+  when ``frozen`` began to call an adopted graph directly);
 - ``frozen-lean``: ``freezing`` and the options of ``lean``;
 - ``cpp-wrapper``: Inductor's ``cpp_wrapper`` (the generated code that launches the kernels is C++, not Python);
 - ``frozen-cpp``: ``frozen`` with ``cpp_wrapper``;
@@ -62,13 +64,14 @@ def variant_options(name: str) -> dict:
     skip = {"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe}
     lean = {**no_asserts(), **skip}
     table = {"default": {}, "no-asserts": no_asserts(), "no-module-guards": skip, "lean": lean,
-             "frozen": {"freezing": True}, "frozen-lean": {"freezing": True, **lean},
+             "frozen": {"freezing": True}, "frozen-via-dynamo": {"freezing": True, "direct_calls": False},
+             "frozen-lean": {"freezing": True, **lean},
              "cpp-wrapper": {"cpp_wrapper": True}, "frozen-cpp": {"freezing": True, "cpp_wrapper": True},
              "frozen-static": {"freezing": True, "static_launch_user_defined_triton_kernels": True},
              "frozen-autotune": {"freezing": True, **torch._inductor.list_mode_options("max-autotune-no-cudagraphs")}}
     if name not in table:
         raise SystemExit(f"--variants: {name!r} is unknown; choose from {','.join(table)}")
-    missing = [k for k in table[name] if k not in ("freezing", "guard_filter_fn") and not hasattr(inductor_config, k)]
+    missing = [k for k in table[name] if k not in ("freezing", "guard_filter_fn", "direct_calls") and not hasattr(inductor_config, k)]
     if missing:
         raise SystemExit(f"--variants {name}: torch {torch.__version__} has no Inductor option {missing[0]!r}")
     return table[name]
@@ -132,7 +135,10 @@ def compiled_variant(name: str, a: argparse.Namespace, x: torch.Tensor):
         return aot_compiled(build(a), x, "traced" if name == "aoti-traced" else "opaque")
     options = variant_options(name)
     frozen = options.pop("freezing", False)  # a compile option alone freezes nothing: compile_for_inference
-    return (rmeeto.compile_for_inference if frozen else torch.compile)(build(a), options=options)
+    direct_calls = options.pop("direct_calls", None)
+    if frozen:
+        return rmeeto.compile_for_inference(build(a), options=options, direct_calls=direct_calls)
+    return torch.compile(build(a), options=options)
 
 
 def compiled_variants(a: argparse.Namespace, x: torch.Tensor) -> dict:

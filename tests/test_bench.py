@@ -241,16 +241,17 @@ def test_rounds_are_checked():
         check_bench(_cfg(rounds=0))
 
 
-def _compile_with(monkeypatch, backend):
+def _compile_with(monkeypatch, test_backend):
     """``torch.compile(model, mode=...)`` as ``rmeeto.bench`` calls it (or with the mode's options, as
     ``compile_for_inference`` does), run on ``backend`` (no C++ compiler needed); returns the modes asked for."""
     import torch
 
     modes, real = [], torch.compile
 
-    def compile_on_backend(model, mode=None, options=None):
-        modes.append(mode or ("reduce-overhead" if (options or {}).get("triton.cudagraphs") else "default"))
-        return real(model, backend=backend)
+    def compile_on_backend(model, mode=None, options=None, backend=None):
+        modes.append(mode or getattr(backend, "mode", None)
+                     or ("reduce-overhead" if (options or {}).get("triton.cudagraphs") else "default"))
+        return real(model, backend=test_backend)
     monkeypatch.setattr(torch, "compile", compile_on_backend)
     return modes
 

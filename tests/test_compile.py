@@ -485,3 +485,110 @@ def test_compile_for_inference_skips_module_guards_unless_asked(module_guards):
         m.r = 1
         compiled(x)
     assert len(graphs) == (2 if module_guards else 1)
+
+
+def _dynamo_entries(fn, x: torch.Tensor) -> int:
+    """How many Python functions of Dynamo's frame-entry module one call ``fn(x)`` runs."""
+    import sys
+
+    entries = []
+
+    def watch(frame, event, _arg):
+        if event == "call" and frame.f_code.co_filename.endswith(os.path.join("_dynamo", "eval_frame.py")):
+            entries.append(frame.f_code.co_name)
+    sys.setprofile(watch)
+    try:
+        fn(x)
+    finally:
+        sys.setprofile(None)
+    return len(entries)
+
+
+@pytest.mark.parametrize("r", [0, 6])
+def test_compile_for_inference_calls_a_whole_graph_directly_after_its_compile(r):
+    """The call that compiles adopts the graph; the next calls with that batch run it without entering Dynamo."""
+    torch._dynamo.reset()
+    m, x = tiny_model(r), tiny_input()
+    compiled = rmeeto.compile_for_inference(m, backend="eager")
+    with torch.no_grad():
+        want = m(x)
+        assert _dynamo_entries(compiled, x) > 0
+        assert len(compiled.direct_calls.graphs) == 1
+        assert _dynamo_entries(compiled, x) == 0
+        got = [compiled(x) for _ in range(2)]
+    for g in got:
+        torch.testing.assert_close(g, want, rtol=1e-5, atol=1e-6)
+    assert rmeeto.compile_for_inference(m, backend="eager", direct_calls=False).direct_calls is None
+
+
+def test_direct_calls_leave_other_batches_and_states_to_dynamo():
+    """Inference mode instead of ``no_grad``, another batch size or other strides go through Dynamo, each with its
+    own logits; a call that compiles a graph adopts it too. (A call that Dynamo answers from its cache, e.g. with
+    the dynamic-shape graph compiled for an earlier size, adopts nothing: which graph ran is not known.)"""
+    torch._dynamo.reset()
+    m, x = tiny_model(6), tiny_input()
+    compiled = rmeeto.compile_for_inference(m, backend="eager")
+    with torch.no_grad():
+        compiled(x)
+    with torch.inference_mode():
+        x_inf = x.clone()
+        assert _dynamo_entries(compiled, x_inf) > 0
+        assert _dynamo_entries(compiled, x_inf) == 0
+        torch.testing.assert_close(compiled(x_inf), m(x_inf), rtol=1e-5, atol=1e-6)
+    assert len(compiled.direct_calls.graphs) == 2
+    with torch.no_grad():
+        for other in (torch.randn(3, 3, 32, 32), x.contiguous(memory_format=torch.channels_last)):
+            assert _dynamo_entries(compiled, other) > 0
+            torch.testing.assert_close(compiled(other), m(other), rtol=1e-5, atol=1e-6)
+
+
+class _BreakingModel(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.lin(x)
+        torch._dynamo.graph_break()
+        return y * 2
+
+
+def test_a_forward_with_a_graph_break_is_never_called_directly():
+    torch._dynamo.reset()
+    m, x = _BreakingModel(), torch.randn(2, 4)
+    compiled = rmeeto.compile_for_inference(m, backend="eager")
+    with torch.no_grad():
+        got = [compiled(x) for _ in range(3)]
+        assert _dynamo_entries(compiled, x) > 0
+        want = m(x)
+    assert compiled.direct_calls.graphs == {}
+    for g in got:
+        torch.testing.assert_close(g, want)
+
+
+def test_a_graph_whose_direct_output_differs_is_not_adopted():
+    """The check on adoption: a graph that, called outside Dynamo on the same batch, returns something else than the
+    forward did (here: a backend whose output moves with each call) stays behind Dynamo."""
+    torch._dynamo.reset()
+    runs = []
+
+    def drifting(gm, example_inputs):
+        def run(*args):
+            runs.append(1)
+            return [gm.forward(*args)[0] + len(runs)]
+        return run
+    m, x = tiny_model(0), tiny_input()
+    compiled = rmeeto.compile_for_inference(m, backend=drifting)
+    with torch.no_grad():
+        first = compiled(x)
+        torch.testing.assert_close(first, m(x) + 1)  # the forward's own output, not the checking run's
+        compiled(x)
+    assert compiled.direct_calls.graphs == {} and len(runs) == 3
+
+
+def test_direct_calls_refuse_module_guards_and_cuda_graphs():
+    m = tiny_model()
+    for kwargs in ({"module_guards": True}, {"mode": "reduce-overhead"}):
+        with pytest.raises(ValueError, match="leave direct_calls unset"):
+            rmeeto.compile_for_inference(m, direct_calls=True, **kwargs)
+        assert rmeeto.compile_for_inference(m, **kwargs).direct_calls is None

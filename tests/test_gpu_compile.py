@@ -123,6 +123,25 @@ def test_frozen_compile_matches_eager_on_the_triton_path(mode, r):
 
 
 @pytest.mark.parametrize("r", [0, 5])
+def test_frozen_compile_runs_its_graph_directly_on_the_triton_path(r):
+    """After the call that compiles, ``compile_for_inference``'s calls with that batch run Inductor's graph without
+    entering Dynamo, and give the logits of the calls through Dynamo (fp16 under autocast)."""
+    from test_compile import _dynamo_entries
+
+    torch._dynamo.reset()
+    m, x = _tiny_vim(r)
+    through_dynamo = rmeeto.compile_for_inference(m, direct_calls=False)
+    compiled = rmeeto.compile_for_inference(m)
+    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16):
+        want = through_dynamo(x).clone()
+        assert _dynamo_entries(compiled, x) > 0
+        assert _dynamo_entries(compiled, x) == 0
+        got = compiled(x).clone()
+    assert len(compiled.direct_calls.graphs) == 1
+    assert torch.equal(got, want)
+
+
+@pytest.mark.parametrize("r", [0, 5])
 def test_frozen_compiles_of_two_instances_each_give_their_own_logits(r):
     """Two instances of one class compiled one after the other by ``compile_for_inference`` (Inductor, frozen) each
     give their own logits on the Triton path. Before 31d1942 (2026-12-06) the second ran the first one's frozen

@@ -8,6 +8,7 @@ constants of the graph and the only input is the batch.
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 from typing import Any, Callable, Optional
 
@@ -16,38 +17,135 @@ import torch._inductor.config as inductor_config
 
 
 def compile_for_inference(model: torch.nn.Module, mode: Optional[str] = None, module_guards: bool = False,
-                          **compile_kwargs: Any) -> Callable[..., Any]:
+                          direct_calls: Optional[bool] = None, **compile_kwargs: Any) -> Callable[..., Any]:
     """``torch.compile(model, mode=mode, **compile_kwargs)`` with Inductor's ``freezing`` on while it compiles.
 
     Call the result under ``torch.no_grad()`` or ``torch.inference_mode()``. The compiled graph holds the weights as
     they were at its first call: after changing them (``load_state_dict``, ``.half()``, ``rmeeto.patch`` to another
     r) compile again. Nothing checks that for you unless ``module_guards``: by default Dynamo's guards on the
     modules are cut down to :func:`weight_identity_guards` (the full set cost 0.2-0.4 ms of each synchronised call on
-    one H200's host, 2026-12-05), which still tells this model from another instance of its class."""
+    one H200's host, 2026-12-05), which still tells this model from another instance of its class.
+
+    With ``direct_calls`` (the default unless ``module_guards`` or a mode with CUDA graphs) a forward that Dynamo
+    compiled whole, with a batch as its one input, is called directly on later calls with a batch of the same
+    shape, strides, dtype and device under the same global state (:class:`DirectCalls`): Dynamo's frame entry and
+    guards, Python run before the first kernel, are skipped. (CUDA graph trees count Dynamo's entries to tell one
+    call from the next, so graphed modes keep them.)"""
     options = dict(compile_kwargs.pop("options", None) or {})
-    if mode not in (None, "default"):  # torch.compile takes a mode or options, not both
-        options = {**torch._inductor.list_mode_options(mode), **options}
-    if compile_kwargs.get("backend", "inductor") == "inductor":
+    backend = compile_kwargs.pop("backend", "inductor")
+    if backend == "inductor":
         # part of the backend's identity: Dynamo reuses compiled code only under an equal backend, so a plain
         # torch.compile of another instance never runs this frozen graph, nor this model an unfrozen one
         options.setdefault("freezing", True)
-    if not module_guards:
-        options.setdefault("guard_filter_fn", weight_identity_guards)
-    compiled = torch.compile(model, options=options or None, **compile_kwargs)
+    guards = {} if module_guards else {"guard_filter_fn": options.pop("guard_filter_fn", weight_identity_guards)}
+    graphed = {**(torch._inductor.list_mode_options(mode) if mode else {}), **options}.get("triton.cudagraphs")
+    if direct_calls and (module_guards or graphed):
+        raise ValueError("compile_for_inference: direct_calls skip Dynamo's guards and entry, so they cannot go with "
+                         "module_guards or a mode with CUDA graphs; leave direct_calls unset")
+    if direct_calls is None:
+        direct_calls = not (module_guards or graphed)
+    if direct_calls:
+        capture = GraphCapture(backend, mode, options, compile_kwargs.get("dynamic"))
+        compiled = torch.compile(model, backend=capture, options=guards or None, **compile_kwargs)
+        direct = DirectCalls(capture, _first_parameter(model))
+    else:
+        if mode not in (None, "default"):  # torch.compile takes a mode or options, not both
+            options = {**torch._inductor.list_mode_options(mode), **options}
+        compiled = torch.compile(model, backend=backend, options={**options, **guards} or None, **compile_kwargs)
+        direct = None
 
     @functools.wraps(model.forward)
     def forward(*args: Any, **kwargs: Any) -> Any:
         if torch.is_grad_enabled():
             raise RuntimeError("compile_for_inference: call the model under torch.no_grad() or "
                                "torch.inference_mode(), or compile it with torch.compile to train it")
+        key = call_key(args, kwargs) if direct is not None else None
+        fn = direct.graphs.get(key) if key is not None else None
+        if fn is not None:
+            return fn(args[0])[0]
+        seen = direct.mark() if key is not None else None
         # Dynamo reads the global setting while tracing (to keep the weights out of the graph's inputs), so it is
-        # on for every call: any call may be the one that compiles
+        # on for every call through it: any such call may be the one that compiles
         before, inductor_config.freezing = inductor_config.freezing, True
         try:
-            return compiled(*args, **kwargs)
+            out = compiled(*args, **kwargs)
         finally:
             inductor_config.freezing = before
+        return direct.adopt(key, seen, args[0], out) if seen is not None else out
+    forward.direct_calls = direct  # type: ignore[attr-defined]
     return forward
+
+
+def _first_parameter(model: torch.nn.Module) -> Optional[str]:
+    """The name of the first parameter of ``model.forward`` (the batch), if it has one."""
+    params = list(inspect.signature(model.forward).parameters.values())
+    return params[0].name if params and params[0].kind in (params[0].POSITIONAL_ONLY,
+                                                           params[0].POSITIONAL_OR_KEYWORD) else None
+
+
+class GraphCapture:
+    """A Dynamo backend that compiles as ``torch.compile(backend=backend, mode=mode, options=options)`` does, and
+    keeps every compiled graph's callable with the forward parameter each of its inputs comes from (``None`` for
+    an input that is not one: a weight, a size)."""
+
+    def __init__(self, backend: Any, mode: Optional[str], options: dict, dynamic: Optional[bool]) -> None:
+        if backend == "inductor":
+            self.inner = torch._TorchCompileInductorWrapper(mode, options, dynamic)
+        else:
+            self.inner = torch._TorchCompileWrapper(backend, mode, options, dynamic)
+        self.mode = mode
+        self.graphs: list[tuple[Callable[..., Any], list[Optional[str]]]] = []
+
+    def __call__(self, gm: torch.fx.GraphModule, example_inputs: list) -> Callable[..., Any]:
+        from torch._dynamo.source import LocalSource
+
+        sources = [getattr(n.meta.get("grapharg"), "source", None) for n in gm.graph.nodes if n.op == "placeholder"]
+        names = [s.local_name if isinstance(s, LocalSource) and s.is_input else None for s in sources]
+        fn = self.inner(gm, example_inputs)
+        self.graphs.append((fn, names))
+        return fn
+
+
+def call_key(args: tuple, kwargs: dict) -> Optional[tuple]:
+    """What a direct call must match: the batch's shape, strides, dtype, device and flags, and the global state
+    that Dynamo guards (inference mode, autocast, default dtype, determinism, active modes); ``None``
+    unless the call is ``forward(batch)``."""
+    if kwargs or len(args) != 1 or type(args[0]) is not torch.Tensor:
+        return None
+    x, dev = args[0], args[0].device.type
+    return (x.shape, x.stride(), x.dtype, x.device, x.requires_grad, x.is_inference(),
+            torch.is_inference_mode_enabled(), torch.is_autocast_enabled(dev),
+            torch.get_autocast_dtype(dev), torch.get_default_dtype(), torch.are_deterministic_algorithms_enabled(),
+            torch._C._len_torch_function_stack(), torch._C._len_torch_dispatch_stack())
+
+
+class DirectCalls:
+    """Compiled graphs that later calls with the same :func:`call_key` run without Dynamo. A graph is adopted only
+    when the call that compiled it compiled no other graph and broke no graph, the batch is its only input, and
+    run directly on the same batch it returns the forward's output exactly."""
+
+    def __init__(self, capture: GraphCapture, batch_name: Optional[str]) -> None:
+        self.capture, self.batch_name = capture, batch_name
+        self.graphs: dict[tuple, Callable[..., Any]] = {}
+
+    def mark(self) -> tuple[int, int]:
+        """The number of graphs captured and of graph breaks so far, before a call through Dynamo."""
+        return len(self.capture.graphs), sum(torch._dynamo.utils.counters["graph_break"].values())
+
+    def adopt(self, key: tuple, seen: tuple[int, int], x: torch.Tensor, out: Any) -> Any:
+        """``out``, or the adopted graph's own output for ``x`` where the graph that gave ``out`` is adopted."""
+        if self.mark() != (seen[0] + 1, seen[1]) or not isinstance(out, torch.Tensor):
+            return out
+        fn, names = self.capture.graphs[-1]
+        if names != [self.batch_name]:
+            return out
+        want = out.clone()  # a CUDA-graph replay below may reuse out's memory
+        got = fn(x)
+        if not (isinstance(got, (list, tuple)) and len(got) == 1 and isinstance(got[0], torch.Tensor)
+                and got[0].shape == want.shape and torch.equal(got[0], want)):
+            return want
+        self.graphs[key] = fn
+        return got[0]
 
 
 def weight_identity_guards(entries: list) -> list[bool]:
