@@ -488,13 +488,17 @@ def test_compile_for_inference_skips_module_guards_unless_asked(module_guards):
 
 
 def _dynamo_entries(fn, x: torch.Tensor) -> int:
-    """How many Python functions of Dynamo's frame-entry module one call ``fn(x)`` runs."""
+    """How many times one call ``fn(x)`` calls into a ``torch.compile``'d module (a Python frame whose ``self`` is
+    Dynamo's ``OptimizedModule``). Functions that Dynamo is told to skip (``torch._dynamo.disable``) do not count:
+    the compiled graph's own code runs some on the GPU."""
     import sys
+
+    from torch._dynamo.eval_frame import OptimizedModule
 
     entries = []
 
     def watch(frame, event, _arg):
-        if event == "call" and frame.f_code.co_filename.endswith(os.path.join("_dynamo", "eval_frame.py")):
+        if event == "call" and isinstance(frame.f_locals.get("self"), OptimizedModule):
             entries.append(frame.f_code.co_name)
     sys.setprofile(watch)
     try:
