@@ -570,6 +570,34 @@ def test_a_forward_with_a_graph_break_is_never_called_directly():
         torch.testing.assert_close(g, want)
 
 
+class _CountingModel(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin, self.calls, self.log = torch.nn.Linear(4, 4), 0, []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        self.log.append(x.shape[0])
+        return self.lin(x)
+
+
+def test_a_forward_with_side_effects_is_never_called_directly():
+    """Dynamo replays a forward's writes to attributes and lists outside the graph, which a direct call would skip:
+    such a forward is not adopted, and its state after three calls is what it is with ``direct_calls=False``."""
+    states = []
+    for direct_calls in (None, False):
+        torch._dynamo.reset()
+        m, x = _CountingModel(), torch.randn(2, 4)
+        compiled = rmeeto.compile_for_inference(m, backend="eager", direct_calls=direct_calls)
+        with torch.no_grad():
+            for _ in range(3):
+                compiled(x)
+        states.append((m.calls, list(m.log)))
+        if direct_calls is None:
+            assert compiled.direct_calls.graphs == {}
+    assert states[0] == states[1]
+
+
 def test_a_graph_whose_direct_output_differs_is_not_adopted():
     """The check on adoption: a graph that, called outside Dynamo on the same batch, returns something else than the
     forward did (here: a backend whose output moves with each call) stays behind Dynamo."""

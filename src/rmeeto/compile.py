@@ -7,9 +7,11 @@ constants of the graph and the only input is the batch.
 """
 from __future__ import annotations
 
+import dis
 import functools
 import inspect
 import re
+import types
 from typing import Any, Callable, Optional
 
 import torch
@@ -47,7 +49,7 @@ def compile_for_inference(model: torch.nn.Module, mode: Optional[str] = None, mo
     if direct_calls:
         capture = GraphCapture(backend, mode, options, compile_kwargs.get("dynamic"))
         compiled = torch.compile(model, backend=capture, options=guards or None, **compile_kwargs)
-        direct = DirectCalls(capture, _first_parameter(model))
+        direct = DirectCalls(capture, model)
     else:
         if mode not in (None, "default"):  # torch.compile takes a mode or options, not both
             options = {**torch._inductor.list_mode_options(mode), **options}
@@ -119,14 +121,46 @@ def call_key(args: tuple, kwargs: dict) -> Optional[tuple]:
             torch._C._len_torch_function_stack(), torch._C._len_torch_dispatch_stack())
 
 
+_WRITES = {"STORE_ATTR", "STORE_SUBSCR", "STORE_SLICE", "STORE_GLOBAL", "STORE_DEREF", "STORE_NAME", "DELETE_ATTR",
+           "DELETE_SUBSCR", "DELETE_GLOBAL", "DELETE_DEREF", "DELETE_NAME", "IMPORT_NAME"}
+_DYNAMO_HELPERS = {"record_pregraph_bytecode_enter", "record_pregraph_bytecode_exit"}  # its own timing marks
+
+
+def only_calls_its_graph(code: types.CodeType) -> bool:
+    """Whether the code Dynamo wrote for a frame does nothing but call its compiled graph: no attribute, item or
+    global written and no other function called (a forward's side effects, ``self.calls += 1``, are replayed there,
+    outside the graph)."""
+    for ins in dis.get_instructions(code):
+        if ins.opname in _WRITES:
+            return False
+        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and not str(ins.argval).startswith(
+                ("__compiled_fn", "__import_torch_dot__dynamo_dot_utils")):
+            return False
+        if ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and ins.argval not in _DYNAMO_HELPERS:
+            return False
+    return True
+
+
+def _forward_code(model: torch.nn.Module) -> Optional[types.CodeType]:
+    """The code object of ``model.forward``, the frame Dynamo compiles."""
+    return getattr(getattr(model.forward, "__func__", model.forward), "__code__", None)
+
+
 class DirectCalls:
     """Compiled graphs that later calls with the same :func:`call_key` run without Dynamo. A graph is adopted only
-    when the call that compiled it compiled no other graph and broke no graph, the batch is its only input, and
-    run directly on the same batch it returns the forward's output exactly."""
+    when the call that compiled it compiled no other graph and broke no graph, the code Dynamo wrote for the
+    forward only calls graphs (:func:`only_calls_its_graph`), the batch is the graph's only input, and run directly
+    on the same batch the graph returns the forward's output exactly."""
 
-    def __init__(self, capture: GraphCapture, batch_name: Optional[str]) -> None:
-        self.capture, self.batch_name = capture, batch_name
+    def __init__(self, capture: GraphCapture, model: torch.nn.Module) -> None:
+        self.capture, self.batch_name, self.code = capture, _first_parameter(model), _forward_code(model)
         self.graphs: dict[tuple, Callable[..., Any]] = {}
+
+    def _forward_is_pure(self) -> bool:
+        from torch._C._dynamo.eval_frame import _debug_get_cache_entry_list
+
+        entries = _debug_get_cache_entry_list(self.code) if self.code is not None else []
+        return bool(entries) and all(only_calls_its_graph(e.code) for e in entries)
 
     def mark(self) -> tuple[int, int]:
         """The number of graphs captured and of graph breaks so far, before a call through Dynamo."""
@@ -137,7 +171,7 @@ class DirectCalls:
         if self.mark() != (seen[0] + 1, seen[1]) or not isinstance(out, torch.Tensor):
             return out
         fn, names = self.capture.graphs[-1]
-        if names != [self.batch_name]:
+        if names != [self.batch_name] or not self._forward_is_pure():
             return out
         want = out.clone()  # a CUDA-graph replay below may reuse out's memory
         got = fn(x)
