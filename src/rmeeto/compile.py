@@ -3,7 +3,8 @@
 A plain ``torch.compile(model)`` lifts every weight to a graph input (415 tensors for Vim-Ti), and the compiled
 code checks the size, stride and alignment of each one, and Dynamo guards each one, on every call: host time spent
 before the first kernel starts, which a synchronised forward cannot hide. With ``freezing`` the weights become
-constants of the graph and the only input is the batch.
+constants of the graph and the only input is the batch. Direct calls go further: once a graph of the whole
+forward is compiled and checked, later calls with a like batch run it without entering Dynamo at all.
 """
 from __future__ import annotations
 
@@ -41,11 +42,11 @@ def compile_for_inference(model: torch.nn.Module, mode: Optional[str] = None, mo
         options.setdefault("freezing", True)
     guards = {} if module_guards else {"guard_filter_fn": options.pop("guard_filter_fn", weight_identity_guards)}
     graphed = {**(torch._inductor.list_mode_options(mode) if mode else {}), **options}.get("triton.cudagraphs")
-    if direct_calls and (module_guards or graphed):
+    if direct_calls and (module_guards or graphed or not _HAS_STATE_QUERIES):
         raise ValueError("compile_for_inference: direct_calls skip Dynamo's guards and entry, so they cannot go with "
-                         "module_guards or a mode with CUDA graphs; leave direct_calls unset")
+                         "module_guards, a mode with CUDA graphs or torch < 2.4; leave direct_calls unset")
     if direct_calls is None:
-        direct_calls = not (module_guards or graphed)
+        direct_calls = _HAS_STATE_QUERIES and not (module_guards or graphed)
     if direct_calls:
         capture = GraphCapture(backend, mode, options, compile_kwargs.get("dynamic"))
         compiled = torch.compile(model, backend=capture, options=guards or None, **compile_kwargs)
@@ -106,6 +107,10 @@ class GraphCapture:
         fn = self.inner(gm, example_inputs)
         self.graphs.append((fn, names))
         return fn
+
+
+# what call_key reads of the global state (torch >= 2.4); without them direct calls are off
+_HAS_STATE_QUERIES = hasattr(torch, "get_autocast_dtype") and hasattr(torch._C, "_len_torch_dispatch_stack")
 
 
 def call_key(args: tuple, kwargs: dict) -> Optional[tuple]:
@@ -173,7 +178,7 @@ class DirectCalls:
         fn, names = self.capture.graphs[-1]
         if names != [self.batch_name] or not self._forward_is_pure():
             return out
-        want = out.clone()  # a CUDA-graph replay below may reuse out's memory
+        want = out.clone()  # a backend may hand the same output buffer to the checking run below
         got = fn(x)
         if not (isinstance(got, (list, tuple)) and len(got) == 1 and isinstance(got[0], torch.Tensor)
                 and got[0].shape == want.shape and torch.equal(got[0], want)):
