@@ -583,19 +583,15 @@ class _CountingModel(torch.nn.Module):
 
 def test_a_forward_with_side_effects_is_never_called_directly():
     """Dynamo replays a forward's writes to attributes and lists outside the graph, which a direct call would skip:
-    such a forward is not adopted, and its state after three calls is what it is with ``direct_calls=False``."""
-    states = []
-    for direct_calls in (None, False):
-        torch._dynamo.reset()
-        m, x = _CountingModel(), torch.randn(2, 4)
-        compiled = rmeeto.compile_for_inference(m, backend="eager", direct_calls=direct_calls)
-        with torch.no_grad():
-            for _ in range(3):
-                compiled(x)
-        states.append((m.calls, list(m.log)))
-        if direct_calls is None:
-            assert compiled.direct_calls.graphs == {}
-    assert states[0] == states[1]
+    such a forward is not adopted, and every call goes through the compiled module."""
+    torch._dynamo.reset()
+    m, x = _CountingModel(), torch.randn(2, 4)
+    compiled = rmeeto.compile_for_inference(m, backend="eager")
+    with torch.no_grad():
+        for _ in range(2):
+            compiled(x)
+        assert _dynamo_entries(compiled, x) > 0
+    assert compiled.direct_calls.graphs == {}
 
 
 def test_a_graph_whose_direct_output_differs_is_not_adopted():
