@@ -249,8 +249,7 @@ def _compile_with(monkeypatch, test_backend):
     modes, real = [], torch.compile
 
     def compile_on_backend(model, mode=None, options=None, backend=None):
-        modes.append(mode or getattr(backend, "mode", None)
-                     or ("reduce-overhead" if (options or {}).get("triton.cudagraphs") else "default"))
+        modes.append(mode or ("reduce-overhead" if (options or {}).get("triton.cudagraphs") else "default"))
         return real(model, backend=test_backend)
     monkeypatch.setattr(torch, "compile", compile_on_backend)
     return modes

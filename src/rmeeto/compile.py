@@ -41,7 +41,8 @@ def compile_for_inference(model: torch.nn.Module, mode: Optional[str] = None, mo
         # torch.compile of another instance never runs this frozen graph, nor this model an unfrozen one
         options.setdefault("freezing", True)
     guards = {} if module_guards else {"guard_filter_fn": options.pop("guard_filter_fn", weight_identity_guards)}
-    graphed = {**(torch._inductor.list_mode_options(mode) if mode else {}), **options}.get("triton.cudagraphs")
+    mode_options = torch._inductor.list_mode_options(mode) if mode not in (None, "default") else {}
+    graphed = {**mode_options, **options}.get("triton.cudagraphs")
     if direct_calls and (module_guards or graphed or not _HAS_STATE_QUERIES):
         raise ValueError("compile_for_inference: direct_calls skip Dynamo's guards and entry, so they cannot go with "
                          "module_guards, a mode with CUDA graphs or torch < 2.4; leave direct_calls unset")
@@ -52,8 +53,7 @@ def compile_for_inference(model: torch.nn.Module, mode: Optional[str] = None, mo
         compiled = torch.compile(model, backend=capture, options=guards or None, **compile_kwargs)
         direct = DirectCalls(capture, model)
     else:
-        if mode not in (None, "default"):  # torch.compile takes a mode or options, not both
-            options = {**torch._inductor.list_mode_options(mode), **options}
+        options = {**mode_options, **options}  # torch.compile takes a mode or options, not both
         compiled = torch.compile(model, backend=backend, options={**options, **guards} or None, **compile_kwargs)
         direct = None
 
@@ -96,7 +96,6 @@ class GraphCapture:
             self.inner = torch._TorchCompileInductorWrapper(mode, options, dynamic)
         else:
             self.inner = torch._TorchCompileWrapper(backend, mode, options, dynamic)
-        self.mode = mode
         self.graphs: list[tuple[Callable[..., Any], list[Optional[str]]]] = []
 
     def __call__(self, gm: torch.fx.GraphModule, example_inputs: list) -> Callable[..., Any]:
