@@ -134,7 +134,18 @@ def main(argv=None) -> int:
             diff = f"  logits vs first: max {diffs[k][0]:.1e} median {diffs[k][1]:.1e}" if diffs else ""
             print(f"r={r:<3d} {' '.join(cfg) or 'defaults':28s} median {statistics.median(rs):9.1f}  "
                   f"min {min(rs):9.1f}  max {max(rs):9.1f}  vs first {ratio:.3f}x{diff}", flush=True)
+        _print_measured_splits()
     return 0
+
+
+def _print_measured_splits() -> None:
+    """The captured forms that ``set.scan_split=tune`` measured (``rmeeto.ops.triton.scan_tune``), then forgets them."""
+    from rmeeto.ops.triton import scan_tune
+
+    for key, split in list(scan_tune._TUNED.items()):
+        if key[0] == "split":
+            print(f"  tune: length {key[1]} batch {key[2]} width {key[3]}: {'two streams' if split else 'one launch'}")
+    scan_tune.forget()
 
 
 if __name__ == "__main__":

@@ -174,6 +174,34 @@ def test_tuned_chunk_len_choice(monkeypatch):
         assert chunk_len("fwd", 1569, 32, 768, 2, 64) == scan.chunk_len("fwd", 1569, 32, 768, 2, 64, forced="auto")
 
 
+@pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
+def test_tuned_split_choice(monkeypatch):
+    """``scan_split="tune"``: the other form replaces the rule's only past the margin, is measured once per shape
+    (the rule's form first), and a capture never measures."""
+    from rmeeto.ops import settings
+    from rmeeto.ops.triton import scan, scan_tune
+
+    scan_tune.forget()
+    times = {True: 1.0, False: 0.9}
+    timed = []
+    monkeypatch.setattr(scan_tune, "_median_ms", lambda run, split: timed.append(split) or times[split])
+    assert scan_tune.tuned_split(("split", 1), True, None, capturing=False) is False and timed == [True, False]
+    timed.clear()
+    assert scan_tune.tuned_split(("split", 1), True, None, capturing=True) is False and not timed  # remembered
+    assert scan_tune.tuned_split(("split", 2), True, None, capturing=True) is True and not timed  # not measured
+    times[False] = 0.98  # within the margin: keep the rule's form
+    assert scan_tune.tuned_split(("split", 3), True, None, capturing=False) is True
+    assert scan_tune.tuned_split(("split", 4), False, None, capturing=False) is False
+    scan_tune.forget()
+    with settings.using(scan_split="tune"):
+        assert scan.split_setting() == "tune"
+        assert scan.use_split("tune", for_backward=False, capturing=True, helps=True)
+        assert not scan.use_split("tune", for_backward=True, capturing=True, helps=True)
+        assert not scan.use_split("tune", for_backward=False, capturing=False, helps=True)
+    with settings.using(scan_split="sometimes"), pytest.raises(ValueError, match="use auto, tune, 1"):
+        scan.split_setting()
+
+
 # ----------------------------------------------------------------------------------------------
 # GPU: the video lengths
 # ----------------------------------------------------------------------------------------------
@@ -188,6 +216,50 @@ def test_chunked_scan_video_lengths(L, tc):
         # its dA was 1.43e-5 off on one H200 (2026-12-01); every other quantity within 1e-5
         assert errs.pop("A") <= 2e-5, errs
     _check(errs, TOL, f"L={L} TC={tc}")
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("measured", [None, True, False], ids=["measured", "two-streams", "one-launch"])
+def test_tuned_split_cuda(monkeypatch, measured):
+    """The measured captured form: an eager inference forward under ``scan_split="tune"`` measures it once and
+    returns the one-launch forward's values; a later capture takes the remembered form (a forced memory in the
+    other cases) and gives that form's eager values."""
+    from rmeeto.ops import settings
+    from rmeeto.ops.triton import scan as TS, scan_tune
+
+    scan_tune.forget()
+    dev = torch.device("cuda")
+    g = torch.Generator(device=dev).manual_seed(0)
+    nd, b, L, E, N = 2, 4, 197, 64, 16
+    u, dl = (torch.randn(nd, b, L, E, device=dev, generator=g).half() for _ in range(2))
+    B, C = (torch.randn(nd, b, L, N, device=dev, generator=g).half() for _ in range(2))
+    z = torch.randn(b, L, E, device=dev, generator=g).half()
+    A = -torch.rand(nd, E, N, device=dev, generator=g) * 3
+    D, bias = torch.randn(nd, E, device=dev, generator=g), torch.randn(nd, E, device=dev, generator=g) * 0.3
+    args = (u, dl, B, C, z, A, D, bias)
+    new_out = lambda: torch.empty(b, L, E, device=dev, dtype=torch.half)
+    with settings.using(scan_split="tune"):
+        eager = TS.scan_fwd(*args, new_out(), True, 0.5, for_backward=False)
+        (key, split), = scan_tune._TUNED.items()
+        assert key[0] == "split" and isinstance(split, bool)
+        assert torch.equal(eager, TS.scan_fwd(*args, new_out(), True, 0.5, cfg=dict(SPLIT=False), for_backward=False))
+        if measured is not None:
+            scan_tune._TUNED[key] = split = measured
+        want = TS.scan_fwd(*args, new_out(), True, 0.5, cfg=dict(SPLIT=split), for_backward=False)
+        split_calls = []
+        real_split = TS._scan_fwd_split
+        monkeypatch.setattr(TS, "_scan_fwd_split", lambda *a, **k: split_calls.append(1) or real_split(*a, **k))
+        out = new_out()
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.stream(stream), torch.cuda.graph(graph):
+            TS.scan_fwd(*args, out, True, 0.5, for_backward=False)
+        graph.replay()
+        torch.cuda.synchronize()
+        assert len(split_calls) == int(split) and torch.equal(out, want) and len(scan_tune._TUNED) == 1
+    scan_tune.forget()
 
 
 @pytest.mark.gpu

@@ -9,7 +9,7 @@ meanwhile in a custom op's shape function, failed to build its guards (torch 2.1
 |---|---|---|
 | ``RMEETO_BACKEND`` | ``backend`` | ``auto``, ``ref``, ``torch``, ``triton``, ``mamba_ssm`` |
 | ``RMEETO_MERGE`` | ``merge`` | ``auto``, ``torch``, ``triton`` |
-| ``RMEETO_SCAN_SPLIT`` | ``scan_split`` | ``auto``, ``1`` (on), ``0`` (off) |
+| ``RMEETO_SCAN_SPLIT`` | ``scan_split`` | ``auto``, ``tune`` (captured form measured per shape), ``1`` (on), ``0`` (off) |
 | ``RMEETO_SCAN_CHUNK`` | ``scan_chunk`` | ``auto``, ``tune`` (measured per shape), ``0`` (step-serial), a chunk length |
 | ``RMEETO_GRAD_FP32`` | ``grad_fp32`` | ``0``, ``1`` |
 | ``RMEETO_FAST_LAUNCH`` | ``fast_launch`` | ``1`` (default), ``0`` (Triton's own launch every time) |
@@ -39,7 +39,7 @@ class KernelSettings:
 
     backend: str = "auto"
     merge: str = "auto"
-    scan_split: str = "auto"  # two concurrent launches for the two scan directions: auto, on, off
+    scan_split: str = "auto"  # two concurrent launches for the two scan directions: auto, tune, on, off
     scan_chunk: str = "auto"  # sequence-parallel scan: auto, tune (measured per shape), a chunk length (0: serial)
     # fp32 du/ddelta and gradient matmuls: the default until a profile on an H100 (2026-11-27) put those
     # matmuls (no tensor cores) at 26 % of a Vim-S training step; in the compute dtype it ran 1.28x faster

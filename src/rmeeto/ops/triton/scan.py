@@ -21,7 +21,8 @@ direction 1, adds ``scale * y_1`` in place (a barrier in between) and applies th
 sum: deterministic, no atomics. For inference forwards captured in a CUDA graph (``SPLIT="auto"``, the default;
 1.13x on an H100) the two directions run as two ungated launches on two CUDA streams (direction 1 through a
 negated sequence stride), at the same time, and one pass sums and gates them (:func:`sum_gate`);
-``RMEETO_SCAN_SPLIT=1|0`` forces that on or off. (A chunked
+``RMEETO_SCAN_SPLIT=1|0`` forces that on or off, ``tune`` measures which form is faster per shape
+(:mod:`.scan_tune`). (A chunked
 forward with ``tl.associative_scan`` over ``(BLOCK_E, N, T)`` tiles was 3.6x slower on H100 and
 was removed on 2026-11-27.)
 
@@ -493,14 +494,14 @@ BWD_CFG = dict(BLOCK_E=32, T=8, num_warps=1, maxnreg=None)  # maxnreg: a registe
 CHUNK_CFG = dict(MIN_PROGS_FWD=512, MIN_CHAIN_FWD=384, MIN_PROGS_BWD=2048, TARGET_PROGS=8192, MIN_TC=64,
                  LONG_L=2048, LONG_TC=512)
 _SIDE_STREAMS: dict = {}
-_SPLIT = {"auto": "auto", "on": True, "off": False}
+_SPLIT = {"auto": "auto", "tune": "tune", "on": True, "off": False}
 
 
 def split_setting():
-    """The ``scan_split`` setting as :func:`use_split` takes it: ``"auto"``, True or False."""
+    """The ``scan_split`` setting as :func:`use_split` takes it: ``"auto"``, ``"tune"``, True or False."""
     value = settings.current().scan_split
     if value not in _SPLIT:
-        raise ValueError(f"scan_split {value!r} (RMEETO_SCAN_SPLIT): use auto, 1 (on) or 0 (off)")
+        raise ValueError(f"scan_split {value!r} (RMEETO_SCAN_SPLIT): use auto, tune, 1 (on) or 0 (off)")
     return _SPLIT[value]
 
 
@@ -568,8 +569,13 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
         return out
     BE = min(cfg["BLOCK_E"], next_pow2(E))
     capturing = u.is_cuda and torch.cuda.is_current_stream_capturing()
-    helps = capturing and split_helps(E, batch, BE, sm_count(u.device), cfg)
-    split = use_split(cfg.get("SPLIT", split_setting()), for_backward, capturing, helps) and ndir == 2
+    setting = cfg.get("SPLIT", split_setting())
+    helps = split_helps(E, batch, BE, sm_count(u.device), cfg)
+    if setting == "tune" and ndir == 2 and not for_backward and u.is_cuda and cfg.get("TC") is None:
+        helps = scan_tune.tuned_split(("split", L, batch, E, N, u.dtype, z is not None, u.device), helps, lambda s:
+                                      scan_fwd(u, delta, B, C, z, A, D, bias, out, softplus, scale, dict(cfg, SPLIT=s),
+                                               False), capturing)
+    split = use_split(setting, for_backward, capturing, helps) and ndir == 2
     TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
     if TC < L and cfg.get("TC") is None and settings.current().scan_chunk == "tune":
         key = (L, batch, E, N, ndir, BE, u.dtype, z is not None, u.device)
@@ -644,7 +650,7 @@ def use_split(setting, for_backward: bool, capturing: bool, helps: bool = True) 
     that will not be differentiated and is being captured in a CUDA graph, at a shape where two streams were
     measured faster (``helps``: see ``FWD_CFG``'s ``SPLIT_MAX_PROGS_PER_SM``). Eagerly, the second stream's launch
     and synchronisation cost CPU time, which made a merged Vim-S 14 % slower (6306 vs 7317 im/s, H100, 2026-11-27)."""
-    if setting == "auto":
+    if setting in ("auto", "tune"):
         return not for_backward and capturing and helps
     return bool(setting)
 

@@ -1,4 +1,5 @@
-"""The forward scan's chunk length measured per shape (the ``scan_chunk="tune"`` setting).
+"""The forward scan's chunk length (``scan_chunk="tune"``) and its captured form (``scan_split="tune"``), measured
+per shape.
 
 The chunked forward's time does not fall smoothly with the chunk length: it moves by 10-20 % between neighbouring
 lengths, likely with how its ``programs x chunks`` programs fill the GPU's resident slots (one H200, 2026-12-04,
@@ -8,16 +9,24 @@ lengths on the real inputs and keeps the fastest for the process. A candidate mu
 (:func:`rmeeto.ops.triton.scan.chunk_len`) by ``MARGIN`` to replace it, so that timing noise rarely changes the choice
 between processes. A forward captured in a CUDA graph cannot be timed: it uses a length measured earlier in the
 process (a graph's warm-up runs the same shapes eagerly first), else the rule's.
+
+The same holds for the form a captured inference forward takes, one launch or two streams: the rule
+(:func:`rmeeto.ops.triton.scan.split_helps`) counts programs per multiprocessor and picked the slower form for Vim-B
+at batch 96 on one H200 (one launch 0.961x two streams, 2026-12-06, run 191). With ``scan_split="tune"`` an eager
+inference forward of each shape times both forms once and the capture takes the faster.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
 CANDIDATES = (48, 64, 80, 96, 112, 128, 160)
 MARGIN = 0.03  # a candidate replaces the rule's chunk length only when at least this much faster
 REPEATS = 3  # timed runs per candidate (the median), after one untimed run
+# a GPU sleep queued before each timed run, so the launches queue up behind it and the events time the GPU's work,
+# not the host's launches (a graph replays the kernels without them)
+SLEEP_CYCLES = 200_000
 _TUNED: dict = {}
 
 
@@ -26,13 +35,14 @@ def candidates(rule_tc: int, L: int) -> list[int]:
     return [rule_tc] + [tc for tc in CANDIDATES if tc != rule_tc and 2 * tc <= L]
 
 
-def _median_ms(run: Callable[[int], None], tc: int) -> float:
-    run(tc)
+def _median_ms(run: Callable[[Any], None], choice: Any) -> float:
+    run(choice)
     times = []
     for _ in range(REPEATS):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda._sleep(SLEEP_CYCLES)
         start.record()
-        run(tc)
+        run(choice)
         end.record()
         end.synchronize()
         times.append(start.elapsed_time(end))
@@ -54,6 +64,20 @@ def tuned_chunk_len(key: tuple, rule_tc: int, L: int, run: Callable[[int], None]
     return tc
 
 
+def tuned_split(key: tuple, rule: bool, run: Callable[[bool], None], capturing: bool) -> bool:
+    """Whether a captured forward of the shape ``key`` runs its directions on two streams: measured once with
+    ``run(split)`` (one whole forward in each form), then remembered; during a capture only a remembered choice, else
+    the ``rule``'s. The other form replaces the rule's only when at least ``MARGIN`` faster."""
+    split = _TUNED.get(key)
+    if split is not None:
+        return split
+    if capturing:
+        return rule
+    ms = {s: _median_ms(run, s) for s in (rule, not rule)}
+    split = _TUNED[key] = (not rule) if ms[not rule] < (1 - MARGIN) * ms[rule] else rule
+    return split
+
+
 def forget() -> None:
-    """Drop every measured length (tests; a process that changes GPUs)."""
+    """Drop every measured choice (tests; a process that changes GPUs)."""
     _TUNED.clear()
