@@ -79,7 +79,7 @@ def _valid_setting(field: str, value: str) -> bool:
     from rmeeto.ops import settings
 
     choices = {"backend": ("auto", *settings.BACKENDS), "merge": settings.MERGE_IMPLS,
-               "scan_split": ("auto", "on", "off"), "compile_ops": settings.COMPILE_OPS,
+               "scan_split": ("auto", "tune", "on", "off"), "compile_ops": settings.COMPILE_OPS,
                "graph_weights": settings.GRAPH_WEIGHTS}
     if field == "scan_chunk":
         return value in ("auto", "tune") or value.isdigit()
