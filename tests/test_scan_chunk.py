@@ -160,7 +160,8 @@ def test_tuned_chunk_len_choice(monkeypatch):
     scan_tune.forget()
     times = {64: 1.0, 48: 0.99, 80: 0.80, 96: 0.90}
     timed = []
-    monkeypatch.setattr(scan_tune, "_median_ms", lambda run, tc: timed.append(tc) or times.get(tc, 2.0))
+    monkeypatch.setattr(scan_tune, "_medians_ms", lambda run, tcs, repeats: timed.extend(tcs) or {
+        tc: times.get(tc, 2.0) for tc in tcs})
     assert scan_tune.tuned_chunk_len(("a",), 64, 1569, None, capturing=False) == 80
     assert timed[0] == 64 and sorted(timed) == sorted(scan_tune.candidates(64, 1569))
     timed.clear()
@@ -184,12 +185,13 @@ def test_tuned_split_choice(monkeypatch):
     scan_tune.forget()
     times = {True: 1.0, False: 0.9}
     timed = []
-    monkeypatch.setattr(scan_tune, "_median_ms", lambda run, split: timed.append(split) or times[split])
+    monkeypatch.setattr(scan_tune, "_medians_ms", lambda run, forms, repeats: timed.extend(forms) or {
+        s: times[s] for s in forms})
     assert scan_tune.tuned_split(("split", 1), True, None, capturing=False) is False and timed == [True, False]
     timed.clear()
     assert scan_tune.tuned_split(("split", 1), True, None, capturing=True) is False and not timed  # remembered
     assert scan_tune.tuned_split(("split", 2), True, None, capturing=True) is True and not timed  # not measured
-    times[False] = 0.98  # within the margin: keep the rule's form
+    times[False] = 0.995  # within the margin: keep the rule's form
     assert scan_tune.tuned_split(("split", 3), True, None, capturing=False) is True
     assert scan_tune.tuned_split(("split", 4), False, None, capturing=False) is False
     scan_tune.forget()
@@ -200,6 +202,17 @@ def test_tuned_split_choice(monkeypatch):
         assert not scan.use_split("tune", for_backward=False, capturing=False, helps=True)
     with settings.using(scan_split="sometimes"), pytest.raises(ValueError, match="use auto, tune, 1"):
         scan.split_setting()
+
+
+def test_tuning_medians_take_turns(monkeypatch):
+    """The tuners' timings: one untimed run of each choice, then the choices in turns; the median of each."""
+    from rmeeto.ops.triton import scan_tune
+
+    runs, timed = [], []
+    clock = iter([5.0, 1.0, 3.0, 2.0, 1.0, 9.0])
+    monkeypatch.setattr(scan_tune, "_time_ms", lambda run, c: timed.append(c) or next(clock))
+    assert scan_tune._medians_ms(runs.append, ["a", "b"], 3) == {"a": 3.0, "b": 2.0}
+    assert runs == ["a", "b"] and timed == ["a", "b"] * 3
 
 
 # ----------------------------------------------------------------------------------------------

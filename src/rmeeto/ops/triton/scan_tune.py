@@ -24,6 +24,10 @@ import torch
 CANDIDATES = (48, 64, 80, 96, 112, 128, 160)
 MARGIN = 0.03  # a candidate replaces the rule's chunk length only when at least this much faster
 REPEATS = 3  # timed runs per candidate (the median), after one untimed run
+# the forms of a captured forward differ by a few per cent (Vim-B at batch 96 on one H100, 2026-12-07: two streams
+# 1.02x one launch), within the chunk lengths' margin and within the spread of three runs: so more runs, less margin
+SPLIT_MARGIN = 0.01
+SPLIT_REPEATS = 9
 # a GPU sleep queued before each timed run, so the launches queue up behind it and the events time the GPU's work,
 # not the host's launches (a graph replays the kernels without them)
 SLEEP_CYCLES = 200_000
@@ -35,18 +39,27 @@ def candidates(rule_tc: int, L: int) -> list[int]:
     return [rule_tc] + [tc for tc in CANDIDATES if tc != rule_tc and 2 * tc <= L]
 
 
-def _median_ms(run: Callable[[Any], None], choice: Any) -> float:
+def _time_ms(run: Callable[[Any], None], choice: Any) -> float:
+    """Milliseconds of GPU time of one ``run(choice)``, queued behind a GPU sleep."""
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    torch.cuda._sleep(SLEEP_CYCLES)
+    start.record()
     run(choice)
-    times = []
-    for _ in range(REPEATS):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        torch.cuda._sleep(SLEEP_CYCLES)
-        start.record()
-        run(choice)
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return sorted(times)[len(times) // 2]
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end)
+
+
+def _medians_ms(run: Callable[[Any], None], choices: list, repeats: int) -> dict:
+    """Each choice's median time over ``repeats`` timed runs, the choices taking turns (so that a drift of the
+    GPU's clocks meets them all), after one untimed run of each."""
+    for c in choices:
+        run(c)
+    times: dict = {c: [] for c in choices}
+    for _ in range(repeats):
+        for c in choices:
+            times[c].append(_time_ms(run, c))
+    return {c: sorted(t)[len(t) // 2] for c, t in times.items()}
 
 
 def tuned_chunk_len(key: tuple, rule_tc: int, L: int, run: Callable[[int], None], capturing: bool) -> int:
@@ -57,7 +70,7 @@ def tuned_chunk_len(key: tuple, rule_tc: int, L: int, run: Callable[[int], None]
         return tc
     if capturing:
         return rule_tc
-    times = {c: _median_ms(run, c) for c in candidates(rule_tc, L)}
+    times = _medians_ms(run, candidates(rule_tc, L), REPEATS)
     best = min(times, key=times.get)
     tc = best if times[best] < (1 - MARGIN) * times[rule_tc] else rule_tc
     _TUNED[key] = tc
@@ -67,14 +80,14 @@ def tuned_chunk_len(key: tuple, rule_tc: int, L: int, run: Callable[[int], None]
 def tuned_split(key: tuple, rule: bool, run: Callable[[bool], None], capturing: bool) -> bool:
     """Whether a captured forward of the shape ``key`` runs its directions on two streams: measured once with
     ``run(split)`` (one whole forward in each form), then remembered; during a capture only a remembered choice, else
-    the ``rule``'s. The other form replaces the rule's only when at least ``MARGIN`` faster."""
+    the ``rule``'s. The other form replaces the rule's only when at least ``SPLIT_MARGIN`` faster."""
     split = _TUNED.get(key)
     if split is not None:
         return split
     if capturing:
         return rule
-    ms = {s: _median_ms(run, s) for s in (rule, not rule)}
-    split = _TUNED[key] = (not rule) if ms[not rule] < (1 - MARGIN) * ms[rule] else rule
+    ms = _medians_ms(run, [rule, not rule], SPLIT_REPEATS)
+    split = _TUNED[key] = (not rule) if ms[not rule] < (1 - SPLIT_MARGIN) * ms[rule] else rule
     return split
 
 
