@@ -572,9 +572,10 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     setting = cfg.get("SPLIT", split_setting())
     helps = split_helps(E, batch, BE, sm_count(u.device), cfg)
     if setting == "tune" and ndir == 2 and not for_backward and u.is_cuda and cfg.get("TC") is None:
-        helps = scan_tune.tuned_split(("split", L, batch, E, N, u.dtype, z is not None, u.device), helps, lambda s:
-                                      scan_fwd(u, delta, B, C, z, A, D, bias, out, softplus, scale, dict(cfg, SPLIT=s),
-                                               False), capturing)
+        def run(form: bool) -> None:
+            scan_fwd(u, delta, B, C, z, A, D, bias, out, softplus, scale, dict(cfg, SPLIT=form), for_backward=False)
+        key = ("split", L, batch, E, N, u.dtype, z is not None, u.device)
+        helps = scan_tune.tuned_split(key, helps, run, capturing)
     split = use_split(setting, for_backward, capturing, helps) and ndir == 2
     TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
     if TC < L and cfg.get("TC") is None and settings.current().scan_chunk == "tune":
