@@ -231,6 +231,29 @@ def test_chunked_scan_video_lengths(L, tc):
     _check(errs, TOL, f"L={L} TC={tc}")
 
 
+def _fp16_scan_inputs(b: int, L: int, E: int, N: int = 16) -> tuple:
+    """Seeded fp16 inputs and fp32 parameters of a two-direction forward scan on the GPU (``scan_fwd``'s order)."""
+    dev, nd = torch.device("cuda"), 2
+    g = torch.Generator(device=dev).manual_seed(0)
+    u, dl = (torch.randn(nd, b, L, E, device=dev, generator=g).half() for _ in range(2))
+    B, C = (torch.randn(nd, b, L, N, device=dev, generator=g).half() for _ in range(2))
+    z = torch.randn(b, L, E, device=dev, generator=g).half()
+    A = -torch.rand(nd, E, N, device=dev, generator=g) * 3
+    D, bias = torch.randn(nd, E, device=dev, generator=g), torch.randn(nd, E, device=dev, generator=g) * 0.3
+    return u, dl, B, C, z, A, D, bias
+
+
+def _run_captured(fn) -> None:
+    """Capture ``fn`` in a CUDA graph on a fresh stream, replay it once and wait for it."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.stream(stream), torch.cuda.graph(graph):
+        fn()
+    graph.replay()
+    torch.cuda.synchronize()
+
+
 @pytest.mark.gpu
 @needs_cuda
 @pytest.mark.parametrize("measured", [None, True, False], ids=["measured", "two-streams", "one-launch"])
@@ -242,16 +265,9 @@ def test_tuned_split_cuda(monkeypatch, measured):
     from rmeeto.ops.triton import scan as TS, scan_tune
 
     scan_tune.forget()
-    dev = torch.device("cuda")
-    g = torch.Generator(device=dev).manual_seed(0)
-    nd, b, L, E, N = 2, 4, 197, 64, 16
-    u, dl = (torch.randn(nd, b, L, E, device=dev, generator=g).half() for _ in range(2))
-    B, C = (torch.randn(nd, b, L, N, device=dev, generator=g).half() for _ in range(2))
-    z = torch.randn(b, L, E, device=dev, generator=g).half()
-    A = -torch.rand(nd, E, N, device=dev, generator=g) * 3
-    D, bias = torch.randn(nd, E, device=dev, generator=g), torch.randn(nd, E, device=dev, generator=g) * 0.3
-    args = (u, dl, B, C, z, A, D, bias)
-    new_out = lambda: torch.empty(b, L, E, device=dev, dtype=torch.half)
+    b, L, E = 4, 197, 64
+    args = _fp16_scan_inputs(b, L, E)
+    new_out = lambda: torch.empty(b, L, E, device="cuda", dtype=torch.half)
     with settings.using(scan_split="tune"):
         eager = TS.scan_fwd(*args, new_out(), True, 0.5, for_backward=False)
         (key, split), = scan_tune._TUNED.items()
@@ -264,13 +280,7 @@ def test_tuned_split_cuda(monkeypatch, measured):
         real_split = TS._scan_fwd_split
         monkeypatch.setattr(TS, "_scan_fwd_split", lambda *a, **k: split_calls.append(1) or real_split(*a, **k))
         out = new_out()
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.stream(stream), torch.cuda.graph(graph):
-            TS.scan_fwd(*args, out, True, 0.5, for_backward=False)
-        graph.replay()
-        torch.cuda.synchronize()
+        _run_captured(lambda: TS.scan_fwd(*args, out, True, 0.5, for_backward=False))
         assert len(split_calls) == int(split) and torch.equal(out, want) and len(scan_tune._TUNED) == 1
     scan_tune.forget()
 
@@ -284,29 +294,16 @@ def test_tuned_chunk_len_cuda():
     from rmeeto.ops.triton import scan as TS, scan_tune
 
     scan_tune.forget()
-    dev = torch.device("cuda")
-    g = torch.Generator(device=dev).manual_seed(0)
-    nd, b, L, E, N = 2, 4, 1569, 64, 16
-    u, dl = (torch.randn(nd, b, L, E, device=dev, generator=g).half() for _ in range(2))
-    B, C = (torch.randn(nd, b, L, N, device=dev, generator=g).half() for _ in range(2))
-    z = torch.randn(b, L, E, device=dev, generator=g).half()
-    A = -torch.rand(nd, E, N, device=dev, generator=g) * 3
-    D, bias = torch.randn(nd, E, device=dev, generator=g), torch.randn(nd, E, device=dev, generator=g) * 0.3
-    args = (u, dl, B, C, z, A, D, bias)
+    nd, b, L, E = 2, 4, 1569, 64
+    args = _fp16_scan_inputs(b, L, E)
     with settings.using(scan_chunk="tune"):
-        tuned = TS.scan_fwd(*args, torch.empty(b, L, E, device=dev, dtype=torch.half), True, 0.5)
+        tuned = TS.scan_fwd(*args, torch.empty(b, L, E, device="cuda", dtype=torch.half), True, 0.5)
         (key, tc), = scan_tune._TUNED.items()
         assert key[0] == L and tc in scan_tune.candidates(TS.chunk_len("fwd", L, b, E, nd, 64), L)
         forced = TS.scan_fwd(*args, torch.empty_like(tuned), True, 0.5, cfg=dict(TC=tc))
         assert torch.equal(tuned, forced)
         out = torch.empty_like(tuned)
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.stream(stream), torch.cuda.graph(graph):
-            TS.scan_fwd(*args, out, True, 0.5)
-        graph.replay()
-        torch.cuda.synchronize()
+        _run_captured(lambda: TS.scan_fwd(*args, out, True, 0.5))
         assert torch.equal(out, forced) and len(scan_tune._TUNED) == 1
     scan_tune.forget()
 
