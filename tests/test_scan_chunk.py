@@ -204,6 +204,20 @@ def test_tuned_split_choice(monkeypatch):
         scan.split_setting()
 
 
+@pytest.mark.skipif(not HAS_TRITON, reason="triton not importable")
+def test_tuners_time_only_real_cuda_tensors():
+    """A traced forward (fake CUDA tensors) and the CPU never time the tuners' choices."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    from rmeeto.ops.triton.scan import can_time
+
+    with FakeTensorMode():
+        fake = torch.empty(2, 3, device="cuda")
+    assert fake.is_cuda and not can_time(fake) and not can_time(torch.empty(2, 3))
+    if torch.cuda.is_available():
+        assert can_time(torch.empty(2, 3, device="cuda"))
+
+
 def test_tuning_medians_take_turns(monkeypatch):
     """The tuners' timings: one untimed run of each choice, then the choices in turns; the median of each."""
     from rmeeto.ops.triton import scan_tune

@@ -571,14 +571,15 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     capturing = u.is_cuda and torch.cuda.is_current_stream_capturing()
     setting = cfg.get("SPLIT", split_setting())
     helps = split_helps(E, batch, BE, sm_count(u.device), cfg)
-    if setting == "tune" and ndir == 2 and not for_backward and u.is_cuda and cfg.get("TC") is None:
+    timeable = can_time(u)
+    if setting == "tune" and ndir == 2 and not for_backward and timeable and cfg.get("TC") is None:
         def run(form: bool) -> None:
             scan_fwd(u, delta, B, C, z, A, D, bias, out, softplus, scale, dict(cfg, SPLIT=form), for_backward=False)
         key = ("split", L, batch, E, N, u.dtype, z is not None, u.device)
         helps = scan_tune.tuned_split(key, helps, run, capturing)
     split = use_split(setting, for_backward, capturing, helps) and ndir == 2
     TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
-    if TC < L and cfg.get("TC") is None and settings.current().scan_chunk == "tune":
+    if TC < L and cfg.get("TC") is None and settings.current().scan_chunk == "tune" and timeable:
         key = (L, batch, E, N, ndir, BE, u.dtype, z is not None, u.device)
         TC = scan_tune.tuned_chunk_len(key, TC, L, lambda tc: scan_fwd(
             u, delta, B, C, z, A, D, bias, out, softplus, scale, dict(cfg, TC=tc), for_backward), capturing)
@@ -637,6 +638,12 @@ def fwd_regcap(cfg: dict, one_direction: bool, chunked: bool) -> dict:
     """The register-cap launch option of a forward launch: ``cfg``'s cap for step-serial one-direction launches,
     none for the others (see ``FWD_CFG``)."""
     return _regcap(cfg) if one_direction and not chunked else {}
+
+
+def can_time(u: Tensor) -> bool:
+    """Whether the tuners (:mod:`.scan_tune`) may time forwards on ``u``: a real CUDA tensor, not the fake or
+    functional tensor of a trace (``compile_ops="traced"`` traces this function, which runs no kernel then)."""
+    return u.is_cuda and type(u) is torch.Tensor
 
 
 def split_helps(E: int, batch: int, block_e: int, sms: int, cfg=None) -> bool:
