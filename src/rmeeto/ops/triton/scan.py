@@ -570,16 +570,15 @@ def scan_fwd(u: Tensor, delta: Tensor, B: Tensor, C: Tensor, z: Optional[Tensor]
     BE = min(cfg["BLOCK_E"], next_pow2(E))
     capturing = u.is_cuda and torch.cuda.is_current_stream_capturing()
     setting = cfg.get("SPLIT", split_setting())
-    helps = split_helps(E, batch, BE, sm_count(u.device), cfg)
-    timeable = can_time(u)
-    if setting == "tune" and ndir == 2 and not for_backward and timeable and cfg.get("TC") is None:
+    helps = capturing and split_helps(E, batch, BE, sm_count(u.device), cfg)
+    if setting == "tune" and ndir == 2 and not for_backward and cfg.get("TC") is None and can_time(u):
         def run(form: bool) -> None:
             scan_fwd(u, delta, B, C, z, A, D, bias, out, softplus, scale, dict(cfg, SPLIT=form), for_backward=False)
         key = ("split", L, batch, E, N, u.dtype, z is not None, u.device)
-        helps = scan_tune.tuned_split(key, helps, run, capturing)
+        helps = scan_tune.tuned_split(key, split_helps(E, batch, BE, sm_count(u.device), cfg), run, capturing)
     split = use_split(setting, for_backward, capturing, helps) and ndir == 2
     TC = chunk_len("fwd", L, batch, E, ndir, BE, cfg.get("TC"), split)
-    if TC < L and cfg.get("TC") is None and settings.current().scan_chunk == "tune" and timeable:
+    if TC < L and cfg.get("TC") is None and settings.current().scan_chunk == "tune" and can_time(u):
         key = (L, batch, E, N, ndir, BE, u.dtype, z is not None, u.device)
         TC = scan_tune.tuned_chunk_len(key, TC, L, lambda tc: scan_fwd(
             u, delta, B, C, z, A, D, bias, out, softplus, scale, dict(cfg, TC=tc), for_backward), capturing)
