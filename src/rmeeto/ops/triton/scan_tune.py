@@ -62,33 +62,30 @@ def _medians_ms(run: Callable[[Any], None], choices: list, repeats: int) -> dict
     return {c: sorted(t)[len(t) // 2] for c, t in times.items()}
 
 
-def tuned_chunk_len(key: tuple, rule_tc: int, L: int, run: Callable[[int], None], capturing: bool) -> int:
-    """The chunk length for the shape ``key``: measured once with ``run(tc)`` (one whole chunked forward), then
-    remembered; during a CUDA graph capture only a remembered one, else ``rule_tc``."""
-    tc = _TUNED.get(key)
-    if tc is not None:
-        return tc
+def _tuned(key: tuple, choices: list, run: Callable[[Any], None], capturing: bool, repeats: int, margin: float) -> Any:
+    """The choice for the shape ``key``: measured once (``choices[0]`` is the rule's, which another replaces only
+    when faster by ``margin``), then remembered; during a CUDA graph capture only a remembered one, else the rule's."""
+    choice = _TUNED.get(key)
+    if choice is not None:
+        return choice
     if capturing:
-        return rule_tc
-    times = _medians_ms(run, candidates(rule_tc, L), REPEATS)
-    best = min(times, key=times.get)
-    tc = best if times[best] < (1 - MARGIN) * times[rule_tc] else rule_tc
-    _TUNED[key] = tc
-    return tc
+        return choices[0]
+    ms = _medians_ms(run, choices, repeats)
+    best = min(ms, key=ms.get)
+    choice = _TUNED[key] = best if ms[best] < (1 - margin) * ms[choices[0]] else choices[0]
+    return choice
+
+
+def tuned_chunk_len(key: tuple, rule_tc: int, L: int, run: Callable[[int], None], capturing: bool) -> int:
+    """The chunk length for the shape ``key``, measured with ``run(tc)`` (one whole chunked forward) among
+    :func:`candidates`."""
+    return _tuned(key, candidates(rule_tc, L), run, capturing, REPEATS, MARGIN)
 
 
 def tuned_split(key: tuple, rule: bool, run: Callable[[bool], None], capturing: bool) -> bool:
-    """Whether a captured forward of the shape ``key`` runs its directions on two streams: measured once with
-    ``run(split)`` (one whole forward in each form), then remembered; during a capture only a remembered choice, else
-    the ``rule``'s. The other form replaces the rule's only when at least ``SPLIT_MARGIN`` faster."""
-    split = _TUNED.get(key)
-    if split is not None:
-        return split
-    if capturing:
-        return rule
-    ms = _medians_ms(run, [rule, not rule], SPLIT_REPEATS)
-    split = _TUNED[key] = (not rule) if ms[not rule] < (1 - SPLIT_MARGIN) * ms[rule] else rule
-    return split
+    """Whether a captured forward of the shape ``key`` runs its directions on two streams, measured with
+    ``run(split)`` (one whole forward in each form)."""
+    return _tuned(key, [rule, not rule], run, capturing, SPLIT_REPEATS, SPLIT_MARGIN)
 
 
 def forget() -> None:
